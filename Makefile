@@ -1,0 +1,41 @@
+# greenai — the front door. `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-gpu reproduce measure lab benchmarks clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[notebooks,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install greenai with notebook and test extras
+
+test: $(STAMP) ## run the test suite (CPU; GPU tests are skipped)
+	$(PY) -m pytest -q
+
+test-gpu: $(STAMP) ## run only the tests that need an NVIDIA GPU
+	$(PY) -m pytest -q -m gpu
+
+reproduce: $(STAMP) ## re-execute every notebook on the recorded results (no GPU needed)
+	$(PY) -m greenai reproduce
+
+measure: $(STAMP) ## on a GPU: run the measurement campaign and append rows to results/raw/
+	$(PY) -m greenai.campaign
+
+benchmarks: $(STAMP) ## run the CPU benchmarks (dispatch sweep) into results/benchmarks/
+	$(PY) benchmarks/dispatch_sweep.py
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean: ## remove generated notebooks, caches and executed copies (keeps results/raw)
+	rm -rf notebooks/*.ipynb results/notebooks .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

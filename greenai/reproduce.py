@@ -1,0 +1,80 @@
+"""Re-execute every notebook end to end with papermill.
+
+Notebooks are stored as jupytext percent scripts (``notebooks/NN_name.py``)
+so they diff cleanly. :func:`run_notebooks` converts each to
+``notebooks/NN_name.ipynb`` (ignored by git; JupyterLab opens either form),
+executes it with papermill into ``<output>/notebooks/`` and finally gathers the
+claims every notebook recorded into ``<output>/claims.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from greenai import claims, paths
+
+
+def notebook_sources(pattern: str = "[0-9][0-9]_*.py") -> list[Path]:
+    """The numbered notebooks, in order."""
+    return sorted(paths.NOTEBOOKS_DIR.glob(pattern))
+
+
+def to_ipynb(source: Path) -> Path:
+    """Convert a jupytext percent script to ``.ipynb`` beside it; returns the path."""
+    import jupytext
+
+    target = source.with_suffix(".ipynb")
+    notebook = jupytext.read(source)
+    notebook.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    jupytext.write(notebook, target)
+    return target
+
+
+def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path | None = None) -> Path:
+    """Execute one notebook with papermill; returns the executed copy's path.
+
+    A failing cell raises ``papermill.PapermillExecutionError``.
+    """
+    import papermill
+
+    ipynb = to_ipynb(source)
+    out_dir = output_dir or paths.executed_notebooks_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / ipynb.name
+    papermill.execute_notebook(
+        str(ipynb),
+        str(executed),
+        parameters=parameters or {},
+        kernel_name="python3",
+        cwd=str(paths.NOTEBOOKS_DIR),
+        progress_bar=False,
+    )
+    return executed
+
+
+def run_notebooks(pattern: str = "[0-9][0-9]_*.py", parameters: dict | None = None) -> Path:
+    """Execute every numbered notebook matching ``pattern``, then write ``claims.md``."""
+    sources = notebook_sources(pattern)
+    if not sources:
+        raise FileNotFoundError(f"no notebook matches {pattern!r} in {paths.NOTEBOOKS_DIR}")
+    for source in sources:
+        start = time.perf_counter()
+        executed = run_notebook(source, parameters)
+        print(f"{source.name}: executed in {time.perf_counter() - start:.1f} s -> {executed}", flush=True)
+    out = claims.write_markdown()
+    print(f"claims table: {out}")
+    return out
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("reproduce", help="re-execute every notebook and regenerate figures, tables and claims")
+    p.add_argument("--only", default="[0-9][0-9]_*.py", help="glob of notebooks to run (default: all numbered ones)")
+    p.add_argument("--quick", action="store_true", help="pass QUICK=True to every notebook (smaller grids)")
+    p.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    run_notebooks(args.only, {"QUICK": True} if args.quick else None)
+    return 0

@@ -1,0 +1,22 @@
+"""Shared test setup: derived outputs go to a temporary folder, never into the
+committed ``results/``; the dataset cache points at ``../shared/data`` when the
+real files are there (this workplace), else tests fall back to synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_outputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("greenai-output")
+    old = os.environ.get("GREENAI_OUTPUT_DIR")
+    os.environ["GREENAI_OUTPUT_DIR"] = str(out)
+    yield out
+    if old is None:
+        os.environ.pop("GREENAI_OUTPUT_DIR", None)
+    else:
+        os.environ["GREENAI_OUTPUT_DIR"] = old
