@@ -1,0 +1,95 @@
+"""Provenance written beside every recorded measurement (``<name>.meta.json``):
+which GPU, driver, library versions and code produced the rows, and when."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+from greenai import __version__, paths
+
+
+def environment_metadata() -> dict:
+    """Describe the software and GPU environment of this process.
+
+    Read-only: NVML is queried for names and driver version only. Works without
+    a GPU (the GPU fields are then empty lists / ``None``).
+    """
+    meta: dict = {
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "greenai_version": __version__,
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "hostname": platform.node(),
+        "gpus": [],
+        "driver": None,
+        "torch": None,
+        "cuda": None,
+        "cudnn": None,
+    }
+    try:
+        import torch
+
+        meta["torch"] = torch.__version__
+        meta["cuda"] = torch.version.cuda
+        if torch.backends.cudnn.is_available():
+            meta["cudnn"] = torch.backends.cudnn.version()
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        pass
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            meta["driver"] = _text(pynvml.nvmlSystemGetDriverVersion())
+            for i in range(pynvml.nvmlDeviceGetCount()):
+                h = pynvml.nvmlDeviceGetHandleByIndex(i)
+                meta["gpus"].append(
+                    {
+                        "index": i,
+                        "name": _text(pynvml.nvmlDeviceGetName(h)),
+                        "power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(h) / 1000.0,
+                        "memory_total_gib": pynvml.nvmlDeviceGetMemoryInfo(h).total / 2**30,
+                    }
+                )
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception as exc:  # no NVML library, no GPU, no permission
+        meta["nvml_error"] = f"{type(exc).__name__}: {exc}"
+    return meta
+
+
+def write_meta(csv_path: Path, **extra) -> Path:
+    """Write (or update) ``<csv>.meta.json`` beside ``csv_path``.
+
+    ``extra`` (campaign name, description, device time …) is merged over the
+    environment description. An existing file keeps its earlier runs under
+    ``"runs"`` so appending rows from several sessions loses no provenance.
+    """
+    csv_path = Path(csv_path)
+    meta_path = csv_path.with_suffix(".meta.json")
+    run = {**environment_metadata(), **extra}
+    previous = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    runs = previous.get("runs", [])
+    runs.append(run)
+    meta = {"file": csv_path.name, **run, "runs": runs}
+    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return meta_path
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(paths.REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return out.stdout.strip() or None
+    except Exception:
+        return None
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
