@@ -1,0 +1,803 @@
+"""GPU energy of named windows of work, measured several ways at once.
+
+:class:`EnergyMeter` opens named windows (``begin_window``/``end_window`` or
+the ``window`` context manager) over one or more GPUs and returns a
+:class:`Measurement` per window. Methods, usable together on the *same* window
+so that they can be compared on identical work:
+
+``counter``
+    NVML's cumulative energy counter (``nvmlDeviceGetTotalEnergyConsumption``,
+    mJ), read at both edges. Unbiased; it advances about every 100 ms on an
+    H100, so a window is uncertain by about one counter step at each edge.
+    The default wherever the GPU has the counter (Volta and newer).
+``sampled``
+    NVML power polled in a background thread every ``sample_period_s``
+    (default 10 ms) and integrated over time (trapezoids). NVML power on
+    A100/H100 is a lagging average that covers only part of the time, so this
+    is biased (≈ −9 % under a matrix-multiply load on an H100).
+``smi``
+    The thesis' method (section 2.2): power read once a second, as
+    ``nvidia-smi`` logs it, averaged over the window and multiplied by its
+    duration.
+``tdp``
+    Rated power × duration, as CodeCarbon estimates GPU energy; the rated
+    power is NVML's default power limit unless ``tdp_w`` is given.
+
+``methods="auto"`` picks ``counter`` where every metered GPU has it, else
+``sampled`` (with a warning), else measures time only: energies are NaN and
+every measurement carries a warning. Energy is never reported as a silent zero.
+Asking explicitly for a GPU method where there is no GPU/NVML raises
+:class:`GpuEnergyUnavailable` naming the cause.
+
+CPU package energy from RAPL is added to every window where readable
+(:mod:`greenai.rapl`); elsewhere it is NaN and the note says why.
+
+Synchronisation: CUDA work is asynchronous. When torch has initialised CUDA in
+this process, both window edges call ``torch.cuda.synchronize`` on each
+metered device, so a window contains exactly the GPU work queued inside it.
+Work launched by other means (CuPy, other processes) must be synchronised by
+the caller before ``end_window``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import threading
+import time
+import warnings as _warnings
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from greenai import nvml
+from greenai.rapl import RaplReader
+
+#: Every method the meter knows, in the order they are reported.
+METHODS: tuple[str, ...] = ("counter", "sampled", "smi", "tdp")
+#: Period of the thesis' ``nvidia-smi`` power log [s].
+SMI_PERIOD_S: float = 1.0
+#: Windows shorter than this get a warning: few counter updates [s].
+SHORT_WINDOW_S: float = 2.0
+#: Counter update period assumed until one has been observed [s] (H100, driver 580).
+NOMINAL_COUNTER_PERIOD_S: float = 0.1
+
+
+class GpuEnergyUnavailable(RuntimeError):
+    """GPU energy was asked for but cannot be measured here; the message says why."""
+
+
+class WindowError(ValueError):
+    """A window key was opened twice, or closed without being opened."""
+
+
+@dataclass
+class Measurement:
+    """What the meter measured over one window.
+
+    Attributes
+    ----------
+    key : str
+        The window's name.
+    begin_unix_s : float
+        Wall-clock time of the window's start [s since the epoch].
+    duration_s : float
+        Window length [s], from a monotonic clock.
+    method : str
+        The primary method (whose energy is ``energy_j``), or ``"none"`` when only
+        time was measured.
+    gpu_energy_j : dict[int, float]
+        Energy of each metered GPU by the primary method [J]; keys are NVML indices.
+    energy_by_method : dict[str, float]
+        Total GPU energy by every method that was run [J].
+    gpu_energy_by_method : dict[str, dict[int, float]]
+        Energy per method and GPU [J].
+    idle_power_by_gpu_w : dict[int, float]
+        Idle power subtracted for each GPU [W] (empty when no baseline was taken).
+    idle_kind : str
+        Which idle was measured (with or without a CUDA context in this process).
+    counter_updates : int or None
+        Smallest number of energy-counter updates seen inside the window over the
+        metered GPUs; ``None`` when the counter was not polled.
+    counter_updates_by_gpu : dict[int, int]
+        Counter updates per GPU.
+    uncertainty_j : float
+        Bound on the error of ``energy_j`` from the counter's resolution: one
+        counter step at each edge, summed over GPUs [J]. NaN for methods whose
+        error cannot be bounded this way (sampled, smi, tdp).
+    cpu_energy_j : float
+        CPU package energy over the window from RAPL [J]; NaN when unreadable.
+    cpu_energy_note : str
+        Why ``cpu_energy_j`` is NaN (empty otherwise).
+    edges : dict[str, dict[int, dict[str, float]]]
+        ``{"begin"|"end": {gpu: {"temperature_c", "sm_clock_mhz", "power_limit_w"}}}``.
+    warnings : list[str]
+        Everything that makes the numbers less trustworthy.
+    """
+
+    key: str
+    begin_unix_s: float
+    duration_s: float
+    method: str
+    gpu_energy_j: dict[int, float] = field(default_factory=dict)
+    energy_by_method: dict[str, float] = field(default_factory=dict)
+    gpu_energy_by_method: dict[str, dict[int, float]] = field(default_factory=dict)
+    idle_power_by_gpu_w: dict[int, float] = field(default_factory=dict)
+    idle_kind: str = ""
+    counter_updates: int | None = None
+    counter_updates_by_gpu: dict[int, int] = field(default_factory=dict)
+    uncertainty_j: float = math.nan
+    cpu_energy_j: float = math.nan
+    cpu_energy_note: str = ""
+    edges: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def energy_j(self) -> float:
+        """Total GPU energy by the primary method [J]; NaN if unavailable."""
+        if not self.gpu_energy_j:
+            return math.nan
+        return float(sum(self.gpu_energy_j.values()))
+
+    @property
+    def power_w(self) -> float:
+        """Average total GPU power over the window [W]; NaN if unavailable."""
+        if not self.duration_s > 0:
+            return math.nan
+        return self.energy_j / self.duration_s
+
+    @property
+    def idle_power_w(self) -> float:
+        """Total idle power of the metered GPUs [W]; NaN without a baseline."""
+        if not self.idle_power_by_gpu_w or set(self.idle_power_by_gpu_w) != set(self.gpu_energy_j):
+            return math.nan
+        return float(sum(self.idle_power_by_gpu_w.values()))
+
+    @property
+    def energy_above_idle_j(self) -> float:
+        """``energy_j − idle_power_w × duration_s`` [J]; NaN without a baseline."""
+        return self.energy_j - self.idle_power_w * self.duration_s
+
+    def as_row(self) -> dict:
+        """A flat dict for one CSV row (energies in J, powers in W, times in s)."""
+        row = {
+            "window": self.key,
+            "begin_unix_s": self.begin_unix_s,
+            "duration_s": self.duration_s,
+            "method": self.method,
+            "energy_j": self.energy_j,
+            "power_w": self.power_w,
+            "energy_above_idle_j": self.energy_above_idle_j,
+            "idle_power_w": self.idle_power_w,
+            "idle_kind": self.idle_kind,
+            "counter_updates": self.counter_updates if self.counter_updates is not None else math.nan,
+            "uncertainty_j": self.uncertainty_j,
+            "cpu_energy_j": self.cpu_energy_j,
+        }
+        for method in METHODS:
+            row[f"energy_{method}_j"] = self.energy_by_method.get(method, math.nan)
+        for gpu, energy in sorted(self.gpu_energy_j.items()):
+            row[f"gpu{gpu}_energy_j"] = energy
+        for edge, per_gpu in self.edges.items():
+            for gpu, state in sorted(per_gpu.items()):
+                for name, value in state.items():
+                    row[f"gpu{gpu}_{edge}_{name}"] = value
+        row["warnings"] = "; ".join(self.warnings)
+        return row
+
+
+class WindowHandle:
+    """Returned by :meth:`EnergyMeter.window`; ``measurement`` is set after the block."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.measurement: Measurement | None = None
+
+
+@dataclass
+class _GpuPollState:
+    """Running integrals kept by the poller for one GPU (O(1) memory)."""
+
+    sampled_j: float = 0.0
+    last_power_t: float = math.nan
+    last_power_w: float = math.nan
+    smi_sum_w: float = 0.0
+    smi_count: int = 0
+    smi_last_w: float = math.nan
+    counter_changes: int = 0
+    counter_last_mj: int | None = None
+    counter_first_change_t: float = math.nan
+    counter_last_change_t: float = math.nan
+
+
+@dataclass
+class _Snapshot:
+    t: float
+    unix: float
+    counter_mj: dict[int, int]
+    poll: dict[int, dict]
+    rapl: list[int] | None
+    edges: dict[int, dict[str, float]]
+
+
+class _Poller(threading.Thread):
+    """Background thread: power at ``sample_period_s`` (sampled), power at 1 Hz
+    (smi) and the energy counter at ``counter_poll_period_s`` (to count its
+    updates). Keeps running integrals only, so memory does not grow."""
+
+    def __init__(self, gpus, sample_period_s, counter_poll_period_s, sampled, smi, counter):
+        super().__init__(name="greenai-energy-poller", daemon=True)
+        self.gpus = gpus
+        self.periods: dict[str, float] = {}
+        if sampled:
+            self.periods["sampled"] = sample_period_s
+        if smi:
+            self.periods["smi"] = SMI_PERIOD_S
+        if counter and counter_poll_period_s:
+            self.periods["counter"] = counter_poll_period_s
+        self.state = {g.index: _GpuPollState() for g in gpus}
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            due = {name: time.perf_counter() for name in self.periods}
+            while True:
+                now = time.perf_counter()
+                for name, when in due.items():
+                    if now >= when:
+                        self._poll(name)
+                        period = self.periods[name]
+                        due[name] = when + period if when + period > now else now + period
+                self.ready.set()
+                if self.stop_event.wait(max(0.0, min(due.values()) - time.perf_counter())):
+                    return
+        except BaseException as exc:  # reported at the next window edge
+            self.error = exc
+            self.ready.set()
+
+    def _poll(self, name: str) -> None:
+        for gpu in self.gpus:
+            if name == "counter":
+                value = gpu.total_energy_mj()
+                t = time.perf_counter()
+                with self.lock:
+                    s = self.state[gpu.index]
+                    if s.counter_last_mj is not None and value != s.counter_last_mj:
+                        s.counter_changes += 1
+                        if math.isnan(s.counter_first_change_t):
+                            s.counter_first_change_t = t
+                        s.counter_last_change_t = t
+                    s.counter_last_mj = value
+                continue
+            power_w = gpu.power_w()
+            t = time.perf_counter()
+            with self.lock:
+                s = self.state[gpu.index]
+                if name == "sampled":
+                    if not math.isnan(s.last_power_t):
+                        s.sampled_j += 0.5 * (s.last_power_w + power_w) * (t - s.last_power_t)
+                    s.last_power_t, s.last_power_w = t, power_w
+                else:  # smi
+                    s.smi_sum_w += power_w
+                    s.smi_count += 1
+                    s.smi_last_w = power_w
+
+    def snapshot(self, t: float) -> dict[int, dict]:
+        """Integrals at time ``t`` (the last sampled power is held up to ``t``)."""
+        with self.lock:
+            out = {}
+            for index, s in self.state.items():
+                sampled = s.sampled_j
+                if not math.isnan(s.last_power_t) and t > s.last_power_t:
+                    sampled += s.last_power_w * (t - s.last_power_t)
+                out[index] = {
+                    "sampled_j": sampled,
+                    "smi_sum_w": s.smi_sum_w,
+                    "smi_count": s.smi_count,
+                    "smi_last_w": s.smi_last_w,
+                    "counter_changes": s.counter_changes,
+                    "counter_period_s": (
+                        (s.counter_last_change_t - s.counter_first_change_t) / (s.counter_changes - 1)
+                        if s.counter_changes >= 2
+                        else math.nan
+                    ),
+                }
+            return out
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+class EnergyMeter:
+    """Measure GPU energy (and CPU package energy) over named windows.
+
+    Parameters
+    ----------
+    gpu_indices : sequence of int, optional
+        NVML indices of the GPUs to meter; default every GPU NVML sees.
+    methods : sequence of str or "auto"
+        Any of ``"counter"``, ``"sampled"``, ``"smi"``, ``"tdp"``; the first is
+        the primary method reported as ``energy_j``. ``"auto"``: ``counter`` where
+        supported, else ``sampled``, else time only (NaN energy, warning).
+    sample_period_s : float
+        Power polling period of the ``sampled`` method [s].
+    counter_poll_period_s : float or None
+        How often a background thread reads the energy counter to count its
+        updates inside each window [s]; ``None`` disables the count.
+    tdp_w : float or dict[int, float], optional
+        Rated power per GPU for the ``tdp`` method [W]; default NVML's default
+        power limit of each GPU.
+    rapl_root : path, optional
+        Powercap folder for CPU energy (default ``/sys/class/powercap``).
+
+    Raises
+    ------
+    GpuEnergyUnavailable
+        A GPU method was asked for explicitly but NVML, the GPU or the counter
+        is missing; the message names the cause.
+    ValueError
+        Unknown method or non-positive period.
+    """
+
+    def __init__(
+        self,
+        gpu_indices: Sequence[int] | None = None,
+        methods: Sequence[str] | str = ("counter",),
+        sample_period_s: float = 0.010,
+        counter_poll_period_s: float | None = 0.025,
+        tdp_w: float | dict[int, float] | None = None,
+        rapl_root=None,
+    ):
+        if not sample_period_s > 0:
+            raise ValueError(f"sample_period_s must be positive, got {sample_period_s}")
+        if counter_poll_period_s is not None and not counter_poll_period_s > 0:
+            raise ValueError(f"counter_poll_period_s must be positive or None, got {counter_poll_period_s}")
+        self.sample_period_s = float(sample_period_s)
+        self.notes: list[str] = []  # warnings that apply to every window
+        self._open: dict[str, _Snapshot] = {}
+        self._idle_w: dict[int, float] = {}
+        self._idle_kind = ""
+        self._poller: _Poller | None = None
+        self._nvml_initialised = False
+        self._closed = False
+        self.gpus: list[nvml.Gpu] = []
+
+        auto = isinstance(methods, str) and methods == "auto"
+        if isinstance(methods, str) and not auto:
+            methods = (methods,)
+        if not auto:
+            methods = tuple(methods)
+            unknown = [m for m in methods if m not in METHODS]
+            if unknown or not methods:
+                raise ValueError(f"unknown energy method(s) {unknown or methods!r}; choose from {METHODS} or 'auto'")
+            if len(set(methods)) != len(methods):
+                raise ValueError(f"methods repeat: {methods!r}")
+
+        try:
+            self._open_gpus(gpu_indices)
+        except (nvml.NvmlError, GpuEnergyUnavailable) as exc:
+            self._shutdown_nvml()
+            if not auto:
+                raise GpuEnergyUnavailable(
+                    f"cannot measure GPU energy with {methods!r}: {exc}. "
+                    "Use methods='auto' to measure time only."
+                ) from exc
+            self.methods: tuple[str, ...] = ()
+            self.notes.append(f"GPU energy unavailable, measuring time only: {exc}")
+        else:
+            if auto:
+                self.methods = self._auto_methods()
+            else:
+                self.methods = methods
+                if "counter" in methods:
+                    missing = self._gpus_without_counter()
+                    if missing:
+                        self._shutdown_nvml()
+                        raise GpuEnergyUnavailable(
+                            "the NVML energy counter is not supported on "
+                            + ", ".join(f"GPU {i} ({why})" for i, why in missing)
+                            + "; use methods=('sampled',) or 'auto'"
+                        )
+
+        self.tdp_w = self._rated_power(tdp_w) if "tdp" in self.methods else {}
+        self.rapl = RaplReader(rapl_root) if rapl_root is not None else RaplReader()
+
+        wants = set(self.methods)
+        if wants & {"sampled", "smi"} or ("counter" in wants and counter_poll_period_s):
+            self._poller = _Poller(
+                self.gpus, self.sample_period_s, counter_poll_period_s,
+                sampled="sampled" in wants, smi="smi" in wants, counter="counter" in wants,
+            )
+            self._poller.start()
+            self._poller.ready.wait(timeout=5.0)
+            self._check_poller()
+
+    # -- set-up ---------------------------------------------------------
+    def _open_gpus(self, gpu_indices) -> None:
+        nvml.init()
+        self._nvml_initialised = True
+        count = nvml.device_count()
+        if count == 0:
+            raise GpuEnergyUnavailable("NVML works but sees no GPU")
+        indices = list(range(count)) if gpu_indices is None else [int(i) for i in gpu_indices]
+        bad = [i for i in indices if not 0 <= i < count]
+        if bad:
+            raise GpuEnergyUnavailable(f"GPU index {bad} out of range: NVML sees {count} GPU(s)")
+        if len(set(indices)) != len(indices) or not indices:
+            raise ValueError(f"gpu_indices must be distinct and non-empty, got {gpu_indices!r}")
+        self.gpus = [nvml.Gpu(i) for i in indices]
+
+    def _gpus_without_counter(self) -> list[tuple[int, str]]:
+        missing = []
+        for gpu in self.gpus:
+            ok, why = gpu.supports_energy_counter()
+            if not ok:
+                missing.append((gpu.index, why))
+        return missing
+
+    def _auto_methods(self) -> tuple[str, ...]:
+        missing = self._gpus_without_counter()
+        if not missing:
+            return ("counter",)
+        try:
+            for gpu in self.gpus:
+                gpu.power_w()
+        except nvml.NvmlError as exc:
+            self.notes.append(f"GPU energy unavailable (no energy counter and no power reading: {exc}); time only")
+            return ()
+        self.notes.append(
+            "no NVML energy counter on GPU(s) "
+            + ", ".join(str(i) for i, _ in missing)
+            + ": energy integrates sampled power, which is biased low on recent GPUs"
+        )
+        return ("sampled",)
+
+    def _rated_power(self, tdp_w) -> dict[int, float]:
+        if tdp_w is None:
+            return {g.index: g.default_power_limit_w() for g in self.gpus}
+        if isinstance(tdp_w, dict):
+            missing = [g.index for g in self.gpus if g.index not in tdp_w]
+            if missing:
+                raise ValueError(f"tdp_w has no rated power for GPU(s) {missing}")
+            return {g.index: float(tdp_w[g.index]) for g in self.gpus}
+        return {g.index: float(tdp_w) for g in self.gpus}
+
+    def _check_poller(self) -> None:
+        if self._poller is not None and self._poller.error is not None:
+            raise GpuEnergyUnavailable(f"the power/counter polling thread failed: {self._poller.error!r}") from (
+                self._poller.error
+            )
+
+    # -- windows --------------------------------------------------------
+    @property
+    def primary_method(self) -> str:
+        """The method whose energy is reported as ``energy_j`` (``"none"``: time only)."""
+        return self.methods[0] if self.methods else "none"
+
+    def begin_window(self, key: str, restart: bool = False) -> None:
+        """Open the window ``key``.
+
+        Parameters
+        ----------
+        key : str
+            Name of the window; must not be open already.
+        restart : bool
+            Re-open ``key`` if it is open (e.g. a notebook cell died mid-window).
+
+        Raises
+        ------
+        WindowError
+            ``key`` is already open and ``restart`` is false.
+        """
+        self._check_usable()
+        if key in self._open and not restart:
+            raise WindowError(f"window {key!r} is already open; end it first or pass restart=True")
+        _synchronize_torch(self._torch_devices())
+        edges = self._edges()
+        self._open[key] = self._snapshot(edges)
+
+    def end_window(self, key: str) -> Measurement:
+        """Close the window ``key`` (after the GPU finished its work) and measure it.
+
+        Raises
+        ------
+        WindowError
+            No window ``key`` is open.
+        """
+        self._check_usable()
+        if key not in self._open:
+            raise WindowError(f"no open window {key!r} (open: {sorted(self._open)})")
+        _synchronize_torch(self._torch_devices())
+        end = self._snapshot(edges=None)
+        end.edges = self._edges()
+        begin = self._open.pop(key)
+        self._check_poller()
+        return self._measure(key, begin, end)
+
+    @contextlib.contextmanager
+    def window(self, key: str) -> Iterator[WindowHandle]:
+        """Context manager around :meth:`begin_window`/:meth:`end_window`.
+
+        The block's measurement is ``handle.measurement`` afterwards; if the
+        block raises, the window is still closed (and the error propagates).
+        """
+        handle = WindowHandle(key)
+        self.begin_window(key)
+        try:
+            yield handle
+        except BaseException:
+            handle.measurement = self.end_window(key)
+            handle.measurement.warnings.append("the measured block raised an exception")
+            raise
+        handle.measurement = self.end_window(key)
+
+    def measure_idle(self, duration_s: float = 5.0) -> Measurement:
+        """Measure idle power for ``duration_s`` and subtract it from later windows.
+
+        Run it while the GPUs do nothing. The idle measured depends on whether a
+        process holds a CUDA context (an H100 draws ~70 W without one, ~145 W
+        with one): :attr:`Measurement.idle_kind` says which idle this was.
+
+        Returns
+        -------
+        Measurement
+            The idle window itself.
+        """
+        if not duration_s > 0:
+            raise ValueError(f"duration_s must be positive, got {duration_s}")
+        key = "__idle__"
+        self.begin_window(key, restart=True)
+        time.sleep(duration_s)
+        m = self.end_window(key)
+        if self.methods:
+            self._idle_w = {gpu: energy / m.duration_s for gpu, energy in m.gpu_energy_j.items()}
+        else:
+            self._idle_w = {}
+        self._idle_kind = _idle_kind() + f", {m.duration_s:.1f} s by {m.method}"
+        m.idle_power_by_gpu_w = dict(self._idle_w)
+        m.idle_kind = self._idle_kind
+        return m
+
+    def set_idle_power(self, idle_power_w: dict[int, float], kind: str = "given") -> None:
+        """Use a known idle power per GPU [W] instead of :meth:`measure_idle`."""
+        self._idle_w = {int(k): float(v) for k, v in idle_power_w.items()}
+        self._idle_kind = kind
+
+    @property
+    def idle_power_w(self) -> dict[int, float]:
+        """The idle power per GPU subtracted from windows [W] (empty: none)."""
+        return dict(self._idle_w)
+
+    def close(self) -> None:
+        """Stop the polling thread and release NVML. Open windows are discarded."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller.join(timeout=5.0)
+        self._shutdown_nvml()
+        self._open.clear()
+
+    def __enter__(self) -> "EnergyMeter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------
+    def _shutdown_nvml(self) -> None:
+        if self._nvml_initialised:
+            nvml.shutdown()
+            self._nvml_initialised = False
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise RuntimeError("this EnergyMeter is closed; create a new one")
+
+    def _torch_devices(self) -> list[int] | None:
+        return _torch_indices([g.index for g in self.gpus]) if self.gpus else None
+
+    def _edges(self) -> dict[int, dict[str, float]]:
+        out = {}
+        for gpu in self.gpus:
+            state = gpu.edge_state()
+            out[gpu.index] = {
+                "temperature_c": state.temperature_c,
+                "sm_clock_mhz": state.sm_clock_mhz,
+                "power_limit_w": state.power_limit_w,
+            }
+        return out
+
+    def _snapshot(self, edges) -> _Snapshot:
+        counter = {}
+        if "counter" in self.methods:
+            counter = {g.index: g.total_energy_mj() for g in self.gpus}
+        t = time.perf_counter()
+        unix = time.time()
+        poll = self._poller.snapshot(t) if self._poller is not None else {}
+        return _Snapshot(t=t, unix=unix, counter_mj=counter, poll=poll, rapl=self.rapl.snapshot(), edges=edges)
+
+    def _measure(self, key: str, begin: _Snapshot, end: _Snapshot) -> Measurement:
+        duration_s = end.t - begin.t
+        warns = list(self.notes)
+        per_method: dict[str, dict[int, float]] = {}
+        updates: dict[int, int] = {}
+        uncertainty = math.nan
+        for method in self.methods:
+            energies = {}
+            for gpu in self.gpus:
+                i = gpu.index
+                if method == "counter":
+                    if end.counter_mj[i] < begin.counter_mj[i]:
+                        warns.append(f"GPU {i}: energy counter wrapped around (or was reset) inside the window")
+                    energies[i] = nvml.energy_delta_mj(begin.counter_mj[i], end.counter_mj[i]) / 1000.0
+                elif method == "sampled":
+                    energies[i] = end.poll[i]["sampled_j"] - begin.poll[i]["sampled_j"]
+                elif method == "smi":
+                    n = end.poll[i]["smi_count"] - begin.poll[i]["smi_count"]
+                    if n > 0:
+                        mean_w = (end.poll[i]["smi_sum_w"] - begin.poll[i]["smi_sum_w"]) / n
+                    else:
+                        mean_w = end.poll[i]["smi_last_w"]
+                        warns.append(
+                            f"GPU {i}: no 1 Hz power reading inside the {duration_s:.2f} s window; "
+                            "smi used the last reading before its end"
+                        )
+                    energies[i] = mean_w * duration_s
+                elif method == "tdp":
+                    energies[i] = self.tdp_w[i] * duration_s
+            per_method[method] = energies
+
+        if "counter" in self.methods and self._poller is not None and "counter" in self._poller.periods:
+            for gpu in self.gpus:
+                i = gpu.index
+                updates[i] = end.poll[i]["counter_changes"] - begin.poll[i]["counter_changes"]
+        if "counter" in self.methods:
+            uncertainty = 0.0
+            for gpu in self.gpus:
+                i = gpu.index
+                period = end.poll.get(i, {}).get("counter_period_s", math.nan)
+                period = period if math.isfinite(period) else NOMINAL_COUNTER_PERIOD_S
+                power = per_method["counter"][i] / duration_s if duration_s > 0 else 0.0
+                uncertainty += 2.0 * power * period  # one step at each edge
+            if self.primary_method != "counter":
+                uncertainty = math.nan
+
+        if self.methods and duration_s < SHORT_WINDOW_S:
+            shown = min(updates.values()) if updates else "few"
+            warns.append(
+                f"window of {duration_s:.2f} s is shorter than {SHORT_WINDOW_S:g} s: "
+                f"the energy counter advanced {shown} times; repeat or lengthen it"
+            )
+        elif updates and min(updates.values()) == 0:
+            warns.append("the energy counter did not advance inside the window")
+        for gpu in self.gpus:
+            a, b = begin.edges[gpu.index]["power_limit_w"], end.edges[gpu.index]["power_limit_w"]
+            if math.isfinite(a) and math.isfinite(b) and a != b:
+                warns.append(f"GPU {gpu.index}: power limit changed inside the window ({a:g} W -> {b:g} W)")
+
+        primary = self.primary_method
+        measurement = Measurement(
+            key=key,
+            begin_unix_s=begin.unix,
+            duration_s=duration_s,
+            method=primary,
+            gpu_energy_j=dict(per_method.get(primary, {})),
+            energy_by_method={m: float(sum(e.values())) for m, e in per_method.items()},
+            gpu_energy_by_method=per_method,
+            idle_power_by_gpu_w=dict(self._idle_w),
+            idle_kind=self._idle_kind,
+            counter_updates=min(updates.values()) if updates else None,
+            counter_updates_by_gpu=updates,
+            uncertainty_j=uncertainty,
+            cpu_energy_j=self.rapl.energy_j(begin.rapl, end.rapl),
+            cpu_energy_note=self.rapl.reason,
+            edges={"begin": begin.edges, "end": end.edges} if self.gpus else {},
+            warnings=warns,
+        )
+        return measurement
+
+
+def _idle_kind() -> str:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        return "idle with this process holding a CUDA context"
+    return "idle without a CUDA context in this process (other processes may hold one)"
+
+
+def _torch_indices(nvml_indices: list[int]) -> list[int] | None:
+    """Torch device indices of the metered NVML GPUs (``None``: unknown mapping).
+
+    NVML numbers GPUs by PCI bus; CUDA, under ``CUDA_VISIBLE_DEVICES``, renumbers
+    the visible ones from 0. With a purely numeric ``CUDA_VISIBLE_DEVICES`` the
+    mapping is exact; otherwise NVML index = torch index is assumed.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None or visible.strip() == "":
+        return list(nvml_indices) if visible is None else []
+    parts = [p.strip() for p in visible.split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        return None
+    order = [int(p) for p in parts]
+    return [order.index(i) for i in nvml_indices if i in order]
+
+
+def _synchronize_torch(devices: list[int] | None) -> None:
+    """``torch.cuda.synchronize`` each device, if torch already initialised CUDA.
+
+    Torch is not imported here: a process that never imported it has no torch
+    work to wait for. ``devices=None`` (unknown mapping) synchronises the
+    current device.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return
+    if devices is None:
+        _warnings.warn(
+            "CUDA_VISIBLE_DEVICES is not a list of indices: only the current CUDA device is synchronised",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        torch.cuda.synchronize()
+        return
+    for index in devices:
+        if index < torch.cuda.device_count():
+            torch.cuda.synchronize(index)
+
+
+# -- comparison of methods (notebook 01) ---------------------------------------
+def method_errors(rows, reference: str = "counter"):
+    """Relative error of every method against ``reference`` on the same windows.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        One row per window with ``energy_<method>_j`` columns (as written by
+        :meth:`Measurement.as_row`) plus any grouping columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form: the input's non-energy columns, ``compared_method`` and
+        ``relative_error`` = (E_method − E_reference) / E_reference [−].
+    """
+    import pandas as pd
+
+    ref_col = f"energy_{reference}_j"
+    if ref_col not in rows:
+        raise ValueError(f"no column {ref_col!r}: the reference method was not recorded")
+    id_cols = [c for c in rows.columns if not (c.startswith("energy_") and c.endswith("_j"))]
+    frames = []
+    for method in METHODS:
+        col = f"energy_{method}_j"
+        if method == reference or col not in rows:
+            continue
+        frame = rows[id_cols].copy()
+        frame["compared_method"] = method
+        frame["relative_error"] = (rows[col] - rows[ref_col]) / rows[ref_col]
+        frames.append(frame)
+    if not frames:
+        raise ValueError("no method besides the reference was recorded")
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize_errors(errors, by=("workload", "compared_method"), min_duration_s: float = 0.0):
+    """Median, quartiles and count of ``relative_error`` per group.
+
+    Windows shorter than ``min_duration_s`` [s] are left out (the reference
+    counter itself is uncertain by ~2 steps there).
+    """
+    kept = errors[errors["duration_s"] >= min_duration_s]
+    grouped = kept.groupby(list(by))["relative_error"]
+    out = grouped.agg(
+        median="median",
+        q25=lambda s: s.quantile(0.25),
+        q75=lambda s: s.quantile(0.75),
+        n="count",
+    )
+    return out.reset_index()

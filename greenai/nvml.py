@@ -1,0 +1,226 @@
+"""Thin, read-only boundary to NVIDIA's management library (NVML).
+
+This is the only module of :mod:`greenai` (besides :mod:`greenai.metadata`)
+that imports ``pynvml``. It turns NVML's milliwatts and millijoules into watts
+and joules once, here, and maps NVML's error codes to typed exceptions whose
+messages say what to do. Nothing in this module changes a GPU's state: only
+``nvmlDeviceGet*`` queries are used.
+
+Tests replace ``pynvml`` (and only ``pynvml``) by a double; everything above
+this boundary runs for real.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+#: NVML's total-energy counter is an ``unsigned long long`` of millijoules.
+ENERGY_COUNTER_MODULUS_MJ: int = 2**64
+
+
+class NvmlError(RuntimeError):
+    """An NVML query failed; ``code`` is NVML's error code (or ``None``)."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class NvmlUnavailable(NvmlError):
+    """NVML cannot be used at all: no ``pynvml``, no driver library, no GPU."""
+
+
+class NvmlNotSupported(NvmlError):
+    """The GPU does not support this query (e.g. no energy counter before Volta)."""
+
+
+class NvmlGpuLost(NvmlError):
+    """The GPU fell off the bus or was reset while being measured."""
+
+
+def _pynvml():
+    """Import ``pynvml`` lazily so that a CPU-only install imports greenai."""
+    try:
+        import pynvml
+    except ImportError as exc:  # pragma: no cover - nvidia-ml-py is a dependency
+        raise NvmlUnavailable(
+            "the Python package nvidia-ml-py (module pynvml) is not installed; "
+            "install it with `pip install nvidia-ml-py`"
+        ) from exc
+    return pynvml
+
+
+def _translate(exc: Exception, what: str) -> NvmlError:
+    """Map a ``pynvml.NVMLError`` to a typed :class:`NvmlError`."""
+    lib = _pynvml()
+    code = getattr(exc, "value", None)
+    if code in (lib.NVML_ERROR_LIBRARY_NOT_FOUND, lib.NVML_ERROR_DRIVER_NOT_LOADED, lib.NVML_ERROR_UNINITIALIZED):
+        return NvmlUnavailable(
+            f"{what}: NVML is not usable ({exc}); is an NVIDIA driver installed and a GPU visible? "
+            "(check `nvidia-smi`)",
+            code,
+        )
+    if code == lib.NVML_ERROR_NO_PERMISSION:
+        return NvmlUnavailable(f"{what}: no permission to query NVML ({exc})", code)
+    if code in (lib.NVML_ERROR_NOT_SUPPORTED, getattr(lib, "NVML_ERROR_FUNCTION_NOT_FOUND", -1)):
+        return NvmlNotSupported(f"{what}: not supported on this GPU/driver ({exc})", code)
+    if code == lib.NVML_ERROR_GPU_IS_LOST:
+        return NvmlGpuLost(f"{what}: the GPU is lost ({exc}); the measurement is invalid", code)
+    return NvmlError(f"{what}: NVML error {code} ({exc})", code)
+
+
+def _call(what: str, fn, *args):
+    lib = _pynvml()
+    try:
+        return fn(*args)
+    except lib.NVMLError as exc:
+        raise _translate(exc, what) from exc
+
+
+_init_lock = threading.Lock()
+_init_count = 0
+
+
+def init() -> None:
+    """Initialise NVML (reference-counted; pair every call with :func:`shutdown`).
+
+    Raises
+    ------
+    NvmlUnavailable
+        No driver library, no driver loaded, or ``pynvml`` missing.
+    """
+    global _init_count
+    lib = _pynvml()
+    with _init_lock:
+        if _init_count == 0:
+            _call("nvmlInit", lib.nvmlInit)
+        _init_count += 1
+
+
+def shutdown() -> None:
+    """Release one :func:`init`; NVML is shut down when the last one is released."""
+    global _init_count
+    lib = _pynvml()
+    with _init_lock:
+        if _init_count == 0:
+            return
+        _init_count -= 1
+        if _init_count == 0:
+            try:
+                lib.nvmlShutdown()
+            except lib.NVMLError:  # pragma: no cover - nothing useful to do at shutdown
+                pass
+
+
+def device_count() -> int:
+    """Number of GPUs NVML sees (call :func:`init` first)."""
+    return int(_call("nvmlDeviceGetCount", _pynvml().nvmlDeviceGetCount))
+
+
+def energy_delta_mj(start_mj: int, end_mj: int, modulus_mj: int = ENERGY_COUNTER_MODULUS_MJ) -> int:
+    """Energy between two reads of a cumulative counter, across a wrap-around.
+
+    Parameters
+    ----------
+    start_mj, end_mj : int
+        Counter values at the start and the end [mJ].
+    modulus_mj : int
+        The counter wraps to 0 after ``modulus_mj - 1`` [mJ] (NVML: 2**64).
+
+    Returns
+    -------
+    int
+        ``(end - start) mod modulus`` [mJ]: a counter that wrapped once between
+        the reads still gives the right difference.
+    """
+    if start_mj < 0 or end_mj < 0:
+        raise ValueError(f"energy counter values must be non-negative, got {start_mj} and {end_mj}")
+    return (int(end_mj) - int(start_mj)) % int(modulus_mj)
+
+
+@dataclass(frozen=True)
+class EdgeState:
+    """Read-only GPU state at a window edge; NaN where the GPU cannot say."""
+
+    temperature_c: float
+    sm_clock_mhz: float
+    power_limit_w: float
+
+
+class Gpu:
+    """One GPU seen through NVML, addressed by its NVML index.
+
+    Every method is a read-only query. Units: W, J (as mJ integers for the raw
+    counter), °C, MHz.
+    """
+
+    def __init__(self, index: int):
+        lib = _pynvml()
+        self.index = int(index)
+        self._handle = _call(f"nvmlDeviceGetHandleByIndex({index})", lib.nvmlDeviceGetHandleByIndex, self.index)
+        name = _call("nvmlDeviceGetName", lib.nvmlDeviceGetName, self._handle)
+        self.name = name.decode() if isinstance(name, bytes) else str(name)
+
+    def __repr__(self) -> str:
+        return f"Gpu(index={self.index}, name={self.name!r})"
+
+    def total_energy_mj(self) -> int:
+        """NVML's cumulative energy counter since the driver loaded [mJ]."""
+        lib = _pynvml()
+        return int(_call("nvmlDeviceGetTotalEnergyConsumption", lib.nvmlDeviceGetTotalEnergyConsumption, self._handle))
+
+    def supports_energy_counter(self) -> tuple[bool, str]:
+        """Whether the energy counter can be read, and why not if it cannot."""
+        try:
+            self.total_energy_mj()
+        except NvmlNotSupported as exc:
+            return False, str(exc)
+        return True, ""
+
+    def power_w(self) -> float:
+        """The power NVML reports now (a driver-side moving average) [W]."""
+        lib = _pynvml()
+        return _call("nvmlDeviceGetPowerUsage", lib.nvmlDeviceGetPowerUsage, self._handle) / 1000.0
+
+    def default_power_limit_w(self) -> float:
+        """The board's default (rated) power limit, used as its TDP [W]."""
+        lib = _pynvml()
+        return (
+            _call(
+                "nvmlDeviceGetPowerManagementDefaultLimit", lib.nvmlDeviceGetPowerManagementDefaultLimit, self._handle
+            )
+            / 1000.0
+        )
+
+    def power_limit_w(self) -> float:
+        """The power limit enforced now [W]."""
+        lib = _pynvml()
+        return _call("nvmlDeviceGetEnforcedPowerLimit", lib.nvmlDeviceGetEnforcedPowerLimit, self._handle) / 1000.0
+
+    def temperature_c(self) -> float:
+        """GPU die temperature [°C]."""
+        lib = _pynvml()
+        return float(
+            _call("nvmlDeviceGetTemperature", lib.nvmlDeviceGetTemperature, self._handle, lib.NVML_TEMPERATURE_GPU)
+        )
+
+    def sm_clock_mhz(self) -> float:
+        """Current SM clock [MHz]."""
+        lib = _pynvml()
+        return float(_call("nvmlDeviceGetClockInfo", lib.nvmlDeviceGetClockInfo, self._handle, lib.NVML_CLOCK_SM))
+
+    def edge_state(self) -> EdgeState:
+        """Temperature, SM clock and power limit now; NaN for what is not supported."""
+        return EdgeState(
+            temperature_c=_or_nan(self.temperature_c),
+            sm_clock_mhz=_or_nan(self.sm_clock_mhz),
+            power_limit_w=_or_nan(self.power_limit_w),
+        )
+
+
+def _or_nan(read) -> float:
+    try:
+        return float(read())
+    except (NvmlNotSupported, NvmlError):
+        return float("nan")

@@ -1,0 +1,328 @@
+"""greenai.energy: the meter, with only pynvml replaced by a simulated GPU
+whose energy counter advances in 100 ms steps (tests/nvml_double.py)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pynvml as real_pynvml
+import pytest
+
+from greenai import energy, nvml
+from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError
+from greenai.rapl import RaplReader
+from nvml_double import FakeGpu, FakeNvml
+
+
+def install(monkeypatch, double: FakeNvml) -> FakeNvml:
+    monkeypatch.setitem(sys.modules, "pynvml", double.module)
+    return double
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    yield install(monkeypatch, FakeNvml([FakeGpu(power_w=200.0)]))
+    while nvml._init_count:
+        nvml.shutdown()
+
+
+def timed_window(meter, key, seconds):
+    meter.begin_window(key)
+    time.sleep(seconds)
+    return meter.end_window(key)
+
+
+def test_counter_window_matches_true_energy_within_its_uncertainty(fake):
+    with EnergyMeter() as meter:
+        t0 = time.perf_counter()
+        m = timed_window(meter, "w", 1.0)
+        t1 = time.perf_counter()
+    true_j = fake.true_energy_j(0, t0, t1)
+    assert m.method == "counter"
+    assert m.duration_s == pytest.approx(1.0, abs=0.05)
+    # one 100 ms step at 200 W is 20 J; the bound is one step at each edge
+    assert m.uncertainty_j == pytest.approx(40.0, rel=0.2)
+    assert abs(m.energy_j - true_j) <= m.uncertainty_j
+    assert m.power_w == pytest.approx(m.energy_j / m.duration_s)
+    assert 8 <= m.counter_updates <= 11
+    assert m.gpu_energy_j.keys() == {0}
+    assert any("shorter than 2 s" in w for w in m.warnings)
+
+
+def test_all_methods_on_the_same_window(fake):
+    with EnergyMeter(methods=("counter", "sampled", "smi", "tdp")) as meter:
+        m = timed_window(meter, "w", 1.2)
+    e = m.energy_by_method
+    assert set(e) == {"counter", "sampled", "smi", "tdp"}
+    assert e["sampled"] == pytest.approx(200.0 * m.duration_s, rel=0.03)
+    assert e["smi"] == pytest.approx(200.0 * m.duration_s, rel=1e-6)  # constant power: exact
+    assert e["tdp"] == pytest.approx(700.0 * m.duration_s, rel=1e-9)  # NVML default limit
+    assert m.energy_j == e["counter"]
+
+
+def test_smi_method_averages_one_hertz_readings(fake):
+    """Power steps from 100 W to 300 W half-way: 1 Hz sampling sees few values."""
+    fake.set_power(0, 100.0)
+    with EnergyMeter(methods=("counter", "smi", "sampled")) as meter:
+        meter.begin_window("w")
+        time.sleep(1.1)
+        fake.set_power(0, 300.0)
+        time.sleep(1.1)
+        m = meter.end_window("w")
+    counter, smi, sampled = (m.energy_by_method[k] for k in ("counter", "smi", "sampled"))
+    assert sampled == pytest.approx(counter, rel=0.1)
+    # smi saw 2-3 readings: its energy is a multiple of a reading times duration
+    readings = smi / m.duration_s
+    assert min(abs(readings - v) for v in (100.0, 200.0, 300.0, 500 / 3, 700 / 3)) < 1e-6
+
+
+def test_smi_without_reading_in_window_uses_last_and_warns(fake):
+    with EnergyMeter(methods=("smi",)) as meter:
+        time.sleep(0.05)
+        m = timed_window(meter, "short", 0.2)
+    assert m.energy_j == pytest.approx(200.0 * m.duration_s)
+    assert any("no 1 Hz power reading" in w for w in m.warnings)
+    assert m.counter_updates is None and math.isnan(m.uncertainty_j)
+
+
+def test_counter_wrap_around(monkeypatch):
+    double = install(monkeypatch, FakeNvml([FakeGpu(power_w=300.0, counter_start_mj=2**64 - 40_000)]))
+    with EnergyMeter() as meter:
+        m = timed_window(meter, "w", 0.5)
+    assert 0 < m.energy_j < 300.0
+    assert m.energy_j == pytest.approx(300.0 * 0.5, abs=m.uncertainty_j + 1)
+    assert any("wrapped" in w for w in m.warnings)
+    assert double.gpus[0].counter_mj(time.perf_counter()) < 2**63  # it really wrapped
+
+
+def test_idle_baseline_gives_energy_above_idle(fake):
+    fake.set_power(0, 70.0)
+    with EnergyMeter() as meter:
+        idle = meter.measure_idle(duration_s=1.0)
+        assert meter.idle_power_w[0] == pytest.approx(70.0, abs=15.0)
+        fake.set_power(0, 270.0)
+        m = timed_window(meter, "work", 2.0)
+    assert idle.idle_kind.startswith("idle without a CUDA context")
+    assert m.idle_power_w == pytest.approx(meter.idle_power_w[0])
+    assert m.energy_above_idle_j == pytest.approx(m.energy_j - m.idle_power_w * m.duration_s)
+    assert m.energy_above_idle_j == pytest.approx(200.0 * m.duration_s, abs=60.0)
+    assert "without a CUDA context" in m.idle_kind
+    assert not any("shorter" in w for w in m.warnings)
+
+
+def test_without_idle_baseline_above_idle_is_nan(fake):
+    with EnergyMeter() as meter:
+        m = timed_window(meter, "w", 0.1)
+    assert math.isnan(m.idle_power_w) and math.isnan(m.energy_above_idle_j)
+
+
+def test_window_keys(fake):
+    with EnergyMeter() as meter:
+        meter.begin_window("a")
+        with pytest.raises(WindowError, match="already open"):
+            meter.begin_window("a")
+        meter.begin_window("a", restart=True)
+        meter.begin_window("b")  # nested/overlapping windows are fine
+        assert isinstance(meter.end_window("a"), Measurement)
+        with pytest.raises(WindowError, match="no open window 'a'"):
+            meter.end_window("a")
+        meter.end_window("b")
+    with pytest.raises(RuntimeError, match="closed"):
+        meter.begin_window("c")
+
+
+def test_window_context_manager(fake):
+    with EnergyMeter() as meter:
+        with meter.window("block") as w:
+            time.sleep(0.3)
+        assert w.measurement.key == "block" and w.measurement.energy_j > 0
+        with pytest.raises(KeyError):
+            with meter.window("fails") as w2:
+                raise KeyError("boom")
+        assert "raised" in w2.measurement.warnings[-1]
+        with pytest.raises(WindowError):
+            meter.end_window("fails")  # was closed by the context manager
+
+
+def test_two_gpus_are_summed(monkeypatch):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
+    with EnergyMeter(methods=("counter", "tdp"), tdp_w={0: 250.0, 1: 400.0}) as meter:
+        m = timed_window(meter, "w", 1.0)
+    assert m.gpu_energy_j.keys() == {0, 1}
+    assert m.energy_j == pytest.approx(sum(m.gpu_energy_j.values()))
+    assert m.gpu_energy_j[1] == pytest.approx(3 * m.gpu_energy_j[0], rel=0.35)
+    assert m.energy_by_method["tdp"] == pytest.approx(650.0 * m.duration_s)
+    assert m.edges["begin"].keys() == {0, 1} and m.edges["end"][1]["sm_clock_mhz"] == 1980.0
+
+
+def test_gpu_indices_select_gpus(monkeypatch):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
+    with EnergyMeter(gpu_indices=[1]) as meter:
+        m = timed_window(meter, "w", 0.5)
+    assert m.gpu_energy_j.keys() == {1}
+    assert m.power_w == pytest.approx(300.0, rel=0.5)
+    with pytest.raises(GpuEnergyUnavailable, match="out of range"):
+        EnergyMeter(gpu_indices=[2])
+
+
+def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch):
+    install(monkeypatch, FakeNvml(init_error=real_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))
+    with EnergyMeter(methods="auto") as meter:
+        m = timed_window(meter, "w", 0.2)
+        idle = meter.measure_idle(0.1)
+    assert m.method == "none"
+    assert m.duration_s == pytest.approx(0.2, abs=0.05)
+    assert math.isnan(m.energy_j) and math.isnan(m.power_w)  # never a silent zero
+    assert any("GPU energy unavailable" in w and "NVML" in w for w in m.warnings)
+    assert math.isnan(idle.energy_j) and meter.idle_power_w == {}
+    assert m.edges == {}
+    row = m.as_row()
+    assert math.isnan(row["energy_j"]) and math.isnan(row["energy_counter_j"])
+
+
+@pytest.mark.parametrize("method", ["counter", "sampled", "smi", "tdp"])
+def test_no_nvml_explicit_gpu_method_raises_naming_cause(monkeypatch, method):
+    install(monkeypatch, FakeNvml(init_error=real_pynvml.NVML_ERROR_DRIVER_NOT_LOADED))
+    with pytest.raises(GpuEnergyUnavailable, match="NVIDIA driver"):
+        EnergyMeter(methods=(method,))
+    assert nvml._init_count == 0
+
+
+def test_no_pynvml_at_all(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    with pytest.raises(GpuEnergyUnavailable, match="nvidia-ml-py"):
+        EnergyMeter()
+    with EnergyMeter(methods="auto") as meter:
+        assert meter.methods == () and meter.primary_method == "none"
+
+
+def test_gpu_without_counter(monkeypatch):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=150.0, has_counter=False)]))
+    with pytest.raises(GpuEnergyUnavailable, match="not supported on GPU 0"):
+        EnergyMeter(methods=("counter",))
+    with EnergyMeter(methods="auto") as meter:
+        assert meter.methods == ("sampled",)
+        m = timed_window(meter, "w", 0.5)
+    assert m.energy_j == pytest.approx(150.0 * m.duration_s, rel=0.05)
+    assert any("no NVML energy counter" in w for w in m.warnings)
+    assert math.isnan(m.uncertainty_j)
+
+
+def test_gpu_lost_mid_window_raises_typed_error(fake):
+    with EnergyMeter() as meter:
+        meter.begin_window("w")
+        fake.gpus[0].lost = True
+        with pytest.raises(nvml.NvmlGpuLost):
+            meter.end_window("w")
+
+
+def test_polling_thread_failure_is_reported(fake):
+    with EnergyMeter(methods=("sampled",)) as meter:
+        meter.begin_window("w")
+        fake.failing["nvmlDeviceGetPowerUsage"] = real_pynvml.NVML_ERROR_UNKNOWN
+        time.sleep(0.1)
+        with pytest.raises(GpuEnergyUnavailable, match="polling thread failed"):
+            meter.end_window("w")
+
+
+def test_power_limit_change_is_flagged(fake):
+    with EnergyMeter() as meter:
+        meter.begin_window("w")
+        fake.gpus[0].limit_w = 300.0
+        m = meter.end_window("w")
+    assert m.edges["begin"][0]["power_limit_w"] == 700.0 and m.edges["end"][0]["power_limit_w"] == 300.0
+    assert any("power limit changed" in w for w in m.warnings)
+
+
+def test_invalid_arguments(fake):
+    with pytest.raises(ValueError, match="unknown energy method"):
+        EnergyMeter(methods=("joulemeter",))
+    with pytest.raises(ValueError, match="sample_period_s"):
+        EnergyMeter(sample_period_s=0)
+    with pytest.raises(ValueError, match="tdp_w has no rated power"):
+        EnergyMeter(methods=("tdp",), tdp_w={3: 100.0})
+    with EnergyMeter(methods="sampled") as meter:  # a single name is accepted
+        assert meter.methods == ("sampled",)
+
+
+def test_as_row_is_flat(fake):
+    with EnergyMeter(methods=("counter", "tdp")) as meter:
+        m = timed_window(meter, "epoch-1", 0.3)
+    row = m.as_row()
+    assert row["window"] == "epoch-1" and row["method"] == "counter"
+    assert row["energy_counter_j"] == m.energy_j and math.isnan(row["energy_sampled_j"])
+    assert row["gpu0_begin_temperature_c"] == 45.0 and "gpu0_end_power_limit_w" in row
+    assert all(not isinstance(v, (dict, list)) for v in row.values())
+    assert "shorter than 2 s" in row["warnings"]
+    pd.DataFrame([row])  # one CSV row
+
+
+def test_counter_updates_not_polled(fake):
+    with EnergyMeter(counter_poll_period_s=None) as meter:
+        m = timed_window(meter, "w", 0.3)
+    assert m.counter_updates is None and m.energy_j > 0
+    assert m.uncertainty_j == pytest.approx(2 * m.power_w * energy.NOMINAL_COUNTER_PERIOD_S)
+
+
+def test_cpu_energy_from_rapl(fake, tmp_path):
+    zone = tmp_path / "intel-rapl:0"
+    (zone / "intel-rapl:0:0").mkdir(parents=True)  # a sub-zone, ignored
+    (zone / "name").write_text("package-0\n")
+    (zone / "max_energy_range_uj").write_text("1000000\n")
+    (zone / "energy_uj").write_text("999000\n")
+    with EnergyMeter(rapl_root=tmp_path) as meter:
+        meter.begin_window("w")
+        (zone / "energy_uj").write_text("4000\n")  # wrapped: 1000 + 1 + 4000 uJ
+        m = meter.end_window("w")
+    assert m.cpu_energy_j == pytest.approx(5001e-6)
+    assert m.cpu_energy_note == ""
+
+
+def test_cpu_energy_missing_is_nan_with_reason(fake, tmp_path):
+    with EnergyMeter(rapl_root=tmp_path / "absent") as meter:
+        m = timed_window(meter, "w", 0.05)
+    assert math.isnan(m.cpu_energy_j) and "no RAPL package zone" in m.cpu_energy_note
+    zone = tmp_path / "intel-rapl:0"
+    (zone / "energy_uj").mkdir(parents=True)  # unreadable as a number
+    (zone / "name").write_text("package-0")
+    (zone / "max_energy_range_uj").write_text("10")
+    reader = RaplReader(tmp_path)
+    assert not reader.available and "unreadable" in reader.reason
+    assert math.isnan(reader.energy_j(reader.snapshot(), reader.snapshot()))
+
+
+@pytest.mark.parametrize(
+    "visible, expected",
+    [(None, [0, 2]), ("2,0", [1, 0]), ("2", [0]), ("", []), ("GPU-abc", None)],
+)
+def test_torch_index_mapping(monkeypatch, visible, expected):
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert energy._torch_indices([0, 2]) == expected
+
+
+def test_method_errors_and_summary():
+    rows = pd.DataFrame(
+        {
+            "workload": ["a", "a", "b"],
+            "duration_s": [1.0, 10.0, 10.0],
+            "energy_counter_j": [100.0, 1000.0, 500.0],
+            "energy_smi_j": [90.0, 950.0, 500.0],
+            "energy_tdp_j": [700.0, 7000.0, 7000.0],
+        }
+    )
+    errors = energy.method_errors(rows)
+    assert set(errors["compared_method"]) == {"smi", "tdp"}
+    smi = errors[errors.compared_method == "smi"]["relative_error"].to_numpy()
+    np.testing.assert_allclose(smi, [-0.1, -0.05, 0.0])
+    summary = energy.summarize_errors(errors, min_duration_s=5.0)
+    a_tdp = summary[(summary.workload == "a") & (summary.compared_method == "tdp")].iloc[0]
+    assert a_tdp["median"] == pytest.approx(6.0) and a_tdp["n"] == 1
+    with pytest.raises(ValueError, match="reference"):
+        energy.method_errors(rows.drop(columns="energy_counter_j"))
