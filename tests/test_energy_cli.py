@@ -1,0 +1,112 @@
+"""``greenai measure -- CMD``: runs for real (subprocesses, CSV), with only
+pynvml replaced by the simulated GPU where a GPU is needed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pynvml as real_pynvml
+import pytest
+
+from greenai import cli, nvml, paths
+from greenai.energy_cli import EXIT_UNAVAILABLE, append_row
+from nvml_double import FakeGpu, FakeNvml
+
+PY = sys.executable
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    double = FakeNvml([FakeGpu(power_w=250.0)])
+    monkeypatch.setitem(sys.modules, "pynvml", double.module)
+    yield double
+    while nvml._init_count:
+        nvml.shutdown()
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(init_error=real_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND).module)
+
+
+def test_measures_a_command_on_a_gpu(fake, tmp_path, capsys):
+    out_csv = tmp_path / "runs.csv"
+    code = cli.main(
+        ["measure", "--method", "counter", "--method", "tdp", "--csv", str(out_csv), "--",
+         PY, "-c", "import time; time.sleep(0.6)"]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "GPU energy:" in err and "method: counter" in err and "Wh" in err and "GPU 0:" in err
+    assert "by tdp:" in err
+    rows = pd.read_csv(out_csv)
+    assert len(rows) == 1
+    assert rows.loc[0, "energy_j"] == pytest.approx(250.0 * rows.loc[0, "duration_s"], abs=60)
+    assert rows.loc[0, "exit_code"] == 0 and rows.loc[0, "command"].startswith(PY)
+    # a second run appends
+    assert cli.main(["measure", "-m", "counter", "-m", "tdp", "--csv", str(out_csv), "--", PY, "-c", "pass"]) == 0
+    assert len(pd.read_csv(out_csv)) == 2
+
+
+def test_exit_code_is_passed_through(fake, capsys):
+    assert cli.main(["measure", "--", PY, "-c", "raise SystemExit(7)"]) == 7
+    assert "exit code: 7" in capsys.readouterr().err
+
+
+def test_idle_baseline_option(fake, capsys):
+    assert cli.main(["measure", "--idle-s", "0.3", "--", PY, "-c", "pass"]) == 0
+    err = capsys.readouterr().err
+    assert "idle:" in err and "above idle" in err
+
+
+def test_cpu_only_machine_reports_energy_unavailable(no_gpu, tmp_path, capsys):
+    out_csv = tmp_path / "cpu.csv"
+    assert cli.main(["measure", "--csv", str(out_csv), "--", PY, "-c", "pass"]) == 0
+    err = capsys.readouterr().err
+    assert "GPU energy: unavailable" in err
+    assert "warning: GPU energy unavailable" in err and "NVML" in err
+    row = pd.read_csv(out_csv).iloc[0]
+    assert pd.isna(row["energy_j"]) and row["method"] == "none"
+
+
+def test_explicit_gpu_method_without_gpu_fails_before_running(no_gpu, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    code = cli.main(["measure", "--method", "counter", "--", PY, "-c", f"open({str(marker)!r}, 'w')"])
+    assert code == EXIT_UNAVAILABLE
+    assert not marker.exists()
+    assert "NVML is not usable" in capsys.readouterr().err
+
+
+def test_usage_errors(no_gpu, capsys):
+    assert cli.main(["measure"]) == 2
+    assert "no command given" in capsys.readouterr().err
+    assert cli.main(["measure", "-m", "auto", "-m", "counter", "--", "true"]) == 2
+
+
+def test_command_that_cannot_start(no_gpu, capsys):
+    assert cli.main(["measure", "--", "/nonexistent/program"]) == 127
+    assert "cannot run" in capsys.readouterr().err
+
+
+def test_csv_with_other_columns_is_not_mixed(tmp_path):
+    path = tmp_path / "x.csv"
+    append_row(path, {"a": 1, "b": 2})
+    append_row(path, {"a": 3, "b": 4})
+    with pytest.raises(ValueError, match="new --csv file"):
+        append_row(path, {"a": 1, "c": 2})
+    assert pd.read_csv(path)["b"].tolist() == [2, 4]
+
+
+def test_console_entry_point_end_to_end(tmp_path):
+    """The real CLI in a fresh process on this machine (whatever NVML it has)."""
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    proc = subprocess.run(
+        [PY, "-m", "greenai", "measure", "--csv", str(tmp_path / "e2e.csv"), "--", PY, "-c", "raise SystemExit(5)"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 5, proc.stderr
+    assert "duration:" in proc.stderr and "GPU energy:" in proc.stderr
+    assert len(pd.read_csv(tmp_path / "e2e.csv")) == 1
