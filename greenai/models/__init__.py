@@ -1,0 +1,159 @@
+"""The model zoo of thesis chapter 3: 20 image classifiers in one registry.
+
+>>> from greenai.models import MODEL_NAMES, build_model, model_info
+>>> model = build_model("resnet18", in_channels=1, num_classes=10)  # 224x224 input
+
+Families and layouts (each module's docstring gives details):
+
+- ``alexnet``: torchvision's layout (64-192-384-256-256, first conv 11/4/2, 6x6
+  adaptive pool), :mod:`greenai.models.alexnet`;
+- ``vgg11``, ``vgg13``, ``vgg16``: torchvision's layouts without batch norm;
+- ``mobilenet_v1`` (built here), ``mobilenet_v2`` (torchvision), width 1.0;
+- ``resnet18``, ``resnet34``, ``resnet50``: torchvision's layouts;
+- ``googlenet`` (torchvision's layout, no auxiliary heads) and ten variants
+  ``googlenet_mod*`` whose Inception blocks have 1 to 4 branches
+  (thesis 4.1.5, Fig. 4.8), :mod:`greenai.models.googlenet`.
+
+Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for
+CIFAR) and ends in adaptive pooling, so it accepts any input size from about
+64x64 up; the thesis resized every dataset to 224x224 and so do we by default
+(:class:`greenai.data.GpuBatches`). Weights are randomly initialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from torch import nn
+
+from . import alexnet as _alexnet
+from . import googlenet as _googlenet
+from . import mobilenet as _mobilenet
+from . import resnet as _resnet
+from . import vgg as _vgg
+
+__all__ = ["MODEL_NAMES", "UnknownModelError", "build_model", "model_info", "DEFAULT_IMAGE_SIZE"]
+
+#: Input height and width [px] the thesis used for every model and dataset.
+DEFAULT_IMAGE_SIZE: int = 224
+
+
+class UnknownModelError(ValueError):
+    """Raised for a model name that is not in :data:`MODEL_NAMES`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown model {name!r}; valid names are: {', '.join(MODEL_NAMES)}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class _Entry:
+    builder: Callable[..., nn.Module]
+    family: str
+    display_name: str
+    branch_count: int
+    block: str
+    description: str
+
+
+def _entries() -> dict[str, _Entry]:
+    e: dict[str, _Entry] = {
+        "alexnet": _Entry(_alexnet.alexnet, "alexnet", "AlexNet", 1, "plain", "5 conv + 3 FC, torchvision layout"),
+        "vgg11": _Entry(_vgg.vgg11, "vgg", "VGG11", 1, "plain", "VGG config A, no batch norm"),
+        "vgg13": _Entry(_vgg.vgg13, "vgg", "VGG13", 1, "plain", "VGG config B, no batch norm"),
+        "vgg16": _Entry(_vgg.vgg16, "vgg", "VGG16", 1, "plain", "VGG config D, no batch norm"),
+        "mobilenet_v1": _Entry(
+            _mobilenet.mobilenet_v1, "mobilenet", "MobileNetV1", 1, "depthwise-separable", "width 1.0"
+        ),
+        "mobilenet_v2": _Entry(
+            _mobilenet.mobilenet_v2, "mobilenet", "MobileNetV2", 2, "inverted residual", "width 1.0, torchvision"
+        ),
+        "resnet18": _Entry(_resnet.resnet18, "resnet", "ResNet18", 2, "residual", "basic blocks 2-2-2-2"),
+        "resnet34": _Entry(_resnet.resnet34, "resnet", "ResNet34", 2, "residual", "basic blocks 3-4-6-3"),
+        "resnet50": _Entry(_resnet.resnet50, "resnet", "ResNet50", 2, "residual", "bottleneck blocks 3-4-6-3"),
+        "googlenet": _Entry(
+            _googlenet.googlenet, "googlenet", "GoogLeNet", 4, "inception", "torchvision layout, no aux heads"
+        ),
+    }
+    for name, variant in _googlenet.VARIANTS.items():
+        e[name] = _Entry(
+            partial(_googlenet.googlenet_variant, name),
+            "googlenet",
+            "GoogLeNet_" + name.removeprefix("googlenet_"),
+            len(variant.branches),
+            "modified inception",
+            variant.description,
+        )
+    return e
+
+
+_REGISTRY: dict[str, _Entry] = _entries()
+
+#: The 20 model names, in the thesis' order of presentation.
+MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def _entry(name: str) -> _Entry:
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in _REGISTRY:
+        raise UnknownModelError(name)
+    return _REGISTRY[key]
+
+
+def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
+    """Build one of the 20 models with random weights.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODEL_NAMES` (case-insensitive).
+    in_channels : int
+        Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
+    num_classes : int
+        Outputs of the final linear layer.
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps ``[N, in_channels, H, W]`` float images (224x224 by default) to
+        ``[N, num_classes]`` logits.
+
+    Raises
+    ------
+    UnknownModelError
+        If ``name`` is not a registered model (the message lists valid names).
+    ValueError
+        If ``in_channels`` or ``num_classes`` is below 1.
+    """
+    entry = _entry(name)
+    for arg, value in (("in_channels", in_channels), ("num_classes", num_classes)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{arg} must be a positive integer, got {value!r}")
+    return entry.builder(in_channels=int(in_channels), num_classes=int(num_classes))
+
+
+def model_info(name: str) -> dict:
+    """Static facts about a model (no build needed).
+
+    Returns
+    -------
+    dict
+        ``name`` (registry key), ``display_name``, ``family`` (alexnet, vgg,
+        mobilenet, resnet, googlenet), ``branch_count`` (the largest number of
+        parallel paths joined in one block: 1 for plain chains, 2 for residual
+        blocks with a shortcut, 1-4 for (modified) Inception blocks, the
+        multi-branch KPI of thesis 3.2.5/4.1.5), ``block`` (kind of repeated
+        block) and ``description``.
+    """
+    entry = _entry(name)
+    key = str(name).strip().lower().replace("-", "_")
+    return {
+        "name": key,
+        "display_name": entry.display_name,
+        "family": entry.family,
+        "branch_count": entry.branch_count,
+        "block": entry.block,
+        "description": entry.description,
+    }

@@ -1,0 +1,96 @@
+"""Every registered model builds for 1 and 3 input channels and maps a 224x224
+batch to ``[N, num_classes]`` logits; the registry rejects unknown names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from greenai.models import MODEL_NAMES, UnknownModelError, build_model, model_info
+from greenai.models.googlenet import VARIANTS, InceptionVariant, ModifiedInception
+
+
+def test_twenty_models_with_the_thesis_families():
+    assert len(MODEL_NAMES) == 20
+    assert len(set(MODEL_NAMES)) == 20
+    for required in ("alexnet", "vgg11", "vgg13", "vgg16", "mobilenet_v1", "mobilenet_v2",
+                     "resnet18", "resnet34", "resnet50", "googlenet",
+                     "googlenet_mod1", "googlenet_mod8", "googlenet_mod12"):  # fmt: skip
+        assert required in MODEL_NAMES
+    assert sum(n.startswith("googlenet_mod") for n in MODEL_NAMES) == 10
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("in_channels,num_classes", [(1, 10), (3, 100)])
+def test_builds_and_gives_logits(name, in_channels, num_classes):
+    torch.manual_seed(0)
+    model = build_model(name, in_channels=in_channels, num_classes=num_classes).eval()
+    with torch.no_grad():
+        y = model(torch.randn(2, in_channels, 224, 224))
+    assert y.shape == (2, num_classes)
+    assert torch.isfinite(y).all()
+
+
+def test_wrong_channel_count_fails_loudly():
+    model = build_model("resnet18", in_channels=1).eval()
+    with pytest.raises(RuntimeError):
+        model(torch.randn(1, 3, 224, 224))
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(UnknownModelError) as info:
+        build_model("resnet19")
+    assert isinstance(info.value, ValueError)
+    assert "resnet18" in str(info.value) and "googlenet_mod12" in str(info.value)
+    with pytest.raises(UnknownModelError):
+        model_info("lenet")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5])
+def test_bad_channels_or_classes(bad):
+    with pytest.raises(ValueError):
+        build_model("alexnet", in_channels=bad)
+    with pytest.raises(ValueError):
+        build_model("alexnet", num_classes=bad)
+
+
+def test_names_are_case_insensitive():
+    assert model_info("ResNet18")["name"] == "resnet18"
+
+
+def test_model_info_branch_counts_follow_the_thesis():
+    assert model_info("googlenet_mod1")["branch_count"] == 1
+    assert model_info("googlenet_mod8")["branch_count"] == 4
+    assert model_info("googlenet_mod12")["branch_count"] == 4
+    assert model_info("googlenet")["branch_count"] == 4
+    assert model_info("vgg16")["branch_count"] == 1
+    assert model_info("resnet50")["branch_count"] == 2
+    counts = {model_info(n)["branch_count"] for n in VARIANTS}
+    assert counts == {1, 2, 3, 4}
+    for name in MODEL_NAMES:
+        info = model_info(name)
+        assert {"family", "branch_count", "display_name", "description"} <= set(info)
+
+
+def test_modified_block_branches_and_width():
+    block = ModifiedInception(192, 64, 96, 128, 16, 32, 32, variant=InceptionVariant(("1x1", "pool")))
+    assert len(block.branches) == 2
+    y = block(torch.randn(1, 192, 28, 28))
+    assert y.shape == (1, 256, 28, 28)  # width of the original block 3a
+
+
+def test_variant_validates():
+    with pytest.raises(ValueError):
+        InceptionVariant(("7x7",))
+    with pytest.raises(ValueError):
+        InceptionVariant(())
+    with pytest.raises(ValueError):
+        InceptionVariant(("1x1",), reduce_scale=0)
+
+
+def test_in_channels_only_changes_the_first_layer():
+    a = build_model("vgg11", in_channels=1)
+    b = build_model("vgg11", in_channels=3)
+    pa = sum(p.numel() for p in a.parameters())
+    pb = sum(p.numel() for p in b.parameters())
+    assert pb - pa == 2 * 64 * 3 * 3  # two extra input planes of the first 3x3 conv
