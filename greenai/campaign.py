@@ -1,0 +1,252 @@
+"""The measurement campaign of thesis sections 2.3 and 4.1, on a GPU.
+
+``python -m greenai.campaign [--experiment NAME ...] [--out DIR] [--quick]``
+(``make measure``) runs the experiments below and appends rows to
+``<out>/<csv>.csv`` (default ``results/raw/``) with a ``.meta.json`` beside
+each. Every experiment is resumable: rerun the same command after an
+interruption and only missing rows are measured.
+
+=================  ======================================  =====================================
+experiment         thesis                                  grid
+=================  ======================================  =====================================
+layers             2.3, Fig 2.2                            AlexNet, Fashion-MNIST, batch 128: one
+                                                           epoch with forward hooks, 2 repeats;
+                                                           each layer type replayed 3 s
+hardware           4.1.1, Fig 4.1 (this GPU)               AlexNet, ResNet18, FMNIST, batch 128,
+                                                           3 full epochs
+hardware_h200      4.1.1 on the second GPU kind            the same grid, its own CSV
+datasets           4.1.2, Fig 4.2                          AlexNet, ResNet18 on FMNIST vs
+                                                           CIFAR-100 (synthetic), batch 256,
+                                                           2 full epochs (the 20-model windows of
+                                                           ``macs`` add GoogLeNet and VGG11)
+batch_size         4.1.3, Figs 4.3-4.6                     AlexNet, FMNIST, batch 64…2048,
+                                                           2 full epochs, 3 repeats
+phases             2.2/4.1 phase energy                    AlexNet, ResNet18, FMNIST, batch 256:
+                                                           design windows, 2 repeats
+macs               4.1.4-4.1.5, Figs 4.7, 4.9, 4.10        20 models × {FMNIST, CIFAR-100 synth.}
+                                                           batch 256: 2 windows of ≥ 3 s after
+                                                           warm-up (per-epoch energy extrapolated
+                                                           by samples, flagged); 3 repeats of 7
+                                                           models on FMNIST
+cifar10            4.2.2 data, 4.1.4 on CIFAR-10           20 models, CIFAR-10 real, batch 256,
+                                                           2 windows of ≥ 3 s
+cifar10_pair       real vs synthetic pixels                AlexNet, ResNet18 on CIFAR-10 real and
+                                                           synthetic, 2 full epochs each
+=================  ======================================  =====================================
+
+Full epochs of all 20 models do not fit the device time we have (VGG16: ~50-100 s
+per epoch on an H100), hence the windows of ``macs`` and ``cifar10``: each is a
+fixed number of steps (≥ 3 s, chosen from the warm-up step time), and the row's
+``epoch_energy_j`` is the window energy scaled by n_train / samples, with
+``epoch_energy_extrapolated = True``. ``datasets`` measures full epochs of two
+models on the same grid, which checks that extrapolation.
+
+``--quick`` shrinks every grid to a CPU-sized smoke test (tiny images,
+synthetic data, a few steps); it is what the tests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from greenai import experiments as ex
+from greenai import paths
+
+FMNIST = "fashion_mnist"
+CIFAR10 = "cifar10"
+CIFAR100 = "cifar100"
+#: models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
+#: the model of every ``--quick`` run (cheap on a CPU at 32x32)
+QUICK_MODEL = "mobilenet_v1"
+REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
+                   "googlenet_mod12")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: where its rows go and how its grid is built."""
+
+    name: str
+    csv: str
+    kind: str
+    thesis: str
+    description: str
+    grids: Callable[[bool], list]
+
+    def specs(self, quick: bool = False) -> list[ex.RunSpec]:
+        specs = ex.expand(self.grids(quick))
+        if quick:  # one small model for every smoke run, duplicates removed
+            specs = list(dict.fromkeys(replace(s, model=QUICK_MODEL) for s in specs))
+        return specs
+
+
+def _all_models() -> list[str]:
+    from greenai.models import MODEL_NAMES
+
+    return list(MODEL_NAMES)
+
+
+def _quick(opts: dict, quick: bool, **quick_opts) -> dict:
+    """Options of a grid, shrunk for ``--quick`` (tiny synthetic CPU runs)."""
+    if not quick:
+        return opts
+    out = {**opts, "image_size": 32, "warmup_steps": 1, "source": "synthetic", "limit": 16, **quick_opts}
+    if out.get("max_steps") is None and out.get("window_s") is None and out.get("kind", "train") == "train":
+        out["max_steps"] = 2
+    if "window_s" in out:
+        out["window_s"] = None
+        out["max_steps"] = 2
+    out["epochs"] = min(out.get("epochs", 1), 2)
+    return out
+
+
+def _layers(q):
+    return [ex.Grid("layers", ["alexnet"], [FMNIST], [4 if q else 128], repeats=1 if q else 2,
+                    options=_quick({"kind": "layers", "max_steps": 469, "warmup_steps": 20}, q, max_steps=2))]
+
+
+def _hardware(name):
+    def grids(q):
+        return [ex.Grid(name, ["alexnet"] if q else ["alexnet", "resnet18"], [FMNIST], [4 if q else 128],
+                        options=_quick({"epochs": 3, "warmup_steps": 20}, q))]
+    return grids
+
+
+def _datasets(q):
+    models = ["alexnet"] if q else ["alexnet", "resnet18"]
+    b = 4 if q else 256
+    return [ex.Grid("datasets", models, [FMNIST], [b], options=_quick({"epochs": 2, "warmup_steps": 20}, q)),
+            ex.Grid("datasets", models, [CIFAR100], [b],
+                    options=_quick({"epochs": 2, "warmup_steps": 20, "source": "synthetic"}, q))]
+
+
+def _batch_size(q):
+    sizes = [4, 8] if q else [64, 128, 256, 512, 1024, 2048]
+    return [ex.Grid("batch_size", ["alexnet"], [FMNIST], sizes, repeats=1 if q else 3,
+                    options=_quick({"epochs": 2, "warmup_steps": 20}, q))]
+
+
+def _phases(q):
+    return [ex.Grid("phases", ["alexnet"] if q else ["alexnet", "resnet18"], [FMNIST], [4 if q else 256],
+                    options=_quick({"kind": "phases", "epochs": 2, "window_s": 3.0, "warmup_steps": 20}, q))]
+
+
+def _windows(experiment, dataset, source, models, repeats=1):
+    return ex.Grid(experiment, models, [dataset], [256], repeats=repeats,
+                   options={"epochs": 2, "window_s": 3.0, "warmup_steps": 10, "source": source})
+
+
+def _macs(q):
+    if q:
+        return [ex.Grid("macs", ["alexnet", "googlenet_mod1"], [FMNIST, CIFAR100], [4],
+                        options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    grids = [_windows("macs", FMNIST, "real", _all_models()), _windows("macs", CIFAR100, "synthetic", _all_models())]
+    # repeats 1 and 2 of a subset: the RunSpec repeat index must differ from repeat 0 above
+    extra = ex.expand([_windows("macs", FMNIST, "real", list(REPEATED_MODELS), repeats=3)])
+    return grids + [s for s in extra if s.repeat > 0]
+
+
+def _cifar10(q):
+    if q:
+        return [ex.Grid("cifar10", ["alexnet"], [CIFAR10], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("cifar10", CIFAR10, "real", _all_models())]
+
+
+def _cifar10_pair(q):
+    models = ["alexnet"] if q else ["alexnet", "resnet18"]
+    if q:  # one synthetic grid: no real files are needed for the smoke test
+        return [ex.Grid("cifar10_pair", models, [CIFAR10], [4], options=_quick({"epochs": 2}, q))]
+    return [ex.Grid("cifar10_pair", models, [CIFAR10], [256], options={"epochs": 2, "warmup_steps": 20,
+                                                                       "source": source})
+            for source in ("real", "synthetic")]
+
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
+    Experiment("layers", "layer_profile", "layers", "2.3, Fig 2.2", "time and energy per layer type, AlexNet", _layers),
+    Experiment("hardware", "kpi_hardware", "train", "4.1.1, Fig 4.1", "AlexNet and ResNet18 per epoch on this GPU",
+               _hardware("hardware")),
+    Experiment("hardware_h200", "kpi_hardware_h200", "train", "4.1.1, Fig 4.1", "the hardware grid on an H200",
+               _hardware("hardware_h200")),
+    Experiment("datasets", "kpi_datasets", "train", "4.1.2, Fig 4.2", "FMNIST vs CIFAR-100, full epochs",
+               _datasets),
+    Experiment("batch_size", "kpi_batch_size", "train", "4.1.3, Figs 4.3-4.6", "AlexNet, batch 64-2048",
+               _batch_size),
+    Experiment("phases", "phase_design", "phases", "2.2 phase energy", "phase energy by design windows", _phases),
+    Experiment("macs", "kpi_macs", "train", "4.1.4-4.1.5, Figs 4.7, 4.9, 4.10",
+               "20 models x FMNIST/CIFAR-100, windows", _macs),
+    Experiment("cifar10", "kpi_cifar10", "train", "4.1.4 / 4.2.2", "20 models on CIFAR-10, windows", _cifar10),
+    Experiment("cifar10_pair", "kpi_cifar10_pair", "train", "data-source check",
+               "real vs synthetic CIFAR-10, full epochs", _cifar10_pair),
+]}
+
+#: what ``make measure`` runs when no experiment is named (hardware_h200 needs the other GPU)
+DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
+                                        "cifar10_pair", "cifar10")
+
+
+def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
+                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print) -> ex.SweepSummary:
+    """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
+    from greenai import metadata
+
+    exp = EXPERIMENTS[name]
+    out_dir = Path(out_dir) if out_dir is not None else paths.RAW_DIR
+    csv_path = out_dir / f"{exp.csv}.csv"
+    specs = exp.specs(quick)
+    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log)
+    if exp.kind == "train":
+        kwargs["checkpoint_dir"] = checkpoint_dir
+    if exp.kind == "layers":
+        kwargs["replay_window_s"] = 0.1 if quick else 3.0
+    summary = ex.run(specs, csv_path, **kwargs)
+    metadata.write_meta(csv_path, campaign=name, thesis=exp.thesis, description=exp.description,
+                        quick=quick, rows_written=summary.written, rows_skipped=summary.skipped,
+                        seconds=round(summary.seconds, 1), idle_power_w=getattr(env, "idle_power_w", None),
+                        idle_kind=getattr(env, "idle_kind", None))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m greenai.campaign", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--experiment", "-e", action="append", choices=sorted(EXPERIMENTS),
+                        help="experiment to run (repeatable; default: all but hardware_h200)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the CSVs (default results/raw)")
+    parser.add_argument("--quick", action="store_true", help="tiny synthetic grids (smoke test, CPU)")
+    parser.add_argument("--device", default=None, help="torch device (default cuda if available)")
+    parser.add_argument("--data-root", default=None, help="dataset folder (default $GREENAI_DATA_DIR or data/)")
+    parser.add_argument("--checkpoint-dir", default=None, help="where multi-epoch runs keep state between epochs")
+    parser.add_argument("--idle-s", type=float, default=5.0, help="idle power measured first [s]; 0 skips")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--list", action="store_true", help="list the experiments and their row counts, then exit")
+    args = parser.parse_args(argv)
+    names = args.experiment or list(DEFAULT_EXPERIMENTS)
+    if args.list:
+        for name in names:
+            e = EXPERIMENTS[name]
+            print(f"{name:14s} {e.csv + '.csv':24s} {len(e.specs(args.quick)):4d} runs  {e.thesis}: {e.description}")
+        return 0
+    # validate every grid before any GPU time is spent
+    all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
+    ex.validate(all_specs, data_root=args.data_root)
+    env = ex.make_environment(args.device, idle_s=args.idle_s)
+    print(f"device {env.device} ({env.gpu_name}), driver {env.driver}, torch {env.torch_version}, "
+          f"idle {env.idle_power_w:.1f} W ({env.idle_kind})", flush=True)
+    for name in names:
+        t0 = time.perf_counter()
+        summary = run_experiment(name, args.out, quick=args.quick, env=env, data_root=args.data_root,
+                                 checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                 log=lambda line: print(line, flush=True))
+        print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,855 @@
+"""Experiment grids, run resumably, one CSV row per measured epoch (thesis 4.1).
+
+A :class:`Grid` (models × datasets × batch sizes × precisions × repeats, with
+``epochs`` measured epochs or windows each) expands into :class:`RunSpec` s.
+Grids come from Python or from YAML (:func:`load_grids`)::
+
+    experiment: batch_size
+    models: [alexnet]
+    datasets: [fashion_mnist]
+    batch_sizes: [64, 128, 256, 512, 1024, 2048]
+    epochs: 2
+    repeats: 3
+
+Three kinds of run, each writing its own CSV columns:
+
+``train`` (:func:`run_training`)
+    Warm-up steps (excluded), then ``epochs`` measured windows. A window is a
+    full epoch (default), a fixed ``max_steps`` or an automatically sized
+    window of at least ``window_s`` seconds (steps chosen from the warm-up's
+    step time; recorded). Per-epoch energy of a partial window is extrapolated
+    linearly by samples and flagged (``epoch_energy_extrapolated``).
+``phases`` (:func:`run_phase_design`)
+    The windows of :func:`greenai.train.phase_energy_by_design`, one row each.
+``layers`` (:func:`run_layer_profile`)
+    :func:`greenai.profile.profile_layers`: one row per layer type and per layer.
+
+Every row carries the metadata of DESIGN.md's data flow. Rows are appended
+(flush + fsync) as soon as a window finishes; a rerun reads the CSV, skips
+every row key already present and carries on, so a sweep killed at any moment
+loses at most the window in progress and never duplicates a row. Multi-epoch
+``train`` runs checkpoint model, optimiser and RNG state after every epoch so
+that the resumed run continues exactly where it stopped.
+
+:func:`validate` checks a whole grid before any GPU time is spent and raises one
+:class:`GridError` listing every problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as _dt
+import hashlib
+import io
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import torch
+
+from greenai import train as _train
+
+#: kinds of run
+KINDS: tuple[str, ...] = ("train", "phases", "layers")
+#: data sources of a run
+SOURCES: tuple[str, ...] = ("real", "synthetic")
+
+#: columns identifying one row of each kind (a rerun skips rows whose key exists)
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "train": ("experiment", "gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat",
+              "epoch_index"),
+    "phases": ("experiment", "gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat",
+               "window", "window_repeat"),
+    "layers": ("experiment", "gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat",
+               "level", "layer"),
+}
+
+_META_COLUMNS = ("driver", "torch_version", "cuda_version", "device", "image_size", "in_channels", "num_classes",
+                 "n_train", "optimizer", "lr", "macs", "params", "branch_count", "warmup_steps", "idle_power_w",
+                 "idle_kind", "timestamp_utc")
+
+#: every column of a ``train`` row, in file order
+TRAIN_COLUMNS: tuple[str, ...] = KEY_COLUMNS["train"] + (
+    "mode", "steps", "samples", "epoch_fraction", "duration_s", "energy_j", "power_w", "energy_method",
+    "energy_counter_j", "energy_smi_j", "counter_updates", "uncertainty_j", "energy_above_idle_j",
+    "epoch_duration_s", "epoch_energy_j", "epoch_energy_extrapolated",
+    "h2d_s", "forward_s", "backward_s", "optimizer_s", "other_s",
+    "h2d_energy_thesis_j", "forward_energy_thesis_j", "backward_energy_thesis_j", "optimizer_energy_thesis_j",
+    "train_loss", "test_accuracy", "warnings") + _META_COLUMNS
+
+#: every column of a ``phases`` row
+PHASE_COLUMNS: tuple[str, ...] = KEY_COLUMNS["phases"] + (
+    "steps", "duration_s", "energy_j", "counter_updates", "uncertainty_j",
+    "h2d_s", "forward_s", "backward_s", "optimizer_s") + _META_COLUMNS
+
+#: every column of a ``layers`` row
+LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
+    "layer_type", "module_class", "layer_params", "calls_per_step", "profiled_steps", "steps_per_epoch",
+    "time_per_step_s", "time_per_epoch_s", "share_of_forward", "window_power_w", "energy_thesis_per_epoch_j",
+    "replay_passes", "replay_time_per_step_s", "replay_power_w", "replay_energy_per_step_j",
+    "energy_measured_per_epoch_j", "replay_counter_updates", "replay_uncertainty_j",
+    "forward_time_per_step_s", "unhooked_time_per_step_s", "hook_overhead_fraction") + _META_COLUMNS
+
+COLUMNS: dict[str, tuple[str, ...]] = {"train": TRAIN_COLUMNS, "phases": PHASE_COLUMNS, "layers": LAYER_COLUMNS}
+
+
+class GridError(ValueError):
+    """A grid has invalid entries; the message lists every problem found."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the experiment grid; fix them and rerun:\n  - "
+                         + "\n  - ".join(self.problems))
+
+
+class ResultsFileError(RuntimeError):
+    """A results CSV cannot be appended to (different columns); use another file."""
+
+
+# --------------------------------------------------------------------------- grids
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a model trained on a dataset with one batch size, precision and repeat.
+
+    Attributes
+    ----------
+    experiment : str
+        Name of the experiment (first column of each row).
+    kind : {"train", "phases", "layers"}
+    epochs : int
+        Measured epochs (or windows) of a ``train`` run; design repeats of a
+        ``phases`` run; ignored for ``layers``.
+    source : {"real", "synthetic"}
+        Real dataset files or the synthetic stand-in of identical shape.
+    max_steps : int, optional
+        Fixed steps per window (else full epochs, or ``window_s``).
+    window_s : float, optional
+        Target window length [s]; steps chosen from the warm-up step time.
+    warmup_steps : int
+        Unmeasured training steps before the first window.
+    evaluate : bool
+        Measure test accuracy after each epoch (real data only, outside windows).
+    image_size : int
+        Height and width the batches are resized to [px] (thesis: 224).
+    limit : int, optional
+        Use only the first ``limit`` samples of each split (tests, smoke runs).
+    """
+
+    experiment: str
+    model: str
+    dataset: str
+    batch_size: int
+    precision: str = "default"
+    repeat: int = 0
+    epochs: int = 1
+    kind: str = "train"
+    source: str = "real"
+    max_steps: int | None = None
+    window_s: float | None = None
+    warmup_steps: int = 10
+    evaluate: bool = False
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    image_size: int = 224
+    seed: int = 0
+    limit: int | None = None
+
+    def describe(self) -> str:
+        return (f"{self.experiment}: {self.model} on {self.dataset} ({self.source}), batch {self.batch_size}, "
+                f"{self.precision}, repeat {self.repeat}")
+
+    def run_id(self) -> str:
+        """Stable short hash of the spec (names checkpoint files)."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+_SPEC_FIELDS = {f.name for f in fields(RunSpec)}
+
+
+@dataclass
+class Grid:
+    """A Cartesian grid of runs.
+
+    ``models × datasets × batch_sizes × precisions × range(repeats)``; every other
+    :class:`RunSpec` field may be given in ``options``. Repeats are the outer
+    loop so that each repeat of the grid is spread over time.
+    """
+
+    experiment: str
+    models: Sequence[str]
+    datasets: Sequence[str]
+    batch_sizes: Sequence[int]
+    precisions: Sequence[str] = ("default",)
+    repeats: int = 1
+    options: dict = field(default_factory=dict)
+
+    def specs(self) -> list[RunSpec]:
+        unknown = set(self.options) - _SPEC_FIELDS
+        if unknown:
+            raise GridError([f"grid {self.experiment!r}: unknown option(s) {sorted(unknown)}; "
+                             f"valid: {sorted(_SPEC_FIELDS - {'experiment', 'model', 'dataset', 'batch_size', 'precision', 'repeat'})}"])
+        out = []
+        for repeat, model, dataset, batch, precision in itertools.product(
+                range(int(self.repeats)), self.models, self.datasets, self.batch_sizes, self.precisions):
+            out.append(RunSpec(experiment=self.experiment, model=model, dataset=dataset, batch_size=batch,
+                               precision=precision, repeat=repeat, **self.options))
+        return out
+
+
+def grid_from_dict(d: dict) -> Grid:
+    """A :class:`Grid` from a mapping (as read from YAML); list-valued keys are the axes."""
+    d = dict(d)
+    try:
+        experiment = d.pop("experiment")
+        models = d.pop("models")
+        datasets = d.pop("datasets")
+        batch_sizes = d.pop("batch_sizes")
+    except KeyError as exc:
+        raise GridError([f"grid {d.get('experiment', '?')!r} lacks the key {exc.args[0]!r} "
+                         "(need experiment, models, datasets, batch_sizes)"]) from None
+    precisions = d.pop("precisions", ["default"])
+    repeats = d.pop("repeats", 1)
+    return Grid(experiment=experiment, models=_aslist(models), datasets=_aslist(datasets),
+                batch_sizes=_aslist(batch_sizes), precisions=_aslist(precisions), repeats=repeats, options=d)
+
+
+def _aslist(v) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def load_grids(path: str | Path) -> list[Grid]:
+    """Grids from a YAML file: one mapping, a list of mappings, or ``{grids: [...]}``."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text())
+    if isinstance(data, dict) and "grids" in data:
+        data = data["grids"]
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise GridError([f"{path}: expected a mapping or a list of mappings, got {type(data).__name__}"])
+    return [grid_from_dict(d) for d in data]
+
+
+def expand(grids: Iterable[Grid | RunSpec]) -> list[RunSpec]:
+    """Flatten grids (and loose specs) into a list of specs."""
+    out: list[RunSpec] = []
+    for g in grids:
+        out.extend(g.specs() if isinstance(g, Grid) else [g])
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, check_data: bool = True) -> None:
+    """Check every spec; raise one :class:`GridError` naming every problem.
+
+    Checks: known model and dataset, batch size ≥ 1, epochs ≥ 1, repeat ≥ 0,
+    known precision, optimiser, kind and source, accuracy not asked of
+    synthetic data, real dataset files present (when ``check_data``), and no
+    two specs with the same row key.
+    """
+    from greenai import data as _data
+    from greenai import models as _models
+
+    problems: list[str] = []
+
+    def bad(spec, msg):
+        problems.append(f"{spec.describe()}: {msg}")
+
+    real_checked: dict[str, str | None] = {}
+    seen: dict[tuple, RunSpec] = {}
+    for s in specs:
+        if s.kind not in KINDS:
+            bad(s, f"unknown kind {s.kind!r}; choose one of {', '.join(KINDS)}")
+        try:
+            _models.model_info(s.model)
+        except _models.UnknownModelError:
+            bad(s, f"unknown model {s.model!r}; valid: {', '.join(_models.MODEL_NAMES)}")
+        if s.dataset not in _data.DATASETS:
+            bad(s, f"unknown dataset {s.dataset!r}; valid: {', '.join(_data.DATASETS)}")
+        elif s.source == "real" and check_data:
+            if s.dataset not in real_checked:
+                real_checked[s.dataset] = _missing_real_data(s.dataset, data_root)
+            if real_checked[s.dataset]:
+                bad(s, f"real dataset missing: {real_checked[s.dataset]} (or set source: synthetic)")
+        if not isinstance(s.batch_size, int) or s.batch_size < 1:
+            bad(s, f"batch size must be an integer >= 1, got {s.batch_size!r}")
+        if not isinstance(s.epochs, int) or s.epochs < 1:
+            bad(s, f"epochs must be an integer >= 1, got {s.epochs!r}")
+        if not isinstance(s.repeat, int) or s.repeat < 0:
+            bad(s, f"repeat must be an integer >= 0, got {s.repeat!r}")
+        if s.precision not in _train.PRECISIONS:
+            bad(s, f"unknown precision {s.precision!r}; choose one of {', '.join(_train.PRECISIONS)}")
+        if s.optimizer not in _train.OPTIMIZERS:
+            bad(s, f"unknown optimizer {s.optimizer!r}; choose one of {', '.join(_train.OPTIMIZERS)}")
+        if s.source not in SOURCES:
+            bad(s, f"unknown source {s.source!r}; choose one of {', '.join(SOURCES)}")
+        if s.evaluate and s.source != "real":
+            bad(s, "accuracy is never reported from synthetic data; set evaluate: false")
+        if s.max_steps is not None and (not isinstance(s.max_steps, int) or s.max_steps < 1):
+            bad(s, f"max_steps must be an integer >= 1 or null, got {s.max_steps!r}")
+        if s.window_s is not None and not (isinstance(s.window_s, (int, float)) and s.window_s > 0):
+            bad(s, f"window_s must be > 0 or null, got {s.window_s!r}")
+        if s.kind in ("phases", "layers") and s.max_steps is None and s.window_s is None:
+            bad(s, f"a {s.kind!r} run needs max_steps or window_s")
+        if not isinstance(s.warmup_steps, int) or s.warmup_steps < 0:
+            bad(s, f"warmup_steps must be an integer >= 0, got {s.warmup_steps!r}")
+        if not isinstance(s.image_size, int) or s.image_size < 8:
+            bad(s, f"image_size must be an integer >= 8, got {s.image_size!r}")
+        if s.limit is not None and (not isinstance(s.limit, int) or s.limit < 1):
+            bad(s, f"limit must be an integer >= 1 or null, got {s.limit!r}")
+        ident = (s.experiment, s.kind, s.model, s.dataset, s.source, s.precision, s.batch_size, s.repeat)
+        if ident in seen:
+            bad(s, "appears twice in the grid (same experiment, model, dataset, source, precision, batch, repeat)")
+        seen[ident] = s
+    if problems:
+        raise GridError(problems)
+
+
+def _missing_real_data(dataset: str, data_root) -> str | None:
+    from greenai import data as _data
+
+    try:
+        _data.load_dataset(dataset, train=True, root=data_root, synthetic=False)
+    except _data.DatasetNotFoundError as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+# --------------------------------------------------------------------------- CSV rows
+
+
+def _repair_tail(path: Path) -> None:
+    """Drop a partial last line left by a process killed mid-write."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        data = path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        f.seek(cut)
+        f.truncate()
+
+
+class RowWriter:
+    """Append rows to a CSV with fixed columns, flushing and fsyncing each write."""
+
+    def __init__(self, path: str | Path, columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _repair_tail(self.path)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, newline="") as f:
+                header = tuple(next(csv.reader(f), ()))
+            if header != self.columns:
+                raise ResultsFileError(
+                    f"{self.path} has other columns than this kind of run writes; append to a new file "
+                    f"(extra: {sorted(set(header) - set(self.columns))}, missing: {sorted(set(self.columns) - set(header))})")
+        else:
+            self._write_text(self._line(dict(zip(self.columns, self.columns))))
+
+    def _line(self, row: dict) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([_cell(row.get(c)) for c in self.columns])
+        return buf.getvalue()
+
+    def _write_text(self, text: str) -> None:
+        with open(self.path, "a", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append(self, rows: Sequence[dict]) -> None:
+        """Append ``rows`` in one write (all or, if killed, at most a partial last line)."""
+        self._write_text("".join(self._line(r) for r in rows))
+
+    def keys(self, key_columns: Sequence[str]) -> set[tuple[str, ...]]:
+        """Row keys already in the file, as tuples of strings."""
+        if not self.path.exists():
+            return set()
+        with open(self.path, newline="") as f:
+            return {tuple(r[c] for c in key_columns) for r in csv.DictReader(f)}
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return str(v)
+
+
+def _key(row: dict, key_columns: Sequence[str]) -> tuple[str, ...]:
+    return tuple(_cell(row.get(c)) for c in key_columns)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@dataclass
+class Environment:
+    """Where runs execute: device, meter, and the metadata put in every row."""
+
+    device: torch.device
+    meter: object | None
+    gpu_name: str
+    driver: str | None
+    torch_version: str
+    cuda_version: str | None
+    idle_power_w: float = math.nan
+    idle_kind: str = ""
+
+
+def make_environment(device: str | torch.device | None = None, meter="default", idle_s: float = 0.0,
+                     methods: Sequence[str] | str | None = None) -> Environment:
+    """Pick the device, open an energy meter and (optionally) measure idle power.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        Default ``cuda`` when available, else ``cpu``.
+    meter : EnergyMeter, None or "default"
+        ``"default"`` opens an :class:`greenai.energy.EnergyMeter` on the GPU
+        with ``methods`` (default ``("counter", "smi")``: the counter, plus the
+        thesis' 1 Hz log for comparison), or ``methods="auto"`` on a CPU
+        (time only, NaN energy). ``None``: no meter.
+    idle_s : float
+        Seconds of idle measured after opening the meter (0 skips it) [s].
+    """
+    from greenai import metadata
+
+    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    if isinstance(meter, str) and meter == "default":
+        from greenai.energy import EnergyMeter
+
+        if device.type == "cuda":
+            meter = EnergyMeter(gpu_indices=[device.index], methods=methods or ("counter", "smi"))
+        else:
+            meter = EnergyMeter(methods="auto")
+    env_meta = metadata.environment_metadata()
+    gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    env = Environment(device=device, meter=meter, gpu_name=gpu_name, driver=env_meta.get("driver"),
+                      torch_version=torch.__version__, cuda_version=torch.version.cuda)
+    if meter is not None and idle_s > 0:
+        if device.type == "cuda":
+            torch.zeros(1, device=device)  # hold a CUDA context: the idle of a training process
+        m = meter.measure_idle(idle_s)
+        env.idle_power_w = m.idle_power_w
+        env.idle_kind = m.idle_kind
+    return env
+
+
+# --------------------------------------------------------------------------- preparing a run
+
+
+class _DataCache:
+    """Dataset splits loaded once per (dataset, source, train) within a sweep."""
+
+    def __init__(self, data_root=None):
+        self.data_root = data_root
+        self._splits: dict[tuple, object] = {}
+
+    def split(self, dataset: str, source: str, train: bool, limit: int | None = None):
+        from greenai import data as _data
+
+        key = (dataset, source, train, limit)
+        if key not in self._splits:
+            self._splits[key] = _data.load_dataset(dataset, train=train, root=self.data_root,
+                                                   synthetic=(source == "synthetic"), limit=limit)
+        return self._splits[key]
+
+
+_MACS_CACHE: dict[tuple, tuple[float, float]] = {}
+
+
+def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: int) -> tuple[float, float]:
+    """(MACs per image, parameters) of a model via :func:`greenai.macs.count_macs`; NaN if unavailable."""
+    key = (model_name, in_channels, num_classes, image_size)
+    if key not in _MACS_CACHE:
+        from greenai import models as _models
+
+        try:
+            from greenai.macs import count_macs
+
+            counted = count_macs(_models.build_model(model_name, in_channels, num_classes),
+                                 (in_channels, image_size, image_size))
+            _MACS_CACHE[key] = (float(counted.macs), float(counted.params))
+        except ImportError as exc:  # thop missing on a bare GPU machine
+            print(f"MACs not counted ({exc}); recording NaN", file=sys.stderr)
+            net = _models.build_model(model_name, in_channels, num_classes)
+            _MACS_CACHE[key] = (math.nan, float(sum(p.numel() for p in net.parameters())))
+    return _MACS_CACHE[key]
+
+
+@dataclass
+class _Prepared:
+    trainer: _train.Trainer
+    meta: dict
+    n_train: int
+    steps_per_epoch: float
+
+
+def _prepare(spec: RunSpec, env: Environment, cache: _DataCache) -> _Prepared:
+    from greenai import data as _data
+    from greenai import models as _models
+
+    train_split = cache.split(spec.dataset, spec.source, True, spec.limit)
+    ds = _data.DATASETS[spec.dataset]
+    in_channels, num_classes = int(ds.channels), int(ds.num_classes)
+    torch.manual_seed(spec.seed * 1000 + spec.repeat)
+    model = _models.build_model(spec.model, in_channels, num_classes).to(env.device)
+    batches = _data.GpuBatches(train_split, spec.batch_size, env.device, image_size=spec.image_size, shuffle=True,
+                               seed=spec.seed * 1000 + spec.repeat)
+    test_batches = None
+    if spec.evaluate:
+        test_batches = _data.GpuBatches(cache.split(spec.dataset, spec.source, False, spec.limit), max(spec.batch_size, 256),
+                                        env.device, image_size=spec.image_size, shuffle=False)
+    trainer = _train.Trainer(model, batches, env.device, meter=env.meter, precision=spec.precision,
+                             optimizer=spec.optimizer, lr=spec.lr, test_batches=test_batches)
+    macs, params = model_macs(spec.model, in_channels, num_classes, spec.image_size)
+    n_train = int(len(train_split.labels))
+    data_source = getattr(train_split, "source", spec.source)
+    if data_source != spec.source:
+        raise RuntimeError(f"{spec.describe()}: asked for {spec.source} data, the loader returned {data_source}")
+    meta = {
+        "experiment": spec.experiment, "gpu_name": env.gpu_name, "model": spec.model, "dataset": spec.dataset,
+        "data_source": data_source, "precision": spec.precision, "batch_size": spec.batch_size,
+        "repeat": spec.repeat, "driver": env.driver, "torch_version": env.torch_version,
+        "cuda_version": env.cuda_version, "device": str(env.device), "image_size": spec.image_size,
+        "in_channels": in_channels, "num_classes": num_classes, "n_train": n_train, "optimizer": spec.optimizer,
+        "lr": spec.lr, "macs": macs, "params": params,
+        "branch_count": _models.model_info(spec.model)["branch_count"], "warmup_steps": spec.warmup_steps,
+        "idle_power_w": env.idle_power_w, "idle_kind": env.idle_kind,
+    }
+    return _Prepared(trainer=trainer, meta=meta, n_train=n_train, steps_per_epoch=n_train / spec.batch_size)
+
+
+def _spec_meta_key(spec: RunSpec, env: Environment) -> dict:
+    """The key fields known before any data is loaded (data_source = spec.source)."""
+    return {"experiment": spec.experiment, "gpu_name": env.gpu_name, "model": spec.model, "dataset": spec.dataset,
+            "data_source": spec.source, "precision": spec.precision, "batch_size": spec.batch_size,
+            "repeat": spec.repeat}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _free(prepared: _Prepared | None, device: torch.device) -> None:
+    if prepared is not None:
+        del prepared.trainer
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+# --------------------------------------------------------------------------- runners
+
+
+@dataclass
+class SweepSummary:
+    """Rows written and skipped (already present) by one call of a runner."""
+
+    written: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
+
+
+def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
+                 data_root=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+                 log: Callable[[str], None] | None = None, validate_first: bool = True) -> SweepSummary:
+    """Run ``train`` specs, appending one row per measured epoch/window to ``csv_path``.
+
+    Parameters
+    ----------
+    specs : sequence of RunSpec
+        Validated as a whole first (see :func:`validate`).
+    csv_path : path
+        Results CSV (created with a header, or appended to; rows already there are skipped).
+    env : Environment, optional
+        Device and meter; default :func:`make_environment` ().
+    checkpoint_dir : path, optional
+        Where multi-epoch runs keep their state between epochs (default
+        ``<csv folder>/.checkpoints``); a finished run deletes its checkpoint.
+    log : callable, optional
+        Receives one line per written row (for device logs).
+    """
+    specs = [s for s in specs]
+    if any(s.kind != "train" for s in specs):
+        raise GridError([f"{s.describe()}: kind {s.kind!r} given to run_training" for s in specs if s.kind != "train"])
+    if validate_first:
+        validate(specs, data_root=data_root)
+    env = env or make_environment()
+    writer = RowWriter(csv_path, TRAIN_COLUMNS)
+    key_cols = KEY_COLUMNS["train"]
+    done = writer.keys(key_cols)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(csv_path).parent / ".checkpoints"
+    cache = _DataCache(data_root)
+    summary = SweepSummary()
+    start = time.perf_counter()
+    todo = []
+    for s in specs:
+        base = _spec_meta_key(s, env)
+        missing = [e for e in range(s.epochs) if _key({**base, "epoch_index": e}, key_cols) not in done]
+        summary.skipped += s.epochs - len(missing)
+        if missing:
+            todo.append((s, missing))
+    bar = _progress(sum(len(m) for _, m in todo), f"{Path(csv_path).stem}", progress)
+    try:
+        for spec, missing in todo:
+            bar.set_description(f"{spec.model}/{spec.dataset}/b{spec.batch_size}/r{spec.repeat}")
+            prepared = _prepare(spec, env, cache)
+            try:
+                n = _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar)
+            finally:
+                _free(prepared, env.device)
+            summary.written += n
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_one_training(spec: RunSpec, prep: _Prepared, missing: list[int], writer: RowWriter, ckpt_dir: Path,
+                      log, bar) -> int:
+    trainer = prep.trainer
+    full_epochs = spec.max_steps is None and spec.window_s is None
+    written = 0
+    if full_epochs:
+        ckpt = ckpt_dir / f"{spec.run_id()}.pt"
+        start_epoch = 0
+        if ckpt.exists() and spec.epochs > 1:
+            state = torch.load(ckpt, map_location=trainer.device, weights_only=False)
+            if state["epoch"] + 1 <= missing[0]:
+                trainer.load_state_dict(state["trainer"])
+                start_epoch = state["epoch"] + 1
+        # warm-up is excluded and leaves no trace: restore weights, optimiser and RNG afterwards
+        saved = copy.deepcopy(trainer.state_dict())
+        trainer.warmup(spec.warmup_steps, epoch=start_epoch)
+        trainer.load_state_dict(saved)
+        del saved
+        for epoch in range(start_epoch, max(missing) + 1):
+            result = trainer.train_epoch(epoch)
+            if spec.evaluate:
+                result.test_accuracy = trainer.evaluate()
+            if epoch in missing:
+                writer.append([_train_row(spec, prep, result, mode="epoch")])
+                written += 1
+                bar.update(1)
+                if log:
+                    log(_log_line(spec, result))
+            if spec.epochs > 1 and epoch < spec.epochs - 1:
+                ckpt.parent.mkdir(parents=True, exist_ok=True)
+                tmp = ckpt.with_suffix(".tmp")
+                torch.save({"epoch": epoch, "trainer": trainer.state_dict()}, tmp)
+                os.replace(tmp, ckpt)
+        if ckpt.exists() and max(missing) >= spec.epochs - 1:
+            ckpt.unlink()
+        return written
+    # fixed-length windows after warm-up, over one continuing batch stream
+    step_s = _timed_warmup(trainer, spec.warmup_steps)
+    if spec.max_steps is not None:
+        steps = spec.max_steps
+    else:
+        steps = _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
+    stream = _train.cycle_batches(trainer.train_batches, start_epoch=0)
+    for index in missing:  # windows are interchangeable: run only the missing ones
+        result = trainer.train_epoch(index, max_steps=steps, batch_iter=stream)
+        writer.append([_train_row(spec, prep, result, mode="window")])
+        written += 1
+        bar.update(1)
+        if log:
+            log(_log_line(spec, result))
+    return written
+
+
+def _timed_warmup(trainer: _train.Trainer, warmup_steps: int) -> float:
+    """Warm up; return seconds per step over the last half of the warm-up (NaN if too short)."""
+    first = warmup_steps // 2
+    trainer.warmup(first)
+    rest = warmup_steps - first
+    if rest <= 0:
+        return math.nan
+    return trainer.time_steps(rest, epoch=0)
+
+
+def _train_row(spec: RunSpec, prep: _Prepared, result: _train.EpochResult, mode: str) -> dict:
+    row = {**prep.meta, **result.as_row(), "mode": mode, "timestamp_utc": _now()}
+    fraction = result.samples / prep.n_train
+    m = result.measurement
+    by_method = getattr(m, "energy_by_method", {}) or {}
+    row.update({
+        "epoch_fraction": fraction,
+        "epoch_duration_s": result.duration_s / fraction,
+        "epoch_energy_j": result.energy_j / fraction,
+        "epoch_energy_extrapolated": not (mode == "epoch" and abs(fraction - 1.0) < 0.01),
+        "energy_counter_j": by_method.get("counter", math.nan),
+        "energy_smi_j": by_method.get("smi", math.nan),
+    })
+    return row
+
+
+def _log_line(spec: RunSpec, r: _train.EpochResult) -> str:
+    return (f"{spec.experiment} {spec.model} {spec.dataset} b{spec.batch_size} {spec.precision} r{spec.repeat} "
+            f"e{r.epoch_index}: {r.steps} steps {r.duration_s:.2f} s {r.energy_j:.1f} J {r.power_w:.0f} W "
+            f"loss {r.train_loss:.3f}")
+
+
+def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
+                     data_root=None, progress: bool = True, log=None, validate_first: bool = True) -> SweepSummary:
+    """Run ``phases`` specs: design windows (see :func:`greenai.train.phase_energy_by_design`), one row each.
+
+    ``spec.epochs`` is the number of design repeats; each window runs
+    ``max_steps`` steps, or enough steps for ``window_s`` seconds of full steps.
+    A spec whose rows are all present is skipped; a partially written spec is
+    completed (missing windows only).
+    """
+    specs = list(specs)
+    if validate_first:
+        validate(specs, data_root=data_root)
+    env = env or make_environment()
+    writer = RowWriter(csv_path, PHASE_COLUMNS)
+    key_cols = KEY_COLUMNS["phases"]
+    done = writer.keys(key_cols)
+    cache = _DataCache(data_root)
+    summary = SweepSummary()
+    start = time.perf_counter()
+    bar = _progress(len(specs), Path(csv_path).stem, progress)
+    try:
+        for spec in specs:
+            base = _spec_meta_key(spec, env)
+            keys = [_key({**base, "window": w, "window_repeat": r}, key_cols)
+                    for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
+            if all(k in done for k in keys):
+                summary.skipped += len(keys)
+                bar.update(1)
+                continue
+            prep = _prepare(spec, env, cache)
+            try:
+                step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
+                steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
+                split = _train.phase_energy_by_design(prep.trainer, steps=steps, repeats=spec.epochs)
+                rows = []
+                for w in split.windows:
+                    row = {**prep.meta, **w.as_row(), "timestamp_utc": _now()}
+                    if _key(row, key_cols) in done:
+                        summary.skipped += 1
+                        continue
+                    rows.append(row)
+                writer.append(rows)
+                summary.written += len(rows)
+                if log:
+                    log(f"{spec.describe()}: {steps} steps/window; J/step by difference "
+                        + ", ".join(f"{k} {v:.3f}" for k, v in split.by_difference_j.items()))
+            finally:
+                _free(prep, env.device)
+            bar.update(1)
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
+                      data_root=None, progress: bool = True, log=None, replay_window_s: float | None = 3.0,
+                      validate_first: bool = True) -> SweepSummary:
+    """Run ``layers`` specs with :func:`greenai.profile.profile_layers`.
+
+    Profiles ``max_steps`` training steps (or ``window_s`` seconds' worth) with
+    hooks, replays each layer type for ``replay_window_s`` seconds, and writes
+    one row per layer type (``level="type"``) and per leaf layer (``level="layer"``)
+    in one append.
+    """
+    from greenai import profile as _profile
+
+    specs = list(specs)
+    if validate_first:
+        validate(specs, data_root=data_root)
+    env = env or make_environment()
+    writer = RowWriter(csv_path, LAYER_COLUMNS)
+    done = writer.keys(KEY_COLUMNS["layers"])
+    done_specs = {k[:8] for k in done}
+    cache = _DataCache(data_root)
+    summary = SweepSummary()
+    start = time.perf_counter()
+    bar = _progress(len(specs), Path(csv_path).stem, progress)
+    try:
+        for spec in specs:
+            base = _spec_meta_key(spec, env)
+            if _key(base, KEY_COLUMNS["layers"][:8]) in done_specs:
+                summary.skipped += 1
+                bar.update(1)
+                continue
+            prep = _prepare(spec, env, cache)
+            try:
+                step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
+                steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
+                prof = _profile.profile_layers(prep.trainer, steps=steps, steps_per_epoch=prep.steps_per_epoch,
+                                               replay_window_s=replay_window_s)
+                common = {**prep.meta, "profiled_steps": prof.steps, "steps_per_epoch": prof.steps_per_epoch,
+                          "window_power_w": prof.window_power_w,
+                          "forward_time_per_step_s": prof.forward_time_per_step_s,
+                          "unhooked_time_per_step_s": prof.unhooked_time_per_step_s,
+                          "hook_overhead_fraction": prof.hook_overhead_fraction, "timestamp_utc": _now()}
+                rows = []
+                for r in prof.by_type.to_dict("records"):
+                    rows.append({**common, **r, "level": "type", "layer": r["layer_type"],
+                                 "layer_params": r.get("params")})
+                for r in prof.by_layer.to_dict("records"):
+                    rows.append({**common, **r, "level": "layer", "layer_params": r.get("params"),
+                                 "calls_per_step": r["calls"] / prof.steps})
+                writer.append(rows)
+                summary.written += len(rows)
+                if log:
+                    log(f"{spec.describe()}: {steps} steps profiled, hook overhead "
+                        f"{prof.hook_overhead_fraction:+.1%}; shares "
+                        + ", ".join(f"{t} {s:.1%}" for t, s in zip(prof.by_type.layer_type, prof.by_type.share_of_forward)))
+            finally:
+                _free(prep, env.device)
+            bar.update(1)
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+RUNNERS: dict[str, Callable] = {"train": run_training, "phases": run_phase_design, "layers": run_layer_profile}
+
+
+def run(specs: Sequence[RunSpec], csv_path: str | Path, **kwargs) -> SweepSummary:
+    """Dispatch specs (all of one kind) to their runner."""
+    kinds = {s.kind for s in specs}
+    if len(kinds) != 1:
+        raise GridError([f"one CSV holds one kind of run; got kinds {sorted(kinds)}"])
+    return RUNNERS[kinds.pop()](specs, csv_path, **kwargs)
+
+
+def read_rows(csv_path: str | Path):
+    """The rows of a results CSV as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.read_csv(csv_path)

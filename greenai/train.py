@@ -1,0 +1,578 @@
+"""An instrumented training loop: energy per epoch from meter windows, time per
+phase from CUDA events, and energy per phase two ways (thesis 2.2 and 4.1).
+
+Phases of a training step
+-------------------------
+``h2d``
+    Getting the next batch onto the device (for :class:`greenai.data.GpuBatches`
+    that is indexing the uint8 tensor already on the GPU, converting and resizing
+    it to 224×224: the thesis' "time to device").
+``forward``
+    Forward pass and loss.
+``backward``
+    ``loss.backward()`` (and ``zero_grad`` before it).
+``optimizer``
+    ``optimizer.step()``.
+
+On a GPU each step records five CUDA events; they are resolved once, at the end
+of the epoch, so timing adds no synchronisation per batch. On a CPU the same
+marks read :func:`time.perf_counter` (the CPU is synchronous anyway).
+
+Energy per phase
+----------------
+*Thesis way* (section 2.2): epoch average power × phase time
+(:meth:`EpochResult.phase_energy_thesis_j`). It assumes every phase draws the
+same power.
+
+*Measured by design* (:func:`phase_energy_by_design`): phases last milliseconds
+while the NVML energy counter moves in ~100 ms steps, so we run long windows
+over the same batches that execute only the first phases of a step — data only,
+data + forward, data + forward + backward, full step — and split the energy by
+difference (each window's energy per step minus the previous one's) and by a
+least-squares fit ``E_w = Σ_k p_k · t_k,w + p_other · t_other,w`` over all
+windows (``p_k`` in W, times from the CUDA events).
+
+Precision
+---------
+``"default"`` leaves PyTorch's defaults (what the thesis ran: TF32 off for
+matmuls, on for cuDNN convolutions), ``"fp32"`` turns TF32 off everywhere,
+``"tf32"`` turns it on everywhere and ``"bf16"`` runs forward and loss under
+``torch.autocast(dtype=torch.bfloat16)``. Every row records which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+#: precision modes understood by :func:`precision_mode`
+PRECISIONS: tuple[str, ...] = ("default", "fp32", "tf32", "bf16")
+#: phases of a training step, in order
+PHASES: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
+#: optimisers understood by :func:`make_optimizer`
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+#: windows of :func:`phase_energy_by_design`: each runs the phases up to and including its name
+DESIGN_WINDOWS: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
+
+
+class TrainConfigError(ValueError):
+    """A training setting is invalid (unknown precision or optimiser, bad value)."""
+
+
+# --------------------------------------------------------------------------- precision
+
+
+@contextlib.contextmanager
+def precision_mode(precision: str, device: torch.device | str = "cuda") -> Iterator[contextlib.AbstractContextManager]:
+    """Set the TF32 switches for ``precision`` and restore them on exit.
+
+    Parameters
+    ----------
+    precision : {"default", "fp32", "tf32", "bf16"}
+        See the module docstring.
+    device : torch.device or str
+        Device the model runs on; decides the autocast device type.
+
+    Yields
+    ------
+    Callable returning a fresh autocast context (a no-op except for ``"bf16"``)
+    to wrap forward and loss.
+    """
+    if precision not in PRECISIONS:
+        raise TrainConfigError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    try:
+        if precision == "fp32":
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        elif precision == "tf32":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        if precision == "bf16":
+            yield lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        else:
+            yield contextlib.nullcontext
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def make_optimizer(model: nn.Module, name: str = "sgd", lr: float = 0.01, momentum: float = 0.9,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """SGD (with momentum) or Adam over ``model``'s parameters."""
+    if lr <= 0:
+        raise TrainConfigError(f"learning rate must be > 0, got {lr}")
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    raise TrainConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+# --------------------------------------------------------------------------- timing
+
+
+class StepTimer:
+    """Marks points inside training steps and resolves phase durations later.
+
+    On CUDA each mark records a ``torch.cuda.Event``; :meth:`resolve` synchronises
+    once and reads all elapsed times. On CPU marks are ``perf_counter`` values.
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.cuda = torch.device(device).type == "cuda"
+        self._steps: list[list] = []
+
+    def start_step(self) -> None:
+        self._steps.append([])
+        self.mark()
+
+    def mark(self) -> None:
+        if self.cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            self._steps[-1].append(event)
+        else:
+            self._steps[-1].append(time.perf_counter())
+
+    @property
+    def n_steps(self) -> int:
+        return len(self._steps)
+
+    def resolve(self, phases: tuple[str, ...] = PHASES) -> dict[str, float]:
+        """Total seconds per phase over all steps marked since the last resolve.
+
+        Each step must carry ``len(phases) + 1`` marks (start, then one after each
+        phase). Resets the timer.
+        """
+        if self.cuda and self._steps:
+            torch.cuda.synchronize()
+        totals = dict.fromkeys(phases, 0.0)
+        for marks in self._steps:
+            if len(marks) != len(phases) + 1:
+                raise RuntimeError(f"a step carries {len(marks)} marks, expected {len(phases) + 1}")
+            for k, phase in enumerate(phases):
+                if self.cuda:
+                    totals[phase] += marks[k].elapsed_time(marks[k + 1]) / 1000.0
+                else:
+                    totals[phase] += marks[k + 1] - marks[k]
+        self._steps = []
+        return totals
+
+
+def as_float(value) -> float:
+    """``float(value)``, or NaN for None / non-numbers (meter fields may be None)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued work on ``device`` (no-op on CPU)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class EpochResult:
+    """What one measured epoch (or fixed-length window of steps) produced.
+
+    Attributes
+    ----------
+    epoch_index : int
+        0-based index of the measured epoch / window.
+    steps, samples : int
+        Optimizer steps and training samples processed in the window.
+    duration_s : float
+        Wall time of the window [s] (after a device synchronisation).
+    phase_s : dict[str, float]
+        Time per phase [s] from CUDA events (see :data:`PHASES`).
+    measurement : object or None
+        The meter's ``Measurement`` for the window (``energy_j`` [J] etc.).
+    train_loss : float
+        Mean training loss over the window.
+    test_accuracy : float
+        Top-1 accuracy on the test split in [0, 1], NaN when not evaluated.
+    """
+
+    epoch_index: int
+    steps: int
+    samples: int
+    duration_s: float
+    phase_s: dict[str, float]
+    measurement: object | None = None
+    train_loss: float = math.nan
+    test_accuracy: float = math.nan
+
+    @property
+    def energy_j(self) -> float:
+        """Energy of the window [J] as the meter reported it (NaN without a meter)."""
+        return as_float(getattr(self.measurement, "energy_j", None))
+
+    @property
+    def power_w(self) -> float:
+        """Average power over the window [W] = energy / duration."""
+        return self.energy_j / self.duration_s if self.duration_s > 0 else math.nan
+
+    def phase_energy_thesis_j(self) -> dict[str, float]:
+        """Energy per phase the thesis' way: window average power × phase time [J]."""
+        return {k: self.power_w * t for k, t in self.phase_s.items()}
+
+    def as_row(self) -> dict:
+        """Flat columns (seconds, joules, watts) for one CSV row."""
+        m = self.measurement
+        row = {
+            "epoch_index": self.epoch_index,
+            "steps": self.steps,
+            "samples": self.samples,
+            "duration_s": self.duration_s,
+            "energy_j": self.energy_j,
+            "power_w": self.power_w,
+            "energy_method": getattr(m, "method", None) if m is not None else None,
+            "counter_updates": as_float(getattr(m, "counter_updates", None)),
+            "uncertainty_j": as_float(getattr(m, "uncertainty_j", None)),
+            "energy_above_idle_j": as_float(getattr(m, "energy_above_idle_j", None)),
+            "train_loss": self.train_loss,
+            "test_accuracy": self.test_accuracy,
+            "warnings": "; ".join(str(w) for w in (getattr(m, "warnings", None) or [])) if m is not None else "",
+        }
+        for phase in PHASES:
+            row[f"{phase}_s"] = self.phase_s.get(phase, math.nan)
+        row["other_s"] = self.duration_s - sum(self.phase_s.get(p, 0.0) for p in PHASES)
+        for phase, energy in self.phase_energy_thesis_j().items():
+            row[f"{phase}_energy_thesis_j"] = energy
+        return row
+
+
+# --------------------------------------------------------------------------- trainer
+
+
+def cycle_batches(batches, start_epoch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless stream of batches: calls ``batches.set_epoch(e)`` for e = start, start+1, …"""
+    epoch = start_epoch
+    while True:
+        if hasattr(batches, "set_epoch"):
+            batches.set_epoch(epoch)
+        produced = False
+        for batch in batches:
+            produced = True
+            yield batch
+        if not produced:
+            raise RuntimeError("the batch source produced no batch; is the dataset empty or the batch size too large?")
+        epoch += 1
+
+
+class Trainer:
+    """Train ``model`` on ``train_batches`` and measure each epoch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Already on ``device``.
+    train_batches : iterable of (x, y)
+        Re-iterable batch source, e.g. :class:`greenai.data.GpuBatches`; if it
+        has ``set_epoch(e)`` it is called before each epoch.
+    device : torch.device or str
+    meter : greenai.energy.EnergyMeter, optional
+        Opens one window per epoch. Without a meter energies are NaN.
+    precision : str
+        One of :data:`PRECISIONS`.
+    optimizer, lr : str, float
+        See :func:`make_optimizer`.
+    test_batches : iterable of (x, y), optional
+        Needed for :meth:`evaluate`.
+    """
+
+    def __init__(self, model: nn.Module, train_batches, device, meter=None, precision: str = "default",
+                 optimizer: str = "sgd", lr: float = 0.01, test_batches=None):
+        if precision not in PRECISIONS:
+            raise TrainConfigError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        self.model = model
+        self.train_batches = train_batches
+        self.test_batches = test_batches
+        self.device = torch.device(device)
+        self.meter = meter
+        self.precision = precision
+        self.optimizer = make_optimizer(model, optimizer, lr)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self._window_counter = 0
+
+    # -- one step, optionally truncated after a phase -------------------------------
+    def _step(self, batch_iter, timer: StepTimer | None, autocast, upto: str = "optimizer") -> torch.Tensor | None:
+        if timer is not None:
+            timer.start_step()
+        x, y = next(batch_iter)
+        if timer is not None:
+            timer.mark()
+        if upto == "h2d":
+            return None
+        with autocast():
+            loss = self.loss_fn(self.model(x), y)
+        if timer is not None:
+            timer.mark()
+        if upto == "forward":
+            return loss.detach()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if timer is not None:
+            timer.mark()
+        if upto == "backward":
+            return loss.detach()
+        self.optimizer.step()
+        if timer is not None:
+            timer.mark()
+        return loss.detach()
+
+    def warmup(self, steps: int, epoch: int = 0) -> None:
+        """Run ``steps`` unmeasured training steps (cuDNN autotuning, allocator, clocks)."""
+        if steps <= 0:
+            return
+        self.model.train()
+        it = cycle_batches(self.train_batches, start_epoch=epoch)
+        with precision_mode(self.precision, self.device) as autocast:
+            for _ in range(steps):
+                self._step(it, None, autocast)
+        synchronize(self.device)
+
+    def _begin(self, key: str) -> None:
+        if self.meter is not None:
+            self.meter.begin_window(key)
+
+    def _end(self, key: str):
+        synchronize(self.device)
+        return self.meter.end_window(key) if self.meter is not None else None
+
+    def _next_key(self, label: str) -> str:
+        self._window_counter += 1
+        return f"{label}-{id(self)}-{self._window_counter}"
+
+    def train_epoch(self, epoch_index: int, max_steps: int | None = None, batch_iter=None) -> EpochResult:
+        """Train one epoch (or ``max_steps`` steps) inside one meter window.
+
+        Parameters
+        ----------
+        epoch_index : int
+            Passed to ``set_epoch`` (data order) and recorded.
+        max_steps : int, optional
+            Stop after this many steps (a fixed-length window instead of a full epoch).
+        batch_iter : iterator, optional
+            Continue an existing batch stream (e.g. :func:`cycle_batches`) instead of
+            starting a fresh pass over the data; then ``max_steps`` is required.
+        """
+        if batch_iter is not None and max_steps is None:
+            raise TrainConfigError("a window over a continuing batch stream needs max_steps")
+        self.model.train()
+        if batch_iter is None:
+            if hasattr(self.train_batches, "set_epoch"):
+                self.train_batches.set_epoch(epoch_index)
+            batch_iter = iter(self.train_batches)
+        timer = StepTimer(self.device)
+        losses: list[torch.Tensor] = []
+        samples = 0
+        key = self._next_key(f"epoch{epoch_index}")
+        with precision_mode(self.precision, self.device) as autocast:
+            synchronize(self.device)
+            self._begin(key)
+            start = time.perf_counter()
+            while max_steps is None or len(losses) < max_steps:
+                try:
+                    timer.start_step()
+                    x, y = next(batch_iter)
+                except StopIteration:
+                    timer._steps.pop()
+                    break
+                timer.mark()
+                with autocast():
+                    loss = self.loss_fn(self.model(x), y)
+                timer.mark()
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                timer.mark()
+                self.optimizer.step()
+                timer.mark()
+                losses.append(loss.detach())
+                samples += int(y.shape[0])
+            measurement = self._end(key)
+            duration_s = time.perf_counter() - start
+        if not losses:
+            raise RuntimeError("the epoch produced no training step; check the dataset and batch size")
+        phase_s = timer.resolve()
+        train_loss = float(torch.stack(losses).float().mean().item())
+        return EpochResult(epoch_index=epoch_index, steps=len(losses), samples=samples, duration_s=duration_s,
+                           phase_s=phase_s, measurement=measurement, train_loss=train_loss)
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Top-1 accuracy on ``test_batches`` in [0, 1] (not inside any meter window)."""
+        if self.test_batches is None:
+            raise TrainConfigError("evaluate() needs test_batches")
+        self.model.eval()
+        correct = torch.zeros((), dtype=torch.long, device=self.device)
+        total = 0
+        with precision_mode(self.precision, self.device) as autocast:
+            for x, y in self.test_batches:
+                with autocast():
+                    logits = self.model(x)
+                correct += (logits.argmax(dim=1) == y).sum()
+                total += int(y.shape[0])
+        self.model.train()
+        return float(correct.item()) / total if total else math.nan
+
+    def time_steps(self, steps: int, epoch: int = 0) -> float:
+        """Mean wall seconds per full training step over ``steps`` steps (synchronised)."""
+        it = cycle_batches(self.train_batches, start_epoch=epoch)
+        self.model.train()
+        with precision_mode(self.precision, self.device) as autocast:
+            synchronize(self.device)
+            start = time.perf_counter()
+            for _ in range(steps):
+                self._step(it, None, autocast)
+            synchronize(self.device)
+        return (time.perf_counter() - start) / max(steps, 1)
+
+    # -- checkpoints (exact resume of an interrupted multi-epoch run) ---------------
+    def state_dict(self) -> dict:
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "cpu_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["cpu_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+
+
+def steps_for_duration(step_s: float, target_s: float, min_steps: int = 5, max_steps: int | None = None) -> int:
+    """Number of steps so that a window of steps lasting ``step_s`` each reaches ``target_s``."""
+    if step_s <= 0 or not math.isfinite(step_s):
+        n = min_steps
+    else:
+        n = max(min_steps, int(math.ceil(target_s / step_s)))
+    return min(n, max_steps) if max_steps else n
+
+
+# --------------------------------------------------------------------------- phase energy by design
+
+
+@dataclass
+class DesignWindow:
+    """One window of :func:`phase_energy_by_design`: steps run up to phase ``upto``."""
+
+    upto: str
+    repeat: int
+    steps: int
+    duration_s: float
+    energy_j: float
+    phase_s: dict[str, float]
+    counter_updates: float = math.nan
+    uncertainty_j: float = math.nan
+
+    def as_row(self) -> dict:
+        row = {"window": self.upto, "window_repeat": self.repeat, "steps": self.steps,
+               "duration_s": self.duration_s, "energy_j": self.energy_j,
+               "counter_updates": self.counter_updates, "uncertainty_j": self.uncertainty_j}
+        for phase in PHASES:
+            row[f"{phase}_s"] = self.phase_s.get(phase, 0.0)
+        return row
+
+
+@dataclass
+class PhaseSplit:
+    """Energy per training step split into phases [J per step], two ways.
+
+    ``by_difference[k]``: energy per step of window "up to k" minus that of the
+    window before it. ``by_regression[k]``: fitted power of phase k [W] times
+    its mean time per full step. ``power_w``: fitted power per phase (and
+    ``"other"`` for time outside the phases).
+    """
+
+    windows: list[DesignWindow]
+    by_difference_j: dict[str, float] = field(default_factory=dict)
+    by_regression_j: dict[str, float] = field(default_factory=dict)
+    power_w: dict[str, float] = field(default_factory=dict)
+    full_step_energy_j: float = math.nan
+    full_step_phase_s: dict[str, float] = field(default_factory=dict)
+
+
+def phase_energy_by_design(trainer: Trainer, steps: int, repeats: int = 2, epoch: int = 0) -> PhaseSplit:
+    """Measure windows that run only some phases and split step energy by phase.
+
+    For each repeat and each entry of :data:`DESIGN_WINDOWS` (``h2d``: fetch the
+    batch only; ``forward``: + forward and loss; ``backward``: + backward;
+    ``optimizer``: the full step) a meter window runs ``steps`` steps over the
+    same batch sequence (the data stream restarts at ``epoch`` for every window).
+
+    Returns
+    -------
+    PhaseSplit
+        Per-step phase energies by difference and by regression [J].
+    """
+    if trainer.meter is None:
+        raise TrainConfigError("phase_energy_by_design needs a trainer with an energy meter")
+    windows: list[DesignWindow] = []
+    trainer.model.train()
+    for repeat in range(repeats):
+        for upto in DESIGN_WINDOWS:
+            phases = PHASES[: PHASES.index(upto) + 1]
+            it = cycle_batches(trainer.train_batches, start_epoch=epoch)
+            timer = StepTimer(trainer.device)
+            key = trainer._next_key(f"design-{upto}-{repeat}")
+            with precision_mode(trainer.precision, trainer.device) as autocast:
+                synchronize(trainer.device)
+                trainer._begin(key)
+                start = time.perf_counter()
+                for _ in range(steps):
+                    trainer._step(it, timer, autocast, upto=upto)
+                m = trainer._end(key)
+                duration_s = time.perf_counter() - start
+            phase_s = timer.resolve(phases)
+            windows.append(DesignWindow(upto=upto, repeat=repeat, steps=steps, duration_s=duration_s,
+                                        energy_j=as_float(m.energy_j), phase_s=phase_s,
+                                        counter_updates=as_float(getattr(m, "counter_updates", None)),
+                                        uncertainty_j=as_float(getattr(m, "uncertainty_j", None))))
+    return split_phase_energy(windows)
+
+
+def split_phase_energy(windows: list[DesignWindow]) -> PhaseSplit:
+    """Split per-step energy into phases from design windows (difference and regression)."""
+    per_step = {}
+    for upto in DESIGN_WINDOWS:
+        vals = [w.energy_j / w.steps for w in windows if w.upto == upto]
+        per_step[upto] = float(np.mean(vals)) if vals else math.nan
+    by_diff, previous = {}, 0.0
+    for upto in DESIGN_WINDOWS:
+        by_diff[upto] = per_step[upto] - previous
+        previous = per_step[upto]
+    # regression E_w = sum_k p_k t_k,w + p_other * (T_w - sum_k t_k,w), non-negative powers
+    names = list(PHASES) + ["other"]
+    a = np.array([[w.phase_s.get(p, 0.0) for p in PHASES]
+                  + [max(w.duration_s - sum(w.phase_s.values()), 0.0)] for w in windows])
+    b = np.array([w.energy_j for w in windows])
+    power = dict.fromkeys(names, math.nan)
+    ok = np.isfinite(b).all() and len(windows) >= len(names)
+    if ok:
+        from scipy.optimize import nnls
+
+        coef, _ = nnls(a, b)
+        power = dict(zip(names, map(float, coef)))
+    full = [w for w in windows if w.upto == DESIGN_WINDOWS[-1]]
+    mean_phase_s = {p: float(np.mean([w.phase_s.get(p, 0.0) / w.steps for w in full])) for p in PHASES} if full else {}
+    by_reg = {p: power[p] * mean_phase_s.get(p, math.nan) for p in PHASES}
+    return PhaseSplit(windows=windows, by_difference_j=by_diff, by_regression_j=by_reg, power_w=power,
+                      full_step_energy_j=per_step[DESIGN_WINDOWS[-1]], full_step_phase_s=mean_phase_s)
+

@@ -1,0 +1,181 @@
+"""The instrumented trainer on a tiny model and in-memory data (CPU).
+
+Energy comes from :class:`greenai.energy.EnergyMeter` over the NVML test double
+(tests/nvml_double.py): a simulated GPU drawing a known power, so energies and
+the phase split can be checked against the truth."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from greenai import nvml, train
+from greenai.energy import EnergyMeter
+from nvml_double import FakeGpu, FakeNvml
+
+
+class TinyBatches:
+    """In-memory batch source with ``set_epoch`` (deterministic shuffles)."""
+
+    def __init__(self, n: int = 40, batch_size: int = 8, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        self.x = torch.randn(n, 1, 12, 12, generator=g)
+        self.y = torch.randint(0, 3, (n,), generator=g)
+        self.batch_size = batch_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        order = torch.randperm(len(self.y), generator=torch.Generator().manual_seed(self.epoch))
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
+def tiny_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.1),
+                         nn.Linear(4 * 5 * 5, 3))
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """A simulated GPU at a constant 200 W whose counter advances every 1 ms."""
+    double = FakeNvml([FakeGpu(power_w=200.0, step_s=0.001)])
+    monkeypatch.setitem(sys.modules, "pynvml", double.module)
+    yield double
+    while nvml._init_count:
+        nvml.shutdown()
+
+
+def test_precision_mode_sets_and_restores_tf32_switches():
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    with train.precision_mode("fp32", "cpu") as autocast:
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (False, False)
+        with autocast():
+            assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == torch.float32
+    with train.precision_mode("tf32", "cpu"):
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (True, True)
+    with train.precision_mode("bf16", "cpu") as autocast:
+        with autocast():
+            assert nn.Linear(2, 2)(torch.ones(1, 2)).dtype == torch.bfloat16
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    with pytest.raises(train.TrainConfigError, match="choose one of default, fp32, tf32, bf16"):
+        with train.precision_mode("fp16"):
+            pass
+
+
+def test_optimizer_choices_and_errors():
+    model = tiny_model()
+    assert isinstance(train.make_optimizer(model, "adam", 1e-3), torch.optim.Adam)
+    with pytest.raises(train.TrainConfigError, match="unknown optimizer 'rmsprop'"):
+        train.make_optimizer(model, "rmsprop")
+    with pytest.raises(train.TrainConfigError, match="learning rate"):
+        train.make_optimizer(model, "sgd", lr=0)
+
+
+def test_epoch_without_gpu_measures_time_and_phases_and_reports_nan_energy():
+    meter = EnergyMeter(methods="auto") if not torch.cuda.is_available() else None
+    trainer = train.Trainer(tiny_model(), TinyBatches(n=40, batch_size=8), "cpu", meter=meter)
+    result = trainer.train_epoch(0)
+    assert (result.steps, result.samples) == (5, 40)
+    assert all(result.phase_s[p] > 0 for p in train.PHASES)
+    assert sum(result.phase_s.values()) <= result.duration_s
+    row = result.as_row()
+    for col in ("duration_s", "energy_j", "h2d_s", "forward_s", "backward_s", "optimizer_s", "other_s",
+                "forward_energy_thesis_j", "counter_updates", "train_loss"):
+        assert col in row
+    if meter is not None:
+        assert math.isnan(row["energy_j"]) and row["warnings"]  # never a silent zero
+    assert math.isfinite(row["train_loss"])
+
+
+def test_window_of_fixed_steps_over_a_continuing_stream():
+    trainer = train.Trainer(tiny_model(), TinyBatches(n=40, batch_size=8), "cpu")
+    stream = train.cycle_batches(trainer.train_batches)
+    first = trainer.train_epoch(0, max_steps=7, batch_iter=stream)
+    second = trainer.train_epoch(1, max_steps=7, batch_iter=stream)
+    assert (first.steps, first.samples, second.steps) == (7, 56, 7)
+    with pytest.raises(train.TrainConfigError, match="needs max_steps"):
+        trainer.train_epoch(2, batch_iter=stream)
+
+
+def test_training_learns_a_separable_problem():
+    batches = TinyBatches(n=48, batch_size=8)
+    batches.y = (batches.x.mean(dim=(1, 2, 3)) > 0).long()
+    trainer = train.Trainer(tiny_model(), batches, "cpu", lr=0.05, test_batches=batches)
+    losses = [trainer.train_epoch(e).train_loss for e in range(8)]
+    assert losses[-1] < losses[0]
+    assert trainer.evaluate() > 0.7
+
+
+def test_energy_matches_the_simulated_gpu(fake_gpu):
+    with EnergyMeter(methods=("counter",)) as meter:
+        trainer = train.Trainer(tiny_model(), TinyBatches(n=200, batch_size=8), "cpu", meter=meter)
+        result = trainer.train_epoch(0)
+    # 200 W for the window's duration, to within the counter's 1 ms steps and the window edges
+    assert result.energy_j == pytest.approx(200.0 * result.duration_s, rel=0.05)
+    assert result.power_w == pytest.approx(200.0, rel=0.05)
+    thesis = result.phase_energy_thesis_j()
+    assert sum(thesis.values()) == pytest.approx(result.power_w * sum(result.phase_s.values()))
+
+
+def test_phase_split_by_difference_and_regression_recovers_known_powers():
+    true_power = {"h2d": 100.0, "forward": 300.0, "backward": 450.0, "optimizer": 250.0, "other": 150.0}
+    rng = np.random.default_rng(1)
+    windows = []
+    for repeat in range(3):
+        for k, upto in enumerate(train.DESIGN_WINDOWS):
+            steps = 100
+            phase_s = {p: steps * t * rng.uniform(0.8, 1.2)
+                       for p, t in zip(train.PHASES[:k + 1], (0.001, 0.004, 0.008, 0.002))}
+            other = steps * 0.0005 * rng.uniform(0.5, 1.5)
+            energy = sum(true_power[p] * t for p, t in phase_s.items()) + true_power["other"] * other
+            windows.append(train.DesignWindow(upto=upto, repeat=repeat, steps=steps,
+                                              duration_s=sum(phase_s.values()) + other, energy_j=energy,
+                                              phase_s=phase_s))
+    split = train.split_phase_energy(windows)
+    for name, power in true_power.items():
+        assert split.power_w[name] == pytest.approx(power, rel=1e-6)
+    assert sum(split.by_difference_j.values()) == pytest.approx(split.full_step_energy_j)
+    # backward is the most expensive phase per step both ways
+    assert max(split.by_difference_j, key=split.by_difference_j.get) == "backward"
+    assert max(split.by_regression_j, key=split.by_regression_j.get) == "backward"
+
+
+def test_phase_energy_by_design_on_the_simulated_gpu(fake_gpu):
+    with EnergyMeter(methods=("counter",)) as meter:
+        trainer = train.Trainer(tiny_model(), TinyBatches(n=80, batch_size=8), "cpu", meter=meter)
+        split = train.phase_energy_by_design(trainer, steps=10, repeats=2)
+    assert [w.upto for w in split.windows] == list(train.DESIGN_WINDOWS) * 2
+    assert all(w.steps == 10 for w in split.windows)
+    # constant 200 W: every window's energy is 200 W x its duration, to within a
+    # 1 ms counter step (0.2 J) at each edge ...
+    for w in split.windows:
+        assert w.energy_j == pytest.approx(200.0 * w.duration_s, rel=0.1, abs=0.5)
+    # ... and the fitted power of the phases that dominate the time is 200 W
+    for phase in ("forward", "backward"):
+        assert split.power_w[phase] == pytest.approx(200.0, rel=0.25)
+    assert split.by_difference_j["backward"] > 0
+
+
+def test_step_timer_rejects_incomplete_steps():
+    timer = train.StepTimer("cpu")
+    timer.start_step()
+    timer.mark()
+    with pytest.raises(RuntimeError, match="expected 5"):
+        timer.resolve()
+
+
+def test_steps_for_duration():
+    assert train.steps_for_duration(0.01, 3.0) == 300
+    assert train.steps_for_duration(1.0, 3.0, min_steps=5) == 5
+    assert train.steps_for_duration(math.nan, 3.0, min_steps=7) == 7
+    assert train.steps_for_duration(0.001, 3.0, max_steps=100) == 100
