@@ -1,0 +1,304 @@
+"""Multiply-accumulate operations (MACs) and parameters per model (thesis 3.2.4).
+
+Three counts of the same forward pass, all per sample (one image):
+
+``macs`` (primary)
+    thop, the maintained ``ultralytics-thop`` distribution: convolutions and
+    linear layers without their bias adds (``out_elements x in_ch/groups x
+    kernel``; ``in x out``), plus batch norm (2 per element when affine) and
+    average pooling (1 per output element); nothing for ReLU, max pooling,
+    residual adds or concatenation.
+``macs_flop_counter`` (cross-check)
+    :class:`torch.utils.flop_counter.FlopCounterMode` traces the aten ops:
+    convolutions and matrix products only (its FLOPs / 2). It differs from thop
+    exactly by batch norm and average pooling, so the two agree to <0.01% on
+    AlexNet/VGG and differ by ~9% on MobileNetV2 (batch norm on thin layers).
+``macs_ptflops_convention``
+    The convention of ptflops' module hooks (pytorch backend), which the thesis
+    used: thop's convolutions and linear layers plus their bias adds, one op
+    per element of every ReLU-family output and of every pooling input, 2 per
+    batch-norm element. Functional calls (``F.relu`` in torchvision's
+    GoogLeNet, residual ``+``) are not counted, as with ptflops' module hooks.
+
+The thesis' four numbers (AlexNet 665.53 / 712.39 MMAC, VGG11 7.58 / 7.64 GMAC
+at 224x224) are matched by all three within 1% with torchvision's layouts and
+a 10-class head; ``macs_ptflops_convention`` reproduces them to 0.01%.
+Counting runs on PyTorch's ``meta`` device (no memory, no arithmetic), so the
+20 x 3 table takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
+
+from greenai.models import DEFAULT_IMAGE_SIZE, MODEL_NAMES, build_model, model_info
+
+__all__ = ["MacCount", "count_macs", "count_model", "model_table", "THESIS_MACS", "register"]
+
+#: MACs per sample the thesis reports (4.1.2), key (model, dataset) -> MACs.
+#: A reference for tests and claims; never used to compute anything.
+THESIS_MACS: dict[tuple[str, str], float] = {
+    ("alexnet", "fashion_mnist"): 665.53e6,
+    ("alexnet", "cifar100"): 712.39e6,
+    ("vgg11", "fashion_mnist"): 7.58e9,
+    ("vgg11", "cifar100"): 7.64e9,
+}
+
+
+@dataclass(frozen=True)
+class MacCount:
+    """Operation counts of one forward pass, per sample.
+
+    Attributes
+    ----------
+    macs : int
+        thop's count [MAC].
+    params : int
+        Trainable and frozen parameters [count].
+    macs_flop_counter : int
+        ``FlopCounterMode`` FLOPs / 2 (convolutions and matrix products) [MAC].
+    macs_ptflops_convention : int
+        ptflops' module-hook convention (thop + bias, activations, pooling) [MAC].
+    input_shape : tuple of int
+        ``(C, H, W)`` of one sample.
+    """
+
+    macs: int
+    params: int
+    macs_flop_counter: int
+    macs_ptflops_convention: int
+    input_shape: tuple[int, ...]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE)) -> MacCount:
+    """Count MACs and parameters of ``model`` for one sample of ``input_shape``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model; it is run once in eval mode (its mode is restored). A model
+        on the ``meta`` device is counted without memory or arithmetic.
+    input_shape : tuple of int
+        ``(C, H, W)`` of one sample (no batch dimension).
+
+    Returns
+    -------
+    MacCount
+    """
+    import thop
+
+    input_shape = tuple(int(d) for d in input_shape)
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise ValueError(f"input_shape must be (C, H, W) with positive sizes, got {input_shape}")
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    x = torch.zeros((1, *input_shape), device=device) if device.type != "meta" else torch.empty(
+        (1, *input_shape), device="meta"
+    )
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            thop_macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+            with FlopCounterMode(display=False) as counter:
+                model(x)
+            ptflops_macs = _ptflops_convention(model, x)
+    finally:
+        model.train(was_training)
+    return MacCount(
+        macs=int(round(float(thop_macs))),
+        params=sum(p.numel() for p in model.parameters()),
+        macs_flop_counter=int(counter.get_total_flops()) // 2,
+        macs_ptflops_convention=ptflops_macs,
+        input_shape=input_shape,
+    )
+
+
+_RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.GELU)
+_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+          nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
+          nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)  # fmt: skip
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm)
+#: torch.nn.functional calls ptflops (0.7.x, pytorch backend) patches and counts
+#: by the number of input elements (F.linear is not patched in those versions).
+_PTFLOPS_FUNCTIONALS = frozenset(
+    ["relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax"]
+    + [f"{kind}_pool{d}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for d in (1, 2, 3)]
+)
+
+
+class _FunctionalCounter(TorchFunctionMode):
+    """Counts ptflops' patched ``torch.nn.functional`` calls (input elements)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "").lstrip("_")
+        if getattr(func, "__module__", "") == "torch.nn.functional" and name in _PTFLOPS_FUNCTIONALS and args:
+            self.ops += int(args[0].numel())
+        return func(*args, **(kwargs or {}))
+
+
+def _ptflops_convention(model: nn.Module, x: torch.Tensor) -> int:
+    """MACs of one sample under ptflops' convention (pytorch backend, 0.7.x).
+
+    Module hooks as in ``ptflops/pytorch_ops.py``: convolution and linear
+    layers with their bias adds, ReLU-family outputs, pooling inputs, 2 per
+    affine batch-norm element. On top, ptflops patches ``F.relu``, the pooling
+    functionals and ``F.softmax`` and counts their input elements; since
+    ``nn.ReLU`` and ``nn.MaxPool2d`` call those functionals, activations and
+    pooling are counted twice, which is what the thesis' numbers contain.
+    """
+    total = [0]
+
+    def hook(module, inputs, output):
+        inp = inputs[0]
+        if isinstance(module, nn.modules.conv._ConvNd):
+            per_position = module.in_channels // module.groups * math.prod(module.kernel_size)
+            ops = output.numel() * per_position + (output.numel() if module.bias is not None else 0)
+        elif isinstance(module, nn.Linear):
+            ops = inp.numel() * module.out_features + (module.out_features if module.bias is not None else 0)
+        elif isinstance(module, _RELU_LIKE):
+            ops = output.numel()
+        elif isinstance(module, _POOLS):
+            ops = inp.numel()
+        elif isinstance(module, _NORMS):
+            affine = getattr(module, "affine", False) or getattr(module, "elementwise_affine", False)
+            ops = inp.numel() * (2 if affine else 1)
+        else:
+            ops = 0
+        total[0] += int(ops)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if len(list(m.children())) == 0]
+    functional = _FunctionalCounter()
+    try:
+        with functional:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return (total[0] + functional.ops) // x.shape[0]
+
+
+def weight_layers(model: nn.Module) -> int:
+    """Number of convolution and linear layers (a depth measure) [count]."""
+    return sum(isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) for m in model.modules())
+
+
+def count_model(
+    name: str, in_channels: int = 1, num_classes: int = 10, image_size: int = DEFAULT_IMAGE_SIZE
+) -> dict:
+    """Counts for a registered model, built on the ``meta`` device.
+
+    Returns
+    -------
+    dict
+        ``model``, ``in_channels``, ``num_classes``, ``image_size``, the fields
+        of :class:`MacCount` (except ``input_shape``), ``weight_layers`` and the
+        fields of :func:`greenai.models.model_info`. Results are cached per
+        process (a model's counts depend only on these arguments).
+    """
+    return dict(_count_model(model_info(name)["name"], int(in_channels), int(num_classes), int(image_size)))
+
+
+@functools.lru_cache(maxsize=None)
+def _count_model(name: str, in_channels: int, num_classes: int, image_size: int) -> tuple:
+    with torch.device("meta"):
+        model = build_model(name, in_channels=in_channels, num_classes=num_classes)
+    count = count_macs(model, (in_channels, image_size, image_size))
+    info = model_info(name)
+    row = {"model": info["name"], "display_name": info["display_name"], "family": info["family"]}
+    row.update(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+    row.update({k: v for k, v in count.as_dict().items() if k != "input_shape"})
+    row.update(branch_count=info["branch_count"], weight_layers=weight_layers(model), block=info["block"])
+    return tuple(row.items())
+
+
+def model_table(datasets=None, models=None, image_size: int = DEFAULT_IMAGE_SIZE, head: str = "dataset"):
+    """MACs, parameters, branch count and depth of models x datasets.
+
+    Parameters
+    ----------
+    datasets : iterable of str, optional
+        Keys of :data:`greenai.data.DATASETS` (default all three).
+    models : iterable of str, optional
+        Model names (default all of :data:`greenai.models.MODEL_NAMES`).
+    image_size : int
+        Input height and width [px] (224 in the thesis).
+    head : {"dataset", "ten"}
+        Output classes: the dataset's class count, or 10 for every dataset
+        (what the thesis' CIFAR-100 MAC figures imply).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, dataset), columns of :func:`count_model` plus
+        ``dataset``; MACs and params are per sample.
+    """
+    import pandas as pd
+
+    from greenai.data import DATASETS, dataset_spec
+
+    if head not in ("dataset", "ten"):
+        raise ValueError(f"head must be 'dataset' or 'ten', got {head!r}")
+    specs = [dataset_spec(d) for d in (datasets or DATASETS)]
+    names = list(models or MODEL_NAMES)
+    rows = []
+    for name in names:
+        for spec in specs:
+            classes = spec.num_classes if head == "dataset" else 10
+            row = count_model(name, spec.channels, classes, image_size)
+            rows.append({"dataset": spec.name, **row})
+    return pd.DataFrame(rows)
+
+
+def register(subparsers) -> None:
+    """``greenai models``: the 20 models with MACs and parameters for a dataset."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list the 20 models with MACs and parameters per sample",
+        description="List the 20 thesis models with MACs per sample (thop; FlopCounterMode and ptflops' "
+        "convention beside it), parameters, branch count and depth, for one dataset's input shape.",
+    )
+    parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default), cifar10 or cifar100")
+    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE, help="input height/width [px]")
+    parser.add_argument("--ten-class-head", action="store_true", help="10 outputs whatever the dataset")
+    parser.add_argument("--csv", help="also write the table to this CSV file")
+    parser.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    from greenai.data import UnknownDatasetError
+
+    try:
+        table = model_table([args.dataset], image_size=args.image_size, head="ten" if args.ten_class_head else "dataset")
+    except UnknownDatasetError as exc:
+        print(f"error: {exc}")
+        return 2
+    show = table.assign(
+        mmacs=(table["macs"] / 1e6).round(2),
+        mmacs_flop_counter=(table["macs_flop_counter"] / 1e6).round(2),
+        mmacs_ptflops=(table["macs_ptflops_convention"] / 1e6).round(2),
+        params_m=(table["params"] / 1e6).round(3),
+    )[["model", "mmacs", "mmacs_flop_counter", "mmacs_ptflops", "params_m", "branch_count", "weight_layers"]]
+    print(f"{args.dataset}, {args.image_size}x{args.image_size}, per sample (MMAC = 1e6 MAC, params in millions)")
+    print(show.to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return 0
