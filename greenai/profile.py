@@ -290,16 +290,24 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
                     if meter is not None:
                         meter.begin_window(key)
                     start = time.perf_counter()
-                    for _ in range(passes):
-                        one_pass()
-                    synchronize(device)
+                    chunk, passes = passes, 0
+                    while True:  # the calibration may be off: run on until the window is long enough
+                        for _ in range(chunk):
+                            one_pass()
+                        synchronize(device)
+                        passes += chunk
+                        elapsed = time.perf_counter() - start
+                        if elapsed >= window_s:
+                            break
+                        chunk = steps_for_duration(elapsed / passes, window_s - elapsed, min_steps=1)
                     m_ = meter.end_window(key) if meter is not None else None
                     duration = time.perf_counter() - start
                 energy = as_float(getattr(m_, "energy_j", None))
                 rows.append({
                     "layer_type": ltype, "replay_passes": passes, "replay_duration_s": duration,
                     "replay_time_per_step_s": duration / passes, "replay_energy_per_step_j": energy / passes,
-                    "replay_power_w": energy / duration if duration > 0 else math.nan,
+                    # power over the meter's own window (its edges are the energy's edges)
+                    "replay_power_w": as_float(getattr(m_, "power_w", None)),
                     "replay_counter_updates": as_float(getattr(m_, "counter_updates", None)),
                     "replay_uncertainty_j": as_float(getattr(m_, "uncertainty_j", None)),
                 })

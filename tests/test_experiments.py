@@ -1,0 +1,196 @@
+"""Experiment grids: validation, well-formed rows, YAML, and resume after a kill
+(CPU, synthetic data, a small registry model at 32x32, time-only meter)."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from greenai import campaign
+from greenai import experiments as ex
+
+TINY = dict(source="synthetic", image_size=32, limit=12, warmup_steps=1)
+
+
+def tiny_spec(**kw) -> ex.RunSpec:
+    base = dict(experiment="t", model="mobilenet_v1", dataset="fashion_mnist", batch_size=4, **TINY)
+    base.update(kw)
+    return ex.RunSpec(**base)
+
+
+@pytest.fixture(scope="module")
+def env():
+    return ex.make_environment("cpu", idle_s=0)
+
+
+def test_validate_names_every_problem_at_once(tmp_path):
+    specs = [
+        ex.RunSpec("bad", "alexnett", "fashion_mnist", 128, source="synthetic"),
+        ex.RunSpec("bad", "alexnet", "fashion_mnist", 0, source="synthetic"),
+        ex.RunSpec("bad", "alexnet", "mnist", 64),
+        ex.RunSpec("bad", "alexnet", "cifar100", 64, source="real"),
+        ex.RunSpec("bad", "alexnet", "fashion_mnist", 64, precision="fp16", source="synthetic"),
+        ex.RunSpec("bad", "alexnet", "cifar10", 64, source="synthetic", evaluate=True),
+        ex.RunSpec("bad", "resnet18", "fashion_mnist", 64, epochs=0, source="synthetic"),
+        ex.RunSpec("bad", "resnet18", "fashion_mnist", 64, epochs=0, source="synthetic"),
+        ex.RunSpec("bad", "vgg11", "fashion_mnist", 64, kind="phases", source="synthetic"),
+    ]
+    with pytest.raises(ex.GridError) as info:
+        ex.validate(specs, data_root=tmp_path)
+    message = str(info.value)
+    for needle in ("unknown model 'alexnett'", "batch size must be an integer >= 1, got 0",
+                   "unknown dataset 'mnist'", "real dataset missing: CIFAR-100 not found",
+                   "unknown precision 'fp16'", "accuracy is never reported from synthetic data",
+                   "epochs must be an integer >= 1, got 0", "appears twice", "needs max_steps or window_s"):
+        assert needle in message, needle
+    assert len(info.value.problems) == 10  # the duplicate spec's epochs problem counts twice
+
+
+def test_grid_expansion_and_yaml(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text(textwrap.dedent("""
+        grids:
+          - experiment: batch
+            models: [alexnet, resnet18]
+            datasets: fashion_mnist
+            batch_sizes: [64, 128, 256]
+            repeats: 2
+            epochs: 3
+          - experiment: phases
+            kind: phases
+            models: [alexnet]
+            datasets: [cifar100]
+            batch_sizes: [256]
+            source: synthetic
+            window_s: 3.0
+        """))
+    grids = ex.load_grids(path)
+    specs = ex.expand(grids)
+    assert len(specs) == 2 * 3 * 2 + 1
+    assert {s.repeat for s in specs if s.experiment == "batch"} == {0, 1}
+    assert all(s.epochs == 3 for s in specs if s.experiment == "batch")
+    assert specs[-1].kind == "phases" and specs[-1].source == "synthetic"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("experiment: x\nmodels: [alexnet]\ndatasets: [cifar10]\nbatch_sizes: [8]\nbatchsize: 3\n")
+    with pytest.raises(ex.GridError, match="unknown option"):
+        ex.expand(ex.load_grids(bad))
+
+
+def test_training_rows_are_well_formed_and_rerun_skips_them(tmp_path, env):
+    csv_path = tmp_path / "rows.csv"
+    specs = [tiny_spec(epochs=2), tiny_spec(experiment="w", epochs=2, max_steps=2)]
+    summary = ex.run_training(specs, csv_path, env=env, progress=False)
+    assert (summary.written, summary.skipped) == (4, 0)
+    rows = pd.read_csv(csv_path)
+    assert tuple(rows.columns) == ex.TRAIN_COLUMNS
+    full, window = rows[rows.experiment == "t"], rows[rows.experiment == "w"]
+    assert list(full.epoch_index) == [0, 1] and list(window.epoch_index) == [0, 1]
+    assert (full.steps == 3).all() and (full.samples == 12).all() and (full.epoch_fraction == 1).all()
+    assert not full.epoch_energy_extrapolated.any() and (full["mode"] == "epoch").all()
+    assert (window.steps == 2).all() and window.epoch_fraction.to_numpy() == pytest.approx(8 / 12)
+    assert window.epoch_energy_extrapolated.all() and (window["mode"] == "window").all()
+    assert window.epoch_duration_s.to_numpy() == pytest.approx(window.duration_s.to_numpy() * 12 / 8)
+    for col in ("h2d_s", "forward_s", "backward_s", "optimizer_s", "duration_s"):
+        assert (rows[col] > 0).all(), col
+    assert (rows.forward_s + rows.backward_s + rows.optimizer_s + rows.h2d_s <= rows.duration_s).all()
+    assert (rows.data_source == "synthetic").all() and (rows.gpu_name == "cpu").all()
+    assert (rows.macs > 1e6).all() and (rows.params > 1e6).all() and (rows.in_channels == 1).all()
+    assert rows.energy_j.isna().all() and rows.warnings.str.contains("time only").all()
+    assert rows.test_accuracy.isna().all()
+    # a rerun measures nothing and writes nothing
+    again = ex.run_training(specs, csv_path, env=env, progress=False)
+    assert (again.written, again.skipped) == (0, 4)
+    assert len(pd.read_csv(csv_path)) == 4
+
+
+def test_partial_last_line_is_dropped_and_other_columns_refused(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n1,2\n3,")
+    writer = ex.RowWriter(path, ("a", "b"))
+    writer.append([{"a": 5, "b": math.nan}])
+    assert path.read_text() == "a,b\n1,2\n5,\n"
+    with pytest.raises(ex.ResultsFileError, match="new file"):
+        ex.RowWriter(path, ("a", "c"))
+
+
+DRIVER = textwrap.dedent("""
+    import os, signal, sys, threading
+    import torch
+    torch.set_num_threads(1)
+    from greenai import experiments as ex
+    csv_path, kill_after = sys.argv[1], int(sys.argv[2])
+    specs = [ex.RunSpec("resume", "mobilenet_v1", "fashion_mnist", b, epochs=3, source="synthetic",
+                        image_size=32, limit=24, warmup_steps=1) for b in (4, 8)]
+    rows = []
+    def log(line):
+        rows.append(line)
+        if len(rows) == kill_after:  # SIGKILL a moment later: in the middle of the next epoch
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGKILL)).start()
+    env = ex.make_environment("cpu", idle_s=0)
+    ex.run_training(specs, csv_path, env=env, checkpoint_dir=os.path.join(os.path.dirname(csv_path), "ckpt"),
+                    progress=False, log=log)
+""")
+
+
+def _drive(tmp_path: Path, csv_name: str, kill_after: int) -> subprocess.CompletedProcess:
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    return subprocess.run([sys.executable, str(script), str(tmp_path / csv_name), str(kill_after)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_to_exactly_the_uninterrupted_rows(tmp_path):
+    reference = _drive(tmp_path, "reference.csv", kill_after=0)
+    assert reference.returncode == 0, reference.stderr
+    killed = _drive(tmp_path, "resumed.csv", kill_after=2)
+    assert killed.returncode == -signal.SIGKILL
+    partial = pd.read_csv(tmp_path / "resumed.csv")
+    assert 2 <= len(partial) < 6
+    resumed = _drive(tmp_path, "resumed.csv", kill_after=0)
+    assert resumed.returncode == 0, resumed.stderr
+    ref = pd.read_csv(tmp_path / "reference.csv")
+    out = pd.read_csv(tmp_path / "resumed.csv")
+    key = list(ex.KEY_COLUMNS["train"])
+    assert not out.duplicated(key).any()
+    assert len(out) == len(ref) == 6
+    merged = ref.merge(out, on=key, suffixes=("_ref", "_out"))
+    assert len(merged) == 6
+    # checkpoints make the resumed run continue exactly: same losses epoch by epoch
+    assert merged.train_loss_out.to_numpy() == pytest.approx(merged.train_loss_ref.to_numpy(), rel=1e-5)
+    assert not any((tmp_path / "ckpt").glob("*.pt"))  # finished runs leave no checkpoint
+
+
+@pytest.mark.slow
+def test_campaign_quick_writes_rows_and_meta(tmp_path):
+    assert campaign.main(["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0",
+                          "--no-progress", "-e", "layers", "-e", "phases", "-e", "macs"]) == 0
+    layers = pd.read_csv(tmp_path / "layer_profile.csv")
+    types = layers[layers.level == "type"]
+    assert types.share_of_forward.sum() == pytest.approx(1.0)
+    assert "convolution" in set(types.layer)
+    assert (layers[layers.level == "layer"].layer_type.isin(
+        ["convolution", "activation", "pooling", "linear", "dropout", "flatten", "normalisation", "other"])).all()
+    phases = pd.read_csv(tmp_path / "phase_design.csv")
+    assert sorted(set(phases.window)) == sorted(["h2d", "forward", "backward", "optimizer"])
+    macs = pd.read_csv(tmp_path / "kpi_macs.csv")
+    assert set(macs.dataset) == {"fashion_mnist", "cifar100"} and macs.epoch_energy_extrapolated.all()
+    for name in ("layer_profile", "phase_design", "kpi_macs"):
+        assert (tmp_path / f"{name}.meta.json").exists()
+    assert campaign.main(["--list"]) == 0
+
+
+def test_campaign_grids_are_valid_and_sized_as_documented():
+    specs = {name: e.specs() for name, e in campaign.EXPERIMENTS.items()}
+    ex.validate([s for v in specs.values() for s in v], check_data=False)
+    assert len(specs["batch_size"]) == 6 * 3
+    assert len(specs["macs"]) == 20 * 2 + len(campaign.REPEATED_MODELS) * 2
+    assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
+    assert {s.source for s in specs["cifar10_pair"]} == {"real", "synthetic"}
