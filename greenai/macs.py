@@ -41,7 +41,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from greenai.models import DEFAULT_IMAGE_SIZE, MODEL_NAMES, build_model, model_info
 
-__all__ = ["MacCount", "count_macs", "count_model", "model_table", "THESIS_MACS", "register"]
+__all__ = [
+    "MacCount",
+    "count_macs",
+    "count_model",
+    "model_table",
+    "thesis_comparison",
+    "plot_model_table",
+    "THESIS_MACS",
+    "register",
+]
 
 #: MACs per sample the thesis reports (4.1.2), key (model, dataset) -> MACs.
 #: A reference for tests and claims; never used to compute anything.
@@ -226,6 +235,7 @@ def _count_model(name: str, in_channels: int, num_classes: int, image_size: int)
     row.update(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
     row.update({k: v for k, v in count.as_dict().items() if k != "input_shape"})
     row.update(branch_count=info["branch_count"], weight_layers=weight_layers(model), block=info["block"])
+    row["description"] = info["description"]
     return tuple(row.items())
 
 
@@ -265,6 +275,80 @@ def model_table(datasets=None, models=None, image_size: int = DEFAULT_IMAGE_SIZE
             row = count_model(name, spec.channels, classes, image_size)
             rows.append({"dataset": spec.name, **row})
     return pd.DataFrame(rows)
+
+
+def thesis_comparison(image_size: int = DEFAULT_IMAGE_SIZE):
+    """Our counts beside the thesis' four MAC figures (thesis 4.1.2).
+
+    Each row is counted with a 10-class head (what the thesis' CIFAR-100
+    figure implies) and, for CIFAR-100, also with the dataset's own 100-class
+    head (``macs_ptflops_100_class_head``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``dataset``, ``thesis_macs``, the three counts, their
+        relative differences to the thesis (``rel_diff_*``), and
+        ``macs_ptflops_100_class_head`` (NaN where not CIFAR-100).
+    """
+    import pandas as pd
+
+    from greenai.data import dataset_spec
+
+    rows = []
+    for (model, dataset), thesis in THESIS_MACS.items():
+        spec = dataset_spec(dataset)
+        row = count_model(model, spec.channels, 10, image_size)
+        out = {"model": model, "dataset": dataset, "thesis_macs": thesis}
+        for col in ("macs", "macs_flop_counter", "macs_ptflops_convention"):
+            out[col] = row[col]
+            out[f"rel_diff_{col}"] = row[col] / thesis - 1
+        own_head = count_model(model, spec.channels, spec.num_classes, image_size)
+        out["macs_ptflops_100_class_head"] = (
+            own_head["macs_ptflops_convention"] if spec.num_classes != 10 else float("nan")
+        )
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def plot_model_table(table):
+    """MACs vs parameters (log-log) per family, and where the counters differ.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`model_table` (rows of one or more datasets; the
+        Fashion-MNIST rows are drawn, or the first dataset's if absent).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    dataset = "fashion_mnist" if "fashion_mnist" in set(table["dataset"]) else table["dataset"].iloc[0]
+    sub = table[table["dataset"] == dataset].copy()
+    sub["gmacs"] = sub["macs"] / 1e9
+    sub["params_m"] = sub["params"] / 1e6
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1.1, 1]})
+    sns.scatterplot(data=sub, x="params_m", y="gmacs", hue="family", style="branch_count", s=80, ax=ax1)
+    for r in sub.itertuples():
+        ax1.annotate(r.display_name, (r.params_m, r.gmacs), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax1.set(xscale="log", yscale="log", xlabel="parameters [millions]", ylabel="MACs per image [GMAC] (thop)")
+    ax1.set_title(f"{dataset}, {int(sub['image_size'].iloc[0])}x{int(sub['image_size'].iloc[0])} input")
+    ax1.legend(fontsize=8, loc="upper left")
+    diff = sub.set_index("display_name")
+    rel = (
+        (diff[["macs", "macs_ptflops_convention"]].div(diff["macs_flop_counter"], axis=0) - 1) * 100
+    ).rename(columns={"macs": "thop", "macs_ptflops_convention": "ptflops convention"})
+    rel.plot.barh(ax=ax2, width=0.8)
+    ax2.set(xlabel="count above FlopCounterMode (conv + matmul only) [%]", ylabel="")
+    ax2.invert_yaxis()
+    ax2.tick_params(axis="y", labelsize=8)
+    ax2.set_title("what the counters add: batch norm, pooling, bias, activations")
+    fig.tight_layout()
+    return fig
 
 
 def register(subparsers) -> None:
