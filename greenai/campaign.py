@@ -27,7 +27,11 @@ macs               4.1.4-4.1.5, Figs 4.7, 4.9, 4.10        20 models × {FMNIST,
                                                            batch 256: 2 windows of ≥ 3 s after
                                                            warm-up (per-epoch energy extrapolated
                                                            by samples, flagged); 3 repeats of 7
-                                                           models on FMNIST
+                                                           models on FMNIST (``macs_fmnist`` and
+                                                           ``macs_cifar100`` run either half)
+precision          beyond the thesis                       AlexNet, ResNet18, VGG16, CIFAR-100
+                                                           synth., batch 256, default / fp32 /
+                                                           tf32 / bf16, 2 windows of ≥ 3 s
 cifar10            4.2.2 data, 4.1.4 on CIFAR-10           20 models, CIFAR-10 real, batch 256,
                                                            2 windows of ≥ 3 s
 cifar10_pair       real vs synthetic pixels                AlexNet, ResNet18 on CIFAR-10 real and
@@ -113,7 +117,7 @@ def _layers(q):
 def _hardware(name):
     def grids(q):
         return [ex.Grid(name, ["alexnet"] if q else ["alexnet", "resnet18"], [FMNIST], [4 if q else 128],
-                        options=_quick({"epochs": 3, "warmup_steps": 20}, q))]
+                        options=_quick({"epochs": 3, "warmup_steps": 20, "evaluate": True}, q, evaluate=False))]
     return grids
 
 
@@ -128,7 +132,7 @@ def _datasets(q):
 def _batch_size(q):
     sizes = [4, 8] if q else [64, 128, 256, 512, 1024, 2048]
     return [ex.Grid("batch_size", ["alexnet"], [FMNIST], sizes, repeats=1 if q else 3,
-                    options=_quick({"epochs": 2, "warmup_steps": 20}, q))]
+                    options=_quick({"epochs": 2, "warmup_steps": 20, "evaluate": True}, q, evaluate=False))]
 
 
 def _phases(q):
@@ -141,14 +145,27 @@ def _windows(experiment, dataset, source, models, repeats=1):
                    options={"epochs": 2, "window_s": 3.0, "warmup_steps": 10, "source": source})
 
 
-def _macs(q):
-    if q:
-        return [ex.Grid("macs", ["alexnet", "googlenet_mod1"], [FMNIST, CIFAR100], [4],
-                        options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    grids = [_windows("macs", FMNIST, "real", _all_models()), _windows("macs", CIFAR100, "synthetic", _all_models())]
-    # repeats 1 and 2 of a subset: the RunSpec repeat index must differ from repeat 0 above
-    extra = ex.expand([_windows("macs", FMNIST, "real", list(REPEATED_MODELS), repeats=3)])
-    return grids + [s for s in extra if s.repeat > 0]
+def _macs_part(datasets):
+    def grids(q):
+        if q:
+            return [ex.Grid("macs", ["alexnet"], list(datasets), [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+        out = []
+        if FMNIST in datasets:
+            out.append(_windows("macs", FMNIST, "real", _all_models()))
+        if CIFAR100 in datasets:
+            out.append(_windows("macs", CIFAR100, "synthetic", _all_models()))
+        if FMNIST in datasets:
+            # repeats 1 and 2 of a subset (repeat 0 is in the grid above)
+            extra = ex.expand([_windows("macs", FMNIST, "real", list(REPEATED_MODELS), repeats=3)])
+            out += [s for s in extra if s.repeat > 0]
+        return out
+    return grids
+
+
+def _precision(q):
+    return [ex.Grid("precision", ["alexnet"] if q else ["alexnet", "resnet18", "vgg16"], [CIFAR100], [4 if q else 256],
+                    precisions=["default", "fp32", "tf32", "bf16"],
+                    options=_quick({"epochs": 2, "window_s": 3.0, "warmup_steps": 10, "source": "synthetic"}, q))]
 
 
 def _cifar10(q):
@@ -178,7 +195,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                _batch_size),
     Experiment("phases", "phase_design", "phases", "2.2 phase energy", "phase energy by design windows", _phases),
     Experiment("macs", "kpi_macs", "train", "4.1.4-4.1.5, Figs 4.7, 4.9, 4.10",
-               "20 models x FMNIST/CIFAR-100, windows", _macs),
+               "20 models x FMNIST/CIFAR-100, windows", _macs_part((FMNIST, CIFAR100))),
+    Experiment("macs_fmnist", "kpi_macs", "train", "4.1.4-4.1.5, Figs 4.7, 4.9",
+               "the FMNIST half of macs (same CSV)", _macs_part((FMNIST,))),
+    Experiment("macs_cifar100", "kpi_macs", "train", "4.1.4, Fig 4.10",
+               "the CIFAR-100 half of macs (same CSV)", _macs_part((CIFAR100,))),
+    Experiment("precision", "kpi_precision", "train", "beyond the thesis",
+               "default / fp32 / tf32 / bf16 on CIFAR-100 synth., windows", _precision),
     Experiment("cifar10", "kpi_cifar10", "train", "4.1.4 / 4.2.2", "20 models on CIFAR-10, windows", _cifar10),
     Experiment("cifar10_pair", "kpi_cifar10_pair", "train", "data-source check",
                "real vs synthetic CIFAR-10, full epochs", _cifar10_pair),
@@ -186,7 +209,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 
 #: what ``make measure`` runs when no experiment is named (hardware_h200 needs the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
-                                        "cifar10_pair", "cifar10")
+                                        "precision", "cifar10_pair", "cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

@@ -91,7 +91,7 @@ PHASE_COLUMNS: tuple[str, ...] = KEY_COLUMNS["phases"] + (
 
 #: every column of a ``layers`` row
 LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
-    "layer_type", "module_class", "layer_params", "calls_per_step", "profiled_steps", "steps_per_epoch",
+    "layer_type", "module_class", "layer_params", "modules", "calls_per_step", "profiled_steps", "steps_per_epoch",
     "time_per_step_s", "time_per_epoch_s", "share_of_forward", "window_power_w", "energy_thesis_per_epoch_j",
     "replay_passes", "replay_time_per_step_s", "replay_power_w", "replay_energy_per_step_j",
     "energy_measured_per_epoch_j", "replay_counter_updates", "replay_uncertainty_j",
@@ -438,6 +438,7 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
+    env_meta = metadata.environment_metadata()  # before the meter holds NVML
     if isinstance(meter, str) and meter == "default":
         from greenai.energy import EnergyMeter
 
@@ -445,7 +446,6 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
             meter = EnergyMeter(gpu_indices=[device.index], methods=methods or ("counter", "smi"))
         else:
             meter = EnergyMeter(methods="auto")
-    env_meta = metadata.environment_metadata()
     gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     env = Environment(device=device, meter=meter, gpu_name=gpu_name, driver=env_meta.get("driver"),
                       torch_version=torch.__version__, cuda_version=torch.version.cuda)
@@ -820,7 +820,7 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
                     rows.append({**common, **r, "level": "type", "layer": r["layer_type"],
                                  "layer_params": r.get("params")})
                 for r in prof.by_layer.to_dict("records"):
-                    rows.append({**common, **r, "level": "layer", "layer_params": r.get("params"),
+                    rows.append({**common, **r, "level": "layer", "modules": 1, "layer_params": r.get("params"),
                                  "calls_per_step": r["calls"] / prof.steps})
                 writer.append(rows)
                 summary.written += len(rows)
@@ -853,3 +853,135 @@ def read_rows(csv_path: str | Path):
     import pandas as pd
 
     return pd.read_csv(csv_path)
+
+
+# --------------------------------------------------------------------------- analysis of recorded rows
+
+
+class MissingResultsError(FileNotFoundError):
+    """A results CSV the analysis needs is not there; the message says how to make it."""
+
+
+def load_results(name: str, raw_dir: str | Path | None = None):
+    """Rows of ``<raw_dir>/<name>.csv`` (default ``results/raw``) as a DataFrame.
+
+    Raises
+    ------
+    MissingResultsError
+        The file is missing: run ``python -m greenai.campaign`` on a GPU (or the
+        notebook with ``MEASURE=True``) first.
+    """
+    import pandas as pd
+
+    from greenai import paths
+
+    path = Path(raw_dir or paths.RAW_DIR) / f"{name}.csv"
+    if not path.exists():
+        raise MissingResultsError(f"{path} does not exist; measure it on a GPU with `python -m greenai.campaign` "
+                                  f"(or run the notebook with MEASURE=True) and commit it under results/raw/")
+    return pd.read_csv(path)
+
+
+def per_run(rows, extra_keys: Sequence[str] = ()):
+    """Average the measured epochs/windows of each run (one row per repeat).
+
+    Returns the run keys plus ``epoch_energy_j``, ``epoch_duration_s``, ``power_w``,
+    ``macs``, ``params``, ``branch_count``, ``test_accuracy`` (last epoch) and
+    ``windows`` (how many rows were averaged).
+    """
+    keys = ["gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat", *extra_keys]
+    agg = rows.groupby(keys, sort=False).agg(
+        epoch_energy_j=("epoch_energy_j", "mean"), epoch_duration_s=("epoch_duration_s", "mean"),
+        power_w=("power_w", "mean"), macs=("macs", "first"), params=("params", "first"),
+        branch_count=("branch_count", "first"), test_accuracy=("test_accuracy", "last"),
+        extrapolated=("epoch_energy_extrapolated", "any"), windows=("epoch_index", "count"))
+    return agg.reset_index()
+
+
+def summarize(rows, by: Sequence[str]):
+    """Mean, standard deviation and count over repeats of per-run averages, grouped by ``by``.
+
+    Columns: ``by``, then ``<quantity>_mean``/``_std`` for energy per epoch [J],
+    duration per epoch [s] and power [W], ``repeats`` and ``macs``.
+    """
+    runs = per_run(rows)
+    g = runs.groupby(list(by), sort=False)
+    out = g.agg(epoch_energy_j_mean=("epoch_energy_j", "mean"), epoch_energy_j_std=("epoch_energy_j", "std"),
+                epoch_duration_s_mean=("epoch_duration_s", "mean"), epoch_duration_s_std=("epoch_duration_s", "std"),
+                power_w_mean=("power_w", "mean"), repeats=("repeat", "nunique"), macs=("macs", "first"),
+                branch_count=("branch_count", "first"))
+    return out.reset_index()
+
+
+def percent_change(table, column: str, x: str, pairs: Sequence[tuple]) -> dict:
+    """``100 · (y(b) − y(a)) / y(a)`` for each ``(a, b)`` in ``pairs`` where ``y = table[column]`` indexed by ``x``."""
+    y = table.set_index(x)[column]
+    return {(a, b): 100.0 * (y.loc[b] - y.loc[a]) / y.loc[a] for a, b in pairs if a in y.index and b in y.index}
+
+
+@dataclass
+class LogLogFit:
+    """``log10(E) = intercept + slope · log10(MACs)`` fitted by OLS (statsmodels).
+
+    ``slope_ci`` is the 95 % confidence interval; ``r2`` the coefficient of
+    determination on log axes; ``n`` the number of points.
+    """
+
+    slope: float
+    intercept: float
+    slope_ci: tuple[float, float]
+    r2: float
+    n: int
+
+    def predict(self, macs):
+        import numpy as np
+
+        return 10 ** (self.intercept + self.slope * np.log10(macs))
+
+
+def loglog_fit(macs, energy_j) -> LogLogFit:
+    """Fit the thesis' log-log linear relation between MACs and energy per epoch (4.1.4)."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    x = np.log10(np.asarray(macs, dtype=float))
+    y = np.log10(np.asarray(energy_j, dtype=float))
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        raise ValueError(f"need at least 3 finite (MACs, energy) points for a fit, got {int(ok.sum())}")
+    res = sm.OLS(y[ok], sm.add_constant(x[ok])).fit()
+    lo, hi = res.conf_int()[1]
+    return LogLogFit(slope=float(res.params[1]), intercept=float(res.params[0]), slope_ci=(float(lo), float(hi)),
+                     r2=float(res.rsquared), n=int(ok.sum()))
+
+
+def phase_energy_table(rows):
+    """Per-step phase energy from ``phase_design`` rows, three ways, per model [J per step].
+
+    Columns: ``gpu_name``, ``model``, ``batch_size``, ``phase``, ``time_s`` (mean
+    per full step), ``by_difference_j``, ``by_regression_j``, ``thesis_j``
+    (full-step window's average power × phase time, the thesis' way),
+    ``power_w`` (fitted), and ``thesis_error`` = thesis / by_difference − 1.
+    """
+    import pandas as pd
+
+    out = []
+    for (gpu, model, batch), g in rows.groupby(["gpu_name", "model", "batch_size"], sort=False):
+        windows = [_train.DesignWindow(upto=r.window, repeat=int(r.window_repeat), steps=int(r.steps),
+                                       duration_s=float(r.duration_s), energy_j=float(r.energy_j),
+                                       phase_s={p: float(getattr(r, f"{p}_s")) for p in _train.PHASES
+                                                if _train.PHASES.index(p) <= _train.PHASES.index(r.window)})
+                   for r in g.itertuples(index=False)]
+        split = _train.split_phase_energy(windows)
+        full = g[g.window == _train.DESIGN_WINDOWS[-1]]
+        avg_power_w = float(full.energy_j.sum(min_count=len(full)) / full.duration_s.sum())
+        for p in _train.PHASES:
+            t = split.full_step_phase_s[p]
+            out.append({"gpu_name": gpu, "model": model, "batch_size": batch, "phase": p, "time_s": t,
+                        "by_difference_j": split.by_difference_j[p], "by_regression_j": split.by_regression_j[p],
+                        "thesis_j": avg_power_w * t, "power_w": split.power_w[p],
+                        "window_power_w": avg_power_w})
+    table = pd.DataFrame(out)
+    if len(table):
+        table["thesis_error"] = table.thesis_j / table.by_difference_j - 1.0
+    return table
