@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from greenai.train import StepTimer, Trainer, as_float, cycle_batches, precision_mode, steps_for_duration, synchronize
+from greenai.train import StepTimer, Trainer, _window_duration, as_float, cycle_batches, precision_mode, steps_for_duration, synchronize
 
 #: layer types of the thesis' Fig 2.2, plus normalisation and other
 LAYER_TYPES: tuple[str, ...] = ("convolution", "activation", "pooling", "linear", "dropout", "flatten",
@@ -197,7 +197,7 @@ def profile_layers(trainer: Trainer, steps: int, steps_per_epoch: float, replay_
         for _ in range(steps):
             trainer._step(it, timer, autocast)
         measurement = trainer._end(key)
-        duration_s = time.perf_counter() - start
+        duration_s = _window_duration(measurement, time.perf_counter() - start)
         by_layer = hooks.resolve()
     phase_s = timer.resolve()
     energy_j = as_float(getattr(measurement, "energy_j", None))

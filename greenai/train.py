@@ -175,6 +175,12 @@ def as_float(value) -> float:
         return math.nan
 
 
+def _window_duration(measurement, fallback_s: float) -> float:
+    """The meter's window length [s] (the edges its energy refers to), else ``fallback_s``."""
+    d = as_float(getattr(measurement, "duration_s", None))
+    return d if math.isfinite(d) and d > 0 else fallback_s
+
+
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued work on ``device`` (no-op on CPU)."""
     if torch.device(device).type == "cuda":
@@ -404,7 +410,7 @@ class Trainer:
                 losses.append(loss.detach())
                 samples += int(y.shape[0])
             measurement = self._end(key)
-            duration_s = time.perf_counter() - start
+            duration_s = _window_duration(measurement, time.perf_counter() - start)
         if not losses:
             raise RuntimeError("the epoch produced no training step; check the dataset and batch size")
         phase_s = timer.resolve()
@@ -539,7 +545,7 @@ def phase_energy_by_design(trainer: Trainer, steps: int, repeats: int = 2, epoch
                 for _ in range(steps):
                     trainer._step(it, timer, autocast, upto=upto)
                 m = trainer._end(key)
-                duration_s = time.perf_counter() - start
+                duration_s = _window_duration(m, time.perf_counter() - start)
             phase_s = timer.resolve(phases)
             windows.append(DesignWindow(upto=upto, repeat=repeat, steps=steps, duration_s=duration_s,
                                         energy_j=as_float(m.energy_j), phase_s=phase_s,
