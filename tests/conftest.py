@@ -1,6 +1,6 @@
 """Shared test setup: derived outputs go to a temporary folder, never into the
-committed ``results/``; the dataset cache points at ``../shared/data`` when the
-real files are there (this workplace), else tests fall back to synthetic data."""
+committed ``results/``. Tests that need real datasets look for them in
+``../shared/data`` beside the checkout and skip when they are absent."""
 
 from __future__ import annotations
 
