@@ -9,7 +9,12 @@ window sees steady state:
 - ``idle``: nothing runs, this process holds a CUDA context;
 - ``matmul``: back-to-back 8192×8192 bf16 matrix multiplies;
 - ``alexnet``: AlexNet training steps (batch 256, 1×224×224, SGD) on synthetic
-  data resident on the GPU.
+  data resident on the GPU;
+- ``alexnet_from_idle``: the same, but every window starts after 1.5 s of idle
+  (outside the window), as an epoch that follows evaluation or data loading:
+  the window contains the ramp-up that lagging power readings miss;
+- ``bursty``: 30 ms of matrix multiplies then 70 ms of nothing, repeated: a load
+  that changes faster than NVML's power average.
 
 Window lengths go from 0.2 s to 60 s with repeats (more repeats for short
 windows), in a shuffled order. Rows are appended to the CSV as they are
@@ -41,7 +46,13 @@ SCHEDULES: dict[str, dict[float, int]] = {
     "idle": {0.2: 5, 0.5: 5, 1.0: 5, 2.0: 3, 5.0: 3, 10.0: 2},
     "matmul": {0.2: 5, 0.5: 5, 1.0: 5, 2.0: 3, 5.0: 3, 10.0: 2, 30.0: 1},
     "alexnet": {0.2: 5, 0.5: 5, 1.0: 5, 2.0: 3, 5.0: 3, 10.0: 2, 30.0: 1, 60.0: 1},
+    "alexnet_from_idle": {1.0: 3, 2.0: 2, 5.0: 2, 10.0: 1},
+    "bursty": {2.0: 2, 5.0: 1, 10.0: 1},
 }
+#: idle time before each window of ``alexnet_from_idle`` [s]
+IDLE_GAP_S = 1.5
+#: on/off time of the ``bursty`` load [s]
+BURST_ON_S, BURST_OFF_S = 0.030, 0.070
 QUICK_SCHEDULE: dict[float, int] = {0.2: 2, 1.0: 1}
 BATCH_SIZE = 256
 IMAGE_SIZE = 224
@@ -104,6 +115,21 @@ def matmul_step_fn(device: str, n: int | None = None):
     return step, f"{n}x{n} {dtype} matmul"
 
 
+def bursty_step_fn(device: str, on_s: float = BURST_ON_S, off_s: float = BURST_OFF_S):
+    matmul, _ = matmul_step_fn(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+    def step() -> None:
+        start = time.perf_counter()
+        while time.perf_counter() - start < on_s:
+            for _ in range(4):
+                matmul()
+            sync()
+        time.sleep(off_s)
+
+    return step, f"{on_s * 1000:g} ms of {MATMUL_N}x{MATMUL_N} bf16 matmuls, then {off_s * 1000:g} ms idle"
+
+
 def run_for(step, seconds: float, sync) -> int:
     """Run ``step`` back to back for ``seconds`` [s]; returns the number of steps.
 
@@ -157,14 +183,20 @@ def main(argv: list[str] | None = None) -> int:
                     step, detail = None, "no work; CUDA context held"
                 elif workload == "matmul":
                     step, detail = matmul_step_fn(device)
+                elif workload == "bursty":
+                    step, detail = bursty_step_fn(device)
                 else:
                     step, detail = alexnet_step_fn(device)
-                run_for(step, 0.5 if args.quick else 4.0, sync)  # warm-up (cuDNN autotune, clocks)
+                    if workload == "alexnet_from_idle":
+                        detail = f"{IDLE_GAP_S:g} s idle before each window"
+                run_for(step, 0.5 if args.quick else (2.0 if workload != "idle" else 0.0), sync)  # warm-up (cuDNN autotune, clocks)
                 schedule = QUICK_SCHEDULE if args.quick else SCHEDULES[workload]
                 windows = [(length, r) for length, repeats in schedule.items() for r in range(repeats)]
                 rng.shuffle(windows)
                 for order, (length, repeat) in enumerate(windows):
                     key = f"{workload}-{length:g}s-{repeat}"
+                    if workload == "alexnet_from_idle":
+                        time.sleep(IDLE_GAP_S)
                     meter.begin_window(key)
                     steps = run_for(step, length, sync)
                     m = meter.end_window(key)
@@ -175,10 +207,10 @@ def main(argv: list[str] | None = None) -> int:
                         "repeat": repeat,
                         "order": order,
                         "steps": steps,
-                        "batch_size": BATCH_SIZE if workload == "alexnet" else "",
+                        "batch_size": BATCH_SIZE if workload.startswith("alexnet") else "",
                         "gpu_name": meter.gpus[0].name,
                         "sample_period_s": meter.sample_period_s,
-                        "data_source": "synthetic" if workload == "alexnet" else "",
+                        "data_source": "synthetic" if workload.startswith("alexnet") else "",
                         **m.as_row(),
                     }
                     if writer is None:
@@ -212,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         idle_baseline_w=idle.power_w,
         idle_kind=idle.idle_kind,
         quick=args.quick,
+        warmup_s="4 s before each workload up to commit 0a1c71b, 2 s after; none for idle",
     )
     print(f"{n_rows} rows -> {args.csv}; failures: {failures or 'none'}", flush=True)
     return 1 if failures else 0

@@ -3,14 +3,16 @@
 Three configurations, run in alternating order, ``--repeats`` times each:
 
 - ``none``: no meter;
-- ``counter``: an :class:`~greenai.energy.EnergyMeter` with the ``counter``
-  method (and its 25 ms counter-update poller), one window per epoch;
+- ``counter``: the default :class:`~greenai.energy.EnergyMeter` (``counter``
+  method and its background thread counting counter updates), one window per
+  epoch;
+- ``counter_nopoll``: the same without that thread (``counter_poll_period_s=None``);
 - ``sampled``: the ``sampled`` method polling power every 10 ms, one window
   per epoch.
 
 An "epoch" is ``--steps`` training steps (batch 256, 1×224×224, synthetic data
-on the GPU), shorter than a real 60k-image epoch so that window edges weigh
-*more* here than in real training. Writes ``meter_overhead.csv`` (one row per
+on the GPU); the default 234 steps are one 60k-image Fashion-MNIST epoch.
+Shorter epochs make the window edges weigh more. Writes ``meter_overhead.csv`` (one row per
 run) and ``meter_overhead.md`` (the summary) into ``--out-dir``
 (default ``results/benchmarks``).
 
@@ -36,7 +38,13 @@ from measurement_methods import BATCH_SIZE, _model_source, alexnet_step_fn  # no
 from greenai import metadata, paths  # noqa: E402
 from greenai.energy import EnergyMeter  # noqa: E402
 
-CONFIGS = ("none", "counter", "sampled")
+#: configuration -> EnergyMeter keyword arguments (None: no meter)
+CONFIGS: dict[str, dict | None] = {
+    "none": None,
+    "counter": dict(methods=("counter",)),  # the default meter, with its counter-update poller
+    "counter_nopoll": dict(methods=("counter",), counter_poll_period_s=None),
+    "sampled": dict(methods=("sampled",), sample_period_s=0.010),
+}
 #: the issue's bar for the counter method [%]
 MAX_COUNTER_OVERHEAD_PCT = 1.0
 
@@ -60,25 +68,30 @@ def run_epochs(step, sync, epochs: int, steps: int, meter: EnergyMeter | None, t
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=paths.BENCHMARKS_DIR)
-    parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=80, help="training steps per epoch (= per meter window)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=234, help="training steps per epoch (= per meter window); 234 x 256 = one 60k-image epoch")
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     args = parser.parse_args(argv)
+    if "none" not in args.configs:
+        parser.error("the 'none' configuration is the baseline and must be included")
 
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     step, _ = alexnet_step_fn(args.device)
     for _ in range(30):  # warm-up: cuDNN autotune, clocks
         step()
     sync()
+    nvml_timings = time_nvml_calls() if args.device.startswith("cuda") else {}
 
     rows = []
     for repeat in range(args.repeats):
-        order = CONFIGS[repeat % 3:] + CONFIGS[: repeat % 3]  # rotate so no config always runs first
+        k = repeat % len(args.configs)
+        order = args.configs[k:] + args.configs[:k]  # rotate so no config always runs first
         for config in order:
             meter = None
-            if config != "none":
-                meter = EnergyMeter(methods=(config,), sample_period_s=0.010)
+            if CONFIGS[config] is not None:
+                meter = EnergyMeter(**CONFIGS[config])
             try:
                 duration_s, energy_j = run_epochs(step, sync, args.epochs, args.steps, meter, f"{config}-{repeat}")
             finally:
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     table.to_csv(csv_path, index=False)
     summary = summarize(table)
     md_path = args.out_dir / "meter_overhead.md"
-    md_path.write_text(render_markdown(summary, args, metadata.environment_metadata()))
+    md_path.write_text(render_markdown(summary, args, metadata.environment_metadata(), nvml_timings))
     metadata.write_meta(csv_path, campaign="meter_overhead", model=_model_source(), precision="fp32 (torch defaults)",
                         data_source="synthetic")
     print(md_path.read_text(), flush=True)
@@ -134,7 +147,32 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def render_markdown(summary: pd.DataFrame, args, env: dict) -> str:
+def time_nvml_calls(repeats: int = 50) -> dict[str, float]:
+    """Median wall time of the NVML reads the meter makes [ms] (GPU 0, idle)."""
+    from greenai import nvml
+
+    nvml.init()
+    try:
+        gpu = nvml.Gpu(0)
+        calls = {
+            "total_energy_mj (counter read)": gpu.total_energy_mj,
+            "power_w": gpu.power_w,
+            "edge_state (temperature, SM clock, power limit)": gpu.edge_state,
+        }
+        out = {}
+        for name, call in calls.items():
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t)
+            out[name] = 1000.0 * statistics.median(times)
+        return out
+    finally:
+        nvml.shutdown()
+
+
+def render_markdown(summary: pd.DataFrame, args, env: dict, nvml_timings: dict | None = None) -> str:
     gpu = env["gpus"][0]["name"] if env.get("gpus") else "no GPU"
     base = summary[summary.config == "none"].iloc[0]
     noise_pct = 100.0 * (base.max_img_s - base.min_img_s) / base.median_img_s
@@ -162,6 +200,10 @@ def render_markdown(summary: pd.DataFrame, args, env: dict) -> str:
             f"({'within' if pct <= MAX_COUNTER_OVERHEAD_PCT else 'ABOVE'} the {MAX_COUNTER_OVERHEAD_PCT:g} % bar); "
         )
     lines += ["", verdict + f"run-to-run spread without a meter: {noise_pct:.2f} % (max−min over median).", ""]
+    if nvml_timings:
+        lines += ["Median wall time of one NVML read (GPU 0, 50 calls):", ""]
+        lines += [f"- {name}: {ms:.2f} ms" for name, ms in nvml_timings.items()]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -327,7 +327,9 @@ class EnergyMeter:
         Power polling period of the ``sampled`` method [s].
     counter_poll_period_s : float or None
         How often a background thread reads the energy counter to count its
-        updates inside each window [s]; ``None`` disables the count.
+        updates inside each window [s]; must stay below the counter's ~0.1 s
+        update period to see every update. ``None`` disables the count (and
+        its thread); the uncertainty then assumes a 0.1 s counter step.
     tdp_w : float or dict[int, float], optional
         Rated power per GPU for the ``tdp`` method [W]; default NVML's default
         power limit of each GPU.
@@ -348,7 +350,7 @@ class EnergyMeter:
         gpu_indices: Sequence[int] | None = None,
         methods: Sequence[str] | str = ("counter",),
         sample_period_s: float = 0.010,
-        counter_poll_period_s: float | None = 0.025,
+        counter_poll_period_s: float | None = 0.05,
         tdp_w: float | dict[int, float] | None = None,
         rapl_root=None,
     ):
@@ -496,8 +498,8 @@ class EnergyMeter:
         self._check_usable()
         if key in self._open and not restart:
             raise WindowError(f"window {key!r} is already open; end it first or pass restart=True")
+        edges = self._edges()  # read while queued GPU work still runs: costs no GPU time
         _synchronize_torch(self._torch_devices())
-        edges = self._edges()
         self._open[key] = self._snapshot(edges)
 
     def end_window(self, key: str) -> Measurement:
@@ -511,9 +513,9 @@ class EnergyMeter:
         self._check_usable()
         if key not in self._open:
             raise WindowError(f"no open window {key!r} (open: {sorted(self._open)})")
+        edges = self._edges()  # read while queued GPU work still runs: costs no GPU time
         _synchronize_torch(self._torch_devices())
-        end = self._snapshot(edges=None)
-        end.edges = self._edges()
+        end = self._snapshot(edges)
         begin = self._open.pop(key)
         self._check_poller()
         return self._measure(key, begin, end)
