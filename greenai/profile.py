@@ -341,3 +341,49 @@ def layer_type_table(rows: pd.DataFrame) -> pd.DataFrame:
     order = {t: i for i, t in enumerate(LAYER_TYPES)}
     return table.sort_values(keys[:3] + ["layer_type"], key=lambda c: c.map(order) if c.name == "layer_type" else c,
                              ignore_index=True)
+
+
+def plot_layer_types(table: pd.DataFrame, title: str = ""):
+    """Fig 2.2 and beyond: time per epoch per layer type, and energy per epoch both ways.
+
+    ``table`` is one (GPU, model, batch) slice of :func:`layer_type_table`.
+    Left: forward time per epoch [s] (error bars: std over repeats). Right:
+    energy per epoch [J] the thesis' way (window power × time) beside the
+    measured replay energy.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
+    x = np.arange(len(table))
+    ax_t.bar(x, table.time_per_epoch_s, yerr=table.time_per_epoch_s_std.fillna(0), color="tab:blue", capsize=3)
+    ax_t.set_xticks(x, table.layer_type, rotation=30, ha="right")
+    ax_t.set_ylabel("forward time per epoch [s]")
+    ax_t.set_title("time per layer type (CUDA events)")
+    w = 0.4
+    ax_e.bar(x - w / 2, table.energy_thesis_per_epoch_j, w, label="thesis: window power × time", color="tab:gray")
+    ax_e.bar(x + w / 2, table.energy_measured_per_epoch_j, w, label="measured: replay in isolation", color="tab:green")
+    ax_e.set_xticks(x, table.layer_type, rotation=30, ha="right")
+    ax_e.set_ylabel("forward energy per epoch [J]")
+    ax_e.set_title("energy per layer type")
+    ax_e.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_params_vs_time(rows: pd.DataFrame):
+    """Per leaf layer: parameters vs forward time per epoch (thesis: no relation)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    layers = rows[rows["level"] == "layer"].groupby(["layer", "layer_type"], sort=False).agg(
+        time_per_epoch_s=("time_per_epoch_s", "mean"), layer_params=("layer_params", "first")).reset_index()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.scatterplot(data=layers, x="layer_params", y="time_per_epoch_s", hue="layer_type", ax=ax, s=60)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("parameters of the layer")
+    ax.set_ylabel("forward time per epoch [s]")
+    fig.tight_layout()
+    return fig, layers
