@@ -1,0 +1,220 @@
+"""Sweeps of the dispatch model (thesis section 5.4) and the decisions beyond it.
+
+* :func:`run_sweep` — start hour × deadline → a tidy table (Figs 5.6, 5.7),
+  one persistent model per deadline re-solved without rebuilding, spread over
+  processes.
+* :func:`headline` — per deadline the minimum and maximum cost and the best
+  start hour (the thesis' numbers of section 5.4).
+* :func:`best_start` — the start hour as a decision: the cheapest start within
+  a window, in one solve.
+* :func:`cost_carbon_curve` — the cost/CO2 trade-off by the ε-constraint method.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from greenai.dispatch import inputs as I
+from greenai.dispatch.model import DispatchInputs, create_model, make_solver, schedule, solve
+
+THESIS_DEADLINES_H = (23, 25, 27, 29, 31, 32)
+THESIS_START_HOURS = tuple(range(144))
+
+
+def window_inputs(
+    year: pd.DataFrame,
+    first_hour: int,
+    hours: int,
+    gpu: I.GpuProfile | None = None,
+    battery: I.Battery | None = None,
+    latest_start: int = 0,
+) -> DispatchInputs:
+    """The :class:`DispatchInputs` of ``hours`` slots from ``first_hour`` of
+    ``year`` (a table like :func:`greenai.dispatch.inputs.year_inputs`)."""
+    if first_hour < 0 or first_hour + hours > len(year):
+        raise I.DispatchInputError(
+            f"window {first_hour}..{first_hour + hours - 1} is outside the {len(year)} hours given")
+    w = year.iloc[first_hour:first_hour + hours]
+    return DispatchInputs(
+        solar_w=w["solar_w"].to_numpy(),
+        buy_eur_per_kwh=w["buy_eur_per_kwh"].to_numpy(),
+        sell_eur_per_kwh=w["sell_eur_per_kwh"].to_numpy(),
+        carbon_g_per_kwh=w["carbon_g_per_kwh"].to_numpy() if "carbon_g_per_kwh" in w else None,
+        gpu=gpu or I.thesis_gpu_profile(),
+        battery=battery or I.Battery(),
+        hours=hours,
+        latest_start=latest_start,
+        first_hour=first_hour,
+    )
+
+
+class Dispatcher:
+    """One model for one window length, re-solved for many windows.
+
+    The model is built once; :meth:`solve` writes a window's series into its
+    mutable parameters and re-solves through the persistent HiGHS interface.
+    """
+
+    def __init__(self, template: DispatchInputs, tight: bool = True):
+        self.hours = template.hours
+        self.model = create_model(template, tight=tight)
+        self.solver = make_solver()
+
+    def solve(self, inputs: DispatchInputs) -> dict:
+        if inputs.hours != self.hours:
+            raise I.DispatchInputError(f"this Dispatcher solves {self.hours}-h windows, got {inputs.hours}")
+        m = self.model
+        for t in range(self.hours):
+            m.solar_w[t] = float(inputs.solar_w[t])
+            m.buy_eur_per_kwh[t] = float(inputs.buy_eur_per_kwh[t])
+            m.sell_eur_per_kwh[t] = float(inputs.sell_eur_per_kwh[t])
+            m.carbon_g_per_kwh[t] = float(inputs.carbon_g_per_kwh[t])
+        return solve(m, self.solver)
+
+
+def summarize(model: pyo.ConcreteModel, result: dict, first_hour: int) -> dict:
+    """One sweep row from a solved model."""
+    plan = schedule(model, first_hour)
+    running = plan[plan["level"] > 0]
+    return {
+        "cost_eur": result["cost_eur"],
+        "emissions_g": result["emissions_g"],
+        "rel_gap": result["rel_gap"],
+        "gpu_energy_wh": plan["gpu_w"].sum(),
+        "grid_import_wh": (plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]).sum(),
+        "solar_to_gpu_wh": plan["solar_to_gpu_w"].sum(),
+        "solar_sold_wh": plan["solar_sold_w"].sum(),
+        "solar_wh": plan["solar_w"].sum(),
+        "run_hours": len(running),
+        "levels": "".join(str(k) for k in plan["level"]),
+    }
+
+
+def _sweep_one_deadline(args) -> list[dict]:
+    year, deadline_h, starts, gpu, battery, tight = args
+    template = window_inputs(year, starts[0], deadline_h, gpu, battery)
+    dispatcher = Dispatcher(template, tight=tight)
+    rows = []
+    for start in starts:
+        inputs = window_inputs(year, start, deadline_h, gpu, battery)
+        t0 = time.perf_counter()
+        result = dispatcher.solve(inputs)
+        solve_s = time.perf_counter() - t0
+        rows.append({"deadline_h": deadline_h, "start_hour": start, **summarize(dispatcher.model, result, start),
+                     "solve_s": solve_s})
+    return rows
+
+
+def run_sweep(
+    year: pd.DataFrame | None = None,
+    starts=THESIS_START_HOURS,
+    deadlines=THESIS_DEADLINES_H,
+    gpu: I.GpuProfile | None = None,
+    battery: I.Battery | None = None,
+    processes: int = 2,
+    tight: bool = True,
+) -> pd.DataFrame:
+    """Solve every (start hour, deadline) to proven optimality.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per solve: ``deadline_h``, ``start_hour``, ``cost_eur``,
+        ``emissions_g``, energies [Wh], ``run_hours``, ``levels`` (one digit
+        per slot, 0 = off) and ``solve_s``.
+    """
+    year = I.year_inputs() if year is None else year
+    gpu = gpu or I.thesis_gpu_profile()
+    battery = battery or I.Battery()
+    starts = list(starts)
+    # Split each deadline's starts into chunks so both processes stay busy.
+    chunks = max(1, processes)
+    jobs = [
+        (year, d, part, gpu, battery, tight)
+        for d in deadlines
+        for part in (starts[i::chunks] for i in range(chunks))
+        if part
+    ]
+    if processes > 1:
+        with ProcessPoolExecutor(max_workers=processes) as pool:
+            parts = list(pool.map(_sweep_one_deadline, jobs))
+    else:
+        parts = [_sweep_one_deadline(job) for job in jobs]
+    table = pd.DataFrame([row for part in parts for row in part])
+    return table.sort_values(["deadline_h", "start_hour"]).reset_index(drop=True)
+
+
+def headline(table: pd.DataFrame) -> pd.DataFrame:
+    """Per deadline: minimum and maximum cost [€] and the best start hour."""
+    rows = []
+    for deadline, group in table.groupby("deadline_h"):
+        best = group.loc[group["cost_eur"].idxmin()]
+        worst = group.loc[group["cost_eur"].idxmax()]
+        rows.append({
+            "deadline_h": deadline,
+            "min_cost_eur": best["cost_eur"],
+            "best_start_hour": int(best["start_hour"]),
+            "max_cost_eur": worst["cost_eur"],
+            "worst_start_hour": int(worst["start_hour"]),
+            "mean_cost_eur": group["cost_eur"].mean(),
+        })
+    return pd.DataFrame(rows)
+
+
+def best_start(
+    year: pd.DataFrame,
+    earliest_hour: int,
+    latest_end_hour: int,
+    gpu: I.GpuProfile | None = None,
+    battery: I.Battery | None = None,
+    tight: bool = True,
+) -> tuple[int, float, pd.DataFrame]:
+    """The cheapest start hour for a job that must finish by ``latest_end_hour``.
+
+    One MILP over the window ``[earliest_hour, latest_end_hour)`` with the start
+    as a decision. Returns ``(start_hour, cost_eur, plan)``.
+    """
+    gpu = gpu or I.thesis_gpu_profile()
+    hours = latest_end_hour - earliest_hour
+    latest = hours - int(math.ceil(min(gpu.duration_h)))
+    if latest < 0:
+        raise I.InfeasibleDispatchError(
+            f"the window {earliest_hour}..{latest_end_hour} ({hours} h) is shorter than the fastest level's "
+            f"{min(gpu.duration_h):g} h")
+    inputs = window_inputs(year, earliest_hour, hours, gpu, battery, latest_start=latest)
+    model = create_model(inputs, tight=tight)
+    result = solve(model)
+    plan = schedule(model, earliest_hour)
+    start = int(plan.loc[plan["level"] > 0, "hour"].min())
+    return start, result["cost_eur"], plan
+
+
+def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = True) -> pd.DataFrame:
+    """Cost/CO2 trade-off by the ε-constraint method.
+
+    Solves the minimum-emission plan and the minimum-cost plan, then the
+    minimum cost under ``points`` emission caps between them. Each row:
+    ``emissions_cap_g``, ``cost_eur``, ``emissions_g``.
+    """
+    model = create_model(inputs, tight=tight)
+    solver = make_solver()
+    cheapest = solve(model, solver)
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    cleanest = solve(model, solver)
+    model.Emissions.deactivate()
+    model.Cost.activate()
+    low, high = cleanest["emissions_g"], cheapest["emissions_g"]
+    rows = []
+    for cap in np.linspace(low, high, points):
+        model.carbon_cap_g = float(cap) + 1e-6 * max(1.0, abs(cap))
+        r = solve(model, solver)
+        rows.append({"emissions_cap_g": cap, "cost_eur": r["cost_eur"], "emissions_g": r["emissions_g"]})
+    model.carbon_cap_g = math.inf
+    return pd.DataFrame(rows)

@@ -1,0 +1,202 @@
+"""GPU power limits and running speed (thesis section 5.1).
+
+* :func:`published_profile` — Table 5.1 (the thesis' GPU data after its
+  reference [16]): power limit [W] and the time to finish one training job at
+  that limit [h], with the energy per job ``P × J`` [Wh]. The dispatch model
+  (:mod:`greenai.dispatch`) reads its levels from here.
+* :func:`power_limit_sweep` — for users' *own* GPUs: set each NVML power limit in
+  turn, run a training-step function, measure time and energy, and restore the
+  original limit in every case (return, exception, Ctrl-C). It refuses to run
+  unless explicitly enabled (``enable=True`` or ``GREENAI_ALLOW_POWER_LIMIT=1``)
+  and explains the permission it lacks. Never run it on a shared or lent GPU.
+
+NVML is reached only through :class:`NvmlPowerLimits`, the hardware boundary a
+test replaces with a double.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+#: Table 5.1, as published: power limit [W] -> approximate whole-job training time [h].
+_TABLE_5_1 = {"power_w": [100, 125, 150, 175, 200, 225, 250], "duration_h": [32, 28, 26, 25, 24, 23, 22]}
+
+ENABLE_ENV = "GREENAI_ALLOW_POWER_LIMIT"
+
+
+def published_profile() -> pd.DataFrame:
+    """Table 5.1 with the energy per job at each level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``power_w`` [W], ``duration_h`` [h] (whole job at that limit),
+        ``energy_per_job_wh`` = power × duration [Wh] (upper bound: the GPU runs
+        at its limit throughout) and ``jobs_per_hour`` = 1 / duration [1/h].
+    """
+    table = pd.DataFrame(_TABLE_5_1).astype(float)
+    table["energy_per_job_wh"] = table["power_w"] * table["duration_h"]
+    table["jobs_per_hour"] = 1.0 / table["duration_h"]
+    return table
+
+
+class PowerLimitError(RuntimeError):
+    """The power-limit sweep cannot run (not enabled, no permission, NVML error)."""
+
+
+class NvmlPowerLimits:
+    """The NVML boundary: read and set one GPU's power limit and read its
+    cumulative energy counter. Imports ``pynvml`` (nvidia-ml-py) lazily.
+
+    Parameters
+    ----------
+    index : int
+        NVML device index.
+    nvml : module, optional
+        The ``pynvml`` module or a test double with the same functions.
+    """
+
+    def __init__(self, index: int = 0, nvml=None):
+        if nvml is None:
+            import pynvml as nvml
+        self.nvml = nvml
+        self.nvml.nvmlInit()
+        self.handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
+
+    def limit_w(self) -> float:
+        """Current enforced power limit [W] (NVML reports mW)."""
+        return self.nvml.nvmlDeviceGetPowerManagementLimit(self.handle) / 1000.0
+
+    def constraints_w(self) -> tuple[float, float]:
+        """Allowed (min, max) power limit [W]."""
+        low, high = self.nvml.nvmlDeviceGetPowerManagementLimitConstraints(self.handle)
+        return low / 1000.0, high / 1000.0
+
+    def set_limit_w(self, power_w: float) -> None:
+        """Set the power limit [W]; needs root (or admin) rights."""
+        try:
+            self.nvml.nvmlDeviceSetPowerManagementLimit(self.handle, int(round(power_w * 1000)))
+        except self.nvml.NVMLError as exc:
+            if getattr(exc, "value", None) == getattr(self.nvml, "NVML_ERROR_NO_PERMISSION", object()):
+                raise PowerLimitError(
+                    "NVML refused to set the power limit: no permission. Setting a GPU power limit needs root "
+                    "(e.g. `sudo`), or `nvidia-smi -pm 1` plus an administrator-granted right on your own machine."
+                ) from exc
+            raise PowerLimitError(f"NVML could not set the power limit to {power_w} W: {exc}") from exc
+
+    def energy_j(self) -> float:
+        """Cumulative energy counter [J] (NVML reports mJ)."""
+        return self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle) / 1000.0
+
+    def close(self) -> None:
+        self.nvml.nvmlShutdown()
+
+
+@dataclass(frozen=True)
+class PowerLimitPoint:
+    """One limit of a sweep: limit [W], steps run, duration [s], energy [J]."""
+
+    power_limit_w: float
+    steps: int
+    duration_s: float
+    energy_j: float
+
+    @property
+    def mean_power_w(self) -> float:
+        return self.energy_j / self.duration_s if self.duration_s > 0 else float("nan")
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.duration_s if self.duration_s > 0 else float("nan")
+
+
+def power_limit_sweep(
+    step: Callable[[], None],
+    limits_w: list[float],
+    steps_per_limit: int = 50,
+    warmup_steps: int = 5,
+    enable: bool | None = None,
+    device: NvmlPowerLimits | None = None,
+    synchronize: Callable[[], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> pd.DataFrame:
+    """Run ``step`` under each power limit and measure speed and energy.
+
+    The original limit is restored in all cases (normal return, exception,
+    ``KeyboardInterrupt``). Only for GPUs you administer: **never on a shared
+    or lent GPU.**
+
+    Parameters
+    ----------
+    step : callable
+        One training step (forward, backward, optimizer); called repeatedly.
+    limits_w : list of float
+        Power limits to visit [W]; each must lie in the device's allowed range.
+    steps_per_limit, warmup_steps : int
+        Measured steps per limit, and unmeasured steps after each change.
+    enable : bool, optional
+        Must be ``True`` (or ``$GREENAI_ALLOW_POWER_LIMIT=1``) to run at all.
+    device : NvmlPowerLimits, optional
+        The NVML boundary (default: GPU 0).
+    synchronize : callable, optional
+        Waits for queued GPU work (e.g. ``torch.cuda.synchronize``) before
+        time and energy are read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per limit: ``power_limit_w``, ``steps``, ``duration_s``,
+        ``energy_j``, ``mean_power_w``, ``steps_per_s``, ``energy_per_step_j``.
+
+    Raises
+    ------
+    PowerLimitError
+        When not enabled, when a limit is outside the allowed range, or when
+        NVML refuses (the message says which permission is missing).
+    """
+    if enable is None:
+        enable = os.environ.get(ENABLE_ENV) == "1"
+    if not enable:
+        raise PowerLimitError(
+            "the power-limit sweep changes your GPU's power limit and is off by default. Enable it explicitly "
+            f"(enable=True or {ENABLE_ENV}=1) only on a GPU you administer, never on a shared or lent one; "
+            "it needs root rights to set NVML power limits."
+        )
+    if not limits_w:
+        raise PowerLimitError("limits_w is empty: give at least one power limit [W]")
+    sync = synchronize or (lambda: None)
+    own_device = device is None
+    device = device or NvmlPowerLimits()
+    rows: list[PowerLimitPoint] = []
+    try:
+        low, high = device.constraints_w()
+        outside = [w for w in limits_w if not (low <= w <= high)]
+        if outside:
+            raise PowerLimitError(f"limits {outside} W are outside this GPU's allowed range {low}-{high} W")
+        original_w = device.limit_w()
+        try:
+            for limit in limits_w:
+                device.set_limit_w(limit)
+                for _ in range(warmup_steps):
+                    step()
+                sync()
+                e0, t0 = device.energy_j(), clock()
+                for _ in range(steps_per_limit):
+                    step()
+                sync()
+                rows.append(PowerLimitPoint(limit, steps_per_limit, clock() - t0, device.energy_j() - e0))
+        finally:
+            device.set_limit_w(original_w)
+    finally:
+        if own_device:
+            device.close()
+    table = pd.DataFrame([r.__dict__ for r in rows])
+    table["mean_power_w"] = [r.mean_power_w for r in rows]
+    table["steps_per_s"] = [r.steps_per_s for r in rows]
+    table["energy_per_step_j"] = table["energy_j"] / table["steps"]
+    return table

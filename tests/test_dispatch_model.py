@@ -1,0 +1,227 @@
+"""The dispatch MILP: a hand-solved instance, hour-by-hour balances in every
+solution, the tightened formulation equal to the plain one, and clear errors."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from greenai.dispatch import inputs as I
+from greenai.dispatch import model as M
+from greenai.dispatch import sweep as S
+
+TOL_WH = 1e-5
+
+
+def hand_inputs(battery: I.Battery) -> M.DispatchInputs:
+    # Two levels: 100 W finishes the job in 3 h, 200 W in 2 h. Three 1-h slots.
+    return M.DispatchInputs(
+        solar_w=[250.0, 0.0, 0.0],
+        buy_eur_per_kwh=[0.40, 0.20, 0.20],
+        sell_eur_per_kwh=[0.10, 0.10, 0.10],
+        gpu=I.GpuProfile((100, 200), (3, 2)),
+        battery=battery,
+    )
+
+
+def check_balances(plan: pd.DataFrame, inputs: M.DispatchInputs) -> None:
+    """Every energy balance of the reading documented in model.py, hour by hour."""
+    b = inputs.battery
+    flows = ["solar_to_gpu_w", "solar_to_battery_w", "solar_sold_w", "grid_to_gpu_w", "grid_to_battery_w",
+             "battery_to_gpu_w", "battery_to_grid_w", "battery_start_wh", "battery_end_wh"]
+    assert (plan[flows] >= -TOL_WH).all().all()
+    # Solar split (eqs. 5.9-5.10).
+    split = plan["solar_to_gpu_w"] + plan["solar_to_battery_w"] + plan["solar_sold_w"]
+    assert (split <= plan["solar_w"] + TOL_WH).all()
+    # GPU supply meets the selected level (eqs. 5.20-5.21).
+    power = np.where(plan["level"] > 0, np.asarray(inputs.gpu.power_w)[plan["level"].clip(lower=1) - 1], 0.0)
+    assert_allclose(plan["gpu_w"], power)
+    supply = plan["solar_to_gpu_w"] + plan["grid_to_gpu_w"] + b.discharge_efficiency * plan["battery_to_gpu_w"]
+    assert_allclose(supply, plan["gpu_w"], atol=TOL_WH)
+    # Battery update (eq. 5.15), start (5.16), bounds (5.17-5.19).
+    assert plan["battery_start_wh"].iloc[0] == pytest.approx(b.initial_wh, abs=TOL_WH)
+    assert_allclose(plan["battery_start_wh"].iloc[1:].to_numpy(), plan["battery_end_wh"].iloc[:-1].to_numpy(), atol=TOL_WH)
+    charge = plan["solar_to_battery_w"] + plan["grid_to_battery_w"]
+    discharge = plan["battery_to_gpu_w"] + plan["battery_to_grid_w"]
+    expected_end = (1 - b.self_discharge_per_h) * (plan["battery_start_wh"] + b.charge_efficiency * charge - discharge)
+    assert_allclose(plan["battery_end_wh"], expected_end, atol=TOL_WH)
+    assert (discharge <= plan["battery_start_wh"] + TOL_WH).all()
+    assert (plan["battery_start_wh"] + b.charge_efficiency * charge <= b.capacity_wh + TOL_WH).all()
+    # One contiguous run that completes the job (section 5.4, eq. 5.22), exactly.
+    running = np.flatnonzero(plan["level"].to_numpy() > 0)
+    assert running.size and np.array_equal(running, np.arange(running[0], running[-1] + 1))
+    progress, required = inputs.gpu.progress_units()
+    assert sum(progress[k - 1] for k in plan["level"] if k > 0) >= required
+    # Cost (eqs. 5.1-5.2) from the flows.
+    cost = ((plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]) * plan["buy_eur_per_kwh"]
+            - (plan["solar_sold_w"] + b.discharge_efficiency * plan["battery_to_grid_w"]) * plan["sell_eur_per_kwh"]) / 1000
+    assert_allclose(cost, plan["cost_eur"], atol=1e-9)
+
+
+@pytest.mark.parametrize("tight", [True, False])
+def test_hand_solved_without_battery(tight):
+    # 3 h at 100 W: slot 0 uses 100 of 250 W solar and sells 150 (-0.015 EUR),
+    # slots 1-2 buy 100 Wh each at 0.20 (+0.040): 0.025 EUR. 2 h at 200 W costs
+    # -0.005 + 0.040 = 0.035 EUR. Mixed plans need 3 h with a 200 W hour: dearer.
+    inputs = hand_inputs(I.Battery(capacity_wh=0.0))
+    model = M.create_model(inputs, tight=tight)
+    result = M.solve(model)
+    plan = M.schedule(model)
+    assert result["cost_eur"] == pytest.approx(0.025, abs=1e-9)
+    assert plan["level"].tolist() == [1, 1, 1]
+    check_balances(plan, inputs)
+
+
+def test_hand_solved_with_lossless_battery():
+    # A 100 Wh lossless battery stores 100 Wh of slot 0's surplus (forgoing 0.010
+    # EUR of sales) and covers slot 1 or 2 (saving 0.020): 0.025 - 0.010 = 0.015 EUR.
+    inputs = hand_inputs(I.Battery(capacity_wh=100.0, charge_efficiency=1.0, discharge_efficiency=1.0,
+                                   self_discharge_per_h=0.0))
+    model = M.create_model(inputs)
+    result = M.solve(model)
+    plan = M.schedule(model)
+    assert result["cost_eur"] == pytest.approx(0.015, abs=1e-9)
+    assert plan["battery_to_gpu_w"].iloc[1:].sum() == pytest.approx(100.0, abs=1e-6)  # slot 1 or 2: a tie
+    check_balances(plan, inputs)
+
+
+@pytest.fixture(scope="module")
+def year():
+    return I.year_inputs()
+
+
+@pytest.mark.parametrize("deadline,start", [(23, 0), (23, 115), (27, 40), (32, 100)])
+def test_thesis_windows_balance(year, deadline, start):
+    inputs = S.window_inputs(year, start, deadline)
+    model = M.create_model(inputs)
+    M.solve(model)
+    check_balances(M.schedule(model, start), inputs)
+
+
+def test_start_hour_decision_balances_and_beats_fixed_start(year):
+    start, cost, plan = S.best_start(year, 0, 40)
+    inputs = S.window_inputs(year, 0, 40, latest_start=40 - 22)
+    check_balances(plan.assign(slot=range(len(plan))), inputs)
+    # Fixing the start at the window's first hour cannot be cheaper.
+    fixed = M.create_model(S.window_inputs(year, 0, 40))
+    assert M.solve(fixed)["cost_eur"] >= cost - 1e-9
+    assert plan.loc[plan["level"] > 0, "hour"].min() == start
+
+
+def random_instance(rng, hours):
+    levels = int(rng.integers(2, 5))
+    power = np.sort(rng.choice(np.arange(50, 300, 25), size=levels, replace=False)).astype(float)
+    duration = np.sort(rng.integers(3, 8, size=levels))[::-1].astype(float)
+    duration = np.maximum.accumulate(duration[::-1])[::-1]  # faster at higher power, ties allowed
+    return M.DispatchInputs(
+        solar_w=rng.uniform(0, 400, hours) * (rng.random(hours) < 0.6),
+        buy_eur_per_kwh=rng.choice([0.25, 0.35, 0.45], hours),
+        sell_eur_per_kwh=np.full(hours, rng.choice([0.0, 0.1, 0.3])),
+        carbon_g_per_kwh=rng.uniform(100, 400, hours),
+        gpu=I.GpuProfile(tuple(power), tuple(duration)),
+        battery=I.Battery(capacity_wh=float(rng.choice([0, 100, 250]))),
+        hours=hours,
+        latest_start=int(rng.integers(0, 2)),
+    )
+
+
+def test_tight_formulation_equals_plain_milp_on_many_instances():
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(40):
+        hours = int(rng.integers(7, 10))
+        inputs = random_instance(rng, hours)
+        try:
+            plain = M.solve(M.create_model(inputs, tight=False))
+        except I.InfeasibleDispatchError:
+            with pytest.raises(I.InfeasibleDispatchError):
+                M.solve(M.create_model(inputs, tight=True))
+            continue
+        tight_model = M.create_model(inputs, tight=True)
+        tight = M.solve(tight_model)
+        assert tight["cost_eur"] == pytest.approx(plain["cost_eur"], abs=1e-7)
+        check_balances(M.schedule(tight_model), inputs)
+        checked += 1
+    assert checked >= 25
+
+
+@pytest.mark.parametrize("deadline,start", [(27, 0), (29, 40), (31, 100)])
+def test_tight_equals_plain_on_thesis_windows(year, deadline, start):
+    inputs = S.window_inputs(year, start, deadline)
+    plain = M.solve(M.create_model(inputs, tight=False))
+    tight = M.solve(M.create_model(inputs, tight=True))
+    assert tight["cost_eur"] == pytest.approx(plain["cost_eur"], abs=1e-7)
+
+
+def test_minimal_patterns_match_brute_force():
+    gpu = I.GpuProfile((100, 150, 250), (7, 5, 4))
+    progress, required = gpu.progress_units()
+    brute = set()
+    for counts in itertools.product(range(9), repeat=3):
+        if sum(counts) > 8:
+            continue
+        prog = sum(c * p for c, p in zip(counts, progress))
+        if prog < required:
+            continue
+        if any(counts[k] and prog - progress[k] + progress[k - 1] >= required for k in range(1, 3)):
+            continue
+        brute.add(counts)
+    assert {tuple(r) for r in M.minimal_patterns(gpu, 8)} == brute
+
+
+def test_progress_units_are_exact():
+    per_level, required = I.thesis_gpu_profile().progress_units()
+    assert per_level[-1] * 22 == required and per_level[0] * 32 == required
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_deadline_shorter_than_fastest_level_is_infeasible(year):
+    with pytest.raises(I.InfeasibleDispatchError, match="at least 22 h"):
+        S.window_inputs(year, 0, 21)
+
+
+def test_infeasible_grid_limit_raises_documented_error():
+    inputs = hand_inputs(I.Battery(capacity_wh=0.0))
+    inputs.grid_max_w = 50.0
+    with pytest.raises(I.InfeasibleDispatchError):
+        M.solve(M.create_model(inputs))
+
+
+@pytest.mark.parametrize("field,values,match", [
+    ("solar_w", [250.0, -1.0, 0.0], "negative value at hour \\[1\\]"),
+    ("solar_w", [250.0, float("nan"), 0.0], "missing value"),
+    ("buy_eur_per_kwh", [0.4, 0.2], "2 hours given but the window needs 3"),
+])
+def test_bad_series_raise(field, values, match):
+    kwargs = dict(solar_w=[250.0, 0.0, 0.0], buy_eur_per_kwh=[0.4, 0.2, 0.2], sell_eur_per_kwh=[0.1] * 3,
+                  gpu=I.GpuProfile((100, 200), (3, 2)))
+    kwargs[field] = values
+    with pytest.raises(I.DispatchInputError, match=match):
+        M.DispatchInputs(**kwargs)
+
+
+def test_missing_hour_in_indexed_series_raises():
+    series = pd.Series([1.0, 2.0, 3.0], index=[0, 1, 3])
+    with pytest.raises(I.DispatchInputError, match="missing or repeated around hour \\[2\\]"):
+        I.check_series("solar_w", series)
+
+
+@pytest.mark.parametrize("kwargs", [dict(charge_efficiency=0.0), dict(discharge_efficiency=1.1),
+                                    dict(self_discharge_per_h=1.0), dict(initial_wh=300.0)])
+def test_battery_parameters_outside_range_raise(kwargs):
+    with pytest.raises(I.DispatchInputError):
+        I.Battery(**kwargs)
+
+
+def test_cli_writes_no_file_on_bad_input(tmp_path, capsys):
+    from greenai import cli
+
+    out = tmp_path / "plan.csv"
+    code = cli.main(["dispatch", "--start", "0", "--deadline", "21", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "at least 22 h" in capsys.readouterr().err
