@@ -490,8 +490,9 @@ def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: 
         try:
             from greenai.macs import count_macs
 
-            counted = count_macs(_models.build_model(model_name, in_channels, num_classes),
-                                 (in_channels, image_size, image_size))
+            with torch.device("meta"):  # counted without memory or arithmetic
+                net = _models.build_model(model_name, in_channels, num_classes)
+            counted = count_macs(net, (in_channels, image_size, image_size))
             _MACS_CACHE[key] = (float(counted.macs), float(counted.params))
         except ImportError as exc:  # thop missing on a bare GPU machine
             print(f"MACs not counted ({exc}); recording NaN", file=sys.stderr)

@@ -179,3 +179,19 @@ def test_steps_for_duration():
     assert train.steps_for_duration(1.0, 3.0, min_steps=5) == 5
     assert train.steps_for_duration(math.nan, 3.0, min_steps=7) == 7
     assert train.steps_for_duration(0.001, 3.0, max_steps=100) == 100
+
+
+@pytest.mark.gpu
+def test_epoch_on_a_real_gpu_measures_counter_energy_and_event_phases():
+    from greenai.data import GpuBatches, load_dataset
+    from greenai.models import build_model
+
+    split = load_dataset("fashion_mnist", train=True, synthetic=True, limit=2048)
+    batches = GpuBatches(split, 256, "cuda", image_size=224)
+    with EnergyMeter(gpu_indices=[torch.cuda.current_device()], methods=("counter",)) as meter:
+        trainer = train.Trainer(build_model("alexnet", 1, 10).cuda(), batches, "cuda", meter=meter)
+        trainer.warmup(3)
+        result = trainer.train_epoch(0)
+    assert result.steps == 8 and result.energy_j > 0 and result.measurement.method == "counter"
+    assert all(result.phase_s[p] > 0 for p in train.PHASES)
+    assert sum(result.phase_s.values()) <= result.duration_s * 1.05
