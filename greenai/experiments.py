@@ -725,7 +725,7 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
     """Run ``phases`` specs: design windows (see :func:`greenai.train.phase_energy_by_design`), one row each.
 
     ``spec.epochs`` is the number of design repeats; each window runs
-    ``max_steps`` steps, or enough steps for ``window_s`` seconds of full steps.
+    ``max_steps`` steps, or, per window kind, enough steps to last ``window_s`` seconds.
     A spec whose rows are all present is skipped; a partially written spec is
     completed (missing windows only).
     """
@@ -751,9 +751,10 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
                 continue
             prep = _prepare(spec, env, cache)
             try:
-                step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
-                steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
-                split = _train.phase_energy_by_design(prep.trainer, steps=steps, repeats=spec.epochs)
+                prep.trainer.warmup(spec.warmup_steps)
+                split = _train.phase_energy_by_design(prep.trainer, steps=spec.max_steps, repeats=spec.epochs,
+                                                      window_s=None if spec.max_steps else spec.window_s)
+                steps = {w.upto: w.steps for w in split.windows}
                 rows = []
                 for w in split.windows:
                     row = {**prep.meta, **w.as_row(), "timestamp_utc": _now()}

@@ -515,13 +515,24 @@ class PhaseSplit:
     full_step_phase_s: dict[str, float] = field(default_factory=dict)
 
 
-def phase_energy_by_design(trainer: Trainer, steps: int, repeats: int = 2, epoch: int = 0) -> PhaseSplit:
+def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: int = 2, epoch: int = 0,
+                           window_s: float | None = None, min_steps: int = 5) -> PhaseSplit:
     """Measure windows that run only some phases and split step energy by phase.
 
     For each repeat and each entry of :data:`DESIGN_WINDOWS` (``h2d``: fetch the
     batch only; ``forward``: + forward and loss; ``backward``: + backward;
-    ``optimizer``: the full step) a meter window runs ``steps`` steps over the
-    same batch sequence (the data stream restarts at ``epoch`` for every window).
+    ``optimizer``: the full step) a meter window runs steps over the same batch
+    sequence (the data stream restarts at ``epoch`` for every window).
+
+    Parameters
+    ----------
+    steps : int, optional
+        Steps per window, the same for every window kind.
+    window_s : float, optional
+        Instead of ``steps``: size each window kind separately so that it lasts
+        at least ``window_s`` seconds (a fetch-only step takes far less time than
+        a full step; every window must span many counter updates). The step
+        time of each kind is calibrated once, on 10 synchronised steps.
 
     Returns
     -------
@@ -530,10 +541,27 @@ def phase_energy_by_design(trainer: Trainer, steps: int, repeats: int = 2, epoch
     """
     if trainer.meter is None:
         raise TrainConfigError("phase_energy_by_design needs a trainer with an energy meter")
+    if (steps is None) == (window_s is None):
+        raise TrainConfigError("give exactly one of steps or window_s")
     windows: list[DesignWindow] = []
     trainer.model.train()
+    steps_for: dict[str, int] = {}
+    with precision_mode(trainer.precision, trainer.device) as autocast:
+        for upto in DESIGN_WINDOWS:
+            if steps is not None:
+                steps_for[upto] = steps
+                continue
+            it = cycle_batches(trainer.train_batches, start_epoch=epoch)
+            trainer._step(it, None, autocast, upto=upto)
+            synchronize(trainer.device)
+            start = time.perf_counter()
+            for _ in range(10):
+                trainer._step(it, None, autocast, upto=upto)
+            synchronize(trainer.device)
+            steps_for[upto] = steps_for_duration((time.perf_counter() - start) / 10, window_s, min_steps=min_steps)
     for repeat in range(repeats):
         for upto in DESIGN_WINDOWS:
+            n = steps_for[upto]
             phases = PHASES[: PHASES.index(upto) + 1]
             it = cycle_batches(trainer.train_batches, start_epoch=epoch)
             timer = StepTimer(trainer.device)
@@ -542,12 +570,12 @@ def phase_energy_by_design(trainer: Trainer, steps: int, repeats: int = 2, epoch
                 synchronize(trainer.device)
                 trainer._begin(key)
                 start = time.perf_counter()
-                for _ in range(steps):
+                for _ in range(n):
                     trainer._step(it, timer, autocast, upto=upto)
                 m = trainer._end(key)
                 duration_s = _window_duration(m, time.perf_counter() - start)
             phase_s = timer.resolve(phases)
-            windows.append(DesignWindow(upto=upto, repeat=repeat, steps=steps, duration_s=duration_s,
+            windows.append(DesignWindow(upto=upto, repeat=repeat, steps=n, duration_s=duration_s,
                                         energy_j=as_float(m.energy_j), phase_s=phase_s,
                                         counter_updates=as_float(getattr(m, "counter_updates", None)),
                                         uncertainty_j=as_float(getattr(m, "uncertainty_j", None))))

@@ -195,3 +195,14 @@ def test_epoch_on_a_real_gpu_measures_counter_energy_and_event_phases():
     assert result.steps == 8 and result.energy_j > 0 and result.measurement.method == "counter"
     assert all(result.phase_s[p] > 0 for p in train.PHASES)
     assert sum(result.phase_s.values()) <= result.duration_s * 1.05
+
+
+def test_design_windows_are_sized_per_kind(fake_gpu):
+    with EnergyMeter(methods=("counter",)) as meter:
+        trainer = train.Trainer(tiny_model(), TinyBatches(n=80, batch_size=8), "cpu", meter=meter)
+        split = train.phase_energy_by_design(trainer, window_s=0.2, repeats=1)
+    steps = {w.upto: w.steps for w in split.windows}
+    assert steps["h2d"] > steps["forward"] > steps["optimizer"]  # fetching alone is fastest: more steps
+    assert all(w.duration_s > 0.05 for w in split.windows)
+    with pytest.raises(train.TrainConfigError, match="exactly one"):
+        train.phase_energy_by_design(trainer, steps=3, window_s=1.0)
