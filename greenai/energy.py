@@ -765,7 +765,8 @@ def method_errors(rows, reference: str = "counter"):
     Returns
     -------
     pandas.DataFrame
-        Long form: the input's non-energy columns, ``compared_method`` and
+        Long form: the input's non-energy columns, ``compared_method``,
+        ``reference_energy_j`` and ``method_energy_j`` [J], and
         ``relative_error`` = (E_method − E_reference) / E_reference [−].
     """
     import pandas as pd
@@ -781,6 +782,8 @@ def method_errors(rows, reference: str = "counter"):
             continue
         frame = rows[id_cols].copy()
         frame["compared_method"] = method
+        frame["reference_energy_j"] = rows[ref_col]
+        frame["method_energy_j"] = rows[col]
         frame["relative_error"] = (rows[col] - rows[ref_col]) / rows[ref_col]
         frames.append(frame)
     if not frames:
@@ -803,3 +806,55 @@ def summarize_errors(errors, by=("workload", "compared_method"), min_duration_s:
         n="count",
     )
     return out.reset_index()
+
+
+#: colours of the methods in every figure
+METHOD_COLORS = {"counter": "black", "sampled": "tab:blue", "smi": "tab:orange", "tdp": "tab:red"}
+
+
+def plot_method_errors(errors, linthresh_pct: float = 10.0):
+    """Error of each method against the counter versus window length, one panel per workload.
+
+    Points are single windows, lines connect the medians per target length; the
+    grey band is the counter's own uncertainty (``uncertainty_j`` relative to
+    its energy), where present. The y axis is symmetric-log: linear within
+    ±``linthresh_pct`` %, logarithmic beyond, so that a +400 % TDP error and a
+    0.1 % sampling error are both readable.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        Output of :func:`method_errors` with ``workload``, ``duration_s`` and
+        ``target_window_s`` columns.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    workloads = list(dict.fromkeys(errors["workload"]))
+    fig, axes = plt.subplots(
+        1, len(workloads), figsize=(3.3 * len(workloads), 3.8), sharex=True, sharey=True, squeeze=False
+    )
+    for ax, workload in zip(axes[0], workloads):
+        sub = errors[errors["workload"] == workload]
+        if "uncertainty_j" in sub:
+            windows = sub.drop_duplicates("window").sort_values("duration_s")
+            band = 100.0 * windows["uncertainty_j"] / windows["reference_energy_j"]
+            ax.fill_between(windows["duration_s"], -band, band, color="0.8", label="counter ±1 step per edge")
+        for method, group in sub.groupby("compared_method", sort=False):
+            color = METHOD_COLORS.get(method)
+            ax.scatter(group["duration_s"], 100.0 * group["relative_error"], s=12, alpha=0.7, color=color, label=method)
+            medians = group.groupby("target_window_s").agg(d=("duration_s", "median"), e=("relative_error", "median"))
+            ax.plot(medians["d"], 100.0 * medians["e"], color=color, lw=1)
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=linthresh_pct)
+        ax.set_title(workload)
+        ax.set_xlabel("window length [s]")
+    axes[0][0].set_ylabel("energy error vs counter [%]")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08))
+    fig.tight_layout()
+    return fig
