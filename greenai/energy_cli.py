@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
             tdp_w=args.tdp_w,
         )
     except GpuEnergyUnavailable as exc:
-        print(f"greenai measure: {exc}", file=sys.stderr)
+        print(f"greenai measure: {exc} (on the command line: --method auto)", file=sys.stderr)
         return EXIT_UNAVAILABLE
     with meter:
         if args.idle_s > 0:
@@ -111,6 +111,8 @@ def report(m: Measurement, returncode: int) -> str:
             lines.append(f"  above idle ({_fmt_w(m.idle_power_w)}): {m.energy_above_idle_j:.1f} J")
     if math.isfinite(m.cpu_energy_j):
         lines.append(f"CPU package energy (RAPL): {m.cpu_energy_j:.1f} J")
+    else:
+        lines.append(f"CPU package energy: unavailable ({m.cpu_energy_note or 'RAPL read failed'})")
     lines.extend(f"warning: {w}" for w in m.warnings)
     return "\n".join(lines)
 

@@ -326,3 +326,23 @@ def test_method_errors_and_summary():
     assert a_tdp["median"] == pytest.approx(6.0) and a_tdp["n"] == 1
     with pytest.raises(ValueError, match="reference"):
         energy.method_errors(rows.drop(columns="energy_counter_j"))
+
+
+def test_plot_method_errors_has_one_panel_per_workload():
+    rows = pd.DataFrame(
+        {
+            "workload": ["idle", "idle", "load"],
+            "window": ["a", "b", "c"],
+            "target_window_s": [1.0, 10.0, 1.0],
+            "duration_s": [1.0, 10.0, 1.0],
+            "uncertainty_j": [20.0, 20.0, 100.0],
+            "energy_counter_j": [100.0, 1000.0, 500.0],
+            "energy_smi_j": [101.0, 1000.0, 400.0],
+            "energy_tdp_j": [700.0, 7000.0, 700.0],
+        }
+    )
+    fig = energy.plot_method_errors(energy.method_errors(rows))
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["idle", "load"]
+    assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "symlog"
+    assert len(axes[0].collections) == 3  # counter band + smi + tdp points

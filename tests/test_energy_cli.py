@@ -68,6 +68,7 @@ def test_cpu_only_machine_reports_energy_unavailable(no_gpu, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "GPU energy: unavailable" in err
     assert "warning: GPU energy unavailable" in err and "NVML" in err
+    assert "CPU package energy: unavailable" in err
     row = pd.read_csv(out_csv).iloc[0]
     assert pd.isna(row["energy_j"]) and row["method"] == "none"
 
@@ -77,7 +78,8 @@ def test_explicit_gpu_method_without_gpu_fails_before_running(no_gpu, tmp_path, 
     code = cli.main(["measure", "--method", "counter", "--", PY, "-c", f"open({str(marker)!r}, 'w')"])
     assert code == EXIT_UNAVAILABLE
     assert not marker.exists()
-    assert "NVML is not usable" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "NVML is not usable" in err and "--method auto" in err
 
 
 def test_usage_errors(no_gpu, capsys):
