@@ -379,44 +379,48 @@ class EnergyMeter:
             if len(set(methods)) != len(methods):
                 raise ValueError(f"methods repeat: {methods!r}")
 
-        try:
-            self._open_gpus(gpu_indices)
-        except (nvml.NvmlError, GpuEnergyUnavailable) as exc:
-            self._shutdown_nvml()
-            if not auto:
-                raise GpuEnergyUnavailable(
-                    f"cannot measure GPU energy with {methods!r}: {exc}. "
-                    "Use methods='auto' to measure time only."
-                ) from exc
-            self.methods: tuple[str, ...] = ()
-            self.notes.append(f"GPU energy unavailable, measuring time only: {exc}")
-        else:
-            if auto:
-                self.methods = self._auto_methods()
+        try:  # release NVML and the thread if set-up fails half-way
+            try:
+                self._open_gpus(gpu_indices)
+            except (nvml.NvmlError, GpuEnergyUnavailable) as exc:
+                self._shutdown_nvml()
+                if not auto:
+                    raise GpuEnergyUnavailable(
+                        f"cannot measure GPU energy with {methods!r}: {exc}. "
+                        "Use methods='auto' to measure time only."
+                    ) from exc
+                self.methods: tuple[str, ...] = ()
+                self.notes.append(f"GPU energy unavailable, measuring time only: {exc}")
             else:
-                self.methods = methods
-                if "counter" in methods:
-                    missing = self._gpus_without_counter()
-                    if missing:
-                        self._shutdown_nvml()
-                        raise GpuEnergyUnavailable(
-                            "the NVML energy counter is not supported on "
-                            + ", ".join(f"GPU {i} ({why})" for i, why in missing)
-                            + "; use methods=('sampled',) or 'auto'"
-                        )
+                if auto:
+                    self.methods = self._auto_methods()
+                else:
+                    self.methods = methods
+                    if "counter" in methods:
+                        missing = self._gpus_without_counter()
+                        if missing:
+                            self._shutdown_nvml()
+                            raise GpuEnergyUnavailable(
+                                "the NVML energy counter is not supported on "
+                                + ", ".join(f"GPU {i} ({why})" for i, why in missing)
+                                + "; use methods=('sampled',) or 'auto'"
+                            )
 
-        self.tdp_w = self._rated_power(tdp_w) if "tdp" in self.methods else {}
-        self.rapl = RaplReader(rapl_root) if rapl_root is not None else RaplReader()
+            self.tdp_w = self._rated_power(tdp_w) if "tdp" in self.methods else {}
+            self.rapl = RaplReader(rapl_root) if rapl_root is not None else RaplReader()
 
-        wants = set(self.methods)
-        if wants & {"sampled", "smi"} or ("counter" in wants and counter_poll_period_s):
-            self._poller = _Poller(
-                self.gpus, self.sample_period_s, counter_poll_period_s,
-                sampled="sampled" in wants, smi="smi" in wants, counter="counter" in wants,
-            )
-            self._poller.start()
-            self._poller.ready.wait(timeout=5.0)
-            self._check_poller()
+            wants = set(self.methods)
+            if wants & {"sampled", "smi"} or ("counter" in wants and counter_poll_period_s):
+                self._poller = _Poller(
+                    self.gpus, self.sample_period_s, counter_poll_period_s,
+                    sampled="sampled" in wants, smi="smi" in wants, counter="counter" in wants,
+                )
+                self._poller.start()
+                self._poller.ready.wait(timeout=5.0)
+                self._check_poller()
+        except BaseException:
+            self.close()
+            raise
 
     # -- set-up ---------------------------------------------------------
     def _open_gpus(self, gpu_indices) -> None:

@@ -245,6 +245,10 @@ def test_invalid_arguments(fake):
         EnergyMeter(sample_period_s=0)
     with pytest.raises(ValueError, match="tdp_w has no rated power"):
         EnergyMeter(methods=("tdp",), tdp_w={3: 100.0})
+    assert nvml._init_count == 0  # a failed set-up releases NVML
+    with pytest.raises(ValueError, match="distinct"):
+        EnergyMeter(gpu_indices=[0, 0])
+    assert nvml._init_count == 0
     with EnergyMeter(methods="sampled") as meter:  # a single name is accepted
         assert meter.methods == ("sampled",)
 
