@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-gpu reproduce measure lab benchmarks clean
+.PHONY: help setup test test-gpu reproduce measure lab benchmarks benchmarks-gpu clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ measure: $(STAMP) ## on a GPU: run the measurement campaign and append rows to r
 
 benchmarks: $(STAMP) ## run the CPU benchmarks (dispatch sweep) into results/benchmarks/
 	$(PY) benchmarks/dispatch_sweep.py
+
+benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline into results/
+	$(PY) benchmarks/measurement_methods.py && $(PY) benchmarks/meter_overhead.py && $(PY) benchmarks/data_pipeline.py
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
