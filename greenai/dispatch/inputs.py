@@ -358,6 +358,15 @@ def solar_ac_w(array: PvArray | None = None, weather_path: Path | str = TMY_FILE
     return frame
 
 
+#: Thesis Fig. 5.4 excerpt (PVWatts, Turin, Jan 1): AC system output [W] by hour
+#: of day. A reference to compare with, never an input of the model.
+THESIS_FIG_5_4_AC_W = {9: 193.056, 10: 456.187, 11: 698.037, 12: 798.739, 13: 744.47, 14: 550.861, 15: 276.852,
+                       16: 47.432}
+#: Same excerpt: plane-of-array irradiance [W/m²], cell temperature [°C] and DC
+#: output [W] at hour 12, from which the array size is inferred.
+THESIS_FIG_5_4_NOON = {"poa_w_m2": 319.106, "temp_cell_c": 21.224, "dc_w": 840.409}
+
+
 # ------------------------------------------------------------------------ carbon
 
 

@@ -244,7 +244,9 @@ def create_model(inputs: DispatchInputs, tight: bool = True) -> pyo.ConcreteMode
         expr=sum(m.HourEmissions[t] for t in m.HOURS) <= m.carbon_cap_g,
         doc="beyond the thesis: grid emissions at most carbon_cap_g")
     if tight:
-        vertices = hull_vertices(inputs.gpu, T)
+        # A plan never needs more than ceil(max J) running hours: every hour adds at least
+        # 1/max J, so switching off the last hour of a longer run keeps it complete.
+        vertices = hull_vertices(inputs.gpu, min(T, math.ceil(max(gpu.duration_h))))
         m.PATTERNS = pyo.RangeSet(0, len(vertices) - 1, doc="vertices of the hull of minimal level-count patterns")
         m.pattern_count = pyo.Param(
             m.PATTERNS, m.LEVELS, initialize={(v, k + 1): int(vertices[v, k]) for v in range(len(vertices)) for k in range(gpu.levels)},

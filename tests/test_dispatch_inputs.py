@@ -1,0 +1,72 @@
+"""Dispatch inputs: pvlib's PVWatts chain sized as documented, tariff and
+carbon tables, overridable series."""
+
+import numpy as np
+import pvlib
+import pytest
+
+from greenai.dispatch import inputs as I
+
+
+@pytest.fixture(scope="module")
+def solar():
+    return I.solar_ac_w()
+
+
+def test_array_size_reproduces_thesis_dc_at_its_noon_irradiance():
+    # The documented 3 kW DC under PVWatts' default losses turns the thesis'
+    # noon plane-of-array irradiance and cell temperature into its DC output.
+    noon = I.THESIS_FIG_5_4_NOON
+    array = I.PvArray()
+    dc = pvlib.pvsystem.pvwatts_dc(noon["poa_w_m2"], noon["temp_cell_c"], array.pdc0_w, array.gamma_pdc_per_c)
+    dc *= 1 - pvlib.pvsystem.pvwatts_losses() / 100
+    assert dc == pytest.approx(noon["dc_w"], rel=0.02)
+
+
+def test_first_day_within_documented_sizing(solar):
+    day = solar["ac_w"].iloc[:24]
+    thesis_hours = sorted(I.THESIS_FIG_5_4_AC_W)
+    # Producing hours are the thesis' (9-16 local time); night is zero.
+    assert (day.iloc[thesis_hours] > 0).all()
+    assert (day.drop(index=thesis_hours) == 0).all()
+    # Other weather, same array: peak and daily energy within a factor 2 of the excerpt.
+    thesis = np.array(list(I.THESIS_FIG_5_4_AC_W.values()))
+    assert 0.5 * thesis.max() <= day.max() <= 2 * thesis.max()
+    assert 0.5 * thesis.sum() <= day.sum() <= 2 * thesis.sum()
+    # Never above the inverter's AC nameplate.
+    array = I.PvArray()
+    assert solar["ac_w"].max() <= array.pdc0_w / array.dc_ac_ratio + 1e-6
+
+
+def test_year_of_solar_is_plausible_for_turin(solar):
+    assert len(solar) == I.HOURS_PER_YEAR
+    specific_yield = solar["ac_w"].sum() / I.PvArray().pdc0_w  # kWh per kWp
+    assert 1000 <= specific_yield <= 1600
+    summer = solar["ac_w"].iloc[24 * 172:24 * 173].sum()
+    winter = solar["ac_w"].iloc[:24].sum()
+    assert summer > winter
+
+
+def test_tariff_table_5_3():
+    tariff = I.Tariff()
+    price = tariff.buy_eur_per_kwh(np.arange(24))
+    assert price[8] == 0.45 and price[19] == 0.45 and price[20] == 0.35 and price[22] == 0.35
+    assert price[23] == 0.25 and price[0] == 0.25 and price[7] == 0.25
+    assert tariff.table()["sell_eur_per_kwh"].eq(0.30).all()
+
+
+def test_tariff_bands_must_cover_the_day():
+    with pytest.raises(I.DispatchInputError, match="exactly once"):
+        I.Tariff(bands=(I.TariffBand("A", 0, 12, 0.3),))
+
+
+def test_carbon_default_repeats_daily():
+    c = I.carbon_intensity_g_per_kwh(np.arange(48))
+    assert np.array_equal(c[:24], c[24:]) and (c > 0).all()
+
+
+def test_gpu_profile_validation():
+    with pytest.raises(I.DispatchInputError, match="strictly increasing"):
+        I.GpuProfile((200, 100), (20, 30))
+    with pytest.raises(I.DispatchInputError, match="positive"):
+        I.GpuProfile((100, 200), (0, 30))
