@@ -391,8 +391,13 @@ def _cell(v) -> str:
         return ""
     if isinstance(v, bool):
         return "True" if v else "False"
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
+    if isinstance(v, (float, int)) or hasattr(v, "item"):  # numpy scalars too: never "np.float64(...)"
+        try:
+            v = v.item() if hasattr(v, "item") else v
+        except (TypeError, ValueError):
+            return str(v)
+        if isinstance(v, float):
+            return "" if math.isnan(v) else repr(v)
     return str(v)
 
 
@@ -963,7 +968,10 @@ def phase_energy_table(rows):
     Columns: ``gpu_name``, ``model``, ``batch_size``, ``phase``, ``time_s`` (mean
     per full step), ``by_difference_j``, ``by_regression_j``, ``thesis_j``
     (full-step window's average power × phase time, the thesis' way),
-    ``power_w`` (fitted), and ``thesis_error`` = thesis / by_difference − 1.
+    ``power_w`` (fitted), ``by_difference_bound_j`` (the counter's resolution
+    carried into the difference: uncertainty / steps of the two windows
+    differenced, added), ``resolved`` (|by_difference| above that bound) and
+    ``thesis_error`` = thesis / by_difference − 1.
     """
     import pandas as pd
 
@@ -977,14 +985,21 @@ def phase_energy_table(rows):
         split = _train.split_phase_energy(windows)
         full = g[g.window == _train.DESIGN_WINDOWS[-1]]
         avg_power_w = float(full.energy_j.sum(min_count=len(full)) / full.duration_s.sum())
+        # counter resolution per step of each window kind (mean over repeats of uncertainty / steps)
+        bound = (g.uncertainty_j / g.steps).groupby(g.window).mean()
+        previous = 0.0
         for p in _train.PHASES:
             t = split.full_step_phase_s[p]
+            u = float(bound.get(p, math.nan)) + previous  # a difference inherits both windows' bounds
+            previous = float(bound.get(p, math.nan))
             out.append({"gpu_name": gpu, "model": model, "batch_size": batch, "phase": p, "time_s": t,
-                        "by_difference_j": split.by_difference_j[p], "by_regression_j": split.by_regression_j[p],
+                        "by_difference_j": split.by_difference_j[p], "by_difference_bound_j": u,
+                        "by_regression_j": split.by_regression_j[p],
                         "thesis_j": avg_power_w * t, "power_w": split.power_w[p],
                         "window_power_w": avg_power_w})
     table = pd.DataFrame(out)
     if len(table):
+        table["resolved"] = table.by_difference_j.abs() > table.by_difference_bound_j
         table["thesis_error"] = table.thesis_j / table.by_difference_j - 1.0
     return table
 

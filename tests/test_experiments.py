@@ -116,6 +116,10 @@ def test_partial_last_line_is_dropped_and_other_columns_refused(tmp_path):
     writer = ex.RowWriter(path, ("a", "b"))
     writer.append([{"a": 5, "b": math.nan}])
     assert path.read_text() == "a,b\n1,2\n5,\n"
+    import numpy as np
+
+    writer.append([{"a": np.float64(0.25), "b": np.int64(3)}])
+    assert path.read_text().endswith("5,\n0.25,3\n")
     with pytest.raises(ex.ResultsFileError, match="new file"):
         ex.RowWriter(path, ("a", "c"))
 

@@ -200,9 +200,10 @@ def test_epoch_on_a_real_gpu_measures_counter_energy_and_event_phases():
 def test_design_windows_are_sized_per_kind(fake_gpu):
     with EnergyMeter(methods=("counter",)) as meter:
         trainer = train.Trainer(tiny_model(), TinyBatches(n=80, batch_size=8), "cpu", meter=meter)
-        split = train.phase_energy_by_design(trainer, window_s=0.2, repeats=1)
+        split = train.phase_energy_by_design(trainer, window_s=0.2, repeats=1, min_steps=1)
     steps = {w.upto: w.steps for w in split.windows}
-    assert steps["h2d"] > steps["forward"] > steps["optimizer"]  # fetching alone is fastest: more steps
+    # fetching alone is far faster than a full step, so its window needs many more steps
+    assert steps["h2d"] > 3 * steps["optimizer"] and steps["h2d"] >= steps["forward"]
     assert all(w.duration_s > 0.05 for w in split.windows)
     with pytest.raises(train.TrainConfigError, match="exactly one"):
         train.phase_energy_by_design(trainer, steps=3, window_s=1.0)
