@@ -32,6 +32,10 @@ macs               4.1.4-4.1.5, Figs 4.7, 4.9, 4.10        20 models × {FMNIST,
 precision          beyond the thesis                       AlexNet, ResNet18, VGG16, CIFAR-100
                                                            synth., batch 256, default / fp32 /
                                                            tf32 / bf16, 2 windows of ≥ 3 s
+epochs             4.1.3, Figs 4.5-4.6                     AlexNet, FMNIST, batch 256, 10 full
+                                                           epochs with test accuracy
+extrapolation      check of the windows                    VGG16, MobileNetV2, GoogLeNet, _mod8 on
+                                                           FMNIST, batch 256, one full epoch
 cifar10            4.2.2 data, 4.1.4 on CIFAR-10           20 models, CIFAR-10 real, batch 256,
                                                            2 windows of ≥ 3 s
 cifar10_pair       real vs synthetic pixels                AlexNet, ResNet18 on CIFAR-10 real and
@@ -183,6 +187,16 @@ def _cifar10_pair(q):
             for source in ("real", "synthetic")]
 
 
+def _epochs(q):
+    return [ex.Grid("epochs", ["alexnet"], [FMNIST], [4 if q else 256],
+                    options=_quick({"epochs": 10, "warmup_steps": 20, "evaluate": True}, q, evaluate=False))]
+
+
+def _extrapolation(q):
+    return [ex.Grid("extrapolation", ["alexnet"] if q else ["vgg16", "mobilenet_v2", "googlenet", "googlenet_mod8"],
+                    [FMNIST], [4 if q else 256], options=_quick({"epochs": 1, "warmup_steps": 10}, q))]
+
+
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("layers", "layer_profile", "layers", "2.3, Fig 2.2", "time and energy per layer type, AlexNet", _layers),
     Experiment("hardware", "kpi_hardware", "train", "4.1.1, Fig 4.1", "AlexNet and ResNet18 per epoch on this GPU",
@@ -202,6 +216,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "the CIFAR-100 half of macs (same CSV)", _macs_part((CIFAR100,))),
     Experiment("precision", "kpi_precision", "train", "beyond the thesis",
                "default / fp32 / tf32 / bf16 on CIFAR-100 synth., windows", _precision),
+    Experiment("epochs", "kpi_epochs", "train", "4.1.3, Figs 4.5-4.6",
+               "AlexNet, FMNIST, batch 256, 10 full epochs: is energy per epoch stationary?", _epochs),
+    Experiment("extrapolation", "kpi_extrapolation", "train", "check of the macs windows",
+               "full FMNIST epochs of 4 window-measured models (VGG16, MobileNetV2, GoogLeNet, mod8)", _extrapolation),
     Experiment("cifar10", "kpi_cifar10", "train", "4.1.4 / 4.2.2", "20 models on CIFAR-10, windows", _cifar10),
     Experiment("cifar10_pair", "kpi_cifar10_pair", "train", "data-source check",
                "real vs synthetic CIFAR-10, full epochs", _cifar10_pair),
@@ -209,7 +227,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 
 #: what ``make measure`` runs when no experiment is named (hardware_h200 needs the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
-                                        "precision", "cifar10_pair", "cifar10")
+                                        "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
