@@ -50,13 +50,20 @@ def main(argv=None) -> int:
     parser.add_argument("--naive-every", type=int, default=72, help="naive: every N-th start hour (0 = skip)")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--out", type=Path, default=paths.BENCHMARKS_DIR)
+    parser.add_argument("--final-from", type=Path, help="reuse the final rows (and wall time) of an earlier run's CSV")
+    parser.add_argument("--final-wall-s", type=float, help="wall time of that earlier final sweep [s]")
     args = parser.parse_args(argv)
     year = I.year_inputs()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    t0 = time.perf_counter()
-    final = S.run_sweep(year, processes=args.processes)
-    final_s = time.perf_counter() - t0
+    if args.final_from:
+        final = pd.read_csv(args.final_from)
+        final = final[final["variant"] == "final"].drop(columns="variant")
+        final_s = args.final_wall_s if args.final_wall_s is not None else float("nan")
+    else:
+        t0 = time.perf_counter()
+        final = S.run_sweep(year, processes=args.processes)
+        final_s = time.perf_counter() - t0
     final.insert(0, "variant", "final")
     print(f"final: {len(final)} solves in {final_s:.1f} s wall", flush=True)
     final.to_csv(args.out / "dispatch_sweep.csv", index=False)

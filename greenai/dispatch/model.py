@@ -34,6 +34,16 @@ Reading of the thesis' loose ends (physically consistent, tested):
   hour is a whole hour at its level (the thesis' "≥ 1").
 * **Solar** may be curtailed (eq. 5.9's "≤"), never needed at a positive
   sell-back price; the grid import is unbounded unless ``grid_max_w`` is set (5.11).
+
+Formulation strength (``tight=True``): the completion knapsack (5.22) with rates
+1/22 … 1/32 makes the plain MILP hard to *prove* optimal (many level mixes
+within a few cents). Some optimal plan uses a *minimal* count of hours per
+level (lowering a level never raises cost, since prices and intensities are
+non-negative), so the counts are restricted to the convex hull of those
+patterns (``Count_Hull``), which removes no optimum. This cuts the 23 h
+windows from seconds to a tenth of a second; 25 h windows stay hard (the LP
+still mixes two patterns across price bands), see
+``results/benchmarks/dispatch_sweep_summary.csv``.
 """
 
 from __future__ import annotations
