@@ -1146,3 +1146,31 @@ def plot_phase_energy(table, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_epoch_series(rows, title: str = ""):
+    """Energy per epoch and test accuracy vs epoch index of one run, with the cumulative energy
+    measured beside ``N × mean`` (the linear extrapolation used for Figs 4.5/4.6)."""
+    import matplotlib.pyplot as plt
+
+    r = rows.sort_values("epoch_index")
+    n = r.epoch_index + 1
+    fig, (ax_e, ax_c) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_e.plot(n, r.energy_j, marker="o", label="energy per epoch [J]")
+    ax_e.set_xlabel("epoch")
+    ax_e.set_ylabel("energy per epoch [J]")
+    ax_e.set_ylim(0, r.energy_j.max() * 1.15)
+    if r.test_accuracy.notna().any():
+        ax_a = ax_e.twinx()
+        ax_a.plot(n, r.test_accuracy, marker="s", color="tab:green", label="test accuracy")
+        ax_a.set_ylabel("test accuracy")
+        ax_a.grid(False)
+    ax_c.plot(n, r.energy_j.cumsum() / 1e3, marker="o", label="measured, cumulative")
+    ax_c.plot(n, n * r.energy_j.mean() / 1e3, "k--", label="epochs × mean per epoch")
+    ax_c.set_xlabel("epochs")
+    ax_c.set_ylabel("total energy [kJ]")
+    ax_c.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
