@@ -1136,7 +1136,9 @@ def plot_phase_energy(table, title: str = ""):
         x = np.arange(len(t))
         w = 0.27
         ax.bar(x - w, t.thesis_j * 1e3, w, label="thesis: avg power × time", color="tab:gray")
-        ax.bar(x, t.by_difference_j * 1e3, w, label="measured: difference of windows", color="tab:green")
+        bound = t.by_difference_bound_j * 1e3 if "by_difference_bound_j" in t else None
+        ax.bar(x, t.by_difference_j * 1e3, w, yerr=bound, capsize=3, color="tab:green",
+               label="measured: difference of windows (± counter bound)")
         ax.bar(x + w, t.by_regression_j * 1e3, w, label="measured: regression", color="tab:olive")
         ax.set_xticks(x, t.phase)
         ax.set_ylabel("energy per training step [mJ]")
