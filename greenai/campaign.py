@@ -254,8 +254,7 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m greenai.campaign", description=__doc__.split("\n\n")[0])
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", "-e", action="append", choices=sorted(EXPERIMENTS),
                         help="experiment to run (repeatable; default: all but hardware_h200)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSVs (default results/raw)")
@@ -266,7 +265,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle power measured first [s]; 0 skips")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true", help="list the experiments and their row counts, then exit")
-    args = parser.parse_args(argv)
+
+
+def register(subparsers) -> None:
+    """``greenai campaign ...``: the same options as ``python -m greenai.campaign``."""
+    p = subparsers.add_parser("campaign", help="on a GPU: run the measurement campaign (thesis 2.3, 4.1) into results/raw")
+    _add_arguments(p)
+    p.set_defaults(func=_run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m greenai.campaign", description=__doc__.split("\n\n")[0])
+    _add_arguments(parser)
+    return _run(parser.parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     names = args.experiment or list(DEFAULT_EXPERIMENTS)
     if args.list:
         for name in names:
