@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "measure": "greenai.energy_cli",
     "models": "greenai.macs",
     "dispatch": "greenai.dispatch.cli",
+    "campaign": "greenai.campaign",
     "reproduce": "greenai.reproduce",
 }
 
