@@ -47,6 +47,8 @@
 
 # %% tags=["parameters"]
 QUICK = False
+FULL_SWEEP = False
+SLOW_DEADLINE_EVERY = 24
 PROCESSES = 2
 
 # %%
@@ -100,13 +102,20 @@ print(f"first-day AC energy: {first_day_wh:.0f} Wh (thesis excerpt: {sum(I.THESI
 # solves every 12th start hour for the 23 h and 32 h deadlines only, so the headline numbers
 # below are then from that subset. The full sweep is slow: the 25 h windows take about a minute
 # each to prove optimal on a 2-core CPU (`results/benchmarks/dispatch_sweep_summary.csv`), so
-# expect over an hour; the other deadlines take well under a second per window.
+# expect over an hour; the other deadlines take well under a second per window. Unless
+# `FULL_SWEEP = True`, the 25 h deadline is therefore solved for every `SLOW_DEADLINE_EVERY`-th
+# start hour only (every other deadline for all 144), and its minimum and maximum below are
+# over that subset. The 10 s target for all 864 solves is not met yet (see the benchmark).
 
 # %%
 starts = range(0, 144, 12) if QUICK else sweep.THESIS_START_HOURS
 deadlines = (23, 32) if QUICK else sweep.THESIS_DEADLINES_H
 t0 = time.perf_counter()
-table = sweep.run_sweep(year, starts=starts, deadlines=deadlines, processes=PROCESSES)
+slow = () if (QUICK or FULL_SWEEP) else (25,)
+table = sweep.run_sweep(year, starts=starts, deadlines=[d for d in deadlines if d not in slow], processes=PROCESSES)
+if slow:
+    sampled = sweep.run_sweep(year, starts=range(0, 144, SLOW_DEADLINE_EVERY), deadlines=slow, processes=PROCESSES)
+    table = pd.concat([table, sampled], ignore_index=True).sort_values(["deadline_h", "start_hour"])
 print(f"{len(table)} solves in {time.perf_counter() - t0:.1f} s; largest relative gap {table['rel_gap'].max():.1e}")
 table.to_csv(tables / "dispatch_sweep.csv", index=False)
 
@@ -144,7 +153,9 @@ head = sweep.headline(table)
 beside = report.headline_beside_thesis(head)
 beside.to_csv(tables / "dispatch_headline.csv", index=False)
 display(beside.round(3))  # noqa: F821
-note = "QUICK subset (every 12th start hour)" if QUICK else "all 144 start hours; our weather (PVGIS TMY), 3 kW DC"
+note = ("QUICK subset (every 12th start hour)" if QUICK else
+        "all 144 start hours" + ("" if FULL_SWEEP else f" (25 h: every {SLOW_DEADLINE_EVERY}th)")
+        + "; our weather (PVGIS TMY), 3 kW DC")
 claims.record(NOTEBOOK, report.headline_claims(head, note) + [
     dict(claim_id="solar_jan1_ac_wh", section="5.2.3", description="AC energy of Jan 1 (hours 9-16)",
          thesis_value=float(sum(I.THESIS_FIG_5_4_AC_W.values())), our_value=float(first_day_wh), unit="Wh",
