@@ -86,10 +86,15 @@ def write_markdown(out: Path | None = None) -> Path:
         delta = "" if pd.isna(row.relative_difference) else f"{row.relative_difference:+.1%}"
         lines.append(
             f"| {row.notebook} | {row.section} | {row.description} | {_fmt(row.thesis_value)} "
-            f"| {_fmt(row.our_value)} | {row.unit} | {delta} | {'' if pd.isna(row.note) else row.note} |"
+            f"| {_fmt(row.our_value)} | {_text(row.unit)} | {delta} | {_text(row.note)} |"
         )
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def _text(value) -> str:
+    """A CSV cell as text: an empty cell (read back as NaN) is an empty string."""
+    return "" if pd.isna(value) else str(value)
 
 
 def _fmt(value: float) -> str:

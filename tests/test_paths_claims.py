@@ -19,13 +19,15 @@ def test_claims_round_trip_to_markdown(tmp_path, monkeypatch):
         dict(claim_id="a", section="2.2", description="thing", thesis_value=2.0, our_value=3.0, unit="J"),
         dict(claim_id="b", section="2.3", description="other", thesis_value=1.0, our_value=math.nan, unit="%",
              note="not reproducible here"),
+        dict(claim_id="c", section="4.1", description="a ratio", thesis_value=math.nan, our_value=0.5, unit=""),
     ])
     table = claims.collect()
-    assert list(table.claim_id) == ["a", "b"]
+    assert list(table.claim_id) == ["a", "b", "c"]
     assert table.relative_difference.iloc[0] == pytest.approx(0.5)
     assert pd.isna(table.relative_difference.iloc[1])
     text = claims.write_markdown().read_text()
     assert "+50.0%" in text and "n/a" in text and "not reproducible here" in text
+    assert "nan" not in text  # empty unit and note cells stay empty
 
 
 def test_claim_from_another_notebook_is_refused(tmp_path, monkeypatch):
