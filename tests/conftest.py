@@ -5,7 +5,6 @@ committed ``results/``. Tests that need real datasets look for them in
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 

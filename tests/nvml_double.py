@@ -10,6 +10,7 @@ optional counter wrap-around, and NVML errors on demand.
 from __future__ import annotations
 
 import bisect
+import sys
 import time
 import types
 from dataclasses import dataclass, field
@@ -151,3 +152,23 @@ class FakeNvml:
                     mock.create_autospec(getattr(real_pynvml, name), side_effect=getattr(self, name)),
                 )
         return module
+
+
+def install(monkeypatch, double: FakeNvml) -> FakeNvml:
+    """Make ``double`` the ``pynvml`` that greenai imports, for one test."""
+    monkeypatch.setitem(sys.modules, "pynvml", double.module)
+    return double
+
+
+def installed(monkeypatch, gpus: list[FakeGpu]):
+    """Fixture body: install a :class:`FakeNvml` of ``gpus``, yield it, and
+    afterwards shut ``greenai.nvml`` down as often as the test left it open.
+
+    Use as ``yield from installed(monkeypatch, [FakeGpu(power_w=200.0)])``.
+    """
+    from greenai import nvml
+
+    double = install(monkeypatch, FakeNvml(gpus))
+    yield double
+    while nvml._init_count:
+        nvml.shutdown()

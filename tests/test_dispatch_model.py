@@ -2,7 +2,6 @@
 solution, the tightened formulation equal to the plain one, and clear errors."""
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd

@@ -15,19 +15,12 @@ import pytest
 from greenai import energy, nvml
 from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError
 from greenai.rapl import RaplReader
-from nvml_double import FakeGpu, FakeNvml
-
-
-def install(monkeypatch, double: FakeNvml) -> FakeNvml:
-    monkeypatch.setitem(sys.modules, "pynvml", double.module)
-    return double
+from nvml_double import FakeGpu, FakeNvml, install, installed
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    yield install(monkeypatch, FakeNvml([FakeGpu(power_w=200.0)]))
-    while nvml._init_count:
-        nvml.shutdown()
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0)])
 
 
 def timed_window(meter, key, seconds):

@@ -11,20 +11,16 @@ import pandas as pd
 import pynvml as real_pynvml
 import pytest
 
-from greenai import cli, nvml, paths
+from greenai import cli, paths
 from greenai.energy_cli import EXIT_UNAVAILABLE, append_row
-from nvml_double import FakeGpu, FakeNvml
+from nvml_double import FakeGpu, FakeNvml, installed
 
 PY = sys.executable
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    double = FakeNvml([FakeGpu(power_w=250.0)])
-    monkeypatch.setitem(sys.modules, "pynvml", double.module)
-    yield double
-    while nvml._init_count:
-        nvml.shutdown()
+    yield from installed(monkeypatch, [FakeGpu(power_w=250.0)])
 
 
 @pytest.fixture

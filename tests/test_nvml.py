@@ -9,16 +9,12 @@ import pynvml as real_pynvml
 import pytest
 
 from greenai import nvml
-from nvml_double import FakeGpu, FakeNvml
+from nvml_double import FakeGpu, FakeNvml, installed
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    double = FakeNvml([FakeGpu(power_w=123.456, limit_w=650.0, default_limit_w=700.0)])
-    monkeypatch.setitem(sys.modules, "pynvml", double.module)
-    yield double
-    while nvml._init_count:
-        nvml.shutdown()
+    yield from installed(monkeypatch, [FakeGpu(power_w=123.456, limit_w=650.0, default_limit_w=700.0)])
 
 
 def test_energy_delta_plain_and_across_wrap():

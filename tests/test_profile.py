@@ -3,15 +3,14 @@ standing in for the GPU's energy counter."""
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 import torch
 from torch import nn
 
-from greenai import nvml, profile, train
+from greenai import profile, train
 from greenai.energy import EnergyMeter
-from nvml_double import FakeGpu, FakeNvml
+from nvml_double import FakeGpu, installed
 
 
 class Batches:
@@ -36,11 +35,7 @@ def alexnet_like() -> nn.Module:
 
 @pytest.fixture
 def fake_gpu(monkeypatch):
-    double = FakeNvml([FakeGpu(power_w=300.0, step_s=0.001)])
-    monkeypatch.setitem(sys.modules, "pynvml", double.module)
-    yield double
-    while nvml._init_count:
-        nvml.shutdown()
+    yield from installed(monkeypatch, [FakeGpu(power_w=300.0, step_s=0.001)])
 
 
 def test_layer_types_follow_the_thesis_categories():

@@ -7,16 +7,15 @@ the phase split can be checked against the truth."""
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from greenai import nvml, train
+from greenai import train
 from greenai.energy import EnergyMeter
-from nvml_double import FakeGpu, FakeNvml
+from nvml_double import FakeGpu, installed
 
 
 class TinyBatches:
@@ -48,11 +47,7 @@ def tiny_model() -> nn.Module:
 @pytest.fixture
 def fake_gpu(monkeypatch):
     """A simulated GPU at a constant 200 W whose counter advances every 1 ms."""
-    double = FakeNvml([FakeGpu(power_w=200.0, step_s=0.001)])
-    monkeypatch.setitem(sys.modules, "pynvml", double.module)
-    yield double
-    while nvml._init_count:
-        nvml.shutdown()
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=0.001)])
 
 
 def test_precision_mode_sets_and_restores_tf32_switches():
