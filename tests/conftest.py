@@ -19,3 +19,11 @@ def _isolated_outputs(tmp_path_factory):
         os.environ.pop("GREENAI_OUTPUT_DIR", None)
     else:
         os.environ["GREENAI_OUTPUT_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def year():
+    """The dispatch inputs of the whole year (solar from the committed TMY file, tariff, carbon)."""
+    from greenai.dispatch import inputs
+
+    return inputs.year_inputs()

@@ -87,11 +87,6 @@ def test_hand_solved_with_lossless_battery():
     check_balances(plan, inputs)
 
 
-@pytest.fixture(scope="module")
-def year():
-    return I.year_inputs()
-
-
 @pytest.mark.parametrize("deadline,start", [(23, 0), (23, 115), (24, 40)])
 def test_thesis_windows_balance(year, deadline, start):
     inputs = S.window_inputs(year, start, deadline)

@@ -292,30 +292,40 @@ def minimal_patterns(gpu: GpuProfile, max_hours: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _minimal_patterns(power_w, duration_h, max_hours: int) -> np.ndarray:
+    # Breadth-first over levels, top level first, every partial pattern a numpy row.
     progress, required = GpuProfile(power_w, duration_h).progress_units()
     K = len(progress)
-    steps = [progress[k] - progress[k - 1] for k in range(1, K)]  # gain of raising k-1 -> k
-    out: list[list[int]] = []
-    counts = [0] * K
+    u = np.array(progress, dtype=np.int64)
+    # Progress lost by lowering one hour from level k to k-1 (none for the lowest level).
+    step = np.array([math.inf] + [progress[k] - progress[k - 1] for k in range(1, K)])
+    counts = np.zeros((1, K), np.int64)
+    left = np.array([max_hours], np.int64)  # hours still free
+    prog = np.zeros(1, np.int64)  # progress of the hours chosen so far
+    min_step = np.array([math.inf])  # smallest loss of lowering one chosen hour
 
-    def rec(k: int, hours_left: int, prog: int, min_step: float):
-        # Levels are filled from the top (k = K-1) down to 0.
-        if prog - min_step >= required:
-            return  # some used level >= 2 could already be lowered
-        if k < 0:
-            if prog >= required:
-                out.append(counts.copy())
-            return
-        if prog + hours_left * progress[k] < required:
-            return  # cannot complete even with every remaining hour at this level
-        for x in range(hours_left, -1, -1):
-            counts[k] = x
-            step = min_step if (x == 0 or k == 0) else min(min_step, steps[k - 1])
-            rec(k - 1, hours_left - x, prog + x * progress[k], step)
-        counts[k] = 0
+    def expand(x_low, x_high):
+        reps = np.maximum(0, x_high - x_low + 1)
+        rows = np.repeat(np.arange(len(reps)), reps)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(reps) - reps, reps)
+        return rows, x_low[rows] + within
 
-    rec(K - 1, max_hours, 0, math.inf)
-    return np.array(out, dtype=int).reshape(-1, K)
+    for k in range(K - 1, 0, -1):
+        rows, x = expand(np.zeros_like(left), left)
+        counts = counts[rows]
+        counts[:, k] = x
+        left, prog = left[rows] - x, prog[rows] + x * u[k]
+        min_step = np.where(x > 0, np.minimum(min_step[rows], step[k]), min_step[rows])
+        # Keep partial patterns that are still minimal and can still complete with lower levels.
+        keep = (prog - min_step < required) & (prog + left * u[k - 1] >= required)
+        counts, left, prog, min_step = counts[keep], left[keep], prog[keep], min_step[keep]
+    # Lowest level: the counts that complete the job while no chosen hour can be lowered.
+    x_low = np.maximum(0, -(-(required - prog) // u[0]))
+    slack = np.where(np.isinf(min_step), np.inf, required + min_step - prog)
+    x_high = np.where(np.isinf(slack), left, np.minimum(left, np.ceil(np.nan_to_num(slack, posinf=0) / u[0]) - 1))
+    rows, x = expand(x_low, x_high.astype(np.int64))
+    counts = counts[rows]
+    counts[:, 0] = x
+    return counts[np.lexsort(counts.T[::-1])][::-1].astype(int)
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,0 +1,93 @@
+"""The pattern decomposition proves the same optimum as the Pyomo MILP, with
+and without its symmetry rows, on random windows built to have interchangeable
+hours and on thesis windows; its plans satisfy every balance."""
+
+import numpy as np
+import pytest
+
+from greenai.dispatch import inputs as I
+from greenai.dispatch import model as M
+from greenai.dispatch import sweep as S
+from greenai.dispatch.decomposition import PatternDecomposition
+from tests.test_dispatch_model import check_balances
+
+
+def banded_instance(rng, hours):
+    """Random window made of bands: dark hours at one price, solar-surplus hours, mixed hours."""
+    levels = int(rng.integers(2, 5))
+    power = np.sort(rng.choice(np.arange(50, 300, 25), size=levels, replace=False)).astype(float)
+    duration = np.sort(rng.integers(3, 8, size=levels))[::-1].astype(float)
+    battery = I.Battery(capacity_wh=float(rng.choice([0, 100, 250])), self_discharge_per_h=float(rng.choice([0, 0.005, 0.05])))
+    battery = I.Battery(capacity_wh=battery.capacity_wh, self_discharge_per_h=battery.self_discharge_per_h,
+                        initial_wh=float(rng.uniform(0, battery.capacity_wh)))
+    solar, buy = [], []
+    while len(solar) < hours:
+        length = int(rng.integers(1, 4))
+        kind = rng.integers(0, 3)
+        price = float(rng.choice([0.25, 0.35, 0.45]))
+        for _ in range(length):
+            solar.append(0.0 if kind == 0 else 700.0 + rng.uniform(0, 300) if kind == 1 else rng.uniform(0, 400))
+            buy.append(price)
+    sell = float(rng.choice([0.0, 0.1, 0.3]))
+    return M.DispatchInputs(
+        solar_w=np.array(solar[:hours]), buy_eur_per_kwh=np.array(buy[:hours]), sell_eur_per_kwh=np.full(hours, sell),
+        gpu=I.GpuProfile(tuple(power), tuple(duration)), battery=battery, hours=hours)
+
+
+def decompose(inputs, symmetry=True):
+    solver = PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery, symmetry=symmetry)
+    return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+
+
+def test_equals_milp_on_many_banded_windows():
+    rng = np.random.default_rng(11)
+    checked = symmetric_pairs = 0
+    for _ in range(60):
+        inputs = banded_instance(rng, int(rng.integers(6, 11)))
+        try:
+            milp = M.solve(M.create_model(inputs, tight=False))
+        except I.InfeasibleDispatchError:
+            with pytest.raises(I.InfeasibleDispatchError):
+                decompose(inputs)
+            continue
+        for symmetry in (True, False):
+            solution = decompose(inputs, symmetry)
+            assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-7)
+            assert solution.rel_gap <= M.MIP_REL_GAP
+            check_balances(solution.schedule(), inputs)
+        solver = PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
+        symmetric_pairs += int(solver.interchangeable(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh).sum())
+        checked += 1
+    assert checked >= 40
+    assert symmetric_pairs >= 100  # the symmetry rows were really exercised
+
+
+@pytest.mark.parametrize("deadline,start", [(23, 0), (23, 10), (24, 100), (27, 40)])
+def test_equals_milp_on_thesis_windows(year, deadline, start):
+    inputs = S.window_inputs(year, start, deadline)
+    milp = M.solve(M.create_model(inputs, tight=True))
+    solution = decompose(inputs)
+    assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-7)
+    check_balances(solution.schedule(start).assign(slot=range(deadline)), inputs)
+
+
+def test_sweep_methods_agree(year):
+    starts = [0, 57, 115]
+    fast = S.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1)
+    slow = S.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1, method="milp")
+    np.testing.assert_allclose(fast["cost_eur"], slow["cost_eur"], atol=1e-7)
+    assert (fast["rel_gap"] <= M.MIP_REL_GAP).all()
+    assert list(fast.columns) == list(slow.columns)
+
+
+def test_clear_errors():
+    gpu = I.thesis_gpu_profile()
+    with pytest.raises(I.InfeasibleDispatchError, match="22"):
+        PatternDecomposition(21, gpu)
+    solver = PatternDecomposition(23, gpu)
+    with pytest.raises(I.DispatchInputError):
+        solver.solve(np.zeros(22), np.full(23, 0.3), np.full(23, 0.3))  # series shorter than the window
+    with pytest.raises(I.DispatchInputError):
+        solver.solve(np.r_[-1.0, np.zeros(22)], np.full(23, 0.3), np.full(23, 0.3))
+    with pytest.raises(I.DispatchInputError, match="method"):
+        S.run_sweep(starts=[0], deadlines=[23], method="fast")
