@@ -30,7 +30,7 @@ reproduce: $(STAMP) ## re-execute every notebook on the recorded results (no GPU
 measure: $(STAMP) ## on a GPU: run the measurement campaign and append rows to results/raw/
 	$(PY) -m greenai.campaign
 
-benchmarks: $(STAMP) ## CPU benchmark: dispatch sweep, naive vs final formulation (over an hour) into results/benchmarks/
+benchmarks: $(STAMP) ## CPU benchmark: 864-solve dispatch sweep, naive MILP (sampled, ~4 min) vs final (~8 s) into results/benchmarks/
 	$(PY) benchmarks/dispatch_sweep.py
 
 benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline into results/

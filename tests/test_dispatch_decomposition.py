@@ -91,3 +91,18 @@ def test_clear_errors():
         solver.solve(np.r_[-1.0, np.zeros(22)], np.full(23, 0.3), np.full(23, 0.3))
     with pytest.raises(I.DispatchInputError, match="method"):
         S.run_sweep(starts=[0], deadlines=[23], method="fast")
+
+
+def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
+    import pandas as pd
+
+    from greenai import cli
+
+    out = tmp_path / "plan.csv"
+    assert cli.main(["dispatch", "--start", "10", "--deadline", "23", "--out", str(out)]) == 0
+    plan = pd.read_csv(out)
+    inputs = S.window_inputs(year, 10, 23)
+    milp = M.solve(M.create_model(inputs))
+    assert plan["cost_eur"].sum() == pytest.approx(milp["cost_eur"], abs=1e-7)
+    check_balances(plan.assign(slot=range(23)), inputs)
+    assert f"cost {milp['cost_eur']:.4f} EUR" in capsys.readouterr().out

@@ -65,6 +65,15 @@ def plan(args) -> tuple[pd.DataFrame, float]:
     battery = I.Battery(capacity_wh=args.battery_wh)
     latest = args.deadline - int(-(-min(gpu.duration_h) // 1)) if args.choose_start else 0
     inputs = sweep.window_inputs(year, args.start, args.deadline, gpu, battery, latest_start=max(latest, 0))
+    if args.objective == "cost" and inputs.latest_start == 0:
+        # The fixed-start cost plan: the exact pattern decomposition (milliseconds, same optimum).
+        from greenai.dispatch.decomposition import PatternDecomposition
+
+        solution = PatternDecomposition(inputs.hours, gpu, battery).solve(
+            inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+        table = solution.schedule(args.start, inputs.carbon_g_per_kwh)
+        table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
+        return table, solution.cost_eur
     model = create_model(inputs)
     if args.objective == "carbon":
         model.Cost.deactivate()

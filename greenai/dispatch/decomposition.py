@@ -105,8 +105,10 @@ class PatternSolution:
     sell_eur_per_kwh: np.ndarray
     discharge_efficiency: float
 
-    def schedule(self, first_hour: int = 0) -> "pd.DataFrame":
-        """The plan, one row per slot, with the columns of :func:`greenai.dispatch.model.schedule`."""
+    def schedule(self, first_hour: int = 0, carbon_g_per_kwh=None) -> "pd.DataFrame":
+        """The plan, one row per slot, with the columns of :func:`greenai.dispatch.model.schedule`.
+
+        ``carbon_g_per_kwh`` (per slot) gives the ``emissions_g`` column [gCO2]; zeros without it."""
         import pandas as pd
 
         f = self.flows_w
@@ -131,6 +133,8 @@ class PatternSolution:
         table["cost_eur"] = ((table["grid_to_gpu_w"] + table["grid_to_battery_w"]) * table["buy_eur_per_kwh"]
                              - (table["solar_sold_w"] + self.discharge_efficiency * table["battery_to_grid_w"])
                              * table["sell_eur_per_kwh"]) / 1000
+        carbon = np.zeros(len(table)) if carbon_g_per_kwh is None else np.asarray(carbon_g_per_kwh, float)[: len(table)]
+        table["emissions_g"] = carbon * (table["grid_to_gpu_w"] + table["grid_to_battery_w"]) / 1000
         return table
 
 

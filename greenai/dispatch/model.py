@@ -41,9 +41,10 @@ within a few cents). Some optimal plan uses a *minimal* count of hours per
 level (lowering a level never raises cost, since prices and intensities are
 non-negative), so the counts are restricted to the convex hull of those
 patterns (``Count_Hull``), which removes no optimum. This cuts the 23 h
-windows from seconds to a tenth of a second; 25 h windows stay hard (the LP
-still mixes two patterns across price bands), see
-``results/benchmarks/dispatch_sweep_summary.csv``.
+windows from seconds to a tenth of a second; 25 h windows stay hard for
+branch-and-bound (about a minute). The sweeps therefore use the exact pattern
+decomposition of :mod:`greenai.dispatch.decomposition` (about 10 ms a window),
+which is checked against this model.
 """
 
 from __future__ import annotations
