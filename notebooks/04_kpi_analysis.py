@@ -108,13 +108,11 @@ claim_rows = []
 #
 # Thesis: AlexNet and ResNet18 on Fashion-MNIST, batch 128, 10 epochs, RTX 3060 vs
 # RTX 4090: the 3060 used 212.36 J more per epoch for AlexNet and 3034.89 J more for
-# ResNet18 — the gap grows with MACs. Our second GPU kind would be an H200 (same
-# Hopper chip with faster, larger HBM3e memory), a much smaller step than 3060 → 4090.
-# **The H200 run is missing:** the device tool started an H100 on both attempts (it
-# hands out H200s only for work that does not fit in an H100's memory), so
-# `kpi_hardware_h200.csv` does not exist and the gap below is n/a. The code runs it
-# unchanged (`python -m greenai.campaign -e hardware_h200` on an H200). The H100
-# numbers stand on their own: energy per epoch, time and power for both models.
+# ResNet18 — the gap grows with MACs. Our second GPU kind is an H200: the same Hopper
+# chip (both at a 700 W limit) with faster, larger HBM3e memory, a much smaller step than
+# 3060 → 4090. The two were measured on different days and machines (`gpu_name`, driver
+# and date are in each row's metadata) with the same code and settings; with one card of
+# each kind, the gap includes card-to-card spread, which we cannot separate.
 
 # %%
 hw = ex.summarize(hardware, ["gpu_name", "model"])
@@ -135,15 +133,17 @@ if len(gpus) == 2:
               f"({gap[model] / pivot.loc[model, newer]:+.1%})")
 else:
     print("only one GPU measured: no hardware gap")
+gap_note = ("thesis: RTX 3060 − RTX 4090; ours: H100 − H200 (one card each)" if gap
+            else "thesis: RTX 3060 − RTX 4090; ours: H100 − H200, H200 rows missing (n/a)")
 acc = hardware.dropna(subset=["test_accuracy"]).groupby(["gpu_name", "model"]).test_accuracy.last()
 print("test accuracy after the measured epochs (real Fashion-MNIST):\n", acc.round(3).to_string())
 claim_rows += [
     dict(claim_id="4.1.1-alexnet-gap", section="4.1.1", description="AlexNet energy per epoch, older − newer GPU",
          thesis_value=212.36, our_value=gap.get("alexnet", NAN), unit="J",
-         note="thesis: RTX 3060 − RTX 4090; ours: H100 − H200, H200 not lent (n/a)"),
+         note=gap_note),
     dict(claim_id="4.1.1-resnet18-gap", section="4.1.1", description="ResNet18 energy per epoch, older − newer GPU",
          thesis_value=3034.89, our_value=gap.get("resnet18", NAN), unit="J",
-         note="thesis: RTX 3060 − RTX 4090; ours: H100 − H200, H200 not lent (n/a)"),
+         note=gap_note),
 ]
 
 # %% [markdown]
