@@ -106,3 +106,25 @@ def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
     assert plan["cost_eur"].sum() == pytest.approx(milp["cost_eur"], abs=1e-7)
     check_balances(plan.assign(slot=range(23)), inputs)
     assert f"cost {milp['cost_eur']:.4f} EUR" in capsys.readouterr().out
+
+
+def test_pattern_cuts_underestimate_every_other_pattern(year):
+    """The search prunes patterns by F(m) >= F(n) + g·(m - n) (LP duality, F convex in the
+    counts); check that inequality directly on real patterns."""
+    solver = PatternDecomposition(25, I.thesis_gpu_profile())
+    inputs = S.window_inputs(year, 30, 25)
+    solver._set_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+    rng = np.random.default_rng(3)
+    picks = solver.patterns[rng.choice(len(solver.patterns), 12, replace=False)]
+    values, slopes = [], []
+    for counts in picks:
+        solver._set_counts(counts, counts)
+        value, duals, _, _ = solver._lp()
+        values.append(value)
+        slopes.append(duals)
+    values = np.array(values)
+    assert np.ptp(values) > 1e-3  # patterns of really different cost
+    for n in range(len(picks)):
+        bound = values[n] + (picks - picks[n]) @ slopes[n]
+        assert (values >= bound - 1e-9).all()
+    assert any((np.abs(s) > 1e-6).any() for s in slopes)  # the cuts are not flat
