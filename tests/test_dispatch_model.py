@@ -229,3 +229,14 @@ def test_dispatcher_resolves_without_rebuilding_like_fresh_models(year):
         check_balances(M.schedule(dispatcher.model), inputs)
         fresh = M.solve(M.create_model(inputs))
         assert reused["cost_eur"] == pytest.approx(fresh["cost_eur"], abs=1e-7)
+
+
+def test_cost_carbon_curve_respects_each_cap(year):
+    inputs = S.window_inputs(year, 0, 32)
+    curve = S.cost_carbon_curve(inputs, points=4)
+    caps = curve["emissions_cap_g"].to_numpy()
+    assert (curve["emissions_g"].to_numpy() <= caps + 1e-3).all()
+    assert np.all(np.diff(curve["cost_eur"].to_numpy()) <= 1e-9)  # looser cap, never dearer
+    cheapest = M.solve(M.create_model(inputs))
+    assert curve["cost_eur"].iloc[-1] == pytest.approx(cheapest["cost_eur"], abs=1e-7)
+    assert curve["cost_eur"].iloc[0] > cheapest["cost_eur"] + 0.01  # a real trade-off on this window

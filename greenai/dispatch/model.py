@@ -66,6 +66,9 @@ from greenai.dispatch.inputs import (
 
 #: MIP relative gap below which a solution counts as proven optimal.
 MIP_REL_GAP = 1e-6
+#: ``carbon_cap_g`` meaning "no cap" [gCO2] (1 Gt). Finite on purpose: Pyomo's persistent
+#: HiGHS interface drops an infinite bound and then ignores later changes of the parameter.
+NO_CARBON_CAP_G = 1e15
 
 
 @dataclass
@@ -151,7 +154,7 @@ def create_model(inputs: DispatchInputs, tight: bool = True) -> pyo.ConcreteMode
     -------
     pyomo.environ.ConcreteModel
         Objective ``Cost`` (€) active; ``Emissions`` (gCO2) deactivated;
-        ``Carbon_Cap`` constraint with ``carbon_cap_g = inf`` (inactive bound).
+        ``Carbon_Cap`` constraint with ``carbon_cap_g = NO_CARBON_CAP_G`` (no cap).
     """
     m = pyo.ConcreteModel(name="greenai_dispatch")
     gpu, bat = inputs.gpu, inputs.battery
@@ -180,8 +183,8 @@ def create_model(inputs: DispatchInputs, tight: bool = True) -> pyo.ConcreteMode
     m.charge_efficiency = pyo.Param(initialize=bat.charge_efficiency, doc="α")
     m.discharge_efficiency = pyo.Param(initialize=bat.discharge_efficiency, doc="β")
     m.self_discharge_per_h = pyo.Param(initialize=bat.self_discharge_per_h, doc="θ [1/h]")
-    m.carbon_cap_g = pyo.Param(initialize=math.inf, mutable=True, within=pyo.Reals,
-                               doc="cap on grid emissions [gCO2]; inf = no cap")
+    m.carbon_cap_g = pyo.Param(initialize=NO_CARBON_CAP_G, mutable=True, within=pyo.Reals,
+                               doc="cap on grid emissions [gCO2]; NO_CARBON_CAP_G = no cap")
     m.latest_start = pyo.Param(initialize=inputs.latest_start, doc="latest slot the job may start in")
 
     # Decisions.

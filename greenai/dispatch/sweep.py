@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 
 from greenai.dispatch import inputs as I
 from greenai.dispatch.decomposition import PatternDecomposition, PatternSolution
-from greenai.dispatch.model import DispatchInputs, create_model, make_solver, schedule, solve
+from greenai.dispatch.model import NO_CARBON_CAP_G, DispatchInputs, create_model, make_solver, schedule, solve
 
 THESIS_DEADLINES_H = (23, 25, 27, 29, 31, 32)
 THESIS_START_HOURS = tuple(range(144))
@@ -258,5 +258,5 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
         model.carbon_cap_g = float(cap) + 1e-6 * max(1.0, abs(cap))
         r = solve(model, solver)
         rows.append({"emissions_cap_g": cap, "cost_eur": r["cost_eur"], "emissions_g": r["emissions_g"]})
-    model.carbon_cap_g = math.inf
+    model.carbon_cap_g = NO_CARBON_CAP_G
     return pd.DataFrame(rows)
