@@ -585,6 +585,50 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
 
+def _sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str], key_cols: Sequence[str],
+           pending: Callable, run_spec: Callable, env: Environment | None, data_root, progress: bool,
+           validate_first: bool) -> SweepSummary:
+    """The loop every runner shares.
+
+    Validates all specs before any GPU time is spent, asks ``pending(spec,
+    base_key, done_keys)`` what of each spec the CSV still lacks (``(units,
+    skipped, payload)``; ``units`` = 0 skips the spec), then for each remaining
+    spec prepares model and data, calls ``run_spec(spec, prepared, payload,
+    writer, done_keys, bar)`` → ``(written, skipped)``, and frees the GPU
+    memory, with a progress bar over the pending units.
+    """
+    specs = list(specs)
+    if validate_first:
+        validate(specs, data_root=data_root)
+    env = env or make_environment()
+    writer = RowWriter(csv_path, columns)
+    done = writer.keys(key_cols)
+    cache = _DataCache(data_root)
+    summary = SweepSummary()
+    start = time.perf_counter()
+    todo = []
+    for spec in specs:
+        units, skipped, payload = pending(spec, _spec_meta_key(spec, env), done)
+        summary.skipped += skipped
+        if units:
+            todo.append((spec, units, payload))
+    bar = _progress(sum(units for _, units, _ in todo), Path(csv_path).stem, progress)
+    try:
+        for spec, _, payload in todo:
+            bar.set_description(f"{spec.model}/{spec.dataset}/b{spec.batch_size}/r{spec.repeat}")
+            prepared = _prepare(spec, env, cache)
+            try:
+                written, skipped = run_spec(spec, prepared, payload, writer, done, bar)
+            finally:
+                _free(prepared, env.device)
+            summary.written += written
+            summary.skipped += skipped
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
 def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                  data_root=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
                  log: Callable[[str], None] | None = None, validate_first: bool = True) -> SweepSummary:
@@ -604,40 +648,20 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
     log : callable, optional
         Receives one line per written row (for device logs).
     """
-    specs = [s for s in specs]
+    specs = list(specs)
     if any(s.kind != "train" for s in specs):
         raise GridError([f"{s.describe()}: kind {s.kind!r} given to run_training" for s in specs if s.kind != "train"])
-    if validate_first:
-        validate(specs, data_root=data_root)
-    env = env or make_environment()
-    writer = RowWriter(csv_path, TRAIN_COLUMNS)
     key_cols = KEY_COLUMNS["train"]
-    done = writer.keys(key_cols)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(csv_path).parent / ".checkpoints"
-    cache = _DataCache(data_root)
-    summary = SweepSummary()
-    start = time.perf_counter()
-    todo = []
-    for s in specs:
-        base = _spec_meta_key(s, env)
-        missing = [e for e in range(s.epochs) if _key({**base, "epoch_index": e}, key_cols) not in done]
-        summary.skipped += s.epochs - len(missing)
-        if missing:
-            todo.append((s, missing))
-    bar = _progress(sum(len(m) for _, m in todo), f"{Path(csv_path).stem}", progress)
-    try:
-        for spec, missing in todo:
-            bar.set_description(f"{spec.model}/{spec.dataset}/b{spec.batch_size}/r{spec.repeat}")
-            prepared = _prepare(spec, env, cache)
-            try:
-                n = _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar)
-            finally:
-                _free(prepared, env.device)
-            summary.written += n
-    finally:
-        bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
+
+    def pending(spec, base, done):
+        missing = [e for e in range(spec.epochs) if _key({**base, "epoch_index": e}, key_cols) not in done]
+        return len(missing), spec.epochs - len(missing), missing
+
+    def run_spec(spec, prepared, missing, writer, done, bar):
+        return _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar), 0
+
+    return _sweep(specs, csv_path, TRAIN_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
 
 
 def _run_one_training(spec: RunSpec, prep: _Prepared, missing: list[int], writer: RowWriter, ckpt_dir: Path,
@@ -734,51 +758,30 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
     A spec whose rows are all present is skipped; a partially written spec is
     completed (missing windows only).
     """
-    specs = list(specs)
-    if validate_first:
-        validate(specs, data_root=data_root)
-    env = env or make_environment()
-    writer = RowWriter(csv_path, PHASE_COLUMNS)
     key_cols = KEY_COLUMNS["phases"]
-    done = writer.keys(key_cols)
-    cache = _DataCache(data_root)
-    summary = SweepSummary()
-    start = time.perf_counter()
-    bar = _progress(len(specs), Path(csv_path).stem, progress)
-    try:
-        for spec in specs:
-            base = _spec_meta_key(spec, env)
-            keys = [_key({**base, "window": w, "window_repeat": r}, key_cols)
-                    for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
-            if all(k in done for k in keys):
-                summary.skipped += len(keys)
-                bar.update(1)
-                continue
-            prep = _prepare(spec, env, cache)
-            try:
-                prep.trainer.warmup(spec.warmup_steps)
-                split = _train.phase_energy_by_design(prep.trainer, steps=spec.max_steps, repeats=spec.epochs,
-                                                      window_s=None if spec.max_steps else spec.window_s)
-                steps = {w.upto: w.steps for w in split.windows}
-                rows = []
-                for w in split.windows:
-                    row = {**prep.meta, **w.as_row(), "timestamp_utc": _now()}
-                    if _key(row, key_cols) in done:
-                        summary.skipped += 1
-                        continue
-                    rows.append(row)
-                writer.append(rows)
-                summary.written += len(rows)
-                if log:
-                    log(f"{spec.describe()}: {steps} steps/window; J/step by difference "
-                        + ", ".join(f"{k} {v:.3f}" for k, v in split.by_difference_j.items()))
-            finally:
-                _free(prep, env.device)
-            bar.update(1)
-    finally:
-        bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
+
+    def keys(base, spec):
+        return [_key({**base, "window": w, "window_repeat": r}, key_cols)
+                for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
+
+    def pending(spec, base, done):
+        present = sum(k in done for k in keys(base, spec))
+        return (0, present, None) if present == len(keys(base, spec)) else (1, 0, None)
+
+    def run_spec(spec, prep, _, writer, done, bar):
+        prep.trainer.warmup(spec.warmup_steps)
+        split = _train.phase_energy_by_design(prep.trainer, steps=spec.max_steps, repeats=spec.epochs,
+                                              window_s=None if spec.max_steps else spec.window_s)
+        rows = [{**prep.meta, **w.as_row(), "timestamp_utc": _now()} for w in split.windows]
+        new = [row for row in rows if _key(row, key_cols) not in done]  # complete a partly written spec
+        writer.append(new)
+        if log:
+            log(f"{spec.describe()}: {({w.upto: w.steps for w in split.windows})} steps/window; J/step by difference "
+                + ", ".join(f"{k} {v:.3f}" for k, v in split.by_difference_j.items()))
+        bar.update(1)
+        return len(new), len(rows) - len(new)
+
+    return _sweep(specs, csv_path, PHASE_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
 
 
 def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
@@ -793,55 +796,38 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
     """
     from greenai import profile as _profile
 
-    specs = list(specs)
-    if validate_first:
-        validate(specs, data_root=data_root)
-    env = env or make_environment()
-    writer = RowWriter(csv_path, LAYER_COLUMNS)
-    done = writer.keys(KEY_COLUMNS["layers"])
-    done_specs = {k[:8] for k in done}
-    cache = _DataCache(data_root)
-    summary = SweepSummary()
-    start = time.perf_counter()
-    bar = _progress(len(specs), Path(csv_path).stem, progress)
-    try:
-        for spec in specs:
-            base = _spec_meta_key(spec, env)
-            if _key(base, KEY_COLUMNS["layers"][:8]) in done_specs:
-                summary.skipped += 1
-                bar.update(1)
-                continue
-            prep = _prepare(spec, env, cache)
-            try:
-                step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
-                steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
-                prof = _profile.profile_layers(prep.trainer, steps=steps, steps_per_epoch=prep.steps_per_epoch,
-                                               replay_window_s=replay_window_s)
-                common = {**prep.meta, "profiled_steps": prof.steps, "steps_per_epoch": prof.steps_per_epoch,
-                          "window_power_w": prof.window_power_w,
-                          "forward_time_per_step_s": prof.forward_time_per_step_s,
-                          "unhooked_time_per_step_s": prof.unhooked_time_per_step_s,
-                          "hook_overhead_fraction": prof.hook_overhead_fraction, "timestamp_utc": _now()}
-                rows = []
-                for r in prof.by_type.to_dict("records"):
-                    rows.append({**common, **r, "level": "type", "layer": r["layer_type"],
-                                 "layer_params": r.get("params")})
-                for r in prof.by_layer.to_dict("records"):
-                    rows.append({**common, **r, "level": "layer", "modules": 1, "layer_params": r.get("params"),
-                                 "calls_per_step": r["calls"] / prof.steps})
-                writer.append(rows)
-                summary.written += len(rows)
-                if log:
-                    log(f"{spec.describe()}: {steps} steps profiled, hook overhead "
-                        f"{prof.hook_overhead_fraction:+.1%}; shares "
-                        + ", ".join(f"{t} {s:.1%}" for t, s in zip(prof.by_type.layer_type, prof.by_type.share_of_forward)))
-            finally:
-                _free(prep, env.device)
-            bar.update(1)
-    finally:
-        bar.close()
-    summary.seconds = time.perf_counter() - start
-    return summary
+    key_cols = KEY_COLUMNS["layers"]
+
+    def pending(spec, base, done):
+        profiled = _key(base, key_cols[:8]) in {k[:8] for k in done}
+        return (0, 1, None) if profiled else (1, 0, None)
+
+    def run_spec(spec, prep, _, writer, done, bar):
+        step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
+        steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
+        prof = _profile.profile_layers(prep.trainer, steps=steps, steps_per_epoch=prep.steps_per_epoch,
+                                       replay_window_s=replay_window_s)
+        common = {**prep.meta, "profiled_steps": prof.steps, "steps_per_epoch": prof.steps_per_epoch,
+                  "window_power_w": prof.window_power_w,
+                  "forward_time_per_step_s": prof.forward_time_per_step_s,
+                  "unhooked_time_per_step_s": prof.unhooked_time_per_step_s,
+                  "hook_overhead_fraction": prof.hook_overhead_fraction, "timestamp_utc": _now()}
+        rows = []
+        for r in prof.by_type.to_dict("records"):
+            rows.append({**common, **r, "level": "type", "layer": r["layer_type"],
+                         "layer_params": r.get("params")})
+        for r in prof.by_layer.to_dict("records"):
+            rows.append({**common, **r, "level": "layer", "modules": 1, "layer_params": r.get("params"),
+                         "calls_per_step": r["calls"] / prof.steps})
+        writer.append(rows)
+        if log:
+            log(f"{spec.describe()}: {steps} steps profiled, hook overhead "
+                f"{prof.hook_overhead_fraction:+.1%}; shares "
+                + ", ".join(f"{t} {s:.1%}" for t, s in zip(prof.by_type.layer_type, prof.by_type.share_of_forward)))
+        bar.update(1)
+        return len(rows), 0
+
+    return _sweep(specs, csv_path, LAYER_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
 
 
 RUNNERS: dict[str, Callable] = {"train": run_training, "phases": run_phase_design, "layers": run_layer_profile}

@@ -188,6 +188,13 @@ def test_campaign_quick_writes_rows_and_meta(tmp_path):
     assert set(macs.dataset) == {"fashion_mnist", "cifar100"} and macs.epoch_energy_extrapolated.all()
     for name in ("layer_profile", "phase_design", "kpi_macs"):
         assert (tmp_path / f"{name}.meta.json").exists()
+    # A rerun finds every row present: nothing is measured again, nothing duplicated.
+    before = {name: len(pd.read_csv(tmp_path / f"{name}.csv")) for name in ("layer_profile", "phase_design", "kpi_macs")}
+    env = ex.make_environment("cpu")
+    summaries = {name: campaign.run_experiment(name, tmp_path, quick=True, env=env, progress=False, log=None)
+                 for name in ("layers", "phases", "macs")}
+    assert all(s.written == 0 and s.skipped > 0 for s in summaries.values())
+    assert before == {name: len(pd.read_csv(tmp_path / f"{name}.csv")) for name in before}
     assert campaign.main(["--list"]) == 0
 
 
