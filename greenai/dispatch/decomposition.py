@@ -87,8 +87,9 @@ class PatternSolution:
     flows_w : dict[str, numpy.ndarray]
         Every flow of :data:`FLOWS` per slot [W = Wh], and ``BatteryEnergy``
         at the start of each slot and at the window's end [Wh].
-    lps, branch_nodes, patterns_evaluated : int
-        Work done: LPs solved, branch-and-bound nodes, patterns whose LP was solved.
+    lps, branch_nodes, patterns_evaluated, mip_fallbacks : int
+        Work done: LPs solved, branch-and-bound nodes, patterns whose LP was
+        solved, patterns handed to HiGHS' MIP solver after ``NODE_BUDGET`` nodes.
     """
 
     cost_eur: float
@@ -100,6 +101,7 @@ class PatternSolution:
     lps: int
     branch_nodes: int
     patterns_evaluated: int
+    mip_fallbacks: int
     solar_w: np.ndarray
     buy_eur_per_kwh: np.ndarray
     sell_eur_per_kwh: np.ndarray
@@ -302,7 +304,8 @@ class _Search:
         self.p = problem
         self.best = math.inf
         self.best_cols = None
-        self.lps = self.nodes = self.evaluated = 0
+        self.lps = self.nodes = self.evaluated = self.fallbacks = 0
+        self.closed_bound = math.inf  # lowest bound of the subtrees pruned inside patterns
 
     def tol(self) -> float:
         return MIP_REL_GAP / 10 * abs(self.best) + 1e-12
@@ -371,7 +374,10 @@ class _Search:
             h.setOptionValue("objective_bound", self.best)
         h.run()
         self.nodes += h.getInfo().mip_node_count
+        self.fallbacks += 1
         status = h.getModelStatus()
+        dual_bound = h.getInfo().mip_dual_bound
+        self.closed_bound = min(self.closed_bound, dual_bound if math.isfinite(dual_bound) else self.best)
         if status == highspy.HighsModelStatus.kOptimal:
             value = h.getInfo().objective_function_value
             if value < self.best:
@@ -395,6 +401,7 @@ class _Search:
             return True
         value, _, levels, cols = res
         if value >= self.best - self.tol():
+            self.closed_bound = min(self.closed_bound, value)  # pruned: this subtree costs at least value
             return True
         spread = 1.0 - levels.max(axis=1)
         if spread.max() <= _INTEGRAL_TOL and _integral(levels):
@@ -428,7 +435,7 @@ class _Search:
         cols = self.best_cols
         x = np.round(cols[p._x]).astype(int)
         levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
-        bound = min(self.best, open_bound)
+        bound = min(self.best, open_bound, self.closed_bound)
         gap = (self.best - bound) / max(abs(self.best), 1e-10)
         if gap > MIP_REL_GAP:
             raise DispatchSolveError(f"pattern search ended with gap {gap:.2e}")
@@ -437,7 +444,7 @@ class _Search:
         return PatternSolution(
             cost_eur=self.best, bound_eur=bound, rel_gap=gap, levels=levels,
             gpu_w=np.where(levels > 0, p.power_w[np.maximum(levels - 1, 0)], 0.0), flows_w=flows,
-            lps=self.lps, branch_nodes=self.nodes, patterns_evaluated=self.evaluated,
+            lps=self.lps, branch_nodes=self.nodes, patterns_evaluated=self.evaluated, mip_fallbacks=self.fallbacks,
             solar_w=None, buy_eur_per_kwh=None, sell_eur_per_kwh=None,
             discharge_efficiency=p.battery.discharge_efficiency)
 
