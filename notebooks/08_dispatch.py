@@ -53,7 +53,7 @@ PROCESSES = 2
 import time
 
 
-from greenai import claims, paths, power
+from greenai import claims, paths
 from greenai.dispatch import inputs as I
 from greenai.dispatch import report, sweep
 from greenai.plots import save_figure, use_style

@@ -162,12 +162,11 @@ class PatternDecomposition:
                 f"a window of {hours} h cannot finish a job whose fastest level needs {min(gpu.duration_h):g} h")
         self.hours, self.gpu, self.battery, self.symmetry = int(hours), gpu, battery, symmetry
         self.power_w = np.asarray(gpu.power_w, float)
-        K, T = gpu.levels, self.hours
+        T = self.hours
         progress, required = gpu.progress_units()
         self.patterns = minimal_patterns(gpu, min(T, math.ceil(max(gpu.duration_h)))).astype(float)
         self._build(np.asarray(progress, float), float(required))
         self._surplus_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
-        self._levels_idx = self._x.ravel()
 
     # ------------------------------------------------------------------ model
     def _build(self, progress: np.ndarray, required: float) -> None:
@@ -308,6 +307,7 @@ class _Search:
         self.closed_bound = math.inf  # lowest bound of the subtrees pruned inside patterns
 
     def tol(self) -> float:
+        """Pruning tolerance [€]: a tenth of the allowed gap, plus LP round-off."""
         return MIP_REL_GAP / 10 * abs(self.best) + 1e-12
 
     def run(self) -> PatternSolution:
@@ -321,7 +321,6 @@ class _Search:
         if root is None:
             raise InfeasibleDispatchError("no schedule finishes the job inside the window")
         counts_root = root[2].sum(axis=0)
-        cut_slope, cut_offset = [], []
         bound = np.full(len(patterns), root[0])  # lower bound on each pattern's optimum
         done = np.zeros(len(patterns), bool)  # pattern's optimum known (or proven >= incumbent)
         lp_value = np.full(len(patterns), np.nan)
@@ -347,10 +346,8 @@ class _Search:
                     continue
                 value, duals, levels, cols = res
                 lp_value[j] = value
-                cut_slope.append(duals)
-                cut_offset.append(value - duals @ patterns[j])
-                cuts = patterns @ np.array(cut_slope[-1]) + cut_offset[-1]
-                bound = np.maximum(bound, cuts)
+                # Kelley cut: F(m) >= F(n_j) + duals·(m - n_j) for every pattern m.
+                bound = np.maximum(bound, value + (patterns - patterns[j]) @ duals)
                 bound[j] = value
                 if _integral(levels):
                     done[j] = True
