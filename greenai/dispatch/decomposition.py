@@ -233,7 +233,7 @@ class PatternDecomposition:
         h.setOptionValue("mip_abs_gap", 0.0)
         h.setOptionValue("presolve", "off")  # small models re-solved from a warm basis
         h.passModel(lp)  # solved as LPs: integrality is handled by the search below
-        self._h, self._ncol = h, len(lower)
+        self._h = h
         self._x_cols = self._x.ravel().astype(np.int32)
         self._col_lower, self._col_upper = np.array(lower, float), np.array(upper, float)
         self._nx = len(self._x_cols)
@@ -276,7 +276,6 @@ class PatternDecomposition:
         if T > 1:
             on = self.interchangeable(solar, buy, sell) if self.symmetry else np.zeros(T - 1, bool)
             h.changeRowsBounds(T - 1, self._order_row.astype(np.int32), np.where(on, 0.0, -_INF), np.full(T - 1, _INF))
-        self._solar = solar
 
     def _set_counts(self, lo: np.ndarray, hi: np.ndarray) -> None:
         K = self.gpu.levels
