@@ -25,7 +25,7 @@
 #
 # | experiment (CSV) | thesis | what we ran |
 # |---|---|---|
-# | `kpi_hardware`, `kpi_hardware_h200` | 4.1.1 | AlexNet, ResNet18, Fashion-MNIST, batch 128, 3 full epochs each after warm-up, on H100 and H200 |
+# | `kpi_hardware`, `kpi_hardware_h200` | 4.1.1 | AlexNet, ResNet18, Fashion-MNIST, batch 128, 3 full epochs each after warm-up, 2 repeats (machine starts), on H100 and H200 |
 # | `kpi_datasets` | 4.1.2 | AlexNet, ResNet18 on Fashion-MNIST vs CIFAR-100, batch 256, 2 full epochs |
 # | `kpi_batch_size` | 4.1.3 | AlexNet, Fashion-MNIST, batch 64…2048, 2 full epochs × 3 repeats |
 # | `kpi_epochs` | 4.1.3 | AlexNet, Fashion-MNIST, batch 256, 10 full epochs with test accuracy |
@@ -110,11 +110,12 @@ claim_rows = []
 # RTX 4090: the 3060 used 212.36 J more per epoch for AlexNet and 3034.89 J more for
 # ResNet18 — the gap grows with MACs. Our second GPU kind is an H200: the same Hopper
 # chip (both at a 700 W limit) with faster, larger HBM3e memory, a much smaller step than
-# 3060 → 4090. The two were measured on different days and machines (`gpu_name`, driver
-# and date are in each row's metadata) with the same code and settings; with one card of
-# each kind, the gap includes card-to-card spread, which we cannot separate. The split
-# into time and power below says where the gap comes from: the newer card finishes the
-# epoch sooner at a slightly higher draw.
+# 3060 → 4090. Each kind was measured twice (repeats 0 and 1), each repeat on its own
+# machine start of the device tool — so possibly on another card of the same kind — with the
+# same code and settings (dates in the `.meta.json` runs). The difference between the two
+# repeats of one kind is the yardstick for the gap between kinds: card-to-card and
+# start-to-start spread, which a single pair of cards cannot separate from the hardware.
+# The split into time and power says where the gap comes from.
 
 # %%
 hw = ex.summarize(hardware, ["gpu_name", "model"])
@@ -139,7 +140,12 @@ if len(gpus) == 2:
               + ", ".join(f"{m} {ratio.loc[m, newer] / ratio.loc[m, older] - 1:+.1%}" for m in ratio.index))
 else:
     print("only one GPU measured: no hardware gap")
-gap_note = ("thesis: RTX 3060 − RTX 4090; ours: H100 − H200 (one card each)" if gap
+# Spread between the repeats (machine starts) of one GPU kind, as a share of their mean.
+run_means = ex.per_run(hardware).groupby(["gpu_name", "model", "repeat"]).epoch_energy_j.mean()
+spread = run_means.groupby(["gpu_name", "model"]).agg(lambda e: (e.max() - e.min()) / e.mean())
+print("spread between repeats of one kind (max − min) / mean:\n", spread.map("{:.1%}".format).to_string())
+gap_note = (f"thesis: RTX 3060 − RTX 4090; ours: H100 − H200, 2 machine starts each; repeats of one kind "
+            f"differ by up to {spread.max():.1%}" if gap
             else "thesis: RTX 3060 − RTX 4090; ours: H100 − H200, H200 rows missing (n/a)")
 acc = hardware.dropna(subset=["test_accuracy"]).groupby(["gpu_name", "model"]).test_accuracy.last()
 print("test accuracy after the measured epochs (real Fashion-MNIST):\n", acc.round(3).to_string())
