@@ -765,8 +765,9 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
                 for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
 
     def pending(spec, base, done):
-        present = sum(k in done for k in keys(base, spec))
-        return (0, present, None) if present == len(keys(base, spec)) else (1, 0, None)
+        wanted = keys(base, spec)
+        present = sum(k in done for k in wanted)
+        return (0, present, None) if present == len(wanted) else (1, 0, None)
 
     def run_spec(spec, prep, _, writer, done, bar):
         prep.trainer.warmup(spec.warmup_steps)

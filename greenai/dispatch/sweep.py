@@ -81,40 +81,37 @@ class Dispatcher:
         return solve(m, self.solver)
 
 
-def summarize(model: pyo.ConcreteModel, result: dict, first_hour: int) -> dict:
-    """One sweep row from a solved model."""
-    plan = schedule(model, first_hour)
-    running = plan[plan["level"] > 0]
+def _row(cost_eur, emissions_g, rel_gap, levels, gpu_w, grid_import_w, solar_to_gpu_w, solar_sold_w, solar_w) -> dict:
+    """One sweep row from a plan's per-slot series [W = Wh]."""
+    levels = np.asarray(levels)
     return {
-        "cost_eur": result["cost_eur"],
-        "emissions_g": result["emissions_g"],
-        "rel_gap": result["rel_gap"],
-        "gpu_energy_wh": plan["gpu_w"].sum(),
-        "grid_import_wh": (plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]).sum(),
-        "solar_to_gpu_wh": plan["solar_to_gpu_w"].sum(),
-        "solar_sold_wh": plan["solar_sold_w"].sum(),
-        "solar_wh": plan["solar_w"].sum(),
-        "run_hours": len(running),
-        "levels": "".join(str(k) for k in plan["level"]),
+        "cost_eur": float(cost_eur),
+        "emissions_g": float(emissions_g),
+        "rel_gap": float(rel_gap),
+        "gpu_energy_wh": float(np.sum(gpu_w)),
+        "grid_import_wh": float(np.sum(grid_import_w)),
+        "solar_to_gpu_wh": float(np.sum(solar_to_gpu_w)),
+        "solar_sold_wh": float(np.sum(solar_sold_w)),
+        "solar_wh": float(np.sum(solar_w)),
+        "run_hours": int((levels > 0).sum()),
+        "levels": "".join(str(k) for k in levels),
     }
+
+
+def summarize(model: pyo.ConcreteModel, result: dict, first_hour: int) -> dict:
+    """One sweep row from a solved Pyomo model."""
+    plan = schedule(model, first_hour)
+    return _row(result["cost_eur"], result["emissions_g"], result["rel_gap"], plan["level"], plan["gpu_w"],
+                plan["grid_to_gpu_w"] + plan["grid_to_battery_w"], plan["solar_to_gpu_w"], plan["solar_sold_w"],
+                plan["solar_w"])
 
 
 def summarize_solution(solution: PatternSolution, inputs: DispatchInputs) -> dict:
     """One sweep row from a :class:`PatternSolution` (same columns as :func:`summarize`)."""
     f = solution.flows_w
     grid_import = f["GridToGpu"] + f["GridToBattery"]
-    return {
-        "cost_eur": solution.cost_eur,
-        "emissions_g": float(np.sum(inputs.carbon_g_per_kwh * grid_import) / 1000),
-        "rel_gap": solution.rel_gap,
-        "gpu_energy_wh": float(solution.gpu_w.sum()),
-        "grid_import_wh": float(grid_import.sum()),
-        "solar_to_gpu_wh": float(f["SolarToGpu"].sum()),
-        "solar_sold_wh": float(f["SolarSold"].sum()),
-        "solar_wh": float(np.sum(inputs.solar_w)),
-        "run_hours": int((solution.levels > 0).sum()),
-        "levels": "".join(str(k) for k in solution.levels),
-    }
+    return _row(solution.cost_eur, np.sum(inputs.carbon_g_per_kwh * grid_import) / 1000, solution.rel_gap,
+                solution.levels, solution.gpu_w, grid_import, f["SolarToGpu"], f["SolarSold"], inputs.solar_w)
 
 
 METHODS = ("decomposition", "milp")
