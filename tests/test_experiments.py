@@ -207,3 +207,23 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
     assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
     assert {s.source for s in specs["cifar10_pair"]} == {"real", "synthetic"}
     assert set(specs["macs_fmnist"]) | set(specs["macs_cifar100"]) == set(specs["macs"])
+
+
+def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
+    from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
+
+    specs = campaign.EXPERIMENTS["heldout"].specs()
+    macs = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
+    assert len(specs) >= 8 and len({s.model for s in specs}) == len(specs)
+    assert not {s.model for s in specs} & set(MODEL_NAMES)
+    families = {model_info(s.model)["family"] for s in specs}
+    assert len(families) == len(specs) and not families & ZOO_FAMILIES
+    # the campaign's conditions: everything but the model equals the zoo's FMNIST windows
+    assert {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps, s.epochs, s.image_size)
+            for s in specs} == {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,
+                                 s.epochs, s.image_size) for s in macs}
+    # the smoke run builds a torchvision model, not a zoo model
+    env = ex.make_environment("cpu")
+    summary = campaign.run_experiment("heldout", tmp_path, quick=True, env=env, progress=False, log=None)
+    rows = pd.read_csv(tmp_path / "kpi_heldout.csv")
+    assert summary.written == 2 and set(rows.model) == {"squeezenet1_1"} and rows.epoch_energy_extrapolated.all()

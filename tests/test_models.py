@@ -105,3 +105,51 @@ def test_in_channels_only_changes_the_first_layer():
     pa = sum(p.numel() for p in a.parameters())
     pb = sum(p.numel() for p in b.parameters())
     assert pb - pa == 2 * 64 * 3 * 3  # two extra input planes of the first 3x3 conv
+
+
+# --------------------------------------------------------------------------- torchvision models beyond the zoo
+
+HELDOUT = ("densenet121", "efficientnet_b0", "regnet_y_800mf", "shufflenet_v2_x1_0", "squeezenet1_1",
+           "mnasnet1_0", "convnext_tiny", "resnext50_32x4d", "mobilenet_v3_large", "vit_b_16", "swin_t")
+
+
+@pytest.mark.parametrize("name", HELDOUT)
+def test_torchvision_models_build_adapted_to_the_dataset(name):
+    from greenai.models import ZOO_FAMILIES
+
+    with torch.device("meta"):
+        grey = build_model(name, in_channels=1, num_classes=10).eval()
+        rgb = build_model(name, in_channels=3, num_classes=100).eval()
+        assert grey(torch.empty(2, 1, 224, 224)).shape == (2, 10)
+        assert rgb(torch.empty(2, 3, 224, 224)).shape == (2, 100)
+    first = next(m for m in grey.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 1
+    info = model_info(name)
+    assert info["block"] == "torchvision" and info["family"] not in ZOO_FAMILIES
+
+
+def test_torchvision_adaptation_changes_only_stem_and_head():
+    import torchvision
+
+    ours = build_model("convnext_tiny", in_channels=1, num_classes=10)
+    theirs = torchvision.models.convnext_tiny(weights=None)  # 3 planes, 1000 classes
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    stem = 96 * 4 * 4  # Conv2d(in, 96, 4, stride 4): weights per input plane
+    head = 768 * (1000 - 10) + (1000 - 10)
+    assert count(theirs) - count(ours) == 2 * stem + head
+
+
+def test_zoo_names_take_precedence_and_torchvision_builds_train():
+    assert model_info("resnet18")["block"] == "residual"  # ours, not torchvision's
+    assert model_info("ResNet101")["family"] == "resnet"
+    torch.manual_seed(0)
+    model = build_model("squeezenet1_1", in_channels=1, num_classes=10)
+    y = model(torch.randn(2, 1, 64, 64))
+    y.sum().backward()
+    assert y.shape == (2, 10)
+
+
+def test_unknown_name_lists_torchvision_names_too():
+    with pytest.raises(UnknownModelError) as info:
+        build_model("densenet122")
+    assert "densenet121" in str(info.value) and "alexnet" in str(info.value)

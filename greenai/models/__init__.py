@@ -14,6 +14,13 @@ Families and layouts (each module's docstring gives details):
   ``googlenet_mod*`` whose Inception blocks have 1 to 4 branches
   (thesis 4.1.5, Fig. 4.8), :mod:`greenai.models.googlenet`.
 
+Beyond the zoo, every other torchvision classification model
+(``torchvision.models.list_models(module=torchvision.models)``: DenseNet,
+EfficientNet, RegNet, ConvNeXt, ViT, ...) builds by its torchvision name, with
+random weights, its stem adapted to ``in_channels`` and its head to
+``num_classes`` (:mod:`greenai.models.torchvision_models`); zoo names take
+precedence over torchvision's names of the same models.
+
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for
 CIFAR) and ends in adaptive pooling, so it accepts any input size from about
 64x64 up; the thesis resized every dataset to 224x224 and so do we by default
@@ -32,19 +39,23 @@ from . import alexnet as _alexnet
 from . import googlenet as _googlenet
 from . import mobilenet as _mobilenet
 from . import resnet as _resnet
+from . import torchvision_models as _tv
 from . import vgg as _vgg
 
-__all__ = ["MODEL_NAMES", "UnknownModelError", "build_model", "model_info", "DEFAULT_IMAGE_SIZE"]
+__all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "build_model", "model_info", "known_model_names",
+           "DEFAULT_IMAGE_SIZE"]
 
 #: Input height and width [px] the thesis used for every model and dataset.
 DEFAULT_IMAGE_SIZE: int = 224
 
 
 class UnknownModelError(ValueError):
-    """Raised for a model name that is not in :data:`MODEL_NAMES`."""
+    """Raised for a model name that is neither in :data:`MODEL_NAMES` nor a torchvision classification model."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown model {name!r}; valid names are: {', '.join(MODEL_NAMES)}")
+        extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
+        super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)} "
+                         f"or a torchvision classification model: {', '.join(extra)}")
         self.name = name
 
 
@@ -95,20 +106,38 @@ _REGISTRY: dict[str, _Entry] = _entries()
 MODEL_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 
 
+#: families of the zoo (the held-out architectures of :mod:`greenai.predict` come from none of them)
+ZOO_FAMILIES: frozenset[str] = frozenset(e.family for e in _REGISTRY.values())
+
+
+def known_model_names() -> tuple[str, ...]:
+    """The zoo's names, then every other torchvision classification model name."""
+    return MODEL_NAMES + tuple(n for n in _tv.torchvision_names() if n not in _REGISTRY)
+
+
+def _key(name: str) -> str:
+    return str(name).strip().lower().replace("-", "_")
+
+
 def _entry(name: str) -> _Entry:
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in _REGISTRY:
-        raise UnknownModelError(name)
-    return _REGISTRY[key]
+    key = _key(name)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    if _tv.is_torchvision_model(key):
+        return _Entry(partial(_tv.build_torchvision_model, key), _tv.torchvision_family(key), key, 0,
+                      "torchvision", "torchvision layout, weights=None, stem and head adapted")
+    raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models with random weights.
+    """Build one of the 20 models, or any torchvision classification model, with random weights.
 
     Parameters
     ----------
     name : str
-        One of :data:`MODEL_NAMES` (case-insensitive).
+        One of :data:`MODEL_NAMES` (case-insensitive), or a name of
+        ``torchvision.models.list_models(module=torchvision.models)`` (see
+        :mod:`greenai.models.torchvision_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -123,7 +152,7 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     Raises
     ------
     UnknownModelError
-        If ``name`` is not a registered model (the message lists valid names).
+        If ``name`` is neither (the message lists valid names).
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -144,11 +173,12 @@ def model_info(name: str) -> dict:
         mobilenet, resnet, googlenet), ``branch_count`` (the largest number of
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
-        multi-branch KPI of thesis 3.2.5/4.1.5), ``block`` (kind of repeated
-        block) and ``description``.
+        multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
+        torchvision models outside the zoo), ``block`` (kind of repeated
+        block, ``torchvision`` outside the zoo) and ``description``.
     """
     entry = _entry(name)
-    key = str(name).strip().lower().replace("-", "_")
+    key = _key(name)
     return {
         "name": key,
         "display_name": entry.display_name,
