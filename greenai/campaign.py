@@ -46,6 +46,9 @@ heldout            4.2 prediction, held-out test           11 torchvision models
                                                            MnasNet, ConvNeXt, ResNeXt, MobileNetV3,
                                                            ViT, Swin), FMNIST, batch 256: the
                                                            windows of ``macs``
+macs_h200          the zoo beside ``heldout`` on an H200   the FMNIST half of ``macs`` (20 models,
+                                                           one repeat), its own CSV: the fit on the
+                                                           GPU kind the held-out rows come from
 =================  ======================================  =====================================
 
 Full epochs of all 20 models do not fit the device time we have (VGG16: ~50-100 s
@@ -207,6 +210,12 @@ def _heldout(q):
     return [_windows("heldout", FMNIST, "real", list(HELDOUT_MODELS))]
 
 
+def _macs_h200(q):
+    if q:
+        return [ex.Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("macs_h200", FMNIST, "real", _all_models())]
+
+
 def _epochs(q):
     return [ex.Grid("epochs", ["alexnet"], [FMNIST], [4 if q else 256],
                     options=_quick({"epochs": 10, "warmup_steps": 20, "evaluate": True}, q, evaluate=False))]
@@ -246,9 +255,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("heldout", "kpi_heldout", "train", "4.2 prediction (held-out test)",
                "11 torchvision models outside the zoo's families, FMNIST, batch 256, windows", _heldout,
                quick_model="squeezenet1_1"),
+    Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
+               "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
 ]}
 
-#: what ``make measure`` runs when no experiment is named (hardware_h200 needs the other GPU)
+#: what ``make measure`` runs when no experiment is named (hardware_h200 and macs_h200 need the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout")

@@ -227,3 +227,10 @@ def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
     summary = campaign.run_experiment("heldout", tmp_path, quick=True, env=env, progress=False, log=None)
     rows = pd.read_csv(tmp_path / "kpi_heldout.csv")
     assert summary.written == 2 and set(rows.model) == {"squeezenet1_1"} and rows.epoch_energy_extrapolated.all()
+
+
+def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
+    h200 = campaign.EXPERIMENTS["macs_h200"]
+    fmnist = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
+    assert h200.csv != campaign.EXPERIMENTS["macs"].csv and "macs_h200" not in campaign.DEFAULT_EXPERIMENTS
+    assert [s.__class__(**{**s.__dict__, "experiment": "macs"}) for s in h200.specs()] == fmnist
