@@ -49,6 +49,13 @@ heldout            4.2 prediction, held-out test           11 torchvision models
 macs_h200          the zoo beside ``heldout`` on an H200   the FMNIST half of ``macs`` (20 models,
                                                            one repeat), its own CSV: the fit on the
                                                            GPU kind the held-out rows come from
+accuracy_fashion_  4.2.3, Figs 4.17, 4.19                  AlexNet, ResNet18, real FMNIST, batch
+mnist                                                      256, bf16, 30 full epochs with test
+                                                           accuracy after each (checkpointed)
+accuracy_cifar10   4.2.3, Figs 4.18, 4.20 (CIFAR-10        the same grid on real CIFAR-10
+                   stands in for CIFAR-100)
+accuracy_cifar100  4.2.3, Figs 4.18, 4.20                  the same grid on real CIFAR-100 (only
+                                                           where its files exist; not a default)
 =================  ======================================  =====================================
 
 Full epochs of all 20 models do not fit the device time we have (VGG16: ~50-100 s
@@ -221,6 +228,24 @@ def _epochs(q):
                     options=_quick({"epochs": 10, "warmup_steps": 20, "evaluate": True}, q, evaluate=False))]
 
 
+#: measured epochs of each ``accuracy_*`` run (learning curves, thesis 4.2.3)
+ACCURACY_EPOCHS = 30
+#: precision of the ``accuracy_*`` runs: bf16 autocast, the fastest mode the trainer has (1.6x faster than
+#: ``default`` for AlexNet, 1.1x for ResNet18 on an H100, ``kpi_precision``), so that 2 models x 30 epochs
+#: of one dataset fit in about 6-7 minutes of one H200; recorded in every row's ``precision``
+ACCURACY_PRECISION = "bf16"
+
+
+def _accuracy(dataset):
+    """AlexNet and ResNet18 trained on real ``dataset`` for 30 full epochs, test accuracy after each."""
+    def grids(q):
+        return [ex.Grid(f"accuracy_{dataset}", ["alexnet"] if q else ["alexnet", "resnet18"], [dataset],
+                        [4 if q else 256], precisions=[ACCURACY_PRECISION],
+                        options=_quick({"epochs": ACCURACY_EPOCHS, "warmup_steps": 20, "evaluate": True}, q,
+                                       evaluate=False))]
+    return grids
+
+
 def _extrapolation(q):
     return [ex.Grid("extrapolation", ["alexnet"] if q else ["vgg16", "mobilenet_v2", "googlenet", "googlenet_mod8"],
                     [FMNIST], [4 if q else 256], options=_quick({"epochs": 1, "warmup_steps": 10}, q))]
@@ -257,12 +282,22 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                quick_model="squeezenet1_1"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
+    Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
+               "AlexNet, ResNet18, real Fashion-MNIST, batch 256, bf16, 30 epochs with test accuracy",
+               _accuracy(FMNIST)),
+    Experiment("accuracy_cifar10", "accuracy_cifar10", "train", "4.2.3, Figs 4.18, 4.20 (CIFAR-10 for CIFAR-100)",
+               "AlexNet, ResNet18, real CIFAR-10, batch 256, bf16, 30 epochs with test accuracy",
+               _accuracy(CIFAR10)),
+    Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
+               "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
+               _accuracy(CIFAR100)),
 ]}
 
 #: what ``make measure`` runs when no experiment is named (hardware_h200 and macs_h200 need the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
-                                        "heldout")
+                                        "heldout",
+                                        "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
