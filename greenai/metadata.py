@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import os
 import subprocess
 from pathlib import Path
 
@@ -81,6 +82,13 @@ def write_meta(csv_path: Path, **extra) -> Path:
 
 
 def _git_commit() -> str | None:
+    """The commit of the code that ran: ``$GREENAI_GIT_COMMIT`` if set, else ``git rev-parse HEAD``.
+
+    The variable is for copies of a checkout whose ``.git`` is stale or missing (a tree sent
+    to a remote GPU machine): the caller names the commit it sent.
+    """
+    if os.environ.get("GREENAI_GIT_COMMIT"):
+        return os.environ["GREENAI_GIT_COMMIT"].strip()
     try:
         out = subprocess.run(
             ["git", "-C", str(paths.REPO_ROOT), "rev-parse", "--short", "HEAD"],

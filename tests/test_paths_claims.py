@@ -35,3 +35,19 @@ def test_claim_from_another_notebook_is_refused(tmp_path, monkeypatch):
     c = claims.Claim("02_y", "a", "2.3", "d", 1.0, 1.0, "s")
     with pytest.raises(ValueError, match="belongs to"):
         claims.record("01_x", [c])
+
+
+def test_meta_names_the_commit_given_by_the_caller(tmp_path, monkeypatch):
+    """A tree copied to another machine has a stale .git: GREENAI_GIT_COMMIT names the code that ran."""
+    import json
+
+    from greenai import metadata
+
+    csv = tmp_path / "rows.csv"
+    csv.write_text("a\n1\n")
+    monkeypatch.setenv("GREENAI_GIT_COMMIT", "abc1234")
+    meta = json.loads(metadata.write_meta(csv, campaign="t").read_text())
+    assert meta["git_commit"] == "abc1234"
+    monkeypatch.delenv("GREENAI_GIT_COMMIT")
+    meta = json.loads(metadata.write_meta(csv, campaign="t").read_text())
+    assert meta["git_commit"] != "abc1234"
