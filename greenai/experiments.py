@@ -448,7 +448,7 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
         from greenai.energy import EnergyMeter
 
         if device.type == "cuda":
-            meter = EnergyMeter(gpu_indices=[device.index], methods=methods or ("counter", "smi"))
+            meter = EnergyMeter(gpu_indices=[nvml_index(device)], methods=methods or ("counter", "smi"))
         else:
             meter = EnergyMeter(methods="auto")
     gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
@@ -461,6 +461,22 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
         env.idle_power_w = m.idle_power_w
         env.idle_kind = m.idle_kind
     return env
+
+
+def nvml_index(device: torch.device) -> int:
+    """NVML's index of the GPU that torch calls ``device``.
+
+    They differ when ``CUDA_VISIBLE_DEVICES`` hides or reorders GPUs (one process per GPU):
+    matched by UUID, so the meter reads the GPU that does the work.
+    """
+    from greenai import nvml
+
+    uuid = str(torch.cuda.get_device_properties(device).uuid)
+    nvml.init()
+    try:
+        return nvml.index_of_uuid(uuid)
+    finally:
+        nvml.shutdown()
 
 
 # --------------------------------------------------------------------------- preparing a run

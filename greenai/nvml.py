@@ -139,6 +139,29 @@ def energy_delta_mj(start_mj: int, end_mj: int, modulus_mj: int = ENERGY_COUNTER
     return (int(end_mj) - int(start_mj)) % int(modulus_mj)
 
 
+def _bare_uuid(uuid: str) -> str:
+    u = str(uuid).strip().lower()
+    return u[4:] if u.startswith("gpu-") else u
+
+
+def index_of_uuid(uuid: str) -> int:
+    """NVML index of the GPU whose UUID is ``uuid`` (``GPU-…`` as NVML prints it, or bare).
+
+    NVML numbers GPUs by their place on the host and ignores ``CUDA_VISIBLE_DEVICES``;
+    CUDA and torch number only the visible ones. A process that sees physical GPU 1 as
+    ``cuda:0`` must therefore meter NVML's GPU 1: the UUID is what both agree on.
+    NVML must be initialised (:func:`init`).
+    """
+    lib = _pynvml()
+    wanted = _bare_uuid(uuid)
+    for i in range(device_count()):
+        handle = _call(f"nvmlDeviceGetHandleByIndex({i})", lib.nvmlDeviceGetHandleByIndex, i)
+        got = _call("nvmlDeviceGetUUID", lib.nvmlDeviceGetUUID, handle)
+        if _bare_uuid(got.decode() if isinstance(got, bytes) else got) == wanted:
+            return i
+    raise NvmlError(f"no GPU with UUID {uuid!r} among the {device_count()} that NVML sees")
+
+
 @dataclass(frozen=True)
 class EdgeState:
     """Read-only GPU state at a window edge; NaN where the GPU cannot say."""
@@ -164,6 +187,12 @@ class Gpu:
 
     def __repr__(self) -> str:
         return f"Gpu(index={self.index}, name={self.name!r})"
+
+    def uuid(self) -> str:
+        """NVML's UUID of this GPU (``GPU-…``)."""
+        lib = _pynvml()
+        got = _call("nvmlDeviceGetUUID", lib.nvmlDeviceGetUUID, self._handle)
+        return got.decode() if isinstance(got, bytes) else str(got)
 
     def total_energy_mj(self) -> int:
         """NVML's cumulative energy counter since the driver loaded [mJ]."""

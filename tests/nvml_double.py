@@ -32,6 +32,7 @@ class FakeGpu:
     temperature_c: int = 45
     sm_clock_mhz: int = 1980
     name: str = "Fake H100"
+    uuid: str = ""
     lost: bool = False
     # piecewise-constant power: change times, energy at change [J], power after [W]
     _t: list = field(default_factory=list)
@@ -107,6 +108,9 @@ class FakeNvml:
 
     def nvmlDeviceGetName(self, handle):
         return self._gpu(handle).name
+
+    def nvmlDeviceGetUUID(self, handle):
+        return self._gpu(handle).uuid or f"GPU-00000000-0000-0000-0000-{handle:012d}"
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle):
         self._check("nvmlDeviceGetTotalEnergyConsumption")

@@ -106,3 +106,20 @@ def test_edge_state_is_nan_where_unsupported(fake):
 def test_nvml_errors_are_runtime_errors():
     assert issubclass(nvml.NvmlError, RuntimeError)
     assert issubclass(nvml.NvmlUnavailable, nvml.NvmlError)
+
+
+def test_index_of_uuid_maps_a_visible_gpu_to_its_nvml_index(monkeypatch):
+    """torch's cuda:0 under CUDA_VISIBLE_DEVICES=1 is NVML's GPU 1: found by UUID, with or without 'GPU-'."""
+    gpus = [FakeGpu(uuid="GPU-aaaa-0"), FakeGpu(uuid="GPU-bbbb-1"), FakeGpu(uuid="GPU-cccc-2")]
+    from nvml_double import install
+
+    install(monkeypatch, FakeNvml(gpus))
+    nvml.init()
+    try:
+        assert nvml.index_of_uuid("GPU-bbbb-1") == 1
+        assert nvml.index_of_uuid("cccc-2") == 2
+        assert nvml.Gpu(2).uuid() == "GPU-cccc-2"
+        with pytest.raises(nvml.NvmlError, match="no GPU with UUID"):
+            nvml.index_of_uuid("dddd")
+    finally:
+        nvml.shutdown()
