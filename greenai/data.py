@@ -19,6 +19,7 @@ dominate an epoch; this keeps the GPU fed (see ``benchmarks/data_pipeline.py``).
 from __future__ import annotations
 
 import gzip
+import os
 import math
 import shutil
 import time
@@ -294,7 +295,9 @@ def _fashion_mnist_root(root: Path, download: bool) -> Path:
                 target = cache_raw / f
                 if target.is_file():
                     continue
-                tmp = target.with_suffix(".part")
+                # one temporary file per process: two processes extracting at once (one per GPU)
+                # each write their own, and the atomic rename lets either win
+                tmp = target.with_name(f"{f}.{os.getpid()}.part")
                 with gzip.open(raw / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 tmp.replace(target)

@@ -99,6 +99,45 @@ def _write_idx_gz(path, array, magic):
         fh.write(header + array.astype(np.uint8).tobytes())
 
 
+def _gz_root(tmp_path):
+    raw = tmp_path / "gz" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    _write_idx_gz(raw / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28)), 2051)
+    _write_idx_gz(raw / "train-labels-idx1-ubyte.gz", np.arange(20) % 10, 2049)
+    _write_idx_gz(raw / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (5, 28, 28)), 2051)
+    _write_idx_gz(raw / "t10k-labels-idx1-ubyte.gz", np.arange(5), 2049)
+    return tmp_path / "gz"
+
+
+def test_two_processes_extracting_at_once_both_succeed(tmp_path, cache, monkeypatch):
+    """One process per GPU, same cache: while one is half-way through a file, the other extracts
+    everything; neither may lose its temporary file to the other (seen on a two-GPU host)."""
+    import os
+    import shutil
+
+    import greenai.data as gd
+
+    root = _gz_root(tmp_path)
+    real_copy, real_getpid = shutil.copyfileobj, os.getpid
+    other_ran = []
+
+    def copy_then_the_other_process_runs(src, dst, *args):
+        real_copy(src, dst, *args)
+        if not other_ran:
+            other_ran.append(True)
+            monkeypatch.setattr(os, "getpid", lambda: real_getpid() + 1)
+            try:
+                assert gd._fashion_mnist_root(root, download=False) == cache
+            finally:
+                monkeypatch.setattr(os, "getpid", real_getpid)
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy_then_the_other_process_runs)
+    assert gd._fashion_mnist_root(root, download=False) == cache
+    assert other_ran
+    assert sorted(p.name for p in (cache / "FashionMNIST" / "raw").iterdir()) == sorted(gd._FMNIST_FILES)
+
+
 def test_gz_only_root_is_extracted_into_the_cache(tmp_path, cache):
     raw = tmp_path / "ro" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
