@@ -96,7 +96,7 @@ NOMINAL_COUNTER_PERIOD_S: float = 0.1
 #: Default time the GPU has to reach a non-blocking edge after it is recorded [s].
 EDGE_TIMEOUT_S: float = 120.0
 #: How often the edge thread asks whether the GPU has reached a pending edge [s].
-EDGE_POLL_PERIOD_S: float = 0.0005
+EDGE_POLL_PERIOD_S: float = 0.001
 
 
 class GpuEnergyUnavailable(RuntimeError):
