@@ -799,6 +799,18 @@ class EnergyMeter:
         except concurrent.futures.TimeoutError as exc:
             raise EdgeTimeoutError(f"window {key!r}: its begin edge was not read in time") from exc
 
+    def cancel_window(self, key: str) -> None:
+        """Discard the open window ``key`` without measuring it.
+
+        Raises
+        ------
+        WindowError
+            No window ``key`` is open.
+        """
+        if key not in self._open:
+            raise WindowError(f"no open window {key!r} (open: {sorted(self._open)})")
+        del self._open[key]
+
     def _record_events(self, streams) -> list:
         """A CUDA event recorded now on each stream (default: the metered devices' current streams)."""
         if streams is None:
