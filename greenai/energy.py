@@ -690,16 +690,17 @@ class EnergyMeter:
         Edge
         """
         self._check_usable()
-        events = self._record_events(streams)
         if block:
             edges = self._edges()  # read while queued GPU work still runs: costs no GPU time
-            edge = Edge(events, block=True, timeout_s=self.edge_timeout_s)
+            edge = Edge(self._record_events(streams) if streams is not None else [], block=True,
+                        timeout_s=self.edge_timeout_s)
             if streams is None:
                 _synchronize_torch(self._torch_devices())
             else:
                 _wait_events(edge, self.edge_poll_period_s)
             self._resolve(edge, self._snapshot(edges), None)
             return edge
+        events = self._record_events(streams)
         edge = Edge(events, block=False, timeout_s=self.edge_timeout_s)
         if not events:  # nothing queued by this process that the edge could wait for
             snapshot = self._snapshot({})
