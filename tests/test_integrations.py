@@ -99,11 +99,12 @@ def test_lightning_callback_measures_energy_where_there_is_a_counter(tmp_path, f
     check_rows(rows, "lightning", epochs=1, steps_per_epoch=steps, every=5)
     assert set(rows.method) == {"counter"}
     assert (rows.energy_j >= 0).all() and (rows.uncertainty_j > 0).all()
-    epoch = rows[rows.scope == "epoch"].iloc[0]
-    steps_sum = rows[rows.scope == "steps"].energy_j.sum()
-    # the step windows cover the epoch's training steps: about the epoch's energy, within counter steps
-    assert steps_sum == pytest.approx(epoch.energy_j, abs=epoch.uncertainty_j + 4 * 150.0 * 0.01)
-    assert epoch.energy_j == pytest.approx(150.0 * epoch.duration_s, abs=epoch.uncertainty_j + 1e-9)
+    # the simulated GPU draws a constant 150 W: every window's energy is 150 W x its duration
+    for r in rows.itertuples():
+        assert r.energy_j == pytest.approx(150.0 * r.duration_s, abs=r.uncertainty_j + 1e-9)
+    # the step windows tile the run, which contains the epoch
+    steps = rows[rows.scope == "steps"]
+    assert steps.duration_s.sum() >= rows[rows.scope == "epoch"].duration_s.iloc[0] - 1e-3
 
 
 def hf_train(tmp_path, every: int, epochs: int = 2):
@@ -150,8 +151,8 @@ def test_hf_callback_measures_energy_where_there_is_a_counter(tmp_path, fake_gpu
     rows = pd.read_csv(tmp_path / "energy.csv")
     check_rows(rows, "hf", epochs=1, steps_per_epoch=steps, every=4)
     assert set(rows.method) == {"counter"} and (rows.uncertainty_j > 0).all()
-    epoch = rows[rows.scope == "epoch"].iloc[0]
-    assert epoch.energy_j == pytest.approx(150.0 * epoch.duration_s, abs=epoch.uncertainty_j + 1e-9)
+    for r in rows.itertuples():
+        assert r.energy_j == pytest.approx(150.0 * r.duration_s, abs=r.uncertainty_j + 1e-9)
 
 
 def test_every_n_steps_must_be_positive():
