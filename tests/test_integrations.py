@@ -53,11 +53,14 @@ def check_rows(rows: pd.DataFrame, framework: str, epochs: int, steps_per_epoch:
     assert set(rows.edges) == {"cuda_event"}
 
 
-def lightning_fit(tmp_path, every: int, epochs: int = 2):
-    L = pytest.importorskip("lightning.pytorch", reason="the greenai[lightning] extra (lightning) is not installed")
-    from lightning.pytorch.loggers import CSVLogger
+def lightning_fit(tmp_path, every: int, epochs: int = 2, package: str = "lightning.pytorch"):
+    L = pytest.importorskip(package, reason=f"the greenai[lightning] extra ({package}) is not installed")
+    CSVLogger = L.loggers.CSVLogger
 
-    from greenai.integrations.lightning import EnergyCallback
+    from greenai.integrations import lightning as integration
+
+    EnergyCallback = (integration.EnergyCallback if package == "lightning.pytorch"
+                      else getattr(integration, "PLEnergyCallback", integration.EnergyCallback))
 
     class Tiny(L.LightningModule):
         def __init__(self):
@@ -81,8 +84,9 @@ def lightning_fit(tmp_path, every: int, epochs: int = 2):
     return callback, logger, len(loader)
 
 
-def test_lightning_callback_writes_rows_and_logs_nan_energy_with_its_reason(tmp_path, no_driver):
-    callback, logger, steps = lightning_fit(tmp_path, every=3)
+@pytest.mark.parametrize("package", ["lightning.pytorch", "pytorch_lightning"])
+def test_lightning_callback_writes_rows_and_logs_nan_energy_with_its_reason(tmp_path, no_driver, package):
+    callback, logger, steps = lightning_fit(tmp_path, every=3, package=package)
     rows = pd.read_csv(tmp_path / "energy.csv")
     check_rows(rows, "lightning", epochs=2, steps_per_epoch=steps, every=3)
     assert set(rows.method) == {"none"} and rows.energy_j.isna().all()
