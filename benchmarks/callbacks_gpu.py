@@ -98,7 +98,7 @@ def run_hf(args, csv_path: Path, log_dir: Path) -> str:
 
     targs = transformers.TrainingArguments(
         output_dir=str(log_dir / "hf"), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        learning_rate=0.01, logging_steps=args.every, save_strategy="no", report_to=[], disable_tqdm=True,
+        learning_rate=1e-4, logging_steps=args.every, save_strategy="no", report_to=[], disable_tqdm=True,
         dataloader_num_workers=2, use_cpu=args.device == "cpu",
     )
     callback = EnergyCallback(csv_path=csv_path, every_n_steps=args.every, run="callbacks_gpu")
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=paths.BENCHMARKS_DIR)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=120, help="training steps per epoch")
+    parser.add_argument("--steps", type=int, default=200, help="training steps per epoch")
     parser.add_argument("--every", type=int, default=20, help="a step window every this many steps")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--image-size", type=int, default=224)
