@@ -479,7 +479,8 @@ def render_nonblocking(summary: pd.DataFrame, table: pd.DataFrame, args, env: di
         verdicts.append(
             f"The windows of each greenai run add up to one blocking window over the same work within "
             f"{steps:.2f} counter steps (non-blocking: {_f(nb_steps, '.2f')}); the bar is one step at each of "
-            f"the whole window's 2 edges ({'met' if steps <= 2.0 else 'NOT met'}). A counter step is the "
+            f"the whole window's 2 edges ({'met' if steps <= 2.0 else 'NOT met'}; one step per edge of the "
+            f"windows themselves would allow up to {int(greenai_rows['windows'].max()) + 1}). A counter step is the "
             "whole window's average power × the counter's update period."
         )
     elif len(greenai_rows):
