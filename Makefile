@@ -35,6 +35,7 @@ benchmarks: $(STAMP) ## CPU benchmark: 864-solve dispatch sweep, naive MILP (sam
 
 benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline into results/
 	$(PY) benchmarks/measurement_methods.py && $(PY) benchmarks/meter_overhead.py && $(PY) benchmarks/data_pipeline.py
+	$(PY) benchmarks/meter_overhead.py --suite nonblocking && $(PY) benchmarks/callbacks_gpu.py
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/

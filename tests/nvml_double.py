@@ -44,9 +44,10 @@ class FakeGpu:
         self._t, self._e, self._p = [t0], [0.0], [self.power_w]
 
     def set_power(self, power_w: float, now: float) -> None:
+        # times last: a reader on another thread (bisect on _t) never sees a change without its energy/power
         self._e.append(self.true_energy_j(now))
-        self._t.append(now)
         self._p.append(power_w)
+        self._t.append(now)
         self.power_w = power_w
 
     def true_energy_j(self, t: float) -> float:

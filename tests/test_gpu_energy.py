@@ -131,3 +131,34 @@ def test_cli_measures_a_gpu_command(tmp_path):
 
     row = pd.read_csv(tmp_path / "m.csv").iloc[0]
     assert row["energy_j"] > 0 and not math.isnan(row["power_w"])
+
+
+def test_non_blocking_window_returns_before_the_gpu_finishes_and_matches_a_blocking_one():
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    out = torch.empty_like(a)
+
+    def queue_work(n: int) -> None:
+        for _ in range(n):
+            torch.matmul(a, a, out=out)
+
+    queue_work(20)
+    torch.cuda.synchronize()
+    with EnergyMeter(gpu_indices=[0]) as meter:
+        meter.begin_window("whole")
+        meter.begin_window("part-0", block=False)
+        pending = []
+        t = time.perf_counter()
+        for i in range(4):
+            queue_work(400)  # ≈0.5 s of GPU work each, queued in far less
+            pending.append(meter.end_window(f"part-{i}", block=False, begin_next=f"part-{i + 1}" if i < 3 else None))
+        queued_s = time.perf_counter() - t
+        assert not pending[-1].done()  # the GPU is still working through the queue
+        whole = meter.end_window("whole")
+        parts = [p.result(timeout=60) for p in pending]
+    total_s = sum(p.duration_s for p in parts)
+    print(f"queued in {queued_s:.3f} s, GPU took {total_s:.2f} s; parts {[round(p.energy_j) for p in parts]} J, "
+          f"sum {sum(p.energy_j for p in parts):.1f} J, whole {whole.energy_j:.1f} ± {whole.uncertainty_j:.1f} J")
+    assert queued_s < total_s
+    assert total_s == pytest.approx(whole.duration_s, abs=0.05)
+    # shared edges: the parts add up to the whole within one counter step at each of its edges
+    assert abs(sum(p.energy_j for p in parts) - whole.energy_j) <= whole.uncertainty_j
