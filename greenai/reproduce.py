@@ -4,7 +4,8 @@ Notebooks are stored as jupytext percent scripts (``notebooks/NN_name.py``)
 so they diff cleanly. :func:`run_notebooks` converts each to
 ``notebooks/NN_name.ipynb`` (ignored by git; JupyterLab opens either form),
 executes it with papermill into ``<output>/notebooks/`` and finally gathers the
-claims every notebook recorded into ``<output>/claims.md``.
+claims every notebook recorded into ``<output>/claims.md`` and ``claims.csv``
+(with a verdict per claim, :mod:`greenai.claims`).
 """
 
 from __future__ import annotations
