@@ -328,8 +328,12 @@ def table(claims_dir: Path | None = None, registry: tuple[Expected, ...] = EXPEC
     return out.sort_values("notebook", kind="stable").reset_index(drop=True)
 
 
-def render_markdown(claims_table: pd.DataFrame) -> str:
-    """The claims table as Markdown: the rule, a count per verdict, then one row per claim."""
+def render_markdown(claims_table: pd.DataFrame, link=None) -> str:
+    """The claims table as Markdown: the rule, a count per verdict, then one row per claim.
+
+    ``link``: optional callable giving, for a notebook name, the address its
+    cell links to (None: no link), as the HTML report does.
+    """
     counts = claims_table.verdict.map(lambda v: v.split(":")[0]).value_counts()
     lines = [
         "# Thesis claims beside reproduced values",
@@ -352,7 +356,7 @@ def render_markdown(claims_table: pd.DataFrame) -> str:
         if _text(r.statement) and _text(r.statement) != claim:
             claim = f"{claim} — *{_text(r.statement)}*"
         lines.append(
-            f"| {r.notebook} | {r.section} | <a id=\"{_anchor(r.claim_id)}\"></a>{_cell(claim)} "
+            f"| {_linked(r.notebook, link)} | {r.section} | <a id=\"{_anchor(r.claim_id)}\"></a>{_cell(claim)} "
             f"| {_cell(_text(r.test))} | {_fmt(r.thesis_value)} | {_fmt(r.our_value)} | {_fmt(r.noise, blank=True)} | {_text(r.unit)} "
             f"| {delta} | **{_cell(r.verdict)}** | {_cell(_text(r.note))} |"
         )
@@ -366,6 +370,11 @@ def write_markdown(out: Path | None = None, claims_dir: Path | None = None) -> P
     out.write_text(render_markdown(t))
     t.to_csv(out.with_suffix(".csv"), index=False, float_format="%.6g")
     return out
+
+
+def _linked(notebook: str, link) -> str:
+    href = link(notebook) if link else None
+    return f"[{notebook}]({href})" if href else str(notebook)
 
 
 def _anchor(claim_id) -> str:
