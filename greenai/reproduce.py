@@ -11,6 +11,7 @@ claims every notebook recorded into ``<output>/claims.md`` and ``claims.csv``
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -77,5 +78,10 @@ def register(subparsers) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if not notebook_sources(args.only):
+        names = ", ".join(p.name for p in notebook_sources())
+        print(f"greenai reproduce: no notebook matches --only {args.only!r}; the notebooks are {names} "
+              "(--only takes a glob such as '04_*.py')", file=sys.stderr)
+        return 2
     run_notebooks(args.only, {"QUICK": True} if args.quick else None)
     return 0

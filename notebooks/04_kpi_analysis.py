@@ -25,7 +25,7 @@
 #
 # | experiment (CSV) | thesis | what we ran |
 # |---|---|---|
-# | `kpi_hardware`, `kpi_hardware_h200` | 4.1.1 | AlexNet, ResNet18, Fashion-MNIST, batch 128, 3 full epochs each after warm-up, 2 repeats (machine starts), on H100 and H200 |
+# | `kpi_hardware`, `kpi_hardware_h200` | 4.1.1 | AlexNet, ResNet18, Fashion-MNIST, batch 128, 3 full epochs each after warm-up, 2 repeats (separate runs, possibly on different cards), on H100 and H200 |
 # | `kpi_datasets` | 4.1.2 | AlexNet, ResNet18 on Fashion-MNIST vs CIFAR-100, batch 256, 2 full epochs |
 # | `kpi_batch_size` | 4.1.3 | AlexNet, Fashion-MNIST, batch 64…2048, 2 full epochs × 3 repeats |
 # | `kpi_epochs` | 4.1.3 | AlexNet, Fashion-MNIST, batch 256, 10 full epochs with test accuracy |
@@ -111,10 +111,10 @@ claim_rows = []
 # ResNet18 — the gap grows with MACs. Our second GPU kind is an H200: the same Hopper
 # chip (both at a 700 W limit) with faster, larger HBM3e memory, a much smaller step than
 # 3060 → 4090. Each kind was measured twice (repeats 0 and 1), each repeat on its own
-# machine start of the device tool — so possibly on another card of the same kind — with the
+# run, on a freshly allocated machine — so possibly on another card of the same kind — with the
 # same code and settings (dates in the `.meta.json` runs). The difference between the two
 # repeats of one kind is the yardstick for the gap between kinds: card-to-card and
-# start-to-start spread, which a single pair of cards cannot separate from the hardware.
+# run-to-run spread, which a single pair of cards cannot separate from the hardware.
 # The split into time and power says where the gap comes from.
 
 # %%
@@ -140,11 +140,11 @@ if len(gpus) == 2:
               + ", ".join(f"{m} {ratio.loc[m, newer] / ratio.loc[m, older] - 1:+.1%}" for m in ratio.index))
 else:
     print("only one GPU measured: no hardware gap")
-# Spread between the repeats (machine starts) of one GPU kind, as a share of their mean.
+# Spread between the repeats (separate runs) of one GPU kind, as a share of their mean.
 run_means = ex.per_run(hardware).groupby(["gpu_name", "model", "repeat"]).epoch_energy_j.mean()
 spread = run_means.groupby(["gpu_name", "model"]).agg(lambda e: (e.max() - e.min()) / e.mean())
 print("spread between repeats of one kind (max − min) / mean:\n", spread.map("{:.1%}".format).to_string())
-gap_note = (f"thesis: RTX 3060 − RTX 4090; ours: H100 − H200, 2 machine starts each; repeats of one kind "
+gap_note = (f"thesis: RTX 3060 − RTX 4090; ours: H100 − H200, 2 separate runs each; runs of one kind "
             f"differ by up to {spread.max():.1%}" if gap
             else "thesis: RTX 3060 − RTX 4090; ours: H100 − H200, H200 rows missing (n/a)")
 acc = hardware.dropna(subset=["test_accuracy"]).groupby(["gpu_name", "model"]).test_accuracy.last()
@@ -211,10 +211,10 @@ print(check[["model", "dataset", "epoch_energy_j_mean_full", "epoch_energy_j_mea
       .round(3).to_string(index=False))
 # %% [markdown]
 # A second check on four models with very different step times, measured as full
-# epochs in a later call (`kpi_extrapolation`). That call ran on another machine start
-# of the device tool; the same AlexNet epoch (batch 256) drew a few percent less there
-# than in the first call (printed below), which is part of the comparison — rows carry
-# the idle power measured at the start of each call to tell the calls apart.
+# epochs in a later run (`kpi_extrapolation`). That run was on a separately allocated
+# machine (possibly another H100 card); the same AlexNet epoch (batch 256) drew a few percent less there
+# than in the first run (printed below), which is part of the comparison — rows carry
+# the idle power measured at the start of each run to tell the runs apart.
 
 # %%
 fm_windows = ex.per_run(macs[macs.dataset == "fashion_mnist"]).groupby("model").epoch_energy_j.mean()
@@ -223,9 +223,9 @@ xcheck = extrapolation[["model", "epoch_energy_j", "idle_power_w"]].assign(
 xcheck["window_vs_full"] = xcheck.window_extrapolated_j / xcheck.epoch_energy_j - 1
 print(xcheck.round(3).to_string(index=False))
 first_call = batch[batch.batch_size == 256].energy_j.mean()
-print(f"AlexNet batch 256 epoch: {first_call:.0f} J in the first call (idle {batch.idle_power_w.iloc[0]:.0f} W), "
-      f"{epochs10.energy_j.mean():.0f} J in the later call (idle {epochs10.idle_power_w.iloc[0]:.0f} W): "
-      f"{epochs10.energy_j.mean() / first_call - 1:+.1%} between machine starts")
+print(f"AlexNet batch 256 epoch: {first_call:.0f} J in the first run (idle {batch.idle_power_w.iloc[0]:.0f} W), "
+      f"{epochs10.energy_j.mean():.0f} J in the later run (idle {epochs10.idle_power_w.iloc[0]:.0f} W): "
+      f"{epochs10.energy_j.mean() / first_call - 1:+.1%} between the two runs")
 
 # %%
 for model in four:
