@@ -137,8 +137,11 @@ def build(out_dir: Path | None = None, notebooks_dir: Path | None = None, claims
         f"The [claims table](claims.html) with its verdict rule. {claims.RULE}",
         "",
     ]
+    shared = table.statement.value_counts()
     for r in table.itertuples(index=False):
-        what = claims._text(r.statement) or claims._text(r.description)
+        # the registry's wording of the claim, unless it covers several rows (macs_*): then the row's own
+        statement = claims._text(r.statement)
+        what = statement if statement and shared.get(statement, 0) == 1 else claims._text(r.description)
         lines.append(f"- {r.section} — [{what}](claims.html#{claims._anchor(r.claim_id)}): **{r.verdict}** "
                      f"({r.notebook})")
     return _markdown_page("greenai report", "\n".join(lines) + "\n", out_dir / "index.html")
