@@ -124,5 +124,6 @@ def test_committed_claims_table_is_current():
     regenerated = claims.render_markdown(claims.table(paths.RESULTS_DIR / "claims"))
     assert committed.read_text() == regenerated, (
         "results/claims.md is stale: run `make reproduce` (or greenai.claims.write_markdown) and commit it")
+    assert (paths.RESULTS_DIR / "claims.csv").is_file(), "results/claims.csv missing: run `make reproduce`"
     csv = pd.read_csv(paths.RESULTS_DIR / "claims.csv", keep_default_na=False, na_values=[""])
     assert list(csv.verdict) == list(claims.table(paths.RESULTS_DIR / "claims").verdict)
