@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-gpu reproduce measure lab benchmarks benchmarks-gpu clean
+.PHONY: help setup test test-gpu reproduce report measure lab benchmarks benchmarks-gpu clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test-gpu: $(STAMP) ## run only the tests that need an NVIDIA GPU
 reproduce: $(STAMP) ## re-execute every notebook on the recorded results (no GPU needed)
 	$(PY) -m greenai reproduce
 
+report: $(STAMP) ## render the executed notebooks and the claims table as a static HTML site: results/report/index.html
+	$(PY) -m greenai.report
+
 measure: $(STAMP) ## on a GPU: run the measurement campaign and append rows to results/raw/
 	$(PY) -m greenai.campaign
 
@@ -40,6 +43,6 @@ benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + dat
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-clean: ## remove generated notebooks, caches and executed copies (keeps results/raw)
-	rm -rf notebooks/*.ipynb results/notebooks .pytest_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+clean: ## remove what is regenerated and not committed: notebooks/*.ipynb, results/report/, caches (keeps .venv, data/, results/)
+	rm -rf notebooks/*.ipynb notebooks/.ipynb_checkpoints results/report .pytest_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

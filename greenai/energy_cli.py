@@ -6,8 +6,10 @@ measurement as a row. The command's exit code is passed through. On a machine
 without an NVIDIA GPU (``--method auto``, the default) it still runs the
 command, reports energy as unavailable and says why.
 
-Exit codes: the command's own; 127 if it cannot be started; 3 if an explicitly
-requested GPU method cannot be used here (the command is then not run).
+Exit codes: the command's own; 127 if it cannot be started; 2 for a usage
+mistake, among them an explicitly requested GPU method (``--method counter``)
+that this machine cannot provide: the command is then not run (``--method
+auto``, the default, runs it and reports energy as unavailable).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from greenai.energy import METHODS, EnergyMeter, GpuEnergyUnavailable, Measurement
 
-EXIT_UNAVAILABLE = 3
+#: An explicitly requested GPU method is unavailable here: a usage error, the command is not run.
+EXIT_UNAVAILABLE = 2
 EXIT_NOT_STARTED = 127
 
 
@@ -65,7 +68,9 @@ def main(args: argparse.Namespace) -> int:
             tdp_w=args.tdp_w,
         )
     except GpuEnergyUnavailable as exc:
-        print(f"greenai measure: {exc} (on the command line: --method auto)", file=sys.stderr)
+        reason = " ".join(str(exc.__cause__ or exc).split())
+        print(f"greenai measure: --method {' '.join(methods)} cannot be used here: {reason}; the command was not "
+              "run (--method auto runs it and reports GPU energy as unavailable)", file=sys.stderr)
         return EXIT_UNAVAILABLE
     with meter:
         if args.idle_s > 0:

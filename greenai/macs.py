@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import sys
 from dataclasses import asdict, dataclass
 
 import torch
@@ -369,10 +370,14 @@ def register(subparsers) -> None:
 def _cli(args: argparse.Namespace) -> int:
     from greenai.data import UnknownDatasetError
 
+    if args.image_size <= 0:
+        print(f"greenai models: --image-size must be a positive number of pixels, got {args.image_size}",
+              file=sys.stderr)
+        return 2
     try:
         table = model_table([args.dataset], image_size=args.image_size, head="ten" if args.ten_class_head else "dataset")
     except UnknownDatasetError as exc:
-        print(f"error: {exc}")
+        print(f"greenai models: {exc}", file=sys.stderr)
         return 2
     show = table.assign(
         mmacs=(table["macs"] / 1e6).round(2),
@@ -383,6 +388,10 @@ def _cli(args: argparse.Namespace) -> int:
     print(f"{args.dataset}, {args.image_size}x{args.image_size}, per sample (MMAC = 1e6 MAC, params in millions)")
     print(show.to_string(index=False))
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        try:
+            table.to_csv(args.csv, index=False)
+        except OSError as exc:
+            print(f"greenai models: cannot write {args.csv}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"wrote {args.csv}")
     return 0

@@ -4,12 +4,14 @@ Notebooks are stored as jupytext percent scripts (``notebooks/NN_name.py``)
 so they diff cleanly. :func:`run_notebooks` converts each to
 ``notebooks/NN_name.ipynb`` (ignored by git; JupyterLab opens either form),
 executes it with papermill into ``<output>/notebooks/`` and finally gathers the
-claims every notebook recorded into ``<output>/claims.md``.
+claims every notebook recorded into ``<output>/claims.md`` and ``claims.csv``
+(with a verdict per claim, :mod:`greenai.claims`).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -51,7 +53,37 @@ def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path 
         cwd=str(paths.NOTEBOOKS_DIR),
         progress_bar=False,
     )
+    _strip_machine_paths(executed)
     return executed
+
+
+def _strip_machine_paths(executed: Path) -> None:
+    """Rewrite the executed notebook so that it carries no absolute path of this machine.
+
+    Papermill records ``input_path``/``output_path``, and a cell whose last value
+    is a path (``save_figure`` returns one) prints it: paths under the checkout
+    become relative to it (``results/figures/...``), so the executed copy is the
+    same on every machine.
+    """
+    import nbformat
+
+    root = str(paths.REPO_ROOT) + "/"
+    nb = nbformat.read(executed, as_version=4)
+
+    def portable(text):
+        return text.replace(root, "") if isinstance(text, str) else text
+
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = portable(meta[key])
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = portable(output["text"])
+            if "text/plain" in output.get("data", {}):
+                output["data"]["text/plain"] = portable(output["data"]["text/plain"])
+    nbformat.write(nb, executed)
 
 
 def run_notebooks(pattern: str = "[0-9][0-9]_*.py", parameters: dict | None = None) -> Path:
@@ -76,5 +108,10 @@ def register(subparsers) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if not notebook_sources(args.only):
+        names = ", ".join(p.name for p in notebook_sources())
+        print(f"greenai reproduce: no notebook matches --only {args.only!r}; the notebooks are {names} "
+              "(--only takes a glob such as '04_*.py')", file=sys.stderr)
+        return 2
     run_notebooks(args.only, {"QUICK": True} if args.quick else None)
     return 0

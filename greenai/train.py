@@ -532,7 +532,8 @@ def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: 
         Instead of ``steps``: size each window kind separately so that it lasts
         at least ``window_s`` seconds (a fetch-only step takes far less time than
         a full step; every window must span many counter updates). The step
-        time of each kind is calibrated once, on 10 synchronised steps.
+        time of each kind is calibrated once: the fastest of several rounds of
+        10 synchronised steps (see :func:`_calibrate_step_s`).
 
     Returns
     -------
@@ -552,13 +553,8 @@ def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: 
                 steps_for[upto] = steps
                 continue
             it = cycle_batches(trainer.train_batches, start_epoch=epoch)
-            trainer._step(it, None, autocast, upto=upto)
-            synchronize(trainer.device)
-            start = time.perf_counter()
-            for _ in range(10):
-                trainer._step(it, None, autocast, upto=upto)
-            synchronize(trainer.device)
-            steps_for[upto] = steps_for_duration((time.perf_counter() - start) / 10, window_s, min_steps=min_steps)
+            step_s = _calibrate_step_s(trainer, it, autocast, upto, window_s)
+            steps_for[upto] = steps_for_duration(step_s, window_s, min_steps=min_steps)
     for repeat in range(repeats):
         for upto in DESIGN_WINDOWS:
             n = steps_for[upto]
@@ -580,6 +576,31 @@ def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: 
                                         counter_updates=as_float(getattr(m, "counter_updates", None)),
                                         uncertainty_j=as_float(getattr(m, "uncertainty_j", None))))
     return split_phase_energy(windows)
+
+
+def _calibrate_step_s(trainer: Trainer, it, autocast, upto: str, window_s: float, round_steps: int = 10) -> float:
+    """Time of one step run up to phase ``upto`` [s]: the fastest of several rounds of ``round_steps`` steps.
+
+    A round can only be slowed by outside interference (another process
+    preempting a thread, a page fault), never sped up, so the fastest round is
+    the best estimate of the undisturbed step. Rounds continue until at least
+    three ran over at least a tenth of ``window_s`` (a single 10-step round of
+    a fast kind lasts well under a millisecond: one preemption would inflate
+    it several times and size the window far too short), or, for slow steps,
+    until two ran over a whole ``window_s``.
+    """
+    trainer._step(it, None, autocast, upto=upto)  # warm-up: lazy initialisation, allocator
+    synchronize(trainer.device)
+    best_s, spent_s, rounds = math.inf, 0.0, 0
+    while True:
+        start = time.perf_counter()
+        for _ in range(round_steps):
+            trainer._step(it, None, autocast, upto=upto)
+        synchronize(trainer.device)
+        elapsed = time.perf_counter() - start
+        best_s, spent_s, rounds = min(best_s, elapsed / round_steps), spent_s + elapsed, rounds + 1
+        if (rounds >= 3 and spent_s >= 0.1 * window_s) or (rounds >= 2 and spent_s >= window_s):
+            return best_s
 
 
 def split_phase_energy(windows: list[DesignWindow]) -> PhaseSplit:

@@ -30,7 +30,7 @@
 # | `smi` | the thesis' method: power read once a second, mean × duration |
 # | `tdp` | CodeCarbon's estimate: rated power (NVML's default power limit, 700 W) × duration |
 #
-# The windows were recorded on the lent H100 by `benchmarks/measurement_methods.py`
+# The windows were recorded on an NVIDIA H100 by `benchmarks/measurement_methods.py`
 # (rows in `results/raw/measurement_methods.csv`, provenance beside it). Workloads:
 # `idle` (a CUDA context held, nothing running), `matmul` (bf16 matrix multiplies at
 # the power limit), `alexnet` (AlexNet training steps, batch 256, 224×224, FP32, load

@@ -152,7 +152,14 @@ beside = report.headline_beside_thesis(head)
 beside.to_csv(tables / "dispatch_headline.csv", index=False)
 display(beside.round(3))  # noqa: F821
 note = ("QUICK subset (every 12th start hour)" if QUICK else "all 144 start hours") + "; our weather (PVGIS TMY), 3 kW DC"
+by_deadline = head.set_index("deadline_h")
 claims.record(NOTEBOOK, report.headline_claims(head, note) + [
+    dict(claim_id=f"5.4-{key[:3]}-cost-falls", section="5.4",
+         description=f"{key[:3]} cost over start hours, deadline 32 h − 23 h",
+         thesis_value=float(report.THESIS_HEADLINE[32][key] - report.THESIS_HEADLINE[23][key]),
+         our_value=float(by_deadline.loc[32, key] - by_deadline.loc[23, key]), unit="EUR", note=note)
+    for key in ("min_cost_eur", "max_cost_eur")
+] + [
     dict(claim_id="solar_jan1_ac_wh", section="5.2.3", description="AC energy of Jan 1 (hours 9-16)",
          thesis_value=float(sum(I.THESIS_FIG_5_4_AC_W.values())), our_value=float(first_day_wh), unit="Wh",
          note="different weather year; same 3 kW DC array the excerpt implies"),

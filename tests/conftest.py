@@ -1,6 +1,7 @@
 """Shared test setup: derived outputs go to a temporary folder, never into the
-committed ``results/``. Tests that need real datasets look for them in
-``../shared/data`` beside the checkout and skip when they are absent."""
+committed ``results/``. Tests that need real datasets look for them where the
+README says datasets live (``$GREENAI_DATA_DIR``, or ``data/`` in the checkout)
+and skip, saying where, when they are absent."""
 
 from __future__ import annotations
 

@@ -23,13 +23,15 @@ from greenai.data import (
     synthetic_split,
 )
 
-SHARED_DATA = paths.REPO_ROOT.parent / "shared" / "data"
+#: Where the README says datasets live: $GREENAI_DATA_DIR, or data/ in the checkout.
+REAL_DATA = paths.data_dir()
 needs_fmnist = pytest.mark.skipif(
-    not (SHARED_DATA / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file(),
-    reason="real Fashion-MNIST not in ../shared/data",
+    not (REAL_DATA / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file(),
+    reason=f"real Fashion-MNIST not in {REAL_DATA} (set GREENAI_DATA_DIR or download into data/)",
 )
 needs_cifar10 = pytest.mark.skipif(
-    not (SHARED_DATA / "cifar-10-batches-py" / "test_batch").is_file(), reason="real CIFAR-10 not in ../shared/data"
+    not (REAL_DATA / "cifar-10-batches-py" / "test_batch").is_file(),
+    reason=f"real CIFAR-10 not in {REAL_DATA} (set GREENAI_DATA_DIR or download into data/)",
 )
 
 
@@ -164,7 +166,7 @@ def test_gz_only_root_is_extracted_into_the_cache(tmp_path, cache):
 
 @needs_fmnist
 def test_real_fashion_mnist(cache):
-    split = load_dataset("fashion_mnist", root=SHARED_DATA)
+    split = load_dataset("fashion_mnist", root=REAL_DATA)
     assert split.source == "real" and split.images.shape == (60_000, 1, 28, 28)
     assert torch.bincount(split.labels).tolist() == [6000] * 10
     pixels = split.images.float() / 255
@@ -174,7 +176,7 @@ def test_real_fashion_mnist(cache):
 
 @needs_cifar10
 def test_real_cifar10_test_split():
-    split = load_dataset("cifar10", train=False, root=SHARED_DATA)
+    split = load_dataset("cifar10", train=False, root=REAL_DATA)
     assert split.images.shape == (10_000, 3, 32, 32)
     assert torch.bincount(split.labels).tolist() == [1000] * 10
     mean = (split.images.float() / 255).mean(dim=(0, 2, 3))

@@ -72,10 +72,11 @@ def test_cpu_only_machine_reports_energy_unavailable(no_gpu, tmp_path, capsys):
 def test_explicit_gpu_method_without_gpu_fails_before_running(no_gpu, tmp_path, capsys):
     marker = tmp_path / "ran"
     code = cli.main(["measure", "--method", "counter", "--", PY, "-c", f"open({str(marker)!r}, 'w')"])
-    assert code == EXIT_UNAVAILABLE
+    assert code == EXIT_UNAVAILABLE == 2  # a usage error, told apart from the command's own exit codes > 2
     assert not marker.exists()
     err = capsys.readouterr().err
-    assert "NVML is not usable" in err and "--method auto" in err
+    assert "NVML is not usable" in err and "--method auto" in err and "the command was not run" in err
+    assert len(err.strip().splitlines()) == 1 and "methods=" not in err  # one line, command-line wording
 
 
 def test_usage_errors(no_gpu, capsys):

@@ -192,7 +192,18 @@ def test_epoch_on_a_real_gpu_measures_counter_energy_and_event_phases():
     assert sum(result.phase_s.values()) <= result.duration_s * 1.05
 
 
-def test_design_windows_are_sized_per_kind(fake_gpu):
+@pytest.fixture
+def one_cpu_thread():
+    """One intra-op thread: on a busy machine with few cores, torch's thread pool waits at every parallel
+    region for a worker that lost its core, so a tiny step takes 0.3 ms or 70 ms depending on the load of
+    the moment, and a window sized on one moment runs in another."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_design_windows_are_sized_per_kind(fake_gpu, one_cpu_thread):
     with EnergyMeter(methods=("counter",)) as meter:
         trainer = train.Trainer(tiny_model(), TinyBatches(n=80, batch_size=8), "cpu", meter=meter)
         split = train.phase_energy_by_design(trainer, window_s=0.2, repeats=1, min_steps=1)

@@ -1,0 +1,44 @@
+"""Executed notebooks carry no absolute path of the machine that ran them."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from greenai import paths, reproduce
+
+#: An absolute path into a checkout (…/results/…, …/notebooks/…, …/data/…) after a quote, bracket or space.
+MACHINE_PATH = re.compile(r"""['"(\s](/(?:[\w.-]+/)+(?:results|notebooks|data)/)""")
+
+
+def test_executed_notebook_paths_become_relative_to_the_checkout(tmp_path):
+    root = paths.REPO_ROOT
+    cell = nbformat.v4.new_code_cell("save_figure(fig, 'fig_x')", outputs=[
+        nbformat.v4.new_output("execute_result", data={"text/plain": f"PosixPath('{root}/results/figures/fig_x.png')"},
+                               execution_count=1),
+        nbformat.v4.new_output("stream", name="stdout", text=f"wrote {root}/results/tables/t.csv\nkept /elsewhere/x\n"),
+    ])
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["papermill"] = {"input_path": f"{root}/notebooks/x.ipynb", "output_path": f"{root}/results/notebooks/x.ipynb"}
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    reproduce._strip_machine_paths(path)
+    text = path.read_text()
+    assert str(root) not in text
+    back = nbformat.read(path, as_version=4)
+    assert back.metadata.papermill.input_path == "notebooks/x.ipynb"
+    assert back.cells[0].outputs[0].data["text/plain"] == "PosixPath('results/figures/fig_x.png')"
+    assert back.cells[0].outputs[1].text == "wrote results/tables/t.csv\nkept /elsewhere/x\n"
+
+
+@pytest.mark.parametrize("committed", sorted((paths.RESULTS_DIR / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_committed_executed_notebooks_carry_no_machine_path(committed):
+    found = sorted(set(MACHINE_PATH.findall(committed.read_text())))
+    assert not found, f"absolute paths in {committed.name}: {found} (re-run make reproduce)"
+
+
+def test_the_machine_path_pattern_finds_absolute_paths_only():
+    assert MACHINE_PATH.findall("PosixPath('/home/me/greenai/results/figures/a.png')") == ["/home/me/greenai/results/"]
+    assert MACHINE_PATH.findall("PosixPath('results/figures/a.png') see https://example.org/results/") == []
