@@ -234,8 +234,13 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
-                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print) -> ex.SweepSummary:
-    """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``."""
+                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print,
+                   validate_first: bool = True) -> ex.SweepSummary:
+    """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``.
+
+    Its grid is validated once, here (``validate_first=False`` when the caller
+    has already validated it, as :func:`main` does for all experiments at once).
+    """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     from greenai import metadata
@@ -244,7 +249,7 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     out_dir = Path(out_dir) if out_dir is not None else paths.RAW_DIR
     csv_path = out_dir / f"{exp.csv}.csv"
     specs = exp.specs(quick)
-    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log)
+    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first)
     if exp.kind == "train":
         kwargs["checkpoint_dir"] = checkpoint_dir
     if exp.kind == "layers":
@@ -290,9 +295,18 @@ def _run(args: argparse.Namespace) -> int:
             e = EXPERIMENTS[name]
             print(f"{name:14s} {e.csv + '.csv':24s} {len(e.specs(args.quick)):4d} runs  {e.thesis}: {e.description}")
         return 0
-    # validate every grid before any GPU time is spent
+    no_gpu = _no_gpu(args.device)
+    if no_gpu and not args.quick:  # said first: nothing else matters on a machine without a GPU
+        print(f"greenai campaign: {no_gpu}; the campaign measures GPU energy: run it on a machine with an NVIDIA "
+              f"GPU (or `--quick --device cpu` for a CPU smoke test of the code)", file=sys.stderr)
+        return 2
+    # validate every grid once, before any GPU time is spent
     all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
-    ex.validate(all_specs, data_root=args.data_root)
+    try:
+        ex.validate(all_specs, data_root=args.data_root)
+    except ex.GridError as exc:
+        print(f"greenai campaign: {exc}", file=sys.stderr)
+        return 2
     env = ex.make_environment(args.device, idle_s=args.idle_s)
     print(f"device {env.device} ({env.gpu_name}), driver {env.driver}, torch {env.torch_version}, "
           f"idle {env.idle_power_w:.1f} W ({env.idle_kind})", flush=True)
@@ -300,10 +314,21 @@ def _run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         summary = run_experiment(name, args.out, quick=args.quick, env=env, data_root=args.data_root,
                                  checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
-                                 log=lambda line: print(line, flush=True))
+                                 log=lambda line: print(line, flush=True), validate_first=False)
         print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
     return 0
+
+
+def _no_gpu(device: str | None) -> str | None:
+    """Why ``device`` (default: the first GPU) is no usable GPU, or None."""
+    if device is not None and not str(device).startswith("cuda"):
+        return f"--device {device} is no GPU"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no GPU found (CUDA is not available to torch on this machine)"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

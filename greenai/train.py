@@ -52,14 +52,13 @@ import numpy as np
 import torch
 from torch import nn
 
+# the arithmetic of phase energy lives with the analysis (no torch); re-exported here
+from greenai.analysis.phases import DESIGN_WINDOWS, PHASES, DesignWindow, PhaseSplit, split_phase_energy  # noqa: F401
+
 #: precision modes understood by :func:`precision_mode`
 PRECISIONS: tuple[str, ...] = ("default", "fp32", "tf32", "bf16")
-#: phases of a training step, in order
-PHASES: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
 #: optimisers understood by :func:`make_optimizer`
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
-#: windows of :func:`phase_energy_by_design`: each runs the phases up to and including its name
-DESIGN_WINDOWS: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
 
 
 class TrainConfigError(ValueError):
@@ -475,46 +474,6 @@ def steps_for_duration(step_s: float, target_s: float, min_steps: int = 5, max_s
 # --------------------------------------------------------------------------- phase energy by design
 
 
-@dataclass
-class DesignWindow:
-    """One window of :func:`phase_energy_by_design`: steps run up to phase ``upto``."""
-
-    upto: str
-    repeat: int
-    steps: int
-    duration_s: float
-    energy_j: float
-    phase_s: dict[str, float]
-    counter_updates: float = math.nan
-    uncertainty_j: float = math.nan
-
-    def as_row(self) -> dict:
-        row = {"window": self.upto, "window_repeat": self.repeat, "steps": self.steps,
-               "duration_s": self.duration_s, "energy_j": self.energy_j,
-               "counter_updates": self.counter_updates, "uncertainty_j": self.uncertainty_j}
-        for phase in PHASES:
-            row[f"{phase}_s"] = self.phase_s.get(phase, 0.0)
-        return row
-
-
-@dataclass
-class PhaseSplit:
-    """Energy per training step split into phases [J per step], two ways.
-
-    ``by_difference[k]``: energy per step of window "up to k" minus that of the
-    window before it. ``by_regression[k]``: fitted power of phase k [W] times
-    its mean time per full step. ``power_w``: fitted power per phase (and
-    ``"other"`` for time outside the phases).
-    """
-
-    windows: list[DesignWindow]
-    by_difference_j: dict[str, float] = field(default_factory=dict)
-    by_regression_j: dict[str, float] = field(default_factory=dict)
-    power_w: dict[str, float] = field(default_factory=dict)
-    full_step_energy_j: float = math.nan
-    full_step_phase_s: dict[str, float] = field(default_factory=dict)
-
-
 def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: int = 2, epoch: int = 0,
                            window_s: float | None = None, min_steps: int = 5) -> PhaseSplit:
     """Measure windows that run only some phases and split step energy by phase.
@@ -580,33 +539,3 @@ def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: 
                                         counter_updates=as_float(getattr(m, "counter_updates", None)),
                                         uncertainty_j=as_float(getattr(m, "uncertainty_j", None))))
     return split_phase_energy(windows)
-
-
-def split_phase_energy(windows: list[DesignWindow]) -> PhaseSplit:
-    """Split per-step energy into phases from design windows (difference and regression)."""
-    per_step = {}
-    for upto in DESIGN_WINDOWS:
-        vals = [w.energy_j / w.steps for w in windows if w.upto == upto]
-        per_step[upto] = float(np.mean(vals)) if vals else math.nan
-    by_diff, previous = {}, 0.0
-    for upto in DESIGN_WINDOWS:
-        by_diff[upto] = per_step[upto] - previous
-        previous = per_step[upto]
-    # regression E_w = sum_k p_k t_k,w + p_other * (T_w - sum_k t_k,w), non-negative powers
-    names = list(PHASES) + ["other"]
-    a = np.array([[w.phase_s.get(p, 0.0) for p in PHASES]
-                  + [max(w.duration_s - sum(w.phase_s.values()), 0.0)] for w in windows])
-    b = np.array([w.energy_j for w in windows])
-    power = dict.fromkeys(names, math.nan)
-    ok = np.isfinite(b).all() and len(windows) >= len(names)
-    if ok:
-        from scipy.optimize import nnls
-
-        coef, _ = nnls(a, b)
-        power = dict(zip(names, map(float, coef)))
-    full = [w for w in windows if w.upto == DESIGN_WINDOWS[-1]]
-    mean_phase_s = {p: float(np.mean([w.phase_s.get(p, 0.0) / w.steps for w in full])) for p in PHASES} if full else {}
-    by_reg = {p: power[p] * mean_phase_s.get(p, math.nan) for p in PHASES}
-    return PhaseSplit(windows=windows, by_difference_j=by_diff, by_regression_j=by_reg, power_w=power,
-                      full_step_energy_j=per_step[DESIGN_WINDOWS[-1]], full_step_phase_s=mean_phase_s)
-
