@@ -41,8 +41,7 @@ QUICK = False
 import os
 
 from greenai import claims, paths, power
-from greenai.dispatch import report
-from greenai.plots import save_figure, use_style
+from greenai.figures import ch5, save_figure, use_style
 
 use_style()
 NOTEBOOK = "07_power_limit"
@@ -57,7 +56,7 @@ display(profile)  # noqa: F821
 # the limit.
 
 # %%
-fig = report.fig_power_profile(profile)
+fig = ch5.fig_5_1_power_limit_profile(profile)
 save_figure(fig, "fig_5_1_power_limit_profile")
 saving = 1 - profile["energy_per_job_wh"].iloc[0] / profile["energy_per_job_wh"].iloc[-1]
 slowdown = profile["duration_h"].iloc[0] / profile["duration_h"].iloc[-1] - 1

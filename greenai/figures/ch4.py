@@ -162,3 +162,70 @@ def plot_epoch_series(rows, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- one function per thesis figure
+
+
+def fig_4_1_hardware(summary):
+    """Fig 4.1: energy per epoch by model and GPU (``summarize(rows, ["gpu_name", "model"])``)."""
+    return plot_grouped_bars(summary, x="model", hue="gpu_name", title="Energy per epoch, Fashion-MNIST, batch 128")
+
+
+def fig_4_2_datasets(summary):
+    """Fig 4.2: energy per epoch by model and dataset, from windows extrapolated to an epoch."""
+    return plot_grouped_bars(summary, x="model", hue="dataset", yerr=None,
+                             title="Energy per epoch by dataset, batch 256 (windows, extrapolated to an epoch)")
+
+
+def fig_4_2b_datasets_full_epochs(summary):
+    """Fig 4.2 from full epochs (the check of the windows' extrapolation)."""
+    return plot_grouped_bars(summary, x="model", hue="dataset",
+                             title="Energy per epoch by dataset, batch 256 (full epochs)")
+
+
+def fig_4_4_batch_size(summary, gpu_name: str):
+    """Figs 4.3/4.4: energy, power and time per epoch vs batch size (AlexNet, Fashion-MNIST)."""
+    return plot_batch_size(summary, title=f"AlexNet, Fashion-MNIST, {gpu_name}")
+
+
+def fig_4_6_energy_vs_epochs(totals):
+    """Figs 4.5/4.6: total energy vs epochs per batch size (``total_energy_over_epochs``)."""
+    return plot_total_energy(totals, title="Total energy vs epochs (measured mean per epoch × epochs)")
+
+
+def fig_4_6b_energy_per_epoch_over_10_epochs(rows):
+    """Energy per epoch and accuracy over 10 measured epochs (the linearity behind Fig 4.6)."""
+    return plot_epoch_series(rows, title="AlexNet, Fashion-MNIST, batch 256: 10 full epochs")
+
+
+def fig_4_7_macs_vs_energy(runs, fit, gpu_name: str):
+    """Fig 4.7: MACs vs energy per epoch on Fashion-MNIST, log-log, with the fit."""
+    return plot_macs_energy(runs, fit, hue="branch_count",
+                            title=f"MACs vs energy per epoch, Fashion-MNIST, batch 256, {gpu_name}")
+
+
+def fig_4_9_googlenet_branches(runs, fit):
+    """Fig 4.9: GoogLeNet and its modified versions (branches) on MACs-energy axes."""
+    return plot_macs_energy(runs, fit, hue="branch_count", title="GoogLeNet and its modified versions, Fashion-MNIST")
+
+
+def fig_4_10_macs_vs_energy_cifar100(runs, fit):
+    """Fig 4.10: MACs vs energy per epoch on CIFAR-100 (synthetic here)."""
+    return plot_macs_energy(runs, fit, hue="branch_count", title="MACs vs energy per epoch, CIFAR-100 (synthetic)")
+
+
+def fig_4_10b_macs_vs_energy_cifar10(runs, fit):
+    """MACs vs energy per epoch on real CIFAR-10 (beyond the thesis)."""
+    return plot_macs_energy(runs, fit, hue="branch_count", title="MACs vs energy per epoch, CIFAR-10 (real)")
+
+
+def fig_phase_energy_methods(table, gpu_name: str):
+    """Energy per step by phase three ways (``phase_energy_table``): thesis vs difference vs regression."""
+    return plot_phase_energy(table, title=f"Energy per training step by phase, Fashion-MNIST, {gpu_name}")
+
+
+def fig_precision(summary):
+    """Energy per epoch by model and precision (``summarize(rows, ["model", "precision"])``)."""
+    return plot_grouped_bars(summary, x="model", hue="precision", yerr=None, log=True,
+                             title="Energy per epoch by precision, CIFAR-100 (synthetic), batch 256")
