@@ -207,3 +207,22 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
     assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
     assert {s.source for s in specs["cifar10_pair"]} == {"real", "synthetic"}
     assert set(specs["macs_fmnist"]) | set(specs["macs_cifar100"]) == set(specs["macs"])
+
+
+def test_rows_carry_the_measurement_and_extend_an_older_csv(tmp_path, env):
+    """A CSV written before the measurement columns existed gets them appended; its rows read NaN."""
+    from greenai.experiments import store
+
+    csv_path = tmp_path / "old.csv"
+    old_columns = [c for c in ex.TRAIN_COLUMNS if c not in store.MEASUREMENT_COLUMNS]
+    pd.DataFrame([dict.fromkeys(old_columns, "")]).assign(experiment="old", epoch_index=0).to_csv(csv_path, index=False)
+    with pytest.warns(store.SchemaWarning, match="new column"):
+        summary = ex.run_training([tiny_spec(epochs=1, max_steps=2)], csv_path, env=env, progress=False)
+    assert summary.written == 1
+    rows = pd.read_csv(csv_path)
+    assert list(rows.columns) == old_columns + list(store.MEASUREMENT_COLUMNS)
+    old, new = rows.iloc[0], rows.iloc[1]
+    assert pd.isna(old.cpu_energy_note) and pd.isna(old.window_begin_unix_s)
+    # the time-only CPU meter: no GPU edges, CPU energy NaN with its reason, a begin time
+    assert new.window_begin_unix_s > 1.6e9 and pd.isna(new.begin_temperature_c)
+    assert math.isnan(new.cpu_energy_j) == bool(isinstance(new.cpu_energy_note, str) and new.cpu_energy_note)

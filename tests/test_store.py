@@ -95,3 +95,25 @@ def test_campaign_dataset_problems_are_listed_without_download_advice(tmp_path):
         ex.validate(campaign.EXPERIMENTS["cifar10_pair"].specs(), data_root=tmp_path)
     msg = str(info.value)
     assert "CIFAR-10 not found under" in msg and "download=True" not in msg
+
+
+def test_measurement_fields_carry_cpu_reason_edges_and_every_method():
+    from greenai.energy import Measurement
+
+    m = Measurement(key="w", begin_unix_s=1.7e9, duration_s=2.0, method="counter", gpu_energy_j={2: 100.0},
+                    energy_by_method={"counter": 100.0, "smi": 98.0}, counter_updates=20, uncertainty_j=0.5,
+                    cpu_energy_note="RAPL files not readable",
+                    edges={"begin": {2: {"temperature_c": 40.0, "sm_clock_mhz": 1980.0, "power_limit_w": 700.0}},
+                           "end": {2: {"temperature_c": 55.0, "sm_clock_mhz": 1755.0, "power_limit_w": 700.0}}},
+                    warnings=["short window"])
+    f = store.measurement_fields(m)
+    assert set(store.MEASUREMENT_COLUMNS) <= set(f)
+    assert (f["begin_temperature_c"], f["end_temperature_c"], f["end_sm_clock_mhz"]) == (40.0, 55.0, 1755.0)
+    assert f["metered_gpus"] == "2" and f["energy_smi_j"] == 98.0 and math.isnan(f["energy_tdp_j"])
+    assert math.isnan(f["cpu_energy_j"]) and f["cpu_energy_note"] == "RAPL files not readable"
+    assert f["counter_updates"] == 20.0 and f["warnings"] == "short window"
+    none = store.measurement_fields(None)
+    assert none["cpu_energy_note"] == "no meter" and math.isnan(none["begin_power_limit_w"])
+    # every field is a column of each kind of row: nothing of the measurement is dropped
+    for kind in ("train", "phases", "layers"):
+        assert set(f) <= set(store.COLUMNS[kind]), kind

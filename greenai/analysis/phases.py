@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # no import at run time: the analysis stays light
+    from greenai.energy import Measurement
 
 #: phases of a training step, in order
 PHASES: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
@@ -32,6 +36,8 @@ class DesignWindow:
     phase_s: dict[str, float]
     counter_updates: float = math.nan
     uncertainty_j: float = math.nan
+    #: the meter's measurement when measured here (None when rebuilt from recorded rows)
+    measurement: Measurement | None = field(default=None, repr=False, compare=False)
 
     def as_row(self) -> dict:
         row = {"window": self.upto, "window_repeat": self.repeat, "steps": self.steps,

@@ -27,7 +27,8 @@ import torch
 from greenai import train as _train
 from greenai.experiments.environment import Environment, Prepared, now
 from greenai.experiments.grids import GridError, RunSpec
-from greenai.experiments.store import KEY_COLUMNS, LAYER_COLUMNS, PHASE_COLUMNS, TRAIN_COLUMNS, RowStore, row_key
+from greenai.experiments.store import (KEY_COLUMNS, LAYER_COLUMNS, PHASE_COLUMNS, TRAIN_COLUMNS, RowStore,
+                                      measurement_fields, row_key)
 from greenai.experiments.sweep import SweepSummary, sweep
 
 
@@ -130,17 +131,14 @@ def _timed_warmup(trainer: _train.Trainer, warmup_steps: int) -> float:
 
 
 def _train_row(spec: RunSpec, prep: Prepared, result: _train.EpochResult, mode: str) -> dict:
-    row = {**prep.meta, **result.as_row(), "mode": mode, "timestamp_utc": now()}
+    row = {**prep.meta, **measurement_fields(result.measurement), **result.as_row(), "mode": mode,
+           "timestamp_utc": now()}
     fraction = result.samples / prep.n_train
-    m = result.measurement
-    by_method = getattr(m, "energy_by_method", {}) or {}
     row.update({
         "epoch_fraction": fraction,
         "epoch_duration_s": result.duration_s / fraction,
         "epoch_energy_j": result.energy_j / fraction,
         "epoch_energy_extrapolated": not (mode == "epoch" and abs(fraction - 1.0) < 0.01),
-        "energy_counter_j": by_method.get("counter", math.nan),
-        "energy_smi_j": by_method.get("smi", math.nan),
     })
     return row
 
@@ -175,7 +173,9 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
         prep.trainer.warmup(spec.warmup_steps)
         split = _train.phase_energy_by_design(prep.trainer, steps=spec.max_steps, repeats=spec.epochs,
                                               window_s=None if spec.max_steps else spec.window_s)
-        rows = [{**prep.meta, **w.as_row(), "timestamp_utc": now()} for w in split.windows]
+        rows = [{**prep.meta, **measurement_fields(w.measurement), **w.as_row(),
+                 "power_w": w.energy_j / w.duration_s if w.duration_s > 0 else math.nan, "timestamp_utc": now()}
+                for w in split.windows]
         new = [row for row in rows if row_key(row, key_cols) not in done]  # complete a partly written spec
         writer.append(new)
         if log:
@@ -214,7 +214,10 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
                   "window_power_w": prof.window_power_w,
                   "forward_time_per_step_s": prof.forward_time_per_step_s,
                   "unhooked_time_per_step_s": prof.unhooked_time_per_step_s,
-                  "hook_overhead_fraction": prof.hook_overhead_fraction, "timestamp_utc": now()}
+                  "hook_overhead_fraction": prof.hook_overhead_fraction,
+                  **measurement_fields(prof.window_measurement),
+                  "window_energy_j": prof.window_energy_j, "window_duration_s": prof.window_duration_s,
+                  "timestamp_utc": now()}
         rows = []
         for r in prof.by_type.to_dict("records"):
             rows.append({**common, **_layer_fields(r), "level": "type", "layer": r["layer_type"]})

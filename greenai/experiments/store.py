@@ -44,6 +44,13 @@ _META_COLUMNS = ("driver", "torch_version", "cuda_version", "device", "image_siz
                  "n_train", "optimizer", "lr", "macs", "params", "branch_count", "warmup_steps", "idle_power_w",
                  "idle_kind", "timestamp_utc")
 
+#: what a row carries of the meter's :class:`~greenai.energy.Measurement` beyond energy, duration and power
+#: (:func:`measurement_fields`); appended to each kind's columns, so older CSVs extend (older rows NaN)
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "window_begin_unix_s", "energy_sampled_j", "energy_tdp_j", "cpu_energy_j", "cpu_energy_note",
+    "begin_temperature_c", "end_temperature_c", "begin_sm_clock_mhz", "end_sm_clock_mhz",
+    "begin_power_limit_w", "end_power_limit_w", "metered_gpus")
+
 #: every column of a ``train`` row, in file order
 TRAIN_COLUMNS: tuple[str, ...] = KEY_COLUMNS["train"] + (
     "mode", "steps", "samples", "epoch_fraction", "duration_s", "energy_j", "power_w", "energy_method",
@@ -51,12 +58,14 @@ TRAIN_COLUMNS: tuple[str, ...] = KEY_COLUMNS["train"] + (
     "epoch_duration_s", "epoch_energy_j", "epoch_energy_extrapolated",
     "h2d_s", "forward_s", "backward_s", "optimizer_s", "other_s",
     "h2d_energy_thesis_j", "forward_energy_thesis_j", "backward_energy_thesis_j", "optimizer_energy_thesis_j",
-    "train_loss", "test_accuracy", "warnings") + _META_COLUMNS
+    "train_loss", "test_accuracy", "warnings") + _META_COLUMNS + MEASUREMENT_COLUMNS
 
 #: every column of a ``phases`` row
 PHASE_COLUMNS: tuple[str, ...] = KEY_COLUMNS["phases"] + (
     "steps", "duration_s", "energy_j", "counter_updates", "uncertainty_j",
-    "h2d_s", "forward_s", "backward_s", "optimizer_s") + _META_COLUMNS
+    "h2d_s", "forward_s", "backward_s", "optimizer_s") + _META_COLUMNS + (
+    "energy_method", "power_w", "energy_counter_j", "energy_smi_j", "energy_above_idle_j", "warnings"
+) + MEASUREMENT_COLUMNS
 
 #: every column of a ``layers`` row
 LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
@@ -65,9 +74,47 @@ LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
     "replay_passes", "replay_time_per_step_s", "replay_power_w", "replay_energy_per_step_j",
     "energy_measured_per_epoch_j", "replay_counter_updates", "replay_uncertainty_j",
     "forward_time_per_step_s", "unhooked_time_per_step_s", "hook_overhead_fraction") + _META_COLUMNS + (
-    "replay_duration_s",)
+    "replay_duration_s", "window_energy_j", "window_duration_s", "energy_method", "energy_counter_j", "energy_smi_j",
+    "counter_updates", "uncertainty_j", "energy_above_idle_j", "warnings") + MEASUREMENT_COLUMNS
 
 COLUMNS: dict[str, tuple[str, ...]] = {"train": TRAIN_COLUMNS, "phases": PHASE_COLUMNS, "layers": LAYER_COLUMNS}
+
+
+def measurement_fields(m) -> dict:
+    """The columns of one meter window for a row: everything ``Measurement.as_row`` knows.
+
+    ``energy_method``, ``energy_j``-related totals (``energy_<method>_j``,
+    ``energy_above_idle_j``, ``counter_updates``, ``uncertainty_j``), the CPU
+    package energy with the reason when it is NaN (``cpu_energy_note``), the
+    window-edge temperature [°C], SM clock [MHz] and power limit [W] of the
+    metered GPU, its begin time [Unix s] and the ``warnings``. ``m`` is a
+    :class:`greenai.energy.Measurement`, or None (no meter: NaN, with the reason).
+    Runners meter one GPU; with several, the edges are those of the lowest
+    index (all indices in ``metered_gpus``).
+    """
+    from greenai.energy import METHODS
+
+    nan = math.nan
+    if m is None:
+        out = dict.fromkeys(MEASUREMENT_COLUMNS, nan)
+        out.update({"cpu_energy_note": "no meter", "metered_gpus": "", "energy_method": None,
+                    "energy_above_idle_j": nan, "counter_updates": nan, "uncertainty_j": nan, "warnings": ""})
+        out.update({f"energy_{k}_j": nan for k in METHODS})
+        return out
+    out = {"window_begin_unix_s": m.begin_unix_s, "energy_method": m.method,
+           "energy_above_idle_j": m.energy_above_idle_j,
+           "counter_updates": float(m.counter_updates) if m.counter_updates is not None else nan,
+           "uncertainty_j": m.uncertainty_j, "cpu_energy_j": m.cpu_energy_j,
+           "cpu_energy_note": "" if math.isfinite(m.cpu_energy_j) else (m.cpu_energy_note or "RAPL not read"),
+           "warnings": "; ".join(str(w) for w in m.warnings)}
+    out.update({f"energy_{k}_j": m.energy_by_method.get(k, nan) for k in METHODS})
+    gpus = sorted(set(m.gpu_energy_j) | set(m.edges.get("begin", {})))
+    out["metered_gpus"] = " ".join(str(g) for g in gpus)
+    for edge in ("begin", "end"):
+        state = m.edges.get(edge, {}).get(gpus[0], {}) if gpus else {}
+        for name in ("temperature_c", "sm_clock_mhz", "power_limit_w"):
+            out[f"{edge}_{name}"] = state.get(name, nan)
+    return out
 
 
 class ResultsFileError(ValueError):
