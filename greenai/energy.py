@@ -641,7 +641,7 @@ class EnergyMeter:
                 if method == "counter":
                     if end.counter_mj[i] < begin.counter_mj[i]:
                         warns.append(f"GPU {i}: energy counter wrapped around (or was reset) inside the window")
-                    energies[i] = nvml.energy_delta_mj(begin.counter_mj[i], end.counter_mj[i]) / 1000.0
+                    energies[i] = nvml.mj_to_j(nvml.energy_delta_mj(begin.counter_mj[i], end.counter_mj[i]))
                 elif method == "sampled":
                     energies[i] = end.poll[i]["sampled_j"] - begin.poll[i]["sampled_j"]
                 elif method == "smi":
