@@ -34,15 +34,21 @@ ENABLE_ENV = "GREENAI_ALLOW_POWER_LIMIT"
 def published_profile() -> pd.DataFrame:
     """Table 5.1 with the energy per job at each level.
 
+    The one computation of Table 5.1: the levels are :data:`_TABLE_5_1`, the
+    energy per job is :meth:`greenai.dispatch.inputs.GpuProfile.energy_per_job_wh`
+    (what the dispatch model uses), so the table and the model cannot disagree.
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``power_w`` [W], ``duration_h`` [h] (whole job at that limit),
-        ``energy_per_job_wh`` = power × duration [Wh] (upper bound: the GPU runs
-        at its limit throughout) and ``jobs_per_hour`` = 1 / duration [1/h].
+        Columns ``level`` (1…), ``power_w`` [W], ``duration_h`` [h] (whole job
+        at that limit), ``energy_per_job_wh`` = power × duration [Wh] (upper
+        bound: the GPU runs at its limit throughout) and ``jobs_per_hour`` =
+        1 / duration [1/h].
     """
-    table = pd.DataFrame(_TABLE_5_1).astype(float)
-    table["energy_per_job_wh"] = table["power_w"] * table["duration_h"]
+    from greenai.dispatch.inputs import GpuProfile
+
+    table = GpuProfile(tuple(map(float, _TABLE_5_1["power_w"])), tuple(map(float, _TABLE_5_1["duration_h"]))).table()
     table["jobs_per_hour"] = 1.0 / table["duration_h"]
     return table
 

@@ -40,13 +40,12 @@ QUICK = False
 # %%
 import os
 
-from greenai import claims, paths, power
+from greenai import claims, power
 from greenai.figures import ch5, save_figure, use_style
 
 use_style()
 NOTEBOOK = "07_power_limit"
-profile = power.published_profile()
-profile.to_csv(paths.tables_dir() / "table_5_1_power_profile.csv", index=False)
+profile = power.published_profile()  # Table 5.1; its CSV is written once, by notebook 08 (table_5_1_gpu_levels)
 display(profile)  # noqa: F821
 
 # %% [markdown]
