@@ -15,6 +15,10 @@ layers             2.3, Fig 2.2                            AlexNet, Fashion-MNIS
 hardware           4.1.1, Fig 4.1 (this GPU)               AlexNet, ResNet18, FMNIST, batch 128,
                                                            3 full epochs, 2 repeats
 hardware_h200      4.1.1 on the second GPU kind            the same grid, its own CSV
+hardware_check     4.1.1 (a short check on a GPU)          AlexNet, ResNet18, FMNIST, batch 128,
+                                                           1 full epoch, 1 repeat (not in the
+                                                           default set: compare its rows with the
+                                                           recorded ``kpi_hardware*.csv``)
 datasets           4.1.2, Fig 4.2                          AlexNet, ResNet18 on FMNIST vs
                                                            CIFAR-100 (synthetic), batch 256,
                                                            2 full epochs (the 20-model windows of
@@ -128,6 +132,13 @@ def _hardware(name):
     return grids
 
 
+def _hardware_check(q):
+    # One epoch of each hardware-grid run, one repeat: a short real GPU run whose numbers are
+    # compared with the recorded hardware rows (kpi_hardware*.csv), e.g. after a code change.
+    return [ex.Grid("hardware_check", ["alexnet"] if q else ["alexnet", "resnet18"], [FMNIST], [4 if q else 128],
+                    options=_quick({"epochs": 1, "warmup_steps": 20}, q))]
+
+
 def _datasets(q):
     models = ["alexnet"] if q else ["alexnet", "resnet18"]
     b = 4 if q else 256
@@ -206,6 +217,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                _hardware("hardware")),
     Experiment("hardware_h200", "kpi_hardware_h200", "train", "4.1.1, Fig 4.1", "the hardware grid on an H200",
                _hardware("hardware_h200")),
+    Experiment("hardware_check", "kpi_hardware_check", "train", "4.1.1 (check)",
+               "one epoch each of the hardware grid, to compare with the recorded rows", _hardware_check),
     Experiment("datasets", "kpi_datasets", "train", "4.1.2, Fig 4.2", "FMNIST vs CIFAR-100, full epochs",
                _datasets),
     Experiment("batch_size", "kpi_batch_size", "train", "4.1.3, Figs 4.3-4.6", "AlexNet, batch 64-2048",
