@@ -251,16 +251,15 @@ _CIFAR_FILES = {
 def missing_files(name: str, root: str | Path | None = None) -> str | None:
     """Why the real files of dataset ``name`` are not usable under ``root``; None when they are there.
 
-    Only checks that the files exist (Fashion-MNIST extracted or as ``.gz``, or
-    already extracted in the cache :func:`greenai.paths.data_dir`); reads and
-    decodes nothing, so a whole grid is validated in milliseconds.
+    Only checks that the files :func:`load_dataset` reads exist (Fashion-MNIST
+    extracted or as ``.gz``; CIFAR's pickled batches); reads and decodes
+    nothing, so a whole grid is validated in milliseconds.
     """
     spec = dataset_spec(name)
     root = Path(root).expanduser() if root is not None else paths.data_dir()
     folder = root / spec.folder
     if spec.name == "fashion_mnist":
-        ok = any(all((base / spec.folder / "raw" / f"{f}{ext}").is_file() for f in _FMNIST_FILES)
-                 for base, ext in ((root, ""), (root, ".gz"), (paths.data_dir(), "")))
+        ok = any(all((folder / "raw" / f"{f}{ext}").is_file() for f in _FMNIST_FILES) for ext in ("", ".gz"))
     else:
         ok = all((folder / f).is_file() for f in _CIFAR_FILES[spec.name])
     if ok:
