@@ -148,3 +148,18 @@ def test_analysis_and_notebook_04_import_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "TORCH 0" in out.stdout, out.stdout[-500:]
+
+
+def test_compare_with_recorded_places_a_check_run_in_the_recorded_spread():
+    def runs(energies, model="m"):
+        return _train_rows([dict(model=model, repeat=r, epoch_index=0, epoch_energy_j=e, epoch_duration_s=2.0,
+                                 power_w=e / 2.0, test_accuracy=math.nan, epoch_energy_extrapolated=False)
+                            for r, e in enumerate(energies)])
+
+    recorded = pd.concat([runs([100.0, 120.0]), runs([50.0, 52.0], model="n")], ignore_index=True)
+    check = pd.concat([runs([110.0]), runs([60.0], model="n")], ignore_index=True)
+    t = analysis.compare_with_recorded(check, recorded).set_index("model")
+    # m: 110 in [100, 120], 110 / 110 − 1 = 0; n: 60 outside [50, 52], 60 / 51 − 1 = 0.17647
+    assert bool(t.loc["m", "within"]) and t.loc["m", "vs_recorded_mean"] == pytest.approx(0.0)
+    assert not bool(t.loc["n", "within"]) and t.loc["n", "vs_recorded_mean"] == pytest.approx(9 / 51)
+    assert (t.recorded_runs == 2).all() and t.loc["m", "check_power_w"] == 55.0
