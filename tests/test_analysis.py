@@ -162,4 +162,4 @@ def test_compare_with_recorded_places_a_check_run_in_the_recorded_spread():
     # m: 110 in [100, 120], 110 / 110 − 1 = 0; n: 60 outside [50, 52], 60 / 51 − 1 = 0.17647
     assert bool(t.loc["m", "within"]) and t.loc["m", "vs_recorded_mean"] == pytest.approx(0.0)
     assert not bool(t.loc["n", "within"]) and t.loc["n", "vs_recorded_mean"] == pytest.approx(9 / 51)
-    assert (t.recorded_runs == 2).all() and t.loc["m", "check_power_w"] == 55.0
+    assert (t.recorded_rows == 2).all() and t.loc["m", "check_power_w"] == 55.0

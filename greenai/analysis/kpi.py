@@ -147,23 +147,23 @@ def total_energy_over_epochs(rows, epochs: Sequence[int] = (10, 20, 30, 40, 50))
 
 
 def compare_with_recorded(check_rows, recorded_rows, by: Sequence[str] = ("model",)):
-    """Where a check run's energy per epoch falls against recorded runs of the same grid.
+    """Where a check run's energy per epoch falls among recorded rows of the same grid.
 
     Per group of ``by``: the check's mean energy per epoch [J]
-    (``check_epoch_energy_j``), the recorded per-run means' ``recorded_min_j`` and
-    ``recorded_max_j`` (the spread between repeats and machines), ``recorded_runs``,
-    ``within`` (the check lies in [min, max]) and ``vs_recorded_mean`` (check /
-    mean of the recorded runs − 1). Duration and power likewise as
-    ``check_epoch_duration_s`` and ``check_power_w``.
+    (``check_epoch_energy_j``, with ``check_epoch_duration_s`` [s] and
+    ``check_power_w`` [W]), the recorded rows' ``recorded_min_j``,
+    ``recorded_max_j`` and ``recorded_mean_j`` (single epochs: the spread
+    between epochs, repeats and machines), ``recorded_rows``, ``within`` (the
+    check lies in [min, max]) and ``vs_recorded_mean`` (check / recorded mean − 1).
     """
     import pandas as pd
 
     check = per_run(check_rows).groupby(list(by), sort=False).agg(
         check_epoch_energy_j=("epoch_energy_j", "mean"), check_epoch_duration_s=("epoch_duration_s", "mean"),
         check_power_w=("power_w", "mean"))
-    rec = per_run(recorded_rows).groupby(list(by), sort=False).agg(
+    rec = recorded_rows.groupby(list(by), sort=False).agg(
         recorded_min_j=("epoch_energy_j", "min"), recorded_max_j=("epoch_energy_j", "max"),
-        recorded_mean_j=("epoch_energy_j", "mean"), recorded_runs=("epoch_energy_j", "count"))
+        recorded_mean_j=("epoch_energy_j", "mean"), recorded_rows=("epoch_energy_j", "count"))
     out = check.join(rec, how="left")
     out["within"] = (out.check_epoch_energy_j >= out.recorded_min_j) & (out.check_epoch_energy_j <= out.recorded_max_j)
     out["vs_recorded_mean"] = out.check_epoch_energy_j / out.recorded_mean_j - 1.0
