@@ -15,6 +15,10 @@ layers             2.3, Fig 2.2                            AlexNet, Fashion-MNIS
 hardware           4.1.1, Fig 4.1 (this GPU)               AlexNet, ResNet18, FMNIST, batch 128,
                                                            3 full epochs, 2 repeats
 hardware_h200      4.1.1 on the second GPU kind            the same grid, its own CSV
+hardware_check     4.1.1 (a short check on a GPU)          AlexNet, ResNet18, FMNIST, batch 128,
+                                                           1 full epoch, 1 repeat (not in the
+                                                           default set: compare its rows with the
+                                                           recorded ``kpi_hardware*.csv``)
 datasets           4.1.2, Fig 4.2                          AlexNet, ResNet18 on FMNIST vs
                                                            CIFAR-100 (synthetic), batch 256,
                                                            2 full epochs (the 20-model windows of
@@ -149,6 +153,13 @@ def _hardware(name):
     return grids
 
 
+def _hardware_check(q):
+    # One epoch of each hardware-grid run, one repeat: a short real GPU run whose numbers are
+    # compared with the recorded hardware rows (kpi_hardware*.csv), e.g. after a code change.
+    return [ex.Grid("hardware_check", ["alexnet"] if q else ["alexnet", "resnet18"], [FMNIST], [4 if q else 128],
+                    options=_quick({"epochs": 1, "warmup_steps": 20}, q))]
+
+
 def _datasets(q):
     models = ["alexnet"] if q else ["alexnet", "resnet18"]
     b = 4 if q else 256
@@ -257,6 +268,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                _hardware("hardware")),
     Experiment("hardware_h200", "kpi_hardware_h200", "train", "4.1.1, Fig 4.1", "the hardware grid on an H200",
                _hardware("hardware_h200")),
+    Experiment("hardware_check", "kpi_hardware_check", "train", "4.1.1 (check)",
+               "one epoch each of the hardware grid, to compare with the recorded rows", _hardware_check),
     Experiment("datasets", "kpi_datasets", "train", "4.1.2, Fig 4.2", "FMNIST vs CIFAR-100, full epochs",
                _datasets),
     Experiment("batch_size", "kpi_batch_size", "train", "4.1.3, Figs 4.3-4.6", "AlexNet, batch 64-2048",
@@ -301,8 +314,13 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
-                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print) -> ex.SweepSummary:
-    """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``."""
+                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print,
+                   validate_first: bool = True) -> ex.SweepSummary:
+    """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``.
+
+    Its grid is validated once, here (``validate_first=False`` when the caller
+    has already validated it, as :func:`main` does for all experiments at once).
+    """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     from greenai import metadata
@@ -311,7 +329,7 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     out_dir = Path(out_dir) if out_dir is not None else paths.RAW_DIR
     csv_path = out_dir / f"{exp.csv}.csv"
     specs = exp.specs(quick)
-    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log)
+    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first)
     if exp.kind == "train":
         kwargs["checkpoint_dir"] = checkpoint_dir
     if exp.kind == "layers":
@@ -357,9 +375,18 @@ def _run(args: argparse.Namespace) -> int:
             e = EXPERIMENTS[name]
             print(f"{name:14s} {e.csv + '.csv':24s} {len(e.specs(args.quick)):4d} runs  {e.thesis}: {e.description}")
         return 0
-    # validate every grid before any GPU time is spent
+    no_gpu = _no_gpu(args.device)
+    if no_gpu and not args.quick:  # said first: nothing else matters on a machine without a GPU
+        print(f"greenai campaign: {no_gpu}; the campaign measures GPU energy: run it on a machine with an NVIDIA "
+              f"GPU (or `--quick --device cpu` for a CPU smoke test of the code)", file=sys.stderr)
+        return 2
+    # validate every grid once, before any GPU time is spent
     all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
-    ex.validate(all_specs, data_root=args.data_root)
+    try:
+        ex.validate(all_specs, data_root=args.data_root)
+    except ex.GridError as exc:
+        print(f"greenai campaign: {exc}", file=sys.stderr)
+        return 2
     env = ex.make_environment(args.device, idle_s=args.idle_s)
     print(f"device {env.device} ({env.gpu_name}), driver {env.driver}, torch {env.torch_version}, "
           f"idle {env.idle_power_w:.1f} W ({env.idle_kind})", flush=True)
@@ -367,10 +394,21 @@ def _run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         summary = run_experiment(name, args.out, quick=args.quick, env=env, data_root=args.data_root,
                                  checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
-                                 log=lambda line: print(line, flush=True))
+                                 log=lambda line: print(line, flush=True), validate_first=False)
         print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
     return 0
+
+
+def _no_gpu(device: str | None) -> str | None:
+    """Why ``device`` (default: the first GPU) is no usable GPU, or None."""
+    if device is not None and not str(device).startswith("cuda"):
+        return f"--device {device} is no GPU"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no GPU found (CUDA is not available to torch on this machine)"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,7 @@ __all__ = [
     "GpuBatches",
     "load_dataset",
     "synthetic_split",
+    "missing_files",
     "DatasetNotFoundError",
     "UnknownDatasetError",
 ]
@@ -238,6 +239,34 @@ def load_dataset(
     if limit is not None:
         images, labels = images[:limit].contiguous(), labels[:limit].contiguous()
     return Split(spec.name, train, images, labels, "real", root=Path(read_root))
+
+
+#: files torchvision reads for each CIFAR variant (under the dataset's folder)
+_CIFAR_FILES = {
+    "cifar10": ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
+                "batches.meta"),
+    "cifar100": ("train", "test", "meta"),
+}
+
+
+def missing_files(name: str, root: str | Path | None = None) -> str | None:
+    """Why the real files of dataset ``name`` are not usable under ``root``; None when they are there.
+
+    Only checks that the files :func:`load_dataset` reads exist (Fashion-MNIST
+    extracted or as ``.gz``; CIFAR's pickled batches); reads and decodes
+    nothing, so a whole grid is validated in milliseconds.
+    """
+    spec = dataset_spec(name)
+    root = Path(root).expanduser() if root is not None else paths.data_dir()
+    folder = root / spec.folder
+    if spec.name == "fashion_mnist":
+        ok = any(all((folder / "raw" / f"{f}{ext}").is_file() for f in _FMNIST_FILES) for ext in ("", ".gz"))
+    else:
+        ok = all((folder / f).is_file() for f in _CIFAR_FILES[spec.name])
+    if ok:
+        return None
+    return (f"{spec.display_name} not found under {folder} (put its files there in torchvision's layout, "
+            f"or point GREENAI_DATA_DIR / --data-root at a folder that holds {spec.folder}/)")
 
 
 def synthetic_split(name: str, train: bool = True, *, seed: int = 0, limit: int | None = None) -> Split:

@@ -983,7 +983,7 @@ class EnergyMeter:
                 if method == "counter":
                     if end.counter_mj[i] < begin.counter_mj[i]:
                         warns.append(f"GPU {i}: energy counter wrapped around (or was reset) inside the window")
-                    energies[i] = nvml.energy_delta_mj(begin.counter_mj[i], end.counter_mj[i]) / 1000.0
+                    energies[i] = nvml.mj_to_j(nvml.energy_delta_mj(begin.counter_mj[i], end.counter_mj[i]))
                 elif method == "sampled":
                     energies[i] = end.poll[i]["sampled_j"] - begin.poll[i]["sampled_j"]
                 elif method == "smi":
@@ -1159,48 +1159,7 @@ METHOD_COLORS = {"counter": "black", "sampled": "tab:blue", "smi": "tab:orange",
 
 
 def plot_method_errors(errors, linthresh_pct: float = 10.0):
-    """Error of each method against the counter versus window length, one panel per workload.
+    """Moved to :func:`greenai.figures.ch2.fig_2_2_method_error_vs_window` (kept for old callers)."""
+    from greenai.figures.ch2 import fig_2_2_method_error_vs_window
 
-    Points are single windows, lines connect the medians per target length; the
-    grey band is the counter's own uncertainty (``uncertainty_j`` relative to
-    its energy), where present. The y axis is symmetric-log: linear within
-    ±``linthresh_pct`` %, logarithmic beyond, so that a +400 % TDP error and a
-    0.1 % sampling error are both readable.
-
-    Parameters
-    ----------
-    errors : pandas.DataFrame
-        Output of :func:`method_errors` with ``workload``, ``duration_s`` and
-        ``target_window_s`` columns.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    workloads = list(dict.fromkeys(errors["workload"]))
-    fig, axes = plt.subplots(
-        1, len(workloads), figsize=(3.3 * len(workloads), 3.8), sharex=True, sharey=True, squeeze=False
-    )
-    for ax, workload in zip(axes[0], workloads):
-        sub = errors[errors["workload"] == workload]
-        if "uncertainty_j" in sub:
-            windows = sub.drop_duplicates("window").sort_values("duration_s")
-            band = 100.0 * windows["uncertainty_j"] / windows["reference_energy_j"]
-            ax.fill_between(windows["duration_s"], -band, band, color="0.8", label="counter ±1 step per edge")
-        for method, group in sub.groupby("compared_method", sort=False):
-            color = METHOD_COLORS.get(method)
-            ax.scatter(group["duration_s"], 100.0 * group["relative_error"], s=12, alpha=0.7, color=color, label=method)
-            medians = group.groupby("target_window_s").agg(d=("duration_s", "median"), e=("relative_error", "median"))
-            ax.plot(medians["d"], 100.0 * medians["e"], color=color, lw=1)
-        ax.axhline(0.0, color="black", lw=0.8)
-        ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=linthresh_pct)
-        ax.set_title(workload)
-        ax.set_xlabel("window length [s]")
-    axes[0][0].set_ylabel("energy error vs counter [%]")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08))
-    fig.tight_layout()
-    return fig
+    return fig_2_2_method_error_vs_window(errors, linthresh_pct)

@@ -15,7 +15,6 @@ auto``, the default, runs it and reports energy as unavailable).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import subprocess
 import sys
@@ -123,29 +122,22 @@ def report(m: Measurement, returncode: int) -> str:
 
 
 def append_row(path: Path, row: dict) -> None:
-    """Append ``row`` to the CSV ``path``, writing a header if the file is new.
+    """Append ``row`` to the CSV ``path`` through the row store
+    (:func:`greenai.experiments.store.append_row`: one writer, flushed and fsynced,
+    new keys extend the header).
 
     Raises
     ------
     ValueError
-        The file exists with different columns (choose another file).
+        The file exists with columns this row lacks (choose another file).
     """
-    path = Path(path)
-    exists = path.exists() and path.stat().st_size > 0
-    if exists:
-        with path.open(newline="") as f:
-            header = next(csv.reader(f), [])
-        if header != list(row):
-            raise ValueError(
-                f"{path} has columns {header}, this measurement has {list(row)}; write to a new --csv file"
-            )
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if not exists:
-            writer.writeheader()
-        writer.writerow(row)
+    from greenai.experiments.store import ResultsFileError
+    from greenai.experiments.store import append_row as _append
+
+    try:
+        _append(path, row)
+    except ResultsFileError as exc:
+        raise ResultsFileError(f"{exc}; write to a new --csv file") from None
 
 
 def _fmt_w(power_w: float) -> str:

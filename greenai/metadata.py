@@ -41,23 +41,17 @@ def environment_metadata() -> dict:
     except ImportError:  # pragma: no cover - torch is a core dependency
         pass
     try:
-        import pynvml
+        from greenai import nvml
 
-        pynvml.nvmlInit()
+        nvml.init()
         try:
-            meta["driver"] = _text(pynvml.nvmlSystemGetDriverVersion())
-            for i in range(pynvml.nvmlDeviceGetCount()):
-                h = pynvml.nvmlDeviceGetHandleByIndex(i)
-                meta["gpus"].append(
-                    {
-                        "index": i,
-                        "name": _text(pynvml.nvmlDeviceGetName(h)),
-                        "power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(h) / 1000.0,
-                        "memory_total_gib": pynvml.nvmlDeviceGetMemoryInfo(h).total / 2**30,
-                    }
-                )
+            meta["driver"] = nvml.driver_version()
+            for i in range(nvml.device_count()):
+                gpu = nvml.Gpu(i)
+                meta["gpus"].append({"index": i, "name": gpu.name, "power_limit_w": gpu.power_management_limit_w(),
+                                     "memory_total_gib": gpu.memory_total_gib()})
         finally:
-            pynvml.nvmlShutdown()
+            nvml.shutdown()
     except Exception as exc:  # no NVML library, no GPU, no permission
         meta["nvml_error"] = f"{type(exc).__name__}: {exc}"
     return meta
@@ -97,7 +91,3 @@ def _git_commit() -> str | None:
         return out.stdout.strip() or None
     except Exception:
         return None
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,13 +1,17 @@
 """Thin, read-only boundary to NVIDIA's management library (NVML).
 
-This is the only module of :mod:`greenai` (besides :mod:`greenai.metadata`)
-that imports ``pynvml``. It turns NVML's milliwatts and millijoules into watts
-and joules once, here, and maps NVML's error codes to typed exceptions whose
-messages say what to do. Nothing in this module changes a GPU's state: only
-``nvmlDeviceGet*`` queries are used.
+This is the only module of :mod:`greenai` that imports ``pynvml``
+(:mod:`greenai.energy`, :mod:`greenai.metadata` and :mod:`greenai.power` go
+through it). It turns NVML's milliwatts and millijoules into watts and joules
+once, here (:func:`mw_to_w`, :func:`mj_to_j`), takes counter differences
+wrap-safe (:func:`energy_delta_mj`) and maps NVML's error codes to typed
+exceptions whose messages say what to do. Every :class:`Gpu` method is a
+read-only ``nvmlDeviceGet*`` query; the one call that changes a GPU's state is
+:func:`set_power_limit_w`, used only by the opt-in power-limit sweep.
 
-Tests replace ``pynvml`` (and only ``pynvml``) by a double; everything above
-this boundary runs for real.
+Tests replace ``pynvml`` (and only ``pynvml``) by a double — globally, or for
+one :class:`Gpu` through its ``lib`` argument; everything above this boundary
+runs for real.
 """
 
 from __future__ import annotations
@@ -70,20 +74,32 @@ def _translate(exc: Exception, what: str) -> NvmlError:
     return NvmlError(f"{what}: NVML error {code} ({exc})", code)
 
 
-def _call(what: str, fn, *args):
-    lib = _pynvml()
+def _call(what: str, fn, *args, lib=None):
+    lib = lib or _pynvml()
     try:
         return fn(*args)
     except lib.NVMLError as exc:
         raise _translate(exc, what) from exc
 
 
+def mw_to_w(mw) -> float:
+    """NVML milliwatts → watts (the one conversion)."""
+    return mw / 1000.0
+
+
+def mj_to_j(mj) -> float:
+    """NVML millijoules → joules (the one conversion)."""
+    return mj / 1000.0
+
+
 _init_lock = threading.Lock()
 _init_count = 0
 
 
-def init() -> None:
+def init(lib=None) -> None:
     """Initialise NVML (reference-counted; pair every call with :func:`shutdown`).
+
+    ``lib``: a ``pynvml`` double to initialise instead (not reference-counted).
 
     Raises
     ------
@@ -91,6 +107,9 @@ def init() -> None:
         No driver library, no driver loaded, or ``pynvml`` missing.
     """
     global _init_count
+    if lib is not None:
+        _call("nvmlInit", lib.nvmlInit, lib=lib)
+        return
     lib = _pynvml()
     with _init_lock:
         if _init_count == 0:
@@ -98,9 +117,13 @@ def init() -> None:
         _init_count += 1
 
 
-def shutdown() -> None:
+def shutdown(lib=None) -> None:
     """Release one :func:`init`; NVML is shut down when the last one is released."""
     global _init_count
+    if lib is not None:
+        with __import__("contextlib").suppress(lib.NVMLError):
+            lib.nvmlShutdown()
+        return
     lib = _pynvml()
     with _init_lock:
         if _init_count == 0:
@@ -116,6 +139,15 @@ def shutdown() -> None:
 def device_count() -> int:
     """Number of GPUs NVML sees (call :func:`init` first)."""
     return int(_call("nvmlDeviceGetCount", _pynvml().nvmlDeviceGetCount))
+
+
+def driver_version() -> str:
+    """The NVIDIA driver's version string (call :func:`init` first)."""
+    return _text(_call("nvmlSystemGetDriverVersion", _pynvml().nvmlSystemGetDriverVersion))
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def energy_delta_mj(start_mj: int, end_mj: int, modulus_mj: int = ENERGY_COUNTER_MODULUS_MJ) -> int:
@@ -178,12 +210,21 @@ class Gpu:
     counter), °C, MHz.
     """
 
-    def __init__(self, index: int):
-        lib = _pynvml()
+    def __init__(self, index: int, lib=None):
+        self._lib = lib
+        lib = self._nvml()
         self.index = int(index)
-        self._handle = _call(f"nvmlDeviceGetHandleByIndex({index})", lib.nvmlDeviceGetHandleByIndex, self.index)
-        name = _call("nvmlDeviceGetName", lib.nvmlDeviceGetName, self._handle)
-        self.name = name.decode() if isinstance(name, bytes) else str(name)
+        self._handle = _call(f"nvmlDeviceGetHandleByIndex({index})", lib.nvmlDeviceGetHandleByIndex, self.index,
+                             lib=self._lib)
+        name = _call("nvmlDeviceGetName", lib.nvmlDeviceGetName, self._handle, lib=self._lib)
+        self.name = _text(name)
+
+    def _nvml(self):
+        return self._lib or _pynvml()
+
+    def _get(self, what: str, *args):
+        lib = self._nvml()
+        return _call(what, getattr(lib, what), self._handle, *args, lib=self._lib)
 
     def __repr__(self) -> str:
         return f"Gpu(index={self.index}, name={self.name!r})"
@@ -196,8 +237,7 @@ class Gpu:
 
     def total_energy_mj(self) -> int:
         """NVML's cumulative energy counter since the driver loaded [mJ]."""
-        lib = _pynvml()
-        return int(_call("nvmlDeviceGetTotalEnergyConsumption", lib.nvmlDeviceGetTotalEnergyConsumption, self._handle))
+        return int(self._get("nvmlDeviceGetTotalEnergyConsumption"))
 
     def supports_energy_counter(self) -> tuple[bool, str]:
         """Whether the energy counter can be read, and why not if it cannot."""
@@ -209,35 +249,36 @@ class Gpu:
 
     def power_w(self) -> float:
         """The power NVML reports now (a driver-side moving average) [W]."""
-        lib = _pynvml()
-        return _call("nvmlDeviceGetPowerUsage", lib.nvmlDeviceGetPowerUsage, self._handle) / 1000.0
+        return mw_to_w(self._get("nvmlDeviceGetPowerUsage"))
 
     def default_power_limit_w(self) -> float:
         """The board's default (rated) power limit, used as its TDP [W]."""
-        lib = _pynvml()
-        return (
-            _call(
-                "nvmlDeviceGetPowerManagementDefaultLimit", lib.nvmlDeviceGetPowerManagementDefaultLimit, self._handle
-            )
-            / 1000.0
-        )
+        return mw_to_w(self._get("nvmlDeviceGetPowerManagementDefaultLimit"))
 
     def power_limit_w(self) -> float:
         """The power limit enforced now [W]."""
-        lib = _pynvml()
-        return _call("nvmlDeviceGetEnforcedPowerLimit", lib.nvmlDeviceGetEnforcedPowerLimit, self._handle) / 1000.0
+        return mw_to_w(self._get("nvmlDeviceGetEnforcedPowerLimit"))
+
+    def power_management_limit_w(self) -> float:
+        """The power limit set (by default or by an administrator) [W]."""
+        return mw_to_w(self._get("nvmlDeviceGetPowerManagementLimit"))
+
+    def power_limit_constraints_w(self) -> tuple[float, float]:
+        """The (min, max) power limit this GPU accepts [W]."""
+        low, high = self._get("nvmlDeviceGetPowerManagementLimitConstraints")
+        return mw_to_w(low), mw_to_w(high)
+
+    def memory_total_gib(self) -> float:
+        """Total device memory [GiB]."""
+        return self._get("nvmlDeviceGetMemoryInfo").total / 2**30
 
     def temperature_c(self) -> float:
         """GPU die temperature [°C]."""
-        lib = _pynvml()
-        return float(
-            _call("nvmlDeviceGetTemperature", lib.nvmlDeviceGetTemperature, self._handle, lib.NVML_TEMPERATURE_GPU)
-        )
+        return float(self._get("nvmlDeviceGetTemperature", self._nvml().NVML_TEMPERATURE_GPU))
 
     def sm_clock_mhz(self) -> float:
         """Current SM clock [MHz]."""
-        lib = _pynvml()
-        return float(_call("nvmlDeviceGetClockInfo", lib.nvmlDeviceGetClockInfo, self._handle, lib.NVML_CLOCK_SM))
+        return float(self._get("nvmlDeviceGetClockInfo", self._nvml().NVML_CLOCK_SM))
 
     def edge_state(self) -> EdgeState:
         """Temperature, SM clock and power limit now; NaN for what is not supported."""
@@ -253,3 +294,19 @@ def _or_nan(read) -> float:
         return float(read())
     except (NvmlNotSupported, NvmlError):
         return float("nan")
+
+
+def set_power_limit_w(gpu: Gpu, power_w: float) -> None:
+    """Set ``gpu``'s power limit [W]: the one NVML call of the package that changes a GPU's state.
+
+    Needs root (or administrator) rights; only :func:`greenai.power.power_limit_sweep`
+    calls it, opt-in, and restores the original limit.
+
+    Raises
+    ------
+    NvmlError
+        NVML refused (:class:`NvmlUnavailable` for a missing permission).
+    """
+    lib = gpu._nvml()
+    _call("nvmlDeviceSetPowerManagementLimit", lib.nvmlDeviceSetPowerManagementLimit, gpu._handle,
+          int(round(power_w * 1000)), lib=gpu._lib)

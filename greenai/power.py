@@ -10,8 +10,8 @@
   unless explicitly enabled (``enable=True`` or ``GREENAI_ALLOW_POWER_LIMIT=1``)
   and explains the permission it lacks. Never run it on a shared or lent GPU.
 
-NVML is reached only through :class:`NvmlPowerLimits`, the hardware boundary a
-test replaces with a double.
+NVML is reached only through :mod:`greenai.nvml` (wrapped by
+:class:`NvmlPowerLimits`), whose ``pynvml`` a test replaces with a double.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Callable
 
 import pandas as pd
 
+from greenai import nvml
+
 #: Table 5.1, as published: power limit [W] -> approximate whole-job training time [h].
 _TABLE_5_1 = {"power_w": [100, 125, 150, 175, 200, 225, 250], "duration_h": [32, 28, 26, 25, 24, 23, 22]}
 
@@ -32,15 +34,21 @@ ENABLE_ENV = "GREENAI_ALLOW_POWER_LIMIT"
 def published_profile() -> pd.DataFrame:
     """Table 5.1 with the energy per job at each level.
 
+    The one computation of Table 5.1: the levels are :data:`_TABLE_5_1`, the
+    energy per job is :meth:`greenai.dispatch.inputs.GpuProfile.energy_per_job_wh`
+    (what the dispatch model uses), so the table and the model cannot disagree.
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``power_w`` [W], ``duration_h`` [h] (whole job at that limit),
-        ``energy_per_job_wh`` = power × duration [Wh] (upper bound: the GPU runs
-        at its limit throughout) and ``jobs_per_hour`` = 1 / duration [1/h].
+        Columns ``level`` (1…), ``power_w`` [W], ``duration_h`` [h] (whole job
+        at that limit), ``energy_per_job_wh`` = power × duration [Wh] (upper
+        bound: the GPU runs at its limit throughout) and ``jobs_per_hour`` =
+        1 / duration [1/h].
     """
-    table = pd.DataFrame(_TABLE_5_1).astype(float)
-    table["energy_per_job_wh"] = table["power_w"] * table["duration_h"]
+    from greenai.dispatch.inputs import GpuProfile
+
+    table = GpuProfile(tuple(map(float, _TABLE_5_1["power_w"])), tuple(map(float, _TABLE_5_1["duration_h"]))).table()
     table["jobs_per_hour"] = 1.0 / table["duration_h"]
     return table
 
@@ -50,51 +58,53 @@ class PowerLimitError(RuntimeError):
 
 
 class NvmlPowerLimits:
-    """The NVML boundary: read and set one GPU's power limit and read its
-    cumulative energy counter. Imports ``pynvml`` (nvidia-ml-py) lazily.
+    """One GPU's power limit and energy counter, through the NVML boundary :mod:`greenai.nvml`.
 
     Parameters
     ----------
     index : int
         NVML device index.
     nvml : module, optional
-        The ``pynvml`` module or a test double with the same functions.
+        A ``pynvml`` double for tests (default: the real library, via :mod:`greenai.nvml`).
     """
 
     def __init__(self, index: int = 0, nvml=None):
-        if nvml is None:
-            import pynvml as nvml
-        self.nvml = nvml
-        self.nvml.nvmlInit()
-        self.handle = self.nvml.nvmlDeviceGetHandleByIndex(index)
+        from greenai import nvml as _nvml
+
+        self._lib = nvml
+        _nvml.init(nvml)
+        self.gpu = _nvml.Gpu(index, lib=nvml)
 
     def limit_w(self) -> float:
-        """Current enforced power limit [W] (NVML reports mW)."""
-        return self.nvml.nvmlDeviceGetPowerManagementLimit(self.handle) / 1000.0
+        """Current power limit [W]."""
+        return self.gpu.power_management_limit_w()
 
     def constraints_w(self) -> tuple[float, float]:
         """Allowed (min, max) power limit [W]."""
-        low, high = self.nvml.nvmlDeviceGetPowerManagementLimitConstraints(self.handle)
-        return low / 1000.0, high / 1000.0
+        return self.gpu.power_limit_constraints_w()
 
     def set_limit_w(self, power_w: float) -> None:
         """Set the power limit [W]; needs root (or admin) rights."""
+        from greenai import nvml as _nvml
+
         try:
-            self.nvml.nvmlDeviceSetPowerManagementLimit(self.handle, int(round(power_w * 1000)))
-        except self.nvml.NVMLError as exc:
-            if getattr(exc, "value", None) == getattr(self.nvml, "NVML_ERROR_NO_PERMISSION", object()):
+            _nvml.set_power_limit_w(self.gpu, power_w)
+        except _nvml.NvmlError as exc:
+            if exc.code is not None and exc.code == _nvml._pynvml().NVML_ERROR_NO_PERMISSION:
                 raise PowerLimitError(
                     "NVML refused to set the power limit: no permission. Setting a GPU power limit needs root "
                     "(e.g. `sudo`), or `nvidia-smi -pm 1` plus an administrator-granted right on your own machine."
                 ) from exc
             raise PowerLimitError(f"NVML could not set the power limit to {power_w} W: {exc}") from exc
 
-    def energy_j(self) -> float:
-        """Cumulative energy counter [J] (NVML reports mJ)."""
-        return self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle) / 1000.0
+    def energy_mj(self) -> int:
+        """Cumulative energy counter [mJ] (raw: differences go through :func:`greenai.nvml.energy_delta_mj`)."""
+        return self.gpu.total_energy_mj()
 
     def close(self) -> None:
-        self.nvml.nvmlShutdown()
+        from greenai import nvml as _nvml
+
+        _nvml.shutdown(self._lib)
 
 
 @dataclass(frozen=True)
@@ -185,11 +195,12 @@ def power_limit_sweep(
                 for _ in range(warmup_steps):
                     step()
                 sync()
-                e0, t0 = device.energy_j(), clock()
+                e0, t0 = device.energy_mj(), clock()
                 for _ in range(steps_per_limit):
                     step()
                 sync()
-                rows.append(PowerLimitPoint(limit, steps_per_limit, clock() - t0, device.energy_j() - e0))
+                energy_j = nvml.mj_to_j(nvml.energy_delta_mj(e0, device.energy_mj()))  # wrap-safe
+                rows.append(PowerLimitPoint(limit, steps_per_limit, clock() - t0, energy_j))
         finally:
             device.set_limit_w(original_w)
     finally:

@@ -30,11 +30,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from greenai.train import StepTimer, Trainer, _window_duration, as_float, cycle_batches, precision_mode, steps_for_duration, synchronize
+from greenai.energy import Measurement
+from greenai.train import StepTimer, Trainer, cycle_batches, measured, precision_mode, steps_for_duration, synchronize
 
-#: layer types of the thesis' Fig 2.2, plus normalisation and other
-LAYER_TYPES: tuple[str, ...] = ("convolution", "activation", "pooling", "linear", "dropout", "flatten",
-                                "normalisation", "other")
+#: layer types of the thesis' Fig 2.2, plus normalisation and other (home: the analysis, no torch)
+from greenai.analysis.layers import LAYER_TYPES  # noqa: E402
 
 _TYPE_CLASSES: list[tuple[str, tuple[type, ...]]] = [
     ("convolution", (nn.modules.conv._ConvNd,)),
@@ -148,6 +148,8 @@ class LayerProfile:
         Forward time per step from the trainer's phase events [s].
     hook_overhead_fraction : float
         (time with hooks − time without) / time without, for the same steps.
+    window_measurement : Measurement or None
+        The meter's measurement of the profiled window (None without a meter).
     """
 
     by_type: pd.DataFrame
@@ -160,6 +162,7 @@ class LayerProfile:
     forward_time_per_step_s: float
     unhooked_time_per_step_s: float
     hook_overhead_fraction: float
+    window_measurement: Measurement | None = None
 
 
 def profile_layers(trainer: Trainer, steps: int, steps_per_epoch: float, replay_window_s: float | None = 3.0,
@@ -189,18 +192,13 @@ def profile_layers(trainer: Trainer, steps: int, steps_per_epoch: float, replay_
 
     it = cycle_batches(trainer.train_batches, start_epoch=epoch)
     timer = StepTimer(device)
-    key = trainer._next_key("layer-profile")
     with LayerHooks(model, device) as hooks, precision_mode(trainer.precision, device) as autocast:
-        synchronize(device)
-        trainer._begin(key)
-        start = time.perf_counter()
-        for _ in range(steps):
-            trainer._step(it, timer, autocast)
-        measurement = trainer._end(key)
-        duration_s = _window_duration(measurement, time.perf_counter() - start)
+        with trainer.window("layer-profile") as w:
+            for _ in range(steps):
+                trainer.step(it, timer, autocast)
         by_layer = hooks.resolve()
     phase_s = timer.resolve()
-    energy_j = as_float(getattr(measurement, "energy_j", None))
+    energy_j, duration_s = w.energy_j, w.duration_s
     power_w = energy_j / duration_s if duration_s > 0 else math.nan
     forward_per_step = phase_s["forward"] / steps
 
@@ -219,7 +217,7 @@ def profile_layers(trainer: Trainer, steps: int, steps_per_epoch: float, replay_
                            window_power_w=power_w, window_energy_j=energy_j, window_duration_s=duration_s,
                            forward_time_per_step_s=forward_per_step,
                            unhooked_time_per_step_s=forward_per_step - hooked_total,
-                           hook_overhead_fraction=overhead)
+                           hook_overhead_fraction=overhead, window_measurement=w.measurement)
     if replay_window_s is not None:
         x, _ = next(cycle_batches(trainer.train_batches, start_epoch=epoch))
         replay = replay_layer_types(model, x, trainer.meter, device, window_s=replay_window_s,
@@ -287,29 +285,26 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
                     pass_s = (time.perf_counter() - start) / 10
                     passes = steps_for_duration(pass_s, window_s, min_steps=10)
                     key = f"replay-{ltype}-{id(model)}-{time.perf_counter_ns()}"
-                    if meter is not None:
-                        meter.begin_window(key)
-                    start = time.perf_counter()
-                    chunk, passes = passes, 0
-                    while True:  # the calibration may be off: run on until the window is long enough
-                        for _ in range(chunk):
-                            one_pass()
-                        synchronize(device)
-                        passes += chunk
-                        elapsed = time.perf_counter() - start
-                        if elapsed >= window_s:
-                            break
-                        chunk = steps_for_duration(elapsed / passes, window_s - elapsed, min_steps=1)
-                    m_ = meter.end_window(key) if meter is not None else None
-                    duration = time.perf_counter() - start
-                energy = as_float(getattr(m_, "energy_j", None))
+                    with measured(meter, key, device) as w:
+                        start = time.perf_counter()
+                        chunk, passes = passes, 0
+                        while True:  # the calibration may be off: run on until the window is long enough
+                            for _ in range(chunk):
+                                one_pass()
+                            synchronize(device)
+                            passes += chunk
+                            elapsed = time.perf_counter() - start
+                            if elapsed >= window_s:
+                                break
+                            chunk = steps_for_duration(elapsed / passes, window_s - elapsed, min_steps=1)
+                duration = w.wall_s
                 rows.append({
                     "layer_type": ltype, "replay_passes": passes, "replay_duration_s": duration,
-                    "replay_time_per_step_s": duration / passes, "replay_energy_per_step_j": energy / passes,
+                    "replay_time_per_step_s": duration / passes, "replay_energy_per_step_j": w.energy_j / passes,
                     # power over the meter's own window (its edges are the energy's edges)
-                    "replay_power_w": as_float(getattr(m_, "power_w", None)),
-                    "replay_counter_updates": as_float(getattr(m_, "counter_updates", None)),
-                    "replay_uncertainty_j": as_float(getattr(m_, "uncertainty_j", None)),
+                    "replay_power_w": w.measurement.power_w if w.measurement is not None else math.nan,
+                    "replay_counter_updates": w.counter_updates,
+                    "replay_uncertainty_j": w.uncertainty_j,
                 })
     finally:
         for _, m, _ in captured:
@@ -319,71 +314,24 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
 
 
 def layer_type_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Average the ``level == "type"`` rows of a layer-profile CSV over repeats.
+    """Moved to :func:`greenai.analysis.layers.layer_type_table` (no torch; kept for old callers)."""
+    from greenai.analysis.layers import layer_type_table as _table
 
-    Returns one row per (GPU, model, batch size, layer type) with the mean
-    ``time_per_epoch_s`` [s], ``share_of_forward``, ``energy_thesis_per_epoch_j``
-    and ``energy_measured_per_epoch_j`` [J], ``replay_power_w`` and
-    ``window_power_w`` [W], ``measured_over_thesis`` (ratio of the two
-    energies) and ``repeats``; ordered as :data:`LAYER_TYPES`.
-    """
-    types = rows[rows["level"] == "type"]
-    keys = ["gpu_name", "model", "batch_size", "layer"]
-    table = types.groupby(keys, sort=False).agg(
-        time_per_epoch_s=("time_per_epoch_s", "mean"), time_per_epoch_s_std=("time_per_epoch_s", "std"),
-        share_of_forward=("share_of_forward", "mean"),
-        energy_thesis_per_epoch_j=("energy_thesis_per_epoch_j", "mean"),
-        energy_measured_per_epoch_j=("energy_measured_per_epoch_j", "mean"),
-        replay_power_w=("replay_power_w", "mean"), window_power_w=("window_power_w", "mean"),
-        layer_params=("layer_params", "first"), modules=("modules", "first"), repeats=("repeat", "nunique"),
-    ).reset_index().rename(columns={"layer": "layer_type"})
-    table["measured_over_thesis"] = table.energy_measured_per_epoch_j / table.energy_thesis_per_epoch_j
-    order = {t: i for i, t in enumerate(LAYER_TYPES)}
-    return table.sort_values(keys[:3] + ["layer_type"], key=lambda c: c.map(order) if c.name == "layer_type" else c,
-                             ignore_index=True)
+    return _table(rows)
 
 
 def plot_layer_types(table: pd.DataFrame, title: str = ""):
-    """Fig 2.2 and beyond: time per epoch per layer type, and energy per epoch both ways.
+    """Moved to :func:`greenai.figures.ch2.fig_2_2_time_per_layer_type` (kept for old callers)."""
+    from greenai.figures.ch2 import fig_2_2_time_per_layer_type
 
-    ``table`` is one (GPU, model, batch) slice of :func:`layer_type_table`.
-    Left: forward time per epoch [s] (error bars: std over repeats). Right:
-    energy per epoch [J] the thesis' way (window power × time) beside the
-    measured replay energy.
-    """
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
-    x = np.arange(len(table))
-    ax_t.bar(x, table.time_per_epoch_s, yerr=table.time_per_epoch_s_std.fillna(0), color="tab:blue", capsize=3)
-    ax_t.set_xticks(x, table.layer_type, rotation=30, ha="right")
-    ax_t.set_ylabel("forward time per epoch [s]")
-    ax_t.set_title("time per layer type (CUDA events)")
-    w = 0.4
-    ax_e.bar(x - w / 2, table.energy_thesis_per_epoch_j, w, label="thesis: window power × time", color="tab:gray")
-    ax_e.bar(x + w / 2, table.energy_measured_per_epoch_j, w, label="measured: replay in isolation", color="tab:green")
-    ax_e.set_xticks(x, table.layer_type, rotation=30, ha="right")
-    ax_e.set_ylabel("forward energy per epoch [J]")
-    ax_e.set_title("energy per layer type")
-    ax_e.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return fig_2_2_time_per_layer_type(table, title)
 
 
 def plot_params_vs_time(rows: pd.DataFrame):
-    """Per leaf layer: parameters vs forward time per epoch (thesis: no relation)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    """Moved: :func:`greenai.analysis.layers.per_layer_time` and
+    :func:`greenai.figures.ch2.fig_2_2b_params_vs_time_per_layer` (kept for old callers)."""
+    from greenai.analysis.layers import per_layer_time
+    from greenai.figures.ch2 import fig_2_2b_params_vs_time_per_layer
 
-    layers = rows[rows["level"] == "layer"].groupby(["layer", "layer_type"], sort=False).agg(
-        time_per_epoch_s=("time_per_epoch_s", "mean"), layer_params=("layer_params", "first")).reset_index()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sns.scatterplot(data=layers, x="layer_params", y="time_per_epoch_s", hue="layer_type", ax=ax, s=60)
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("parameters of the layer")
-    ax.set_ylabel("forward time per epoch [s]")
-    fig.tight_layout()
-    return fig, layers
+    layers = per_layer_time(rows)
+    return fig_2_2b_params_vs_time_per_layer(layers), layers

@@ -45,21 +45,21 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
+# the arithmetic of phase energy lives with the analysis (no torch); re-exported here
+from greenai.analysis.phases import DESIGN_WINDOWS, PHASES, DesignWindow, PhaseSplit, split_phase_energy  # noqa: F401
+from greenai.energy import EnergyMeter, Measurement
+
 #: precision modes understood by :func:`precision_mode`
 PRECISIONS: tuple[str, ...] = ("default", "fp32", "tf32", "bf16")
-#: phases of a training step, in order
-PHASES: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
 #: optimisers understood by :func:`make_optimizer`
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
-#: windows of :func:`phase_energy_by_design`: each runs the phases up to and including its name
-DESIGN_WINDOWS: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")
 
 
 class TrainConfigError(ValueError):
@@ -142,6 +142,10 @@ class StepTimer:
         else:
             self._steps[-1].append(time.perf_counter())
 
+    def cancel_step(self) -> None:
+        """Forget the step begun last (its batch never came)."""
+        self._steps.pop()
+
     @property
     def n_steps(self) -> int:
         return len(self._steps)
@@ -175,16 +179,98 @@ def as_float(value) -> float:
         return math.nan
 
 
-def _window_duration(measurement, fallback_s: float) -> float:
+def window_duration(measurement: Measurement | None, fallback_s: float) -> float:
     """The meter's window length [s] (the edges its energy refers to), else ``fallback_s``."""
-    d = as_float(getattr(measurement, "duration_s", None))
+    d = measurement.duration_s if measurement is not None else math.nan
     return d if math.isfinite(d) and d > 0 else fallback_s
+
+
+_window_duration = window_duration  # old name
 
 
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued work on ``device`` (no-op on CPU)."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+@dataclass
+class Window:
+    """One measured window (:func:`measured`).
+
+    Attributes
+    ----------
+    key : str
+        The meter's window key.
+    measurement : Measurement or None
+        What the meter measured (None without a meter).
+    wall_s : float
+        Wall time from opening to closing the window [s].
+    duration_s : float
+        The meter's own window length [s] (the edges its energy refers to), else ``wall_s``.
+    """
+
+    key: str
+    measurement: Measurement | None = None
+    wall_s: float = math.nan
+    duration_s: float = math.nan
+
+    @property
+    def energy_j(self) -> float:
+        """Energy of the window [J] (NaN without a meter)."""
+        return self.measurement.energy_j if self.measurement is not None else math.nan
+
+    @property
+    def counter_updates(self) -> float:
+        """Counter updates inside the window (NaN without a counter)."""
+        m = self.measurement
+        return float(m.counter_updates) if m is not None and m.counter_updates is not None else math.nan
+
+    @property
+    def uncertainty_j(self) -> float:
+        """The counter's resolution bound on ``energy_j`` [J] (NaN without one)."""
+        return self.measurement.uncertainty_j if self.measurement is not None else math.nan
+
+
+@contextlib.contextmanager
+def measured(meter: EnergyMeter | None, key: str, device: torch.device | str) -> Iterator[Window]:
+    """The one implementation of a measured window: synchronise → begin → (the block) → synchronise → end.
+
+    ::
+
+        with measured(trainer.meter, trainer.next_key("epoch0"), trainer.device) as w:
+            for _ in range(steps):
+                trainer.step(batches)
+        w.energy_j, w.duration_s, w.measurement
+
+    Queued device work is waited for before the window opens (so that it does
+    not count) and before it closes (so that all of the block's work does).
+    Without a meter (``meter=None``) only times are recorded. If the block
+    raises, the meter's window is closed and the error propagates.
+    """
+    synchronize(device)
+    if meter is not None:
+        meter.begin_window(key)
+    window = Window(key)
+    start = time.perf_counter()
+    try:
+        yield window
+        synchronize(device)
+    except BaseException:
+        if meter is not None:
+            with contextlib.suppress(Exception):
+                meter.end_window(key)
+        raise
+    window.measurement = meter.end_window(key) if meter is not None else None
+    window.wall_s = time.perf_counter() - start
+    window.duration_s = window_duration(window.measurement, window.wall_s)
+
+
+class StepOutput(NamedTuple):
+    """What :meth:`Trainer.step` returns: the detached loss (None for a data-only step) and the batch size."""
+
+    loss: torch.Tensor | None
+    samples: int
 
 
 # --------------------------------------------------------------------------- results
@@ -204,8 +290,8 @@ class EpochResult:
         Wall time of the window [s] (after a device synchronisation).
     phase_s : dict[str, float]
         Time per phase [s] from CUDA events (see :data:`PHASES`).
-    measurement : object or None
-        The meter's ``Measurement`` for the window (``energy_j`` [J] etc.).
+    measurement : Measurement or None
+        The meter's measurement of the window (``energy_j`` [J] etc.; None without a meter).
     train_loss : float
         Mean training loss over the window.
     test_accuracy : float
@@ -217,14 +303,14 @@ class EpochResult:
     samples: int
     duration_s: float
     phase_s: dict[str, float]
-    measurement: object | None = None
+    measurement: Measurement | None = None
     train_loss: float = math.nan
     test_accuracy: float = math.nan
 
     @property
     def energy_j(self) -> float:
         """Energy of the window [J] as the meter reported it (NaN without a meter)."""
-        return as_float(getattr(self.measurement, "energy_j", None))
+        return self.measurement.energy_j if self.measurement is not None else math.nan
 
     @property
     def power_w(self) -> float:
@@ -245,13 +331,13 @@ class EpochResult:
             "duration_s": self.duration_s,
             "energy_j": self.energy_j,
             "power_w": self.power_w,
-            "energy_method": getattr(m, "method", None) if m is not None else None,
-            "counter_updates": as_float(getattr(m, "counter_updates", None)),
-            "uncertainty_j": as_float(getattr(m, "uncertainty_j", None)),
-            "energy_above_idle_j": as_float(getattr(m, "energy_above_idle_j", None)),
+            "energy_method": m.method if m is not None else None,
+            "counter_updates": as_float(m.counter_updates) if m is not None else math.nan,
+            "uncertainty_j": m.uncertainty_j if m is not None else math.nan,
+            "energy_above_idle_j": m.energy_above_idle_j if m is not None else math.nan,
             "train_loss": self.train_loss,
             "test_accuracy": self.test_accuracy,
-            "warnings": "; ".join(str(w) for w in (getattr(m, "warnings", None) or [])) if m is not None else "",
+            "warnings": "; ".join(str(w) for w in m.warnings) if m is not None else "",
         }
         for phase in PHASES:
             row[f"{phase}_s"] = self.phase_s.get(phase, math.nan)
@@ -315,30 +401,44 @@ class Trainer:
         self._window_counter = 0
 
     # -- one step, optionally truncated after a phase -------------------------------
-    def _step(self, batch_iter, timer: StepTimer | None, autocast, upto: str = "optimizer") -> torch.Tensor | None:
+    def step(self, batch_iter, timer: StepTimer | None = None, autocast=contextlib.nullcontext,
+             upto: str = "optimizer") -> StepOutput:
+        """One training step from ``batch_iter``, run up to and including phase ``upto``.
+
+        ``timer`` (optional) marks the start and the end of each phase run;
+        ``autocast`` is the context of :func:`precision_mode`. Raises
+        :class:`StopIteration` when the batches run out (the timer's step is
+        cancelled). The public step of profiling, phase design and the runners.
+        """
         if timer is not None:
             timer.start_step()
-        x, y = next(batch_iter)
+        try:
+            x, y = next(batch_iter)
+        except StopIteration:
+            if timer is not None:
+                timer.cancel_step()
+            raise
+        samples = int(y.shape[0])
         if timer is not None:
             timer.mark()
         if upto == "h2d":
-            return None
+            return StepOutput(None, samples)
         with autocast():
             loss = self.loss_fn(self.model(x), y)
         if timer is not None:
             timer.mark()
         if upto == "forward":
-            return loss.detach()
+            return StepOutput(loss.detach(), samples)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if timer is not None:
             timer.mark()
         if upto == "backward":
-            return loss.detach()
+            return StepOutput(loss.detach(), samples)
         self.optimizer.step()
         if timer is not None:
             timer.mark()
-        return loss.detach()
+        return StepOutput(loss.detach(), samples)
 
     def warmup(self, steps: int, epoch: int = 0) -> None:
         """Run ``steps`` unmeasured training steps (cuDNN autotuning, allocator, clocks)."""
@@ -348,20 +448,17 @@ class Trainer:
         it = cycle_batches(self.train_batches, start_epoch=epoch)
         with precision_mode(self.precision, self.device) as autocast:
             for _ in range(steps):
-                self._step(it, None, autocast)
+                self.step(it, None, autocast)
         synchronize(self.device)
 
-    def _begin(self, key: str) -> None:
-        if self.meter is not None:
-            self.meter.begin_window(key)
-
-    def _end(self, key: str):
-        synchronize(self.device)
-        return self.meter.end_window(key) if self.meter is not None else None
-
-    def _next_key(self, label: str) -> str:
+    def next_key(self, label: str) -> str:
+        """A window key unique to this trainer: ``<label>-<id>-<counter>``."""
         self._window_counter += 1
         return f"{label}-{id(self)}-{self._window_counter}"
+
+    def window(self, label: str):
+        """A :func:`measured` window on this trainer's meter and device, keyed by :meth:`next_key`."""
+        return measured(self.meter, self.next_key(label), self.device)
 
     def train_epoch(self, epoch_index: int, max_steps: int | None = None, batch_iter=None) -> EpochResult:
         """Train one epoch (or ``max_steps`` steps) inside one meter window.
@@ -386,37 +483,20 @@ class Trainer:
         timer = StepTimer(self.device)
         losses: list[torch.Tensor] = []
         samples = 0
-        key = self._next_key(f"epoch{epoch_index}")
-        with precision_mode(self.precision, self.device) as autocast:
-            synchronize(self.device)
-            self._begin(key)
-            start = time.perf_counter()
+        with precision_mode(self.precision, self.device) as autocast, self.window(f"epoch{epoch_index}") as w:
             while max_steps is None or len(losses) < max_steps:
                 try:
-                    timer.start_step()
-                    x, y = next(batch_iter)
+                    out = self.step(batch_iter, timer, autocast)
                 except StopIteration:
-                    timer._steps.pop()
                     break
-                timer.mark()
-                with autocast():
-                    loss = self.loss_fn(self.model(x), y)
-                timer.mark()
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                timer.mark()
-                self.optimizer.step()
-                timer.mark()
-                losses.append(loss.detach())
-                samples += int(y.shape[0])
-            measurement = self._end(key)
-            duration_s = _window_duration(measurement, time.perf_counter() - start)
+                losses.append(out.loss)
+                samples += out.samples
         if not losses:
             raise RuntimeError("the epoch produced no training step; check the dataset and batch size")
         phase_s = timer.resolve()
         train_loss = float(torch.stack(losses).float().mean().item())
-        return EpochResult(epoch_index=epoch_index, steps=len(losses), samples=samples, duration_s=duration_s,
-                           phase_s=phase_s, measurement=measurement, train_loss=train_loss)
+        return EpochResult(epoch_index=epoch_index, steps=len(losses), samples=samples, duration_s=w.duration_s,
+                           phase_s=phase_s, measurement=w.measurement, train_loss=train_loss)
 
     @torch.no_grad()
     def evaluate(self) -> float:
@@ -443,7 +523,7 @@ class Trainer:
             synchronize(self.device)
             start = time.perf_counter()
             for _ in range(steps):
-                self._step(it, None, autocast)
+                self.step(it, None, autocast)
             synchronize(self.device)
         return (time.perf_counter() - start) / max(steps, 1)
 
@@ -473,46 +553,6 @@ def steps_for_duration(step_s: float, target_s: float, min_steps: int = 5, max_s
 
 
 # --------------------------------------------------------------------------- phase energy by design
-
-
-@dataclass
-class DesignWindow:
-    """One window of :func:`phase_energy_by_design`: steps run up to phase ``upto``."""
-
-    upto: str
-    repeat: int
-    steps: int
-    duration_s: float
-    energy_j: float
-    phase_s: dict[str, float]
-    counter_updates: float = math.nan
-    uncertainty_j: float = math.nan
-
-    def as_row(self) -> dict:
-        row = {"window": self.upto, "window_repeat": self.repeat, "steps": self.steps,
-               "duration_s": self.duration_s, "energy_j": self.energy_j,
-               "counter_updates": self.counter_updates, "uncertainty_j": self.uncertainty_j}
-        for phase in PHASES:
-            row[f"{phase}_s"] = self.phase_s.get(phase, 0.0)
-        return row
-
-
-@dataclass
-class PhaseSplit:
-    """Energy per training step split into phases [J per step], two ways.
-
-    ``by_difference[k]``: energy per step of window "up to k" minus that of the
-    window before it. ``by_regression[k]``: fitted power of phase k [W] times
-    its mean time per full step. ``power_w``: fitted power per phase (and
-    ``"other"`` for time outside the phases).
-    """
-
-    windows: list[DesignWindow]
-    by_difference_j: dict[str, float] = field(default_factory=dict)
-    by_regression_j: dict[str, float] = field(default_factory=dict)
-    power_w: dict[str, float] = field(default_factory=dict)
-    full_step_energy_j: float = math.nan
-    full_step_phase_s: dict[str, float] = field(default_factory=dict)
 
 
 def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: int = 2, epoch: int = 0,
@@ -561,20 +601,15 @@ def phase_energy_by_design(trainer: Trainer, steps: int | None = None, repeats: 
             phases = PHASES[: PHASES.index(upto) + 1]
             it = cycle_batches(trainer.train_batches, start_epoch=epoch)
             timer = StepTimer(trainer.device)
-            key = trainer._next_key(f"design-{upto}-{repeat}")
-            with precision_mode(trainer.precision, trainer.device) as autocast:
-                synchronize(trainer.device)
-                trainer._begin(key)
-                start = time.perf_counter()
+            with precision_mode(trainer.precision, trainer.device) as autocast, \
+                    trainer.window(f"design-{upto}-{repeat}") as w:
                 for _ in range(n):
-                    trainer._step(it, timer, autocast, upto=upto)
-                m = trainer._end(key)
-                duration_s = _window_duration(m, time.perf_counter() - start)
+                    trainer.step(it, timer, autocast, upto=upto)
             phase_s = timer.resolve(phases)
-            windows.append(DesignWindow(upto=upto, repeat=repeat, steps=n, duration_s=duration_s,
-                                        energy_j=as_float(m.energy_j), phase_s=phase_s,
-                                        counter_updates=as_float(getattr(m, "counter_updates", None)),
-                                        uncertainty_j=as_float(getattr(m, "uncertainty_j", None))))
+            windows.append(DesignWindow(upto=upto, repeat=repeat, steps=n, duration_s=w.duration_s,
+                                        energy_j=w.energy_j, phase_s=phase_s,
+                                        counter_updates=w.counter_updates, uncertainty_j=w.uncertainty_j,
+                                        measurement=w.measurement))
     return split_phase_energy(windows)
 
 
@@ -589,45 +624,15 @@ def _calibrate_step_s(trainer: Trainer, it, autocast, upto: str, window_s: float
     it several times and size the window far too short), or, for slow steps,
     until two ran over a whole ``window_s``.
     """
-    trainer._step(it, None, autocast, upto=upto)  # warm-up: lazy initialisation, allocator
+    trainer.step(it, None, autocast, upto=upto)  # warm-up: lazy initialisation, allocator
     synchronize(trainer.device)
     best_s, spent_s, rounds = math.inf, 0.0, 0
     while True:
         start = time.perf_counter()
         for _ in range(round_steps):
-            trainer._step(it, None, autocast, upto=upto)
+            trainer.step(it, None, autocast, upto=upto)
         synchronize(trainer.device)
         elapsed = time.perf_counter() - start
         best_s, spent_s, rounds = min(best_s, elapsed / round_steps), spent_s + elapsed, rounds + 1
         if (rounds >= 3 and spent_s >= 0.1 * window_s) or (rounds >= 2 and spent_s >= window_s):
             return best_s
-
-
-def split_phase_energy(windows: list[DesignWindow]) -> PhaseSplit:
-    """Split per-step energy into phases from design windows (difference and regression)."""
-    per_step = {}
-    for upto in DESIGN_WINDOWS:
-        vals = [w.energy_j / w.steps for w in windows if w.upto == upto]
-        per_step[upto] = float(np.mean(vals)) if vals else math.nan
-    by_diff, previous = {}, 0.0
-    for upto in DESIGN_WINDOWS:
-        by_diff[upto] = per_step[upto] - previous
-        previous = per_step[upto]
-    # regression E_w = sum_k p_k t_k,w + p_other * (T_w - sum_k t_k,w), non-negative powers
-    names = list(PHASES) + ["other"]
-    a = np.array([[w.phase_s.get(p, 0.0) for p in PHASES]
-                  + [max(w.duration_s - sum(w.phase_s.values()), 0.0)] for w in windows])
-    b = np.array([w.energy_j for w in windows])
-    power = dict.fromkeys(names, math.nan)
-    ok = np.isfinite(b).all() and len(windows) >= len(names)
-    if ok:
-        from scipy.optimize import nnls
-
-        coef, _ = nnls(a, b)
-        power = dict(zip(names, map(float, coef)))
-    full = [w for w in windows if w.upto == DESIGN_WINDOWS[-1]]
-    mean_phase_s = {p: float(np.mean([w.phase_s.get(p, 0.0) / w.steps for w in full])) for p in PHASES} if full else {}
-    by_reg = {p: power[p] * mean_phase_s.get(p, math.nan) for p in PHASES}
-    return PhaseSplit(windows=windows, by_difference_j=by_diff, by_regression_j=by_reg, power_w=power,
-                      full_step_energy_j=per_step[DESIGN_WINDOWS[-1]], full_step_phase_s=mean_phase_s)
-

@@ -52,12 +52,13 @@ import sys
 import pandas as pd
 
 from greenai import claims, energy, paths
-from greenai.plots import save_figure, use_style
+from greenai.figures import ch2, save_figure, use_style
 
 use_style()
 csv_path = paths.RAW_DIR / "measurement_methods.csv"
 if MEASURE:  # on a GPU: append a fresh recording of every workload to the raw rows
-    subprocess.run([sys.executable, str(paths.REPO_ROOT / "benchmarks" / "measurement_methods.py")], check=True)
+    subprocess.run([sys.executable, str(paths.REPO_ROOT / "benchmarks" / "measurement_methods.py")]
+                   + (["--quick"] if QUICK else []), check=True)  # QUICK: the benchmark's tiny schedule
 rows = pd.read_csv(csv_path)
 meta = json.loads(csv_path.with_suffix(".meta.json").read_text())
 print(f"{len(rows)} windows on {meta['gpus'][0]['name']}, driver {meta['driver']}, torch {meta['torch']}, "
@@ -75,7 +76,7 @@ rows.groupby("workload").agg(windows=("window", "count"), shortest_s=("duration_
 
 # %%
 errors = energy.method_errors(rows)
-fig = energy.plot_method_errors(errors)
+fig = ch2.fig_2_2_method_error_vs_window(errors)
 save_figure(fig, "fig_2_2_method_error_vs_window")
 
 # %% [markdown]

@@ -33,7 +33,8 @@
 # * the **overhead of the hooks** (the same steps timed with and without them).
 #
 # Rows: `results/raw/layer_profile.csv` (written by `greenai.campaign`,
-# experiment `layers`); all computation is in `greenai.profile`.
+# experiment `layers`); the measurement is in `greenai.profile`, the analysis of the rows in
+# `greenai.analysis.layers`, the figures in `greenai.figures.ch2`.
 
 # %% tags=["parameters"]
 MEASURE = False
@@ -41,16 +42,18 @@ QUICK = False
 RAW_DIR = None
 
 # %%
-from greenai import claims, experiments, profile
-from greenai.plots import save_figure, use_style
+from greenai import claims
+from greenai.analysis import layers as layer_analysis
+from greenai.experiments import store
+from greenai.figures import ch2, save_figure, use_style
 
 use_style()
 if MEASURE:  # on a GPU: rerun the grid and append rows (resumable)
     from greenai import campaign
 
-    campaign.run_experiment("layers", out_dir=RAW_DIR)
-rows = experiments.load_results("layer_profile", RAW_DIR)
-table = profile.layer_type_table(rows)
+    campaign.run_experiment("layers", out_dir=RAW_DIR, quick=QUICK)  # QUICK: the small grid
+rows = store.load_results("layer_profile", RAW_DIR)
+table = layer_analysis.layer_type_table(rows)
 gpu = table.gpu_name.iloc[0]
 alexnet = table[(table.model == "alexnet") & (table.gpu_name == gpu)].reset_index(drop=True)
 meta = rows[(rows.level == "type") & (rows.model == "alexnet")].iloc[0]
@@ -67,7 +70,7 @@ alexnet[["layer_type", "modules", "layer_params", "time_per_epoch_s", "share_of_
 # (profiled window's average power × time) beside the measured replay energy.
 
 # %%
-fig = profile.plot_layer_types(alexnet, title=f"AlexNet forward pass per layer type, {gpu}, batch {meta.batch_size}")
+fig = ch2.fig_2_2_time_per_layer_type(alexnet, title=f"AlexNet forward pass per layer type, {gpu}, batch {meta.batch_size}")
 save_figure(fig, "fig_2_2_time_per_layer_type")
 
 # %% [markdown]
@@ -106,7 +109,8 @@ print(share.measured_over_thesis.round(2).to_string())
 # time. Each point is one leaf layer.
 
 # %%
-fig, layers = profile.plot_params_vs_time(rows[(rows.model == "alexnet") & (rows.gpu_name == gpu)])
+layers = layer_analysis.per_layer_time(rows[(rows.model == "alexnet") & (rows.gpu_name == gpu)])
+fig = ch2.fig_2_2b_params_vs_time_per_layer(layers)
 save_figure(fig, "fig_2_2b_params_vs_time_per_layer")
 weighted = layers[layers.layer_params > 0]
 print(f"Spearman rank correlation (layers with parameters): "

@@ -44,9 +44,10 @@ IMAGE_SIZE = 224
 
 # %%
 from greenai import claims, paths
-from greenai.macs import model_table, plot_model_table, thesis_comparison
+from greenai.figures import ch3
+from greenai.macs import model_table, thesis_comparison
 from greenai.models import MODEL_NAMES
-from greenai.plots import save_figure, use_style
+from greenai.figures import save_figure, use_style
 
 use_style()
 # QUICK (tests): a subset of models, all three datasets; the full run counts all 20.
@@ -90,7 +91,7 @@ view[view.dataset == "fashion_mnist"][
 # several percent higher, because batch norm is a large share of their few MACs.
 
 # %%
-fig = plot_model_table(table)
+fig = ch3.fig_3_models_macs_params(table)
 save_figure(fig, "fig_3_models_macs_params")
 
 # %% [markdown]

@@ -63,8 +63,9 @@ RAW_DIR = None
 import numpy as np
 import pandas as pd
 
-from greenai import claims, experiments as ex
-from greenai.plots import save_figure, use_style
+from greenai import analysis as an, claims
+from greenai.experiments import store
+from greenai.figures import ch4, save_figure, use_style
 
 use_style()
 NAN = float("nan")
@@ -72,27 +73,27 @@ if MEASURE:  # on a GPU: rerun this notebook's grids, appending to results/raw (
     from greenai import campaign
 
     for name in ("hardware", "datasets", "batch_size", "phases", "macs", "precision", "cifar10_pair", "cifar10"):
-        campaign.run_experiment(name, out_dir=RAW_DIR)
+        campaign.run_experiment(name, out_dir=RAW_DIR, quick=QUICK)  # QUICK: the small grids
 
 
 def optional(name):
     """Rows of an experiment that needs a machine or data we may not have had; None if missing."""
     try:
-        return ex.load_results(name, RAW_DIR)
-    except ex.MissingResultsError as exc:
+        return store.load_results(name, RAW_DIR)
+    except store.MissingResultsError as exc:
         print(f"not measured: {exc}")
         return None
 
 
-hardware = pd.concat([r for r in (ex.load_results("kpi_hardware", RAW_DIR), optional("kpi_hardware_h200"))
+hardware = pd.concat([r for r in (store.load_results("kpi_hardware", RAW_DIR), optional("kpi_hardware_h200"))
                       if r is not None], ignore_index=True)
-datasets = ex.load_results("kpi_datasets", RAW_DIR)
-batch = ex.load_results("kpi_batch_size", RAW_DIR)
-macs = ex.load_results("kpi_macs", RAW_DIR)
-phases = ex.load_results("phase_design", RAW_DIR)
+datasets = store.load_results("kpi_datasets", RAW_DIR)
+batch = store.load_results("kpi_batch_size", RAW_DIR)
+macs = store.load_results("kpi_macs", RAW_DIR)
+phases = store.load_results("phase_design", RAW_DIR)
 precision = optional("kpi_precision")
-epochs10 = ex.load_results("kpi_epochs", RAW_DIR)
-extrapolation = ex.load_results("kpi_extrapolation", RAW_DIR)
+epochs10 = store.load_results("kpi_epochs", RAW_DIR)
+extrapolation = store.load_results("kpi_extrapolation", RAW_DIR)
 cifar10 = optional("kpi_cifar10")
 pair = optional("kpi_cifar10_pair")
 H100 = batch.gpu_name.iloc[0]
@@ -118,8 +119,8 @@ claim_rows = []
 # The split into time and power says where the gap comes from.
 
 # %%
-hw = ex.summarize(hardware, ["gpu_name", "model"])
-fig = ex.plot_grouped_bars(hw, x="model", hue="gpu_name", title="Energy per epoch, Fashion-MNIST, batch 128")
+hw = an.summarize(hardware, ["gpu_name", "model"])
+fig = ch4.fig_4_1_hardware(hw)
 save_figure(fig, "fig_4_1_hardware")
 hw[["gpu_name", "model", "epoch_energy_j_mean", "epoch_energy_j_std", "epoch_duration_s_mean", "power_w_mean",
     "repeats"]]
@@ -141,7 +142,7 @@ if len(gpus) == 2:
 else:
     print("only one GPU measured: no hardware gap")
 # Spread between the repeats (separate runs) of one GPU kind, as a share of their mean.
-run_means = ex.per_run(hardware).groupby(["gpu_name", "model", "repeat"]).epoch_energy_j.mean()
+run_means = an.per_run(hardware).groupby(["gpu_name", "model", "repeat"]).epoch_energy_j.mean()
 spread = run_means.groupby(["gpu_name", "model"]).agg(lambda e: (e.max() - e.min()) / e.mean())
 print("spread between repeats of one kind (max − min) / mean:\n", spread.map("{:.1%}".format).to_string())
 gap_note = (f"thesis: RTX 3060 − RTX 4090; ours: H100 − H200, 2 separate runs each; runs of one kind "
@@ -181,12 +182,11 @@ claim_rows += [
 
 # %%
 four = ["alexnet", "resnet18", "googlenet", "vgg11"]
-win = ex.summarize(macs[macs.model.isin(four) & (macs.repeat == 0)], ["model", "dataset"])
-full = ex.summarize(datasets, ["model", "dataset"])
-fig = ex.plot_grouped_bars(win, x="model", hue="dataset", yerr=None,
-                           title="Energy per epoch by dataset, batch 256 (windows, extrapolated to an epoch)")
+win = an.summarize(macs[macs.model.isin(four) & (macs.repeat == 0)], ["model", "dataset"])
+full = an.summarize(datasets, ["model", "dataset"])
+fig = ch4.fig_4_2_datasets(win)
 save_figure(fig, "fig_4_2_datasets")
-fig = ex.plot_grouped_bars(full, x="model", hue="dataset", title="Energy per epoch by dataset, batch 256 (full epochs)")
+fig = ch4.fig_4_2b_datasets_full_epochs(full)
 save_figure(fig, "fig_4_2b_datasets_full_epochs")
 ratio = (win.pivot(index="model", columns="dataset", values="epoch_energy_j_mean")
          .assign(cifar100_over_fmnist=lambda d: d["cifar100"] / d["fashion_mnist"]))
@@ -217,7 +217,7 @@ print(check[["model", "dataset", "epoch_energy_j_mean_full", "epoch_energy_j_mea
 # the idle power measured at the start of each run to tell the runs apart.
 
 # %%
-fm_windows = ex.per_run(macs[macs.dataset == "fashion_mnist"]).groupby("model").epoch_energy_j.mean()
+fm_windows = an.per_run(macs[macs.dataset == "fashion_mnist"]).groupby("model").epoch_energy_j.mean()
 xcheck = extrapolation[["model", "epoch_energy_j", "idle_power_w"]].assign(
     window_extrapolated_j=lambda d: d.model.map(fm_windows))
 xcheck["window_vs_full"] = xcheck.window_extrapolated_j / xcheck.epoch_energy_j - 1
@@ -250,16 +250,16 @@ for model in four:
 # 3.5× higher) differ in scale, not in direction.
 
 # %%
-bs = ex.summarize(batch, ["batch_size"]).sort_values("batch_size")
-fig = ex.plot_batch_size(bs, title=f"AlexNet, Fashion-MNIST, {H100}")
+bs = an.summarize(batch, ["batch_size"]).sort_values("batch_size")
+fig = ch4.fig_4_4_batch_size(bs, H100)
 save_figure(fig, "fig_4_4_batch_size")
 pairs = [(64, 128), (128, 256), (256, 512), (512, 1024), (1024, 2048)]
-change = ex.percent_change(bs, "epoch_energy_j_mean", "batch_size", pairs)
+change = an.percent_change(bs, "epoch_energy_j_mean", "batch_size", pairs)
 for (a, b), pct in change.items():
     print(f"batch {a:4d} → {b:4d}: energy per epoch {pct:+.1f} %")
 power = bs.set_index("batch_size").power_w_mean
 print("average power [W] by batch size:", power.round(0).to_dict())
-cv = ex.per_run(batch).groupby("batch_size").epoch_energy_j.agg(lambda s: s.std() / s.mean())
+cv = an.per_run(batch).groupby("batch_size").epoch_energy_j.agg(lambda s: s.std() / s.mean())
 print("spread over repeats (coefficient of variation):", cv.round(3).to_dict())
 bs[["batch_size", "epoch_energy_j_mean", "epoch_energy_j_std", "epoch_duration_s_mean", "power_w_mean", "repeats"]]
 
@@ -272,7 +272,7 @@ bs[["batch_size", "epoch_energy_j_mean", "epoch_energy_j_std", "epoch_duration_s
 # grows linearly with epochs, as the thesis found (Figs 4.5/4.6).
 
 # %%
-fig = ex.plot_epoch_series(epochs10, title="AlexNet, Fashion-MNIST, batch 256: 10 full epochs")
+fig = ch4.fig_4_6b_energy_per_epoch_over_10_epochs(epochs10)
 save_figure(fig, "fig_4_6b_energy_per_epoch_over_10_epochs")
 drift = epochs10.energy_j.max() / epochs10.energy_j.min() - 1
 cumulative_vs_linear = epochs10.energy_j.sum() / (len(epochs10) * epochs10.energy_j.iloc[:2].mean()) - 1
@@ -281,8 +281,8 @@ print(f"energy per epoch over 10 epochs: {epochs10.energy_j.mean():.0f} J, max/m
       f"final test accuracy {epochs10.test_accuracy.iloc[-1]:.3f}")
 
 # %%
-totals = ex.total_energy_over_epochs(batch)
-run_range = ex.per_run(batch).groupby("batch_size").epoch_energy_j.agg(lambda s: (s.max() - s.min()) / s.mean())
+totals = an.total_energy_over_epochs(batch)
+run_range = an.per_run(batch).groupby("batch_size").epoch_energy_j.agg(lambda s: (s.max() - s.min()) / s.mean())
 
 
 def change_noise(a, b):
@@ -290,7 +290,7 @@ def change_noise(a, b):
     return 100 * float(run_range.get(a, NAN) + run_range.get(b, NAN))
 
 
-fig = ex.plot_total_energy(totals, title="Total energy vs epochs (measured mean per epoch × epochs)")
+fig = ch4.fig_4_6_energy_vs_epochs(totals)
 save_figure(fig, "fig_4_6_energy_vs_epochs")
 claim_rows += [
     dict(claim_id="4.1.3-64-128", section="4.1.3", description="energy per epoch change, batch 64 → 128",
@@ -300,7 +300,7 @@ claim_rows += [
          thesis_value=NAN, our_value=change.get((256, 512), NAN), unit="%",
          note="thesis: falls, more on the 4090 than on the 3060", noise=change_noise(256, 512)),
     dict(claim_id="4.1.3-batch-cuts-energy", section="4.1.3", description="energy per epoch change, batch 64 → 512",
-         thesis_value=NAN, our_value=ex.percent_change(bs, "epoch_energy_j_mean", "batch_size", [(64, 512)])
+         thesis_value=NAN, our_value=an.percent_change(bs, "epoch_energy_j_mean", "batch_size", [(64, 512)])
          .get((64, 512), NAN), unit="%", note="thesis: falls on both GPUs (Fig. 4.4)", noise=change_noise(64, 512)),
     dict(claim_id="4.1.3-diminishing-returns", section="4.1.3",
          description="change 256 → 512 minus change 64 → 128, energy per epoch", thesis_value=NAN,
@@ -331,32 +331,31 @@ claim_rows += [
 # the two MobileNets.
 
 # %%
-runs = ex.per_run(macs)
+runs = an.per_run(macs)
 fm = runs[(runs.dataset == "fashion_mnist")].groupby("model", sort=False).agg(
     macs=("macs", "first"), epoch_energy_j=("epoch_energy_j", "mean"), branch_count=("branch_count", "first"),
     repeats=("repeat", "nunique")).reset_index()
-fit_fm = ex.loglog_fit(fm.macs, fm.epoch_energy_j)
-fig = ex.plot_macs_energy(fm, fit_fm, hue="branch_count",
-                          title=f"MACs vs energy per epoch, Fashion-MNIST, batch 256, {H100}")
+fit_fm = an.loglog_fit(fm.macs, fm.epoch_energy_j)
+fig = ch4.fig_4_7_macs_vs_energy(fm, fit_fm, H100)
 save_figure(fig, "fig_4_7_macs_vs_energy")
 c100 = runs[runs.dataset == "cifar100"].groupby("model", sort=False).agg(
     macs=("macs", "first"), epoch_energy_j=("epoch_energy_j", "mean"), branch_count=("branch_count", "first")).reset_index()
-fit_c100 = ex.loglog_fit(c100.macs, c100.epoch_energy_j)
-fig = ex.plot_macs_energy(c100, fit_c100, hue="branch_count", title="MACs vs energy per epoch, CIFAR-100 (synthetic)")
+fit_c100 = an.loglog_fit(c100.macs, c100.epoch_energy_j)
+fig = ch4.fig_4_10_macs_vs_energy_cifar100(c100, fit_c100)
 save_figure(fig, "fig_4_10_macs_vs_energy_cifar100")
 fits = {"fashion_mnist": fit_fm, "cifar100": fit_c100}
 if cifar10 is not None:
-    c10 = ex.per_run(cifar10).groupby("model", sort=False).agg(
+    c10 = an.per_run(cifar10).groupby("model", sort=False).agg(
         macs=("macs", "first"), epoch_energy_j=("epoch_energy_j", "mean"),
         branch_count=("branch_count", "first")).reset_index()
-    fits["cifar10"] = ex.loglog_fit(c10.macs, c10.epoch_energy_j)
-    fig = ex.plot_macs_energy(c10, fits["cifar10"], hue="branch_count", title="MACs vs energy per epoch, CIFAR-10 (real)")
+    fits["cifar10"] = an.loglog_fit(c10.macs, c10.epoch_energy_j)
+    fig = ch4.fig_4_10b_macs_vs_energy_cifar10(c10, fits["cifar10"])
     save_figure(fig, "fig_4_10b_macs_vs_energy_cifar10")
 no_dw = fm[~fm.model.str.startswith("mobilenet")]
-fits["fashion_mnist without MobileNets"] = ex.loglog_fit(no_dw.macs, no_dw.epoch_energy_j)
+fits["fashion_mnist without MobileNets"] = an.loglog_fit(no_dw.macs, no_dw.epoch_energy_j)
 for name, f in fits.items():
     print(f"{name:34s} slope {f.slope:.3f} [{f.slope_ci[0]:.3f}, {f.slope_ci[1]:.3f}], R² {f.r2:.3f}, n = {f.n}")
-rep = ex.per_run(macs[(macs.dataset == "fashion_mnist")]).groupby("model").epoch_energy_j.agg(["mean", "std", "count"])
+rep = an.per_run(macs[(macs.dataset == "fashion_mnist")]).groupby("model").epoch_energy_j.agg(["mean", "std", "count"])
 rep = rep[rep["count"] >= 3]
 print("spread over 3 repeats (sd / mean):\n", (rep["std"] / rep["mean"]).round(4).to_string())
 claim_rows += [
@@ -383,8 +382,8 @@ claim_rows += [
 
 # %%
 g = fm[fm.model.str.startswith("googlenet")].copy()
-fit_g = ex.loglog_fit(g.macs, g.epoch_energy_j)
-fig = ex.plot_macs_energy(g, fit_g, hue="branch_count", title="GoogLeNet and its modified versions, Fashion-MNIST")
+fit_g = an.loglog_fit(g.macs, g.epoch_energy_j)
+fig = ch4.fig_4_9_googlenet_branches(g, fit_g)
 save_figure(fig, "fig_4_9_googlenet_branches")
 g["energy_per_gmac_j"] = g.epoch_energy_j / (g.macs / 1e9)
 gi = g.set_index("model")
@@ -422,7 +421,7 @@ ph = mac_rows.groupby("model", sort=False).agg(macs=("macs", "first"), h2d=("h2d
 for y, label, fig_name in [("h2d", "time to device per epoch [s]", "fig_4_11_macs_vs_h2d_time"),
                            ("fwd", "forward energy per epoch, thesis' way [J]", "fig_4_12_macs_vs_forward_energy"),
                            ("bwd", "backward energy per epoch, thesis' way [J]", "fig_4_13_macs_vs_backward_energy")]:
-    fig = ex.plot_macs_energy(ph, ex.loglog_fit(ph.macs, ph[y]), y=y, ylabel=label, annotate=False,
+    fig = ch4.plot_macs_energy(ph, an.loglog_fit(ph.macs, ph[y]), y=y, ylabel=label, annotate=False,
                               title="Fashion-MNIST, batch 256")
     save_figure(fig, fig_name)
 print(f"backward / forward energy (thesis' way), median over models: {np.median(ph.bwd / ph.fwd):.2f}")
@@ -447,8 +446,8 @@ print(f"backward / forward energy (thesis' way), median over models: {np.median(
 # is below what two 3-s counter windows can resolve.
 
 # %%
-pt = ex.phase_energy_table(phases)
-fig = ex.plot_phase_energy(pt, title=f"Energy per training step by phase, Fashion-MNIST, {H100}")
+pt = an.phase_energy_table(phases)
+fig = ch4.fig_phase_energy_methods(pt, H100)
 save_figure(fig, "fig_phase_energy_methods")
 # an unresolved phase's fitted power and error are not physical numbers (e.g. thousands of W): not shown
 print(pt.assign(power_w=pt.power_w.where(pt.resolved), thesis_error=pt.thesis_error.where(pt.resolved))[
@@ -480,18 +479,17 @@ for r in pt.itertuples():
 
 # %%
 if precision is not None:
-    pr = ex.summarize(precision, ["model", "precision"])
-    fig = ex.plot_grouped_bars(pr, x="model", hue="precision", yerr=None, log=True,
-                               title="Energy per epoch by precision, CIFAR-100 (synthetic), batch 256")
+    pr = an.summarize(precision, ["model", "precision"])
+    fig = ch4.fig_precision(pr)
     save_figure(fig, "fig_precision")
     base = pr[pr.precision == "default"].set_index("model").epoch_energy_j_mean
     pr["vs_default"] = pr.epoch_energy_j_mean / pr.model.map(base)
     print(pr.pivot(index="model", columns="precision", values="vs_default").round(2).to_string())
 if pair is not None:
-    pp = ex.summarize(pair, ["model", "data_source"]).pivot(index="model", columns="data_source",
+    pp = an.summarize(pair, ["model", "data_source"]).pivot(index="model", columns="data_source",
                                                             values="epoch_energy_j_mean")
     pp["synthetic_vs_real"] = pp["synthetic"] / pp["real"] - 1
-    times = ex.summarize(pair, ["model", "data_source"]).pivot(index="model", columns="data_source",
+    times = an.summarize(pair, ["model", "data_source"]).pivot(index="model", columns="data_source",
                                                                values="epoch_duration_s_mean")
     pp["time_synthetic_vs_real"] = times["synthetic"] / times["real"] - 1
     print("CIFAR-10, energy per epoch, synthetic vs real pixels:\n", pp.round(4).to_string())
@@ -501,7 +499,7 @@ if pair is not None:
                            note="justifies the synthetic CIFAR-100 stand-in (not a thesis claim)"))
 
 # %%
-fit_h2d = ex.loglog_fit(ph.macs, ph.h2d)
+fit_h2d = an.loglog_fit(ph.macs, ph.h2d)
 claim_rows.append(dict(claim_id="4.2.1-h2d-independent-of-model", section="4.2.1",
                        description="slope of log time to device vs log MACs, Fashion-MNIST", thesis_value=0.0,
                        our_value=fit_h2d.slope, unit="", noise=(fit_h2d.slope_ci[1] - fit_h2d.slope_ci[0]) / 2,

@@ -40,14 +40,12 @@ QUICK = False
 # %%
 import os
 
-from greenai import claims, paths, power
-from greenai.dispatch import report
-from greenai.plots import save_figure, use_style
+from greenai import claims, power
+from greenai.figures import ch5, save_figure, use_style
 
 use_style()
 NOTEBOOK = "07_power_limit"
-profile = power.published_profile()
-profile.to_csv(paths.tables_dir() / "table_5_1_power_profile.csv", index=False)
+profile = power.published_profile()  # Table 5.1; its CSV is written once, by notebook 08 (table_5_1_gpu_levels)
 display(profile)  # noqa: F821
 
 # %% [markdown]
@@ -57,7 +55,7 @@ display(profile)  # noqa: F821
 # the limit.
 
 # %%
-fig = report.fig_power_profile(profile)
+fig = ch5.fig_5_1_power_limit_profile(profile)
 save_figure(fig, "fig_5_1_power_limit_profile")
 saving = 1 - profile["energy_per_job_wh"].iloc[0] / profile["energy_per_job_wh"].iloc[-1]
 slowdown = profile["duration_h"].iloc[0] / profile["duration_h"].iloc[-1] - 1

@@ -10,6 +10,10 @@ import os
 import pytest
 
 
+# A row key that is no column of its CSV is an error in tests (the store warns elsewhere).
+os.environ.setdefault("GREENAI_STRICT_ROWS", "1")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("greenai-output")

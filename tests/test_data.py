@@ -258,3 +258,22 @@ def test_on_cuda():
     batches = GpuBatches(synthetic_split("fashion_mnist", limit=1000), 256, "cuda")
     x, y = next(iter(batches))
     assert x.is_cuda and y.is_cuda and x.shape == (256, 1, 224, 224)
+
+
+def test_missing_files_checks_presence_without_reading(tmp_path):
+    from greenai import data
+
+    assert "Fashion-MNIST not found under" in data.missing_files("fashion_mnist", tmp_path)
+    assert "download=True" not in data.missing_files("cifar10", tmp_path)
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data._FMNIST_FILES:
+        (raw / f"{name}.gz").write_bytes(b"not even gzip")  # presence is all that is checked
+    assert data.missing_files("fashion_mnist", tmp_path) is None
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    for name in ("train", "test"):
+        (folder / name).write_bytes(b"")
+    assert "CIFAR-100 not found" in data.missing_files("cifar100", tmp_path)  # meta is missing
+    (folder / "meta").write_bytes(b"")
+    assert data.missing_files("cifar100", tmp_path) is None

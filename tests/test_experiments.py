@@ -234,3 +234,22 @@ def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
     fmnist = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
     assert h200.csv != campaign.EXPERIMENTS["macs"].csv and "macs_h200" not in campaign.DEFAULT_EXPERIMENTS
     assert [s.__class__(**{**s.__dict__, "experiment": "macs"}) for s in h200.specs()] == fmnist
+
+
+def test_rows_carry_the_measurement_and_extend_an_older_csv(tmp_path, env):
+    """A CSV written before the measurement columns existed gets them appended; its rows read NaN."""
+    from greenai.experiments import store
+
+    csv_path = tmp_path / "old.csv"
+    old_columns = [c for c in ex.TRAIN_COLUMNS if c not in store.MEASUREMENT_COLUMNS]
+    pd.DataFrame([dict.fromkeys(old_columns, "")]).assign(experiment="old", epoch_index=0).to_csv(csv_path, index=False)
+    with pytest.warns(store.SchemaWarning, match="new column"):
+        summary = ex.run_training([tiny_spec(epochs=1, max_steps=2)], csv_path, env=env, progress=False)
+    assert summary.written == 1
+    rows = pd.read_csv(csv_path)
+    assert list(rows.columns) == old_columns + list(store.MEASUREMENT_COLUMNS)
+    old, new = rows.iloc[0], rows.iloc[1]
+    assert pd.isna(old.cpu_energy_note) and pd.isna(old.window_begin_unix_s)
+    # the time-only CPU meter: no GPU edges, CPU energy NaN with its reason, a begin time
+    assert new.window_begin_unix_s > 1.6e9 and pd.isna(new.begin_temperature_c)
+    assert math.isnan(new.cpu_energy_j) == bool(isinstance(new.cpu_energy_note, str) and new.cpu_energy_note)

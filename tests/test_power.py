@@ -114,3 +114,18 @@ def test_enable_through_environment(monkeypatch):
     table = power.power_limit_sweep(gpu.step, [150], steps_per_limit=2, warmup_steps=0,
                                     device=power.NvmlPowerLimits(nvml=nvml_double(gpu)), clock=ticking_clock())
     assert len(table) == 1 and gpu.limit_mw == 250_000
+
+
+class WrappingGpu(FakeGpu):
+    """A counter that wraps past 2**64 mJ during the measured steps."""
+
+    def step(self):
+        self.energy_mj = (self.energy_mj + self.limit_mw // 10) % 2**64
+
+
+def test_sweep_energy_is_wrap_safe_through_the_nvml_boundary():
+    gpu = WrappingGpu(limit_mw=200_000)
+    gpu.energy_mj = 2**64 - 30_000  # wraps in the second of 4 steps of 20,000 mJ
+    table = power.power_limit_sweep(gpu.step, [200], steps_per_limit=4, warmup_steps=0, enable=True,
+                                    device=power.NvmlPowerLimits(nvml=nvml_double(gpu)), clock=ticking_clock())
+    assert_allclose(table["energy_j"], [80.0])  # 4 × 20,000 mJ = 80 J, not −1.8e16 J

@@ -213,3 +213,55 @@ def test_design_windows_are_sized_per_kind(fake_gpu, one_cpu_thread):
     assert all(w.duration_s > 0.05 for w in split.windows)
     with pytest.raises(train.TrainConfigError, match="exactly one"):
         train.phase_energy_by_design(trainer, steps=3, window_s=1.0)
+
+
+class RecordingMeter:
+    """Records the window calls; returns a Measurement whose duration is the meter's own (7 s)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def begin_window(self, key):
+        self.calls.append(("begin", key))
+
+    def end_window(self, key):
+        from greenai.energy import Measurement
+
+        self.calls.append(("end", key))
+        return Measurement(key=key, begin_unix_s=0.0, duration_s=7.0, method="counter", gpu_energy_j={0: 70.0},
+                           counter_updates=70, uncertainty_j=0.1)
+
+
+def test_measured_opens_and_closes_one_window_and_takes_the_meters_duration():
+    meter = RecordingMeter()
+    with train.measured(meter, "k", "cpu") as w:
+        assert meter.calls == [("begin", "k")] and w.measurement is None
+    assert meter.calls == [("begin", "k"), ("end", "k")]
+    assert (w.duration_s, w.energy_j, w.counter_updates, w.uncertainty_j) == (7.0, 70.0, 70.0, 0.1)
+    assert 0 <= w.wall_s < 7.0  # the meter's window length wins over the wall time
+    with train.measured(None, "t", "cpu") as bare:
+        pass
+    assert bare.measurement is None and math.isnan(bare.energy_j) and bare.duration_s == bare.wall_s > 0
+
+
+def test_measured_closes_the_window_when_the_block_fails():
+    meter = RecordingMeter()
+    with pytest.raises(ZeroDivisionError):
+        with train.measured(meter, "boom", "cpu"):
+            1 / 0
+    assert meter.calls == [("begin", "boom"), ("end", "boom")]
+
+
+def test_trainer_window_keys_are_unique_and_step_reports_samples():
+    trainer = train.Trainer(tiny_model(), TinyBatches(n=12, batch_size=8), "cpu", meter=RecordingMeter())
+    with trainer.window("a") as w1:
+        out = trainer.step(iter(trainer.train_batches))
+    with trainer.window("a") as w2:
+        pass
+    assert w1.key != w2.key and out.samples == 8 and out.loss is not None
+    timer = train.StepTimer("cpu")
+    it = iter(TinyBatches(n=8, batch_size=8))
+    trainer.step(it, timer)
+    with pytest.raises(StopIteration):
+        trainer.step(it, timer)  # the batches ran out: the begun step is cancelled
+    assert timer.n_steps == 1 and set(timer.resolve()) == set(train.PHASES)

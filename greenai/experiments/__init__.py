@@ -1,0 +1,62 @@
+"""Experiment grids, run resumably, one CSV row per measured epoch, window or layer (thesis 2.3, 4.1).
+
+A package split along its seams; each concept has one home:
+
+:mod:`~greenai.experiments.grids`
+    :class:`RunSpec`, :class:`Grid`, YAML grids and :func:`validate` (every
+    problem at once, before any GPU time; data files checked, not decoded).
+:mod:`~greenai.experiments.store`
+    The row store: the columns of each kind of row, :class:`RowStore` (the one
+    writer: append + fsync, resume by key, additive schema changes),
+    :func:`load_results` for the analysis.
+:mod:`~greenai.experiments.environment`
+    Device, meter and row metadata (:func:`make_environment`), preparing a run.
+:mod:`~greenai.experiments.sweep`
+    The sweep driver every runner shares and :func:`run`.
+:mod:`~greenai.experiments.runners`
+    :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`.
+
+Only the environment and the runners import torch; names are loaded lazily, so
+``from greenai import experiments as ex; ex.load_results(...)`` does not.
+The analysis of recorded rows lives in :mod:`greenai.analysis`, the figures in
+:mod:`greenai.figures`; their old names here still resolve (re-exports).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {
+    "greenai.experiments.grids": ("KINDS", "SOURCES", "GridError", "RunSpec", "Grid", "grid_from_dict", "load_grids",
+                                  "expand", "validate", "missing_real_data"),
+    "greenai.experiments.store": ("KEY_COLUMNS", "TRAIN_COLUMNS", "PHASE_COLUMNS", "LAYER_COLUMNS", "COLUMNS",
+                                  "ResultsFileError", "UnknownColumnsError", "SchemaWarning", "RowStore", "RowWriter",
+                                  "append_row", "read_rows", "load_results", "MissingResultsError", "kind_of"),
+    "greenai.experiments.environment": ("Environment", "make_environment", "model_macs"),
+    "greenai.experiments.sweep": ("SweepSummary", "run", "sweep"),
+    "greenai.experiments.runners": ("run_training", "run_phase_design", "run_layer_profile"),
+    # re-exports of the analysis and figures that used to live here
+    "greenai.analysis.kpi": ("per_run", "summarize", "percent_change", "LogLogFit", "loglog_fit",
+                             "phase_energy_table", "total_energy_over_epochs"),
+    "greenai.figures.ch4": ("plot_grouped_bars", "plot_batch_size", "plot_total_energy", "plot_macs_energy",
+                            "plot_phase_energy", "plot_epoch_series"),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_WHERE) + ["RUNNERS"]
+
+
+def __getattr__(name: str):
+    if name == "RUNNERS":
+        from greenai.experiments.sweep import runners
+
+        return runners()
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'greenai.experiments' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,181 @@
+"""Where runs execute and how one run is prepared: device, meter, data, model, row metadata."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from greenai import train as _train
+from greenai.experiments.grids import RunSpec
+
+
+@dataclass
+class Environment:
+    """Where runs execute: device, meter, and the metadata put in every row."""
+
+    device: torch.device
+    meter: object | None
+    gpu_name: str
+    driver: str | None
+    torch_version: str
+    cuda_version: str | None
+    idle_power_w: float = math.nan
+    idle_kind: str = ""
+
+
+def make_environment(device: str | torch.device | None = None, meter="default", idle_s: float = 0.0,
+                     methods: Sequence[str] | str | None = None) -> Environment:
+    """Pick the device, open an energy meter and (optionally) measure idle power.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        Default ``cuda`` when available, else ``cpu``.
+    meter : EnergyMeter, None or "default"
+        ``"default"`` opens an :class:`greenai.energy.EnergyMeter` on the GPU
+        with ``methods`` (default ``("counter", "smi")``: the counter, plus the
+        thesis' 1 Hz log for comparison), or ``methods="auto"`` on a CPU
+        (time only, NaN energy). ``None``: no meter.
+    idle_s : float
+        Seconds of idle measured after opening the meter (0 skips it) [s].
+    """
+    from greenai import metadata
+
+    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    env_meta = metadata.environment_metadata()  # before the meter holds NVML
+    if isinstance(meter, str) and meter == "default":
+        from greenai.energy import EnergyMeter
+
+        if device.type == "cuda":
+            meter = EnergyMeter(gpu_indices=[nvml_index(device)], methods=methods or ("counter", "smi"))
+        else:
+            meter = EnergyMeter(methods="auto")
+    gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    env = Environment(device=device, meter=meter, gpu_name=gpu_name, driver=env_meta.get("driver"),
+                      torch_version=torch.__version__, cuda_version=torch.version.cuda)
+    if meter is not None and idle_s > 0:
+        if device.type == "cuda":
+            torch.zeros(1, device=device)  # hold a CUDA context: the idle of a training process
+        m = meter.measure_idle(idle_s)
+        env.idle_power_w = m.idle_power_w
+        env.idle_kind = m.idle_kind
+    return env
+
+
+# --------------------------------------------------------------------------- preparing a run
+
+
+class DataCache:
+    """Dataset splits loaded once per (dataset, source, train) within a sweep."""
+
+    def __init__(self, data_root=None):
+        self.data_root = data_root
+        self._splits: dict[tuple, object] = {}
+
+    def split(self, dataset: str, source: str, train: bool, limit: int | None = None):
+        from greenai import data as _data
+
+        key = (dataset, source, train, limit)
+        if key not in self._splits:
+            self._splits[key] = _data.load_dataset(dataset, train=train, root=self.data_root,
+                                                   synthetic=(source == "synthetic"), limit=limit)
+        return self._splits[key]
+
+def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: int) -> tuple[float, float]:
+    """(MACs per image, parameters) of a model from :func:`greenai.macs.count_model` (cached there); NaN MACs
+    when the counter (thop) is missing."""
+    from greenai import models as _models
+
+    try:
+        from greenai.macs import count_model
+
+        counted = count_model(model_name, in_channels, num_classes, image_size)
+        return float(counted["macs"]), float(counted["params"])
+    except ImportError as exc:  # thop missing on a bare GPU machine
+        print(f"MACs not counted ({exc}); recording NaN", file=sys.stderr)
+        net = _models.build_model(model_name, in_channels, num_classes)
+        return math.nan, float(sum(p.numel() for p in net.parameters()))
+
+
+@dataclass
+class Prepared:
+    trainer: _train.Trainer
+    meta: dict
+    n_train: int
+    steps_per_epoch: float
+
+
+def prepare(spec: RunSpec, env: Environment, cache: DataCache) -> Prepared:
+    from greenai import data as _data
+    from greenai import models as _models
+
+    train_split = cache.split(spec.dataset, spec.source, True, spec.limit)
+    ds = _data.DATASETS[spec.dataset]
+    in_channels, num_classes = int(ds.channels), int(ds.num_classes)
+    torch.manual_seed(spec.seed * 1000 + spec.repeat)
+    model = _models.build_model(spec.model, in_channels, num_classes).to(env.device)
+    batches = _data.GpuBatches(train_split, spec.batch_size, env.device, image_size=spec.image_size, shuffle=True,
+                               seed=spec.seed * 1000 + spec.repeat)
+    test_batches = None
+    if spec.evaluate:
+        test_batches = _data.GpuBatches(cache.split(spec.dataset, spec.source, False, spec.limit), max(spec.batch_size, 256),
+                                        env.device, image_size=spec.image_size, shuffle=False)
+    trainer = _train.Trainer(model, batches, env.device, meter=env.meter, precision=spec.precision,
+                             optimizer=spec.optimizer, lr=spec.lr, test_batches=test_batches)
+    macs, params = model_macs(spec.model, in_channels, num_classes, spec.image_size)
+    n_train = int(len(train_split.labels))
+    data_source = getattr(train_split, "source", spec.source)
+    if data_source != spec.source:
+        raise RuntimeError(f"{spec.describe()}: asked for {spec.source} data, the loader returned {data_source}")
+    meta = {
+        "experiment": spec.experiment, "gpu_name": env.gpu_name, "model": spec.model, "dataset": spec.dataset,
+        "data_source": data_source, "precision": spec.precision, "batch_size": spec.batch_size,
+        "repeat": spec.repeat, "driver": env.driver, "torch_version": env.torch_version,
+        "cuda_version": env.cuda_version, "device": str(env.device), "image_size": spec.image_size,
+        "in_channels": in_channels, "num_classes": num_classes, "n_train": n_train, "optimizer": spec.optimizer,
+        "lr": spec.lr, "macs": macs, "params": params,
+        "branch_count": _models.model_info(spec.model)["branch_count"], "warmup_steps": spec.warmup_steps,
+        "idle_power_w": env.idle_power_w, "idle_kind": env.idle_kind,
+    }
+    return Prepared(trainer=trainer, meta=meta, n_train=n_train, steps_per_epoch=n_train / spec.batch_size)
+
+
+def spec_meta_key(spec: RunSpec, env: Environment) -> dict:
+    """The key fields known before any data is loaded (data_source = spec.source)."""
+    return {"experiment": spec.experiment, "gpu_name": env.gpu_name, "model": spec.model, "dataset": spec.dataset,
+            "data_source": spec.source, "precision": spec.precision, "batch_size": spec.batch_size,
+            "repeat": spec.repeat}
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def free(prepared: Prepared | None, device: torch.device) -> None:
+    if prepared is not None:
+        del prepared.trainer
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def nvml_index(device: torch.device) -> int:
+    """NVML's index of the GPU that torch calls ``device``.
+
+    They differ when ``CUDA_VISIBLE_DEVICES`` hides or reorders GPUs (one process per GPU):
+    matched by UUID, so the meter reads the GPU that does the work.
+    """
+    from greenai import nvml
+
+    uuid = str(torch.cuda.get_device_properties(device).uuid)
+    nvml.init()
+    try:
+        return nvml.index_of_uuid(uuid)
+    finally:
+        nvml.shutdown()
