@@ -321,8 +321,8 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
 def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
     """Fit the static-feature model ``y = sum_k c_k x_k`` (no intercept) by WLS with weights ``1/y^2``.
 
-    A MAC kind (grouped convolutions, matrix products) whose coefficient comes
-    out not positive is merged into the dense-convolution term (priced like a
+    A MAC kind (grouped convolutions, matrix products) absent from every run,
+    or whose coefficient comes out not positive, is merged into the dense-convolution term (priced like a
     dense MAC); any other term with a coefficient not positive is dropped; the
     fit is repeated until every coefficient is positive.
 
@@ -348,6 +348,14 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
     y = np.asarray(y, dtype=float)
     groups = {t: [t] for t in terms}
     merged, dropped = [], []
+    for t in terms:  # a kind absent from every run cannot be priced on its own
+        if t in groups and not any(r[t] for r in x_rows):
+            if t in _MAC_KINDS and t != "conv_dense" and "conv_dense" in groups:
+                groups["conv_dense"] += groups.pop(t)
+                merged.append(t)
+            else:
+                groups.pop(t)
+                dropped.append(t)
     while True:
         names = list(groups)
         X = np.array([[sum(r[c] for c in groups[n]) for n in names] for r in x_rows], dtype=float)
@@ -381,13 +389,20 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
     }
 
 
-def predict_static(fit: dict, x: dict) -> tuple[float, float, float]:
+def predict_static(fit: dict, x: dict, unseen: bool = False) -> tuple[float, float, float]:
     """``(estimate, low, high)`` of the static-feature model at regressors ``x`` (90 % prediction interval).
 
-    Variance of a new run: ``(sigma_rel x estimate)^2 + x' Cov x``.
+    For a model of the fit, the variance of a new run is
+    ``(sigma_rel x estimate)^2 + x' Cov x``; for an architecture outside the
+    fit (``unseen``), the interval is ``estimate x (1 +/- t x sigma_rel_unseen)``
+    from the leave-one-model-out errors (see :func:`_unseen_spread`), where known.
     """
     vec = [sum(x[c] for c in t["components"]) for t in fit["terms"]]
     est = sum(t["coef"] * v for t, v in zip(fit["terms"], vec))
+    sigma_unseen = fit.get("sigma_rel_unseen")
+    if unseen and sigma_unseen is not None and sigma_unseen == sigma_unseen:
+        half = fit["t_pi_unseen"] * sigma_unseen * est
+        return est, max(est - half, 0.0), est + half
     cov = fit["cov"]
     var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
     half = fit["t_pi"] * math.sqrt((fit["sigma_rel"] * est) ** 2 + max(var_coef, 0.0))
@@ -548,10 +563,44 @@ def fit_gpu(runs, features: dict) -> dict:
     out = {"n_runs": len(recs), "n_models": int(runs["model"].nunique()),
            "csvs": sorted(set(runs["csv"])), "thesis": fit_thesis([_macs_n(r, features) for r in recs],
                                                                    runs["epoch_energy_j"])}
+    out["models"] = sorted(runs["model"].unique())
     if out["n_models"] >= MIN_MODELS_OWN_FIT:
-        out["static"] = {"energy_j": fit_static(xs, runs["epoch_energy_j"]),
-                         "duration_s": fit_static(xs, runs["epoch_duration_s"])}
+        out["static"] = {}
+        for target in ("energy_j", "duration_s"):
+            fit = fit_static(xs, runs[f"epoch_{target}"])
+            fit.update(_unseen_spread(runs, xs, f"epoch_{target}"))
+            out["static"][target] = fit
     return out
+
+
+def _unseen_spread(runs, xs: list[dict], column: str) -> dict:
+    """The error of the static-feature model on an architecture it has not seen.
+
+    Each model is left out in turn, the model refitted on the others and its
+    runs predicted; ``sigma_rel_unseen`` is the root mean square of those
+    relative errors (one value per left-out model, the mean over its runs),
+    ``t_pi_unseen`` the Student t quantile with (models - 1) degrees of freedom.
+    The prediction interval of a model outside the fit uses these instead of
+    the in-sample residuals (which understate the error on a new architecture).
+    """
+    import numpy as np
+    from scipy import stats
+
+    models = runs["model"].to_numpy()
+    y = runs[column].to_numpy(dtype=float)
+    errs = []
+    for m in sorted(set(models)):
+        train = models != m
+        try:
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train])
+        except ValueError:
+            continue
+        pred = np.array([predict_static(fit, x)[0] for x, t in zip(xs, train) if not t])
+        errs.append(float(np.mean(pred / y[~train] - 1)))
+    if len(errs) < 3:
+        return {"sigma_rel_unseen": float("nan"), "t_pi_unseen": float("nan"), "n_unseen": len(errs)}
+    return {"sigma_rel_unseen": float(np.sqrt(np.mean(np.square(errs)))),
+            "t_pi_unseen": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(errs) - 1)), "n_unseen": len(errs)}
 
 
 def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batch_size", "precision")):
@@ -704,7 +753,8 @@ def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None
         mn = _macs_n(r, features)
         preds = {"thesis_hc": predict_thesis(fit["thesis"], mn), "thesis_loglog": predict_loglog(fit["thesis"], mn)}
         if "static" in fit:
-            preds["static_features"] = predict_static(fit["static"]["energy_j"], x)
+            preds["static_features"] = predict_static(fit["static"]["energy_j"], x,
+                                                      unseen=r["model"] not in fit["models"])
         for name, triple in preds.items():
             est, lo, hi = _scale(triple, gpu_factor if name == "static_features" else None)
             rows.append({"predictor": name, "model": r["model"], "dataset": r["dataset"], "gpu_name": r["gpu_name"],
@@ -781,7 +831,7 @@ def _gpu_fit_for(coeffs: dict, gpu: str):
     if "static" in own:
         return own, None
     ref = fits[own["gpu_factor"]["reference"]]
-    return {"thesis": own["thesis"], "static": ref["static"]}, own["gpu_factor"]["energy_j"]
+    return {"thesis": own["thesis"], "static": ref["static"], "models": ref["models"]}, own["gpu_factor"]["energy_j"]
 
 
 def validation_table(predictions):
@@ -1010,20 +1060,25 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
                      f"x {factor['duration_s']['factor']:.3f} (time), ratios measured on {src} "
                      f"({', '.join(factor['models'])})")
     feats, source = model_features(model, ds_key, coefficients=coeffs)
+    model_name = str(model).strip().lower().replace("-", "_")
     n = coeffs["datasets"][ds_key]["n_train"]
     x = regressors(feats, n, batch_size)
     fit, gpu_factor = _gpu_fit_for(coeffs, gpu_name)
     if gpu_factor is not None:
         notes.append(f"{gpu_name}: too few zoo models for its own fit; {coeffs['fits'][gpu_name]['source']} "
                      f"{gpu_factor['factor']:.3f}")
-    energy = _scale(_scale(predict_static(fit["static"]["energy_j"], x), gpu_factor),
+    unseen = model_name not in fit["models"]
+    if unseen:
+        notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
+                     "the leave-one-model-out error of the static-feature model")
+    energy = _scale(_scale(predict_static(fit["static"]["energy_j"], x, unseen), gpu_factor),
                     factor["energy_j"] if factor else None)
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
-    duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x), dur_factor),
+    duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x, unseen), dur_factor),
                       factor["duration_s"] if factor else None)
     thesis = _scale(predict_thesis(fit["thesis"], float(feats["macs"]) * n), factor["energy_j"] if factor else None)
     return Prediction(
-        model=str(model).strip().lower().replace("-", "_"), dataset=ds_key, epochs=epochs, batch_size=batch_size,
+        model=model_name, dataset=ds_key, epochs=epochs, batch_size=batch_size,
         gpu=gpu_name, precision=prec,
         energy_j=energy[0] * epochs, energy_low_j=energy[1] * epochs, energy_high_j=energy[2] * epochs,
         duration_s=duration[0] * epochs, duration_low_s=duration[1] * epochs, duration_high_s=duration[2] * epochs,
@@ -1101,3 +1156,148 @@ def _cli(args: argparse.Namespace) -> int:
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# --------------------------------------------------------------------------- tables and figures (notebook 05)
+
+
+def coefficient_table(coeffs: dict):
+    """The fitted coefficients with units and 95 % intervals, one row per GPU, target and term."""
+    import pandas as pd
+
+    rows = []
+    for gpu, f in coeffs["fits"].items():
+        th = f["thesis"]
+        rows.append({"gpu_name": gpu, "model": "thesis", "target": "energy_j", "term": "HC (MACs x N)",
+                     "coef": th["hc_j_per_mac"], "ci_low": th["hc_ci"][0], "ci_high": th["hc_ci"][1],
+                     "unit": "J/MAC", "n_runs": th["n_runs"], "source": "own rows"})
+        for target, fit in f.get("static", {}).items():
+            for t in fit["terms"]:
+                rows.append({"gpu_name": gpu, "model": "static_features", "target": target,
+                             "term": "+".join(t["components"]), "coef": t["coef"], "ci_low": t["ci_low"],
+                             "ci_high": t["ci_high"], "unit": t["unit"].replace("J/", "s/") if target == "duration_s"
+                             else t["unit"], "n_runs": fit["n_runs"], "source": f["source"]})
+        if "gpu_factor" in f:
+            g = f["gpu_factor"]["energy_j"]
+            rows.append({"gpu_name": gpu, "model": "static_features", "target": "energy_j",
+                         "term": f"GPU factor vs {f['gpu_factor']['reference']}", "coef": g["factor"],
+                         "ci_low": g["ci"][0], "ci_high": g["ci"][1], "unit": "1", "n_runs": g["n"],
+                         "source": f["source"]})
+    for gpu, precs in coeffs["precision_factors"].items():
+        for p, f in precs.items():
+            e = f["energy_j"]
+            rows.append({"gpu_name": gpu, "model": "precision factor", "target": "energy_j", "term": p,
+                         "coef": e["factor"], "ci_low": e["ci"][0], "ci_high": e["ci"][1], "unit": "1",
+                         "n_runs": e["n"], "source": ", ".join(f["models"])})
+    return pd.DataFrame(rows)
+
+
+def _runs_with_macs(runs, features: dict):
+    out = runs.copy()
+    out["macs_epoch"] = [_macs_n(r, features) for r in out.to_dict("records")]
+    return out
+
+
+def plot_thesis_fits(runs, features: dict, gpu: str, fig_kind: str = "4.16"):
+    """The thesis' Figs 4.14-4.16 from our rows of one GPU (default precision, batch 256, zoo).
+
+    ``4.14``: Fashion-MNIST and CIFAR-100 with a line ``E = HC_d x MACs x N``
+    fitted through the origin per dataset; ``4.15``: the HC model fitted on both
+    beside the CIFAR-10 rows it predicts; ``4.16``: free log-log regressions per
+    dataset (FMNIST, CIFAR-10, CIFAR-100) beside the HC model.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    r = _runs_with_macs(runs, features)
+    r = r[(r["gpu_name"] == gpu) & (r["precision"] == "default") & (r["batch_size"] == 256) & ~r["heldout"]
+          & r["csv"].isin(["kpi_macs", "kpi_cifar10"])]
+    colors = {"fashion_mnist": "tab:blue", "cifar100": "tab:orange", "cifar10": "tab:green"}
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    grid = np.logspace(np.log10(r["macs_epoch"].min() / 1.5), np.log10(r["macs_epoch"].max() * 1.5), 50)
+    both = r[r["dataset"].isin(["fashion_mnist", "cifar100"])]
+    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
+    shown = ["fashion_mnist", "cifar100"] if fig_kind == "4.14" else ["fashion_mnist", "cifar100", "cifar10"]
+    for ds in shown:
+        sub = r[r["dataset"] == ds]
+        if sub.empty:
+            continue
+        ax.scatter(sub["macs_epoch"], sub["epoch_energy_j"], s=22, color=colors[ds], label=f"{ds} (measured)")
+        if len(sub) < 3:
+            continue
+        f = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
+        if fig_kind == "4.14":
+            ax.plot(grid, f["hc_j_per_mac"] * grid, color=colors[ds],
+                    label=f"{ds}: HC = {f['hc_j_per_mac']:.3g} J/MAC")
+        elif fig_kind == "4.16":
+            ll = f["loglog"]
+            ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls="--",
+                    label=f"{ds}: log-log slope {ll['slope']:.2f}, R² {ll['r2']:.2f}")
+    if hc is not None and fig_kind in ("4.15", "4.16"):
+        ax.plot(grid, hc["hc_j_per_mac"] * grid, color="k",
+                label=f"HC model (FMNIST + CIFAR-100): {hc['hc_j_per_mac']:.3g} J/MAC")
+    if fig_kind == "4.15" and hc is not None:
+        for ds in ("fashion_mnist", "cifar100"):
+            sub = r[r["dataset"] == ds]
+            if len(sub) >= 3:
+                ll = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])["loglog"]
+                ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls=":",
+                        label=f"{ds} regression")
+    ax.set(xscale="log", yscale="log", xlabel="forward MACs per sample x samples per epoch [MAC] (thop)",
+           ylabel="energy per epoch [J]", title=f"Fig {fig_kind} on {gpu}, batch 256")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
+    """Predicted vs measured energy per epoch (log-log), one panel per split, both models; ±10 % band."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = list(dict.fromkeys(predictions["split"]))
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.8), squeeze=False)
+    markers = {"static_features": "o", "thesis_hc": "x", "thesis_loglog": "+"}
+    for ax, split in zip(axes[0], splits):
+        sub = predictions[predictions["split"] == split]
+        lo = min(sub["measured_j"].min(), sub["predicted_j"].min()) / 1.3
+        hi = max(sub["measured_j"].max(), sub["predicted_j"].max()) * 1.3
+        line = np.array([lo, hi])
+        ax.plot(line, line, color="k", lw=1)
+        ax.fill_between(line, line / 1.1, line * 1.1, color="0.85", label="±10 %")
+        for name in predictors:
+            p = sub[sub["predictor"] == name]
+            if p.empty:
+                continue
+            mape = p["error_pct"].abs().mean()
+            ax.errorbar(p["measured_j"], p["predicted_j"], yerr=[p["predicted_j"] - p["low_j"],
+                                                                  p["high_j"] - p["predicted_j"]],
+                        fmt=markers.get(name, "o"), ms=4, lw=0.6, capsize=0, alpha=0.8,
+                        label=f"{name}: MAPE {mape:.1f} %")
+        ax.set(xscale="log", yscale="log", xlabel="measured energy per epoch [J]",
+               ylabel="predicted [J] (90 % PI)", title=split.replace("_", " "))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_residuals(predictions, predictors=("static_features", "thesis_hc")):
+    """Per-model mean percentage error of energy per epoch, one panel per split."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    p = predictions[predictions["predictor"].isin(predictors)]
+    splits = list(dict.fromkeys(p["split"]))
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 6), squeeze=False)
+    for ax, split in zip(axes[0], splits):
+        sub = p[p["split"] == split].groupby(["model", "predictor"], as_index=False)["error_pct"].mean()
+        order = sub[sub["predictor"] == predictors[0]].sort_values("error_pct")["model"]
+        sns.barplot(data=sub, y="model", x="error_pct", hue="predictor", order=list(order), ax=ax)
+        ax.axvline(0, color="k", lw=0.8)
+        for v in (-10, 10):
+            ax.axvline(v, color="0.6", lw=0.8, ls="--")
+        ax.set(xlabel="(predicted - measured) / measured [%]", ylabel="", title=split.replace("_", " "))
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
