@@ -837,7 +837,7 @@ def _gpu_fit_for(coeffs: dict, gpu: str):
 def validation_table(predictions):
     """MAPE and 90 % interval coverage per split and predictor.
 
-    Columns: ``split``, ``predictor``, ``n_runs``, ``n_models``, ``mape_pct``
+    Columns: ``split``, ``predictor``, ``gpu_name``, ``n_runs``, ``n_models``, ``mape_pct``
     (mean absolute percentage error of energy per epoch), ``median_ape_pct``,
     ``max_ape_pct``, ``bias_pct`` (mean signed error), ``covered`` (runs inside
     the 90 % prediction interval) and ``coverage_pct``.
@@ -845,10 +845,10 @@ def validation_table(predictions):
     import pandas as pd
 
     if predictions is None or len(predictions) == 0:
-        return pd.DataFrame(columns=["split", "predictor", "n_runs", "n_models", "mape_pct", "median_ape_pct",
+        return pd.DataFrame(columns=["split", "predictor", "gpu_name", "n_runs", "n_models", "mape_pct", "median_ape_pct",
                                      "max_ape_pct", "bias_pct", "covered", "coverage_pct"])
     p = predictions.assign(ape=predictions["error_pct"].abs())
-    g = p.groupby(["split", "predictor"], sort=False)
+    g = p.groupby(["split", "predictor", "gpu_name"], sort=False)
     out = g.agg(n_runs=("ape", "size"), n_models=("model", "nunique"), mape_pct=("ape", "mean"),
                 median_ape_pct=("ape", "median"), max_ape_pct=("ape", "max"), bias_pct=("error_pct", "mean"),
                 covered=("covered", "sum")).reset_index()

@@ -176,8 +176,11 @@ for model in ("resnet18", "densenet121"):
           f"{p.thesis_energy_j / 1e3:.0f} kJ")
 
 # %%
-def _v(split, predictor, col="mape_pct"):
+def _v(split, predictor, col="mape_pct", gpu=None):
+    """One number of the validation table (the reference GPU's where several GPUs have the split)."""
     row = validation[(validation["split"] == split) & (validation["predictor"] == predictor)]
+    if len(row) > 1:
+        row = row[row["gpu_name"] == (gpu or ref)]
     return float(row[col].iloc[0]) if len(row) else float("nan")
 
 
