@@ -19,17 +19,25 @@ device under a dispatch mode that sees every aten operator)::
             + c_grouped x N x MACs of grouped/depthwise convs     [J/MAC]
             + c_matmul  x N x MACs of matrix products (linear,
                               attention)                          [J/MAC]
+            + p_fp32    x N x MACs of matrix products             [J/MAC]
             + c_bytes   x N x bytes written by forward and
                               backward operators per sample       [J/B]
             + c_kernel  x S x operators launched per step         [J/launch]
+            + c_sample  x N                                       [J/sample]
             + c_param   x S x parameters (optimizer traffic)      [J/parameter update]
 
-with ``S = N / batch`` steps per epoch. It is fitted by weighted least squares
-with weights ``1/E^2`` (so that every model counts by its relative error, small
-and large alike); a feature whose coefficient comes out negative is dropped
-(no negative energies in an explanation). The 90 % prediction interval of a new
-run is ``E_hat x (1 +/- t_0.95 x sigma)`` widened by the coefficients'
-covariance. The same features predict the epoch's duration.
+with ``S = N / batch`` steps per epoch (the terms are :data:`CANDIDATE_TERMS`).
+It is fitted by weighted least squares with weights ``1/E^2`` (every model
+counts by its relative error, small and large alike). A MAC kind whose own
+coefficient is not positive is priced like a dense-convolution MAC (merged into
+``c_dense``); any other such term is dropped (no negative energies in an
+explanation). ``p_fp32`` is measured apart (:func:`fit_matmul_premium`): PyTorch's
+default precision runs convolutions in TF32 but matrix products in FP32, and the
+``kpi_precision`` rows (default vs tf32) price the difference; it matters for
+architectures made of matrix products (ViT, Swin, ConvNeXt), which the zoo lacks.
+The interval of a run of a zoo model is the WLS prediction interval; that of an
+architecture outside the fit uses the leave-one-model-out spread of the fit
+(:func:`_unseen_spread`). The same features predict the epoch's duration.
 
 A precision other than ``default`` scales a GPU's default-precision prediction
 by a factor measured on the rows of ``kpi_precision`` (geometric mean of the
@@ -90,7 +98,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
     "bytes": ("N x bytes written by forward and backward operators per sample", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
-    "param_updates": ("steps x parameters", "J/parameter update"),
+    "samples": ("N (a fixed cost per sample: input pipeline, resize, loss)", "J/sample"),
+    "param_updates": ("steps x parameters (optimizer traffic)", "J/parameter update"),
 }
 
 
@@ -284,9 +293,9 @@ _DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", 
 #: MAC kinds: a kind whose own coefficient is not positive is priced like dense convolutions
 _MAC_KINDS = ("conv_dense", "conv_grouped", "matmul")
 #: candidate terms of the static-feature model, in order
-CANDIDATE_TERMS = ("conv_dense", "conv_grouped", "matmul", "bytes", "kernels", "samples")
+CANDIDATE_TERMS = ("conv_dense", "conv_grouped", "matmul", "bytes", "kernels", "samples", "param_updates")
 _UNITS = {"conv_dense": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC", "bytes": "J/B",
-          "kernels": "J/launch", "samples": "J/sample"}
+          "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv_dense": "a multiply-accumulate of a dense convolution (forward MAC; backward work rides on it)",
     "conv_grouped": "a multiply-accumulate of a grouped or depthwise convolution",
@@ -294,6 +303,7 @@ _DESCRIPTIONS = {
     "bytes": "a byte written by a forward or backward operator (activation traffic)",
     "kernels": "an operator launched in a training step (forward + backward)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",
+    "param_updates": "a parameter updated by the optimizer (read weight, gradient, momentum; write two)",
 }
 
 
@@ -312,14 +322,21 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "bytes": n * (features["bytes_forward"] + features["bytes_backward"]),
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "samples": n,
+        "param_updates": steps * features["params"],
     }
 
 
 # --------------------------------------------------------------------------- fitting (statsmodels)
 
 
-def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
+def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | None = None) -> dict:
     """Fit the static-feature model ``y = sum_k c_k x_k`` (no intercept) by WLS with weights ``1/y^2``.
+
+    ``premium`` (from :func:`fit_matmul_premium`), where given, is the measured
+    extra cost of a matrix-product MAC in FP32 over TF32 (PyTorch's default
+    precision runs convolutions in TF32 but matrix products in FP32): its part
+    ``premium x matmul`` is taken off ``y`` before the fit and added back by
+    :func:`predict_static`.
 
     A MAC kind (grouped convolutions, matrix products) absent from every run,
     or whose coefficient comes out not positive, is merged into the dense-convolution term (priced like a
@@ -346,6 +363,8 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
     from scipy import stats
 
     y = np.asarray(y, dtype=float)
+    prem = premium["coef"] if premium else 0.0
+    y_fit = y - prem * np.array([r["matmul"] for r in x_rows], dtype=float)
     groups = {t: [t] for t in terms}
     merged, dropped = [], []
     for t in terms:  # a kind absent from every run cannot be priced on its own
@@ -359,7 +378,7 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
     while True:
         names = list(groups)
         X = np.array([[sum(r[c] for c in groups[n]) for n in names] for r in x_rows], dtype=float)
-        res = sm.WLS(y, X, weights=1.0 / y**2).fit()
+        res = sm.WLS(y_fit, X, weights=1.0 / y**2).fit()
         params = np.asarray(res.params)
         bad = [n for n, p in zip(names, params) if not p > 0]
         if not bad:
@@ -386,27 +405,80 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS) -> dict:
         "n_runs": int(len(y)),
         "merged_into_conv_dense": merged,
         "dropped": dropped,
+        "matmul_premium": premium,
     }
 
 
-def predict_static(fit: dict, x: dict, unseen: bool = False) -> tuple[float, float, float]:
+def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool = True) -> tuple[float, float, float]:
     """``(estimate, low, high)`` of the static-feature model at regressors ``x`` (90 % prediction interval).
 
     For a model of the fit, the variance of a new run is
     ``(sigma_rel x estimate)^2 + x' Cov x``; for an architecture outside the
     fit (``unseen``), the interval is ``estimate x (1 +/- t x sigma_rel_unseen)``
     from the leave-one-model-out errors (see :func:`_unseen_spread`), where known.
+    The FP32 matrix-product premium of the fit (if any) is added unless
+    ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature.
     """
     vec = [sum(x[c] for c in t["components"]) for t in fit["terms"]]
     est = sum(t["coef"] * v for t, v in zip(fit["terms"], vec))
+    prem = fit.get("matmul_premium") if fp32_matmuls else None
+    extra, extra_half = 0.0, 0.0
+    if prem:
+        extra = prem["coef"] * x["matmul"]
+        extra_half = prem["t_pi"] * prem["se"] * x["matmul"]
     sigma_unseen = fit.get("sigma_rel_unseen")
     if unseen and sigma_unseen is not None and sigma_unseen == sigma_unseen:
-        half = fit["t_pi_unseen"] * sigma_unseen * est
-        return est, max(est - half, 0.0), est + half
-    cov = fit["cov"]
-    var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
-    half = fit["t_pi"] * math.sqrt((fit["sigma_rel"] * est) ** 2 + max(var_coef, 0.0))
+        half = math.hypot(fit["t_pi_unseen"] * sigma_unseen * (est + extra), extra_half)
+    else:
+        cov = fit["cov"]
+        var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
+        half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
+                          extra_half)
+    est += extra
     return est, max(est - half, 0.0), est + half
+
+
+def fit_matmul_premium(runs, features: dict, column: str = "epoch_energy_j") -> dict | None:
+    """The extra cost of a matrix-product MAC in FP32 over TF32, from the precision rows.
+
+    PyTorch's ``default`` precision lets cuDNN convolutions use TF32 but runs
+    matrix products (linear layers, attention) in full FP32; ``tf32`` differs
+    from it only there. Regressing the per-epoch difference ``E(default) -
+    E(tf32)`` of each model on its forward matrix-product MACs x samples through
+    the origin (OLS) gives the premium [J/MAC] (or [s/MAC] for durations).
+
+    Returns
+    -------
+    dict or None
+        ``coef``, ``se``, ``ci`` (95 %), ``t_pi`` (Student t of the 90 % interval),
+        ``n`` (models), ``models``, ``gpu``; None without default/tf32 pairs. A
+        premium not above zero is returned as 0 (no premium).
+    """
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy import stats
+
+    sub = runs[(runs["csv"] == "kpi_precision") & runs["precision"].isin(["default", "tf32"])]
+    if sub.empty:
+        return None
+    keys = ["gpu_name", "model", "dataset", "in_channels", "num_classes", "n_train", "image_size", "batch_size"]
+    means = sub.groupby(["precision", *keys])[column].mean()
+    if not {"default", "tf32"} <= set(means.index.get_level_values(0)):
+        return None
+    diff = (means.loc["default"] - means.loc["tf32"]).dropna().reset_index()
+    if len(diff) < 2:
+        return None
+    x = np.array([features[feature_key(r.model, r.in_channels, r.num_classes, r.image_size)]["macs_matmul"]
+                  * r.n_train for r in diff.itertuples()])
+    res = sm.OLS(diff[column].to_numpy(dtype=float), x[:, None]).fit()
+    coef, se = float(res.params[0]), float(res.bse[0])
+    lo, hi = (float(v) for v in np.asarray(res.conf_int(alpha=0.05))[0])
+    if not coef > 0:
+        coef, se, lo, hi = 0.0, 0.0, 0.0, 0.0
+    return {"coef": coef, "se": se, "ci": [lo, hi], "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(diff) - 1)),
+            "n": int(len(diff)), "models": sorted(diff["model"]), "gpu": sorted(set(diff["gpu_name"])),
+            "unit": "J/MAC" if column.endswith("_j") else "s/MAC",
+            "per": "extra cost of a matrix-product MAC in FP32 over TF32 (default vs tf32 rows)"}
 
 
 def fit_thesis(macs_times_samples, y) -> dict:
@@ -556,8 +628,12 @@ def _macs_n(run, features: dict) -> float:
     return float(f["macs"]) * float(run["n_train"])
 
 
-def fit_gpu(runs, features: dict) -> dict:
-    """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch)."""
+def fit_gpu(runs, features: dict, premium: dict | None = None) -> dict:
+    """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch).
+
+    ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None).
+    """
+    premium = premium or {}
     recs = runs.to_dict("records")
     xs = [_x(r, features) for r in recs]
     out = {"n_runs": len(recs), "n_models": int(runs["model"].nunique()),
@@ -567,13 +643,13 @@ def fit_gpu(runs, features: dict) -> dict:
     if out["n_models"] >= MIN_MODELS_OWN_FIT:
         out["static"] = {}
         for target in ("energy_j", "duration_s"):
-            fit = fit_static(xs, runs[f"epoch_{target}"])
-            fit.update(_unseen_spread(runs, xs, f"epoch_{target}"))
+            fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
+            fit.update(_unseen_spread(runs, xs, f"epoch_{target}", premium.get(target)))
             out["static"][target] = fit
     return out
 
 
-def _unseen_spread(runs, xs: list[dict], column: str) -> dict:
+def _unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None) -> dict:
     """The error of the static-feature model on an architecture it has not seen.
 
     Each model is left out in turn, the model refitted on the others and its
@@ -592,7 +668,7 @@ def _unseen_spread(runs, xs: list[dict], column: str) -> dict:
     for m in sorted(set(models)):
         train = models != m
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train])
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
         except ValueError:
             continue
         pred = np.array([predict_static(fit, x)[0] for x, t in zip(xs, train) if not t])
@@ -612,6 +688,17 @@ def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batc
     return a.loc[both] / b.loc[both]
 
 
+def _premiums(zoo, features: dict, reference: str) -> dict:
+    """:func:`fit_matmul_premium` per GPU with precision rows: ``{gpu: {"energy_j": ..., "duration_s": ...}}``."""
+    out = {}
+    for gpu in zoo["gpu_name"].unique():
+        on_gpu = zoo[zoo["gpu_name"] == gpu]
+        e = fit_matmul_premium(on_gpu, features, "epoch_energy_j")
+        if e is not None:
+            out[str(gpu)] = {"energy_j": e, "duration_s": fit_matmul_premium(on_gpu, features, "epoch_duration_s")}
+    return out
+
+
 def fit_coefficients(runs, features: dict) -> dict:
     """Every coefficient :func:`predict_run` needs, from per-run rows (:func:`load_runs`, zoo only).
 
@@ -623,9 +710,10 @@ def fit_coefficients(runs, features: dict) -> dict:
     gpus = default.groupby("gpu_name")["model"].nunique().sort_values(ascending=False)
     reference = str(gpus.index[0])
     fits = {}
+    premium = _premiums(zoo, features, reference)
     for gpu in gpus.index:
         sub = default[default["gpu_name"] == gpu]
-        fits[str(gpu)] = fit_gpu(sub, features)
+        fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference))
         fits[str(gpu)]["source"] = "own rows"
     for gpu, f in fits.items():
         if "static" in f:
@@ -788,13 +876,20 @@ def cross_validate(runs, features: dict, log=None):
     """
     import pandas as pd
 
-    zoo = runs[~runs["heldout"] & (runs["precision"] == "default")]
+    all_zoo = runs[~runs["heldout"]]
+    zoo = all_zoo[all_zoo["precision"] == "default"]
+    reference = str(zoo.groupby("gpu_name")["model"].nunique().sort_values(ascending=False).index[0])
+
+    def premium(gpu, without=None):
+        p = _premiums(all_zoo[all_zoo["model"] != without], features, reference)
+        return p.get(str(gpu)) or p.get(reference)
+
     frames = []
     c10 = zoo[zoo["csv"] == "kpi_cifar10"]
     for gpu in c10["gpu_name"].unique():
         train = zoo[(zoo["csv"] == "kpi_macs") & (zoo["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
-            frames.append(predict_runs(fit_gpu(train, features), c10[c10["gpu_name"] == gpu], features)
+            frames.append(predict_runs(fit_gpu(train, features, premium(gpu)), c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
     for gpu in zoo["gpu_name"].unique():
         on_gpu = zoo[zoo["gpu_name"] == gpu]
@@ -806,7 +901,7 @@ def cross_validate(runs, features: dict, log=None):
                 continue
             if log:
                 log(f"leave-one-model-out: {gpu}, {model}")
-            fit = fit_gpu(on_gpu[on_gpu["model"] != model], features)
+            fit = fit_gpu(on_gpu[on_gpu["model"] != model], features, premium(gpu, without=model))
             frames.append(predict_runs(fit, test, features).assign(split="leave_one_model_out"))
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
     if not held.empty:
@@ -1056,9 +1151,13 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         src = gpu_name if gpu_name in measured else coeffs["reference_gpu"] if coeffs["reference_gpu"] in measured \
             else sorted(measured)[0]
         factor = measured[src][prec]
-        notes.append(f"{prec}: the default-precision prediction x {factor['energy_j']['factor']:.3f} (energy) and "
-                     f"x {factor['duration_s']['factor']:.3f} (time), ratios measured on {src} "
-                     f"({', '.join(factor['models'])})")
+        if prec == "tf32":
+            notes.append("tf32: matrix products priced like dense convolutions (no FP32 premium); the thesis "
+                         f"model x the tf32/default ratio measured on {src}")
+        else:
+            notes.append(f"{prec}: the default-precision prediction x {factor['energy_j']['factor']:.3f} (energy) "
+                         f"and x {factor['duration_s']['factor']:.3f} (time), ratios measured on {src} "
+                         f"({', '.join(factor['models'])})")
     feats, source = model_features(model, ds_key, coefficients=coeffs)
     model_name = str(model).strip().lower().replace("-", "_")
     n = coeffs["datasets"][ds_key]["n_train"]
@@ -1071,11 +1170,15 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     if unseen:
         notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
                      "the leave-one-model-out error of the static-feature model")
-    energy = _scale(_scale(predict_static(fit["static"]["energy_j"], x, unseen), gpu_factor),
-                    factor["energy_j"] if factor else None)
+    # tf32 differs from the default precision only in the matrix products (the static model prices that);
+    # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
+    fp32_matmuls = prec != "tf32"
+    static_factor = factor if factor and prec != "tf32" else None
+    energy = _scale(_scale(predict_static(fit["static"]["energy_j"], x, unseen, fp32_matmuls), gpu_factor),
+                    static_factor["energy_j"] if static_factor else None)
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
-    duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x, unseen), dur_factor),
-                      factor["duration_s"] if factor else None)
+    duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
+                      static_factor["duration_s"] if static_factor else None)
     thesis = _scale(predict_thesis(fit["thesis"], float(feats["macs"]) * n), factor["energy_j"] if factor else None)
     return Prediction(
         model=model_name, dataset=ds_key, epochs=epochs, batch_size=batch_size,
@@ -1177,6 +1280,12 @@ def coefficient_table(coeffs: dict):
                              "term": "+".join(t["components"]), "coef": t["coef"], "ci_low": t["ci_low"],
                              "ci_high": t["ci_high"], "unit": t["unit"].replace("J/", "s/") if target == "duration_s"
                              else t["unit"], "n_runs": fit["n_runs"], "source": f["source"]})
+            prem = fit.get("matmul_premium")
+            if prem:
+                rows.append({"gpu_name": gpu, "model": "static_features", "target": target,
+                             "term": "matmul FP32 premium (default vs tf32)", "coef": prem["coef"],
+                             "ci_low": prem["ci"][0], "ci_high": prem["ci"][1], "unit": prem["unit"],
+                             "n_runs": prem["n"], "source": "kpi_precision: " + ", ".join(prem["models"])})
         if "gpu_factor" in f:
             g = f["gpu_factor"]["energy_j"]
             rows.append({"gpu_name": gpu, "model": "static_features", "target": "energy_j",

@@ -98,7 +98,11 @@ print({csv: int(n) for csv, n in runs.groupby("csv").size().items()})
 # ## HC per GPU (the thesis' Eq. 4.1) and the static-feature coefficients
 # HC is fitted through the origin on each GPU's default-precision zoo rows, MACs counted by
 # thop (the thesis used ptflops; notebook 03 compares the two). The static-feature
-# coefficients say what one unit of each counted quantity costs.
+# coefficients say what one unit of each counted quantity costs. The zoo's only matrix
+# products are the classifier heads of AlexNet and VGG, too few to price a matrix-product
+# MAC apart: it is priced like a dense-convolution MAC (TF32 in PyTorch's default
+# precision) plus the FP32 premium measured by switching matrix products to TF32
+# (`kpi_precision`, default vs tf32) — which is what decides ViT, Swin and ConvNeXt.
 
 # %%
 table = pr.coefficient_table(coeffs)
@@ -113,6 +117,10 @@ ref_fit = coeffs["fits"][ref]
 for t in ref_fit["static"]["energy_j"]["terms"]:
     print(f"{ref}: {t['coef']:.3g} {t['unit']} [{t['ci_low']:.3g}, {t['ci_high']:.3g}] per {t['per']}"
           f" (terms: {' + '.join(t['components'])})")
+prem = ref_fit["static"]["energy_j"]["matmul_premium"]
+if prem:
+    print(f"{ref}: + {prem['coef']:.3g} {prem['unit']} [{prem['ci'][0]:.3g}, {prem['ci'][1]:.3g}] per {prem['per']}"
+          f" ({', '.join(prem['models'])})")
 print("merged into dense MACs:", ref_fit["static"]["energy_j"]["merged_into_conv_dense"],
       "; dropped:", ref_fit["static"]["energy_j"]["dropped"])
 

@@ -21,7 +21,8 @@ from greenai.paths import RAW_DIR, REPO_ROOT
 
 # --------------------------------------------------------------------------- fitting on generated data
 
-TRUE = {"conv_dense": 2e-11, "conv_grouped": 1e-9, "matmul": 6e-11, "bytes": 8e-10, "kernels": 0.008, "samples": 0.01}
+TRUE = {"conv_dense": 2e-11, "conv_grouped": 1e-9, "matmul": 6e-11, "bytes": 8e-10, "kernels": 0.008, "samples": 0.01,
+        "param_updates": 2e-9}
 
 
 def _generated_runs(n, rng, noise=0.02):
@@ -31,7 +32,7 @@ def _generated_runs(n, rng, noise=0.02):
         feats = {"macs_conv_dense": 10 ** rng.uniform(6, 10.2), "macs_conv_grouped": 10 ** rng.uniform(4, 7.6),
                  "macs_matmul": 10 ** rng.uniform(4, 9.7), "bytes_forward": 10 ** rng.uniform(5, 8.3),
                  "bytes_backward": 10 ** rng.uniform(5, 8.3), "kernels_forward": rng.integers(30, 600),
-                 "kernels_backward": rng.integers(30, 600)}
+                 "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.2)}
         rows.append(pr.regressors(feats, rng.integers(5_000, 100_000), rng.choice([16, 64, 256, 1024])))
     clean = np.array([sum(TRUE[k] * r[k] for k in TRUE) for r in rows])
     return rows, clean * (1 + noise * rng.standard_normal(n))
@@ -56,16 +57,18 @@ def test_fit_static_recovers_known_coefficients():
 def test_a_mac_kind_without_a_positive_price_is_priced_like_dense_macs():
     rng = np.random.default_rng(1)
     rows, _ = _generated_runs(80, rng)
-    true = dict(TRUE, matmul=TRUE["conv_dense"])  # matrix products cost what dense convolutions cost
-    y = np.array([sum(true[k] * r[k] for k in true) for r in rows]) * (1 + 0.002 * rng.standard_normal(80))
     for r in rows:
-        r["samples"] = 0.0  # no per-sample cost in these runs: the term is dropped, not merged
+        r["samples"] = 0.0  # no per-sample quantity in these runs: the term is dropped, not merged
+        r["conv_grouped"] = 0.0  # no grouped convolution anywhere: priced like dense MACs
+    true = dict(TRUE, matmul=-0.1 * TRUE["conv_dense"])  # a price the fit finds negative
+    y = np.array([sum(true[k] * r[k] for k in true) for r in rows]) * (1 + 0.002 * rng.standard_normal(80))
     fit = pr.fit_static(rows, y)
     names = {t["name"]: t for t in fit["terms"]}
-    assert "samples" in fit["dropped"] and all(t["coef"] > 0 for t in fit["terms"])
-    if "matmul" in fit["merged_into_conv_dense"]:
-        assert names["conv_dense"]["components"] == ["conv_dense", "matmul"]
-    assert names["conv_dense"]["coef"] == pytest.approx(TRUE["conv_dense"], rel=0.05)
+    assert fit["dropped"] == ["samples"]
+    assert fit["merged_into_conv_dense"] == ["conv_grouped", "matmul"]
+    assert names["conv_dense"]["components"] == ["conv_dense", "conv_grouped", "matmul"]
+    assert all(t["coef"] > 0 for t in fit["terms"])
+    assert names["bytes"]["coef"] == pytest.approx(TRUE["bytes"], rel=0.2)
 
 
 def test_fit_thesis_recovers_hc_and_slope():
@@ -79,6 +82,32 @@ def test_fit_thesis_recovers_hc_and_slope():
     assert fit["loglog"]["slope"] == pytest.approx(1.0, abs=0.05)
     est, lo, hi = pr.predict_thesis(fit, 1e14)
     assert lo < est < hi and est == pytest.approx(hc * 1e14, rel=0.02)
+
+
+def test_matmul_premium_is_recovered_from_default_vs_tf32_pairs_and_priced_back():
+    rng = np.random.default_rng(4)
+    premium = 5e-11
+    features, rows = {}, []
+    for i, matmul in enumerate((1e4, 5e7, 1.2e8, 3e9)):
+        model = f"m{i}"
+        features[pr.feature_key(model, 3, 100)] = {"macs_matmul": matmul}
+        base = rng.uniform(2e3, 3e4)
+        for precision, energy in (("default", base + premium * matmul * 50_000), ("tf32", base)):
+            rows.append({"csv": "kpi_precision", "precision": precision, "gpu_name": "G", "model": model,
+                         "dataset": "cifar100", "in_channels": 3, "num_classes": 100, "n_train": 50_000,
+                         "image_size": 224, "batch_size": 256, "epoch_energy_j": energy * (1 + 1e-4 * rng.random()),
+                         "epoch_duration_s": 1.0})
+    fit = pr.fit_matmul_premium(pd.DataFrame(rows), features)
+    assert fit["coef"] == pytest.approx(premium, rel=0.01) and fit["n"] == 4 and fit["ci"][0] < premium < fit["ci"][1]
+    # the static fit takes the premium off before fitting and predict_static adds it back (unless tf32)
+    x_rows, y = _generated_runs(150, rng, noise=0.005)
+    y = y + premium * np.array([r["matmul"] for r in x_rows])
+    static = pr.fit_static(x_rows, y, premium=fit)
+    got = {t["name"]: t["coef"] for t in static["terms"]}
+    assert got["matmul"] == pytest.approx(TRUE["matmul"], rel=0.1)
+    x = x_rows[0]
+    with_premium, without = pr.predict_static(static, x)[0], pr.predict_static(static, x, fp32_matmuls=False)[0]
+    assert with_premium - without == pytest.approx(fit["coef"] * x["matmul"])
 
 
 def test_fit_factor_is_the_geometric_mean():
