@@ -310,3 +310,28 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     assert held.loc["static_features", "coverage_pct"] == 100
     assert {"cifar10", "leave_one_model_out", "heldout"} <= set(table["split"])
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
+
+
+def test_cli_needs_epochs_or_a_target_accuracy(capsys, monkeypatch):
+    base = ["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256"]
+    assert cli.main(base) == 2
+    assert "give --epochs N" in capsys.readouterr().err
+    assert cli.main([*base, "--target-accuracy", "85"]) == 2
+    assert "--target-accuracy must be a fraction in (0, 1)" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "greenai.accuracy", None)  # an installation without learning curves
+    assert cli.main([*base, "--target-accuracy", "0.85"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "needs greenai.accuracy" in err and err.count("\n") == 1
+
+
+def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):
+    accuracy = pytest.importorskip("greenai.accuracy")  # issue 10b's module
+    curve = accuracy.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.85)
+    assert cli.main(["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256",
+                     "--target-accuracy", "0.85", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["epochs"] == data["epochs_to_target"] == curve.epoch
+    assert data["energy_j"] == pytest.approx(pr.predict_run("alexnet", "fashion_mnist", curve.epoch, 256).energy_j)
+    assert cli.main(["predict", "--model", "vgg13", "--dataset", "cifar10", "--batch-size", "256",
+                     "--target-accuracy", "0.85"]) == 2
+    assert "no learning curve" in capsys.readouterr().err
