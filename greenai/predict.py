@@ -688,6 +688,13 @@ def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batc
     return a.loc[both] / b.loc[both]
 
 
+def _gpus_by_rows(default_runs) -> list[str]:
+    """GPU names, the one with the most zoo models first (then the most runs, then by name): the reference."""
+    g = default_runs.groupby("gpu_name").agg(models=("model", "nunique"), runs=("model", "size")).reset_index()
+    g = g.sort_values(["models", "runs", "gpu_name"], ascending=[False, False, True], kind="stable")
+    return [str(n) for n in g["gpu_name"]]
+
+
 def _premiums(zoo, features: dict, reference: str) -> dict:
     """:func:`fit_matmul_premium` per GPU with precision rows: ``{gpu: {"energy_j": ..., "duration_s": ...}}``."""
     out = {}
@@ -707,11 +714,11 @@ def fit_coefficients(runs, features: dict) -> dict:
     """
     zoo = runs[~runs["heldout"]]
     default = zoo[zoo["precision"] == "default"]
-    gpus = default.groupby("gpu_name")["model"].nunique().sort_values(ascending=False)
-    reference = str(gpus.index[0])
+    gpus = _gpus_by_rows(default)
+    reference = gpus[0]
     fits = {}
     premium = _premiums(zoo, features, reference)
-    for gpu in gpus.index:
+    for gpu in gpus:
         sub = default[default["gpu_name"] == gpu]
         fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference))
         fits[str(gpu)]["source"] = "own rows"
@@ -878,7 +885,7 @@ def cross_validate(runs, features: dict, log=None):
 
     all_zoo = runs[~runs["heldout"]]
     zoo = all_zoo[all_zoo["precision"] == "default"]
-    reference = str(zoo.groupby("gpu_name")["model"].nunique().sort_values(ascending=False).index[0])
+    reference = _gpus_by_rows(zoo)[0]
 
     def premium(gpu, without=None):
         p = _premiums(all_zoo[all_zoo["model"] != without], features, reference)

@@ -335,3 +335,30 @@ def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):
     assert cli.main(["predict", "--model", "vgg13", "--dataset", "cifar10", "--batch-size", "256",
                      "--target-accuracy", "0.85"]) == 2
     assert "no learning curve" in capsys.readouterr().err
+
+
+def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_rows(tmp_path):
+    for csv in RAW_DIR.glob("kpi_*.csv"):
+        shutil.copy(csv, tmp_path / csv.name)
+    macs = pd.read_csv(RAW_DIR / "kpi_macs.csv")
+    h200 = macs[(macs["dataset"] == "fashion_mnist") & (macs["repeat"] == 0)].copy()
+    h200["experiment"], h200["gpu_name"] = "macs_h200", "NVIDIA H200"
+    h200["epoch_energy_j"] *= 0.9  # a GPU 10 % cheaper on every model
+    h200.to_csv(tmp_path / "kpi_macs_h200.csv", index=False)
+    coeffs = pr.load_coefficients()
+    template = h200.iloc[0]
+    held = []
+    for model in ("densenet121", "regnet_y_800mf", "swin_t"):
+        truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
+        held.append({**template.to_dict(), "experiment": "heldout", "model": model, "epoch_energy_j": truth})
+    pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout.csv", index=False)
+    runs = pr.load_runs(tmp_path)
+    fitted = pr.fit_coefficients(runs, coeffs["features"])
+    assert fitted["reference_gpu"] == coeffs["reference_gpu"]  # the H100 has more runs
+    own = fitted["fits"]["NVIDIA H200"]
+    assert own["source"] == "own rows" and "static" in own and "gpu_factor" not in own and own["n_models"] == 20
+    table = pr.validation_table(pr.cross_validate(runs, coeffs["features"]))
+    held_rows = table[(table["split"] == "heldout") & (table["predictor"] == "static_features")]
+    assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
+    assert float(held_rows["mape_pct"].iloc[0]) < 10
+    assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
