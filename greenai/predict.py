@@ -730,6 +730,13 @@ def fit_coefficients(runs, features: dict) -> dict:
         f["gpu_factor"] = {"reference": reference, "energy_j": fit_factor(ratio["epoch_energy_j"]),
                            "duration_s": fit_factor(ratio["epoch_duration_s"]),
                            "conditions": [list(map(str, i)) for i in ratio.index]}
+    for gpu, f in fits.items():  # the thesis' HC for every precision measured on this GPU
+        on_gpu = zoo[(zoo["gpu_name"] == gpu) & (zoo["precision"] != "default")]
+        f["thesis_by_precision"] = {"default": f["thesis"]}
+        for p, sub in on_gpu.groupby("precision"):
+            if len(sub) >= 2:
+                f["thesis_by_precision"][str(p)] = fit_thesis([_macs_n(r, features) for r in sub.to_dict("records")],
+                                                              sub["epoch_energy_j"])
     precision = {}
     prec = zoo[zoo["precision"] != "default"]
     for gpu in prec["gpu_name"].unique():
@@ -1186,7 +1193,11 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
     duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
                       static_factor["duration_s"] if static_factor else None)
-    thesis = _scale(predict_thesis(fit["thesis"], float(feats["macs"]) * n), factor["energy_j"] if factor else None)
+    own_hc = coeffs["fits"][gpu_name].get("thesis_by_precision", {}).get(prec)
+    if own_hc is not None:  # HC fitted on this GPU in this precision
+        thesis = predict_thesis(own_hc, float(feats["macs"]) * n)
+    else:
+        thesis = _scale(predict_thesis(fit["thesis"], float(feats["macs"]) * n), factor["energy_j"] if factor else None)
     return Prediction(
         model=model_name, dataset=ds_key, epochs=epochs, batch_size=batch_size,
         gpu=gpu_name, precision=prec,
@@ -1317,10 +1328,10 @@ def coefficient_table(coeffs: dict):
 
     rows = []
     for gpu, f in coeffs["fits"].items():
-        th = f["thesis"]
-        rows.append({"gpu_name": gpu, "model": "thesis", "target": "energy_j", "term": "HC (MACs x N)",
-                     "coef": th["hc_j_per_mac"], "ci_low": th["hc_ci"][0], "ci_high": th["hc_ci"][1],
-                     "unit": "J/MAC", "n_runs": th["n_runs"], "source": "own rows"})
+        for prec, th in f.get("thesis_by_precision", {"default": f["thesis"]}).items():
+            rows.append({"gpu_name": gpu, "model": "thesis", "target": "energy_j", "term": "HC (MACs x N)",
+                         "precision": prec, "coef": th["hc_j_per_mac"], "ci_low": th["hc_ci"][0],
+                         "ci_high": th["hc_ci"][1], "unit": "J/MAC", "n_runs": th["n_runs"], "source": "own rows"})
         for target, fit in f.get("static", {}).items():
             for t in fit["terms"]:
                 rows.append({"gpu_name": gpu, "model": "static_features", "target": target,

@@ -95,8 +95,8 @@ runs = pr.load_runs()
 print({csv: int(n) for csv, n in runs.groupby("csv").size().items()})
 
 # %% [markdown]
-# ## HC per GPU (the thesis' Eq. 4.1) and the static-feature coefficients
-# HC is fitted through the origin on each GPU's default-precision zoo rows, MACs counted by
+# ## HC per GPU and precision (the thesis' Eq. 4.1) and the static-feature coefficients
+# HC is fitted through the origin on each GPU's zoo rows of each precision, MACs counted by
 # thop (the thesis used ptflops; notebook 03 compares the two). The static-feature
 # coefficients say what one unit of each counted quantity costs. The zoo's only matrix
 # products are the classifier heads of AlexNet and VGG, too few to price a matrix-product
@@ -107,7 +107,7 @@ print({csv: int(n) for csv, n in runs.groupby("csv").size().items()})
 # %%
 table = pr.coefficient_table(coeffs)
 table.to_csv(paths.tables_dir() / "prediction_coefficients.csv", index=False)
-hc = table[table["model"] == "thesis"][["gpu_name", "coef", "ci_low", "ci_high", "n_runs"]].rename(
+hc = table[table["model"] == "thesis"][["gpu_name", "precision", "coef", "ci_low", "ci_high", "n_runs"]].rename(
     columns={"coef": "hc_j_per_mac", "ci_low": "hc_ci_low", "ci_high": "hc_ci_high"})
 hc.to_csv(paths.tables_dir() / "hc_per_gpu.csv", index=False)
 display(hc)  # noqa: F821
