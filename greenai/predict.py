@@ -882,6 +882,10 @@ def cross_validate(runs, features: dict, log=None):
         Fitted on the zoo rows of the held-out rows' GPU (or the reference GPU
         x a GPU factor where that GPU has too few zoo models), predicting
         ``kpi_heldout``: architectures none of the fits has seen.
+    ``heldout_via_reference_gpu``
+        Where the held-out rows' GPU has its own fit and is not the reference:
+        the same rows predicted by the reference GPU's static-feature model x
+        the GPU factor over the zoo conditions both GPUs ran (a second route).
 
     Returns
     -------
@@ -926,6 +930,15 @@ def cross_validate(runs, features: dict, log=None):
             if fit is None:
                 continue
             frames.append(predict_runs(fit, test, features, gpu_factor=factor).assign(split="heldout"))
+            ref = coeffs["reference_gpu"]
+            if factor is None and gpu != ref and ref in coeffs["fits"]:
+                # a second route where the GPU has its own fit: the reference GPU's model x a GPU factor
+                ratio = _matched_ratio(zoo, gpu, ref)
+                if len(ratio) >= 2:
+                    via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
+                           "models": coeffs["fits"][ref]["models"]}
+                    p = predict_runs(via, test, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
+                    frames.append(p[p["predictor"] == "static_features"].assign(split="heldout_via_reference_gpu"))
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)

@@ -362,3 +362,5 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
     assert float(held_rows["mape_pct"].iloc[0]) < 10
     assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
+    via = table[table["split"] == "heldout_via_reference_gpu"]
+    assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
