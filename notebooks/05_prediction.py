@@ -1,0 +1,219 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 — Predicting a training run's energy before it starts (thesis 4.2.1–4.2.2, Figs 4.14–4.16)
+#
+# The thesis proposes `E = HC × MACs` (Eq. 4.1): the energy of an epoch is a hardware
+# coefficient HC (≈ 5.9e-11 J per MAC on an RTX 4090) times the forward MACs of one sample
+# times the samples of an epoch. It fits HC on Fashion-MNIST and CIFAR-100 runs of its 20
+# models and checks it on CIFAR-10 runs of the *same* models — never on an architecture
+# the fit has not seen. Figs 4.10–4.13 (the inputs: MACs vs energy per epoch, time to
+# device, forward and backward energy) are drawn from our rows in notebook 04.
+#
+# Here, with `greenai.predict`:
+#
+# 1. **The thesis' model** fitted through the origin per GPU (statsmodels OLS, 95 % CI on
+#    HC), and its log-log regression — the baseline.
+# 2. **A static-feature model** (ours): the epoch's energy as a sum of costs a static pass
+#    over any `torch.nn.Module` counts on PyTorch's `meta` device, without a GPU — MACs of
+#    dense convolutions and matrix products, MACs of grouped/depthwise convolutions, bytes
+#    written by forward and backward operators, operators launched per step, and a fixed
+#    cost per sample (input pipeline, loss). Fitted by weighted least squares (relative
+#    errors), every coefficient with a unit and an interval; 90 % prediction intervals.
+# 3. **Validation** on three splits: the thesis' (fit FMNIST + CIFAR-100, predict CIFAR-10),
+#    leave-one-model-out over the zoo, and **held-out architectures** — torchvision models
+#    of families the zoo does not contain (DenseNet, EfficientNet, RegNet, ShuffleNet,
+#    SqueezeNet, MnasNet, ConvNeXt, ResNeXt, MobileNetV3, ViT, Swin), measured in the
+#    campaign's conditions (`kpi_heldout`) and never fitted.
+#
+# The coefficients are written to `greenai/data_files/predict_coefficients.json`, which
+# `greenai predict` and `greenai.predict.predict_run` read (no torch needed for the zoo).
+
+# %% tags=["parameters"]
+MEASURE = False
+QUICK = False
+
+# %%
+import json
+
+import pandas as pd
+
+from greenai import claims, paths
+from greenai import predict as pr
+from greenai.plots import save_figure, use_style
+
+use_style()
+NOTEBOOK = "05_prediction"
+
+# %% [markdown]
+# ## Measuring (GPU only)
+# With `MEASURE=True` on a GPU, the held-out architectures and the zoo's Fashion-MNIST
+# windows on this GPU kind are measured first (the campaign's `heldout` and, on an H200,
+# `macs_h200` experiments; resumable, rows appended to `results/raw/`).
+
+# %%
+if MEASURE:
+    from greenai import campaign
+
+    names = ["heldout"] + (["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else [])
+    for name in names:
+        campaign.run_experiment(name, quick=QUICK)
+else:
+    print("measurement skipped (MEASURE=False): using the rows recorded in results/raw/")
+
+# %% [markdown]
+# ## Fitting both models on the recorded rows
+# Every zoo run (one row per model, dataset, batch size, precision and repeat; windows of one
+# run averaged) enters the fit of its GPU; the held-out rows never do. A GPU with fewer than
+# eight zoo models (so far the H200: AlexNet and ResNet18 only, unless `macs_h200` was
+# measured) is predicted by the H100 model times a GPU factor measured on the models both
+# ran. Precisions other than `default` scale the default prediction by factors measured in
+# `kpi_precision`.
+
+# %%
+coeffs = pr.build_coefficients()
+shipped = pr.load_coefficients()
+same = json.loads(json.dumps(pr._jsonable(coeffs))) == shipped
+if QUICK:
+    print("refit equals the shipped coefficients:", same)
+else:
+    pr.write_coefficients(coeffs)
+    print(f"wrote {pr.COEFFICIENTS_PATH.relative_to(paths.REPO_ROOT)} (it {'was' if same else 'was NOT'} "
+          "up to date)")
+features = coeffs["features"]
+runs = pr.load_runs()
+print({csv: int(n) for csv, n in runs.groupby("csv").size().items()})
+
+# %% [markdown]
+# ## HC per GPU and precision (the thesis' Eq. 4.1) and the static-feature coefficients
+# HC is fitted through the origin on each GPU's zoo rows of each precision, MACs counted by
+# thop (the thesis used ptflops; notebook 03 compares the two). The static-feature
+# coefficients say what one unit of each counted quantity costs. The zoo's only matrix
+# products are the classifier heads of AlexNet and VGG, too few to price a matrix-product
+# MAC apart: it is priced like a dense-convolution MAC (TF32 in PyTorch's default
+# precision) plus the FP32 premium measured by switching matrix products to TF32
+# (`kpi_precision`, default vs tf32) — which is what decides ViT, Swin and ConvNeXt.
+
+# %%
+table = pr.coefficient_table(coeffs)
+table.to_csv(paths.tables_dir() / "prediction_coefficients.csv", index=False)
+hc = table[table["model"] == "thesis"][["gpu_name", "precision", "coef", "ci_low", "ci_high", "n_runs"]].rename(
+    columns={"coef": "hc_j_per_mac", "ci_low": "hc_ci_low", "ci_high": "hc_ci_high"})
+hc.to_csv(paths.tables_dir() / "hc_per_gpu.csv", index=False)
+display(hc)  # noqa: F821
+display(table[table["model"] != "thesis"])  # noqa: F821
+ref = coeffs["reference_gpu"]
+ref_fit = coeffs["fits"][ref]
+for t in ref_fit["static"]["energy_j"]["terms"]:
+    print(f"{ref}: {t['coef']:.3g} {t['unit']} [{t['ci_low']:.3g}, {t['ci_high']:.3g}] per {t['per']}"
+          f" (terms: {' + '.join(t['components'])})")
+prem = ref_fit["static"]["energy_j"]["matmul_premium"]
+if prem:
+    print(f"{ref}: + {prem['coef']:.3g} {prem['unit']} [{prem['ci'][0]:.3g}, {prem['ci'][1]:.3g}] per {prem['per']}"
+          f" ({', '.join(prem['models'])})")
+print("merged into dense MACs:", ref_fit["static"]["energy_j"]["merged_into_conv_dense"],
+      "; dropped:", ref_fit["static"]["energy_j"]["dropped"])
+
+# %% [markdown]
+# ## Figs 4.14–4.16 from our rows (H100, batch 256)
+# 4.14: a line through the origin per dataset; 4.15: the HC model fitted on FMNIST +
+# CIFAR-100 beside the CIFAR-10 rows it predicts; 4.16: free log-log regressions per dataset.
+# On log-log axes a line through the origin has slope 1; the measured points do not follow
+# one — small and depthwise models cost far more per MAC than VGG.
+
+# %%
+for kind, name in (("4.14", "fig_4_14_hc_fits_per_dataset"), ("4.15", "fig_4_15_hc_model_vs_cifar10"),
+                   ("4.16", "fig_4_16_loglog_per_dataset")):
+    fig = pr.plot_thesis_fits(runs, features, ref, fig_kind=kind)
+    save_figure(fig, name)
+
+# %% [markdown]
+# ## Validation: predicted vs measured energy per epoch
+# `cifar10`: the thesis' check. `leave_one_model_out`: each zoo model predicted by a fit
+# without it (its interval is then the leave-one-model-out spread of the others, as for any
+# new architecture). `heldout`: architectures of families outside the zoo.
+
+# %%
+predictions = pr.cross_validate(runs, features)
+validation = pr.validation_table(predictions)
+validation.to_csv(paths.tables_dir() / "prediction_validation.csv", index=False)
+predictions.to_csv(paths.tables_dir() / "prediction_runs.csv", index=False)
+display(validation.round(2))  # noqa: F821
+has_heldout = "heldout" in set(validation["split"])
+if not has_heldout:
+    print("no held-out rows yet (results/raw/kpi_heldout.csv): measure them on a GPU with "
+          "`python -m greenai.campaign -e heldout` (and `-e macs_h200` on an H200)")
+
+# %%
+fig = pr.plot_predicted_vs_measured(predictions)
+save_figure(fig, "fig_prediction_predicted_vs_measured")
+fig = pr.plot_residuals(predictions)
+save_figure(fig, "fig_prediction_residuals_per_model")
+
+# %% [markdown]
+# ## Where the static-feature model errs
+# The largest residuals of each split (energy per epoch).
+
+# %%
+static = predictions[predictions["predictor"] == "static_features"]
+worst = (static.assign(ape=static["error_pct"].abs()).sort_values("ape", ascending=False)
+         .groupby("split").head(5)[["split", "model", "dataset", "gpu_name", "measured_j", "predicted_j",
+                                    "low_j", "high_j", "error_pct"]])
+display(worst.round(1))  # noqa: F821
+
+# %% [markdown]
+# ## Using it
+# `greenai predict --model densenet121 --dataset cifar10 --epochs 30 --batch-size 256` prints
+# the same numbers as below (energy, time, cost and CO₂ with intervals).
+
+# %%
+for model in ("resnet18", "densenet121"):
+    p = pr.predict_run(model, "cifar10", epochs=30, batch_size=256)
+    print(f"{model}: {p.energy_j / 1e3:.0f} kJ [{p.energy_low_j / 1e3:.0f}, {p.energy_high_j / 1e3:.0f}] "
+          f"({p.energy_kwh:.3f} kWh), {p.duration_s / 60:.1f} min on {p.gpu}; thesis model "
+          f"{p.thesis_energy_j / 1e3:.0f} kJ")
+
+# %%
+def _v(split, predictor, col="mape_pct", gpu=None):
+    """One number of the validation table (the reference GPU's where several GPUs have the split)."""
+    row = validation[(validation["split"] == split) & (validation["predictor"] == predictor)]
+    if len(row) > 1:
+        row = row[row["gpu_name"] == (gpu or ref)]
+    return float(row[col].iloc[0]) if len(row) else float("nan")
+
+
+hc_ref = ref_fit["thesis"]
+claims.record(NOTEBOOK, [
+    dict(claim_id="hc_j_per_mac", section="4.2.2",
+         description="HC: energy per MAC in training, E = HC x MACs x N (through the origin)",
+         thesis_value=5.9e-11, our_value=hc_ref["hc_j_per_mac"], unit="J/MAC",
+         note=f"thesis: RTX 4090; ours: {ref}, 95 % CI [{hc_ref['hc_ci'][0]:.3g}, {hc_ref['hc_ci'][1]:.3g}], "
+              "thop MACs"),
+    dict(claim_id="hc_model_cifar10_mape", section="4.2.2",
+         description="HC model fitted on FMNIST + CIFAR-100 predicts CIFAR-10 energy per epoch (MAPE)",
+         thesis_value=float("nan"), our_value=_v("cifar10", "thesis_hc"), unit="%",
+         note="thesis: 'closely matches' (no number); static-feature model: "
+              f"{_v('cifar10', 'static_features'):.1f} %"),
+    dict(claim_id="hc_model_lomo_mape", section="4.2 (beyond)",
+         description="HC model, leave-one-model-out over the zoo (MAPE)",
+         thesis_value=float("nan"), our_value=_v("leave_one_model_out", "thesis_hc"), unit="%",
+         note=f"static-feature model: {_v('leave_one_model_out', 'static_features'):.1f} %, 90 % PI covers "
+              f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
+    dict(claim_id="heldout_mape_static", section="4.2 (beyond)",
+         description="static-feature model on held-out architectures (MAPE; target <= 10 %)",
+         thesis_value=float("nan"), our_value=_v("heldout", "static_features"), unit="%",
+         note=(f"HC model: {_v('heldout', 'thesis_hc'):.1f} %; 90 % PI covers "
+               f"{_v('heldout', 'static_features', 'coverage_pct'):.0f} % of "
+               f"{_v('heldout', 'static_features', 'n_runs'):.0f} runs") if has_heldout
+         else "no held-out rows recorded yet"),
+])

@@ -1,0 +1,366 @@
+"""Energy prediction (thesis 4.2): fitting recovers known coefficients, the static pass
+counts a hand-built network as worked out by hand, bad input is refused with a clear
+message (exit code 2 on the command line), and the shipped coefficients are what a refit
+of the committed rows gives."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greenai import cli
+from greenai import predict as pr
+from greenai.paths import RAW_DIR, REPO_ROOT
+
+# --------------------------------------------------------------------------- fitting on generated data
+
+TRUE = {"conv_dense": 2e-11, "conv_grouped": 1e-9, "matmul": 6e-11, "bytes": 8e-10, "kernels": 0.008, "samples": 0.01,
+        "param_updates": 2e-9}
+
+
+def _generated_runs(n, rng, noise=0.02):
+    rows = []
+    for _ in range(n):
+        # log-uniform over the zoo's ranges and below, so that each term dominates some runs
+        feats = {"macs_conv_dense": 10 ** rng.uniform(6, 10.2), "macs_conv_grouped": 10 ** rng.uniform(4, 7.6),
+                 "macs_matmul": 10 ** rng.uniform(4, 9.7), "bytes_forward": 10 ** rng.uniform(5, 8.3),
+                 "bytes_backward": 10 ** rng.uniform(5, 8.3), "kernels_forward": rng.integers(30, 600),
+                 "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.2)}
+        rows.append(pr.regressors(feats, rng.integers(5_000, 100_000), rng.choice([16, 64, 256, 1024])))
+    clean = np.array([sum(TRUE[k] * r[k] for k in TRUE) for r in rows])
+    return rows, clean * (1 + noise * rng.standard_normal(n))
+
+
+def test_fit_static_recovers_known_coefficients():
+    rng = np.random.default_rng(0)
+    rows, y = _generated_runs(200, rng, noise=0.01)
+    fit = pr.fit_static(rows, y)
+    got = {t["name"]: t for t in fit["terms"]}
+    assert set(got) == set(TRUE) and not fit["merged_into_conv_dense"] and not fit["dropped"]
+    for name, value in TRUE.items():
+        assert got[name]["coef"] == pytest.approx(value, rel=0.1)
+        assert got[name]["ci_low"] < value < got[name]["ci_high"] or got[name]["coef"] == pytest.approx(value, rel=0.02)
+    assert fit["sigma_rel"] == pytest.approx(0.01, rel=0.2)
+    # 90 % prediction intervals cover about 90 % of new runs from the same process
+    new, y_new = _generated_runs(400, rng, noise=0.01)
+    covered = [lo <= y <= hi for x, y in zip(new, y_new) for _, lo, hi in [pr.predict_static(fit, x)]]
+    assert 0.85 <= np.mean(covered) <= 0.95
+
+
+def test_a_mac_kind_without_a_positive_price_is_priced_like_dense_macs():
+    rng = np.random.default_rng(1)
+    rows, _ = _generated_runs(80, rng)
+    for r in rows:
+        r["samples"] = 0.0  # no per-sample quantity in these runs: the term is dropped, not merged
+        r["conv_grouped"] = 0.0  # no grouped convolution anywhere: priced like dense MACs
+    true = dict(TRUE, matmul=-0.1 * TRUE["conv_dense"])  # a price the fit finds negative
+    y = np.array([sum(true[k] * r[k] for k in true) for r in rows]) * (1 + 0.002 * rng.standard_normal(80))
+    fit = pr.fit_static(rows, y)
+    names = {t["name"]: t for t in fit["terms"]}
+    assert fit["dropped"] == ["samples"]
+    assert fit["merged_into_conv_dense"] == ["conv_grouped", "matmul"]
+    assert names["conv_dense"]["components"] == ["conv_dense", "conv_grouped", "matmul"]
+    assert all(t["coef"] > 0 for t in fit["terms"])
+    assert names["bytes"]["coef"] == pytest.approx(TRUE["bytes"], rel=0.2)
+
+
+def test_fit_thesis_recovers_hc_and_slope():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(1e13, 1e15, 60)
+    hc = 4e-11
+    y = hc * x * (1 + 0.03 * rng.standard_normal(60))
+    fit = pr.fit_thesis(x, y)
+    assert fit["hc_ci"][0] < hc < fit["hc_ci"][1]
+    assert fit["hc_j_per_mac"] == pytest.approx(hc, rel=0.02)
+    assert fit["loglog"]["slope"] == pytest.approx(1.0, abs=0.05)
+    est, lo, hi = pr.predict_thesis(fit, 1e14)
+    assert lo < est < hi and est == pytest.approx(hc * 1e14, rel=0.02)
+
+
+def test_matmul_premium_is_recovered_from_default_vs_tf32_pairs_and_priced_back():
+    rng = np.random.default_rng(4)
+    premium = 5e-11
+    features, rows = {}, []
+    for i, matmul in enumerate((1e4, 5e7, 1.2e8, 3e9)):
+        model = f"m{i}"
+        features[pr.feature_key(model, 3, 100)] = {"macs_matmul": matmul}
+        base = rng.uniform(2e3, 3e4)
+        for precision, energy in (("default", base + premium * matmul * 50_000), ("tf32", base)):
+            rows.append({"csv": "kpi_precision", "precision": precision, "gpu_name": "G", "model": model,
+                         "dataset": "cifar100", "in_channels": 3, "num_classes": 100, "n_train": 50_000,
+                         "image_size": 224, "batch_size": 256, "epoch_energy_j": energy * (1 + 1e-4 * rng.random()),
+                         "epoch_duration_s": 1.0})
+    fit = pr.fit_matmul_premium(pd.DataFrame(rows), features)
+    assert fit["coef"] == pytest.approx(premium, rel=0.01) and fit["n"] == 4 and fit["ci"][0] < premium < fit["ci"][1]
+    # the static fit takes the premium off before fitting and predict_static adds it back (unless tf32)
+    x_rows, y = _generated_runs(150, rng, noise=0.005)
+    y = y + premium * np.array([r["matmul"] for r in x_rows])
+    static = pr.fit_static(x_rows, y, premium=fit)
+    got = {t["name"]: t["coef"] for t in static["terms"]}
+    assert got["matmul"] == pytest.approx(TRUE["matmul"], rel=0.1)
+    x = x_rows[0]
+    with_premium, without = pr.predict_static(static, x)[0], pr.predict_static(static, x, fp32_matmuls=False)[0]
+    assert with_premium - without == pytest.approx(fit["coef"] * x["matmul"])
+
+
+def test_fit_factor_is_the_geometric_mean():
+    f = pr.fit_factor([0.5, 2.0, 1.0])
+    assert f["factor"] == pytest.approx(1.0) and f["n"] == 3 and f["ci"][0] < 1 < f["ci"][1]
+
+
+# --------------------------------------------------------------------------- static features, by hand
+
+
+def test_static_features_of_a_tiny_network_equal_the_hand_count():
+    from torch import nn
+
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.ReLU(),
+                        nn.Conv2d(4, 4, 3, padding=1, groups=4, bias=False), nn.Flatten(),
+                        nn.Linear(4 * 8 * 8, 10, bias=False))
+    f = pr.static_features(net, (1, 8, 8))
+    out = 4 * 8 * 8  # elements of each convolution's output per sample
+    assert f["macs_conv_dense"] == out * 1 * 9  # 1 input plane x 3x3 per output element
+    assert f["macs_conv_grouped"] == out * 1 * 9  # depthwise: 4/4 = 1 plane per group
+    assert f["macs_matmul"] == 256 * 10
+    assert f["params"] == 4 * 9 + 4 * 9 + 256 * 10
+    # forward, per sample: conv, relu, conv (4 x 256 float32 each), mm and log_softmax (10 float32 each);
+    # flatten and the weight transpose are views (no bytes); nll_loss writes per step, not per sample
+    assert f["bytes_forward"] == 3 * out * 4 + 2 * 10 * 4
+    # backward, per sample: nll_loss and log_softmax grads (10 floats each), mm grad input, grouped conv
+    # grad input and relu grad (256 floats each); weight grads are per step
+    assert f["bytes_backward"] == 2 * 10 * 4 + 3 * out * 4
+    # launched per step: conv, relu, conv, mm, log_softmax, nll_loss; backward: seed, nll_loss,
+    # log_softmax, 2 mm, 2 convolution_backward, threshold_backward
+    assert f["kernels_forward"] == 6 and f["kernels_backward"] == 8
+    assert net[0].weight.device.type == "cpu"  # the caller's model is left untouched
+
+
+def test_shipped_features_equal_a_fresh_static_pass():
+    shipped = pr.load_coefficients()["features"]
+    for model, c, k in (("alexnet", 1, 10), ("mobilenet_v2", 3, 100)):
+        fresh = pr.compute_model_features(model, c, k)
+        ship = shipped[pr.feature_key(model, c, k)]
+        for key in ("macs_conv_dense", "macs_conv_grouped", "macs_matmul", "bytes_forward", "bytes_backward",
+                    "kernels_forward", "kernels_backward", "params", "macs"):
+            assert fresh[key] == pytest.approx(ship[key], rel=1e-9), (model, key)
+
+
+# --------------------------------------------------------------------------- shipped coefficients
+
+
+def _assert_close(a, b, path="root"):
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
+        for k in a:
+            _assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), f"{path}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (int, float)):
+        assert b == pytest.approx(a, rel=1e-6, abs=1e-300), f"{path}: {a} != {b}"
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def test_shipped_coefficients_equal_a_refit_of_the_committed_rows():
+    refit = json.loads(json.dumps(pr._jsonable(pr.build_coefficients())))
+    shipped = json.loads(pr.COEFFICIENTS_PATH.read_text())
+    _assert_close(refit, shipped)
+    assert "kpi_heldout" not in shipped["rows"]  # held-out rows never enter a fit
+
+
+# --------------------------------------------------------------------------- predict_run
+
+
+def test_predict_run_for_a_zoo_model_scales_with_epochs_and_brackets_the_estimate():
+    one = pr.predict_run("resnet18", "cifar10", epochs=1, batch_size=256)
+    ten = pr.predict_run("ResNet18", "CIFAR-10", epochs=10, batch_size=256)
+    assert ten.energy_j == pytest.approx(10 * one.energy_j) and ten.duration_s == pytest.approx(10 * one.duration_s)
+    assert ten.energy_low_j < ten.energy_j < ten.energy_high_j
+    assert ten.epoch_energy_j == pytest.approx(one.energy_j)
+    assert ten.energy_kwh == pytest.approx(ten.energy_j / 3.6e6)
+    assert ten.gpu == pr.load_coefficients()["reference_gpu"] and ten.precision == "default"
+    assert ten.features_source == "shipped" and ten.samples_per_epoch == 50_000
+    # bf16 was measured cheaper than the default precision; the H200 is predicted through its GPU factor
+    assert pr.predict_run("resnet18", "cifar10", 1, 256, precision="bf16").energy_j < one.energy_j
+    assert pr.predict_run("resnet18", "cifar10", 1, 256, gpu="h200").gpu == "NVIDIA H200"
+
+
+def test_predict_run_matches_the_recorded_zoo_rows_within_the_fit_error():
+    runs = pr.load_runs(include_heldout=False)
+    macs = runs[(runs["csv"] == "kpi_macs") & (runs["dataset"] == "fashion_mnist")]
+    measured = macs.groupby("model")["epoch_energy_j"].mean()
+    errors = [pr.predict_run(m, "fashion_mnist", 1, 256).energy_j / e - 1 for m, e in measured.items()]
+    assert np.mean(np.abs(errors)) < 0.10
+
+
+def test_predicting_a_zoo_model_needs_no_torch():
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
+            "from greenai.predict import predict_run\n"
+            "p = predict_run('vgg16', 'fashion_mnist', 2, 256)\n"
+            "assert p.energy_j > 0 and 'statsmodels' not in sys.modules\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_new_torchvision_model_is_counted_on_the_spot_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("GREENAI_DATA_DIR", str(tmp_path))
+    first = pr.predict_run("mnasnet0_5", "cifar10", 1, 128)
+    assert first.features_source == "computed" and first.energy_j > 0
+    assert any("not among the models" in n for n in first.notes)
+    again = pr.predict_run("mnasnet0_5", "cifar10", 1, 128)
+    assert again.features_source == "computed (cached)" and again.energy_j == pytest.approx(first.energy_j)
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    (dict(model="resnet19"), pr.UnknownModelError, ["unknown model 'resnet19'", "resnet18", "densenet121"]),
+    (dict(dataset="mnist"), pr.UnknownDatasetError, ["unknown dataset 'mnist'", "fashion_mnist", "cifar100"]),
+    (dict(gpu="a100"), pr.UnknownGpuError, ["unknown GPU 'a100'", "H100"]),
+    (dict(gpu="nvidia"), pr.UnknownGpuError, ["several"]),
+    (dict(precision="fp8"), pr.UnmeasuredPrecisionError, ["never measured", "bf16", "tf32"]),
+    (dict(epochs=0), pr.InvalidRunError, ["epochs must be an integer >= 1"]),
+    (dict(epochs=1.5), pr.InvalidRunError, ["epochs"]),
+    (dict(batch_size=-3), pr.InvalidRunError, ["batch size must be an integer >= 1"]),
+])
+def test_predict_run_refuses_bad_input_with_a_clear_message(kwargs, error, words):
+    args = dict(model="alexnet", dataset="cifar10", epochs=3, batch_size=256) | kwargs
+    with pytest.raises(error) as info:
+        pr.predict_run(**args)
+    assert isinstance(info.value, ValueError)
+    for w in words:
+        assert w in str(info.value)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_prints_energy_time_cost_and_co2(capsys):
+    assert cli.main(["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--epochs", "10",
+                     "--batch-size", "256", "--price-eur-per-kwh", "0.5", "--gco2-per-kwh", "100"]) == 0
+    out = capsys.readouterr().out
+    for word in ("energy", "kWh", "time", "EUR", "CO2", "90 %", "0.5 EUR/kWh", "100 gCO2/kWh"):
+        assert word in out
+    assert cli.main(["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--epochs", "10",
+                     "--batch-size", "256", "--price-eur-per-kwh", "0.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    p = pr.predict_run("alexnet", "fashion_mnist", 10, 256)
+    assert data["energy_j"] == pytest.approx(p.energy_j)
+    assert data["cost_eur"] == pytest.approx(p.energy_j / 3.6e6 * 0.5)
+    assert data["energy_low_kwh"] < data["energy_kwh"] < data["energy_high_kwh"]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--model", "lenet5"], "unknown model 'lenet5'"),
+    (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["--epochs", "0"], "epochs must be an integer >= 1"),
+    (["--batch-size", "0"], "batch size must be an integer >= 1"),
+    (["--gpu", "rtx4090"], "unknown GPU 'rtx4090'"),
+    (["--precision", "int8"], "precision 'int8' was never measured"),
+    (["--price-eur-per-kwh", "-1"], "--price-eur-per-kwh must be a number >= 0"),
+])
+def test_cli_refuses_bad_input_with_one_line_and_exit_2(argv, words, capsys):
+    base = {"--model": "alexnet", "--dataset": "cifar10", "--epochs": "2", "--batch-size": "256"}
+    args = dict(base)
+    args.update(dict(zip(argv[::2], argv[1::2])))
+    code = cli.main(["predict", *[x for kv in args.items() for x in kv]])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- validation on generated held-out rows
+
+
+def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
+    for csv in RAW_DIR.glob("kpi_*.csv"):
+        shutil.copy(csv, tmp_path / csv.name)
+    coeffs = pr.load_coefficients()
+    ref = coeffs["reference_gpu"]
+    template = pd.read_csv(RAW_DIR / "kpi_macs.csv").iloc[0]
+    rng = np.random.default_rng(3)
+    rows = []
+    for model in ("densenet121", "efficientnet_b0", "vit_b_16", "squeezenet1_1"):
+        truth = pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.03 * rng.standard_normal())
+        for window in range(2):
+            row = template.copy()
+            row.update({"experiment": "heldout", "model": model, "epoch_index": window, "epoch_energy_j": truth,
+                        "epoch_duration_s": 60.0, "gpu_name": ref})
+            rows.append(row)
+    pd.DataFrame(rows).to_csv(tmp_path / "kpi_heldout.csv", index=False)
+    runs = pr.load_runs(tmp_path)
+    assert runs["heldout"].sum() == 4
+    # the fit is the same with and without the held-out rows
+    with_rows = pr.fit_coefficients(runs, coeffs["features"])
+    without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
+    _assert_close(json.loads(json.dumps(pr._jsonable(with_rows))), json.loads(json.dumps(pr._jsonable(without))))
+    table = pr.validation_table(pr.cross_validate(runs, coeffs["features"]))
+    held = table[(table["split"] == "heldout")].set_index("predictor")
+    assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4
+    assert held.loc["static_features", "mape_pct"] < 8  # the truth is the model itself, +/- 3 %
+    assert held.loc["static_features", "coverage_pct"] == 100
+    assert {"cifar10", "leave_one_model_out", "heldout"} <= set(table["split"])
+    assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
+
+
+def test_cli_needs_epochs_or_a_target_accuracy(capsys, monkeypatch):
+    base = ["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256"]
+    assert cli.main(base) == 2
+    assert "give --epochs N" in capsys.readouterr().err
+    assert cli.main([*base, "--target-accuracy", "85"]) == 2
+    assert "--target-accuracy must be a fraction in (0, 1)" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "greenai.accuracy", None)  # an installation without learning curves
+    assert cli.main([*base, "--target-accuracy", "0.85"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "needs greenai.accuracy" in err and err.count("\n") == 1
+
+
+def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):
+    accuracy = pytest.importorskip("greenai.accuracy")  # issue 10b's module
+    curve = accuracy.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.85)
+    assert cli.main(["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256",
+                     "--target-accuracy", "0.85", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["epochs"] == data["epochs_to_target"] == curve.epoch
+    assert data["energy_j"] == pytest.approx(pr.predict_run("alexnet", "fashion_mnist", curve.epoch, 256).energy_j)
+    assert cli.main(["predict", "--model", "vgg13", "--dataset", "cifar10", "--batch-size", "256",
+                     "--target-accuracy", "0.85"]) == 2
+    assert "no learning curve" in capsys.readouterr().err
+
+
+def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_rows(tmp_path):
+    for csv in RAW_DIR.glob("kpi_*.csv"):
+        shutil.copy(csv, tmp_path / csv.name)
+    macs = pd.read_csv(RAW_DIR / "kpi_macs.csv")
+    h200 = macs[(macs["dataset"] == "fashion_mnist") & (macs["repeat"] == 0)].copy()
+    h200["experiment"], h200["gpu_name"] = "macs_h200", "NVIDIA H200"
+    h200["epoch_energy_j"] *= 0.9  # a GPU 10 % cheaper on every model
+    h200.to_csv(tmp_path / "kpi_macs_h200.csv", index=False)
+    coeffs = pr.load_coefficients()
+    template = h200.iloc[0]
+    held = []
+    for model in ("densenet121", "regnet_y_800mf", "swin_t"):
+        truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
+        held.append({**template.to_dict(), "experiment": "heldout", "model": model, "epoch_energy_j": truth})
+    pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout.csv", index=False)
+    runs = pr.load_runs(tmp_path)
+    fitted = pr.fit_coefficients(runs, coeffs["features"])
+    assert fitted["reference_gpu"] == coeffs["reference_gpu"]  # the H100 has more runs
+    own = fitted["fits"]["NVIDIA H200"]
+    assert own["source"] == "own rows" and "static" in own and "gpu_factor" not in own and own["n_models"] == 20
+    table = pr.validation_table(pr.cross_validate(runs, coeffs["features"]))
+    held_rows = table[(table["split"] == "heldout") & (table["predictor"] == "static_features")]
+    assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
+    assert float(held_rows["mape_pct"].iloc[0]) < 10
+    assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
+    via = table[table["split"] == "heldout_via_reference_gpu"]
+    assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
