@@ -286,10 +286,10 @@ def _select_run(rows: pd.DataFrame, model: str, dataset: str, gpu_name: str | No
                            f"-e accuracy_{dataset}` on a GPU")
     table = runs(sel)
     table["preferred"] = table.source_file.str.startswith("accuracy_")
-    return _run_rows(sel, table.sort_values(["epochs", "preferred"], ascending=False, kind="stable").iloc[0])
+    return run_rows(sel, table.sort_values(["epochs", "preferred"], ascending=False, kind="stable").iloc[0])
 
 
-def _run_rows(rows: pd.DataFrame, run) -> pd.DataFrame:
+def run_rows(rows: pd.DataFrame, run) -> pd.DataFrame:
     """The epochs of one run (``run`` has the :data:`RUN_KEYS`), in order."""
     mask = np.ones(len(rows), dtype=bool)
     for k in RUN_KEYS:
@@ -440,7 +440,7 @@ def fit_table(rows: pd.DataFrame, forms: Sequence[str] = FORMS, fraction_of_plat
     ``fraction_of_plateau`` × plateau (NaN columns and ``error`` where the fit cannot answer)."""
     out = []
     for _, r in runs(rows).iterrows():
-        sel = _run_rows(rows, r)
+        sel = run_rows(rows, r)
         for form in forms:
             line = {k: r[k] for k in RUN_KEYS} | {"source_file": r.source_file, "epochs": int(r.epochs),
                                                  "final_accuracy": r.final_accuracy}
@@ -471,7 +471,7 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
     """
     out = []
     for _, r in runs(rows).iterrows():
-        sel = _run_rows(rows, r)
+        sel = run_rows(rows, r)
         target = fraction_of_best * float(sel.test_accuracy.max())
         reached = sel[sel.test_accuracy >= target]
         measured_epoch = int(reached.n_epochs.iloc[0])
@@ -512,3 +512,83 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
             "predicted_epoch", "predicted_energy_j", "epoch_error", "energy_error_j", "energy_error_pct",
             "plateau_k", "plateau_all", "rmse_rest", "error"]
     return pd.DataFrame(out, columns=cols)
+
+
+# --------------------------------------------------------------------------- figures of notebook 06
+
+
+def _run_label(r) -> str:
+    return f"{r.model}, {r.dataset} ({r.precision}, {r.source_file})"
+
+
+def plot_learning_curves(rows: pd.DataFrame, forms: Sequence[str] = FORMS, extend: float = 1.5):
+    """Test accuracy vs epochs of every recorded run with the fitted curves (thesis Figs 4.17-4.20).
+
+    One panel per run; measured points, each form's curve drawn to ``extend`` ×
+    the recorded epochs, its plateau dashed.
+    """
+    import matplotlib.pyplot as plt
+
+    table = runs(rows)
+    cols = min(2, max(1, len(table)))
+    nrows = max(1, math.ceil(len(table) / cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(table):]:
+        ax.set_visible(False)
+    for ax, (_, r) in zip(axes.flat, table.iterrows()):
+        sel = run_rows(rows, r)
+        ax.plot(sel.n_epochs, sel.test_accuracy, "o", color="black", ms=4, label="measured")
+        xs = np.linspace(1, extend * sel.n_epochs.max(), 200)
+        for form, color in zip(forms, ("tab:blue", "tab:orange", "tab:green")):
+            try:
+                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+            except AccuracyError:
+                continue
+            ax.plot(xs, curve.predict(xs), color=color, label=f"{form}: plateau {curve.plateau:.3f}")
+            ax.axhline(curve.plateau, color=color, ls=":", lw=1)
+        ax.axvline(sel.n_epochs.max(), color="gray", lw=0.8)
+        ax.set_xlabel("epochs trained")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(_run_label(r), fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_energy(rows: pd.DataFrame, form: str = DEFAULT_FORM, fraction_of_plateau: float = 0.99):
+    """Test accuracy vs cumulative training energy [kJ], one panel per dataset, one line per run.
+
+    A star marks where the fitted ``form`` curve reaches ``fraction_of_plateau``
+    × its plateau (hollow when beyond the recorded epochs, i.e. extrapolated).
+    """
+    import matplotlib.pyplot as plt
+
+    table = runs(rows)
+    datasets = list(dict.fromkeys(table.dataset))
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(6 * max(1, len(datasets)), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for _, r in table[table.dataset == dataset].iterrows():
+            sel = run_rows(rows, r)
+            line, = ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3,
+                            label=f"{r.model} ({r.precision})")
+            try:
+                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+                hit = energy_for_curve(curve, sel, None, fraction_of_plateau)
+            except AccuracyError:
+                continue
+            if hit["energy_extrapolated"]:  # the fitted curve beyond the recorded epochs, at their mean energy
+                n_last = int(sel.n_epochs.max())
+                ns = np.arange(n_last, hit["epoch"] + 1)
+                e_last = float(sel.epoch_energy_j.sum())
+                ax.plot((e_last + (ns - n_last) * hit["energy_per_epoch_j"]) / 1e3, curve.predict(ns), ls="--",
+                        lw=1, color=line.get_color())
+            ax.plot(hit["energy_j"] / 1e3, hit["target_accuracy"], "*", ms=14, color=line.get_color(),
+                    mfc="none" if hit["energy_extrapolated"] else line.get_color(),
+                    label=f"{fraction_of_plateau:.0%} of plateau: epoch {hit['epoch']}, {hit['energy_j'] / 1e3:.0f} kJ"
+                          + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
+        ax.set_xlabel("cumulative training energy [kJ]")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(dataset)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
