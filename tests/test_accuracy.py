@@ -21,6 +21,20 @@ def test_accuracy_grids_train_30_real_epochs_with_accuracy():
     assert all(s.source == "synthetic" and not s.evaluate for s in quick)
 
 
+def test_accuracy_campaign_quick_writes_rows_and_resumes(tmp_path):
+    import pandas as pd
+
+    argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
+            "-e", "accuracy_fashion_mnist", "-e", "accuracy_cifar10"]
+    assert campaign.main(argv) == 0
+    for name in ("accuracy_fashion_mnist", "accuracy_cifar10"):
+        rows = pd.read_csv(tmp_path / f"{name}.csv")
+        assert list(rows.epoch_index) == [0, 1] and set(rows.precision) == {campaign.ACCURACY_PRECISION}
+        assert (tmp_path / f"{name}.meta.json").exists()
+    assert campaign.main(argv) == 0  # a rerun finds every row present and adds none
+    assert len(pd.read_csv(tmp_path / "accuracy_cifar10.csv")) == 2
+
+
 # --------------------------------------------------------------------------- learning curves (no torch)
 
 import math  # noqa: E402
