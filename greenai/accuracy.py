@@ -111,6 +111,10 @@ class LearningCurve:
         Epochs the curve was fitted to (the first ``n_epochs`` of the run).
     rmse : float
         Root-mean-square residual of the fit [accuracy, 0-1].
+    offset : float
+        Leading epochs at chance accuracy before learning took off (0 when
+        none, see :func:`fit_learning_curve`'s ``chance``): the curve is in
+        ``n − offset`` and undefined (NaN) up to ``offset``.
     """
 
     form: str
@@ -122,6 +126,7 @@ class LearningCurve:
     c_se: float = math.nan
     n_epochs: int = 0
     rmse: float = math.nan
+    offset: float = 0.0
 
     @property
     def plateau(self) -> float:
@@ -129,8 +134,10 @@ class LearningCurve:
         return self.a
 
     def predict(self, epochs) -> np.ndarray:
-        """Accuracy after ``epochs`` epochs (array-like of n ≥ 1)."""
-        return _FUNCS[self.form](epochs, self.a, self.b, self.c)
+        """Accuracy after ``epochs`` epochs (array-like of n ≥ 1; NaN up to ``offset``)."""
+        m = np.asarray(epochs, dtype=float) - self.offset
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(m > 0, _FUNCS[self.form](np.where(m > 0, m, 1.0), self.a, self.b, self.c), np.nan)
 
     def epoch_for(self, target_accuracy: float) -> float:
         """Fractional epochs ``n`` at which the curve reaches ``target_accuracy`` (may be < 1).
@@ -149,18 +156,24 @@ class LearningCurve:
                 f"{self.n_epochs} epochs): more epochs of this setting will not reach it; ask for less, e.g. "
                 f"0.99 x plateau = {0.99 * self.a:.4f}")
         gap = self.a - t
-        if self.b <= gap:  # the curve starts above the target: reached before the first epoch ends
-            return 0.0
+        if self.b <= gap:  # the curve starts above the target: reached as soon as learning starts
+            return self.offset
         if self.form == "exp":
-            return math.log(self.b / gap) / self.c
-        return (self.b / gap) ** (1.0 / self.c)
+            return self.offset + math.log(self.b / gap) / self.c
+        return self.offset + (self.b / gap) ** (1.0 / self.c)
 
     def as_dict(self) -> dict:
         return {"form": self.form, "a": self.a, "b": self.b, "c": self.c, "a_se": self.a_se, "b_se": self.b_se,
-                "c_se": self.c_se, "plateau": self.plateau, "n_epochs": self.n_epochs, "rmse": self.rmse}
+                "c_se": self.c_se, "plateau": self.plateau, "n_epochs": self.n_epochs, "rmse": self.rmse,
+                "offset": self.offset}
 
 
-def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form: str = DEFAULT_FORM) -> LearningCurve:
+#: accuracy within this margin of chance (1 / classes) counts as "not learning yet" [fraction]
+CHANCE_MARGIN = 0.02
+
+
+def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form: str = DEFAULT_FORM,
+                       chance: float | None = None) -> LearningCurve:
     """Least-squares fit of a learning curve to test accuracy after ``epochs`` epochs.
 
     Parameters
@@ -170,6 +183,11 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     accuracy : sequence of float
         Test accuracy as a fraction in [0, 1].
     form : {"exp", "power"}
+    chance : float, optional
+        Chance accuracy (1 / classes). Leading epochs at most
+        :data:`CHANCE_MARGIN` above it (a network that has not started
+        learning: AlexNet without normalisation can sit there for a few epochs)
+        are left out and the curve starts after the last of them (``offset``).
 
     Raises
     ------
@@ -197,6 +215,16 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
         raise AccuracyError("epochs must be >= 1 (1 = accuracy after the first epoch)")
     order = np.argsort(n)
     n, y = n[order], y[order]
+    n_all, offset = len(n), 0.0
+    if chance is not None and math.isfinite(chance):
+        lagging = int(np.argmax(y > chance + CHANCE_MARGIN)) if (y > chance + CHANCE_MARGIN).any() else len(y)
+        if lagging:
+            if len(y) - lagging < MIN_EPOCHS:
+                raise TooFewEpochsError(
+                    f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy above chance "
+                    f"({chance:.3f} + {CHANCE_MARGIN}), got {len(y) - lagging} of {len(y)}")
+            offset = float(n[lagging - 1])
+            n, y = n[lagging:] - offset, y[lagging:]
     a0 = min(1.0, y.max() + 0.25 * max(y.max() - y.min(), 0.01))
     b0 = max(a0 - y[0], 1e-3)
     if form == "exp":
@@ -222,8 +250,15 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     sse, popt, pcov = best
     se = np.sqrt(np.diag(pcov)) if np.all(np.isfinite(pcov)) else np.full(3, math.nan)
     return LearningCurve(form=form, a=float(popt[0]), b=float(popt[1]), c=float(popt[2]), a_se=float(se[0]),
-                         b_se=float(se[1]), c_se=float(se[2]), n_epochs=int(len(n)),
-                         rmse=math.sqrt(sse / len(n)))
+                         b_se=float(se[1]), c_se=float(se[2]), n_epochs=n_all,
+                         rmse=math.sqrt(sse / len(n)), offset=offset)
+
+
+def chance_accuracy(run: pd.DataFrame) -> float | None:
+    """1 / classes of a run's rows (their ``num_classes``), None when not recorded."""
+    if "num_classes" not in run or not run.num_classes.notna().any():
+        return None
+    return 1.0 / float(run.num_classes.dropna().iloc[0])
 
 
 # --------------------------------------------------------------------------- recorded rows
@@ -424,7 +459,7 @@ def energy_to_accuracy(model: str, dataset: str, target_accuracy: float | None =
     """
     rows = load_rows(raw_dir) if rows is None else rows
     sel = _select_run(rows, model, dataset, gpu_name, precision)
-    curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+    curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
     first = sel.iloc[0]
     return EnergyToAccuracy(model=model, dataset=dataset, gpu_name=str(first.gpu_name),
                             precision=str(first.precision), batch_size=int(first.batch_size),
@@ -445,7 +480,7 @@ def fit_table(rows: pd.DataFrame, forms: Sequence[str] = FORMS, fraction_of_plat
             line = {k: r[k] for k in RUN_KEYS} | {"source_file": r.source_file, "epochs": int(r.epochs),
                                                  "final_accuracy": r.final_accuracy}
             try:
-                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
                 line |= {f"fit_{k}": v for k, v in curve.as_dict().items()}
                 line |= energy_for_curve(curve, sel, None, fraction_of_plateau) | {"error": ""}
             except AccuracyError as exc:
@@ -478,7 +513,8 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
         e_all = sel.epoch_energy_j.to_numpy(dtype=float)
         measured_energy = cumulative_energy_j(e_all, measured_epoch)[0]
         try:
-            plateau_all = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form).plateau
+            plateau_all = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form,
+                                             chance=chance_accuracy(sel)).plateau
         except AccuracyError:
             plateau_all = math.nan
         for k in ks:
@@ -490,7 +526,7 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
                      "measured_epoch": measured_epoch, "measured_energy_j": measured_energy,
                      "reached_within_fit": measured_epoch <= k, "plateau_all": plateau_all}
             try:
-                curve = fit_learning_curve(head.n_epochs, head.test_accuracy, form=form)
+                curve = fit_learning_curve(head.n_epochs, head.test_accuracy, form=form, chance=chance_accuracy(head))
             except AccuracyError as exc:
                 out.append(line | {"reachable": False, "error": str(exc)})
                 continue
@@ -541,7 +577,7 @@ def plot_learning_curves(rows: pd.DataFrame, forms: Sequence[str] = FORMS, exten
         xs = np.linspace(1, extend * sel.n_epochs.max(), 200)
         for form, color in zip(forms, ("tab:blue", "tab:orange", "tab:green")):
             try:
-                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
             except AccuracyError:
                 continue
             ax.plot(xs, curve.predict(xs), color=color, label=f"{form}: plateau {curve.plateau:.3f}")
@@ -572,7 +608,7 @@ def plot_accuracy_vs_energy(rows: pd.DataFrame, form: str = DEFAULT_FORM, fracti
             line, = ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3,
                             label=f"{r.model} ({r.precision})")
             try:
-                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form)
+                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
                 hit = energy_for_curve(curve, sel, None, fraction_of_plateau)
             except AccuracyError:
                 continue

@@ -157,7 +157,27 @@ def test_early_stop_validation_is_exact_on_an_exact_curve():
     assert (table.epoch_error == 0).all() and table.rmse_rest.max() < 1e-6
     # energy predicted from the first k epochs: k measured + (epoch - k) x their mean
     for r in table.itertuples():
-        expected = energy[:r.k].sum() + (measured - r.k) * energy[:r.k].mean() if measured > r.k else energy[:measured].sum()
+        expected = (energy[:r.k].sum() + (measured - r.k) * energy[:r.k].mean() if measured > r.k
+                    else energy[:measured].sum())
         assert r.predicted_energy_j == pytest.approx(expected)
         assert r.energy_error_j == pytest.approx(expected - energy[:measured].sum())
     assert (table.energy_error_j < 0).all()  # energy per epoch rises later in this run: the early mean is low
+
+
+def test_leading_epochs_at_chance_are_an_offset():
+    # 3 epochs at chance (10 classes), then acc = 0.8 - 0.7 exp(-0.4 (n - 3))
+    n = np.arange(1, 21)
+    y = np.where(n <= 3, 0.1 + 0.005 * (n % 2), 0.8 - 0.7 * np.exp(-0.4 * (n - 3)))
+    curve = acc.fit_learning_curve(n, y, form="exp", chance=0.1)
+    assert curve.offset == 3 and curve.n_epochs == 20
+    assert (curve.a, curve.b, curve.c) == pytest.approx((0.8, 0.7, 0.4), rel=1e-4)
+    assert curve.epoch_for(0.7) == pytest.approx(3 + math.log(7) / 0.4, rel=1e-4)
+    assert np.isnan(curve.predict([2])[0]) and curve.predict([5])[0] == pytest.approx(y[4])
+    plain = acc.fit_learning_curve(n, y, form="exp")  # the same points without the offset fit worse
+    assert plain.rmse > 10 * curve.rmse
+    with pytest.raises(acc.TooFewEpochsError, match="above chance"):
+        acc.fit_learning_curve(n[:6], y[:6], form="exp", chance=0.1)
+    # energy_to_accuracy takes chance from the rows' num_classes
+    rows = _run_frame(y, [2.0] * 20).assign(n_epochs=n, source_file="accuracy_x.csv", num_classes=10)
+    r = acc.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.7, form="exp", rows=rows)
+    assert r.curve.offset == 3 and r.epoch == math.ceil(3 + math.log(7) / 0.4) and r.energy_j == 2.0 * r.epoch
