@@ -49,10 +49,13 @@ from greenai import paths
 
 #: learning-curve forms understood by :func:`fit_learning_curve`
 FORMS: tuple[str, ...] = ("exp", "power")
-#: the form used unless asked otherwise: on the recorded AlexNet/Fashion-MNIST epochs the saturating
-#: exponential levels off too early (its plateau from 5 of 10 epochs lies below accuracies measured later),
-#: the power law extrapolates closer (notebook 06's early-stop validation table compares both)
-DEFAULT_FORM = "power"
+#: ``form="auto"`` fits every form of :data:`FORMS` and keeps the one with the smaller RMSE (same number
+#: of parameters, so also the smaller AIC)
+AUTO = "auto"
+#: the form used unless asked otherwise (notebook 06's early-stop validation table compares all three)
+DEFAULT_FORM = AUTO
+#: a prediction further than this many times the recorded epochs is refused (:class:`BeyondHorizonError`)
+HORIZON = 10.0
 #: fewest epochs a 3-parameter curve is fitted to
 MIN_EPOCHS = 4
 #: recorded files that may hold test accuracy per epoch, besides ``accuracy_*.csv``
@@ -80,6 +83,10 @@ class TargetUnreachableError(AccuracyError):
 
 class FitFailedError(AccuracyError):
     """The least-squares fit did not converge."""
+
+
+class BeyondHorizonError(AccuracyError):
+    """The curve reaches the target only far beyond the recorded epochs (more than :data:`HORIZON` times)."""
 
 
 # --------------------------------------------------------------------------- curves
@@ -182,7 +189,8 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
         Epochs trained when each accuracy was measured (1 = after the first epoch).
     accuracy : sequence of float
         Test accuracy as a fraction in [0, 1].
-    form : {"exp", "power"}
+    form : {"exp", "power", "auto"}
+        ``"auto"``: both forms, the one with the smaller RMSE is returned.
     chance : float, optional
         Chance accuracy (1 / classes). Leading epochs at most
         :data:`CHANCE_MARGIN` above it (a network that has not started
@@ -200,8 +208,18 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     """
     from scipy.optimize import curve_fit
 
+    if form == AUTO:
+        fitted, failures = [], []
+        for f in FORMS:
+            try:
+                fitted.append(fit_learning_curve(epochs, accuracy, form=f, chance=chance))
+            except FitFailedError as exc:
+                failures.append(str(exc))
+        if not fitted:
+            raise FitFailedError("; ".join(failures))
+        return min(fitted, key=lambda c: c.rmse)
     if form not in FORMS:
-        raise AccuracyError(f"unknown learning-curve form {form!r}; choose one of {', '.join(FORMS)}")
+        raise AccuracyError(f"unknown learning-curve form {form!r}; choose one of {', '.join(FORMS + (AUTO,))}")
     n = np.asarray(epochs, dtype=float)
     y = np.asarray(accuracy, dtype=float)
     ok = np.isfinite(n) & np.isfinite(y)
@@ -413,15 +431,23 @@ def _target(curve: LearningCurve, target_accuracy: float | None, fraction_of_pla
 
 
 def energy_for_curve(curve: LearningCurve, run_rows: pd.DataFrame, target_accuracy: float | None = None,
-                     fraction_of_plateau: float = 0.99) -> dict:
+                     fraction_of_plateau: float = 0.99, horizon: float | None = HORIZON) -> dict:
     """Target, epoch and cumulative energy/time for ``curve`` over the recorded epochs ``run_rows``.
 
     ``run_rows`` are one run's epochs in order (``n_epochs``, ``test_accuracy``,
     ``epoch_energy_j``, ``epoch_duration_s``). Returns a dict of the
-    :class:`EnergyToAccuracy` fields that do not name the run.
+    :class:`EnergyToAccuracy` fields that do not name the run. A crossing
+    beyond ``horizon`` × the recorded epochs raises :class:`BeyondHorizonError`
+    (``None``: no limit).
     """
     target, kind = _target(curve, target_accuracy, fraction_of_plateau)
     frac = curve.epoch_for(target)
+    recorded = len(run_rows)
+    if horizon is not None and frac > horizon * recorded:
+        raise BeyondHorizonError(
+            f"the {curve.form} curve (plateau {curve.plateau:.4f}) reaches {target:.4f} only after ~{frac:,.0f} "
+            f"epochs, more than {horizon:g} x the {recorded} recorded: too far to predict from this run; ask for "
+            f"a lower target")
     epoch = max(1, int(math.ceil(frac - 1e-9)))
     e = run_rows.epoch_energy_j.to_numpy(dtype=float)
     energy, extrapolated = cumulative_energy_j(e, epoch)
@@ -440,7 +466,7 @@ def energy_for_curve(curve: LearningCurve, run_rows: pd.DataFrame, target_accura
 def energy_to_accuracy(model: str, dataset: str, target_accuracy: float | None = None,
                        fraction_of_plateau: float = 0.99, form: str = DEFAULT_FORM, gpu_name: str | None = None,
                        precision: str | None = None, raw_dir: str | Path | None = None,
-                       rows: pd.DataFrame | None = None) -> EnergyToAccuracy:
+                       rows: pd.DataFrame | None = None, horizon: float | None = HORIZON) -> EnergyToAccuracy:
     """Epochs and training energy for ``model`` on ``dataset`` to reach a test accuracy.
 
     A learning curve (``form``) is fitted to every recorded epoch of the
@@ -454,8 +480,9 @@ def energy_to_accuracy(model: str, dataset: str, target_accuracy: float | None =
     NoCurveError
         No recorded run with test accuracy for this model and dataset (the
         message lists the known ones).
-    TooFewEpochsError, FitFailedError, TargetUnreachableError
-        Too few epochs, no convergence, or a target at/above the plateau.
+    TooFewEpochsError, FitFailedError, TargetUnreachableError, BeyondHorizonError
+        Too few epochs, no convergence, a target at/above the plateau, or
+        reached only beyond ``horizon`` × the recorded epochs.
     """
     rows = load_rows(raw_dir) if rows is None else rows
     sel = _select_run(rows, model, dataset, gpu_name, precision)
@@ -464,13 +491,14 @@ def energy_to_accuracy(model: str, dataset: str, target_accuracy: float | None =
     return EnergyToAccuracy(model=model, dataset=dataset, gpu_name=str(first.gpu_name),
                             precision=str(first.precision), batch_size=int(first.batch_size),
                             source_file=str(first.source_file), curve=curve,
-                            **energy_for_curve(curve, sel, target_accuracy, fraction_of_plateau))
+                            **energy_for_curve(curve, sel, target_accuracy, fraction_of_plateau, horizon))
 
 
 # --------------------------------------------------------------------------- tables for notebook 06
 
 
-def fit_table(rows: pd.DataFrame, forms: Sequence[str] = FORMS, fraction_of_plateau: float = 0.99) -> pd.DataFrame:
+def fit_table(rows: pd.DataFrame, forms: Sequence[str] = (*FORMS, AUTO),
+              fraction_of_plateau: float = 0.99) -> pd.DataFrame:
     """One line per recorded run and curve form: fitted parameters, plateau and the energy to reach
     ``fraction_of_plateau`` × plateau (NaN columns and ``error`` where the fit cannot answer)."""
     out = []
@@ -478,13 +506,13 @@ def fit_table(rows: pd.DataFrame, forms: Sequence[str] = FORMS, fraction_of_plat
         sel = run_rows(rows, r)
         for form in forms:
             line = {k: r[k] for k in RUN_KEYS} | {"source_file": r.source_file, "epochs": int(r.epochs),
-                                                 "final_accuracy": r.final_accuracy}
+                                                 "final_accuracy": r.final_accuracy, "form": form}
             try:
                 curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
                 line |= {f"fit_{k}": v for k, v in curve.as_dict().items()}
                 line |= energy_for_curve(curve, sel, None, fraction_of_plateau) | {"error": ""}
             except AccuracyError as exc:
-                line |= {"fit_form": form, "error": str(exc)}
+                line |= {"error": str(exc)}
             out.append(line)
     return pd.DataFrame(out)
 
@@ -502,7 +530,8 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
     (and %). Also the accuracy RMSE of the k-epoch curve on the epochs after k,
     and its plateau beside the plateau fitted to all epochs. ``k`` ≥ a run's
     length is skipped; a target above the k-epoch plateau is reported as
-    ``reachable = False``.
+    ``reachable = False``. No :data:`HORIZON` is applied: the table shows how
+    far off long extrapolations are.
     """
     out = []
     for _, r in runs(rows).iterrows():
@@ -531,7 +560,8 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
                 out.append(line | {"reachable": False, "error": str(exc)})
                 continue
             resid = curve.predict(rest.n_epochs) - rest.test_accuracy.to_numpy(dtype=float)
-            line |= {"plateau_k": curve.plateau, "rmse_rest": float(np.sqrt(np.mean(resid ** 2)))}
+            line |= {"chosen_form": curve.form, "plateau_k": curve.plateau,
+                     "rmse_rest": float(np.sqrt(np.nanmean(resid ** 2)))}
             try:
                 frac = curve.epoch_for(target)
             except TargetUnreachableError as exc:
@@ -543,7 +573,8 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
                                "predicted_energy_j": energy, "epoch_error": epoch - measured_epoch,
                                "energy_error_j": energy - measured_energy,
                                "energy_error_pct": 100.0 * (energy - measured_energy) / measured_energy})
-    cols = ["experiment", "gpu_name", "model", "dataset", "precision", "batch_size", "form", "k", "recorded_epochs",
+    cols = ["experiment", "gpu_name", "model", "dataset", "precision", "batch_size", "form", "chosen_form", "k",
+            "recorded_epochs",
             "target_accuracy", "measured_epoch", "measured_energy_j", "reached_within_fit", "reachable",
             "predicted_epoch", "predicted_energy_j", "epoch_error", "energy_error_j", "energy_error_pct",
             "plateau_k", "plateau_all", "rmse_rest", "error"]

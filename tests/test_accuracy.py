@@ -181,3 +181,22 @@ def test_leading_epochs_at_chance_are_an_offset():
     rows = _run_frame(y, [2.0] * 20).assign(n_epochs=n, source_file="accuracy_x.csv", num_classes=10)
     r = acc.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.7, form="exp", rows=rows)
     assert r.curve.offset == 3 and r.epoch == math.ceil(3 + math.log(7) / 0.4) and r.energy_j == 2.0 * r.epoch
+
+
+def test_auto_keeps_the_form_that_fits_better():
+    n = np.arange(1, 21)
+    assert acc.fit_learning_curve(n, 0.9 - 0.5 * np.exp(-0.3 * n), form="auto").form == "exp"
+    assert acc.fit_learning_curve(n, 0.9 - 0.5 * n ** -0.8, form="auto").form == "power"
+    assert acc.DEFAULT_FORM == "auto"
+
+
+def test_a_crossing_far_beyond_the_recorded_epochs_is_refused():
+    # power law, c = 0.5: 99 % of the plateau 0.9 needs (0.5 / 0.009)^2 = 3086 epochs; 10 are recorded
+    n = np.arange(1, 11)
+    rows = _run_frame(0.9 - 0.5 * n ** -0.5, [4.0] * 10).assign(n_epochs=n, source_file="accuracy_x.csv")
+    with pytest.raises(acc.BeyondHorizonError, match=r"only after ~3,086 epochs, more than 10 x the 10 recorded"):
+        acc.energy_to_accuracy("alexnet", "fashion_mnist", form="power", rows=rows)
+    r = acc.energy_to_accuracy("alexnet", "fashion_mnist", form="power", rows=rows, horizon=None)
+    assert r.epoch == 3087 and r.energy_j == pytest.approx(4.0 * 3087) and r.energy_extrapolated
+    # 0.79: n = (0.5 / 0.11)^2 = 20.7 -> 21 epochs, within the horizon
+    assert acc.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.79, form="power", rows=rows).epoch == 21
