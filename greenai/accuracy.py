@@ -12,7 +12,10 @@ target accuracy is reached:
 ``n`` is the number of epochs trained (1 after the first epoch), ``a`` the
 plateau (accuracy in [0, 1] as n → ∞), ``b`` and ``c`` > 0. Fits are
 least-squares (:func:`scipy.optimize.curve_fit`) with the plateau bounded to
-[0, 1].
+[0, 1]; ``auto`` (the default) keeps whichever form fits the run better.
+Leading epochs at chance accuracy (1 / classes, a network that has not started
+learning) shift the curve (``offset``) instead of bending it. A target the curve
+reaches only beyond 10× the recorded epochs is refused rather than extrapolated.
 
 Energy: the measured training energy of each epoch (``epoch_energy_j``: GPU
 energy of the epoch's training window; warm-up and the test-set evaluation are
@@ -31,7 +34,8 @@ Example::
 
 Every refusal is an :class:`AccuracyError` (a ``ValueError``) with a one-line
 message: no recorded curve for the model and dataset (:class:`NoCurveError`,
-listing the known ones), too few epochs, a target at or above the plateau.
+listing the known ones), too few epochs, a target at or above the plateau or
+beyond the horizon.
 """
 
 from __future__ import annotations
