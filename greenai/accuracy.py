@@ -12,7 +12,8 @@ target accuracy is reached:
 ``n`` is the number of epochs trained (1 after the first epoch), ``a`` the
 plateau (accuracy in [0, 1] as n → ∞), ``b`` and ``c`` > 0. Fits are
 least-squares (:func:`scipy.optimize.curve_fit`) with the plateau bounded to
-[0, 1]; ``auto`` (the default) keeps whichever form fits the run better.
+[0, 1]; ``auto`` (the default) keeps whichever form fits the later half of
+the run's epochs better.
 Leading epochs at chance accuracy (1 / classes, a network that has not started
 learning) shift the curve (``offset``) instead of bending it. A target the curve
 reaches only beyond 10× the recorded epochs is refused rather than extrapolated.
@@ -53,8 +54,8 @@ from greenai import paths
 
 #: learning-curve forms understood by :func:`fit_learning_curve`
 FORMS: tuple[str, ...] = ("exp", "power")
-#: ``form="auto"`` fits every form of :data:`FORMS` and keeps the one with the smaller RMSE (same number
-#: of parameters, so also the smaller AIC)
+#: ``form="auto"`` fits every form of :data:`FORMS` to all epochs and keeps the one with the smaller RMSE
+#: over the later half of them: the forms differ in how they go on, and the later epochs show that best
 AUTO = "auto"
 #: the form used unless asked otherwise (notebook 06's early-stop validation table compares all three)
 DEFAULT_FORM = AUTO
@@ -126,6 +127,8 @@ class LearningCurve:
         Leading epochs at chance accuracy before learning took off (0 when
         none, see :func:`fit_learning_curve`'s ``chance``): the curve is in
         ``n − offset`` and undefined (NaN) up to ``offset``.
+    selection : str
+        How ``form="auto"`` chose this form (empty when a form was asked for).
     """
 
     form: str
@@ -138,6 +141,7 @@ class LearningCurve:
     n_epochs: int = 0
     rmse: float = math.nan
     offset: float = 0.0
+    selection: str = ""
 
     @property
     def plateau(self) -> float:
@@ -176,7 +180,7 @@ class LearningCurve:
     def as_dict(self) -> dict:
         return {"form": self.form, "a": self.a, "b": self.b, "c": self.c, "a_se": self.a_se, "b_se": self.b_se,
                 "c_se": self.c_se, "plateau": self.plateau, "n_epochs": self.n_epochs, "rmse": self.rmse,
-                "offset": self.offset}
+                "offset": self.offset, "selection": self.selection}
 
 
 #: accuracy within this margin of chance (1 / classes) counts as "not learning yet" [fraction]
@@ -194,7 +198,9 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     accuracy : sequence of float
         Test accuracy as a fraction in [0, 1].
     form : {"exp", "power", "auto"}
-        ``"auto"``: both forms, the one with the smaller RMSE is returned.
+        ``"auto"``: both forms fitted to all points; the one with the smaller
+        RMSE over the later half of the points is returned (``selection``
+        says so).
     chance : float, optional
         Chance accuracy (1 / classes). Leading epochs at most
         :data:`CHANCE_MARGIN` above it (a network that has not started
@@ -221,7 +227,16 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
                 failures.append(str(exc))
         if not fitted:
             raise FitFailedError("; ".join(failures))
-        return min(fitted, key=lambda c: c.rmse)
+        n = np.asarray(epochs, dtype=float)
+        y = np.asarray(accuracy, dtype=float)
+        ok = np.isfinite(n) & np.isfinite(y)
+        n, y = n[ok], y[ok]
+        later = n >= np.sort(n)[len(n) // 2]
+        scores = {c.form: float(np.sqrt(np.nanmean((c.predict(n[later]) - y[later]) ** 2))) for c in fitted}
+        best = min(fitted, key=lambda c: scores[c.form])
+        best.selection = ("auto: RMSE over the later half of the epochs "
+                          + ", ".join(f"{f} {v:.4f}" for f, v in scores.items()))
+        return best
     if form not in FORMS:
         raise AccuracyError(f"unknown learning-curve form {form!r}; choose one of {', '.join(FORMS + (AUTO,))}")
     n = np.asarray(epochs, dtype=float)

@@ -188,6 +188,14 @@ def test_auto_keeps_the_form_that_fits_better():
     assert acc.fit_learning_curve(n, 0.9 - 0.5 * np.exp(-0.3 * n), form="auto").form == "exp"
     assert acc.fit_learning_curve(n, 0.9 - 0.5 * n ** -0.8, form="auto").form == "power"
     assert acc.DEFAULT_FORM == "auto"
+    # rises like a power law, then stops dead (a memorised training set): the power law fits all 30 epochs
+    # better, but the exponential follows the flat later half, which is what decides how the curve goes on
+    n = np.arange(1, 31)
+    y = np.minimum(0.9 - 0.5 * n ** -0.6, 0.8)
+    assert acc.fit_learning_curve(n, y, form="power").rmse < acc.fit_learning_curve(n, y, form="exp").rmse
+    auto = acc.fit_learning_curve(n, y, form="auto")
+    assert auto.form == "exp" and auto.plateau == pytest.approx(0.8, abs=0.01)
+    assert auto.selection.startswith("auto: RMSE over the later half")
 
 
 def test_a_crossing_far_beyond_the_recorded_epochs_is_refused():
