@@ -129,6 +129,8 @@ class LearningCurve:
         ``n − offset`` and undefined (NaN) up to ``offset``.
     selection : str
         How ``form="auto"`` chose this form (empty when a form was asked for).
+    cov : tuple of tuples, optional
+        Covariance of (a, b, c) from the fit (for :meth:`epoch_interval`).
     """
 
     form: str
@@ -142,6 +144,7 @@ class LearningCurve:
     rmse: float = math.nan
     offset: float = 0.0
     selection: str = ""
+    cov: tuple | None = field(default=None, repr=False)
 
     @property
     def plateau(self) -> float:
@@ -176,6 +179,34 @@ class LearningCurve:
         if self.form == "exp":
             return self.offset + math.log(self.b / gap) / self.c
         return self.offset + (self.b / gap) ** (1.0 / self.c)
+
+    def epoch_interval(self, target_accuracy: float, level: float = 0.9, draws: int = 4000,
+                       seed: int = 0) -> tuple[float, float]:
+        """Interval of the epochs to ``target_accuracy`` from the fit's parameter uncertainty.
+
+        Draws (a, b, c) from a normal distribution with the fit's covariance
+        (keeping draws with 0 < a ≤ 1, b ≥ 0, c > 0), computes each draw's
+        crossing and returns its central ``level`` quantiles (fractional
+        epochs). The upper end is ``inf`` when more than (1 − level) / 2 of
+        the draws never reach the target; both are NaN without a covariance.
+        """
+        if self.cov is None or not np.all(np.isfinite(self.cov)):
+            return math.nan, math.nan
+        rng = np.random.default_rng(seed)
+        p = rng.multivariate_normal([self.a, self.b, self.c], np.asarray(self.cov), size=draws,
+                                    check_valid="ignore")
+        a, b, c = p[:, 0], p[:, 1], p[:, 2]
+        keep = (a > 0) & (a <= 1) & (b >= 0) & (c > 0)
+        a, b, c = a[keep], b[keep], c[keep]
+        if len(a) < draws // 4:
+            return math.nan, math.nan
+        gap = a - float(target_accuracy)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(gap > 0, b / gap, np.inf)
+            m = np.log(ratio) / c if self.form == "exp" else ratio ** (1.0 / c)
+        n = np.where(gap <= 0, np.inf, np.where(ratio <= 1, 0.0, m)) + self.offset
+        q = (1.0 - level) / 2
+        return float(np.quantile(n, q, method="inverted_cdf")), float(np.quantile(n, 1 - q, method="inverted_cdf"))
 
     def as_dict(self) -> dict:
         return {"form": self.form, "a": self.a, "b": self.b, "c": self.c, "a_se": self.a_se, "b_se": self.b_se,
@@ -288,7 +319,8 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     se = np.sqrt(np.diag(pcov)) if np.all(np.isfinite(pcov)) else np.full(3, math.nan)
     return LearningCurve(form=form, a=float(popt[0]), b=float(popt[1]), c=float(popt[2]), a_se=float(se[0]),
                          b_se=float(se[1]), c_se=float(se[2]), n_epochs=n_all,
-                         rmse=math.sqrt(sse / len(n)), offset=offset)
+                         rmse=math.sqrt(sse / len(n)), offset=offset,
+                         cov=tuple(map(tuple, pcov)) if np.all(np.isfinite(pcov)) else None)
 
 
 def chance_accuracy(run: pd.DataFrame) -> float | None:
@@ -405,6 +437,12 @@ class EnergyToAccuracy:
         First recorded epoch whose measured test accuracy reached the target.
     observed_energy_j : float
         Measured cumulative energy up to ``observed_epoch`` [J] (NaN if never reached).
+    epoch_low, epoch_high : float
+        Whole epochs at the ends of the ``interval_level`` interval of
+        :meth:`LearningCurve.epoch_interval` (``inf``: the target may never be
+        reached; NaN: no covariance), for a target held at ``target_accuracy``.
+    energy_low_j, energy_high_j : float
+        Cumulative training energy at ``epoch_low`` and ``epoch_high`` [J].
     """
 
     model: str
@@ -424,6 +462,11 @@ class EnergyToAccuracy:
     recorded_epochs: int
     observed_epoch: int | None
     observed_energy_j: float
+    interval_level: float
+    epoch_low: float
+    epoch_high: float
+    energy_low_j: float
+    energy_high_j: float
     curve: LearningCurve = field(repr=False)
 
     @property
@@ -431,9 +474,12 @@ class EnergyToAccuracy:
         return self.energy_j / 3.6e6
 
     def as_dict(self) -> dict:
+        """The fields as plain JSON-safe values (NaN and inf become None), the curve as a dict."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "curve"}
         d["energy_kwh"] = self.energy_kwh
-        d["curve"] = self.curve.as_dict()
+        safe = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        d = {k: safe(v) for k, v in d.items()}
+        d["curve"] = {k: safe(v) for k, v in self.curve.as_dict().items()}
         return d
 
 
@@ -450,7 +496,8 @@ def _target(curve: LearningCurve, target_accuracy: float | None, fraction_of_pla
 
 
 def energy_for_curve(curve: LearningCurve, run_rows: pd.DataFrame, target_accuracy: float | None = None,
-                     fraction_of_plateau: float = 0.99, horizon: float | None = HORIZON) -> dict:
+                     fraction_of_plateau: float = 0.99, horizon: float | None = HORIZON,
+                     level: float = 0.9) -> dict:
     """Target, epoch and cumulative energy/time for ``curve`` over the recorded epochs ``run_rows``.
 
     ``run_rows`` are one run's epochs in order (``n_epochs``, ``test_accuracy``,
@@ -476,10 +523,22 @@ def energy_for_curve(curve: LearningCurve, run_rows: pd.DataFrame, target_accura
     reached = run_rows[run_rows.test_accuracy >= target]
     observed = int(reached.n_epochs.iloc[0]) if len(reached) else None
     observed_energy = cumulative_energy_j(e, observed)[0] if observed is not None else math.nan
+    low, high = (_whole(x) for x in curve.epoch_interval(target, level))
     return {"target_accuracy": target, "target_kind": kind, "epoch": epoch, "epoch_fractional": frac,
             "energy_j": energy, "energy_extrapolated": extrapolated, "duration_s": duration,
             "energy_per_epoch_j": float(e.mean()), "recorded_epochs": int(len(run_rows)),
-            "observed_epoch": observed, "observed_energy_j": observed_energy}
+            "observed_epoch": observed, "observed_energy_j": observed_energy, "interval_level": level,
+            "epoch_low": low, "epoch_high": high, "energy_low_j": _energy_or(e, low),
+            "energy_high_j": _energy_or(e, high)}
+
+
+def _whole(n: float) -> float:
+    """Fractional epochs -> whole epochs (≥ 1); inf and NaN pass through."""
+    return n if not math.isfinite(n) else float(max(1, math.ceil(n - 1e-9)))
+
+
+def _energy_or(epoch_energy_j, n: float) -> float:
+    return n if not math.isfinite(n) else cumulative_energy_j(epoch_energy_j, n)[0]
 
 
 def energy_to_accuracy(model: str, dataset: str, target_accuracy: float | None = None,
@@ -537,7 +596,7 @@ def fit_table(rows: pd.DataFrame, forms: Sequence[str] = (*FORMS, AUTO),
 
 
 def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), form: str = DEFAULT_FORM,
-                          fraction_of_best: float = 0.99) -> pd.DataFrame:
+                          fraction_of_best: float = 0.99, level: float = 0.9) -> pd.DataFrame:
     """Fit on the first ``k`` epochs of each run, predict when a target is reached, compare with the rows.
 
     The target of a run is ``fraction_of_best`` × its best measured test
@@ -547,7 +606,9 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
     and energy = measured energy of those ``k`` epochs + further epochs × their
     mean energy per epoch. Errors: predicted − measured, in epochs and joules
     (and %). Also the accuracy RMSE of the k-epoch curve on the epochs after k,
-    and its plateau beside the plateau fitted to all epochs. ``k`` ≥ a run's
+    and its plateau beside the plateau fitted to all epochs; ``predicted_epoch_low``/``_high``
+    are the ``level`` interval of :meth:`LearningCurve.epoch_interval` and ``covered`` says
+    whether it holds the measured epoch. ``k`` ≥ a run's
     length is skipped; a target above the k-epoch plateau is reported as
     ``reachable = False``. No :data:`HORIZON` is applied: the table shows how
     far off long extrapolations are.
@@ -588,14 +649,18 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
                 continue
             epoch = max(1, int(math.ceil(frac - 1e-9)))
             energy = cumulative_energy_j(head.epoch_energy_j.to_numpy(dtype=float), epoch)[0]
+            low, high = (_whole(x) for x in curve.epoch_interval(target, level))
             out.append(line | {"reachable": True, "error": "", "predicted_epoch": epoch,
+                               "predicted_epoch_low": low, "predicted_epoch_high": high,
+                               "covered": bool(low <= measured_epoch <= high),
                                "predicted_energy_j": energy, "epoch_error": epoch - measured_epoch,
                                "energy_error_j": energy - measured_energy,
                                "energy_error_pct": 100.0 * (energy - measured_energy) / measured_energy})
     cols = ["experiment", "gpu_name", "model", "dataset", "precision", "batch_size", "form", "chosen_form", "k",
             "recorded_epochs",
             "target_accuracy", "measured_epoch", "measured_energy_j", "reached_within_fit", "reachable",
-            "predicted_epoch", "predicted_energy_j", "epoch_error", "energy_error_j", "energy_error_pct",
+            "predicted_epoch", "predicted_epoch_low", "predicted_epoch_high", "covered", "predicted_energy_j",
+            "epoch_error", "energy_error_j", "energy_error_pct",
             "plateau_k", "plateau_all", "rmse_rest", "error"]
     return pd.DataFrame(out, columns=cols)
 

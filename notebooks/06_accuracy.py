@@ -135,9 +135,11 @@ if len(rows):
         except accuracy.AccuracyError as exc:
             print(f"{r.model} on {r.dataset}: {exc}")
             continue
-        print(f"{r.model} on {r.dataset} ({res.precision}, {res.source_file}): {res.target_kind} = "
-              f"{res.target_accuracy:.3f} after {res.epoch} epochs, {res.energy_j / 1e3:.1f} kJ "
-              f"({res.energy_kwh * 1e3:.2f} Wh){' extrapolated' if res.energy_extrapolated else ''}; "
+        print(f"{r.model} on {r.dataset} ({res.precision}, {res.source_file}, {res.curve.form} curve): "
+              f"{res.target_kind} = {res.target_accuracy:.3f} after {res.epoch} epochs "
+              f"[{res.interval_level:.0%}: {res.epoch_low:g}-{res.epoch_high:g}], {res.energy_j / 1e3:.1f} kJ "
+              f"[{res.energy_low_j / 1e3:.1f}-{res.energy_high_j / 1e3:.1f}] ({res.energy_kwh * 1e3:.2f} Wh)"
+              f"{' extrapolated' if res.energy_extrapolated else ''}; "
               f"measured: {'epoch ' + str(res.observed_epoch) if res.observed_epoch else 'not reached'}")
 else:
     print("no data yet: no accuracy vs energy curve")
@@ -149,7 +151,10 @@ else:
 # from the first k epochs only: the fitted curve's epoch for the target, and its energy as the
 # k measured epochs plus further epochs at their mean energy. `reachable = False` means the
 # k-epoch curve levels off below the target (it would tell the user "never"). `rmse_rest` is
-# the k-epoch curve's accuracy error on the epochs after k.
+# the k-epoch curve's accuracy error on the epochs after k. `predicted_epoch_low`/`_high` is a
+# 90 % interval from the fit's parameter covariance (`inf`: the target may never be reached) and
+# `covered` says whether it holds the measured epoch: the interval only knows the noise of the
+# first k epochs, not whether the curve's form is right, so expect it to cover less than 90 %.
 
 # %%
 validation = pd.concat([accuracy.early_stop_validation(rows, ks=KS, form=f) for f in FORMS], ignore_index=True) \
@@ -160,6 +165,7 @@ if len(validation):
     ok = validation[validation.reachable.astype(bool)]
     summary = validation.groupby(["form", "k"]).agg(
         runs=("model", "count"), reachable=("reachable", "sum"),
+        interval_covers=("covered", lambda s: int((s == True).sum())),  # noqa: E712 (NaN where unreachable)
         median_abs_epoch_error=("epoch_error", lambda s: s.abs().median()),
         median_abs_energy_error_pct=("energy_error_pct", lambda s: s.abs().median()),
         median_rmse_rest=("rmse_rest", "median"))

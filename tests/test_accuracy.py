@@ -208,3 +208,34 @@ def test_a_crossing_far_beyond_the_recorded_epochs_is_refused():
     assert r.epoch == 3087 and r.energy_j == pytest.approx(4.0 * 3087) and r.energy_extrapolated
     # 0.79: n = (0.5 / 0.11)^2 = 20.7 -> 21 epochs, within the horizon
     assert acc.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.79, form="power", rows=rows).epoch == 21
+
+
+def test_epoch_interval_covers_the_true_crossing_about_as_often_as_it_says():
+    truth = acc.LearningCurve("exp", 0.9, 0.5, 0.3)
+    target = 0.88
+    true_epoch = truth.epoch_for(target)
+    n = np.arange(1, 21)
+    covered = 0
+    for seed in range(40):
+        y = truth.predict(n) + np.random.default_rng(seed).normal(0, 0.005, len(n))
+        low, high = acc.fit_learning_curve(n, y, form="exp").epoch_interval(target, level=0.9)
+        assert low <= high
+        covered += low <= true_epoch <= high
+    assert 0.75 <= covered / 40 <= 1.0
+    # a target just below a poorly known plateau: some draws never reach it
+    y = truth.predict(n[:6]) + np.random.default_rng(0).normal(0, 0.01, 6)
+    curve = acc.fit_learning_curve(n[:6], y, form="exp")
+    assert curve.epoch_interval(curve.plateau - 0.002)[1] == math.inf
+    assert math.isnan(acc.LearningCurve("exp", 0.9, 0.5, 0.3).epoch_interval(0.8)[0])  # no covariance
+
+
+def test_result_as_dict_is_json_safe():
+    import json
+
+    n = np.arange(1, 8)
+    y = 0.8 - 0.4 * np.exp(-0.5 * n) + np.random.default_rng(0).normal(0, 0.003, 7)
+    rows = _run_frame(y, [10.0] * 7).assign(n_epochs=n, source_file="accuracy_x.csv")
+    d = acc.energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.797, form="exp", rows=rows,
+                               horizon=None).as_dict()
+    text = json.dumps(d, allow_nan=False)  # raises on NaN or inf
+    assert json.loads(text)["curve"]["form"] == "exp" and d["observed_epoch"] is None and d["observed_energy_j"] is None
