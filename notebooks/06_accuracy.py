@@ -216,7 +216,7 @@ def late_gain(sel):
 
 gains = {f"{r.model}/{r.dataset}": late_gain(accuracy.run_rows(rows, r)) for _, r in table.iterrows()}
 claim_rows.append(dict(
-    claim_id="accuracy_plateaus", section="4.2.3",
+    claim_id="4.2.3-accuracy-plateau", section="4.2.3",
     description="test accuracy gained over the last third of the recorded epochs (largest over runs)",
     thesis_value=NAN, our_value=max(gains.values()) if gains else NAN, unit="fraction",
     note="thesis: accuracy stops improving (Figs 4.17-4.20, no numbers); ours per run: "

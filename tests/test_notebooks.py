@@ -52,6 +52,11 @@ EXPECTED: dict[str, Expected] = {
                                  "2.3-conv-energy-share")),
     "03_models": Expected(("fig_3_models_macs_params",), ("macs_alexnet_fashion_mnist", "macs_vgg11_cifar100")),
     "04_kpi_analysis": Expected(FIG4, CLAIMS4),
+    "05_prediction": Expected(("fig_prediction_predicted_vs_measured", "fig_prediction_residuals_per_model"),
+                              ("4.2.1-hc-j-per-mac", "4.2.2-cifar10-validation", "hc_model_lomo_mape",
+                               "heldout_mape_static")),
+    "06_accuracy": Expected(("fig_4_17_4_20_accuracy_vs_epochs", "fig_4_17_4_20_accuracy_vs_energy"),
+                            ("4.2.3-accuracy-plateau", "energy_to_accuracy_model")),
     "07_power_limit": Expected(("fig_5_1_power_limit_profile",), ("energy_rises_with_limit",)),
     "08_dispatch": Expected(("fig_5_4_solar_first_week", "fig_5_6_solar_vs_min_cost_23h",
                              "fig_5_7_min_cost_by_start_hour", "fig_5_x_best_start_plan", "fig_5_x_cost_vs_co2"),
@@ -122,7 +127,7 @@ def test_accuracy_notebook_fits_curves_or_says_no_data_yet(recorded, tmp_path):
                    for o in c.get("outputs", []))
     table = pd.read_csv(paths.tables_dir() / "accuracy_early_stop_validation.csv")
     claims = pd.read_csv(paths.claims_dir() / "06_accuracy.csv")
-    assert {"accuracy_plateaus", "cifar100_accuracy_about_half", "energy_to_accuracy_model"} <= set(claims.claim_id)
+    assert {"4.2.3-accuracy-plateau", "cifar100_accuracy_about_half", "energy_to_accuracy_model"} <= set(claims.claim_id)
     if recorded:
         assert len(table) and {"epoch_error", "energy_error_j", "energy_error_pct", "k"} <= set(table.columns)
         assert (paths.figures_dir() / "fig_4_17_4_20_accuracy_vs_energy.png").exists()
