@@ -668,8 +668,16 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
 # --------------------------------------------------------------------------- figures of notebook 06
 
 
+#: what each dataset's panels stand for in the thesis (CIFAR-10 stands in for CIFAR-100, not obtainable offline)
+THESIS_FIGURES: dict[str, str] = {
+    "fashion_mnist": "Fashion-MNIST (thesis Figs 4.17, 4.19)",
+    "cifar10": "CIFAR-10, standing in for CIFAR-100 (thesis Figs 4.18, 4.20)",
+    "cifar100": "CIFAR-100 (thesis Figs 4.18, 4.20)",
+}
+
+
 def _run_label(r) -> str:
-    return f"{r.model}, {r.dataset} ({r.precision}, {r.source_file})"
+    return f"{r.model}, {THESIS_FIGURES.get(r.dataset, r.dataset)}\n{r.precision}, {r.source_file}"
 
 
 def plot_learning_curves(rows: pd.DataFrame, forms: Sequence[str] = FORMS, extend: float = 1.5):
@@ -690,12 +698,17 @@ def plot_learning_curves(rows: pd.DataFrame, forms: Sequence[str] = FORMS, exten
         sel = run_rows(rows, r)
         ax.plot(sel.n_epochs, sel.test_accuracy, "o", color="black", ms=4, label="measured")
         xs = np.linspace(1, extend * sel.n_epochs.max(), 200)
+        try:
+            chosen = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=AUTO, chance=chance_accuracy(sel)).form
+        except AccuracyError:
+            chosen = None
         for form, color in zip(forms, ("tab:blue", "tab:orange", "tab:green")):
             try:
                 curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
             except AccuracyError:
                 continue
-            ax.plot(xs, curve.predict(xs), color=color, label=f"{form}: plateau {curve.plateau:.3f}")
+            ax.plot(xs, curve.predict(xs), color=color, lw=2.2 if form == chosen else 1.2,
+                    label=f"{form}: plateau {curve.plateau:.3f}" + (" (auto's choice)" if form == chosen else ""))
             ax.axhline(curve.plateau, color=color, ls=":", lw=1)
         ax.axvline(sel.n_epochs.max(), color="gray", lw=0.8)
         ax.set_xlabel("epochs trained")
@@ -739,7 +752,7 @@ def plot_accuracy_vs_energy(rows: pd.DataFrame, form: str = DEFAULT_FORM, fracti
                           + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
         ax.set_xlabel("cumulative training energy [kJ]")
         ax.set_ylabel("test accuracy")
-        ax.set_title(dataset)
+        ax.set_title(THESIS_FIGURES.get(dataset, dataset), fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
