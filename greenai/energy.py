@@ -1012,6 +1012,11 @@ class EnergyMeter:
                 period = end.poll.get(i, {}).get("counter_period_s", math.nan)
                 period = period if math.isfinite(period) else NOMINAL_COUNTER_PERIOD_S
                 power = per_method["counter"][i] / duration_s if duration_s > 0 else 0.0
+                if not power > 0:
+                    # the counter did not advance inside the window, so its own average says
+                    # nothing about the power at the edges: bound it by the power limit
+                    limit = end.edges.get(i, {}).get("power_limit_w", math.nan)
+                    power = limit if math.isfinite(limit) else self.tdp_w.get(i, math.nan)
                 uncertainty += 2.0 * power * period  # one step at each edge
             if self.primary_method != "counter":
                 uncertainty = math.nan

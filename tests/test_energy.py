@@ -46,6 +46,23 @@ def test_counter_window_matches_true_energy_within_its_uncertainty(fake):
     assert any("shorter than 2 s" in w for w in m.warnings)
 
 
+def test_window_without_a_counter_update_still_bounds_its_error(monkeypatch):
+    """A window the counter never advanced in reads 0 J; its uncertainty is not 0 but one step at
+    the power limit at each edge (the window's own average power says nothing there)."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=10.0, limit_w=650.0)])
+    double = next(gen)
+    try:
+        with EnergyMeter() as meter:
+            t0 = time.perf_counter()
+            m = timed_window(meter, "w", 0.05)
+            t1 = time.perf_counter()
+        assert m.energy_j == 0.0 and m.counter_updates == 0
+        assert m.uncertainty_j == pytest.approx(2 * 650.0 * energy.NOMINAL_COUNTER_PERIOD_S)
+        assert abs(m.energy_j - double.true_energy_j(0, t0, t1)) <= m.uncertainty_j
+    finally:
+        gen.close()
+
+
 def test_all_methods_on_the_same_window(fake):
     with EnergyMeter(methods=("counter", "sampled", "smi", "tdp")) as meter:
         m = timed_window(meter, "w", 1.2)
