@@ -101,7 +101,7 @@ for name, df in [("hardware", hardware), ("datasets", datasets), ("batch size", 
                  ("phases", phases), ("precision", precision), ("CIFAR-10", cifar10), ("CIFAR-10 pair", pair)]:
     if df is not None:
         print(f"{name:14s} {len(df):4d} rows on {', '.join(sorted(df.gpu_name.unique()))}; "
-              f"energy method {', '.join(sorted(df.get('energy_method', pd.Series(['counter'])).dropna().unique()))}")
+              f"energy method {', '.join(sorted(set(df.energy_method.dropna()) or {'counter'}))}")  # older rows: counter
 claim_rows = []
 
 # %% [markdown]

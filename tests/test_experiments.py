@@ -253,3 +253,32 @@ def test_rows_carry_the_measurement_and_extend_an_older_csv(tmp_path, env):
     # the time-only CPU meter: no GPU edges, CPU energy NaN with its reason, a begin time
     assert new.window_begin_unix_s > 1.6e9 and pd.isna(new.begin_temperature_c)
     assert math.isnan(new.cpu_energy_j) == bool(isinstance(new.cpu_energy_note, str) and new.cpu_energy_note)
+
+
+@pytest.fixture
+def fake_gpu_meter(monkeypatch):
+    from nvml_double import FakeGpu, installed
+
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=0.001, temperature_c=47, sm_clock_mhz=1755)])
+
+
+def test_a_metered_row_carries_the_window_edges_and_every_method(tmp_path, fake_gpu_meter):
+    """Training on the CPU, metered through the NVML double: the row holds what the Measurement knows."""
+    from greenai.energy import EnergyMeter
+
+    with EnergyMeter(methods=("counter", "smi")) as meter:
+        env = ex.Environment(device=torch_device("cpu"), meter=meter, gpu_name="Fake H100", driver="x",
+                             torch_version="t", cuda_version=None)
+        ex.run_training([tiny_spec(epochs=1, max_steps=2)], tmp_path / "m.csv", env=env, progress=False)
+    row = pd.read_csv(tmp_path / "m.csv").iloc[0]
+    assert (row.begin_temperature_c, row.end_temperature_c, row.end_sm_clock_mhz) == (47, 47, 1755)
+    assert row.begin_power_limit_w == 700.0 and str(row.metered_gpus) == "0"
+    assert row.energy_j > 0 and row.energy_counter_j == row.energy_j and row.energy_smi_j >= 0
+    assert row.counter_updates > 0 and row.uncertainty_j > 0 and math.isnan(row.energy_tdp_j)
+    assert math.isnan(row.cpu_energy_j) == isinstance(row.cpu_energy_note, str)
+
+
+def torch_device(name):
+    import torch
+
+    return torch.device(name)

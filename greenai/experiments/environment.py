@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 
 from greenai import train as _train
+from greenai.energy import EnergyMeter
 from greenai.experiments.grids import RunSpec
 
 
@@ -19,7 +20,7 @@ class Environment:
     """Where runs execute: device, meter, and the metadata put in every row."""
 
     device: torch.device
-    meter: object | None
+    meter: EnergyMeter | None
     gpu_name: str
     driver: str | None
     torch_version: str
@@ -51,8 +52,6 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
         device = torch.device("cuda", torch.cuda.current_device())
     env_meta = metadata.environment_metadata()  # before the meter holds NVML
     if isinstance(meter, str) and meter == "default":
-        from greenai.energy import EnergyMeter
-
         if device.type == "cuda":
             meter = EnergyMeter(gpu_indices=[nvml_index(device)], methods=methods or ("counter", "smi"))
         else:
