@@ -665,94 +665,26 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = (5, 10, 15), f
     return pd.DataFrame(out, columns=cols)
 
 
-# --------------------------------------------------------------------------- figures of notebook 06
+# --------------------------------------------------------------------------- summaries of notebook 06 (its figures: greenai.figures.ch4)
 
 
-#: what each dataset's panels stand for in the thesis (CIFAR-10 stands in for CIFAR-100, not obtainable offline)
-THESIS_FIGURES: dict[str, str] = {
-    "fashion_mnist": "Fashion-MNIST (thesis Figs 4.17, 4.19)",
-    "cifar10": "CIFAR-10, standing in for CIFAR-100 (thesis Figs 4.18, 4.20)",
-    "cifar100": "CIFAR-100 (thesis Figs 4.18, 4.20)",
-}
+def early_stop_summary(validation: pd.DataFrame) -> pd.DataFrame:
+    """:func:`early_stop_validation`'s cases summarised per form and k.
 
-
-def _run_label(r) -> str:
-    return f"{r.model}, {THESIS_FIGURES.get(r.dataset, r.dataset)}\n{r.precision}, {r.source_file}"
-
-
-def plot_learning_curves(rows: pd.DataFrame, forms: Sequence[str] = FORMS, extend: float = 1.5):
-    """Test accuracy vs epochs of every recorded run with the fitted curves (thesis Figs 4.17-4.20).
-
-    One panel per run; measured points, each form's curve drawn to ``extend`` ×
-    the recorded epochs, its plateau dashed.
+    Columns: runs, reachable (count), interval_covers (intervals that hold the
+    measured epoch), median absolute epoch error [epochs] and energy error [%],
+    median RMSE of the k-epoch curve on the later epochs [accuracy, fraction].
     """
-    import matplotlib.pyplot as plt
-
-    table = runs(rows)
-    cols = min(2, max(1, len(table)))
-    nrows = max(1, math.ceil(len(table) / cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 4 * nrows), squeeze=False)
-    for ax in axes.flat[len(table):]:
-        ax.set_visible(False)
-    for ax, (_, r) in zip(axes.flat, table.iterrows()):
-        sel = run_rows(rows, r)
-        ax.plot(sel.n_epochs, sel.test_accuracy, "o", color="black", ms=4, label="measured")
-        xs = np.linspace(1, extend * sel.n_epochs.max(), 200)
-        try:
-            chosen = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=AUTO, chance=chance_accuracy(sel)).form
-        except AccuracyError:
-            chosen = None
-        for form, color in zip(forms, ("tab:blue", "tab:orange", "tab:green")):
-            try:
-                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
-            except AccuracyError:
-                continue
-            ax.plot(xs, curve.predict(xs), color=color, lw=2.2 if form == chosen else 1.2,
-                    label=f"{form}: plateau {curve.plateau:.3f}" + (" (auto's choice)" if form == chosen else ""))
-            ax.axhline(curve.plateau, color=color, ls=":", lw=1)
-        ax.axvline(sel.n_epochs.max(), color="gray", lw=0.8)
-        ax.set_xlabel("epochs trained")
-        ax.set_ylabel("test accuracy")
-        ax.set_title(_run_label(r), fontsize=9)
-        ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return validation.groupby(["form", "k"]).agg(
+        runs=("model", "count"), reachable=("reachable", "sum"),
+        interval_covers=("covered", lambda s: int((s == True).sum())),  # noqa: E712 (NaN where unreachable)
+        median_abs_epoch_error=("epoch_error", lambda s: s.abs().median()),
+        median_abs_energy_error_pct=("energy_error_pct", lambda s: s.abs().median()),
+        median_rmse_rest=("rmse_rest", "median"))
 
 
-def plot_accuracy_vs_energy(rows: pd.DataFrame, form: str = DEFAULT_FORM, fraction_of_plateau: float = 0.99):
-    """Test accuracy vs cumulative training energy [kJ], one panel per dataset, one line per run.
-
-    A star marks where the fitted ``form`` curve reaches ``fraction_of_plateau``
-    × its plateau (hollow when beyond the recorded epochs, i.e. extrapolated).
-    """
-    import matplotlib.pyplot as plt
-
-    table = runs(rows)
-    datasets = list(dict.fromkeys(table.dataset))
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(6 * max(1, len(datasets)), 4), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
-        for _, r in table[table.dataset == dataset].iterrows():
-            sel = run_rows(rows, r)
-            line, = ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3,
-                            label=f"{r.model} ({r.precision})")
-            try:
-                curve = fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance_accuracy(sel))
-                hit = energy_for_curve(curve, sel, None, fraction_of_plateau)
-            except AccuracyError:
-                continue
-            if hit["energy_extrapolated"]:  # the fitted curve beyond the recorded epochs, at their mean energy
-                n_last = int(sel.n_epochs.max())
-                ns = np.arange(n_last, hit["epoch"] + 1)
-                e_last = float(sel.epoch_energy_j.sum())
-                ax.plot((e_last + (ns - n_last) * hit["energy_per_epoch_j"]) / 1e3, curve.predict(ns), ls="--",
-                        lw=1, color=line.get_color())
-            ax.plot(hit["energy_j"] / 1e3, hit["target_accuracy"], "*", ms=14, color=line.get_color(),
-                    mfc="none" if hit["energy_extrapolated"] else line.get_color(),
-                    label=f"{fraction_of_plateau:.0%} of plateau: epoch {hit['epoch']}, {hit['energy_j'] / 1e3:.0f} kJ"
-                          + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
-        ax.set_xlabel("cumulative training energy [kJ]")
-        ax.set_ylabel("test accuracy")
-        ax.set_title(THESIS_FIGURES.get(dataset, dataset), fontsize=10)
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+def late_accuracy_gain(run_rows: pd.DataFrame) -> float:
+    """Test accuracy gained over the last third of one run's recorded epochs (fraction; rows in epoch order)."""
+    n = len(run_rows)
+    start = run_rows.test_accuracy.iloc[n - 1 - n // 3]
+    return float(run_rows.test_accuracy.iloc[-1] - start)

@@ -1332,7 +1332,7 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-# --------------------------------------------------------------------------- tables and figures (notebook 05)
+# --------------------------------------------------------------------------- tables of notebook 05 (its figures: greenai.figures.ch4)
 
 
 def coefficient_table(coeffs: dict):
@@ -1372,112 +1372,22 @@ def coefficient_table(coeffs: dict):
     return pd.DataFrame(rows)
 
 
-def _runs_with_macs(runs, features: dict):
-    out = runs.copy()
-    out["macs_epoch"] = [_macs_n(r, features) for r in out.to_dict("records")]
-    return out
+def thesis_figure_runs(runs, features: dict, gpu: str):
+    """The rows behind the thesis' Figs 4.14-4.16: one GPU's zoo runs at default precision and batch 256.
 
-
-def plot_thesis_fits(runs, features: dict, gpu: str, fig_kind: str = "4.16"):
-    """The thesis' Figs 4.14-4.16 from our rows of one GPU (default precision, batch 256, zoo).
-
-    ``4.14``: Fashion-MNIST and CIFAR-100 with a line ``E = HC_d x MACs x N``
-    fitted through the origin per dataset; ``4.15``: the HC model fitted on both
-    beside the CIFAR-10 rows it predicts; ``4.16``: free log-log regressions per
-    dataset (FMNIST, CIFAR-10, CIFAR-100) beside the HC model.
+    ``runs`` is :func:`load_runs`'s table; the result adds ``macs_epoch`` (thop
+    forward MACs per sample x samples per epoch [MAC]) and keeps the rows of
+    ``kpi_macs`` and ``kpi_cifar10`` (held-out architectures excluded).
     """
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    r = _runs_with_macs(runs, features)
-    r = r[(r["gpu_name"] == gpu) & (r["precision"] == "default") & (r["batch_size"] == 256) & ~r["heldout"]
-          & r["csv"].isin(["kpi_macs", "kpi_cifar10"])]
-    colors = {"fashion_mnist": "tab:blue", "cifar100": "tab:orange", "cifar10": "tab:green"}
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    grid = np.logspace(np.log10(r["macs_epoch"].min() / 1.5), np.log10(r["macs_epoch"].max() * 1.5), 50)
-    both = r[r["dataset"].isin(["fashion_mnist", "cifar100"])]
-    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
-    shown = ["fashion_mnist", "cifar100"] if fig_kind == "4.14" else ["fashion_mnist", "cifar100", "cifar10"]
-    for ds in shown:
-        sub = r[r["dataset"] == ds]
-        if sub.empty:
-            continue
-        ax.scatter(sub["macs_epoch"], sub["epoch_energy_j"], s=22, color=colors[ds], label=f"{ds} (measured)")
-        if len(sub) < 3:
-            continue
-        f = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
-        if fig_kind == "4.14":
-            ax.plot(grid, f["hc_j_per_mac"] * grid, color=colors[ds],
-                    label=f"{ds}: HC = {f['hc_j_per_mac']:.3g} J/MAC")
-        elif fig_kind == "4.16":
-            ll = f["loglog"]
-            ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls="--",
-                    label=f"{ds}: log-log slope {ll['slope']:.2f}, R² {ll['r2']:.2f}")
-    if hc is not None and fig_kind in ("4.15", "4.16"):
-        ax.plot(grid, hc["hc_j_per_mac"] * grid, color="k",
-                label=f"HC model (FMNIST + CIFAR-100): {hc['hc_j_per_mac']:.3g} J/MAC")
-    if fig_kind == "4.15" and hc is not None:
-        for ds in ("fashion_mnist", "cifar100"):
-            sub = r[r["dataset"] == ds]
-            if len(sub) >= 3:
-                ll = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])["loglog"]
-                ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls=":",
-                        label=f"{ds} regression")
-    ax.set(xscale="log", yscale="log", xlabel="forward MACs per sample x samples per epoch [MAC] (thop)",
-           ylabel="energy per epoch [J]", title=f"Fig {fig_kind} on {gpu}, batch 256")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    r = runs.copy()
+    r["macs_epoch"] = [_macs_n(x, features) for x in r.to_dict("records")]
+    return r[(r["gpu_name"] == gpu) & (r["precision"] == "default") & (r["batch_size"] == 256) & ~r["heldout"]
+             & r["csv"].isin(["kpi_macs", "kpi_cifar10"])]
 
 
-def plot_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
-    """Predicted vs measured energy per epoch (log-log), one panel per split, both models; ±10 % band."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    splits = list(dict.fromkeys(predictions["split"]))
-    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.8), squeeze=False)
-    markers = {"static_features": "o", "thesis_hc": "x", "thesis_loglog": "+"}
-    for ax, split in zip(axes[0], splits):
-        sub = predictions[predictions["split"] == split]
-        lo = min(sub["measured_j"].min(), sub["predicted_j"].min()) / 1.3
-        hi = max(sub["measured_j"].max(), sub["predicted_j"].max()) * 1.3
-        line = np.array([lo, hi])
-        ax.plot(line, line, color="k", lw=1)
-        ax.fill_between(line, line / 1.1, line * 1.1, color="0.85", label="±10 %")
-        for name in predictors:
-            p = sub[sub["predictor"] == name]
-            if p.empty:
-                continue
-            mape = p["error_pct"].abs().mean()
-            ax.errorbar(p["measured_j"], p["predicted_j"], yerr=[p["predicted_j"] - p["low_j"],
-                                                                  p["high_j"] - p["predicted_j"]],
-                        fmt=markers.get(name, "o"), ms=4, lw=0.6, capsize=0, alpha=0.8,
-                        label=f"{name}: MAPE {mape:.1f} %")
-        ax.set(xscale="log", yscale="log", xlabel="measured energy per epoch [J]",
-               ylabel="predicted [J] (90 % PI)", title=split.replace("_", " "))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_residuals(predictions, predictors=("static_features", "thesis_hc")):
-    """Per-model mean percentage error of energy per epoch, one panel per split."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = predictions[predictions["predictor"].isin(predictors)]
-    splits = list(dict.fromkeys(p["split"]))
-    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 6), squeeze=False)
-    for ax, split in zip(axes[0], splits):
-        sub = p[p["split"] == split].groupby(["model", "predictor"], as_index=False)["error_pct"].mean()
-        order = sub[sub["predictor"] == predictors[0]].sort_values("error_pct")["model"]
-        sns.barplot(data=sub, y="model", x="error_pct", hue="predictor", order=list(order), ax=ax)
-        ax.axvline(0, color="k", lw=0.8)
-        for v in (-10, 10):
-            ax.axvline(v, color="0.6", lw=0.8, ls="--")
-        ax.set(xlabel="(predicted - measured) / measured [%]", ylabel="", title=split.replace("_", " "))
-        ax.tick_params(axis="y", labelsize=7)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+def validation_value(validation, split: str, predictor: str, column: str = "mape_pct", gpu: str | None = None) -> float:
+    """One number of :func:`validation_table` (``gpu``'s row where several GPUs have the split); NaN if absent."""
+    row = validation[(validation["split"] == split) & (validation["predictor"] == predictor)]
+    if len(row) > 1:
+        row = row[row["gpu_name"] == gpu]
+    return float(row[column].iloc[0]) if len(row) else float("nan")

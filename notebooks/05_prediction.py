@@ -50,7 +50,7 @@ import pandas as pd
 
 from greenai import claims, paths
 from greenai import predict as pr
-from greenai.plots import save_figure, use_style
+from greenai.figures import ch4, save_figure, use_style
 
 use_style()
 NOTEBOOK = "05_prediction"
@@ -132,10 +132,9 @@ print("merged into dense MACs:", ref_fit["static"]["energy_j"]["merged_into_conv
 # one — small and depthwise models cost far more per MAC than VGG.
 
 # %%
-for kind, name in (("4.14", "fig_4_14_hc_fits_per_dataset"), ("4.15", "fig_4_15_hc_model_vs_cifar10"),
-                   ("4.16", "fig_4_16_loglog_per_dataset")):
-    fig = pr.plot_thesis_fits(runs, features, ref, fig_kind=kind)
-    save_figure(fig, name)
+save_figure(ch4.fig_4_14_hc_fits_per_dataset(runs, features, ref), "fig_4_14_hc_fits_per_dataset")
+save_figure(ch4.fig_4_15_hc_model_vs_cifar10(runs, features, ref), "fig_4_15_hc_model_vs_cifar10")
+save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_loglog_per_dataset")
 
 # %% [markdown]
 # ## Validation: predicted vs measured energy per epoch
@@ -155,10 +154,8 @@ if not has_heldout:
           "`python -m greenai.campaign -e heldout` (and `-e macs_h200` on an H200)")
 
 # %%
-fig = pr.plot_predicted_vs_measured(predictions)
-save_figure(fig, "fig_prediction_predicted_vs_measured")
-fig = pr.plot_residuals(predictions)
-save_figure(fig, "fig_prediction_residuals_per_model")
+save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
+save_figure(ch4.fig_prediction_residuals_per_model(predictions), "fig_prediction_residuals_per_model")
 
 # %% [markdown]
 # ## Where the static-feature model errs
@@ -184,12 +181,9 @@ for model in ("resnet18", "densenet121"):
           f"{p.thesis_energy_j / 1e3:.0f} kJ")
 
 # %%
-def _v(split, predictor, col="mape_pct", gpu=None):
+def _v(split, predictor, col="mape_pct"):
     """One number of the validation table (the reference GPU's where several GPUs have the split)."""
-    row = validation[(validation["split"] == split) & (validation["predictor"] == predictor)]
-    if len(row) > 1:
-        row = row[row["gpu_name"] == (gpu or ref)]
-    return float(row[col].iloc[0]) if len(row) else float("nan")
+    return pr.validation_value(validation, split, predictor, col, gpu=ref)
 
 
 hc_ref = ref_fit["thesis"]

@@ -48,12 +48,10 @@ QUICK = False
 RAW_DIR = None
 
 # %%
-import math
-
 import pandas as pd
 
 from greenai import accuracy, claims, paths
-from greenai.plots import save_figure, use_style
+from greenai.figures import ch4, save_figure, use_style
 
 use_style()
 NOTEBOOK = "06_accuracy"
@@ -106,8 +104,7 @@ display(table.round(4))  # noqa: F821
 
 # %%
 if len(rows):
-    fig = accuracy.plot_learning_curves(rows, forms=accuracy.FORMS)
-    save_figure(fig, "fig_4_17_4_20_accuracy_vs_epochs")
+    save_figure(ch4.fig_4_17_4_20_accuracy_vs_epochs(rows, forms=accuracy.FORMS), "fig_4_17_4_20_accuracy_vs_epochs")
     fits = accuracy.fit_table(rows, forms=FORMS)
     fits.to_csv(paths.tables_dir() / "accuracy_learning_curves.csv", index=False)
     shown = ["model", "dataset", "precision", "epochs", "final_accuracy", "form", "fit_form", "fit_plateau",
@@ -127,8 +124,8 @@ else:
 
 # %%
 if len(rows):
-    fig = accuracy.plot_accuracy_vs_energy(rows, form=accuracy.DEFAULT_FORM)
-    save_figure(fig, "fig_4_17_4_20_accuracy_vs_energy")
+    save_figure(ch4.fig_4_17_4_20_accuracy_vs_energy(rows, form=accuracy.DEFAULT_FORM),
+                "fig_4_17_4_20_accuracy_vs_energy")
     for r in table.drop_duplicates(["model", "dataset"]).itertuples():
         try:
             res = accuracy.energy_to_accuracy(r.model, r.dataset, rows=rows)
@@ -163,13 +160,7 @@ validation.to_csv(paths.tables_dir() / "accuracy_early_stop_validation.csv", ind
 if len(validation):
     display(validation.drop(columns=["experiment", "gpu_name", "batch_size", "error"]).round(4))  # noqa: F821
     ok = validation[validation.reachable.astype(bool)]
-    summary = validation.groupby(["form", "k"]).agg(
-        runs=("model", "count"), reachable=("reachable", "sum"),
-        interval_covers=("covered", lambda s: int((s == True).sum())),  # noqa: E712 (NaN where unreachable)
-        median_abs_epoch_error=("epoch_error", lambda s: s.abs().median()),
-        median_abs_energy_error_pct=("energy_error_pct", lambda s: s.abs().median()),
-        median_rmse_rest=("rmse_rest", "median"))
-    display(summary.round(3))  # noqa: F821
+    display(accuracy.early_stop_summary(validation).round(3))  # noqa: F821
 else:
     ok = validation
     print("no data yet: no run is longer than the smallest k")
@@ -206,17 +197,9 @@ claim_rows.append(dict(
     note=("measured on CIFAR-100" if "cifar100" in best else
           f"CIFAR-100 not obtainable offline; CIFAR-10 stands in (10 classes, not comparable): {c10_note}")))
 
-
-def late_gain(sel):
-    """Accuracy gained over the last third of a run's recorded epochs (fraction)."""
-    n = len(sel)
-    start = sel.test_accuracy.iloc[n - 1 - n // 3]
-    return float(sel.test_accuracy.iloc[-1] - start)
-
-
 # the campaign's 30-epoch runs where recorded (a 10-epoch run says little about a plateau)
 long_runs = table[table.source_file.str.startswith("accuracy_")] if len(campaign_rows) else table
-gains = {f"{r.model}/{r.dataset}/{r.precision}": late_gain(accuracy.run_rows(rows, r))
+gains = {f"{r.model}/{r.dataset}/{r.precision}": accuracy.late_accuracy_gain(accuracy.run_rows(rows, r))
          for _, r in long_runs.iterrows()}
 claim_rows.append(dict(
     claim_id="4.2.3-accuracy-plateau", section="4.2.3",

@@ -239,3 +239,44 @@ def test_result_as_dict_is_json_safe():
                                horizon=None).as_dict()
     text = json.dumps(d, allow_nan=False)  # raises on NaN or inf
     assert json.loads(text)["curve"]["form"] == "exp" and d["observed_epoch"] is None and d["observed_energy_j"] is None
+
+
+def test_late_accuracy_gain_and_early_stop_summary_by_hand():
+    # 9 epochs: the last third starts after epoch 6 (index 9 - 1 - 3 = 5): 0.80 -> 0.83
+    rows = _run_frame([0.1, 0.5, 0.6, 0.7, 0.75, 0.80, 0.81, 0.82, 0.83], [1.0] * 9)
+    assert acc.late_accuracy_gain(rows) == pytest.approx(0.03)
+    validation = pd.DataFrame({
+        "form": ["exp"] * 3, "k": [5, 5, 10], "model": ["a", "b", "a"], "reachable": [True, False, True],
+        "covered": [True, math.nan, False], "epoch_error": [-2, math.nan, 4],
+        "energy_error_pct": [-10.0, math.nan, 30.0], "rmse_rest": [0.01, 0.03, 0.02]})
+    s = acc.early_stop_summary(validation)
+    assert s.loc[("exp", 5)].to_dict() == pytest.approx(dict(
+        runs=2, reachable=1, interval_covers=1, median_abs_epoch_error=2.0, median_abs_energy_error_pct=10.0,
+        median_rmse_rest=0.02))
+    assert s.loc[("exp", 10), "interval_covers"] == 0 and s.loc[("exp", 10), "median_abs_epoch_error"] == 4.0
+
+
+def test_figures_4_17_4_20_have_a_panel_per_run_and_per_dataset_and_accuracy_imports_no_matplotlib():
+    import subprocess
+    import sys
+
+    from greenai.figures import ch4
+
+    n = np.arange(1, 13)
+    rows = pd.concat([
+        _run_frame(0.9 - 0.5 * np.exp(-0.3 * n), [100.0] * 12).assign(n_epochs=n, source_file="accuracy_a.csv"),
+        _run_frame(0.7 - 0.4 * n ** -0.8, [50.0] * 12, model="resnet18", dataset="cifar10",
+                   experiment="accuracy_cifar10").assign(n_epochs=n, source_file="accuracy_b.csv")],
+        ignore_index=True)
+    fig = ch4.fig_4_17_4_20_accuracy_vs_epochs(rows)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert len(titles) == 2 and any("thesis Figs 4.18, 4.20" in t for t in titles)
+    fig = ch4.fig_4_17_4_20_accuracy_vs_energy(rows)
+    assert [ax.get_title() for ax in fig.axes] == [ch4.ACCURACY_PANELS["fashion_mnist"], ch4.ACCURACY_PANELS["cifar10"]]
+    # the cumulative energy of the first run ends at 12 x 100 J = 1.2 kJ
+    assert max(max(line.get_xdata()) for line in fig.axes[0].lines[:1]) == pytest.approx(1.2)
+    code = ("import sys; import greenai.accuracy, greenai.predict\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

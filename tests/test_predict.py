@@ -364,3 +364,31 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
     via = table[table["split"] == "heldout_via_reference_gpu"]
     assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
+
+
+def test_validation_value_picks_the_split_predictor_and_gpu():
+    table = pd.DataFrame({"split": ["cifar10", "heldout", "heldout"], "predictor": ["thesis_hc"] * 3,
+                          "gpu_name": ["A", "A", "B"], "mape_pct": [5.0, 7.0, 9.0], "n_runs": [3, 4, 5]})
+    assert pr.validation_value(table, "cifar10", "thesis_hc") == 5.0  # one GPU has the split: its row
+    assert pr.validation_value(table, "heldout", "thesis_hc", gpu="B") == 9.0
+    assert pr.validation_value(table, "heldout", "thesis_hc", "n_runs", gpu="A") == 4
+    assert math.isnan(pr.validation_value(table, "leave_one_model_out", "thesis_hc"))
+
+
+def test_figures_4_14_to_4_16_draw_the_reference_gpus_zoo_rows_at_batch_256():
+    from greenai.figures import ch4
+
+    coeffs = pr.load_coefficients()
+    runs = pr.load_runs()
+    ref = coeffs["reference_gpu"]
+    shown = pr.thesis_figure_runs(runs, coeffs["features"], ref)
+    assert len(shown) and set(shown["batch_size"]) == {256} and set(shown["gpu_name"]) == {ref}
+    assert not shown["heldout"].any() and (shown["macs_epoch"] > 0).all()
+    for fig, n_datasets in ((ch4.fig_4_14_hc_fits_per_dataset(runs, coeffs["features"], ref), 2),
+                            (ch4.fig_4_16_loglog_per_dataset(runs, coeffs["features"], ref), 3)):
+        ax = fig.axes[0]
+        scatter = [c for c in ax.collections if c.get_label().endswith("(measured)")]
+        shown_ds = shown[shown["dataset"].isin(["fashion_mnist", "cifar100"] if n_datasets == 2 else
+                                               ["fashion_mnist", "cifar100", "cifar10"])]
+        assert len(scatter) == shown_ds["dataset"].nunique()
+        assert sum(len(c.get_offsets()) for c in scatter) == len(shown_ds)

@@ -2,7 +2,8 @@
 ``agg`` backend, and one way to save a figure under ``results/figures`` named
 after the thesis figure it regenerates (``fig_4_7_macs_vs_energy.png``).
 
-Chapters: :mod:`greenai.figures.ch4` (thesis 4.1).
+Chapters: :mod:`greenai.figures.ch2` to :mod:`greenai.figures.ch5`; ch4 holds thesis 4.1
+(energy per epoch) and 4.2 (prediction, Figs 4.14-4.16; energy to accuracy, Figs 4.17-4.20).
 """
 
 from __future__ import annotations

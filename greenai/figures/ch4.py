@@ -1,7 +1,10 @@
-"""Figures of chapter 4 (thesis 4.1): energy per epoch by GPU, dataset, batch size, MACs and phase.
+"""Figures of chapter 4: energy per epoch by GPU, dataset, batch size, MACs and phase (thesis 4.1,
+notebook 04), predicting a run's energy (4.2.1-4.2.2, Figs 4.14-4.16, notebook 05) and energy to
+reach an accuracy (4.2.3, Figs 4.17-4.20, notebook 06).
 
-Each function takes the tables of :mod:`greenai.analysis.kpi` and returns a
-matplotlib figure; notebooks save it with :func:`greenai.figures.save_figure`.
+Each function takes the tables of :mod:`greenai.analysis.kpi`, :mod:`greenai.predict` or
+:mod:`greenai.accuracy` and returns a matplotlib figure; notebooks save it with
+:func:`greenai.figures.save_figure`.
 """
 
 from __future__ import annotations
@@ -229,3 +232,230 @@ def fig_precision(summary):
     """Energy per epoch by model and precision (``summarize(rows, ["model", "precision"])``)."""
     return plot_grouped_bars(summary, x="model", hue="precision", yerr=None, log=True,
                              title="Energy per epoch by precision, CIFAR-100 (synthetic), batch 256")
+
+
+# --------------------------------------------------------------------------- thesis 4.2: predicting energy (notebook 05)
+
+
+def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
+    """Figs 4.14-4.16 on MACs-energy axes (log-log); ``fig_kind`` says which of the three."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from greenai.predict import fit_thesis, thesis_figure_runs
+
+    r = thesis_figure_runs(runs, features, gpu)
+    colors = {"fashion_mnist": "tab:blue", "cifar100": "tab:orange", "cifar10": "tab:green"}
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    grid = np.logspace(np.log10(r["macs_epoch"].min() / 1.5), np.log10(r["macs_epoch"].max() * 1.5), 50)
+    both = r[r["dataset"].isin(["fashion_mnist", "cifar100"])]
+    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
+    shown = ["fashion_mnist", "cifar100"] if fig_kind == "4.14" else ["fashion_mnist", "cifar100", "cifar10"]
+    for ds in shown:
+        sub = r[r["dataset"] == ds]
+        if sub.empty:
+            continue
+        ax.scatter(sub["macs_epoch"], sub["epoch_energy_j"], s=22, color=colors[ds], label=f"{ds} (measured)")
+        if len(sub) < 3:
+            continue
+        f = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
+        if fig_kind == "4.14":
+            ax.plot(grid, f["hc_j_per_mac"] * grid, color=colors[ds],
+                    label=f"{ds}: HC = {f['hc_j_per_mac']:.3g} J/MAC")
+        elif fig_kind == "4.16":
+            ll = f["loglog"]
+            ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls="--",
+                    label=f"{ds}: log-log slope {ll['slope']:.2f}, R² {ll['r2']:.2f}")
+    if hc is not None and fig_kind in ("4.15", "4.16"):
+        ax.plot(grid, hc["hc_j_per_mac"] * grid, color="k",
+                label=f"HC model (FMNIST + CIFAR-100): {hc['hc_j_per_mac']:.3g} J/MAC")
+    if fig_kind == "4.15" and hc is not None:
+        for ds in ("fashion_mnist", "cifar100"):
+            sub = r[r["dataset"] == ds]
+            if len(sub) >= 3:
+                ll = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])["loglog"]
+                ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls=":",
+                        label=f"{ds} regression")
+    ax.set(xscale="log", yscale="log", xlabel="forward MACs per sample x samples per epoch [MAC] (thop)",
+           ylabel="energy per epoch [J]", title=f"Fig {fig_kind} on {gpu}, batch 256")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def fig_4_14_hc_fits_per_dataset(runs, features: dict, gpu: str):
+    """Fig 4.14: Fashion-MNIST and CIFAR-100 with ``E = HC_d x MACs x N`` fitted through the origin per dataset.
+
+    ``runs``: :func:`greenai.predict.load_runs`; ``features``: the coefficients'
+    ``features`` (static features per model key); ``gpu``: the GPU whose rows are drawn.
+    """
+    return _thesis_fits(runs, features, gpu, "4.14")
+
+
+def fig_4_15_hc_model_vs_cifar10(runs, features: dict, gpu: str):
+    """Fig 4.15: the HC model fitted on Fashion-MNIST + CIFAR-100 beside the CIFAR-10 rows it predicts."""
+    return _thesis_fits(runs, features, gpu, "4.15")
+
+
+def fig_4_16_loglog_per_dataset(runs, features: dict, gpu: str):
+    """Fig 4.16: free log-log regressions per dataset (FMNIST, CIFAR-10, CIFAR-100) beside the HC model."""
+    return _thesis_fits(runs, features, gpu, "4.16")
+
+
+def fig_prediction_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
+    """Predicted vs measured energy per epoch [J] (log-log), one panel per split, both models; ±10 % band.
+
+    ``predictions``: :func:`greenai.predict.cross_validate`.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = list(dict.fromkeys(predictions["split"]))
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.8), squeeze=False)
+    markers = {"static_features": "o", "thesis_hc": "x", "thesis_loglog": "+"}
+    for ax, split in zip(axes[0], splits):
+        sub = predictions[predictions["split"] == split]
+        lo = min(sub["measured_j"].min(), sub["predicted_j"].min()) / 1.3
+        hi = max(sub["measured_j"].max(), sub["predicted_j"].max()) * 1.3
+        line = np.array([lo, hi])
+        ax.plot(line, line, color="k", lw=1)
+        ax.fill_between(line, line / 1.1, line * 1.1, color="0.85", label="±10 %")
+        for name in predictors:
+            p = sub[sub["predictor"] == name]
+            if p.empty:
+                continue
+            mape = p["error_pct"].abs().mean()
+            ax.errorbar(p["measured_j"], p["predicted_j"], yerr=[p["predicted_j"] - p["low_j"],
+                                                                  p["high_j"] - p["predicted_j"]],
+                        fmt=markers.get(name, "o"), ms=4, lw=0.6, capsize=0, alpha=0.8,
+                        label=f"{name}: MAPE {mape:.1f} %")
+        ax.set(xscale="log", yscale="log", xlabel="measured energy per epoch [J]",
+               ylabel="predicted [J] (90 % PI)", title=split.replace("_", " "))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def fig_prediction_residuals_per_model(predictions, predictors=("static_features", "thesis_hc")):
+    """Per-model mean percentage error of energy per epoch [%], one panel per split (``cross_validate``)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    p = predictions[predictions["predictor"].isin(predictors)]
+    splits = list(dict.fromkeys(p["split"]))
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 6), squeeze=False)
+    for ax, split in zip(axes[0], splits):
+        sub = p[p["split"] == split].groupby(["model", "predictor"], as_index=False)["error_pct"].mean()
+        order = sub[sub["predictor"] == predictors[0]].sort_values("error_pct")["model"]
+        sns.barplot(data=sub, y="model", x="error_pct", hue="predictor", order=list(order), ax=ax)
+        ax.axvline(0, color="k", lw=0.8)
+        for v in (-10, 10):
+            ax.axvline(v, color="0.6", lw=0.8, ls="--")
+        ax.set(xlabel="(predicted - measured) / measured [%]", ylabel="", title=split.replace("_", " "))
+        ax.tick_params(axis="y", labelsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- thesis 4.2.3: energy to accuracy (notebook 06)
+
+#: what each dataset's panels stand for in the thesis (CIFAR-10 stands in for CIFAR-100, not obtainable offline)
+ACCURACY_PANELS: dict[str, str] = {
+    "fashion_mnist": "Fashion-MNIST (thesis Figs 4.17, 4.19)",
+    "cifar10": "CIFAR-10, standing in for CIFAR-100 (thesis Figs 4.18, 4.20)",
+    "cifar100": "CIFAR-100 (thesis Figs 4.18, 4.20)",
+}
+
+
+def fig_4_17_4_20_accuracy_vs_epochs(rows, forms=None, extend: float = 1.5):
+    """Figs 4.17-4.20: test accuracy vs epochs of every recorded run with the fitted learning curves.
+
+    ``rows``: :func:`greenai.accuracy.load_rows`. One panel per run; measured
+    points, each form's curve (default :data:`greenai.accuracy.FORMS`) drawn to
+    ``extend`` × the recorded epochs, its plateau dotted; the form ``auto`` keeps is drawn thicker.
+    """
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from greenai import accuracy as acc
+
+    forms = acc.FORMS if forms is None else forms
+    table = acc.runs(rows)
+    cols = min(2, max(1, len(table)))
+    nrows = max(1, math.ceil(len(table) / cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(table):]:
+        ax.set_visible(False)
+    for ax, (_, r) in zip(axes.flat, table.iterrows()):
+        sel = acc.run_rows(rows, r)
+        ax.plot(sel.n_epochs, sel.test_accuracy, "o", color="black", ms=4, label="measured")
+        xs = np.linspace(1, extend * sel.n_epochs.max(), 200)
+        chance = acc.chance_accuracy(sel)
+        try:
+            chosen = acc.fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=acc.AUTO, chance=chance).form
+        except acc.AccuracyError:
+            chosen = None
+        for form, color in zip(forms, ("tab:blue", "tab:orange", "tab:green")):
+            try:
+                curve = acc.fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form, chance=chance)
+            except acc.AccuracyError:
+                continue
+            ax.plot(xs, curve.predict(xs), color=color, lw=2.2 if form == chosen else 1.2,
+                    label=f"{form}: plateau {curve.plateau:.3f}" + (" (auto's choice)" if form == chosen else ""))
+            ax.axhline(curve.plateau, color=color, ls=":", lw=1)
+        ax.axvline(sel.n_epochs.max(), color="gray", lw=0.8)
+        ax.set_xlabel("epochs trained")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"{r.model}, {ACCURACY_PANELS.get(r.dataset, r.dataset)}\n{r.precision}, {r.source_file}",
+                     fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def fig_4_17_4_20_accuracy_vs_energy(rows, form: str | None = None, fraction_of_plateau: float = 0.99):
+    """Test accuracy vs cumulative training energy [kJ], one panel per dataset, one line per run.
+
+    A star marks where the fitted ``form`` curve (default
+    :data:`greenai.accuracy.DEFAULT_FORM`) reaches ``fraction_of_plateau`` × its
+    plateau (hollow, with the curve dashed, when beyond the recorded epochs, at their mean energy per epoch).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from greenai import accuracy as acc
+
+    form = acc.DEFAULT_FORM if form is None else form
+    table = acc.runs(rows)
+    datasets = list(dict.fromkeys(table.dataset))
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(6 * max(1, len(datasets)), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for _, r in table[table.dataset == dataset].iterrows():
+            sel = acc.run_rows(rows, r)
+            line, = ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3,
+                            label=f"{r.model} ({r.precision})")
+            try:
+                curve = acc.fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form,
+                                               chance=acc.chance_accuracy(sel))
+                hit = acc.energy_for_curve(curve, sel, None, fraction_of_plateau)
+            except acc.AccuracyError:
+                continue
+            if hit["energy_extrapolated"]:  # the fitted curve beyond the recorded epochs, at their mean energy
+                n_last = int(sel.n_epochs.max())
+                ns = np.arange(n_last, hit["epoch"] + 1)
+                e_last = float(sel.epoch_energy_j.sum())
+                ax.plot((e_last + (ns - n_last) * hit["energy_per_epoch_j"]) / 1e3, curve.predict(ns), ls="--",
+                        lw=1, color=line.get_color())
+            ax.plot(hit["energy_j"] / 1e3, hit["target_accuracy"], "*", ms=14, color=line.get_color(),
+                    mfc="none" if hit["energy_extrapolated"] else line.get_color(),
+                    label=f"{fraction_of_plateau:.0%} of plateau: epoch {hit['epoch']}, {hit['energy_j'] / 1e3:.0f} kJ"
+                          + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
+        ax.set_xlabel("cumulative training energy [kJ]")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(ACCURACY_PANELS.get(dataset, dataset), fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
