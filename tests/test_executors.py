@@ -120,3 +120,30 @@ def test_cells_pinned_to_a_gpu_kind_no_worker_has_are_refused_before_running(tmp
     finally:
         executor.gpu_kind = None
     assert summary.written == 2 and not math.isnan(pd.read_csv(tmp_path / "rows.csv").steps.iloc[0])
+
+
+def test_placement_columns_extend_an_older_csv_whose_rows_read_nan(tmp_path):
+    path = tmp_path / "old.csv"
+    old = [c for c in ex.TRAIN_COLUMNS if c not in ex.PLACEMENT_COLUMNS]
+    path.write_text(",".join(old) + "\n")
+    store = ex.RowStore(path, old)
+    store.append([{c: "x" for c in ex.KEY_COLUMNS["train"]}])
+    with pytest.warns(ex.SchemaWarning, match="host, gpu_index, gpu_uuid"):
+        ex.InProcess().run(specs()[:1], path, env=ex.make_environment("cpu", idle_s=0), progress=False)
+    rows = pd.read_csv(path)
+    assert tuple(rows.columns[-3:]) == ex.PLACEMENT_COLUMNS
+    assert rows.host.isna().iloc[0] and rows.host.notna().iloc[1:].all() and rows.gpu_index.isna().all()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--gpu-kind", "H200"], "give --gpus or --scheduler"),
+    (["--gpus", "all", "--scheduler", "tcp://x:8786"], "choose one of --gpus, --scheduler"),
+    (["--gpus", "first"], "'all' or CUDA indices"),
+    (["--cpu-workers", "2"], "use it with --quick --device cpu"),
+])
+def test_campaign_executor_flags_refuse_mistakes_with_one_line(argv, message, capsys):
+    from greenai import campaign
+
+    assert campaign.main(["-e", "hardware", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -119,8 +119,10 @@ def local_cpu_cluster(n_workers: int = 2, **kwargs):
     import dask
 
     with dask.config.set(SCHEDULER_CONFIG):
-        return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, resources={CELL_RESOURCE: 1}, **kwargs)
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, resources={CELL_RESOURCE: 1}, **kwargs)
+    cluster.description = f"distributed LocalCluster, {n_workers} CPU worker(s)"
+    return cluster
 
 
 def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
@@ -162,12 +164,18 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
     with dask.config.set(SCHEDULER_CONFIG):
         try:
             from dask_cuda import LocalCUDACluster
-        except ImportError as exc:
-            print(f"dask-cuda not importable ({exc}); one distributed Nanny per GPU instead", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - missing, or its CUDA bindings fail to import
+            print(f"dask-cuda not importable ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
+                  file=sys.stderr)
             return _nanny_per_gpu(distributed, devices, **kwargs)
-        cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(devices), n_workers=len(devices),
-                                   threads_per_worker=1, dashboard_address=None, resources={CELL_RESOURCE: 1},
-                                   **kwargs)
+        try:
+            cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(devices), n_workers=len(devices),
+                                       threads_per_worker=1, dashboard_address=None,
+                                       resources={CELL_RESOURCE: 1}, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - e.g. a dask-cuda too old or new for this distributed
+            print(f"LocalCUDACluster failed ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
+                  file=sys.stderr)
+            return _nanny_per_gpu(distributed, devices, **kwargs)
         cluster.description = f"dask-cuda LocalCUDACluster, {len(devices)} GPU worker(s)"
         return cluster
 
