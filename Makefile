@@ -30,8 +30,8 @@ reproduce: $(STAMP) ## re-execute every notebook on the recorded results (no GPU
 report: $(STAMP) ## render the executed notebooks and the claims table as a static HTML site: results/report/index.html
 	$(PY) -m greenai.report
 
-measure: $(STAMP) ## on a GPU: run the measurement campaign and append rows to results/raw/
-	$(PY) -m greenai.campaign
+measure: $(STAMP) ## on a GPU: run the measurement campaign into results/raw/ (GPUS=all: every local GPU; SCHEDULER=ADDR: a Dask cluster)
+	$(PY) -m greenai.campaign $(if $(GPUS),--gpus $(GPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 benchmarks: $(STAMP) ## CPU benchmark: 864-solve dispatch sweep, naive MILP (sampled, ~4 min) vs final (~8 s) into results/benchmarks/
 	$(PY) benchmarks/dispatch_sweep.py

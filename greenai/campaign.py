@@ -315,11 +315,13 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
                    data_root=None, checkpoint_dir=None, progress: bool = True, log=print,
-                   validate_first: bool = True) -> ex.SweepSummary:
+                   validate_first: bool = True, executor=None) -> ex.SweepSummary:
     """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``.
 
     Its grid is validated once, here (``validate_first=False`` when the caller
     has already validated it, as :func:`main` does for all experiments at once).
+    ``executor`` (default in-process on ``env``) may spread the cells over Dask
+    workers (:class:`greenai.experiments.DaskExecutor`); this process writes the rows either way.
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
@@ -334,11 +336,18 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
         kwargs["checkpoint_dir"] = checkpoint_dir
     if exp.kind == "layers":
         kwargs["replay_window_s"] = 0.1 if quick else 3.0
-    summary = ex.run(specs, csv_path, **kwargs)
+    executor = executor or ex.InProcess()
+    summary = executor.run(specs, csv_path, **kwargs)
+    placement = {"executor": executor.description}
+    if getattr(executor, "workers", None):
+        placement["workers"] = list(executor.workers.values())
+        placement["cells_per_worker"] = summary.cells_per_worker
+    if summary.failed:
+        placement["failed_cells"] = [f.describe() for f in summary.failed]
     metadata.write_meta(csv_path, campaign=name, thesis=exp.thesis, description=exp.description,
                         quick=quick, rows_written=summary.written, rows_skipped=summary.skipped,
                         seconds=round(summary.seconds, 1), idle_power_w=getattr(env, "idle_power_w", None),
-                        idle_kind=getattr(env, "idle_kind", None))
+                        idle_kind=getattr(env, "idle_kind", None), **placement)
     return summary
 
 
@@ -353,6 +362,16 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle power measured first [s]; 0 skips")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true", help="list the experiments and their row counts, then exit")
+    where = parser.add_argument_group("where the cells run (default: one after another in this process)")
+    where.add_argument("--gpus", default=None, metavar="all|I,J",
+                       help="one Dask worker per local GPU (dask-cuda's LocalCUDACluster): all, or CUDA indices")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a running Dask scheduler (e.g. tcp://host:8786 of a dask-jobqueue SLURMCluster); "
+                            "its workers run the cells, this process writes the rows")
+    where.add_argument("--cpu-workers", type=int, default=None, metavar="N",
+                       help="N local CPU worker processes (a smoke test of the Dask path with --quick --device cpu)")
+    where.add_argument("--gpu-kind", default=None, metavar="TEXT",
+                       help="run cells only on workers whose GPU name contains TEXT (e.g. H200)")
 
 
 def register(subparsers) -> None:
@@ -375,7 +394,28 @@ def _run(args: argparse.Namespace) -> int:
             e = EXPERIMENTS[name]
             print(f"{name:14s} {e.csv + '.csv':24s} {len(e.specs(args.quick)):4d} runs  {e.thesis}: {e.description}")
         return 0
-    no_gpu = _no_gpu(args.device)
+    distributed = bool(args.gpus or args.scheduler or args.cpu_workers)
+    chosen = [f for f, v in (("--gpus", args.gpus), ("--scheduler", args.scheduler),
+                             ("--cpu-workers", args.cpu_workers)) if v]
+    if len(chosen) > 1:
+        print(f"greenai campaign: choose one of {', '.join(chosen)}", file=sys.stderr)
+        return 2
+    if args.gpu_kind and not distributed:
+        print("greenai campaign: --gpu-kind pins cells to Dask workers; give --gpus or --scheduler too",
+              file=sys.stderr)
+        return 2
+    if args.cpu_workers is not None and args.cpu_workers < 1:
+        print(f"greenai campaign: --cpu-workers must be at least 1, got {args.cpu_workers}", file=sys.stderr)
+        return 2
+    if args.cpu_workers and not (args.quick and args.device == "cpu"):
+        print("greenai campaign: --cpu-workers is a smoke test of the Dask path: use it with --quick --device cpu",
+              file=sys.stderr)
+        return 2
+    if args.gpus and args.gpus != "all" and not all(g.strip().isdigit() for g in args.gpus.split(",")):
+        print(f"greenai campaign: --gpus takes 'all' or CUDA indices like 0,1; got {args.gpus!r}", file=sys.stderr)
+        return 2
+    # with --scheduler this process may be a login node without a GPU: the workers have them
+    no_gpu = None if (args.scheduler or args.cpu_workers) else _no_gpu(args.device)
     if no_gpu and not args.quick:  # said first: nothing else matters on a machine without a GPU
         print(f"greenai campaign: {no_gpu}; the campaign measures GPU energy: run it on a machine with an NVIDIA "
               f"GPU (or `--quick --device cpu` for a CPU smoke test of the code)", file=sys.stderr)
@@ -387,6 +427,8 @@ def _run(args: argparse.Namespace) -> int:
     except ex.GridError as exc:
         print(f"greenai campaign: {exc}", file=sys.stderr)
         return 2
+    if distributed:
+        return _run_distributed(args, names)
     env = ex.make_environment(args.device, idle_s=args.idle_s)
     print(f"device {env.device} ({env.gpu_name}), driver {env.driver}, torch {env.torch_version}, "
           f"idle {env.idle_power_w:.1f} W ({env.idle_kind})", flush=True)
@@ -397,6 +439,46 @@ def _run(args: argparse.Namespace) -> int:
                                  log=lambda line: print(line, flush=True), validate_first=False)
         print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
+    return 0
+
+
+def _run_distributed(args: argparse.Namespace, names: list[str]) -> int:
+    """The campaign on Dask workers (``--gpus``, ``--scheduler``, ``--cpu-workers``); this process writes the rows."""
+    from greenai.experiments.executors import make_executor
+
+    try:
+        executor = make_executor(gpus=args.gpus, scheduler=args.scheduler, cpu_workers=args.cpu_workers,
+                                 device=args.device, idle_s=args.idle_s, gpu_kind=args.gpu_kind)
+    except ImportError as exc:
+        print(f"greenai campaign: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    with executor:
+        workers = executor.start()
+        print(f"{executor.description}: {len(workers)} worker(s)", flush=True)
+        for info in workers.values():
+            print(f"  {info['address']}: {info['host']} {info['device']} ({info['gpu_name']}) NVML index "
+                  f"{info['gpu_index']} {info['gpu_uuid']}, idle {info['idle_power_w']:.1f} W", flush=True)
+        for name in names:
+            t0 = time.perf_counter()
+            try:
+                summary = run_experiment(name, args.out, quick=args.quick, data_root=args.data_root,
+                                         checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                         log=lambda line: print(line, flush=True), validate_first=False,
+                                         executor=executor)
+            except ex.GridError as exc:
+                print(f"greenai campaign: {exc}", file=sys.stderr)
+                return 2
+            per = ", ".join(f"{k} {v}" for k, v in sorted(summary.cells_per_worker.items()))
+            print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
+                  f"{time.perf_counter() - t0:.1f} s; cells per GPU: {per or 'none'}", flush=True)
+            for failure in summary.failed:
+                print(f"FAILED {failure.describe()}", file=sys.stderr, flush=True)
+            failed += len(summary.failed)
+    if failed:
+        print(f"greenai campaign: {failed} cell(s) failed twice (listed above and in the .meta.json); "
+              f"rerun the same command to retry them", file=sys.stderr)
+        return 1
     return 0
 
 

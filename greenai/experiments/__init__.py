@@ -15,6 +15,10 @@ A package split along its seams; each concept has one home:
     The sweep driver every runner shares and :func:`run`.
 :mod:`~greenai.experiments.runners`
     :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`.
+:mod:`~greenai.experiments.executors`
+    Where the cells of a sweep run: in this process (:class:`InProcess`, the
+    default) or on Dask workers holding one GPU each (:class:`DaskExecutor`:
+    all local GPUs, or any running scheduler, e.g. a Slurm cluster).
 
 Only the environment and the runners import torch; names are loaded lazily, so
 ``from greenai import experiments as ex; ex.load_results(...)`` does not.
@@ -30,10 +34,13 @@ _HOMES = {
     "greenai.experiments.grids": ("KINDS", "SOURCES", "GridError", "RunSpec", "Grid", "grid_from_dict", "load_grids",
                                   "expand", "validate", "missing_real_data"),
     "greenai.experiments.store": ("KEY_COLUMNS", "TRAIN_COLUMNS", "PHASE_COLUMNS", "LAYER_COLUMNS", "COLUMNS",
-                                  "ResultsFileError", "UnknownColumnsError", "SchemaWarning", "RowStore", "RowWriter",
+                                  "ResultsFileError", "UnknownColumnsError", "SchemaWarning", "RowStore", "RowWriter", "MemoryStore",
+                                  "PLACEMENT_COLUMNS",
                                   "append_row", "read_rows", "load_results", "MissingResultsError", "kind_of"),
     "greenai.experiments.environment": ("Environment", "make_environment", "model_macs"),
     "greenai.experiments.sweep": ("SweepSummary", "run", "sweep"),
+    "greenai.experiments.executors": ("InProcess", "DaskExecutor", "CellFailure", "local_gpu_cluster",
+                                      "local_cpu_cluster"),
     "greenai.experiments.runners": ("run_training", "run_phase_design", "run_layer_profile"),
     # re-exports of the analysis and figures that used to live here
     "greenai.analysis.kpi": ("per_run", "summarize", "percent_change", "LogLogFit", "loglog_fit",

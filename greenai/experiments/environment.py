@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Sequence
@@ -27,6 +28,11 @@ class Environment:
     cuda_version: str | None
     idle_power_w: float = math.nan
     idle_kind: str = ""
+    #: where rows are measured (the row's ``host``, ``gpu_index``, ``gpu_uuid``): NVML's index
+    #: and UUID of the metered GPU (NaN and "" on a CPU)
+    host: str = ""
+    gpu_index: float = math.nan
+    gpu_uuid: str = ""
 
 
 def make_environment(device: str | torch.device | None = None, meter="default", idle_s: float = 0.0,
@@ -58,7 +64,8 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
             meter = EnergyMeter(methods="auto")
     gpu_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     env = Environment(device=device, meter=meter, gpu_name=gpu_name, driver=env_meta.get("driver"),
-                      torch_version=torch.__version__, cuda_version=torch.version.cuda)
+                      torch_version=torch.__version__, cuda_version=torch.version.cuda,
+                      host=socket.gethostname(), **gpu_placement(device))
     if meter is not None and idle_s > 0:
         if device.type == "cuda":
             torch.zeros(1, device=device)  # hold a CUDA context: the idle of a training process
@@ -142,6 +149,7 @@ def prepare(spec: RunSpec, env: Environment, cache: DataCache) -> Prepared:
         "lr": spec.lr, "macs": macs, "params": params,
         "branch_count": _models.model_info(spec.model)["branch_count"], "warmup_steps": spec.warmup_steps,
         "idle_power_w": env.idle_power_w, "idle_kind": env.idle_kind,
+        "host": env.host, "gpu_index": env.gpu_index, "gpu_uuid": env.gpu_uuid,
     }
     return Prepared(trainer=trainer, meta=meta, n_train=n_train, steps_per_epoch=n_train / spec.batch_size)
 
@@ -162,6 +170,19 @@ def free(prepared: Prepared | None, device: torch.device) -> None:
         del prepared.trainer
     if device.type == "cuda":
         torch.cuda.empty_cache()
+
+
+def gpu_placement(device: torch.device) -> dict:
+    """``gpu_index`` (NVML's) and ``gpu_uuid`` (``GPU-…``) of ``device``; NaN and "" on a CPU or without NVML."""
+    if device.type != "cuda":
+        return {"gpu_index": math.nan, "gpu_uuid": ""}
+    bare = str(torch.cuda.get_device_properties(device).uuid)
+    uuid = bare if bare.upper().startswith("GPU-") else f"GPU-{bare}"
+    try:
+        return {"gpu_index": nvml_index(device), "gpu_uuid": uuid}
+    except Exception as exc:  # noqa: BLE001 - NVML missing: the UUID still says which GPU
+        print(f"NVML index of {device} unknown ({exc}); recording NaN", file=sys.stderr)
+        return {"gpu_index": math.nan, "gpu_uuid": uuid}
 
 
 def nvml_index(device: torch.device) -> int:

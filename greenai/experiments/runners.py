@@ -34,7 +34,7 @@ from greenai.experiments.sweep import SweepSummary, sweep
 
 def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                  data_root=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
-                 log: Callable[[str], None] | None = None, validate_first: bool = True) -> SweepSummary:
+                 log: Callable[[str], None] | None = None, validate_first: bool = True, store=None) -> SweepSummary:
     """Run ``train`` specs, appending one row per measured epoch/window to ``csv_path``.
 
     Parameters
@@ -50,6 +50,8 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
         ``<csv folder>/.checkpoints``); a finished run deletes its checkpoint.
     log : callable, optional
         Receives one line per written row (for device logs).
+    store : RowStore or MemoryStore, optional
+        Where rows go (default a :class:`RowStore` on ``csv_path``; a Dask worker's memory).
     """
     specs = list(specs)
     if any(s.kind != "train" for s in specs):
@@ -57,14 +59,39 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
     key_cols = KEY_COLUMNS["train"]
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(csv_path).parent / ".checkpoints"
 
-    def pending(spec, base, done):
-        missing = [e for e in range(spec.epochs) if row_key({**base, "epoch_index": e}, key_cols) not in done]
-        return len(missing), spec.epochs - len(missing), missing
-
     def run_spec(spec, prepared, missing, writer, done, bar):
         return _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar), 0
 
-    return sweep(specs, csv_path, TRAIN_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
+    return sweep(specs, csv_path, TRAIN_COLUMNS, key_cols, PENDING["train"], run_spec, env, data_root, progress,
+                 validate_first, store)
+
+
+def _pending_train(spec: RunSpec, base: dict, done: set) -> tuple[int, int, list[int]]:
+    """(windows missing, windows present, the missing epoch indices) of a ``train`` spec."""
+    key_cols = KEY_COLUMNS["train"]
+    missing = [e for e in range(spec.epochs) if row_key({**base, "epoch_index": e}, key_cols) not in done]
+    return len(missing), spec.epochs - len(missing), missing
+
+
+def _pending_phases(spec: RunSpec, base: dict, done: set) -> tuple[int, int, None]:
+    """(1, 0) when a ``phases`` spec lacks any of its windows, else (0, present)."""
+    key_cols = KEY_COLUMNS["phases"]
+    wanted = [row_key({**base, "window": w, "window_repeat": r}, key_cols)
+              for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
+    present = sum(k in done for k in wanted)
+    return (0, present, None) if present == len(wanted) else (1, 0, None)
+
+
+def _pending_layers(spec: RunSpec, base: dict, done: set) -> tuple[int, int, None]:
+    """(1, 0) when a ``layers`` spec has no rows yet, else (0, 1)."""
+    key_cols = KEY_COLUMNS["layers"]
+    profiled = row_key(base, key_cols[:8]) in {k[:8] for k in done}
+    return (0, 1, None) if profiled else (1, 0, None)
+
+
+#: what of a spec the rows ``done`` still lack, per kind: ``pending(spec, base_key, done)`` →
+#: ``(units, skipped, payload)`` (``units`` = 0: nothing to run); the executors ask it too
+PENDING: dict[str, Callable] = {"train": _pending_train, "phases": _pending_phases, "layers": _pending_layers}
 
 
 def _run_one_training(spec: RunSpec, prep: Prepared, missing: list[int], writer: RowStore, ckpt_dir: Path,
@@ -150,7 +177,8 @@ def _log_line(spec: RunSpec, r: _train.EpochResult) -> str:
 
 
 def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
-                     data_root=None, progress: bool = True, log=None, validate_first: bool = True) -> SweepSummary:
+                     data_root=None, progress: bool = True, log=None, validate_first: bool = True,
+                     store=None) -> SweepSummary:
     """Run ``phases`` specs: design windows (see :func:`greenai.train.phase_energy_by_design`), one row each.
 
     ``spec.epochs`` is the number of design repeats; each window runs
@@ -159,15 +187,6 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
     completed (missing windows only).
     """
     key_cols = KEY_COLUMNS["phases"]
-
-    def keys(base, spec):
-        return [row_key({**base, "window": w, "window_repeat": r}, key_cols)
-                for r in range(spec.epochs) for w in _train.DESIGN_WINDOWS]
-
-    def pending(spec, base, done):
-        wanted = keys(base, spec)
-        present = sum(k in done for k in wanted)
-        return (0, present, None) if present == len(wanted) else (1, 0, None)
 
     def run_spec(spec, prep, _, writer, done, bar):
         prep.trainer.warmup(spec.warmup_steps)
@@ -184,12 +203,13 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
         bar.update(1)
         return len(new), len(rows) - len(new)
 
-    return sweep(specs, csv_path, PHASE_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
+    return sweep(specs, csv_path, PHASE_COLUMNS, key_cols, PENDING["phases"], run_spec, env, data_root, progress,
+                 validate_first, store)
 
 
 def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                       data_root=None, progress: bool = True, log=None, replay_window_s: float | None = 3.0,
-                      validate_first: bool = True) -> SweepSummary:
+                      validate_first: bool = True, store=None) -> SweepSummary:
     """Run ``layers`` specs with :func:`greenai.profile.profile_layers`.
 
     Profiles ``max_steps`` training steps (or ``window_s`` seconds' worth) with
@@ -200,10 +220,6 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
     from greenai import profile as _profile
 
     key_cols = KEY_COLUMNS["layers"]
-
-    def pending(spec, base, done):
-        profiled = row_key(base, key_cols[:8]) in {k[:8] for k in done}
-        return (0, 1, None) if profiled else (1, 0, None)
 
     def run_spec(spec, prep, _, writer, done, bar):
         step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
@@ -232,7 +248,8 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
         bar.update(1)
         return len(rows), 0
 
-    return sweep(specs, csv_path, LAYER_COLUMNS, key_cols, pending, run_spec, env, data_root, progress, validate_first)
+    return sweep(specs, csv_path, LAYER_COLUMNS, key_cols, PENDING["layers"], run_spec, env, data_root, progress,
+                 validate_first, store)
 
 
 

@@ -51,6 +51,11 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "begin_temperature_c", "end_temperature_c", "begin_sm_clock_mhz", "end_sm_clock_mhz",
     "begin_power_limit_w", "end_power_limit_w", "metered_gpus")
 
+#: where a row was measured: the host, the GPU's NVML index (NVML's numbering, which ignores
+#: ``CUDA_VISIBLE_DEVICES``) and its UUID (``GPU-…``); NaN/empty on a CPU. Appended to each kind's
+#: columns (after :data:`MEASUREMENT_COLUMNS`), so older CSVs extend and their rows read NaN
+PLACEMENT_COLUMNS: tuple[str, ...] = ("host", "gpu_index", "gpu_uuid")
+
 #: every column of a ``train`` row, in file order
 TRAIN_COLUMNS: tuple[str, ...] = KEY_COLUMNS["train"] + (
     "mode", "steps", "samples", "epoch_fraction", "duration_s", "energy_j", "power_w", "energy_method",
@@ -58,14 +63,14 @@ TRAIN_COLUMNS: tuple[str, ...] = KEY_COLUMNS["train"] + (
     "epoch_duration_s", "epoch_energy_j", "epoch_energy_extrapolated",
     "h2d_s", "forward_s", "backward_s", "optimizer_s", "other_s",
     "h2d_energy_thesis_j", "forward_energy_thesis_j", "backward_energy_thesis_j", "optimizer_energy_thesis_j",
-    "train_loss", "test_accuracy", "warnings") + _META_COLUMNS + MEASUREMENT_COLUMNS
+    "train_loss", "test_accuracy", "warnings") + _META_COLUMNS + MEASUREMENT_COLUMNS + PLACEMENT_COLUMNS
 
 #: every column of a ``phases`` row
 PHASE_COLUMNS: tuple[str, ...] = KEY_COLUMNS["phases"] + (
     "steps", "duration_s", "energy_j", "counter_updates", "uncertainty_j",
     "h2d_s", "forward_s", "backward_s", "optimizer_s") + _META_COLUMNS + (
     "energy_method", "power_w", "energy_counter_j", "energy_smi_j", "energy_above_idle_j", "warnings"
-) + MEASUREMENT_COLUMNS
+) + MEASUREMENT_COLUMNS + PLACEMENT_COLUMNS
 
 #: every column of a ``layers`` row
 LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
@@ -75,7 +80,7 @@ LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
     "energy_measured_per_epoch_j", "replay_counter_updates", "replay_uncertainty_j",
     "forward_time_per_step_s", "unhooked_time_per_step_s", "hook_overhead_fraction") + _META_COLUMNS + (
     "replay_duration_s", "window_energy_j", "window_duration_s", "energy_method", "energy_counter_j", "energy_smi_j",
-    "counter_updates", "uncertainty_j", "energy_above_idle_j", "warnings") + MEASUREMENT_COLUMNS
+    "counter_updates", "uncertainty_j", "energy_above_idle_j", "warnings") + MEASUREMENT_COLUMNS + PLACEMENT_COLUMNS
 
 COLUMNS: dict[str, tuple[str, ...]] = {"train": TRAIN_COLUMNS, "phases": PHASE_COLUMNS, "layers": LAYER_COLUMNS}
 
@@ -253,6 +258,36 @@ class RowStore:
             return set()
         with open(self.path, newline="") as f:
             return {tuple(r[c] for c in key_columns) for r in csv.DictReader(f)}
+
+
+class MemoryStore:
+    """The store of a Dask worker: keeps the rows of one cell in memory for the client to append.
+
+    The same interface as :class:`RowStore` (``columns``, ``check``, ``append``,
+    ``keys``), so the runners and :func:`~greenai.experiments.sweep.sweep` work on
+    it unchanged; ``done`` are the keys the client's file already holds. No file
+    is written: the client is the one writer (:mod:`greenai.experiments.executors`).
+    """
+
+    def __init__(self, columns: Sequence[str], done=(), strict: bool | None = None, name: str = "rows"):
+        self.path = Path(f"{name}.csv")  # for messages only
+        self.columns = tuple(dict.fromkeys(columns))
+        self.strict = strict_default() if strict is None else bool(strict)
+        self.added_columns: tuple[str, ...] = ()
+        self.rows: list[dict] = []
+        self._done = set(done)
+
+    check = RowStore.check
+
+    def append(self, rows: Sequence[dict]) -> None:
+        rows = list(rows)
+        self.check(rows)
+        known = set(self.columns)
+        self.rows.extend({k: v for k, v in r.items() if k in known} for r in rows)
+
+    def keys(self, key_columns: Sequence[str]) -> set[tuple[str, ...]]:
+        """The keys the client said are present (``done``), as tuples of strings."""
+        return set(self._done)
 
 
 #: the name the runners used before the store (kept for callers of the old module)

@@ -2,16 +2,17 @@
 
 :func:`sweep` is the loop every runner shares (:mod:`greenai.experiments.runners`
 plugs a ``pending`` and a ``run_spec`` into it); :func:`run` dispatches specs of
-one kind to their runner. An executor that spreads specs over several GPUs
-(or processes) reuses :func:`sweep` per worker with its own :class:`RowStore`
-file, or splits ``specs`` and calls :func:`run` per worker.
+one kind to their runner. :mod:`greenai.experiments.executors` spreads specs
+over Dask workers: each worker runs its cell through the same runner on a
+:class:`~greenai.experiments.store.MemoryStore` (``store=``) and returns the
+rows, which the client appends through the one :class:`RowStore`.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -21,11 +22,18 @@ from greenai.experiments.store import RowStore
 
 @dataclass
 class SweepSummary:
-    """Rows written and skipped (already present) by one call of a runner."""
+    """Rows written and skipped (already present) by one call of a runner.
+
+    ``failed`` lists the cells that did not finish (:class:`~greenai.experiments.executors.CellFailure`:
+    a Dask cell whose worker died or raised twice); ``cells_per_worker`` counts finished cells per GPU
+    (or worker) under an executor.
+    """
 
     written: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    failed: list = field(default_factory=list)
+    cells_per_worker: dict = field(default_factory=dict)
 
 
 def progress_bar(total: int, desc: str, enabled: bool):
@@ -37,7 +45,7 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str], key_cols: Sequence[str],
           pending: Callable, run_spec: Callable, env=None, data_root=None, progress: bool = True,
-          validate_first: bool = True) -> SweepSummary:
+          validate_first: bool = True, store=None) -> SweepSummary:
     """The loop every runner shares.
 
     Validates all specs before any GPU time is spent (unless the caller did,
@@ -46,7 +54,8 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     0 skips the spec), then for each remaining spec prepares model and data,
     calls ``run_spec(spec, prepared, payload, store, done_keys, bar)`` →
     ``(written, skipped)``, and frees the GPU memory, with a progress bar over
-    the pending units.
+    the pending units. ``store`` (default a :class:`RowStore` on ``csv_path``)
+    receives the rows: a Dask worker passes a :class:`~greenai.experiments.store.MemoryStore`.
     """
     from greenai.experiments import environment as _env
 
@@ -54,7 +63,7 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     if validate_first:
         validate(specs, data_root=data_root)
     env = env or _env.make_environment()
-    store = RowStore(csv_path, columns)
+    store = store if store is not None else RowStore(csv_path, columns)
     done = store.keys(key_cols)
     cache = _env.DataCache(data_root)
     summary = SweepSummary()

@@ -1,0 +1,544 @@
+"""Where the cells of a sweep run: in this process, or on Dask workers holding one GPU each.
+
+:class:`InProcess` (the default) is today's loop: every cell on this process's
+device, rows appended as they are measured.
+
+:class:`DaskExecutor` spreads the cells (one :class:`~greenai.experiments.grids.RunSpec`
+each) over the workers of a Dask cluster: the GPUs of this host
+(:func:`local_gpu_cluster`: ``dask-cuda``'s ``LocalCUDACluster``, one worker per
+GPU, each worker seeing exactly that GPU), CPU worker processes
+(:func:`local_cpu_cluster`, for tests and smoke runs), or any running scheduler
+given by its address (e.g. one of ``dask-jobqueue``'s ``SLURMCluster`` or
+``PBSCluster``: see the README).
+
+- Each cell runs on one worker with one thread (one GPU): its environment
+  (device, meter on that GPU's NVML index, idle power) is made once per worker
+  process, and every row records ``host``, ``gpu_index`` (NVML's) and ``gpu_uuid``.
+- One writer: a worker measures into a :class:`~greenai.experiments.store.MemoryStore`
+  and returns the rows; the client appends them through the one
+  :class:`~greenai.experiments.store.RowStore` as each cell finishes. A killed
+  worker or client loses at most the cells in progress; a rerun skips the rows
+  the file holds and never duplicates one.
+- A cell can be pinned to a GPU kind (``gpu_kind``: a substring of the GPU name,
+  e.g. ``"H200"``) or to Dask worker resources (``resources``). A cell whose
+  worker dies (or that raises) is retried once on another worker where there is
+  one, then reported in :attr:`SweepSummary.failed <greenai.experiments.sweep.SweepSummary>`,
+  never dropped silently.
+- Progress: one bar over the grid's cells, with the cells finished per GPU.
+
+Dask is an optional dependency (``pip install 'greenai[cluster]'``); this module
+imports it only when an executor is made.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from greenai.experiments.grids import GridError, RunSpec, validate
+from greenai.experiments.store import COLUMNS, KEY_COLUMNS, MemoryStore, RowStore, row_key
+from greenai.experiments.sweep import SweepSummary, progress_bar
+
+
+class InProcess:
+    """Every cell in this process, one after another (the default executor)."""
+
+    description = "in-process"
+
+    def run(self, specs: Sequence[RunSpec], csv_path: str | Path, **kwargs) -> SweepSummary:
+        from greenai.experiments.sweep import run
+
+        return run(specs, csv_path, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass
+class CellFailure:
+    """A cell that did not finish after its retry: the spec, the error text, the attempts made."""
+
+    spec: RunSpec
+    error: str
+    attempts: int
+
+    def describe(self) -> str:
+        return f"{self.spec.describe()}: {self.error} (after {self.attempts} attempt(s))"
+
+
+@dataclass
+class CellResult:
+    """What a worker returns for one cell: its rows and where they were measured."""
+
+    rows: list
+    written: int
+    skipped: int
+    seconds: float
+    worker: dict
+    log: list = field(default_factory=list)
+
+
+def _dask():
+    try:
+        import dask  # noqa: F401
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("the Dask executors need dask[distributed]: pip install 'greenai[cluster]'") from exc
+    return distributed
+
+
+#: the scheduler settings of the clusters made here: a worker's death fails its task at once (the client
+#: retries it once), and a one-thread worker holds only the cell it runs (the others wait in the
+#: scheduler's queue), so a dying worker takes no innocent cell with it. Set them in the scheduler's
+#: config of a cluster started elsewhere (``dask-scheduler``, ``SLURMCluster``) for the same semantics.
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
+#: the Dask worker resource of one cell slot: the workers made here have one each, and every cell needs
+#: it, so a worker holds only the cell it runs and a dying worker takes no queued cell with it. Workers
+#: started elsewhere: ``--resources greenai_cell=1`` (without it, cells are placed by Dask's defaults)
+CELL_RESOURCE = "greenai_cell"
+
+
+def local_cpu_cluster(n_workers: int = 2, **kwargs):
+    """A ``LocalCluster`` of ``n_workers`` CPU worker processes with one thread each (tests, smoke runs).
+
+    Made with ``distributed.scheduler.allowed-failures = 0``, so a cell whose worker
+    dies comes back to the client at once, which retries it once (exactly one retry).
+    """
+    distributed = _dask()
+    import dask
+
+    with dask.config.set(SCHEDULER_CONFIG):
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, resources={CELL_RESOURCE: 1}, **kwargs)
+    cluster.description = f"distributed LocalCluster, {n_workers} CPU worker(s)"
+    return cluster
+
+
+def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
+    """One Dask worker per local GPU, one thread each: ``dask-cuda``'s ``LocalCUDACluster``.
+
+    Parameters
+    ----------
+    gpus : "all" or list of int
+        The CUDA indices of this host's GPUs to use (``"all"``: every GPU; a
+        string "0,1" is a list).
+
+    Each worker process sees its GPU as ``cuda:0`` (``CUDA_VISIBLE_DEVICES`` lists it
+    first; the worker narrows it to that one before CUDA starts), and its meter
+    reads that GPU's NVML index, found by UUID. Without ``dask-cuda`` installed,
+    an equivalent cluster of ``distributed`` Nannies, each given its one GPU in
+    ``CUDA_VISIBLE_DEVICES``, is made instead (said on stderr and in ``.description``).
+    """
+    distributed = _dask()
+    import dask
+
+    visible = [g for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
+    if isinstance(gpus, str) and gpus != "all":
+        gpus = [int(g) for g in gpus.split(",") if g.strip()]
+    if gpus == "all":
+        if visible:
+            devices = visible
+        else:
+            from greenai import nvml
+
+            nvml.init()
+            try:
+                devices = [str(i) for i in range(nvml.device_count())]
+            finally:
+                nvml.shutdown()
+    else:
+        devices = [visible[i] if visible else str(i) for i in gpus]
+    if not devices:
+        raise RuntimeError("no GPU found on this host (NVML counts none)")
+    with dask.config.set(SCHEDULER_CONFIG):
+        try:
+            from dask_cuda import LocalCUDACluster
+        except Exception as exc:  # noqa: BLE001 - missing, or its CUDA bindings fail to import
+            print(f"dask-cuda not importable ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
+                  file=sys.stderr)
+            return _nanny_per_gpu(distributed, devices, **kwargs)
+        try:
+            cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(devices), n_workers=len(devices),
+                                       threads_per_worker=1, dashboard_address=None,
+                                       resources={CELL_RESOURCE: 1}, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - e.g. a dask-cuda too old or new for this distributed
+            print(f"LocalCUDACluster failed ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
+                  file=sys.stderr)
+            return _nanny_per_gpu(distributed, devices, **kwargs)
+        cluster.description = f"dask-cuda LocalCUDACluster, {len(devices)} GPU worker(s)"
+        return cluster
+
+
+def _nanny_per_gpu(distributed, devices: list[str], **kwargs):
+    """A ``SpecCluster`` with one Nanny per GPU whose ``CUDA_VISIBLE_DEVICES`` is that GPU alone."""
+    from distributed import Nanny, Scheduler, SpecCluster
+
+    workers = {f"gpu{d}": {"cls": Nanny, "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": d},
+                                                          "resources": {CELL_RESOURCE: 1}}}
+               for d in devices}
+    cluster = SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
+                          **kwargs)
+    cluster.description = f"distributed SpecCluster (no dask-cuda), {len(devices)} GPU worker(s)"
+    return cluster
+
+
+# --------------------------------------------------------------------------- on the worker
+
+_WORKER_ENVS: dict = {}
+
+
+def _narrow_visible_devices() -> None:
+    """Make this worker process see only the first GPU of its ``CUDA_VISIBLE_DEVICES`` (before CUDA starts).
+
+    ``LocalCUDACluster`` gives worker *i* the list rotated to start at GPU *i*; the
+    work runs on ``cuda:0`` either way, this only hides the other GPUs from it.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    if "," not in visible:
+        return
+    import torch
+
+    if not torch.cuda.is_initialized():
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible.split(",")[0].strip()
+
+
+def worker_environment(device: str | None = None, idle_s: float = 0.0, methods=None):
+    """This worker process's :class:`~greenai.experiments.environment.Environment`, made once."""
+    key = (device, idle_s, tuple(methods) if isinstance(methods, (list, tuple)) else methods)
+    if key not in _WORKER_ENVS:
+        _narrow_visible_devices()
+        from greenai.experiments.environment import make_environment
+
+        _WORKER_ENVS[key] = make_environment(device, idle_s=idle_s, methods=methods)
+    return _WORKER_ENVS[key]
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"pid{os.getpid()}"
+
+
+def worker_info(env_options: dict) -> dict:
+    """Where this worker measures: address, host, GPU name, NVML index and UUID, idle power [W]."""
+    env = worker_environment(**env_options)
+    return {"address": _worker_address(), "host": env.host or socket.gethostname(), "gpu_name": env.gpu_name,
+            "gpu_index": env.gpu_index, "gpu_uuid": env.gpu_uuid, "device": str(env.device),
+            "idle_power_w": env.idle_power_w, "pid": os.getpid()}
+
+
+def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: dict,
+             runner_kwargs: dict) -> CellResult:
+    """Run one cell on this worker into memory; return its rows (the client writes them)."""
+    from greenai.experiments.sweep import runners
+
+    env = worker_environment(**env_options)
+    store = MemoryStore(COLUMNS[kind], done, name=Path(csv_name).stem)
+    lines: list[str] = []
+    t0 = time.perf_counter()
+    summary = runners()[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
+                              log=lines.append, **runner_kwargs)
+    return CellResult(rows=store.rows, written=summary.written, skipped=summary.skipped,
+                      seconds=time.perf_counter() - t0, worker=worker_info(env_options), log=lines)
+
+
+# --------------------------------------------------------------------------- on the client
+
+
+def worker_label(info: dict) -> str:
+    """A short name of a worker's GPU for the progress bar: ``host:gpuN`` (or the worker's address)."""
+    index = info.get("gpu_index")
+    if isinstance(index, (int, float)) and index == index:
+        return f"{info.get('host', '?')}:gpu{int(index)}"
+    return str(info.get("address", "?")).rsplit("/", 1)[-1]
+
+
+class DaskExecutor:
+    """Run the cells of a sweep on Dask workers, one cell per worker (one GPU) at a time.
+
+    Parameters
+    ----------
+    address : str or Cluster, optional
+        A running scheduler's address (``tcp://host:8786``), or a cluster object
+        (``LocalCUDACluster``, ``SLURMCluster``, :func:`local_cpu_cluster` …).
+        Default: :func:`local_gpu_cluster` over ``gpus``.
+    gpus : "all" or list of int
+        With no ``address``: which local GPUs get a worker.
+    device : str, optional
+        The workers' torch device (default ``cuda`` where there is one, else ``cpu``).
+    idle_s : float
+        Idle power measured by each worker when it starts [s] (0 skips it).
+    gpu_kind : str or callable, optional
+        Pin cells to workers whose GPU name contains this text (case-insensitive),
+        or ``gpu_kind(spec)`` → such a text or None (not pinned).
+    resources : dict or callable, optional
+        Dask worker resources each cell needs (``{"H200": 1}``), or ``resources(spec)``
+        → such a dict; workers must be started with them (``--resources``).
+    retries : int
+        Further attempts of a cell whose worker died or that raised (default 1),
+        on another worker where one is eligible; then the cell is reported.
+    cell : callable
+        The function run per cell on a worker (default :func:`run_cell`).
+    close_cluster : bool
+        Close the cluster object given as ``address`` with the executor (one it made is always closed).
+    """
+
+    def __init__(self, address=None, *, gpus: str | Sequence[int] = "all", device: str | None = None,
+                 idle_s: float = 0.0, methods=None, gpu_kind: str | Callable | None = None,
+                 resources: dict | Callable | None = None, retries: int = 1, cell: Callable = run_cell,
+                 close_cluster: bool = False):
+        distributed = _dask()
+        self._own_cluster = address if close_cluster and not isinstance(address, str) else None
+        if address is None:
+            self._own_cluster = address = local_gpu_cluster(gpus)
+        self._cluster = None if isinstance(address, str) else address
+        self.description = getattr(address, "description", None) or (
+            f"dask scheduler {address}" if isinstance(address, str) else type(address).__name__)
+        self.client = distributed.Client(address)
+        self.env_options = {"device": device, "idle_s": float(idle_s), "methods": methods}
+        self.gpu_kind = gpu_kind
+        self.resources = resources
+        self.retries = int(retries)
+        self.cell = cell
+        self.workers: dict[str, dict] = {}
+        self._slots = False
+
+    # -- lifecycle
+    def close(self) -> None:
+        self.client.close()
+        if self._own_cluster is not None:
+            self._own_cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self, wait_s: float = 120.0) -> dict[str, dict]:
+        """Make every worker's environment (device, meter, idle power) once; return ``{address: info}``."""
+        n = len(getattr(self._cluster, "workers", {}) or {}) if self._cluster is not None else 1
+        self.client.wait_for_workers(max(n, 1), timeout=wait_s)
+        return self._refresh()
+
+    def _refresh(self) -> dict[str, dict]:
+        """Set up workers that joined since (a restarted one), forget those that left."""
+        try:
+            info = self.client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # distributed before 2025: all workers by default
+            info = self.client.scheduler_info()["workers"]
+        addresses = sorted(info)
+        self._slots = bool(info) and all(CELL_RESOURCE in (w.get("resources") or {}) for w in info.values())
+        for gone in [a for a in self.workers if a not in addresses]:
+            del self.workers[gone]
+        missing = [a for a in addresses if a not in self.workers]
+        futures = [self.client.submit(worker_info, self.env_options, workers=[a], allow_other_workers=False,
+                                      pure=False, key=f"greenai-setup-{a}") for a in missing]
+        for a, info in zip(missing, self.client.gather(futures)):
+            self.workers[a] = info
+        return self.workers
+
+    # -- pinning
+    def _eligible(self, spec: RunSpec) -> list[str] | None:
+        """Addresses a cell may run on (None: any worker)."""
+        kind = self.gpu_kind(spec) if callable(self.gpu_kind) else self.gpu_kind
+        if not kind:
+            return None
+        return [a for a, info in self.workers.items() if str(kind).lower() in str(info["gpu_name"]).lower()]
+
+    def _resources(self, spec: RunSpec):
+        wanted = dict((self.resources(spec) if callable(self.resources) else self.resources) or {})
+        if self._slots:
+            wanted[CELL_RESOURCE] = 1
+        return wanted or None
+
+    # -- the sweep
+    def run(self, specs: Sequence[RunSpec], csv_path: str | Path, *, data_root=None, progress: bool = True,
+            log: Callable[[str], None] | None = None, validate_first: bool = True, env=None,
+            **runner_kwargs) -> SweepSummary:
+        """Run ``specs`` (all of one kind) on the workers; the client appends their rows to ``csv_path``.
+
+        ``env`` is ignored (each worker makes its own); other keyword arguments go to the runner
+        (``checkpoint_dir``, ``replay_window_s``).
+        """
+        from greenai.experiments.runners import PENDING
+
+        specs = list(specs)
+        kinds = {s.kind for s in specs}
+        if len(kinds) > 1:
+            raise GridError([f"one CSV holds one kind of run; got kinds {sorted(kinds)}"])
+        if not specs:
+            return SweepSummary()
+        kind = kinds.pop()
+        if validate_first:
+            validate(specs, data_root=data_root)
+        runner_kwargs = {"data_root": data_root, **runner_kwargs}
+        if "checkpoint_dir" in runner_kwargs and runner_kwargs["checkpoint_dir"] is None:
+            runner_kwargs.pop("checkpoint_dir")
+        self.start()
+        key_cols = KEY_COLUMNS[kind]
+        store = RowStore(csv_path, COLUMNS[kind])
+        done = store.keys(key_cols)
+        summary = SweepSummary()
+        start = time.perf_counter()
+        unplaceable = []
+        todo: list[tuple[RunSpec, list[str] | None]] = []
+        for spec in specs:
+            eligible = self._eligible(spec)
+            if eligible == []:
+                unplaceable.append(f"{spec.describe()}: no worker has a GPU of kind {self.gpu_kind!r} "
+                                   f"(workers: {sorted({i['gpu_name'] for i in self.workers.values()})})")
+                continue
+            names = {self.workers[a]["gpu_name"] for a in (eligible or self.workers)}
+            pendings = [PENDING[kind](spec, self._base(spec, name), done) for name in sorted(names)]
+            if any(units == 0 for units, _, _ in pendings):  # complete on one of the eligible GPU kinds
+                summary.skipped += max(skipped for units, skipped, _ in pendings if units == 0)
+                continue
+            todo.append((spec, eligible))
+        if unplaceable:
+            raise GridError(unplaceable)
+
+        from distributed import as_completed
+
+        attempts: dict[str, int] = {}
+        tried_on: dict[str, list[str]] = {}
+        future_spec = {}
+
+        def submit(spec, eligible, avoid=()):
+            """Submit a cell; unpinned cells are unrestricted (queued by the scheduler) unless ``avoid`` names
+            workers still alive (a cell that raised there)."""
+            rid = spec.run_id()
+            attempts[rid] = attempts.get(rid, 0) + 1
+            alive = [a for a in avoid if a in self.workers]
+            workers = eligible
+            if alive:
+                allowed = eligible if eligible is not None else sorted(self.workers)
+                workers = [a for a in allowed if a not in alive] or eligible
+            mine = {k for k in done if self._same_cell(k, spec, key_cols)}
+            fut = self.client.submit(self.cell, kind, spec, str(csv_path), mine, self.env_options, runner_kwargs,
+                                     key=f"greenai-cell-{rid}-{attempts[rid]}", pure=False, workers=workers,
+                                     allow_other_workers=False, resources=self._resources(spec), retries=0)
+            future_spec[fut.key] = (spec, eligible)
+            return fut
+
+        bar = progress_bar(len(todo), Path(csv_path).stem, progress)
+        per_gpu: dict[str, int] = {}
+        futures = as_completed([submit(s, e) for s, e in todo], with_results=False)
+        try:
+            for fut in futures:
+                spec, eligible = future_spec.pop(fut.key)
+                rid = spec.run_id()
+                if fut.status != "finished":
+                    try:
+                        exc = fut.exception()
+                    except BaseException as err:  # noqa: BLE001 - cancelled: lost with the scheduler
+                        exc = err
+                    where = _worker_of(exc) or self._erred_on(fut.key)
+                    tried_on.setdefault(rid, []).extend(where)
+                    if attempts[rid] <= self.retries:
+                        if log:
+                            log(f"{spec.describe()}: {_short(exc)}; retrying on another worker")
+                        try:
+                            self._refresh()
+                        except Exception:  # noqa: BLE001 - best effort: the retry may go anywhere eligible
+                            pass
+                        futures.add(submit(spec, self._eligible(spec) if eligible is not None else None,
+                                           avoid=tried_on[rid]))
+                    else:
+                        summary.failed.append(CellFailure(spec, _short(exc), attempts[rid]))
+                        bar.update(1)
+                    fut.release()
+                    continue
+                result: CellResult = fut.result()
+                fut.release()
+                new = [r for r in result.rows if row_key(r, key_cols) not in done]
+                store.append(new)
+                done.update(row_key(r, key_cols) for r in new)
+                summary.written += len(new)
+                summary.skipped += result.skipped + len(result.rows) - len(new)
+                label = worker_label(result.worker)
+                per_gpu[label] = per_gpu.get(label, 0) + 1
+                bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in sorted(per_gpu.items())), refresh=False)
+                bar.update(1)
+                if log:
+                    for line in result.log:
+                        log(f"[{label}] {line}")
+        finally:
+            bar.close()
+        summary.seconds = time.perf_counter() - start
+        summary.cells_per_worker = per_gpu
+        return summary
+
+    def _erred_on(self, key) -> list[str]:
+        """The workers a task raised on (the scheduler's record), best effort."""
+        try:
+            return list(self.client.run_on_scheduler(_erred_on_scheduler, key=key))
+        except Exception:  # noqa: BLE001
+            return []
+
+    def _base(self, spec: RunSpec, gpu_name: str) -> dict:
+        return {"experiment": spec.experiment, "gpu_name": gpu_name, "model": spec.model, "dataset": spec.dataset,
+                "data_source": spec.source, "precision": spec.precision, "batch_size": spec.batch_size,
+                "repeat": spec.repeat}
+
+    @staticmethod
+    def _same_cell(key: tuple, spec: RunSpec, key_cols: Sequence[str]) -> bool:
+        """Whether a stored row key belongs to ``spec``'s cell (any GPU)."""
+        k = dict(zip(key_cols, key))
+        want = row_key(_spec_key_fields(spec), ("experiment", "model", "dataset", "precision", "batch_size",
+                                                 "repeat"))
+        got = tuple(k[c] for c in ("experiment", "model", "dataset", "precision", "batch_size", "repeat"))
+        return got == want
+
+
+def _spec_key_fields(spec: RunSpec) -> dict:
+    return {"experiment": spec.experiment, "model": spec.model, "dataset": spec.dataset,
+            "precision": spec.precision, "batch_size": spec.batch_size, "repeat": spec.repeat}
+
+
+def _short(exc: BaseException | None) -> str:
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else "cancelled"
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def _worker_of(exc) -> list[str]:
+    """The worker a ``KilledWorker`` names (the one that died), if any."""
+    last = getattr(exc, "last_worker", None)
+    if last is None:
+        return []
+    where = getattr(last, "address", None) or (last if isinstance(last, str) else None)
+    return [where] if where else []
+
+
+def _erred_on_scheduler(dask_scheduler=None, key=None) -> list[str]:
+    ts = dask_scheduler.tasks.get(key)
+    return sorted(getattr(ts, "erred_on", None) or []) if ts is not None else []
+
+
+def make_executor(gpus: str | None = None, scheduler: str | None = None, cpu_workers: int | None = None,
+                  **kwargs):
+    """The executor a CLI asks for: in-process (no option), all/listed local GPUs, a scheduler, or CPU workers."""
+    chosen = [n for n, v in (("--gpus", gpus), ("--scheduler", scheduler), ("--cpu-workers", cpu_workers)) if v]
+    if len(chosen) > 1:
+        raise ValueError(f"choose one of {', '.join(chosen)}")
+    if scheduler:
+        return DaskExecutor(scheduler, **kwargs)
+    if cpu_workers:
+        return DaskExecutor(local_cpu_cluster(int(cpu_workers)), close_cluster=True, **{"device": "cpu", **kwargs})
+    if gpus:
+        return DaskExecutor(None, gpus=gpus, **kwargs)
+    return InProcess()

@@ -1,0 +1,149 @@
+"""The Dask executor on CPU workers: the same rows as in-process, one writer, a killed worker loses nothing
+(a LocalCluster of 2 worker processes, the tiny synthetic specs of test_experiments)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from greenai import experiments as ex
+from greenai.experiments import executors
+
+distributed = pytest.importorskip("distributed")
+
+TINY = dict(source="synthetic", image_size=32, limit=12, warmup_steps=1, model="mobilenet_v1",
+            dataset="fashion_mnist")
+#: columns whose values do not depend on timing (nor on which process measured)
+STABLE = ["steps", "samples", "epoch_fraction", "mode", "n_train", "macs", "params", "image_size", "data_source",
+          "gpu_name", "host", "device", "epoch_energy_extrapolated"]
+
+
+def specs() -> list[ex.RunSpec]:
+    return [ex.RunSpec(experiment="d", batch_size=b, repeat=r, epochs=2, max_steps=2, **TINY)
+            for b in (4, 6) for r in (0, 1)]
+
+
+def frame(path: Path) -> pd.DataFrame:
+    rows = pd.read_csv(path)
+    return rows.sort_values(list(ex.KEY_COLUMNS["train"])).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    path = tmp_path_factory.mktemp("inprocess") / "rows.csv"
+    env = ex.make_environment("cpu", idle_s=0)
+    ex.InProcess().run(specs(), path, env=env, progress=False)
+    return frame(path)
+
+
+@pytest.fixture(scope="module")
+def executor():
+    with ex.DaskExecutor(ex.local_cpu_cluster(2), device="cpu", close_cluster=True) as executor:
+        yield executor
+
+
+def assert_same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    keys = list(ex.KEY_COLUMNS["train"])
+    assert len(got) == len(want)
+    pd.testing.assert_frame_equal(got[keys], want[keys])
+    pd.testing.assert_frame_equal(got[STABLE], want[STABLE])
+    # the same seeds train the same model: the loss agrees (thread counts differ: float reordering only)
+    assert got.train_loss.to_numpy() == pytest.approx(want.train_loss.to_numpy(), rel=1e-4)
+
+
+def test_dask_workers_give_the_rows_of_the_in_process_sweep(tmp_path, executor, reference):
+    path = tmp_path / "rows.csv"
+    summary = executor.run(specs(), path, progress=False)
+    assert (summary.written, summary.skipped, summary.failed) == (8, 0, [])
+    rows = frame(path)
+    assert tuple(pd.read_csv(path).columns) == ex.TRAIN_COLUMNS
+    assert_same_rows(rows, reference)
+    # placement recorded: the host; no GPU, so no NVML index or UUID
+    assert (rows.host == reference.host).all() and rows.gpu_index.isna().all() and rows.gpu_uuid.isna().all()
+    assert sum(summary.cells_per_worker.values()) == 4
+    # a rerun submits nothing and writes nothing
+    again = executor.run(specs(), path, progress=False)
+    assert (again.written, again.skipped) == (0, 8)
+    assert len(pd.read_csv(path)) == 8
+
+
+def kill_worker_cell(kind, spec, csv_name, done, env_options, runner_kwargs, marker):
+    """A cell that kills its worker process: batch 4 / repeat 1 once (marker file), batch 6 / repeat 1 always."""
+    marker = Path(marker)
+    if spec.repeat == 1 and spec.batch_size == 6:
+        os._exit(1)
+    if spec.repeat == 1 and spec.batch_size == 4 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os._exit(1)
+    return executors.run_cell(kind, spec, csv_name, done, env_options, runner_kwargs)
+
+
+def test_a_killed_worker_loses_nothing_and_a_cell_that_always_dies_is_reported(tmp_path, executor, reference,
+                                                                               monkeypatch):
+    path = tmp_path / "rows.csv"
+    marker = tmp_path / "killed-once"
+    monkeypatch.setattr(executor, "cell", functools.partial(kill_worker_cell, marker=str(marker)))
+    lines = []
+    summary = executor.run(specs(), path, progress=False, log=lines.append)
+    assert marker.exists(), "the cell never killed its worker"
+    # the cell killed once was retried elsewhere; the one that always dies is reported after 2 attempts
+    assert [(f.spec.batch_size, f.spec.repeat, f.attempts) for f in summary.failed] == [(6, 1, 2)]
+    assert "KilledWorker" in summary.failed[0].error
+    assert summary.written == 6 and sum("retrying" in line for line in lines) == 2
+    want = reference[~((reference.batch_size == 6) & (reference.repeat == 1))].reset_index(drop=True)
+    assert_same_rows(frame(path), want)
+    # rerun with healthy cells: only the missing cell runs; nothing lost, nothing duplicated
+    monkeypatch.setattr(executor, "cell", executors.run_cell)
+    executor.start()
+    again = executor.run(specs(), path, progress=False)
+    assert (again.written, again.skipped, again.failed) == (2, 6, [])
+    assert_same_rows(frame(path), reference)
+
+
+def test_cells_pinned_to_a_gpu_kind_no_worker_has_are_refused_before_running(tmp_path, executor):
+    executor.gpu_kind = "H200"
+    try:
+        with pytest.raises(ex.GridError, match="no worker has a GPU of kind 'H200'"):
+            executor.run(specs(), tmp_path / "rows.csv", progress=False)
+    finally:
+        executor.gpu_kind = None
+    assert not (tmp_path / "rows.csv").exists() or len(pd.read_csv(tmp_path / "rows.csv")) == 0
+    # pinned to the kind the workers have ("cpu"), the cells run
+    executor.gpu_kind = "CPU"
+    try:
+        summary = executor.run(specs()[:1], tmp_path / "rows.csv", progress=False)
+    finally:
+        executor.gpu_kind = None
+    assert summary.written == 2 and not math.isnan(pd.read_csv(tmp_path / "rows.csv").steps.iloc[0])
+
+
+def test_placement_columns_extend_an_older_csv_whose_rows_read_nan(tmp_path):
+    path = tmp_path / "old.csv"
+    old = [c for c in ex.TRAIN_COLUMNS if c not in ex.PLACEMENT_COLUMNS]
+    path.write_text(",".join(old) + "\n")
+    store = ex.RowStore(path, old)
+    store.append([{c: "x" for c in ex.KEY_COLUMNS["train"]}])
+    with pytest.warns(ex.SchemaWarning, match="host, gpu_index, gpu_uuid"):
+        ex.InProcess().run(specs()[:1], path, env=ex.make_environment("cpu", idle_s=0), progress=False)
+    rows = pd.read_csv(path)
+    assert tuple(rows.columns[-3:]) == ex.PLACEMENT_COLUMNS
+    assert rows.host.isna().iloc[0] and rows.host.notna().iloc[1:].all() and rows.gpu_index.isna().all()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--gpu-kind", "H200"], "give --gpus or --scheduler"),
+    (["--gpus", "all", "--scheduler", "tcp://x:8786"], "choose one of --gpus, --scheduler"),
+    (["--gpus", "first"], "'all' or CUDA indices"),
+    (["--cpu-workers", "2"], "use it with --quick --device cpu"),
+])
+def test_campaign_executor_flags_refuse_mistakes_with_one_line(argv, message, capsys):
+    from greenai import campaign
+
+    assert campaign.main(["-e", "hardware", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
