@@ -114,6 +114,7 @@ def test_pattern_cuts_underestimate_every_other_pattern(year):
     solver = PatternDecomposition(25, I.thesis_gpu_profile())
     inputs = S.window_inputs(year, 30, 25)
     solver._set_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+    solver._configure(0, "cost", {})
     rng = np.random.default_rng(3)
     picks = solver.patterns[rng.choice(len(solver.patterns), 12, replace=False)]
     values, slopes = [], []
@@ -128,3 +129,45 @@ def test_pattern_cuts_underestimate_every_other_pattern(year):
         bound = values[n] + (picks - picks[n]) @ slopes[n]
         assert (values >= bound - 1e-9).all()
     assert any((np.abs(s) > 1e-6).any() for s in slopes)  # the cuts are not flat
+
+
+def simultaneous_hours(plan, beta=0.9):
+    imports = plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]
+    exports = plan["solar_sold_w"] + beta * plan["battery_to_grid_w"]
+    return np.flatnonzero(np.minimum(imports, exports).to_numpy() > 1e-6)
+
+
+@pytest.mark.parametrize("start,deadline", [(4104, 23), (4128, 23), (4104, 32), (4128, 32)])
+def test_no_buying_and_selling_in_one_hour_on_june_windows(year, start, deadline):
+    """June windows with sun in the cheap F3 band (0.25 < 0.30 €/kWh): a model without the
+    rule would buy and sell in the same hour; both solvers forbid it and agree."""
+    inputs = S.window_inputs(year, start, deadline)
+    relaxed = M.create_model(inputs)
+    relaxed.Import_Mode.deactivate()
+    relaxed.Export_Mode.deactivate()
+    arbitrage = M.solve(relaxed)
+    assert len(simultaneous_hours(M.schedule(relaxed))) > 0  # the window really tempts the model
+    model = M.create_model(inputs)
+    milp = M.solve(model)
+    assert milp["cost_eur"] > arbitrage["cost_eur"] + 0.01  # the rule costs cents here
+    check_balances(M.schedule(model), inputs)
+    solution = PatternDecomposition(deadline, inputs.gpu).solve(
+        inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6)
+    assert solution.rel_gap <= M.MIP_REL_GAP
+    check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
+
+
+def test_solvers_agree_on_random_windows_from_every_month(year):
+    rng = np.random.default_rng(2026)
+    month_starts = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30]) * 24
+    for first in month_starts:
+        start = int(first + rng.integers(0, 27 * 24))
+        deadline = int(rng.choice([23, 24]))
+        inputs = S.window_inputs(year, start, deadline)
+        milp = M.solve(M.create_model(inputs))
+        solution = PatternDecomposition(deadline, inputs.gpu).solve(
+            inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+        assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6), (start, deadline)
+        assert solution.rel_gap <= M.MIP_REL_GAP
+        check_balances(solution.schedule().assign(slot=range(deadline)), inputs)

@@ -128,7 +128,8 @@ def _sweep_one_deadline(args) -> list[dict]:
         inputs = window_inputs(year, start, deadline_h, gpu, battery)
         t0 = time.perf_counter()
         if method == "decomposition":
-            solution = solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+            solution = solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh,
+                                    inputs.carbon_g_per_kwh)
             solve_s = time.perf_counter() - t0
             row = summarize_solution(solution, inputs)
         else:
