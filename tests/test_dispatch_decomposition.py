@@ -171,3 +171,63 @@ def test_solvers_agree_on_random_windows_from_every_month(year):
         assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6), (start, deadline)
         assert solution.rel_gap <= M.MIP_REL_GAP
         check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
+
+
+@pytest.mark.parametrize("first,end", [(0, 30), (4100, 4130), (7000, 7028)])
+def test_start_as_decision_equals_milp(year, first, end):
+    start, cost, plan = S.best_start(year, first, end)
+    start_milp, cost_milp, _ = S.best_start(year, first, end, method="milp")
+    assert cost == pytest.approx(cost_milp, abs=1e-6)
+    assert int(plan.loc[plan["level"] > 0, "hour"].min()) == start
+    inputs = S.window_inputs(year, first, end - first, latest_start=end - first - 22)
+    check_balances(plan.assign(slot=range(end - first)), inputs)
+
+
+def test_carbon_objective_caps_and_start_decision_equal_milp_on_banded_windows():
+    """Random small windows (prices below and above the sell price, random carbon): the
+    carbon objective, the cost under emission caps (the ε-curve) and the start as a decision
+    give the Pyomo MILP's optimum within 1e-6 € (gCO2 for carbon)."""
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(25):
+        base = banded_instance(rng, int(rng.integers(7, 11)))
+        inputs = dataclasses.replace(base, carbon_g_per_kwh=rng.choice([200.0, 250.0, 300.0], size=base.hours),
+                                     latest_start=int(rng.integers(0, 3)))
+        try:
+            inputs.__post_init__()
+            curve_milp = S.cost_carbon_curve(inputs, points=3, method="milp")
+        except I.InfeasibleDispatchError:
+            continue
+        curve = S.cost_carbon_curve(inputs, points=3)
+        # Least emissions: one value. Cheapest plan: the decomposition takes the lowest-emission
+        # one among equal-cost plans, the MILP any of them.
+        assert curve["emissions_cap_g"].iloc[0] == pytest.approx(curve_milp["emissions_cap_g"].iloc[0], abs=2e-6)
+        assert curve["emissions_cap_g"].iloc[-1] <= curve_milp["emissions_cap_g"].iloc[-1] + 1e-6
+        np.testing.assert_allclose(curve["cost_eur"], curve_milp["cost_eur"], atol=1e-6)
+        for cap, cost in zip(curve["emissions_cap_g"], curve["cost_eur"]):  # the MILP at the same caps
+            model = M.create_model(inputs)
+            model.carbon_cap_g = cap + 1e-6 * max(1.0, cap)
+            assert M.solve(model)["cost_eur"] == pytest.approx(cost, abs=1e-6)
+        assert (curve["emissions_g"] <= curve["emissions_cap_g"] * (1 + 1e-6) + 1e-6).all()
+        solution = S.solve_window(inputs, objective="carbon")
+        check_balances(solution.schedule(), inputs)
+        checked += 1
+    assert checked >= 15
+
+
+def test_ties_go_to_the_lower_emission_plan(year):
+    """Start 88, 23 h: several plans cost the same to the cent's millionth; the solver returns
+    the one lowest in emissions, whatever plan it met first."""
+    inputs = S.window_inputs(year, 88, 23)
+    tied = S.solve_window(inputs)
+    model = M.create_model(inputs)
+    cost = M.solve(model)["cost_eur"]
+    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
+    import pyomo.environ as pyo
+
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
+    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)

@@ -190,6 +190,29 @@ class PatternSolution:
         return table
 
 
+def quiet_highs() -> "highspy.Highs":
+    """A silent ``highspy.Highs``: its constructor prints a banner on the C-level
+    stdout (mixed into ``greenai dispatch``'s plan otherwise), so stdout is
+    pointed at /dev/null while it is built."""
+    import ctypes
+    import os
+    import sys
+
+    sys.stdout.flush()
+    libc = ctypes.CDLL(None)
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class PatternDecomposition:
     """The dispatch MILP for windows of ``hours`` slots, solved by pattern decomposition.
 
@@ -253,6 +276,7 @@ class PatternDecomposition:
 
         self._solar_row = np.empty(T, int)
         self._export_row = np.empty(T, int)
+        self._charge_row = np.empty(T, int)
         self._pause_row = np.full(T, -1, int)
         self._order_row = np.empty(max(T - 1, 0), int)
         for t in range(T):
@@ -268,8 +292,8 @@ class PatternDecomposition:
                            (f["GridToBattery"][t], -(1 - th) * a), (f["BatteryToGpu"][t], 1 - th),
                            (f["BatteryToGrid"][t], 1 - th)])  # Battery_Balance
             row(-_INF, 0.0, [(f["BatteryToGpu"][t], 1.0), (f["BatteryToGrid"][t], 1.0), (e[t], -1.0)])  # Discharge_Limit
-            row(-_INF, bat.capacity_wh, [(e[t], 1.0), (f["SolarToBattery"][t], a),
-                                         (f["GridToBattery"][t], a)])  # Charge_Limit
+            self._charge_row[t] = row(-_INF, bat.capacity_wh, [(e[t], 1.0), (f["SolarToBattery"][t], a),
+                                                                (f["GridToBattery"][t], a)])  # Charge_Limit
             row(-_INF, 0.0, [(f["GridToGpu"][t], 1.0), (f["GridToBattery"][t], 1.0),
                              (z[t], -self._import_bound_w)])  # Import_Mode
             # Export_Mode: export + M_t·z <= M_t with M_t = solar_t + β·ESD_max (set per window)
@@ -299,13 +323,13 @@ class PatternDecomposition:
         lp.a_matrix_.start_ = np.searchsorted(c[order], np.arange(len(lower) + 1)).astype(np.int32)
         lp.a_matrix_.index_ = r[order].astype(np.int32)
         lp.a_matrix_.value_ = v[order].astype(float)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = quiet_highs()
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP / 10)
         h.setOptionValue("mip_abs_gap", 0.0)
         h.setOptionValue("presolve", "off")  # small models re-solved from a warm basis
         h.passModel(lp)  # solved as LPs: integrality is handled by the search below
         self._h = h
+        self._coefficients = {(int(a), int(b_)): float(v_) for a, b_, v_ in entries}
         self._x_cols = self._x.ravel().astype(np.int32)
         self._int_cols = np.concatenate([self._x_cols, self._mode.astype(np.int32)])
         self._col_lower, self._col_upper = np.array(lower, float), np.array(upper, float)
@@ -383,7 +407,7 @@ class PatternDecomposition:
                 search.run()
                 stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
             final = tied
-        return self._solution(final, objective, bound1, stats)
+        return self._solution(final, objective, bound1, stats, stage1.value)
 
     # ------------------------------------------------------------ internals
     def _metric(self, name: str) -> np.ndarray:
@@ -418,11 +442,19 @@ class PatternDecomposition:
         # Export_Mode's bound M_t = solar_t + β·ESD_max.
         m_t = solar + self.battery.discharge_efficiency * self.battery.capacity_wh
         for t in range(T):
-            h.changeCoeff(int(self._export_row[t]), int(self._mode[t]), float(m_t[t]))
+            self._coeff(int(self._export_row[t]), int(self._mode[t]), float(m_t[t]))
         h.changeRowsBounds(T, self._export_row.astype(np.int32), np.full(T, -_INF), m_t.astype(float))
         for name, r in self._cap_row.items():
             for c, v in zip(self._money, self._metric(name)):
-                h.changeCoeff(int(r), int(c), float(v))
+                self._coeff(int(r), int(c), float(v))
+
+    def _coeff(self, row: int, col: int, value: float) -> None:
+        """Change one matrix entry, skipping no-ops (HiGHS warns on stdout when asked to set a
+        missing entry to 0)."""
+        old = self._coefficients.get((row, col), 0.0)
+        if value != old:
+            self._h.changeCoeff(row, col, value)
+            self._coefficients[(row, col)] = value
 
     def _configure(self, start: int, objective: str, caps) -> None:
         """Start slot, objective ("cost" or "carbon") and caps ({"cost": €, "carbon": gCO2} upper bounds)."""
@@ -504,13 +536,15 @@ class PatternDecomposition:
         exports = cols[f["SolarSold"]] + beta * cols[f["BatteryToGrid"]]
         return np.minimum(imports, exports)
 
-    def _solution(self, final: "_Incumbent", objective: str, bound: float, stats) -> PatternSolution:
+    def _solution(self, final: "_Incumbent", objective: str, bound: float, stats, best: float) -> PatternSolution:
+        """The plan ``final``; ``best`` is the proven optimum's value (stage 1), ``bound`` its bound:
+        the gap reported is theirs (the tie-break may add up to ``TIE_TOL`` to the objective)."""
         cols = final.cols
         x = np.round(cols[self._x]).astype(int)
         levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
         value = self._value(objective, cols)
-        gap = max(0.0, value - bound) / max(abs(value), 1e-10)
-        if gap > MIP_REL_GAP and value - bound > 1e-9:
+        gap = max(0.0, best - bound) / max(abs(best), 1e-10)
+        if (gap > MIP_REL_GAP and best - bound > 1e-9) or value > best + 2 * TIE_TOL[objective] + 1e-9:
             raise DispatchSolveError(f"pattern search ended with gap {gap:.2e}")
         flows = {name: cols[idx].copy() for name, idx in self._flow.items()}
         flows["BatteryEnergy"] = cols[self._energy].copy()
@@ -702,6 +736,18 @@ class _Search:
             return False
         if spread.max() > _INTEGRAL_TOL:
             t = int(np.argmax(spread))
+            if p.gpu.levels == 1:  # one level: the hour is off or on
+                col = p._x[t].astype(np.int32)
+                hi = p._col_upper[col].copy()
+                for lo_, hi_ in ((0.0, 0.0), (1.0, 1.0)):
+                    h.changeColsBounds(1, col, np.array([lo_]), np.array([hi_]))
+                    p._col_upper[col] = hi_
+                    ok = self._branch(depth + 1)
+                    h.changeColsBounds(1, col, np.array([0.0]), hi)
+                    p._col_upper[col] = hi
+                    if not ok:
+                        return False
+                return True
             cumulative = np.cumsum(levels[t])
             m = int(np.argmin(np.abs(cumulative[:-1] - cumulative[-1] / 2)))  # levels 0..m vs m+1..K-1
             K = p.gpu.levels
