@@ -12,6 +12,7 @@ import pytest
 from greenai import cli
 from greenai.dispatch import inputs as I
 from greenai.dispatch import cli as D
+from greenai.dispatch import sweep as S
 
 
 def test_job_profile_reproduces_table_5_1_for_the_thesis_job():
@@ -40,7 +41,7 @@ def test_job_profile_scales_with_energy_and_rounds_to_whole_hours():
 
 def test_a_short_job_plans_its_energy(year):
     gpu, levels = I.job_profile(2e6, 1800.0)  # 0.56 kWh in half an hour at the default limit
-    table, solution = D.plan_window(year, 3896, 6, gpu, I.Battery())
+    table, solution = S.plan_window(year, 3896, 6, gpu, I.Battery())
     assert (table["level"] > 0).sum() == 1
     assert table["gpu_w"].sum() == pytest.approx(levels.loc[levels["kept"], "energy_wh"].min())
 
@@ -119,10 +120,10 @@ def test_job_plan_with_interval_ends(year, capfd, monkeypatch, tmp_path):
     assert "low end:" in out and "high end:" in out and "cost" in out
     plan = pd.read_csv(out_csv)
     gpu, levels = I.job_profile(11e3 * 3600, 11 * 3600)
-    table, solution = D.plan_window(year, 162 * 24 + 8, 36, gpu, I.Battery())
+    table, solution = S.plan_window(year, 162 * 24 + 8, 36, gpu, I.Battery())
     assert plan["cost_eur"].sum() == pytest.approx(solution.cost_eur, abs=1e-9)
     # The interval's ends bracket the plan's cost (more energy never costs less).
-    low, high = (D.plan_window(year, 162 * 24 + 8, 36, I.job_profile(e, 11 * 3600)[0], I.Battery())[1].cost_eur
+    low, high = (S.plan_window(year, 162 * 24 + 8, 36, I.job_profile(e, 11 * 3600)[0], I.Battery())[1].cost_eur
                  for e in (9e3 * 3600, 13e3 * 3600))
     assert low <= solution.cost_eur + 1e-9 <= high + 2e-9
     assert f"{low:.4f}" in out and f"{high:.4f}" in out

@@ -138,29 +138,6 @@ def _year(args) -> pd.DataFrame:
     return year
 
 
-def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile, battery: I.Battery,
-                choose_start: bool = False, objective: str = "cost"):
-    """Solve one window by the exact decomposition: ``(plan table, PatternSolution)``."""
-    from greenai.dispatch import sweep
-
-    if deadline <= 0:
-        raise I.DispatchInputError(f"--deadline must be a positive number of hours, got {deadline}")
-    if start + deadline > len(year):
-        raise I.DispatchInputError(
-            f"the window {start}..{start + deadline - 1} runs past the weather year's last hour ({len(year) - 1}): "
-            "start earlier or shorten the deadline")
-    fastest = int(np.ceil(min(gpu.duration_h) - 1e-9))
-    if deadline < fastest:
-        raise I.InfeasibleDispatchError(
-            f"the job needs at least {fastest} h at its fastest level; a deadline of {deadline} h cannot be met")
-    latest = deadline - fastest if choose_start else 0
-    inputs = sweep.window_inputs(year, start, deadline, gpu, battery, latest_start=latest)
-    solution = sweep.solve_window(inputs, objective=objective)
-    table = solution.schedule(start, inputs.carbon_g_per_kwh)
-    table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
-    return table, solution
-
-
 def plan(args) -> tuple[pd.DataFrame, float]:
     """Build the inputs from ``args``, solve, and return ``(plan, cost_eur)``."""
     table, solution, _ = _plan(args)
@@ -168,6 +145,8 @@ def plan(args) -> tuple[pd.DataFrame, float]:
 
 
 def _plan(args):
+    from greenai.dispatch import sweep
+
     if (args.power_w is None) != (args.duration_h is None):
         raise I.DispatchInputError("give both --power-w and --duration-h, or neither")
     if args.out is not None and args.out.is_dir():
@@ -182,19 +161,26 @@ def _plan(args):
     else:
         gpu = I.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else I.thesis_gpu_profile()
     year = _year(args)
-    table, solution = plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective)
+    table, solution = sweep.plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective)
     if extra:
         p = extra["prediction"]
         ends = {}
         for name, energy in (("low", p.energy_low_j), ("high", p.energy_high_j)):
             gpu_end, _ = I.job_profile(energy, p.duration_s)
             try:
-                ends[name] = plan_window(year, start, args.deadline, gpu_end, battery, args.choose_start,
+                ends[name] = sweep.plan_window(year, start, args.deadline, gpu_end, battery, args.choose_start,
                                          args.objective)[1]
             except I.InfeasibleDispatchError:
                 ends[name] = None
         extra["ends"] = ends
     return table, solution, extra
+
+
+def job_cost_eur(table: pd.DataFrame, cost_eur: float) -> float:
+    """The plan's cost above the no-job reference of selling every Wh of the window's solar [€]
+    (the cheapest no-job plan when storing energy to sell later loses money, as with Table 5.3:
+    α·β·0.30 < 0.25 €/kWh)."""
+    return float(cost_eur + (table["solar_w"] * table["sell_eur_per_kwh"]).sum() / 1000)
 
 
 def _clean(x: float, digits: int) -> float:
@@ -236,9 +222,12 @@ def run(args) -> int:
     print(f"\njob runs hours {int(running['hour'].min())}-{int(running['hour'].max())} "
           f"({len(running)} h, {running['gpu_w'].sum() / 1000:.3f} kWh); "
           f"cost {_clean(solution.cost_eur, 4):.4f} EUR; grid emissions {_clean(table['emissions_g'].sum(), 0):.0f} gCO2")
+    print(f"(the cost counts the whole window's grid purchases minus its sales, eq. 5.2; it is "
+          f"{_clean(job_cost_eur(table, solution.cost_eur), 4):.4f} EUR above selling all the window's solar without the job)")
     if extra:
         ends = extra["ends"]
-        text = [f"{name} end: " + (f"{_clean(s.cost_eur, 4):.4f} EUR, {_clean(s.emissions_g, 0):.0f} gCO2" if s is not None
+        text = [f"{name} end: " + (f"{_clean(s.cost_eur, 4):.4f} EUR ({_clean(job_cost_eur(table, s.cost_eur), 4):.4f} above "
+                                   f"solar sales), {_clean(s.emissions_g, 0):.0f} gCO2" if s is not None
                                    else "deadline not met") for name, s in ends.items()]
         print("prediction interval carried through (re-planned at each end): " + "; ".join(text))
     if args.out:

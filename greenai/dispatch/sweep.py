@@ -308,3 +308,34 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
         rows.append({"emissions_cap_g": cap, "cost_eur": r["cost_eur"], "emissions_g": r["emissions_g"]})
     model.carbon_cap_g = NO_CARBON_CAP_G
     return pd.DataFrame(rows)
+
+
+def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile, battery: I.Battery,
+                choose_start: bool = False, objective: str = "cost"):
+    """Plan a job (``gpu``, e.g. from :func:`greenai.dispatch.inputs.job_profile`) in the
+    window of ``deadline`` hours from hour ``start`` of ``year``, by the exact
+    decomposition: ``(plan table with a "band" column, PatternSolution)``.
+
+    Raises
+    ------
+    DispatchInputError
+        A window outside the year or a non-positive deadline.
+    InfeasibleDispatchError
+        A deadline shorter than the job at its fastest level.
+    """
+    if deadline <= 0:
+        raise I.DispatchInputError(f"--deadline must be a positive number of hours, got {deadline}")
+    if start + deadline > len(year):
+        raise I.DispatchInputError(
+            f"the window {start}..{start + deadline - 1} runs past the weather year's last hour ({len(year) - 1}): "
+            "start earlier or shorten the deadline")
+    fastest = int(np.ceil(min(gpu.duration_h) - 1e-9))
+    if deadline < fastest:
+        raise I.InfeasibleDispatchError(
+            f"the job needs at least {fastest} h at its fastest level; a deadline of {deadline} h cannot be met")
+    latest = deadline - fastest if choose_start else 0
+    inputs = window_inputs(year, start, deadline, gpu, battery, latest_start=latest)
+    solution = solve_window(inputs, objective=objective)
+    table = solution.schedule(start, inputs.carbon_g_per_kwh)
+    table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
+    return table, solution
