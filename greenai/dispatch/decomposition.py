@@ -260,10 +260,6 @@ class PatternDecomposition:
         self._flow = {name: np.array([column(0.0, _INF) for _ in range(T)]) for name in FLOWS}
         self._energy = np.array([column(0.0, _INF) for _ in range(T + 1)])  # BatteryEnergy[t]
         self._mode = np.array([column(0.0, 1.0, True) for _ in range(T)])  # GridMode[t]: 1 import, 0 export
-        # PatternWeight[v] of the hull formulation (model.py, Count_Hull): fixed at 0 while the
-        # search fixes the counts, free in a whole-window MIP (:meth:`_whole_mip`).
-        self._vertices = hull_vertices(self.gpu, min(T, math.ceil(max(self.gpu.duration_h)))).astype(float)
-        self._weight = np.array([column(0.0, 0.0) for _ in range(len(self._vertices))])
         f, x, e, z = self._flow, self._x, self._energy, self._mode
         rows_lo, rows_hi, entries = [], [], []  # entries: (row, col, value)
 
@@ -301,10 +297,8 @@ class PatternDecomposition:
                                                                    (z[t], b * bat.capacity_wh)])
         row(bat.initial_wh, bat.initial_wh, [(e[0], 1.0)])  # Battery_Initial
         row(required, _INF, [(x[t, k], progress[k]) for t in range(T) for k in range(K)])  # Job_Completion
-        self._count_row = np.array([row(0.0, T, [(x[t, k], 1.0) for t in range(T)]
-                                        + [(self._weight[v], -self._vertices[v, k]) for v in range(len(self._vertices))])
-                                    for k in range(K)])
-        self._convexity_row = row(-_INF, _INF, [(c, 1.0) for c in self._weight])
+        self._count_row = np.array([row(0.0, T, [(x[t, k], 1.0) for t in range(T)]) for k in range(K)])
+        self._weight = None  # PatternWeight columns of the hull formulation, added by _whole_mip when first needed
         for t in range(T - 1):  # Power_Order, switched on per window where hours t, t+1 are interchangeable
             self._order_row[t] = row(-_INF, _INF, [(x[t, k], P[k]) for k in range(K)]
                                      + [(x[t + 1, k], -P[k]) for k in range(K)])
@@ -329,10 +323,12 @@ class PatternDecomposition:
         h.setOptionValue("presolve", "off")  # small models re-solved from a warm basis
         h.passModel(lp)  # solved as LPs: integrality is handled by the search below
         self._h = h
-        self._coefficients = {(int(a), int(b_)): float(v_) for a, b_, v_ in entries}
+        self._lp_pristine = lp
+        self._coefficients = self._coefficients_pristine = {(int(a), int(b_)): float(v_) for a, b_, v_ in entries}
         self._x_cols = self._x.ravel().astype(np.int32)
         self._int_cols = np.concatenate([self._x_cols, self._mode.astype(np.int32)])
         self._col_lower, self._col_upper = np.array(lower, float), np.array(upper, float)
+        self._col_upper_pristine = self._col_upper.copy()
         self._nx = len(self._x_cols)
 
     # ------------------------------------------------------------ one window
@@ -371,6 +367,7 @@ class PatternDecomposition:
         buy = check_series("buy_eur_per_kwh", buy_eur_per_kwh, T)[:T]
         sell = check_series("sell_eur_per_kwh", sell_eur_per_kwh, T)[:T]
         carbon = np.zeros(T) if carbon_g_per_kwh is None else check_series("carbon_g_per_kwh", carbon_g_per_kwh, T)[:T]
+        self._reset()  # the pristine model, cold: the plan depends on this window only, not on earlier ones
         self._set_window(solar, buy, sell, carbon)
         other = "carbon" if objective == "cost" else "cost"
         latest = min(latest_start, T - int(math.ceil(min(self.gpu.duration_h))))
@@ -483,6 +480,8 @@ class PatternDecomposition:
     def _whole_mip(self, cutoff: float):
         """The current start slot, objective and caps as one MIP over all patterns (hull-tightened),
         cut off at ``cutoff``: (status, value, columns, dual bound, nodes)."""
+        if self._weight is None:
+            self._add_hull()
         h, K, n = self._h, self.gpu.levels, len(self._weight)
         ints = self._int_cols
         h.changeColsBounds(n, self._weight.astype(np.int32), np.zeros(n), np.full(n, _INF))
@@ -506,6 +505,32 @@ class PatternDecomposition:
             h.changeColsBounds(n, self._weight.astype(np.int32), np.zeros(n), np.zeros(n))
             h.clearSolver()
         return result
+
+    def _reset(self) -> None:
+        """Back to the model as built (no hull columns, no window), with no basis."""
+        self._h.passModel(self._lp_pristine)
+        self._coefficients = dict(self._coefficients_pristine)
+        self._col_upper = self._col_upper_pristine.copy()
+        self._weight = None
+
+    def _add_hull(self) -> None:
+        """Add PatternWeight[v] (model.py, Count_Hull): the counts as a convex combination of the
+        hull vertices of the minimal patterns. Fixed at 0 (and the convexity row free) while the
+        search fixes the counts; free in a whole-window MIP. Built on first need: the hull of
+        33k patterns in 7 dimensions takes seconds."""
+        h, K = self._h, self.gpu.levels
+        vertices = hull_vertices(self.gpu, min(self.hours, math.ceil(max(self.gpu.duration_h)))).astype(float)
+        n, first = len(vertices), h.getNumCol()
+        starts = np.arange(n, dtype=np.int32) * K
+        index = np.tile(self._count_row.astype(np.int32), n)
+        value = -vertices.ravel()
+        h.addCols(n, np.zeros(n), np.zeros(n), np.zeros(n), n * K, starts, index, value)
+        self._weight = np.arange(first, first + n)
+        h.addRow(-_INF, _INF, n, self._weight.astype(np.int32), np.ones(n))
+        self._convexity_row = h.getNumRow() - 1
+        for v in range(n):
+            for k in range(K):
+                self._coefficients[(int(self._count_row[k]), int(self._weight[v]))] = float(value[v * K + k])
 
     def _set_counts(self, lo: np.ndarray, hi: np.ndarray) -> None:
         K = self.gpu.levels
