@@ -210,6 +210,9 @@ def quiet_highs() -> "highspy.Highs":
         os.close(saved)
         os.close(devnull)
     h.setOptionValue("output_flag", False)
+    # One thread: HiGHS' MIP workers spin while they wait, and the sweep already runs one
+    # process per core; with the default pool, two sweep workers on two cores slowed ~20x.
+    h.setOptionValue("threads", 1)
     return h
 
 

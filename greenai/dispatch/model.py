@@ -376,7 +376,7 @@ class DispatchSolveError(RuntimeError):
 
 
 def make_solver(time_limit_s: float | None = None):
-    """A HiGHS solver through Pyomo's persistent interface, gap 1e-6, silent."""
+    """A HiGHS solver through Pyomo's persistent interface, gap 1e-6, silent, one thread."""
     from pyomo.contrib.solver.solvers.highs import Highs
 
     solver = Highs()
@@ -385,6 +385,9 @@ def make_solver(time_limit_s: float | None = None):
     solver.config.abs_gap = 0.0
     solver.config.load_solutions = False
     solver.config.raise_exception_on_nonoptimal_result = False
+    # One thread, as every HiGHS of greenai.dispatch (decomposition.quiet_highs): HiGHS keeps one
+    # scheduler per process and refuses a run whose thread count differs from it.
+    solver.config.solver_options["threads"] = 1
     if time_limit_s is not None:
         solver.config.time_limit = time_limit_s
     return solver

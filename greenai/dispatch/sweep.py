@@ -252,26 +252,34 @@ def best_start(
 
 
 def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: float | None = None,
-                 solver: PatternDecomposition | None = None) -> PatternSolution:
+                 solver: PatternDecomposition | None = None, tie_break: bool = True) -> PatternSolution:
     """One window (``inputs``, its ``latest_start`` included) by the pattern decomposition,
     proven optimal. ``grid_max_w`` is not supported there: use the Pyomo model."""
     if math.isfinite(inputs.grid_max_w):
         raise I.DispatchInputError("grid_max_w needs the Pyomo model (create_model/solve), not the decomposition")
     solver = solver or PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
     return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh,
-                        objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start)
+                        objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start,
+                        tie_break=tie_break)
+
+
+def _capped_cost(args) -> tuple[float, float]:
+    inputs, cap = args
+    r = solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    return r.cost_eur, r.emissions_g
 
 
 def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = True,
-                      method: str = "decomposition") -> pd.DataFrame:
+                      method: str = "decomposition", processes: int = 1) -> pd.DataFrame:
     """Cost/CO2 trade-off by the ε-constraint method.
 
     Solves the minimum-emission plan and the minimum-cost plan, then the
     minimum cost under ``points`` emission caps between them (each cap
     loosened by 1e-6 relative so the end points stay feasible), every solve
-    proven optimal: by the pattern decomposition (default) or the Pyomo MILP
-    (``method="milp"``). Each row: ``emissions_cap_g``, ``cost_eur``,
-    ``emissions_g``.
+    proven optimal: by the pattern decomposition (default; the capped points
+    spread over ``processes`` workers, each without the emissions tie-break: the
+    cap binds where the curve slopes) or the Pyomo MILP (``method="milp"``).
+    Each row: ``emissions_cap_g``, ``cost_eur``, ``emissions_g``.
     """
     if method not in METHODS:
         raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
@@ -285,13 +293,16 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
         cheapest = solve_window(inputs, solver=solver)
         cleanest = solve_window(inputs, objective="carbon", solver=solver)
         caps = np.linspace(cleanest.emissions_g, cheapest.emissions_g, points)
-        for i, cap in enumerate(caps):
-            # The cheapest plan needs no cap; every other point is solved under its cap.
-            if i == len(caps) - 1:
-                r = cheapest
-            else:
-                r = solve_window(inputs, carbon_cap_g=loosen(cap), solver=solver)
-            rows.append({"emissions_cap_g": cap, "cost_eur": r.cost_eur, "emissions_g": r.emissions_g})
+        # The cheapest plan needs no cap; every other point is solved under its cap.
+        jobs = [(inputs, loosen(cap)) for cap in caps[:-1]]
+        if processes > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(max_workers=processes) as pool:
+                capped = list(pool.map(_capped_cost, jobs))
+        else:
+            capped = [_capped_cost(job) for job in jobs]
+        capped.append((cheapest.cost_eur, cheapest.emissions_g))
+        for cap, (cost, emissions) in zip(caps, capped):
+            rows.append({"emissions_cap_g": cap, "cost_eur": cost, "emissions_g": emissions})
         return pd.DataFrame(rows)
     model = create_model(inputs, tight=tight)
     solver = make_solver()
