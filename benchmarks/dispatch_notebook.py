@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     stable = first.drop(columns="solve_s").to_csv(index=False) == second.drop(columns="solve_s").to_csv(index=False)
     print(f"total: {int(total['solves'])} solves in {total['wall_s']:.1f} s wall, {total['cpu_s']:.1f} s CPU; "
           f"sweep table byte-identical on a second run: {stable}; largest sweep gap {first['rel_gap'].max():.1e}")
+    table["solves"] = table["solves"].astype(int)
     table.to_csv(args.out / "dispatch_notebook.csv", index=False)
     metadata.write_meta(args.out / "dispatch_notebook.csv", campaign="dispatch_notebook_benchmark",
                         inputs_s=inputs_s, processes=args.processes, cpu_count=os.cpu_count(),
