@@ -124,7 +124,7 @@ def predict_job(args):
             "give --power-w/--duration-h instead") from None
     try:
         return predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu, precision=args.precision)
-    except ValueError as exc:  # unknown model, dataset or GPU: the predictor's own message
+    except (ValueError, OSError) as exc:  # unknown model, dataset or GPU; a missing fit: the predictor's own message
         raise I.DispatchInputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
@@ -191,15 +191,16 @@ def _clean(x: float, digits: int) -> float:
 def run(args) -> int:
     try:
         table, solution, extra = _plan(args)
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(args.out, index=False)  # written only after a successful solve
     except I.DispatchInputError as exc:
         print(f"greenai dispatch: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"greenai dispatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    if args.out:
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(args.out, index=False)  # written only after a successful solve
+        except OSError as exc:
+            print(f"greenai dispatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     if extra:
         p = extra["prediction"]
         print(f"job: {args.model} on {args.dataset}, {args.epochs} epochs, batch {args.batch_size} "

@@ -52,9 +52,11 @@ level (lowering a level never raises cost, since prices and intensities are
 non-negative), so the counts are restricted to the convex hull of those
 patterns (``Count_Hull``), which removes no optimum. This cuts the 23 h
 windows from seconds to a tenth of a second; 25 h windows stay hard for
-branch-and-bound (about a minute). The sweeps therefore use the exact pattern
-decomposition of :mod:`greenai.dispatch.decomposition` (about 10 ms a window),
-which is checked against this model.
+branch-and-bound (about a minute). The sweeps, the start hour as a decision,
+the carbon objective and the ε-curve therefore use the exact pattern
+decomposition of :mod:`greenai.dispatch.decomposition` (about 25 ms of CPU a
+sweep window), which is checked against this model; this model remains the
+reference and the only solver for ``grid_max_w``.
 """
 
 from __future__ import annotations
