@@ -651,6 +651,11 @@ class _Search:
             self.closed_bound = min(self.closed_bound, root[0])
             self.done[:] = True
             return
+        if self.feasible(root[2], root[3]):  # the relaxation's optimum is a plan: nothing can beat it
+            self._offer(root[0], root[3])
+            self.closed_bound = min(self.closed_bound, root[0])
+            self.done[:] = True
+            return
         lp_value = np.full(len(patterns), np.nan)
         counts_root = root[2].sum(axis=0)
         distance = np.where(allowed, np.abs(patterns - counts_root).sum(axis=1), np.inf)
