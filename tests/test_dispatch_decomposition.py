@@ -114,6 +114,7 @@ def test_pattern_cuts_underestimate_every_other_pattern(year):
     solver = PatternDecomposition(25, I.thesis_gpu_profile())
     inputs = S.window_inputs(year, 30, 25)
     solver._set_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+    solver._configure(0, "cost", {})
     rng = np.random.default_rng(3)
     picks = solver.patterns[rng.choice(len(solver.patterns), 12, replace=False)]
     values, slopes = [], []
@@ -128,3 +129,105 @@ def test_pattern_cuts_underestimate_every_other_pattern(year):
         bound = values[n] + (picks - picks[n]) @ slopes[n]
         assert (values >= bound - 1e-9).all()
     assert any((np.abs(s) > 1e-6).any() for s in slopes)  # the cuts are not flat
+
+
+def simultaneous_hours(plan, beta=0.9):
+    imports = plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]
+    exports = plan["solar_sold_w"] + beta * plan["battery_to_grid_w"]
+    return np.flatnonzero(np.minimum(imports, exports).to_numpy() > 1e-6)
+
+
+@pytest.mark.parametrize("start,deadline", [(4104, 23), (4128, 23), (4104, 32), (4128, 32)])
+def test_no_buying_and_selling_in_one_hour_on_june_windows(year, start, deadline):
+    """June windows with sun in the cheap F3 band (0.25 < 0.30 €/kWh): a model without the
+    rule would buy and sell in the same hour; both solvers forbid it and agree."""
+    inputs = S.window_inputs(year, start, deadline)
+    relaxed = M.create_model(inputs)
+    relaxed.Import_Mode.deactivate()
+    relaxed.Export_Mode.deactivate()
+    arbitrage = M.solve(relaxed)
+    assert len(simultaneous_hours(M.schedule(relaxed))) > 0  # the window really tempts the model
+    model = M.create_model(inputs)
+    milp = M.solve(model)
+    assert milp["cost_eur"] > arbitrage["cost_eur"] + 0.01  # the rule costs cents here
+    check_balances(M.schedule(model), inputs)
+    solution = PatternDecomposition(deadline, inputs.gpu).solve(
+        inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6)
+    assert solution.rel_gap <= M.MIP_REL_GAP
+    check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
+
+
+def test_solvers_agree_on_random_windows_from_every_month(year):
+    rng = np.random.default_rng(2026)
+    month_starts = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30]) * 24
+    for first in month_starts:
+        start = int(first + rng.integers(0, 27 * 24))
+        deadline = int(rng.choice([23, 24]))
+        inputs = S.window_inputs(year, start, deadline)
+        milp = M.solve(M.create_model(inputs))
+        solution = PatternDecomposition(deadline, inputs.gpu).solve(
+            inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+        assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6), (start, deadline)
+        assert solution.rel_gap <= M.MIP_REL_GAP
+        check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
+
+
+@pytest.mark.parametrize("first,end", [(0, 30), (4100, 4130), (7000, 7028)])
+def test_start_as_decision_equals_milp(year, first, end):
+    start, cost, plan = S.best_start(year, first, end)
+    start_milp, cost_milp, _ = S.best_start(year, first, end, method="milp")
+    assert cost == pytest.approx(cost_milp, abs=1e-6)
+    assert int(plan.loc[plan["level"] > 0, "hour"].min()) == start
+    inputs = S.window_inputs(year, first, end - first, latest_start=end - first - 22)
+    check_balances(plan.assign(slot=range(end - first)), inputs)
+
+
+def test_carbon_objective_caps_and_start_decision_equal_milp_on_banded_windows():
+    """Random small windows (prices below and above the sell price, random carbon): the
+    carbon objective, the cost under emission caps (the ε-curve) and the start as a decision
+    give the Pyomo MILP's optimum within 1e-6 € (gCO2 for carbon)."""
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(25):
+        base = banded_instance(rng, int(rng.integers(7, 11)))
+        inputs = dataclasses.replace(base, carbon_g_per_kwh=rng.choice([200.0, 250.0, 300.0], size=base.hours),
+                                     latest_start=int(rng.integers(0, 3)))
+        try:
+            inputs.__post_init__()
+            curve_milp = S.cost_carbon_curve(inputs, points=3, method="milp")
+        except I.InfeasibleDispatchError:
+            continue
+        curve = S.cost_carbon_curve(inputs, points=3)
+        # Least emissions: one value. Cheapest plan: the decomposition takes the lowest-emission
+        # one among equal-cost plans, the MILP any of them.
+        assert curve["emissions_cap_g"].iloc[0] == pytest.approx(curve_milp["emissions_cap_g"].iloc[0], abs=2e-6)
+        assert curve["emissions_cap_g"].iloc[-1] <= curve_milp["emissions_cap_g"].iloc[-1] + 1e-6
+        np.testing.assert_allclose(curve["cost_eur"], curve_milp["cost_eur"], atol=1e-6)
+        for cap, cost in zip(curve["emissions_cap_g"], curve["cost_eur"]):  # the MILP at the same caps
+            model = M.create_model(inputs)
+            model.carbon_cap_g = cap + 1e-6 * max(1.0, cap)
+            assert M.solve(model)["cost_eur"] == pytest.approx(cost, abs=1e-6)
+        assert (curve["emissions_g"] <= curve["emissions_cap_g"] * (1 + 1e-6) + 1e-6).all()
+        solution = S.solve_window(inputs, objective="carbon")
+        check_balances(solution.schedule(), inputs)
+        checked += 1
+    assert checked >= 15
+
+
+def test_ties_go_to_the_lower_emission_plan(year):
+    """Start 88, 23 h: several plans cost the same to the cent's millionth; the solver returns
+    the one lowest in emissions, whatever plan it met first."""
+    inputs = S.window_inputs(year, 88, 23)
+    tied = S.solve_window(inputs)
+    model = M.create_model(inputs)
+    cost = M.solve(model)["cost_eur"]
+    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
+    import pyomo.environ as pyo
+
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
+    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)

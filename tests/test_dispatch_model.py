@@ -49,6 +49,10 @@ def check_balances(plan: pd.DataFrame, inputs: M.DispatchInputs) -> None:
     assert_allclose(plan["battery_end_wh"], expected_end, atol=TOL_WH)
     assert (discharge <= plan["battery_start_wh"] + TOL_WH).all()
     assert (plan["battery_start_wh"] + b.charge_efficiency * charge <= b.capacity_wh + TOL_WH).all()
+    # No buying and selling in the same hour (a meter nets the hour's flows).
+    imports = plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]
+    exports = plan["solar_sold_w"] + b.discharge_efficiency * plan["battery_to_grid_w"]
+    assert (np.minimum(imports, exports) <= TOL_WH).all(), "a slot imports and exports at once"
     # One contiguous run that completes the job (section 5.4, eq. 5.22), exactly.
     running = np.flatnonzero(plan["level"].to_numpy() > 0)
     assert running.size and np.array_equal(running, np.arange(running[0], running[-1] + 1))

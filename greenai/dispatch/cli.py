@@ -1,8 +1,21 @@
 """``greenai dispatch``: plan a GPU job hour by hour against solar, battery and
-grid, print the plan and its cost, and write it as CSV.
+grid, print the plan, its cost and emissions, and write it as CSV.
+
+The job is either a training run (``--model``, ``--dataset``, ``--epochs``,
+``--batch-size``: its energy and duration come from ``greenai.predict`` and are
+spread over the power levels of Table 5.1) or a power-level profile
+(``--power-w`` / ``--duration-h``; default: Table 5.1 itself).
+
+``--start`` is an hour index of the weather year (0 … 8759) or a local date and
+time such as ``2027-06-12T08:00``. Local time is the weather file's clock:
+Central European *standard* time (UTC+1, no daylight saving) of the typical
+meteorological year near Turin; the year of the date is ignored (the weather is
+a typical year of 365 days, so 29 February has no hour).
 
 Examples
 --------
+    greenai dispatch --model resnet18 --dataset cifar10 --epochs 30 --batch-size 256 \\
+        --start 2027-06-12T08:00 --deadline 36
     greenai dispatch --start 100 --deadline 25
     greenai dispatch --start 0 --deadline 60 --choose-start --out plan.csv
     greenai dispatch --power-w 100 150 200 --duration-h 30 24 20 --start 0 --deadline 30
@@ -12,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from greenai.dispatch import inputs as I
@@ -22,10 +37,19 @@ from greenai.dispatch import inputs as I
 def register(subparsers) -> None:
     p = subparsers.add_parser("dispatch", help="plan a GPU job's power level hour by hour (thesis ch. 5)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--start", type=int, required=True, help="first hour of the window (hour of the year, local time)")
+    p.add_argument("--start", required=True,
+                   help="first hour of the window: hour of the weather year (0-8759) or a local date-time "
+                        "YYYY-MM-DDTHH:MM (CET, UTC+1, no daylight saving; the year is ignored)")
     p.add_argument("--deadline", type=int, required=True, help="window length [h]: the job must finish inside it")
     p.add_argument("--choose-start", action="store_true",
                    help="make the start hour a decision (cheapest start inside the window)")
+    job = p.add_argument_group("a training job (energy and duration predicted by greenai.predict)")
+    job.add_argument("--model", help="model name, e.g. resnet18")
+    job.add_argument("--dataset", help="dataset name, e.g. cifar10")
+    job.add_argument("--epochs", type=int, help="training epochs")
+    job.add_argument("--batch-size", type=int, help="batch size")
+    job.add_argument("--gpu", help="GPU name for the prediction (default: the predictor's)")
+    job.add_argument("--precision", help="numeric precision for the prediction (default: the predictor's)")
     p.add_argument("--power-w", type=float, nargs="+", help="GPU power levels [W] (default: thesis Table 5.1)")
     p.add_argument("--duration-h", type=float, nargs="+", help="whole-job duration at each level [h]")
     p.add_argument("--solar-csv", type=Path, help="CSV with an hourly 'solar_w' column for the whole year (default: pvlib)")
@@ -33,12 +57,43 @@ def register(subparsers) -> None:
     p.add_argument("--pdc0-w", type=float, default=I.PvArray().pdc0_w, help="PV array DC size [W] for the pvlib default")
     p.add_argument("--battery-wh", type=float, default=I.Battery().capacity_wh, help="battery capacity [Wh]")
     p.add_argument("--objective", choices=("cost", "carbon"), default="cost")
-    p.add_argument("--out", type=Path, help="write the plan as CSV here")
+    p.add_argument("--out", type=Path, help="write the plan as CSV here (a file, not a directory)")
     p.set_defaults(func=run)
 
 
+def start_hour(text: str) -> int:
+    """``--start`` as an hour of the weather year: an integer, or a local date-time
+    ``YYYY-MM-DDTHH[:MM]`` (CET standard time; minutes must be 0; the year is ignored)."""
+    text = str(text).strip()
+    try:
+        hour = int(text)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise I.DispatchInputError(
+                f"--start {text!r} is neither an hour index (0-{I.HOURS_PER_YEAR - 1}) nor a date-time "
+                "YYYY-MM-DDTHH:MM") from None
+        if when.tzinfo is not None:
+            raise I.DispatchInputError(f"--start {text!r}: give local time (CET, UTC+1) without a time zone")
+        if when.minute or when.second or when.microsecond:
+            raise I.DispatchInputError(f"--start {text!r}: the plan runs in whole hours; give HH:00")
+        if (when.month, when.day) == (2, 29):
+            raise I.DispatchInputError("--start: the weather is a typical year of 365 days, without 29 February")
+        day_of_year = datetime(2001, when.month, when.day).timetuple().tm_yday  # 2001: a year of 365 days
+        hour = (day_of_year - 1) * 24 + when.hour
+    if not 0 <= hour < I.HOURS_PER_YEAR:
+        raise I.DispatchInputError(f"--start {hour} is outside the weather year (hours 0-{I.HOURS_PER_YEAR - 1})")
+    return hour
+
+
 def _series_from_csv(path: Path, column: str) -> pd.Series:
-    table = pd.read_csv(path)
+    if not path.is_file():
+        raise I.DispatchInputError(f"{path}: no such file")
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise I.DispatchInputError(f"{path}: cannot read it as CSV ({exc})") from None
     if column not in table:
         raise I.DispatchInputError(f"{path}: no column {column!r}; columns are {list(table.columns)}")
     series = table[column]
@@ -48,57 +103,134 @@ def _series_from_csv(path: Path, column: str) -> pd.Series:
     return series
 
 
-def plan(args) -> tuple[pd.DataFrame, float]:
-    """Build the inputs from ``args``, solve, and return ``(plan, cost_eur)``."""
-    from greenai.dispatch import sweep
-    from greenai.dispatch.model import create_model, schedule, solve
+def _job_args(args) -> bool:
+    given = [args.model, args.dataset, args.epochs, args.batch_size]
+    if any(v is not None for v in given):
+        if any(v is None for v in given):
+            raise I.DispatchInputError("a training job needs all of --model, --dataset, --epochs and --batch-size")
+        if args.power_w is not None or args.duration_h is not None:
+            raise I.DispatchInputError("give either a training job (--model ...) or --power-w/--duration-h, not both")
+        return True
+    return False
 
-    if (args.power_w is None) != (args.duration_h is None):
-        raise I.DispatchInputError("give both --power-w and --duration-h, or neither")
-    gpu = I.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else I.thesis_gpu_profile()
+
+def predict_job(args):
+    """The prediction of ``greenai.predict`` for the job in ``args`` (imported lazily)."""
+    try:
+        from greenai.predict import predict_run
+    except ImportError:
+        raise I.DispatchInputError(
+            "job-based planning needs greenai.predict (energy prediction), which this installation lacks; "
+            "give --power-w/--duration-h instead") from None
+    try:
+        return predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu, precision=args.precision)
+    except (ValueError, OSError) as exc:  # unknown model, dataset or GPU; a missing fit: the predictor's own message
+        raise I.DispatchInputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def _year(args) -> pd.DataFrame:
     year = I.year_inputs(I.PvArray(pdc0_w=args.pdc0_w))
     if args.solar_csv:
         year["solar_w"] = I.check_series("solar_w", _series_from_csv(args.solar_csv, "solar_w"), len(year))[: len(year)]
     if args.carbon_csv:
         year["carbon_g_per_kwh"] = I.check_series(
             "carbon_g_per_kwh", _series_from_csv(args.carbon_csv, "carbon_g_per_kwh"), len(year))[: len(year)]
-    battery = I.Battery(capacity_wh=args.battery_wh)
-    latest = args.deadline - int(-(-min(gpu.duration_h) // 1)) if args.choose_start else 0
-    inputs = sweep.window_inputs(year, args.start, args.deadline, gpu, battery, latest_start=max(latest, 0))
-    if args.objective == "cost" and inputs.latest_start == 0:
-        # The fixed-start cost plan: the exact pattern decomposition (milliseconds, same optimum).
-        from greenai.dispatch.decomposition import PatternDecomposition
+    return year
 
-        solution = PatternDecomposition(inputs.hours, gpu, battery).solve(
-            inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
-        table = solution.schedule(args.start, inputs.carbon_g_per_kwh)
-        table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
-        return table, solution.cost_eur
-    model = create_model(inputs)
-    if args.objective == "carbon":
-        model.Cost.deactivate()
-        model.Emissions.activate()
-    result = solve(model)
-    table = schedule(model, args.start)
-    table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
-    return table, result["cost_eur"]
+
+def plan(args) -> tuple[pd.DataFrame, float]:
+    """Build the inputs from ``args``, solve, and return ``(plan, cost_eur)``."""
+    table, solution, _ = _plan(args)
+    return table, solution.cost_eur
+
+
+def _plan(args):
+    from greenai.dispatch import sweep
+
+    if (args.power_w is None) != (args.duration_h is None):
+        raise I.DispatchInputError("give both --power-w and --duration-h, or neither")
+    if args.out is not None and args.out.is_dir():
+        raise I.DispatchInputError(f"--out {args.out} is a directory; give a file name such as {args.out / 'plan.csv'}")
+    start = start_hour(args.start)
+    battery = I.Battery(capacity_wh=args.battery_wh)
+    extra = {}
+    if _job_args(args):
+        prediction = predict_job(args)
+        gpu, levels = I.job_profile(prediction.energy_j, prediction.duration_s)
+        extra = {"prediction": prediction, "levels": levels}
+    else:
+        gpu = I.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else I.thesis_gpu_profile()
+    year = _year(args)
+    table, solution = sweep.plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective)
+    if extra:
+        p = extra["prediction"]
+        ends = {}
+        for name, energy in (("low", p.energy_low_j), ("high", p.energy_high_j)):
+            gpu_end, _ = I.job_profile(energy, p.duration_s)
+            try:
+                ends[name] = sweep.plan_window(year, start, args.deadline, gpu_end, battery, args.choose_start,
+                                         args.objective)[1]
+            except I.InfeasibleDispatchError:
+                ends[name] = None
+        extra["ends"] = ends
+    return table, solution, extra
+
+
+def job_cost_eur(table: pd.DataFrame, cost_eur: float) -> float:
+    """The plan's cost above the no-job reference of selling every Wh of the window's solar [€]
+    (the cheapest no-job plan when storing energy to sell later loses money, as with Table 5.3:
+    α·β·0.30 < 0.25 €/kWh)."""
+    return float(cost_eur + (table["solar_w"] * table["sell_eur_per_kwh"]).sum() / 1000)
+
+
+def _clean(x: float, digits: int) -> float:
+    """Round and drop the sign of zero (no "-0.000")."""
+    return round(float(x), digits) + 0.0
 
 
 def run(args) -> int:
     try:
-        table, cost = plan(args)
+        table, solution, extra = _plan(args)
     except I.DispatchInputError as exc:
         print(f"greenai dispatch: {exc}", file=sys.stderr)
         return 2
+    if args.out:
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(args.out, index=False)  # written only after a successful solve
+        except OSError as exc:
+            print(f"greenai dispatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+    if extra:
+        p = extra["prediction"]
+        print(f"job: {args.model} on {args.dataset}, {args.epochs} epochs, batch {args.batch_size} "
+              f"(predicted for {p.gpu}, {p.precision}): {p.energy_j / 3.6e6:.3f} kWh "
+              f"[90 % interval {p.energy_low_j / 3.6e6:.3f}-{p.energy_high_j / 3.6e6:.3f}] "
+              f"in {p.duration_s / 3600:.2f} h at the default power limit")
+        levels = extra["levels"]
+        shown_levels = levels.assign(**{c: levels[c].map(lambda v: _clean(v, 2))
+                                        for c in ("duration_h", "energy_wh", "mean_power_w")})
+        print("per power level (Table 5.1 shape; whole hours, mean power over them):")
+        print(shown_levels.to_string(index=False))
+        print()
     shown = ["hour", "band", "level", "gpu_w", "solar_w", "solar_to_gpu_w", "grid_to_gpu_w", "battery_to_gpu_w",
              "solar_sold_w", "battery_end_wh", "cost_eur"]
-    print(table[shown].round(3).to_string(index=False))
+    numeric = table[shown].select_dtypes("float").columns
+    printed = table[shown].copy()
+    printed[numeric] = printed[numeric].round(3) + 0.0
+    print(printed.to_string(index=False))
     running = table[table["level"] > 0]
     print(f"\njob runs hours {int(running['hour'].min())}-{int(running['hour'].max())} "
           f"({len(running)} h, {running['gpu_w'].sum() / 1000:.3f} kWh); "
-          f"cost {cost:.4f} EUR; grid emissions {table['emissions_g'].sum():.0f} gCO2")
+          f"cost {_clean(solution.cost_eur, 4):.4f} EUR; grid emissions {_clean(table['emissions_g'].sum(), 0):.0f} gCO2")
+    print(f"(the cost counts the whole window's grid purchases minus its sales, eq. 5.2; it is "
+          f"{_clean(job_cost_eur(table, solution.cost_eur), 4):.4f} EUR above selling all the window's solar without the job)")
+    if extra:
+        ends = extra["ends"]
+        text = [f"{name} end: " + (f"{_clean(s.cost_eur, 4):.4f} EUR ({_clean(job_cost_eur(table, s.cost_eur), 4):.4f} above "
+                                   f"solar sales), {_clean(s.emissions_g, 0):.0f} gCO2" if s is not None
+                                   else "deadline not met") for name, s in ends.items()]
+        print("prediction interval carried through (re-planned at each end): " + "; ".join(text))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)  # written only after a successful solve
         print(f"plan written to {args.out}")
     return 0

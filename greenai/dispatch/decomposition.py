@@ -25,27 +25,57 @@ exploiting its structure:
    branch-and-bound on the hour-level binaries with the counts fixed, pruned
    by the incumbent. The search stops when every pattern's bound is within the
    gap of the incumbent, which proves the incumbent optimal.
-4. **Symmetry removed.** Two kinds of adjacent hours are interchangeable, and
-   the plan is required to run them in non-increasing power (``Power_Order``):
-   * *dark hours*: no solar, equal buy price. Swapping a lower draw before a
+4. **No buying and selling in one hour.** Each slot has a grid-mode binary
+   (``GridMode``, as in the Pyomo model). The LPs relax it; a plan with whole
+   levels that still imports and exports in one slot is branched on that slot's
+   mode (import only / export only).
+5. **Symmetry removed.** Two kinds of adjacent hours are interchangeable, and
+   the plan is required to run them in non-increasing power (``Power_Order``),
+   only where both hours buy at least at the sell price (there netting an
+   hour's import against its export never costs more, so the mode rule cannot
+   break the swap):
+   * *dark hours*: no solar, equal buy price (and equal carbon intensity when
+     emissions are the objective or capped). Swapping a lower draw before a
      higher one can keep every grid and battery flow's total and discharge
      the battery earlier, which loses less to self-discharge; the surplus is
      sold. (A grid charge in the first hour feeding the GPU in the second
      costs at least as much as buying directly, so it can be removed first.)
    * *surplus hours*: solar ≥ the top level plus what the battery can take
-     (``P_max + capacity/α``), equal sell price, buy ≥ sell. The GPU can be
-     served entirely by solar in both hours, so swapping draws swaps only what
-     is sold, at the same price.
+     (``P_max + capacity/α``), equal sell price. The GPU can be served
+     entirely by solar in both hours, so swapping draws swaps only what is sold,
+     at the same price.
    Neither swap changes the pattern, so each pattern keeps an optimal plan
    that satisfies the order.
-5. **Re-solving without rebuilding.** The HiGHS model is built once per window
-   length; a window changes only objective coefficients and the solar row
-   bounds.
+6. **Re-solving without rebuilding.** The HiGHS model is built once per window
+   length; a window changes only objective coefficients, the solar row bounds
+   and the export bounds.
+7. **A whole-window MIP when the patterns stay open.** On sunny windows with
+   cheap-band hours the relaxed mode rule leaves most patterns' LPs below the
+   incumbent; after ``LP_BUDGET`` LPs (or ``FALLBACK_BUDGET`` in-pattern MIPs)
+   the start slot is handed whole to HiGHS on the hull-tightened model
+   (``Count_Hull`` of the Pyomo model), cut off at the incumbent.
 
-Scope: the cost objective, the job starting at slot 0 (``latest_start = 0``),
-no grid-import bound and no carbon cap — what the sweeps need. Anything else
-goes through the Pyomo model (:func:`greenai.dispatch.model.create_model`),
-against which tests check this solver on many windows.
+Beyond the thesis' sweeps, :meth:`PatternDecomposition.solve` also takes
+
+* ``objective="carbon"`` (grid emissions) and ``carbon_cap_g`` (the
+  ε-constraint: cost under an emission cap). Lowering a level raises neither
+  cost nor emissions, so minimal patterns still hold an optimum, and a cap is
+  one more LP row, so each pattern's LP value stays convex in its counts.
+* ``latest_start > 0``: the start slot as a decision, solved as the minimum
+  over start slots (levels before the start fixed to off, the no-pause row
+  relaxed at it), the incumbent of earlier slots cutting off later ones.
+
+**Ties (deterministic).** Among plans whose objective is within ``TIE_TOL`` of
+the optimum (1e-9 € for cost), the solver returns the one with the lowest
+*other* metric (emissions for the cost objective, cost for the carbon one), by a
+second search restricted to the patterns whose bound allows a tie and a row
+capping the first objective; with the start as a decision, the earliest start
+among remaining ties. Equal plans left after that (equal cost and emissions to
+the tolerance) are the same plan for every purpose the tables use.
+
+Tests check this solver against :func:`greenai.dispatch.model.create_model` on
+random windows from every month, summer windows that tempt simultaneous import
+and export, and the thesis' windows.
 """
 
 from __future__ import annotations
@@ -56,16 +86,26 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from greenai.dispatch.inputs import Battery, GpuProfile, InfeasibleDispatchError, check_series
-from greenai.dispatch.model import MIP_REL_GAP, DispatchSolveError, minimal_patterns
+from greenai.dispatch.inputs import Battery, DispatchInputError, GpuProfile, InfeasibleDispatchError, check_series
+from greenai.dispatch.model import MIP_REL_GAP, DispatchSolveError, hull_vertices, minimal_patterns
 
 _INF = highspy.kHighsInf
 #: Flow variables of one slot, named as in the Pyomo model.
 FLOWS = ("SolarToGpu", "SolarToBattery", "SolarSold", "GridToGpu", "GridToBattery", "BatteryToGpu", "BatteryToGrid")
 #: Nodes of the in-pattern branch-and-bound before handing the pattern to HiGHS' MIP solver.
 NODE_BUDGET = 40
+#: LPs or MIP fallbacks of one start slot's pattern search after which that slot is handed
+#: whole to HiGHS' MIP solver on the hull-tightened model (sunny windows with many cheap-band
+#: hours, where the relaxation of "no import and export in one hour" leaves most patterns open).
+LP_BUDGET, FALLBACK_BUDGET = 150, 4
 #: Tolerance when reading an LP value as integral.
 _INTEGRAL_TOL = 1e-7
+#: Import and export both above this in one slot [W] count as simultaneous (forbidden).
+_SIMULTANEOUS_TOL_W = 1e-6
+#: Plans whose objective lies within this distance of the optimum count as tied [€ for the
+#: cost objective, gCO2 for the carbon one]; among them the tie-break picks the lowest other
+#: metric (emissions for cost, cost for carbon). Far below any price or intensity step.
+TIE_TOL = {"cost": 1e-9, "carbon": 1e-6}
 
 
 @dataclass
@@ -90,6 +130,13 @@ class PatternSolution:
     lps, branch_nodes, patterns_evaluated, mip_fallbacks : int
         Work done: LPs solved, branch-and-bound nodes, patterns whose LP was
         solved, patterns handed to HiGHS' MIP solver after ``NODE_BUDGET`` nodes.
+    emissions_g : float
+        Grid emissions of the plan [gCO2].
+    objective : str
+        "cost" or "carbon": what ``bound_eur`` and ``rel_gap`` refer to (the
+        bound is in gCO2 for "carbon").
+    start_slot : int
+        Slot the job starts in.
     """
 
     cost_eur: float
@@ -106,6 +153,9 @@ class PatternSolution:
     buy_eur_per_kwh: np.ndarray
     sell_eur_per_kwh: np.ndarray
     discharge_efficiency: float
+    emissions_g: float = 0.0
+    objective: str = "cost"
+    start_slot: int = 0
 
     def schedule(self, first_hour: int = 0, carbon_g_per_kwh=None) -> "pd.DataFrame":
         """The plan, one row per slot, with the columns of :func:`greenai.dispatch.model.schedule`.
@@ -140,6 +190,32 @@ class PatternSolution:
         return table
 
 
+def quiet_highs() -> "highspy.Highs":
+    """A silent ``highspy.Highs``: its constructor prints a banner on the C-level
+    stdout (mixed into ``greenai dispatch``'s plan otherwise), so stdout is
+    pointed at /dev/null while it is built."""
+    import ctypes
+    import os
+    import sys
+
+    sys.stdout.flush()
+    libc = ctypes.CDLL(None)
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+        libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    # One thread: HiGHS' MIP workers spin while they wait, and the sweep already runs one
+    # process per core; with the default pool, two sweep workers on two cores slowed ~20x.
+    h.setOptionValue("threads", 1)
+    return h
+
+
 class PatternDecomposition:
     """The dispatch MILP for windows of ``hours`` slots, solved by pattern decomposition.
 
@@ -165,8 +241,11 @@ class PatternDecomposition:
         T = self.hours
         progress, required = gpu.progress_units()
         self.patterns = minimal_patterns(gpu, min(T, math.ceil(max(gpu.duration_h)))).astype(float)
-        self._build(np.asarray(progress, float), float(required))
         self._surplus_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
+        self._import_bound_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
+        self._build(np.asarray(progress, float), float(required))
+        self.start = 0
+        self._window = None
 
     # ------------------------------------------------------------------ model
     def _build(self, progress: np.ndarray, required: float) -> None:
@@ -183,7 +262,8 @@ class PatternDecomposition:
         self._x = np.array([[column(0.0, 1.0, True) for _ in range(K)] for _ in range(T)])  # Level[t, k]
         self._flow = {name: np.array([column(0.0, _INF) for _ in range(T)]) for name in FLOWS}
         self._energy = np.array([column(0.0, _INF) for _ in range(T + 1)])  # BatteryEnergy[t]
-        f, x, e = self._flow, self._x, self._energy
+        self._mode = np.array([column(0.0, 1.0, True) for _ in range(T)])  # GridMode[t]: 1 import, 0 export
+        f, x, e, z = self._flow, self._x, self._energy, self._mode
         rows_lo, rows_hi, entries = [], [], []  # entries: (row, col, value)
 
         def row(lo, hi, coefs):
@@ -194,11 +274,15 @@ class PatternDecomposition:
             return r
 
         self._solar_row = np.empty(T, int)
+        self._export_row = np.empty(T, int)
+        self._charge_row = np.empty(T, int)
+        self._pause_row = np.full(T, -1, int)
         self._order_row = np.empty(max(T - 1, 0), int)
         for t in range(T):
             row(0.0, 1.0, [(x[t, k], 1.0) for k in range(K)])  # One_Level_Per_Hour
-            if t > 0:  # No_Pause with the start fixed at slot 0: Running[t] <= Running[t-1]
-                row(-_INF, 0.0, [(x[t, k], 1.0) for k in range(K)] + [(x[t - 1, k], -1.0) for k in range(K)])
+            if t > 0:  # No_Pause: Running[t] <= Running[t-1], relaxed to <= 1 at the start slot
+                self._pause_row[t] = row(-_INF, 0.0, [(x[t, k], 1.0) for k in range(K)]
+                                         + [(x[t - 1, k], -1.0) for k in range(K)])
             self._solar_row[t] = row(-_INF, 0.0, [(f["SolarToGpu"][t], 1.0), (f["SolarToBattery"][t], 1.0),
                                                   (f["SolarSold"][t], 1.0)])  # Solar_Split
             row(0.0, 0.0, [(f["SolarToGpu"][t], 1.0), (f["GridToGpu"][t], 1.0), (f["BatteryToGpu"][t], b)]
@@ -207,14 +291,23 @@ class PatternDecomposition:
                            (f["GridToBattery"][t], -(1 - th) * a), (f["BatteryToGpu"][t], 1 - th),
                            (f["BatteryToGrid"][t], 1 - th)])  # Battery_Balance
             row(-_INF, 0.0, [(f["BatteryToGpu"][t], 1.0), (f["BatteryToGrid"][t], 1.0), (e[t], -1.0)])  # Discharge_Limit
-            row(-_INF, bat.capacity_wh, [(e[t], 1.0), (f["SolarToBattery"][t], a),
-                                         (f["GridToBattery"][t], a)])  # Charge_Limit
+            self._charge_row[t] = row(-_INF, bat.capacity_wh, [(e[t], 1.0), (f["SolarToBattery"][t], a),
+                                                                (f["GridToBattery"][t], a)])  # Charge_Limit
+            row(-_INF, 0.0, [(f["GridToGpu"][t], 1.0), (f["GridToBattery"][t], 1.0),
+                             (z[t], -self._import_bound_w)])  # Import_Mode
+            # Export_Mode: export + M_t·z <= M_t with M_t = solar_t + β·ESD_max (set per window)
+            self._export_row[t] = row(-_INF, b * bat.capacity_wh, [(f["SolarSold"][t], 1.0), (f["BatteryToGrid"][t], b),
+                                                                   (z[t], b * bat.capacity_wh)])
         row(bat.initial_wh, bat.initial_wh, [(e[0], 1.0)])  # Battery_Initial
         row(required, _INF, [(x[t, k], progress[k]) for t in range(T) for k in range(K)])  # Job_Completion
         self._count_row = np.array([row(0.0, T, [(x[t, k], 1.0) for t in range(T)]) for k in range(K)])
+        self._weight = None  # PatternWeight columns of the hull formulation, added by _whole_mip when first needed
         for t in range(T - 1):  # Power_Order, switched on per window where hours t, t+1 are interchangeable
             self._order_row[t] = row(-_INF, _INF, [(x[t, k], P[k]) for k in range(K)]
                                      + [(x[t + 1, k], -P[k]) for k in range(K)])
+        # Caps on cost [€] and grid emissions [gCO2] (coefficients set per window, bounds per solve).
+        self._money = np.concatenate([f["GridToGpu"], f["GridToBattery"], f["SolarSold"], f["BatteryToGrid"]])
+        self._cap_row = {name: row(-_INF, _INF, [(c, 0.0) for c in self._money]) for name in ("cost", "carbon")}
 
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(lower), len(rows_lo)
@@ -227,20 +320,24 @@ class PatternDecomposition:
         lp.a_matrix_.start_ = np.searchsorted(c[order], np.arange(len(lower) + 1)).astype(np.int32)
         lp.a_matrix_.index_ = r[order].astype(np.int32)
         lp.a_matrix_.value_ = v[order].astype(float)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = quiet_highs()
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP / 10)
         h.setOptionValue("mip_abs_gap", 0.0)
         h.setOptionValue("presolve", "off")  # small models re-solved from a warm basis
         h.passModel(lp)  # solved as LPs: integrality is handled by the search below
         self._h = h
+        self._lp_pristine = lp
+        self._coefficients = self._coefficients_pristine = {(int(a), int(b_)): float(v_) for a, b_, v_ in entries}
         self._x_cols = self._x.ravel().astype(np.int32)
+        self._int_cols = np.concatenate([self._x_cols, self._mode.astype(np.int32)])
         self._col_lower, self._col_upper = np.array(lower, float), np.array(upper, float)
+        self._col_upper_pristine = self._col_upper.copy()
         self._nx = len(self._x_cols)
 
     # ------------------------------------------------------------ one window
-    def solve(self, solar_w, buy_eur_per_kwh, sell_eur_per_kwh) -> PatternSolution:
-        """Cheapest plan for one window, proven optimal.
+    def solve(self, solar_w, buy_eur_per_kwh, sell_eur_per_kwh, carbon_g_per_kwh=None, objective: str = "cost",
+              carbon_cap_g: float | None = None, latest_start: int = 0, tie_break: bool = True) -> PatternSolution:
+        """Best plan for one window, proven optimal (relative gap ≤ 1e-6).
 
         Parameters
         ----------
@@ -248,34 +345,195 @@ class PatternDecomposition:
             Solar AC output available per slot [W]; at least ``hours`` values.
         buy_eur_per_kwh, sell_eur_per_kwh : array-like
             Grid buy and sell-back prices per slot [€/kWh], non-negative.
+        carbon_g_per_kwh : array-like, optional
+            Grid carbon intensity per slot [gCO2/kWh]; zeros if omitted.
+        objective : {"cost", "carbon"}
+            Minimise grid cost minus sell-back revenue [€], or grid emissions [gCO2].
+        carbon_cap_g : float, optional
+            Upper bound on grid emissions [gCO2] (the ε-constraint), cost objective only.
+        latest_start : int
+            Latest slot the job may start in; 0 fixes the start at slot 0 (the
+            thesis' sweeps), a larger value makes the start a decision.
+        tie_break : bool
+            Among plans equal in the objective (within ``TIE_TOL``), return
+            the one lowest in the other metric (emissions under the cost
+            objective, cost under the carbon one), then the earliest start.
         """
         T = self.hours
+        if objective not in ("cost", "carbon"):
+            raise DispatchInputError(f"objective must be 'cost' or 'carbon', got {objective!r}")
+        if carbon_cap_g is not None and objective != "cost":
+            raise DispatchInputError("carbon_cap_g bounds emissions under the cost objective only")
+        if not (0 <= latest_start < T):
+            raise DispatchInputError(f"latest_start must lie in [0, {T - 1}], got {latest_start}")
         solar = check_series("solar_w", solar_w, T)[:T]
         buy = check_series("buy_eur_per_kwh", buy_eur_per_kwh, T)[:T]
         sell = check_series("sell_eur_per_kwh", sell_eur_per_kwh, T)[:T]
-        self._set_window(solar, buy, sell)
-        solution = _Search(self).run()
-        solution.solar_w, solution.buy_eur_per_kwh, solution.sell_eur_per_kwh = solar, buy, sell
-        return solution
+        carbon = np.zeros(T) if carbon_g_per_kwh is None else check_series("carbon_g_per_kwh", carbon_g_per_kwh, T)[:T]
+        self._reset()  # the pristine model, cold: the plan depends on this window only, not on earlier ones
+        self._set_window(solar, buy, sell, carbon)
+        other = "carbon" if objective == "cost" else "cost"
+        latest = min(latest_start, T - int(math.ceil(min(self.gpu.duration_h))))
+        if latest < 0:
+            raise InfeasibleDispatchError("no schedule finishes the job inside the window")
+        # Stage 1: the objective, over every start slot; the incumbent carries over as a cutoff.
+        cap = {"carbon": float(carbon_cap_g)} if carbon_cap_g is not None else {}
+        incumbent = _Incumbent()
+        searches = []
+        for s in range(latest + 1):
+            self._configure(s, objective, cap)
+            search = _Search(self, incumbent, start=s)
+            search.run()
+            searches.append(search)
+        if incumbent.cols is None:
+            raise InfeasibleDispatchError(
+                "no schedule finishes the job inside the window with these inputs (deadline too short, or carbon cap "
+                "too tight): lengthen the window or relax the cap")
+        bound1 = min([incumbent.value] + [s.lower_bound() for s in searches])
+        stage1 = incumbent
+        stats = [sum(getattr(s, a) for s in searches) for a in ("lps", "nodes", "evaluated", "fallbacks")]
+        final = stage1
+        if tie_break:
+            # Stage 2: the other metric among plans within TIE_REL_TOL of the stage-1 optimum.
+            limit = stage1.value + TIE_TOL[objective]
+            caps = {**cap, objective: limit}
+            tied = _Incumbent(self._value(other, stage1.cols), stage1.cols, stage1.start)
+            for s, first in zip(range(latest + 1), searches):
+                candidates = first.bound <= limit
+                if not candidates.any():
+                    continue
+                self._configure(s, other, caps)
+                search = _Search(self, tied, start=s, candidates=candidates)
+                search.run()
+                stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
+            final = tied
+        return self._solution(final, objective, bound1, stats, stage1.value)
 
-    def interchangeable(self, solar, buy, sell) -> np.ndarray:
+    # ------------------------------------------------------------ internals
+    def _metric(self, name: str) -> np.ndarray:
+        """Coefficients of a metric on the columns ``self._money`` (GridToGpu, GridToBattery,
+        SolarSold, BatteryToGrid): € for "cost", gCO2 for "carbon"."""
+        buy, sell, carbon = self._window["buy"], self._window["sell"], self._window["carbon"]
+        if name == "cost":
+            beta = self.battery.discharge_efficiency
+            return np.concatenate([buy, buy, -sell, -beta * sell]) / 1000.0
+        return np.concatenate([carbon, carbon, np.zeros_like(carbon), np.zeros_like(carbon)]) / 1000.0
+
+    def _value(self, name: str, cols: np.ndarray) -> float:
+        return float(self._metric(name) @ cols[self._money])
+
+    def interchangeable(self, solar, buy, sell, carbon=None) -> np.ndarray:
         """For each adjacent pair (t, t+1): may the two hours be run in
-        non-increasing power without losing an optimum (module docstring, 4.)?"""
+        non-increasing power without losing an optimum (module docstring, 4.)?
+        With ``carbon`` given (emissions in the objective or a cap), dark hours
+        must also share their carbon intensity."""
+        netting_free = (buy[:-1] >= sell[:-1]) & (buy[1:] >= sell[1:])
         dark = (solar[:-1] == 0) & (solar[1:] == 0) & (buy[:-1] == buy[1:])
-        surplus = ((np.minimum(solar[:-1], solar[1:]) >= self._surplus_w) & (sell[:-1] == sell[1:])
-                   & (buy[:-1] >= sell[:-1]) & (buy[1:] >= sell[1:]))
-        return dark | surplus
+        if carbon is not None:
+            dark &= carbon[:-1] == carbon[1:]
+        surplus = ((np.minimum(solar[:-1], solar[1:]) >= self._surplus_w) & (sell[:-1] == sell[1:]))
+        return netting_free & (dark | surplus)
 
-    def _set_window(self, solar, buy, sell) -> None:
+    def _set_window(self, solar, buy, sell, carbon=None) -> None:
         h, f, T = self._h, self._flow, self.hours
-        beta = self.battery.discharge_efficiency
-        cols = np.concatenate([f["GridToGpu"], f["GridToBattery"], f["SolarSold"], f["BatteryToGrid"]]).astype(np.int32)
-        costs = np.concatenate([buy, buy, -sell, -beta * sell]) / 1000.0
-        h.changeColsCost(len(cols), cols, costs)
+        carbon = np.zeros(T) if carbon is None else carbon
+        self._window = {"solar": solar, "buy": buy, "sell": sell, "carbon": carbon}
         h.changeRowsBounds(T, self._solar_row.astype(np.int32), np.full(T, -_INF), solar.astype(float))
+        # Export_Mode's bound M_t = solar_t + β·ESD_max.
+        m_t = solar + self.battery.discharge_efficiency * self.battery.capacity_wh
+        for t in range(T):
+            self._coeff(int(self._export_row[t]), int(self._mode[t]), float(m_t[t]))
+        h.changeRowsBounds(T, self._export_row.astype(np.int32), np.full(T, -_INF), m_t.astype(float))
+        for name, r in self._cap_row.items():
+            for c, v in zip(self._money, self._metric(name)):
+                self._coeff(int(r), int(c), float(v))
+
+    def _coeff(self, row: int, col: int, value: float) -> None:
+        """Change one matrix entry, skipping no-ops (HiGHS warns on stdout when asked to set a
+        missing entry to 0)."""
+        old = self._coefficients.get((row, col), 0.0)
+        if value != old:
+            self._h.changeCoeff(row, col, value)
+            self._coefficients[(row, col)] = value
+
+    def _configure(self, start: int, objective: str, caps) -> None:
+        """Start slot, objective ("cost" or "carbon") and caps ({"cost": €, "carbon": gCO2} upper bounds)."""
+        h, T, K = self._h, self.hours, self.gpu.levels
+        w = self._window
+        self.start = start
+        h.changeColsCost(len(self._money), self._money.astype(np.int32), self._metric(objective))
+        for name, r in self._cap_row.items():
+            bound = caps.get(name, _INF)
+            h.changeRowBounds(int(r), -_INF, float(bound) if math.isfinite(bound) else _INF)
+        # Start: no level before it, the run may switch on at it.
+        upper = np.where(np.arange(T) < start, 0.0, 1.0)
+        cols = self._x.astype(np.int32)
+        for t in range(T):
+            self._col_upper[cols[t]] = upper[t]
+        h.changeColsBounds(self._nx, self._x_cols, np.zeros(self._nx), self._col_upper[self._x_cols])
+        pause = self._pause_row[1:].astype(np.int32)
+        h.changeRowsBounds(T - 1, pause, np.full(T - 1, -_INF), np.where(np.arange(1, T) == start, 1.0, 0.0))
         if T > 1:
-            on = self.interchangeable(solar, buy, sell) if self.symmetry else np.zeros(T - 1, bool)
+            emissions_matter = objective == "carbon" or "carbon" in caps
+            on = (self.interchangeable(w["solar"], w["buy"], w["sell"], w["carbon"] if emissions_matter else None)
+                  if self.symmetry else np.zeros(T - 1, bool))
+            on &= np.arange(T - 1) >= start
             h.changeRowsBounds(T - 1, self._order_row.astype(np.int32), np.where(on, 0.0, -_INF), np.full(T - 1, _INF))
+
+    def _whole_mip(self, cutoff: float):
+        """The current start slot, objective and caps as one MIP over all patterns (hull-tightened),
+        cut off at ``cutoff``: (status, value, columns, dual bound, nodes)."""
+        if self._weight is None:
+            self._add_hull()
+        h, K, n = self._h, self.gpu.levels, len(self._weight)
+        ints = self._int_cols
+        h.changeColsBounds(n, self._weight.astype(np.int32), np.zeros(n), np.full(n, _INF))
+        self._set_counts(np.zeros(K), np.zeros(K))
+        h.changeRowBounds(int(self._convexity_row), 1.0, 1.0)
+        h.changeColsIntegrality(len(ints), ints, np.ones(len(ints), np.uint8))
+        h.setOptionValue("presolve", "on")
+        if math.isfinite(cutoff):
+            h.setOptionValue("objective_bound", cutoff)
+        try:
+            h.run()
+            info = h.getInfo()
+            status = h.getModelStatus()
+            cols = np.asarray(h.getSolution().col_value).copy() if status == highspy.HighsModelStatus.kOptimal else None
+            result = (status, info.objective_function_value, cols, info.mip_dual_bound, info.mip_node_count)
+        finally:
+            h.setOptionValue("objective_bound", _INF)
+            h.setOptionValue("presolve", "off")
+            h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), np.uint8))
+            h.changeRowBounds(int(self._convexity_row), -_INF, _INF)
+            h.changeColsBounds(n, self._weight.astype(np.int32), np.zeros(n), np.zeros(n))
+            h.clearSolver()
+        return result
+
+    def _reset(self) -> None:
+        """Back to the model as built (no hull columns, no window), with no basis."""
+        self._h.passModel(self._lp_pristine)
+        self._coefficients = dict(self._coefficients_pristine)
+        self._col_upper = self._col_upper_pristine.copy()
+        self._weight = None
+
+    def _add_hull(self) -> None:
+        """Add PatternWeight[v] (model.py, Count_Hull): the counts as a convex combination of the
+        hull vertices of the minimal patterns. Fixed at 0 (and the convexity row free) while the
+        search fixes the counts; free in a whole-window MIP. Built on first need: the hull of
+        33k patterns in 7 dimensions takes seconds."""
+        h, K = self._h, self.gpu.levels
+        vertices = hull_vertices(self.gpu, min(self.hours, math.ceil(max(self.gpu.duration_h)))).astype(float)
+        n, first = len(vertices), h.getNumCol()
+        starts = np.arange(n, dtype=np.int32) * K
+        index = np.tile(self._count_row.astype(np.int32), n)
+        value = -vertices.ravel()
+        h.addCols(n, np.zeros(n), np.zeros(n), np.zeros(n), n * K, starts, index, value)
+        self._weight = np.arange(first, first + n)
+        h.addRow(-_INF, _INF, n, self._weight.astype(np.int32), np.ones(n))
+        self._convexity_row = h.getNumRow() - 1
+        for v in range(n):
+            for k in range(K):
+                self._coefficients[(int(self._count_row[k]), int(self._weight[v]))] = float(value[v * K + k])
 
     def _set_counts(self, lo: np.ndarray, hi: np.ndarray) -> None:
         K = self.gpu.levels
@@ -285,31 +543,95 @@ class PatternDecomposition:
         """Solve the current LP: (value, row duals of the count rows, Level values, all columns) or None."""
         h = self._h
         h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnknown:  # numerical trouble from a warm basis: once more from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
                 return None
-            raise DispatchSolveError(f"HiGHS stopped on an LP without an optimum: {h.getModelStatus()}")
+            raise DispatchSolveError(f"HiGHS stopped on an LP without an optimum: {status}")
         sol = h.getSolution()
         cols = np.asarray(sol.col_value)
         duals = np.asarray(sol.row_dual)[self._count_row]
         return h.getInfo().objective_function_value, duals, cols[self._x], cols
 
+    def simultaneous(self, cols: np.ndarray) -> np.ndarray:
+        """Per slot, how much a plan imports *and* exports at once [W]: min(import, export)."""
+        f, beta = self._flow, self.battery.discharge_efficiency
+        imports = cols[f["GridToGpu"]] + cols[f["GridToBattery"]]
+        exports = cols[f["SolarSold"]] + beta * cols[f["BatteryToGrid"]]
+        return np.minimum(imports, exports)
+
+    def _solution(self, final: "_Incumbent", objective: str, bound: float, stats, best: float) -> PatternSolution:
+        """The plan ``final``; ``best`` is the proven optimum's value (stage 1), ``bound`` its bound:
+        the gap reported is theirs (the tie-break may add up to ``TIE_TOL`` to the objective)."""
+        cols = final.cols
+        x = np.round(cols[self._x]).astype(int)
+        levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
+        value = self._value(objective, cols)
+        gap = max(0.0, best - bound) / max(abs(best), 1e-10)
+        if (gap > MIP_REL_GAP and best - bound > 1e-9) or value > best + 2 * TIE_TOL[objective] + 1e-9:
+            raise DispatchSolveError(f"pattern search ended with gap {gap:.2e}")
+        flows = {name: cols[idx].copy() for name, idx in self._flow.items()}
+        flows["BatteryEnergy"] = cols[self._energy].copy()
+        w = self._window
+        return PatternSolution(
+            cost_eur=self._value("cost", cols), bound_eur=bound, rel_gap=gap, levels=levels,
+            gpu_w=np.where(levels > 0, self.power_w[np.maximum(levels - 1, 0)], 0.0), flows_w=flows,
+            lps=stats[0], branch_nodes=stats[1], patterns_evaluated=stats[2], mip_fallbacks=stats[3],
+            solar_w=w["solar"], buy_eur_per_kwh=w["buy"], sell_eur_per_kwh=w["sell"],
+            discharge_efficiency=self.battery.discharge_efficiency,
+            emissions_g=self._value("carbon", cols), objective=objective, start_slot=int(final.start))
+
+
+@dataclass
+class _Incumbent:
+    """Best plan so far: its objective value, all columns, and its start slot."""
+
+    value: float = math.inf
+    cols: np.ndarray | None = None
+    start: int = 0
+
 
 class _Search:
-    """Best-first search over patterns with Kelley cuts, then branch-and-bound inside a pattern."""
+    """Best-first search over patterns with Kelley cuts, then branch-and-bound inside a pattern,
+    for one start slot; ``incumbent`` is shared across start slots and improved in place."""
 
-    def __init__(self, problem: PatternDecomposition):
+    def __init__(self, problem: PatternDecomposition, incumbent: _Incumbent, start: int = 0, candidates=None):
         self.p = problem
-        self.best = math.inf
-        self.best_cols = None
+        self.inc = incumbent
+        self.start = start
+        self.candidates = candidates
         self.lps = self.nodes = self.evaluated = self.fallbacks = 0
         self.closed_bound = math.inf  # lowest bound of the subtrees pruned inside patterns
+        self.bound = np.full(len(problem.patterns), math.inf)
+        self.done = np.ones(len(problem.patterns), bool)
+
+    @property
+    def best(self) -> float:
+        return self.inc.value
 
     def tol(self) -> float:
-        """Pruning tolerance [€]: a tenth of the allowed gap, plus LP round-off."""
-        return MIP_REL_GAP / 10 * abs(self.best) + 1e-12
+        """Pruning tolerance: a tenth of the allowed gap, plus LP round-off."""
+        return MIP_REL_GAP / 10 * abs(self.best) + 1e-12 if math.isfinite(self.best) else 0.0
 
-    def run(self) -> PatternSolution:
+    def lower_bound(self) -> float:
+        """Proven lower bound on every plan of this start slot."""
+        open_ = np.where(self.done, np.inf, self.bound)
+        return min(float(open_.min()) if len(open_) else math.inf, self.closed_bound,
+                   self.best if self.evaluated or self.nodes else math.inf)
+
+    def _offer(self, value: float, cols: np.ndarray) -> None:
+        # Strictly better only: among equal plans the earlier found (earlier start) stays.
+        if value < self.inc.value - (self.tol() if self.inc.cols is not None else 0.0):
+            self.inc.value, self.inc.cols, self.inc.start = value, cols.copy(), self.start
+
+    def feasible(self, levels: np.ndarray, cols: np.ndarray) -> bool:
+        return _integral(levels) and bool(self.p.simultaneous(cols).max() <= _SIMULTANEOUS_TOL_W)
+
+    def run(self) -> None:
         p = self.p
         patterns = p.patterns
         K, T = p.gpu.levels, p.hours
@@ -318,14 +640,30 @@ class _Search:
         root = p._lp()
         self.lps += 1
         if root is None:
-            raise InfeasibleDispatchError("no schedule finishes the job inside the window")
-        counts_root = root[2].sum(axis=0)
-        bound = np.full(len(patterns), root[0])  # lower bound on each pattern's optimum
-        done = np.zeros(len(patterns), bool)  # pattern's optimum known (or proven >= incumbent)
+            self.closed_bound = math.inf
+            return
+        allowed = np.ones(len(patterns), bool) if self.candidates is None else self.candidates.copy()
+        allowed &= patterns.sum(axis=1) <= T - self.start
+        bound = np.where(allowed, root[0], math.inf)  # lower bound on each pattern's optimum
+        done = ~allowed  # pattern's optimum known (or proven >= incumbent)
+        self.bound, self.done = bound, done
+        if not allowed.any() or root[0] >= self.best - self.tol():
+            self.closed_bound = min(self.closed_bound, root[0])
+            self.done[:] = True
+            return
+        if self.feasible(root[2], root[3]):  # the relaxation's optimum is a plan: nothing can beat it
+            self._offer(root[0], root[3])
+            self.closed_bound = min(self.closed_bound, root[0])
+            self.done[:] = True
+            return
         lp_value = np.full(len(patterns), np.nan)
-        first = int(np.argmin(np.abs(patterns - counts_root).sum(axis=1)))
-        order_hint = first
+        counts_root = root[2].sum(axis=0)
+        distance = np.where(allowed, np.abs(patterns - counts_root).sum(axis=1), np.inf)
+        order_hint = int(np.argmin(distance))
         while True:
+            if self.lps > LP_BUDGET or self.fallbacks > FALLBACK_BUDGET:
+                self._whole()
+                return
             if order_hint is not None:
                 j, order_hint = order_hint, None
             else:
@@ -346,26 +684,45 @@ class _Search:
                 value, duals, levels, cols = res
                 lp_value[j] = value
                 # Kelley cut: F(m) >= F(n_j) + duals·(m - n_j) for every pattern m.
-                bound = np.maximum(bound, value + (patterns - patterns[j]) @ duals)
+                bound[:] = np.maximum(bound, value + (patterns - patterns[j]) @ duals)
                 bound[j] = value
-                if _integral(levels):
+                if self.feasible(levels, cols):
                     done[j] = True
-                    if value < self.best:
-                        self.best, self.best_cols = value, cols.copy()
+                    self._offer(value, cols)
                 continue
-            # LP of pattern j already solved and fractional: branch inside it.
+            # LP of pattern j already solved and not a plan: branch inside it.
             p._set_counts(patterns[j], patterns[j])
             self._budget = NODE_BUDGET
+            self._pattern_low = math.inf
             if not self._branch(0):
                 self._mip()
             done[j] = True
-        return self._solution(np.where(done, np.inf, bound).min())
+            bound[j] = max(bound[j], self._pattern_low)  # lowest leaf or pruned subtree: a bound on the pattern
+
+    def _whole(self) -> None:
+        """Hand this start slot whole to HiGHS (hull-tightened MIP), cut off at the incumbent."""
+        if self.candidates is not None:  # tie stage: the candidates' patterns only would need a MIP each; take all
+            pass
+        status, value, cols, dual_bound, nodes = self.p._whole_mip(self.best)
+        self.nodes += nodes
+        self.fallbacks += 1
+        self.whole = True
+        if status == highspy.HighsModelStatus.kOptimal:
+            self._offer(value, cols)
+        elif status not in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
+            raise DispatchSolveError(f"HiGHS stopped on a window without an optimum: {status}")
+        low = dual_bound if math.isfinite(dual_bound) else (self.best if status != highspy.HighsModelStatus.kInfeasible else math.inf)
+        self.closed_bound = min(self.closed_bound, low)
+        # Every pattern's bound is now at least the MIP's proven bound.
+        self.bound = np.where(self.bound < math.inf, np.maximum(self.bound, low), self.bound)
+        self.done[:] = True
 
     def _mip(self) -> None:
-        """HiGHS branch-and-cut on the Level binaries with the counts fixed, cut off at the incumbent."""
+        """HiGHS branch-and-cut on the Level and GridMode binaries with the counts fixed, cut off at the incumbent."""
         p = self.p
         h = p._h
-        h.changeColsIntegrality(p._nx, p._x_cols, np.ones(p._nx, np.uint8))
+        n = len(p._int_cols)
+        h.changeColsIntegrality(n, p._int_cols, np.ones(n, np.uint8))
         if math.isfinite(self.best):
             h.setOptionValue("objective_bound", self.best)
         h.run()
@@ -374,18 +731,20 @@ class _Search:
         status = h.getModelStatus()
         dual_bound = h.getInfo().mip_dual_bound
         self.closed_bound = min(self.closed_bound, dual_bound if math.isfinite(dual_bound) else self.best)
+        if status != highspy.HighsModelStatus.kInfeasible:
+            self._pattern_low = min(self._pattern_low, dual_bound if math.isfinite(dual_bound) else self.best)
+        h.setOptionValue("objective_bound", _INF)
+        h.changeColsIntegrality(n, p._int_cols, np.zeros(n, np.uint8))
         if status == highspy.HighsModelStatus.kOptimal:
-            value = h.getInfo().objective_function_value
-            if value < self.best:
-                self.best, self.best_cols = value, np.asarray(h.getSolution().col_value).copy()
+            self._offer(h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value))
         elif status not in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
             raise DispatchSolveError(f"HiGHS stopped on a pattern without an optimum: {status}")
-        h.setOptionValue("objective_bound", _INF)
-        h.changeColsIntegrality(p._nx, p._x_cols, np.zeros(p._nx, np.uint8))
 
     def _branch(self, depth: int) -> bool:
         """Depth-first branch-and-bound with the counts fixed, branching on one
-        hour's level (levels ≤ m vs > m, the split of its fractional mass).
+        hour's level (levels ≤ m vs > m, the split of its fractional mass), then
+        on one hour's grid mode (import only vs export only) where a plan with
+        whole levels still imports and exports in the same hour.
         Returns False when the node budget ran out (the caller falls back to HiGHS)."""
         p = self.p
         h = p._h
@@ -398,51 +757,56 @@ class _Search:
         value, _, levels, cols = res
         if value >= self.best - self.tol():
             self.closed_bound = min(self.closed_bound, value)  # pruned: this subtree costs at least value
+            self._pattern_low = min(self._pattern_low, value)
             return True
         spread = 1.0 - levels.max(axis=1)
-        if spread.max() <= _INTEGRAL_TOL and _integral(levels):
-            self.best, self.best_cols = value, cols.copy()
+        both = p.simultaneous(cols)
+        if spread.max() <= _INTEGRAL_TOL and _integral(levels) and both.max() <= _SIMULTANEOUS_TOL_W:
+            self._pattern_low = min(self._pattern_low, value)
+            self._offer(value, cols)
             return True
         if self._budget <= 0:
             return False
-        t = int(np.argmax(spread))
-        cumulative = np.cumsum(levels[t])
-        m = int(np.argmin(np.abs(cumulative[:-1] - cumulative[-1] / 2)))  # levels 0..m vs m+1..K-1
-        K = p.gpu.levels
-        cols_t = p._x[t].astype(np.int32)
-        lo, hi = p._col_lower[cols_t], p._col_upper[cols_t]
-        low_first = cumulative[m] >= cumulative[-1] - cumulative[m]  # the side with more of the hour first
-        sides = ((np.arange(K) <= m), (np.arange(K) > m))
-        for allowed in (sides if low_first else sides[::-1]):
-            new_hi = np.where(allowed, hi, 0.0)
-            h.changeColsBounds(K, cols_t, lo, new_hi)
-            p._col_upper[cols_t] = new_hi
+        if spread.max() > _INTEGRAL_TOL:
+            t = int(np.argmax(spread))
+            if p.gpu.levels == 1:  # one level: the hour is off or on
+                col = p._x[t].astype(np.int32)
+                hi = p._col_upper[col].copy()
+                for lo_, hi_ in ((0.0, 0.0), (1.0, 1.0)):
+                    h.changeColsBounds(1, col, np.array([lo_]), np.array([hi_]))
+                    p._col_upper[col] = hi_
+                    ok = self._branch(depth + 1)
+                    h.changeColsBounds(1, col, np.array([0.0]), hi)
+                    p._col_upper[col] = hi
+                    if not ok:
+                        return False
+                return True
+            cumulative = np.cumsum(levels[t])
+            m = int(np.argmin(np.abs(cumulative[:-1] - cumulative[-1] / 2)))  # levels 0..m vs m+1..K-1
+            K = p.gpu.levels
+            cols_t = p._x[t].astype(np.int32)
+            lo, hi = p._col_lower[cols_t], p._col_upper[cols_t].copy()
+            low_first = cumulative[m] >= cumulative[-1] - cumulative[m]  # the side with more of the hour first
+            sides = ((np.arange(K) <= m), (np.arange(K) > m))
+            for allowed in (sides if low_first else sides[::-1]):
+                new_hi = np.where(allowed, hi, 0.0)
+                h.changeColsBounds(K, cols_t, lo, new_hi)
+                p._col_upper[cols_t] = new_hi
+                ok = self._branch(depth + 1)
+                h.changeColsBounds(K, cols_t, lo, hi)
+                p._col_upper[cols_t] = hi
+                if not ok:
+                    return False
+            return True
+        t = int(np.argmax(both))
+        col = np.array([p._mode[t]], np.int32)
+        for mode in (1.0, 0.0):  # import only, then export only
+            h.changeColsBounds(1, col, np.array([mode]), np.array([mode]))
             ok = self._branch(depth + 1)
-            h.changeColsBounds(K, cols_t, lo, hi)
-            p._col_upper[cols_t] = hi
+            h.changeColsBounds(1, col, np.array([0.0]), np.array([1.0]))
             if not ok:
                 return False
         return True
-
-    def _solution(self, open_bound: float) -> PatternSolution:
-        p = self.p
-        if self.best_cols is None:
-            raise InfeasibleDispatchError("no schedule finishes the job inside the window")
-        cols = self.best_cols
-        x = np.round(cols[p._x]).astype(int)
-        levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
-        bound = min(self.best, open_bound, self.closed_bound)
-        gap = (self.best - bound) / max(abs(self.best), 1e-10)
-        if gap > MIP_REL_GAP:
-            raise DispatchSolveError(f"pattern search ended with gap {gap:.2e}")
-        flows = {name: cols[idx] for name, idx in p._flow.items()}
-        flows["BatteryEnergy"] = cols[p._energy]
-        return PatternSolution(
-            cost_eur=self.best, bound_eur=bound, rel_gap=gap, levels=levels,
-            gpu_w=np.where(levels > 0, p.power_w[np.maximum(levels - 1, 0)], 0.0), flows_w=flows,
-            lps=self.lps, branch_nodes=self.nodes, patterns_evaluated=self.evaluated, mip_fallbacks=self.fallbacks,
-            solar_w=None, buy_eur_per_kwh=None, sell_eur_per_kwh=None,
-            discharge_efficiency=p.battery.discharge_efficiency)
 
 
 def _integral(values: np.ndarray) -> bool:

@@ -119,6 +119,61 @@ def thesis_gpu_profile() -> GpuProfile:
     return GpuProfile(tuple(table["power_w"]), tuple(table["duration_h"]))
 
 
+def job_profile(energy_j: float, duration_s: float, levels: pd.DataFrame | None = None) -> tuple[GpuProfile, pd.DataFrame]:
+    """A training job's profile per power level, from its energy and duration at the default limit.
+
+    The relative shape comes from the power-limit profile (Table 5.1,
+    :func:`greenai.power.published_profile`; its top level, 250 W, is the
+    default limit): at level k the whole job takes ``duration_s · J_k / J_top``
+    and uses ``energy_j · (P_k J_k) / (P_top J_top)``. That a given job scales
+    like the thesis' job is an assumption, stated here.
+
+    The dispatch model runs whole hours (a slot at a level is a full hour), so
+    each level's duration is rounded up to whole hours and its power is the
+    mean over those hours: ``energy / hours`` (the GPU's idle draw in the last,
+    partly used hour is not counted). Levels that another level beats on both
+    time and energy are dropped.
+
+    Parameters
+    ----------
+    energy_j : float
+        Energy of the whole run at the default power limit [J].
+    duration_s : float
+        Its duration at the default power limit [s].
+    levels : pandas.DataFrame, optional
+        A profile with columns ``power_w`` and ``duration_h`` (default: Table 5.1).
+
+    Returns
+    -------
+    (GpuProfile, pandas.DataFrame)
+        The profile for :class:`~greenai.dispatch.model.DispatchInputs`, and a table
+        per level: ``power_limit_w``, ``duration_h`` (exact), ``slot_hours``,
+        ``energy_wh``, ``mean_power_w``, ``kept``.
+    """
+    if not (math.isfinite(energy_j) and energy_j > 0 and math.isfinite(duration_s) and duration_s > 0):
+        raise DispatchInputError(f"a job needs a positive energy [J] and duration [s], got {energy_j!r} J, {duration_s!r} s")
+    if levels is None:
+        from greenai import power
+
+        levels = power.published_profile()
+    limit = levels["power_w"].to_numpy(float)
+    hours = levels["duration_h"].to_numpy(float)
+    top = int(np.argmax(limit))
+    duration_h = duration_s / 3600.0 * hours / hours[top]
+    energy_wh = energy_j / 3600.0 * (limit * hours) / (limit[top] * hours[top])
+    slots = np.maximum(1, np.ceil(duration_h - 1e-9)).astype(int)
+    mean_w = energy_wh / slots
+    # Keep the Pareto levels: no other level is at most as long and uses at most as much energy.
+    kept = np.array([not any((slots[j] <= slots[i]) and (energy_wh[j] <= energy_wh[i]) and
+                             (slots[j] < slots[i] or energy_wh[j] < energy_wh[i] or j < i)
+                             for j in range(len(limit)) if j != i) for i in range(len(limit))])
+    order = np.argsort(mean_w[kept])
+    profile = GpuProfile(tuple(mean_w[kept][order]), tuple(slots[kept][order].astype(float)))
+    table = pd.DataFrame({"power_limit_w": limit, "duration_h": duration_h, "slot_hours": slots,
+                          "energy_wh": energy_wh, "mean_power_w": mean_w, "kept": kept})
+    return profile, table
+
+
 # ----------------------------------------------------------------------- battery
 
 

@@ -34,6 +34,16 @@ Reading of the thesis' loose ends (physically consistent, tested):
   hour is a whole hour at its level (the thesis' "≥ 1").
 * **Solar** may be curtailed (eq. 5.9's "≤"), never needed at a positive
   sell-back price; the grid import is unbounded unless ``grid_max_w`` is set (5.11).
+* **No buying and selling in the same hour** (beyond the thesis, which does not
+  say): a meter nets an hour's flows, so a plan may import from the grid *or*
+  export to it in a slot, not both (binary ``GridMode[t]``: 1 = the slot may
+  import, 0 = it may export; rows ``Import_Mode`` and ``Export_Mode`` with the
+  bounds ``P_max + ESD_max/α`` on import and ``solar_t + β·ESD_max`` on export).
+  Where the buy price is at least the sell price this removes no optimum
+  (netting an hour's import against its export never costs more); where it is
+  lower (band F3, 0.25 < 0.30 €/kWh: summer mornings with sun, nights with a
+  charged battery) the unconstrained model would buy at 0.25 to sell at 0.30 in
+  the same hour, an arbitrage no meter pays.
 
 Formulation strength (``tight=True``): the completion knapsack (5.22) with rates
 1/22 … 1/32 makes the plain MILP hard to *prove* optimal (many level mixes
@@ -42,9 +52,11 @@ level (lowering a level never raises cost, since prices and intensities are
 non-negative), so the counts are restricted to the convex hull of those
 patterns (``Count_Hull``), which removes no optimum. This cuts the 23 h
 windows from seconds to a tenth of a second; 25 h windows stay hard for
-branch-and-bound (about a minute). The sweeps therefore use the exact pattern
-decomposition of :mod:`greenai.dispatch.decomposition` (about 10 ms a window),
-which is checked against this model.
+branch-and-bound (about a minute). The sweeps, the start hour as a decision,
+the carbon objective and the ε-curve therefore use the exact pattern
+decomposition of :mod:`greenai.dispatch.decomposition` (about 25 ms of CPU a
+sweep window), which is checked against this model; this model remains the
+reference and the only solver for ``grid_max_w``.
 """
 
 from __future__ import annotations
@@ -203,6 +215,7 @@ def create_model(inputs: DispatchInputs, tight: bool = True) -> pyo.ConcreteMode
     m.BatteryToGpu = pyo.Var(m.HOURS, within=nonneg, doc="D_t^dc, drawn from storage [W]")
     m.BatteryToGrid = pyo.Var(m.HOURS, within=nonneg, doc="D_t^grid, drawn from storage [W]")
     m.BatteryEnergy = pyo.Var(m.STATES, within=nonneg, doc="ESD_t, stored energy at the start of slot t [Wh]")
+    m.GridMode = pyo.Var(m.HOURS, within=pyo.Binary, doc="1: slot t may import from the grid, 0: it may export")
 
     # Expressions.
     m.Running = pyo.Expression(m.HOURS, rule=lambda m, t: sum(m.Level[t, k] for k in m.LEVELS))
@@ -232,6 +245,15 @@ def create_model(inputs: DispatchInputs, tight: bool = True) -> pyo.ConcreteMode
         m.HOURS,
         rule=lambda m, t: m.Running[t] - (m.Running[t - 1] if t > 0 else 0) <= m.Start[t],
         doc="section 5.4: once started the job runs without interruption (it can switch on only at its start)")
+    import_bound_w = max(gpu.power_w) + bat.capacity_wh / bat.charge_efficiency
+    m.Import_Mode = pyo.Constraint(
+        m.HOURS, rule=lambda m, t: m.GridImport[t] <= import_bound_w * m.GridMode[t],
+        doc="no export and import in one slot: import only in import mode (bound P_max + ESD_max/α)")
+    m.Export_Mode = pyo.Constraint(
+        m.HOURS,
+        rule=lambda m, t: m.GridExport[t] <= (m.solar_w[t] + m.discharge_efficiency * m.battery_capacity_wh)
+        * (1 - m.GridMode[t]),
+        doc="no export and import in one slot: export only in export mode (bound solar_t + β·ESD_max)")
     m.Solar_Split = pyo.Constraint(
         m.HOURS, rule=lambda m, t: m.SolarToGpu[t] + m.SolarToBattery[t] + m.SolarSold[t] <= m.solar_w[t],
         doc="eqs. 5.9-5.10: solar to GPU, battery and grid within what the array produces")
@@ -356,7 +378,7 @@ class DispatchSolveError(RuntimeError):
 
 
 def make_solver(time_limit_s: float | None = None):
-    """A HiGHS solver through Pyomo's persistent interface, gap 1e-6, silent."""
+    """A HiGHS solver through Pyomo's persistent interface, gap 1e-6, silent, one thread."""
     from pyomo.contrib.solver.solvers.highs import Highs
 
     solver = Highs()
@@ -365,6 +387,9 @@ def make_solver(time_limit_s: float | None = None):
     solver.config.abs_gap = 0.0
     solver.config.load_solutions = False
     solver.config.raise_exception_on_nonoptimal_result = False
+    # One thread, as every HiGHS of greenai.dispatch (decomposition.quiet_highs): HiGHS keeps one
+    # scheduler per process and refuses a run whose thread count differs from it.
+    solver.config.solver_options["threads"] = 1
     if time_limit_s is not None:
         solver.config.time_limit = time_limit_s
     return solver

@@ -8,8 +8,12 @@
 * :func:`headline` — per deadline the minimum and maximum cost and the best
   start hour (the thesis' numbers of section 5.4).
 * :func:`best_start` — the start hour as a decision: the cheapest start within
-  a window, in one solve.
+  a window.
 * :func:`cost_carbon_curve` — the cost/CO2 trade-off by the ε-constraint method.
+* :func:`solve_window` — one window by the decomposition, any objective/cap/start.
+
+Every function solves to proven optimality by the pattern decomposition by
+default and by the Pyomo MILP with ``method="milp"`` (tests check both agree).
 """
 
 from __future__ import annotations
@@ -128,7 +132,8 @@ def _sweep_one_deadline(args) -> list[dict]:
         inputs = window_inputs(year, start, deadline_h, gpu, battery)
         t0 = time.perf_counter()
         if method == "decomposition":
-            solution = solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
+            solution = solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh,
+                                    inputs.carbon_g_per_kwh)
             solve_s = time.perf_counter() - t0
             row = summarize_solution(solution, inputs)
         else:
@@ -213,13 +218,21 @@ def best_start(
     gpu: I.GpuProfile | None = None,
     battery: I.Battery | None = None,
     tight: bool = True,
+    method: str = "decomposition",
 ) -> tuple[int, float, pd.DataFrame]:
     """The cheapest start hour for a job that must finish by ``latest_end_hour``.
 
-    One MILP over the window ``[earliest_hour, latest_end_hour)`` with the start
-    as a decision. Returns ``(start_hour, cost_eur, plan)``.
+    The window ``[earliest_hour, latest_end_hour)`` with the start as a decision,
+    proven optimal: by the pattern decomposition over start slots (default,
+    :meth:`~greenai.dispatch.decomposition.PatternDecomposition.solve` with
+    ``latest_start``) or one Pyomo MILP (``method="milp"``). Ties: lowest
+    emissions, then the earliest start (decomposition). Returns
+    ``(start_hour, cost_eur, plan)``.
     """
+    if method not in METHODS:
+        raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
     gpu = gpu or I.thesis_gpu_profile()
+    battery = battery or I.Battery()
     hours = latest_end_hour - earliest_hour
     latest = hours - int(math.ceil(min(gpu.duration_h)))
     if latest < 0:
@@ -227,6 +240,10 @@ def best_start(
             f"the window {earliest_hour}..{latest_end_hour} ({hours} h) is shorter than the fastest level's "
             f"{min(gpu.duration_h):g} h")
     inputs = window_inputs(year, earliest_hour, hours, gpu, battery, latest_start=latest)
+    if method == "decomposition":
+        solution = solve_window(inputs)
+        plan = solution.schedule(earliest_hour, inputs.carbon_g_per_kwh)
+        return earliest_hour + solution.start_slot, solution.cost_eur, plan
     model = create_model(inputs, tight=tight)
     result = solve(model)
     plan = schedule(model, earliest_hour)
@@ -234,13 +251,59 @@ def best_start(
     return start, result["cost_eur"], plan
 
 
-def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = True) -> pd.DataFrame:
+def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: float | None = None,
+                 solver: PatternDecomposition | None = None, tie_break: bool = True) -> PatternSolution:
+    """One window (``inputs``, its ``latest_start`` included) by the pattern decomposition,
+    proven optimal. ``grid_max_w`` is not supported there: use the Pyomo model."""
+    if math.isfinite(inputs.grid_max_w):
+        raise I.DispatchInputError("grid_max_w needs the Pyomo model (create_model/solve), not the decomposition")
+    solver = solver or PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
+    return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh,
+                        objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start,
+                        tie_break=tie_break)
+
+
+def _capped_cost(args) -> tuple[float, float]:
+    inputs, cap = args
+    r = solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    return r.cost_eur, r.emissions_g
+
+
+def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = True,
+                      method: str = "decomposition", processes: int = 1) -> pd.DataFrame:
     """Cost/CO2 trade-off by the ε-constraint method.
 
     Solves the minimum-emission plan and the minimum-cost plan, then the
-    minimum cost under ``points`` emission caps between them. Each row:
-    ``emissions_cap_g``, ``cost_eur``, ``emissions_g``.
+    minimum cost under ``points`` emission caps between them (each cap
+    loosened by 1e-6 relative so the end points stay feasible), every solve
+    proven optimal: by the pattern decomposition (default; the capped points
+    spread over ``processes`` workers, each without the emissions tie-break: the
+    cap binds where the curve slopes) or the Pyomo MILP (``method="milp"``).
+    Each row: ``emissions_cap_g``, ``cost_eur``, ``emissions_g``.
     """
+    if method not in METHODS:
+        raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
+
+    def loosen(cap):
+        return float(cap) + 1e-6 * max(1.0, abs(cap))
+
+    rows = []
+    if method == "decomposition":
+        solver = PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
+        cheapest = solve_window(inputs, solver=solver)
+        cleanest = solve_window(inputs, objective="carbon", solver=solver)
+        caps = np.linspace(cleanest.emissions_g, cheapest.emissions_g, points)
+        # The cheapest plan needs no cap; every other point is solved under its cap.
+        jobs = [(inputs, loosen(cap)) for cap in caps[:-1]]
+        if processes > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(max_workers=processes) as pool:
+                capped = list(pool.map(_capped_cost, jobs))
+        else:
+            capped = [_capped_cost(job) for job in jobs]
+        capped.append((cheapest.cost_eur, cheapest.emissions_g))
+        for cap, (cost, emissions) in zip(caps, capped):
+            rows.append({"emissions_cap_g": cap, "cost_eur": cost, "emissions_g": emissions})
+        return pd.DataFrame(rows)
     model = create_model(inputs, tight=tight)
     solver = make_solver()
     cheapest = solve(model, solver)
@@ -250,10 +313,40 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
     model.Emissions.deactivate()
     model.Cost.activate()
     low, high = cleanest["emissions_g"], cheapest["emissions_g"]
-    rows = []
     for cap in np.linspace(low, high, points):
-        model.carbon_cap_g = float(cap) + 1e-6 * max(1.0, abs(cap))
+        model.carbon_cap_g = loosen(cap)
         r = solve(model, solver)
         rows.append({"emissions_cap_g": cap, "cost_eur": r["cost_eur"], "emissions_g": r["emissions_g"]})
     model.carbon_cap_g = NO_CARBON_CAP_G
     return pd.DataFrame(rows)
+
+
+def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile, battery: I.Battery,
+                choose_start: bool = False, objective: str = "cost"):
+    """Plan a job (``gpu``, e.g. from :func:`greenai.dispatch.inputs.job_profile`) in the
+    window of ``deadline`` hours from hour ``start`` of ``year``, by the exact
+    decomposition: ``(plan table with a "band" column, PatternSolution)``.
+
+    Raises
+    ------
+    DispatchInputError
+        A window outside the year or a non-positive deadline.
+    InfeasibleDispatchError
+        A deadline shorter than the job at its fastest level.
+    """
+    if deadline <= 0:
+        raise I.DispatchInputError(f"--deadline must be a positive number of hours, got {deadline}")
+    if start + deadline > len(year):
+        raise I.DispatchInputError(
+            f"the window {start}..{start + deadline - 1} runs past the weather year's last hour ({len(year) - 1}): "
+            "start earlier or shorten the deadline")
+    fastest = int(np.ceil(min(gpu.duration_h) - 1e-9))
+    if deadline < fastest:
+        raise I.InfeasibleDispatchError(
+            f"the job needs at least {fastest} h at its fastest level; a deadline of {deadline} h cannot be met")
+    latest = deadline - fastest if choose_start else 0
+    inputs = window_inputs(year, start, deadline, gpu, battery, latest_start=latest)
+    solution = solve_window(inputs, objective=objective)
+    table = solution.schedule(start, inputs.carbon_g_per_kwh)
+    table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
+    return table, solution

@@ -1,0 +1,147 @@
+"""``greenai dispatch``: job-based planning (energy per power level from a
+prediction), local date-times for ``--start``, clean output, one-line errors."""
+
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greenai import cli
+from greenai.dispatch import inputs as I
+from greenai.dispatch import cli as D
+from greenai.dispatch import sweep as S
+
+
+def test_job_profile_reproduces_table_5_1_for_the_thesis_job():
+    table = I.thesis_gpu_profile()
+    gpu, levels = I.job_profile(5500 * 3600.0, 22 * 3600.0)  # 5.5 kWh in 22 h at 250 W
+    assert gpu.power_w == table.power_w and gpu.duration_h == table.duration_h
+    assert levels["kept"].all()
+
+
+def test_job_profile_scales_with_energy_and_rounds_to_whole_hours():
+    gpu, levels = I.job_profile(3e7, 5 * 3600.0)
+    # Energy per level scales like Table 5.1's energy per job; durations like its hours.
+    thesis = I.thesis_gpu_profile()
+    ratio = np.array(thesis.power_w) * np.array(thesis.duration_h) / (250 * 22)
+    np.testing.assert_allclose(levels["energy_wh"], 3e7 / 3600 * ratio)
+    np.testing.assert_allclose(levels["duration_h"], 5 * np.array(thesis.duration_h) / 22)
+    assert (levels["slot_hours"] == np.ceil(levels["duration_h"])).all()
+    # Kept levels: mean power over whole hours; none beaten on both time and energy.
+    kept = levels[levels["kept"]]
+    assert sorted(gpu.duration_h, reverse=True) == list(gpu.duration_h)
+    np.testing.assert_allclose(sorted(gpu.power_w), kept["energy_wh"] / kept["slot_hours"])
+    assert not levels.loc[~levels["kept"]].empty  # 175-225 W take 6 h like 150 W, with more energy
+    with pytest.raises(I.DispatchInputError):
+        I.job_profile(-1, 10)
+
+
+def test_a_short_job_plans_its_energy(year):
+    gpu, levels = I.job_profile(2e6, 1800.0)  # 0.56 kWh in half an hour at the default limit
+    table, solution = S.plan_window(year, 3896, 6, gpu, I.Battery())
+    assert (table["level"] > 0).sum() == 1
+    assert table["gpu_w"].sum() == pytest.approx(levels.loc[levels["kept"], "energy_wh"].min())
+
+
+@pytest.mark.parametrize("text,hour", [("0", 0), ("2027-01-01T00:00", 0), ("2027-06-12T08:00", 162 * 24 + 8),
+                                       ("2030-12-31T23:00", 8759)])
+def test_start_as_hour_or_local_date_time(text, hour):
+    assert D.start_hour(text) == hour
+
+
+@pytest.mark.parametrize("text", ["8760", "-1", "2028-02-29T10:00", "2027-06-12T08:30", "soon", "2027-06-12T08:00+02:00"])
+def test_bad_start_is_a_clear_error(text):
+    with pytest.raises(I.DispatchInputError):
+        D.start_hour(text)
+
+
+def run_cli(capfd, *argv):
+    code = cli.main(["dispatch", *argv])
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+def test_clean_stdout_and_no_negative_zero(year, capfd):
+    code, out, err = run_cli(capfd, "--start", "2027-06-12T08:00", "--deadline", "32")
+    assert code == 0
+    assert "HiGHS" not in out and "Running" not in out  # no solver banner mixed into the plan
+    assert "-0.000" not in out and "-0.0 " not in out
+    assert out.splitlines()[1].split()[0] == str(162 * 24 + 8)
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--start", "10", "--deadline", "23", "--out", "."], "is a directory"),
+    (["--start", "10", "--deadline", "23", "--solar-csv", "no/such/solar.csv"], "no such file"),
+    (["--start", "9000", "--deadline", "23"], "outside the weather year"),
+    (["--start", "8750", "--deadline", "23"], "past the weather year"),
+    (["--start", "10", "--deadline", "12"], "cannot be met"),
+    (["--start", "10", "--deadline", "23", "--model", "resnet18"], "needs all of"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(capfd, argv, match):
+    code, out, err = run_cli(capfd, *argv)
+    assert code == 2
+    assert match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@dataclass
+class FakePrediction:
+    energy_j: float
+    energy_low_j: float
+    energy_high_j: float
+    duration_s: float
+    gpu: str = "NVIDIA H200"
+    precision: str = "fp32"
+
+
+def fake_predict_module(monkeypatch, prediction=None, error=None):
+    module = types.ModuleType("greenai.predict")
+
+    def predict_run(model, dataset, epochs, batch_size, gpu=None, precision=None):
+        if error:
+            raise error
+        return prediction
+
+    module.predict_run = predict_run
+    monkeypatch.setitem(sys.modules, "greenai.predict", module)
+
+
+JOB = ["--model", "resnet18", "--dataset", "cifar10", "--epochs", "30", "--batch-size", "256"]
+
+
+def test_job_plan_with_interval_ends(year, capfd, monkeypatch, tmp_path):
+    # 11 kWh in 11 h at the default limit: a job long enough for the hourly plan to matter.
+    fake_predict_module(monkeypatch, FakePrediction(11e3 * 3600, 9e3 * 3600, 13e3 * 3600, 11 * 3600))
+    out_csv = tmp_path / "plan.csv"
+    code, out, err = run_cli(capfd, *JOB, "--start", "2027-06-12T08:00", "--deadline", "36", "--out", str(out_csv))
+    assert code == 0, err
+    assert "low end:" in out and "high end:" in out and "cost" in out
+    plan = pd.read_csv(out_csv)
+    gpu, levels = I.job_profile(11e3 * 3600, 11 * 3600)
+    table, solution = S.plan_window(year, 162 * 24 + 8, 36, gpu, I.Battery())
+    assert plan["cost_eur"].sum() == pytest.approx(solution.cost_eur, abs=1e-9)
+    # The interval's ends bracket the plan's cost (more energy never costs less).
+    low, high = (S.plan_window(year, 162 * 24 + 8, 36, I.job_profile(e, 11 * 3600)[0], I.Battery())[1].cost_eur
+                 for e in (9e3 * 3600, 13e3 * 3600))
+    assert low <= solution.cost_eur + 1e-9 <= high + 2e-9
+    assert f"{low:.4f}" in out and f"{high:.4f}" in out
+
+
+def test_job_errors_from_the_predictor_are_one_line(capfd, monkeypatch):
+    fake_predict_module(monkeypatch, error=ValueError("unknown model 'resnet19'; known: resnet18, ..."))
+    code, out, err = run_cli(capfd, *JOB, "--start", "0", "--deadline", "36")
+    assert code == 2 and "unknown model 'resnet19'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_job_without_the_predictor_says_so(capfd, monkeypatch):
+    monkeypatch.setitem(sys.modules, "greenai.predict", None)  # import fails
+    code, out, err = run_cli(capfd, *JOB, "--start", "0", "--deadline", "36")
+    assert code == 2 and "greenai.predict" in err
+
+
+def test_job_that_cannot_meet_its_deadline(capfd, monkeypatch):
+    fake_predict_module(monkeypatch, FakePrediction(11e3 * 3600, 9e3 * 3600, 13e3 * 3600, 30 * 3600))
+    code, out, err = run_cli(capfd, *JOB, "--start", "0", "--deadline", "20")
+    assert code == 2 and "cannot be met" in err
