@@ -173,10 +173,21 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. every GPU (or 2 CPU workers), through Dask
     t_cluster = time.perf_counter()
-    cluster = ex.local_cpu_cluster(2) if cpu else ex.local_gpu_cluster(args.gpus)
-    description = getattr(cluster, "description", "distributed LocalCluster, 2 CPU workers")
-    with ex.DaskExecutor(cluster, device="cpu" if cpu else None, close_cluster=True) as executor:
+    try:
+        cluster = ex.local_cpu_cluster(2) if cpu else ex.local_gpu_cluster(args.gpus)
+        executor = ex.DaskExecutor(cluster, device="cpu" if cpu else None, close_cluster=True)
         workers = executor.start()
+    except Exception as exc:  # noqa: BLE001 - a dask-cuda that does not fit this distributed: say so, go on
+        if cpu:
+            raise
+        notes.append(f"dask-cuda's LocalCUDACluster failed ({type(exc).__name__}: {exc}); one distributed "
+                     f"Nanny per GPU instead")
+        print(notes[-1], file=sys.stderr, flush=True)
+        cluster = ex.local_gpu_cluster(args.gpus, dask_cuda=False)
+        executor = ex.DaskExecutor(cluster, close_cluster=True)
+        workers = executor.start()
+    description = getattr(cluster, "description", type(cluster).__name__)
+    with executor:
         start_s = time.perf_counter() - t_cluster
         print(f"[2/2] {description}: {len(workers)} worker(s) up in {start_s:.1f} s", flush=True)
         for info in workers.values():

@@ -122,7 +122,7 @@ def local_cpu_cluster(n_workers: int = 2, **kwargs):
     return cluster
 
 
-def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
+def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True, **kwargs):
     """One Dask worker per local GPU, one thread each: ``dask-cuda``'s ``LocalCUDACluster``.
 
     Parameters
@@ -130,6 +130,8 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
     gpus : "all" or list of int
         The CUDA indices of this host's GPUs to use (``"all"``: every GPU; a
         string "0,1" is a list).
+    dask_cuda : bool
+        Use ``dask-cuda`` (default); False makes the ``distributed``-only equivalent below.
 
     Each worker process sees its GPU as ``cuda:0`` (``CUDA_VISIBLE_DEVICES`` lists it
     first; the worker narrows it to that one before CUDA starts), and its meter
@@ -159,6 +161,8 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
     if not devices:
         raise RuntimeError("no GPU found on this host (NVML counts none)")
     with dask.config.set(SCHEDULER_CONFIG):
+        if not dask_cuda:
+            return _nanny_per_gpu(distributed, devices, **kwargs)
         try:
             from dask_cuda import LocalCUDACluster
         except Exception as exc:  # noqa: BLE001 - missing, or its CUDA bindings fail to import
