@@ -452,9 +452,17 @@ def _run_distributed(args: argparse.Namespace, names: list[str]) -> int:
     except ImportError as exc:
         print(f"greenai campaign: {exc}", file=sys.stderr)
         return 2
+    except (OSError, TimeoutError) as exc:
+        print(f"greenai campaign: no Dask scheduler reached at {args.scheduler or 'the local cluster'} ({exc})",
+              file=sys.stderr)
+        return 2
     failed = 0
     with executor:
-        workers = executor.start()
+        try:
+            workers = executor.start()
+        except (OSError, TimeoutError) as exc:
+            print(f"greenai campaign: no Dask worker joined {executor.description} ({exc})", file=sys.stderr)
+            return 2
         print(f"{executor.description}: {len(workers)} worker(s)", flush=True)
         for info in workers.values():
             print(f"  {info['address']}: {info['host']} {info['device']} ({info['gpu_name']}) NVML index "
