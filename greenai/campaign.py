@@ -4,7 +4,11 @@
 (``make measure``) runs the experiments below and appends rows to
 ``<out>/<csv>.csv`` (default ``results/raw/``) with a ``.meta.json`` beside
 each. Every experiment is resumable: rerun the same command after an
-interruption and only missing rows are measured.
+interruption and only missing rows are measured. ``--gpus all`` (``make measure
+GPUS=all``) spreads the cells over one Dask worker per local GPU, ``--scheduler
+ADDRESS`` over the workers of a running Dask cluster (e.g. Slurm through
+dask-jobqueue); this process still writes every row
+(:mod:`greenai.experiments.executors`).
 
 =================  ======================================  =====================================
 experiment         thesis                                  grid
