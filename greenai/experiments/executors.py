@@ -195,6 +195,7 @@ def _nanny_per_gpu(distributed, devices: list[str], **kwargs):
 # --------------------------------------------------------------------------- on the worker
 
 _WORKER_ENVS: dict = {}
+_WORKER_CACHES: dict = {}
 
 
 def _narrow_visible_devices() -> None:
@@ -249,8 +250,12 @@ def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: di
     store = MemoryStore(COLUMNS[kind], done, name=Path(csv_name).stem)
     lines: list[str] = []
     t0 = time.perf_counter()
+    from greenai.experiments.environment import DataCache
+
+    data_root = runner_kwargs.get("data_root")
+    cache = _WORKER_CACHES.setdefault(str(data_root), DataCache(data_root))  # datasets loaded once per worker
     summary = runners()[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
-                              log=lines.append, **runner_kwargs)
+                              log=lines.append, cache=cache, **runner_kwargs)
     return CellResult(rows=store.rows, written=summary.written, skipped=summary.skipped,
                       seconds=time.perf_counter() - t0, worker=worker_info(env_options), log=lines)
 
