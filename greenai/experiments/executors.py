@@ -37,6 +37,7 @@ import socket
 from collections import deque
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -415,6 +416,7 @@ class DaskExecutor:
 
         from distributed import as_completed
 
+        token = uuid.uuid4().hex[:8]  # this sweep's task keys: never a result left by another client or call
         attempts: dict[str, int] = {}
         tried_on: dict[str, list[str]] = {}
         future_spec = {}
@@ -431,7 +433,7 @@ class DaskExecutor:
                 workers = [a for a in allowed if a not in alive] or eligible
             mine = {k for k in done if self._same_cell(k, spec, key_cols)}
             fut = self.client.submit(self.cell, kind, spec, str(csv_path), mine, self.env_options, runner_kwargs,
-                                     key=f"greenai-cell-{rid}-{attempts[rid]}", pure=False, workers=workers,
+                                     key=f"greenai-cell-{rid}-{token}-{attempts[rid]}", pure=False, workers=workers,
                                      allow_other_workers=False, resources=self._resources(spec), retries=0)
             future_spec[fut.key] = (spec, eligible)
             return fut
