@@ -93,6 +93,14 @@ def compare(one: pd.DataFrame, two: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _index_text(v) -> str:
+    """An NVML index list as text ("1", "0 1"), whether pandas read it as a number or a string."""
+    try:
+        return str(int(float(v)))
+    except (TypeError, ValueError):
+        return str(v)
+
+
 def _gpu(v) -> str:
     return f"gpu{int(v)}" if isinstance(v, (int, float)) and v == v else "cpu"
 
@@ -104,12 +112,22 @@ def _spread(rows: pd.DataFrame) -> float:
     return float((per_repeat.max() - per_repeat.min()) / per_repeat.mean())
 
 
+def by_gpu(one: pd.DataFrame, two: pd.DataFrame) -> pd.DataFrame:
+    """Row by row (same cell, repeat and window): energy per epoch on each GPU of the Dask run / on the one GPU."""
+    keys = ["model", "batch_size", "repeat", "epoch_index"]
+    m = two.merge(one[keys + ["epoch_energy_j"]], on=keys, suffixes=("", "_one_gpu"))
+    m["ratio"] = m.epoch_energy_j.astype(float) / m.epoch_energy_j_one_gpu.astype(float)
+    out = m.groupby(m.gpu_index.map(_gpu)).ratio.agg(["count", "median", "min", "max"]).reset_index()
+    return out.rename(columns={"gpu_index": "gpu", "count": "rows", "median": "median_ratio", "min": "min_ratio",
+                               "max": "max_ratio"})
+
+
 def per_gpu(two: pd.DataFrame, counters: dict[int, float]) -> pd.DataFrame:
     """Each GPU's rows (window energy summed) against its own NVML counter over the whole Dask sweep."""
     out = []
     for index, rows in two.groupby(two.gpu_index.fillna(-1)):
         i = int(index)
-        own = set(str(m) for m in rows.metered_gpus.astype(str))
+        own = {_index_text(m) for m in rows.metered_gpus}
         counter = counters.get(i, math.nan)
         energy = rows.energy_j.astype(float).sum()
         out.append({"gpu_index": i if i >= 0 else None, "gpu_uuid": rows.gpu_uuid.iloc[0],
@@ -173,10 +191,21 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. every GPU (or 2 CPU workers), through Dask
     t_cluster = time.perf_counter()
-    cluster = ex.local_cpu_cluster(2) if cpu else ex.local_gpu_cluster(args.gpus)
-    description = getattr(cluster, "description", "distributed LocalCluster, 2 CPU workers")
-    with ex.DaskExecutor(cluster, device="cpu" if cpu else None, close_cluster=True) as executor:
+    try:
+        cluster = ex.local_cpu_cluster(2) if cpu else ex.local_gpu_cluster(args.gpus)
+        executor = ex.DaskExecutor(cluster, device="cpu" if cpu else None, close_cluster=True)
         workers = executor.start()
+    except Exception as exc:  # noqa: BLE001 - a dask-cuda that does not fit this distributed: say so, go on
+        if cpu:
+            raise
+        notes.append(f"dask-cuda's LocalCUDACluster failed ({type(exc).__name__}: {exc}); one distributed "
+                     f"Nanny per GPU instead")
+        print(notes[-1], file=sys.stderr, flush=True)
+        cluster = ex.local_gpu_cluster(args.gpus, dask_cuda=False)
+        executor = ex.DaskExecutor(cluster, close_cluster=True)
+        workers = executor.start()
+    description = getattr(cluster, "description", type(cluster).__name__)
+    with executor:
         start_s = time.perf_counter() - t_cluster
         print(f"[2/2] {description}: {len(workers)} worker(s) up in {start_s:.1f} s", flush=True)
         for info in workers.values():
@@ -194,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     two = pd.read_csv(work / "all_gpus.csv")
     cells = compare(one, two)
     gpus = per_gpu(two, host_all)
+    ratios = by_gpu(one, two)
     rows = pd.concat([one.assign(run="one_gpu"), two.assign(run="all_gpus")], ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"{name}.csv"
@@ -225,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                         host_counters_one_gpu_run_j=host_one, host_counters_all_gpus_run_j=host_all,
                         checks=checks)
     write_report(out_dir / f"{name}.md", args, env, description, workers, specs, wall_one, wall_all, start_s,
-                 cells, gpus, host_one, host_all, checks, notes, s2)
+                 cells, gpus, host_one, host_all, checks, notes, s2, ratios)
     shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {csv_path.name}, {name}.md, {meta_path.name} in {out_dir}; checks {checks}", flush=True)
     return 0
@@ -248,7 +278,7 @@ def _fmt(frame: pd.DataFrame) -> str:
 
 
 def write_report(path: Path, args, env, description, workers, specs, wall_one, wall_all, start_s, cells, gpus,
-                 host_one, host_all, checks, notes, s2) -> None:
+                 host_one, host_all, checks, notes, s2, ratios) -> None:
     kinds = sorted({w["gpu_name"] for w in workers.values()})
     lines = [
         f"# Scale-out: one grid on one GPU, then on {len(workers)} {'GPUs' if not args.quick else 'CPU workers'}",
@@ -277,6 +307,11 @@ def write_report(path: Path, args, env, description, workers, specs, wall_one, w
         _fmt(cells),
         "",
         f"Cells within the spread between repeats: {checks['cells_within_repeat_spread']}.",
+        "",
+        "Row by row (same cell, repeat and window), by the GPU that ran it in the Dask run "
+        f"(the one-GPU run used {env.device}): energy per epoch there / on the one GPU.",
+        "",
+        _fmt(ratios),
         "",
         "## Each GPU's energy is its own (the Dask run)",
         "",

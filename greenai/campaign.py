@@ -4,7 +4,11 @@
 (``make measure``) runs the experiments below and appends rows to
 ``<out>/<csv>.csv`` (default ``results/raw/``) with a ``.meta.json`` beside
 each. Every experiment is resumable: rerun the same command after an
-interruption and only missing rows are measured.
+interruption and only missing rows are measured. ``--gpus all`` (``make measure
+GPUS=all``) spreads the cells over one Dask worker per local GPU, ``--scheduler
+ADDRESS`` over the workers of a running Dask cluster (e.g. Slurm through
+dask-jobqueue); this process still writes every row
+(:mod:`greenai.experiments.executors`).
 
 =================  ======================================  =====================================
 experiment         thesis                                  grid
@@ -452,9 +456,17 @@ def _run_distributed(args: argparse.Namespace, names: list[str]) -> int:
     except ImportError as exc:
         print(f"greenai campaign: {exc}", file=sys.stderr)
         return 2
+    except (OSError, TimeoutError) as exc:
+        print(f"greenai campaign: no Dask scheduler reached at {args.scheduler or 'the local cluster'} ({exc})",
+              file=sys.stderr)
+        return 2
     failed = 0
     with executor:
-        workers = executor.start()
+        try:
+            workers = executor.start()
+        except (OSError, TimeoutError) as exc:
+            print(f"greenai campaign: no Dask worker joined {executor.description} ({exc})", file=sys.stderr)
+            return 2
         print(f"{executor.description}: {len(workers)} worker(s)", flush=True)
         for info in workers.values():
             print(f"  {info['address']}: {info['host']} {info['device']} ({info['gpu_name']}) NVML index "

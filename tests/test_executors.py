@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 import os
 from pathlib import Path
 
@@ -147,3 +148,50 @@ def test_campaign_executor_flags_refuse_mistakes_with_one_line(argv, message, ca
     assert campaign.main(["-e", "hardware", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+CLIENT = """
+import sys, time
+from greenai import experiments as ex
+from greenai.experiments import executors
+
+def slow_cell(*args):
+    time.sleep(1.0)
+    return executors.run_cell(*args)
+
+specs = [ex.RunSpec(experiment="d", batch_size=b, repeat=r, epochs=2, max_steps=2, **{tiny})
+         for b in (4, 6) for r in (0, 1)]
+with ex.DaskExecutor(sys.argv[1], device="cpu", cell=slow_cell) as executor:
+    executor.run(specs, sys.argv[2], progress=False)
+"""
+
+
+def test_a_client_killed_mid_sweep_resumes_to_exactly_the_rows(tmp_path, executor, reference):
+    """A second client on the same scheduler (its address, as --scheduler gives it) is killed after its first
+    cell's rows are written; this client's rerun completes the file: nothing lost, nothing duplicated."""
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "rows.csv"
+    script = tmp_path / "client.py"
+    script.write_text(CLIENT.replace("{tiny}", repr(TINY)))
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), executor.client.scheduler.address, str(path)],
+                            cwd=root, env=env)
+    deadline = time.monotonic() + 40
+    rows = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        rows = len(pd.read_csv(path)) if path.exists() and path.stat().st_size else 0
+        if rows >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the client finished (rc {proc.returncode}) before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    written = len(pd.read_csv(path))
+    assert 2 <= written < 8
+    again = executor.run(specs(), path, progress=False)
+    assert again.written == 8 - written and again.skipped == written
+    assert_same_rows(frame(path), reference)

@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import deque
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -98,15 +100,11 @@ def _dask():
     return distributed
 
 
-#: the scheduler settings of the clusters made here: a worker's death fails its task at once (the client
-#: retries it once), and a one-thread worker holds only the cell it runs (the others wait in the
-#: scheduler's queue), so a dying worker takes no innocent cell with it. Set them in the scheduler's
-#: config of a cluster started elsewhere (``dask-scheduler``, ``SLURMCluster``) for the same semantics.
-SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
-#: the Dask worker resource of one cell slot: the workers made here have one each, and every cell needs
-#: it, so a worker holds only the cell it runs and a dying worker takes no queued cell with it. Workers
-#: started elsewhere: ``--resources greenai_cell=1`` (without it, cells are placed by Dask's defaults)
-CELL_RESOURCE = "greenai_cell"
+#: the scheduler setting of the clusters made here: a worker's death fails its task at once, and the
+#: client retries it once. Set it in the scheduler's config of a cluster started elsewhere
+#: (``dask-scheduler``, ``SLURMCluster(scheduler_options=...)``) for the same semantics; with Dask's
+#: default (3) the scheduler itself reruns a cell whose worker died before the client's one retry.
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0}
 
 
 def local_cpu_cluster(n_workers: int = 2, **kwargs):
@@ -120,12 +118,12 @@ def local_cpu_cluster(n_workers: int = 2, **kwargs):
 
     with dask.config.set(SCHEDULER_CONFIG):
         cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, resources={CELL_RESOURCE: 1}, **kwargs)
+                                           dashboard_address=None, **kwargs)
     cluster.description = f"distributed LocalCluster, {n_workers} CPU worker(s)"
     return cluster
 
 
-def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
+def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True, **kwargs):
     """One Dask worker per local GPU, one thread each: ``dask-cuda``'s ``LocalCUDACluster``.
 
     Parameters
@@ -133,6 +131,8 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
     gpus : "all" or list of int
         The CUDA indices of this host's GPUs to use (``"all"``: every GPU; a
         string "0,1" is a list).
+    dask_cuda : bool
+        Use ``dask-cuda`` (default); False makes the ``distributed``-only equivalent below.
 
     Each worker process sees its GPU as ``cuda:0`` (``CUDA_VISIBLE_DEVICES`` lists it
     first; the worker narrows it to that one before CUDA starts), and its meter
@@ -162,6 +162,8 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
     if not devices:
         raise RuntimeError("no GPU found on this host (NVML counts none)")
     with dask.config.set(SCHEDULER_CONFIG):
+        if not dask_cuda:
+            return _nanny_per_gpu(distributed, devices, **kwargs)
         try:
             from dask_cuda import LocalCUDACluster
         except Exception as exc:  # noqa: BLE001 - missing, or its CUDA bindings fail to import
@@ -170,8 +172,7 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", **kwargs):
             return _nanny_per_gpu(distributed, devices, **kwargs)
         try:
             cluster = LocalCUDACluster(CUDA_VISIBLE_DEVICES=",".join(devices), n_workers=len(devices),
-                                       threads_per_worker=1, dashboard_address=None,
-                                       resources={CELL_RESOURCE: 1}, **kwargs)
+                                       threads_per_worker=1, dashboard_address=None, **kwargs)
         except Exception as exc:  # noqa: BLE001 - e.g. a dask-cuda too old or new for this distributed
             print(f"LocalCUDACluster failed ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
                   file=sys.stderr)
@@ -184,8 +185,7 @@ def _nanny_per_gpu(distributed, devices: list[str], **kwargs):
     """A ``SpecCluster`` with one Nanny per GPU whose ``CUDA_VISIBLE_DEVICES`` is that GPU alone."""
     from distributed import Nanny, Scheduler, SpecCluster
 
-    workers = {f"gpu{d}": {"cls": Nanny, "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": d},
-                                                          "resources": {CELL_RESOURCE: 1}}}
+    workers = {f"gpu{d}": {"cls": Nanny, "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": d}}}
                for d in devices}
     cluster = SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
                           **kwargs)
@@ -196,6 +196,7 @@ def _nanny_per_gpu(distributed, devices: list[str], **kwargs):
 # --------------------------------------------------------------------------- on the worker
 
 _WORKER_ENVS: dict = {}
+_WORKER_CACHES: dict = {}
 
 
 def _narrow_visible_devices() -> None:
@@ -250,8 +251,12 @@ def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: di
     store = MemoryStore(COLUMNS[kind], done, name=Path(csv_name).stem)
     lines: list[str] = []
     t0 = time.perf_counter()
+    from greenai.experiments.environment import DataCache
+
+    data_root = runner_kwargs.get("data_root")
+    cache = _WORKER_CACHES.setdefault(str(data_root), DataCache(data_root))  # datasets loaded once per worker
     summary = runners()[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
-                              log=lines.append, **runner_kwargs)
+                              log=lines.append, cache=cache, **runner_kwargs)
     return CellResult(rows=store.rows, written=summary.written, skipped=summary.skipped,
                       seconds=time.perf_counter() - t0, worker=worker_info(env_options), log=lines)
 
@@ -315,7 +320,6 @@ class DaskExecutor:
         self.retries = int(retries)
         self.cell = cell
         self.workers: dict[str, dict] = {}
-        self._slots = False
 
     # -- lifecycle
     def close(self) -> None:
@@ -337,12 +341,7 @@ class DaskExecutor:
 
     def _refresh(self) -> dict[str, dict]:
         """Set up workers that joined since (a restarted one), forget those that left."""
-        try:
-            info = self.client.scheduler_info(n_workers=-1)["workers"]
-        except TypeError:  # distributed before 2025: all workers by default
-            info = self.client.scheduler_info()["workers"]
-        addresses = sorted(info)
-        self._slots = bool(info) and all(CELL_RESOURCE in (w.get("resources") or {}) for w in info.values())
+        addresses = sorted(self._scheduler_workers())
         for gone in [a for a in self.workers if a not in addresses]:
             del self.workers[gone]
         missing = [a for a in addresses if a not in self.workers]
@@ -351,6 +350,12 @@ class DaskExecutor:
         for a, info in zip(missing, self.client.gather(futures)):
             self.workers[a] = info
         return self.workers
+
+    def _scheduler_workers(self) -> dict:
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # distributed before 2025: all workers by default
+            return self.client.scheduler_info()["workers"]
 
     # -- pinning
     def _eligible(self, spec: RunSpec) -> list[str] | None:
@@ -361,10 +366,7 @@ class DaskExecutor:
         return [a for a, info in self.workers.items() if str(kind).lower() in str(info["gpu_name"]).lower()]
 
     def _resources(self, spec: RunSpec):
-        wanted = dict((self.resources(spec) if callable(self.resources) else self.resources) or {})
-        if self._slots:
-            wanted[CELL_RESOURCE] = 1
-        return wanted or None
+        return (self.resources(spec) if callable(self.resources) else self.resources) or None
 
     # -- the sweep
     def run(self, specs: Sequence[RunSpec], csv_path: str | Path, *, data_root=None, progress: bool = True,
@@ -414,6 +416,7 @@ class DaskExecutor:
 
         from distributed import as_completed
 
+        token = uuid.uuid4().hex[:8]  # this sweep's task keys: never a result left by another client or call
         attempts: dict[str, int] = {}
         tried_on: dict[str, list[str]] = {}
         future_spec = {}
@@ -430,16 +433,33 @@ class DaskExecutor:
                 workers = [a for a in allowed if a not in alive] or eligible
             mine = {k for k in done if self._same_cell(k, spec, key_cols)}
             fut = self.client.submit(self.cell, kind, spec, str(csv_path), mine, self.env_options, runner_kwargs,
-                                     key=f"greenai-cell-{rid}-{attempts[rid]}", pure=False, workers=workers,
+                                     key=f"greenai-cell-{rid}-{token}-{attempts[rid]}", pure=False, workers=workers,
                                      allow_other_workers=False, resources=self._resources(spec), retries=0)
             future_spec[fut.key] = (spec, eligible)
             return fut
 
+        # at most one cell per worker in flight: a worker holds only the cell it runs, so a dying worker
+        # takes no queued cell with it (the rest wait here, not in a worker's queue)
+        waiting = deque((spec, eligible, ()) for spec, eligible in todo)
+        futures = as_completed([], with_results=False)
+        in_flight = 0
+
+        def fill():
+            nonlocal in_flight
+            try:
+                limit = len(self._scheduler_workers())
+            except Exception:  # noqa: BLE001
+                limit = len(self.workers)
+            while waiting and in_flight < max(limit, 1):
+                futures.add(submit(*waiting.popleft()))
+                in_flight += 1
+
         bar = progress_bar(len(todo), Path(csv_path).stem, progress)
         per_gpu: dict[str, int] = {}
-        futures = as_completed([submit(s, e) for s, e in todo], with_results=False)
+        fill()
         try:
             for fut in futures:
+                in_flight -= 1
                 spec, eligible = future_spec.pop(fut.key)
                 rid = spec.run_id()
                 if fut.status != "finished":
@@ -456,12 +476,13 @@ class DaskExecutor:
                             self._refresh()
                         except Exception:  # noqa: BLE001 - best effort: the retry may go anywhere eligible
                             pass
-                        futures.add(submit(spec, self._eligible(spec) if eligible is not None else None,
-                                           avoid=tried_on[rid]))
+                        waiting.appendleft((spec, self._eligible(spec) if eligible is not None else None,
+                                            tuple(tried_on[rid])))
                     else:
                         summary.failed.append(CellFailure(spec, _short(exc), attempts[rid]))
                         bar.update(1)
                     fut.release()
+                    fill()
                     continue
                 result: CellResult = fut.result()
                 fut.release()
@@ -477,6 +498,7 @@ class DaskExecutor:
                 if log:
                     for line in result.log:
                         log(f"[{label}] {line}")
+                fill()
         finally:
             bar.close()
         summary.seconds = time.perf_counter() - start

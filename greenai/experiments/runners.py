@@ -34,7 +34,8 @@ from greenai.experiments.sweep import SweepSummary, sweep
 
 def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                  data_root=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
-                 log: Callable[[str], None] | None = None, validate_first: bool = True, store=None) -> SweepSummary:
+                 log: Callable[[str], None] | None = None, validate_first: bool = True, store=None,
+                 cache=None) -> SweepSummary:
     """Run ``train`` specs, appending one row per measured epoch/window to ``csv_path``.
 
     Parameters
@@ -52,6 +53,8 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
         Receives one line per written row (for device logs).
     store : RowStore or MemoryStore, optional
         Where rows go (default a :class:`RowStore` on ``csv_path``; a Dask worker's memory).
+    cache : DataCache, optional
+        Loaded datasets to reuse (a Dask worker keeps one for all its cells).
     """
     specs = list(specs)
     if any(s.kind != "train" for s in specs):
@@ -63,7 +66,7 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
         return _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar), 0
 
     return sweep(specs, csv_path, TRAIN_COLUMNS, key_cols, PENDING["train"], run_spec, env, data_root, progress,
-                 validate_first, store)
+                 validate_first, store, cache)
 
 
 def _pending_train(spec: RunSpec, base: dict, done: set) -> tuple[int, int, list[int]]:
@@ -178,7 +181,7 @@ def _log_line(spec: RunSpec, r: _train.EpochResult) -> str:
 
 def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                      data_root=None, progress: bool = True, log=None, validate_first: bool = True,
-                     store=None) -> SweepSummary:
+                     store=None, cache=None) -> SweepSummary:
     """Run ``phases`` specs: design windows (see :func:`greenai.train.phase_energy_by_design`), one row each.
 
     ``spec.epochs`` is the number of design repeats; each window runs
@@ -204,12 +207,12 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
         return len(new), len(rows) - len(new)
 
     return sweep(specs, csv_path, PHASE_COLUMNS, key_cols, PENDING["phases"], run_spec, env, data_root, progress,
-                 validate_first, store)
+                 validate_first, store, cache)
 
 
 def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                       data_root=None, progress: bool = True, log=None, replay_window_s: float | None = 3.0,
-                      validate_first: bool = True, store=None) -> SweepSummary:
+                      validate_first: bool = True, store=None, cache=None) -> SweepSummary:
     """Run ``layers`` specs with :func:`greenai.profile.profile_layers`.
 
     Profiles ``max_steps`` training steps (or ``window_s`` seconds' worth) with
@@ -249,7 +252,7 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
         return len(rows), 0
 
     return sweep(specs, csv_path, LAYER_COLUMNS, key_cols, PENDING["layers"], run_spec, env, data_root, progress,
-                 validate_first, store)
+                 validate_first, store, cache)
 
 
 

@@ -45,7 +45,7 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str], key_cols: Sequence[str],
           pending: Callable, run_spec: Callable, env=None, data_root=None, progress: bool = True,
-          validate_first: bool = True, store=None) -> SweepSummary:
+          validate_first: bool = True, store=None, cache=None) -> SweepSummary:
     """The loop every runner shares.
 
     Validates all specs before any GPU time is spent (unless the caller did,
@@ -55,7 +55,8 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     calls ``run_spec(spec, prepared, payload, store, done_keys, bar)`` →
     ``(written, skipped)``, and frees the GPU memory, with a progress bar over
     the pending units. ``store`` (default a :class:`RowStore` on ``csv_path``)
-    receives the rows: a Dask worker passes a :class:`~greenai.experiments.store.MemoryStore`.
+    receives the rows: a Dask worker passes a :class:`~greenai.experiments.store.MemoryStore`,
+    and its process-wide ``cache`` of loaded datasets (default: one for this call).
     """
     from greenai.experiments import environment as _env
 
@@ -65,7 +66,7 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     env = env or _env.make_environment()
     store = store if store is not None else RowStore(csv_path, columns)
     done = store.keys(key_cols)
-    cache = _env.DataCache(data_root)
+    cache = cache if cache is not None else _env.DataCache(data_root)
     summary = SweepSummary()
     start = time.perf_counter()
     todo = []
