@@ -54,7 +54,33 @@ def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path 
         progress_bar=False,
     )
     _strip_machine_paths(executed)
+    _strip_volatile_metadata(executed)
     return executed
+
+
+#: papermill's per-cell and per-notebook timing fields: they change at every run
+_TIMING_KEYS = ("duration", "start_time", "end_time")
+
+
+def _strip_volatile_metadata(executed: Path) -> None:
+    """Make the executed notebook the same file at every run of the same code and data.
+
+    Cell ids (random when jupytext converts the script and when papermill injects the
+    parameters) become their position (``cell-0``, ``cell-1``, ...); papermill's timings
+    and the kernel's execution timestamps are dropped. What a cell prints is kept as it
+    is: a notebook that prints a duration (notebook 08's solve times) stays volatile there.
+    """
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for key in _TIMING_KEYS:
+        nb.metadata.get("papermill", {}).pop(key, None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+        for key in _TIMING_KEYS:
+            cell.metadata.get("papermill", {}).pop(key, None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, executed)
 
 
 def _strip_machine_paths(executed: Path) -> None:

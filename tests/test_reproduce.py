@@ -33,6 +33,35 @@ def test_executed_notebook_paths_become_relative_to_the_checkout(tmp_path):
     assert back.cells[0].outputs[1].text == "wrote results/tables/t.csv\nkept /elsewhere/x\n"
 
 
+def _executed_copy(tmp_path, name, when):
+    """A notebook as papermill leaves it: random cell ids, timings, kernel timestamps."""
+    import uuid
+
+    cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("print(1)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="1\n")])]
+    for cell in cells:
+        cell["id"] = uuid.uuid4().hex[:8]
+        cell.metadata["papermill"] = {"duration": 0.01, "start_time": when, "end_time": when,
+                                      "exception": False, "status": "completed"}
+        cell.metadata["execution"] = {"iopub.status.busy": when, "shell.execute_reply": when}
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["papermill"] = {"duration": 1.5, "start_time": when, "end_time": when, "version": "2.6.0"}
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    reproduce._strip_volatile_metadata(path)
+    return path
+
+
+def test_two_runs_of_the_same_notebook_are_the_same_file(tmp_path):
+    first = _executed_copy(tmp_path, "a.ipynb", "2026-11-29T22:30:16.446908+00:00")
+    second = _executed_copy(tmp_path, "b.ipynb", "2026-11-30T08:00:00.000000+00:00")
+    assert first.read_bytes() == second.read_bytes()
+    nb = nbformat.read(first, as_version=4)
+    assert [c.id for c in nb.cells] == ["cell-0", "cell-1"]
+    assert nb.cells[0].metadata.papermill == {"exception": False, "status": "completed"}
+    assert nb.metadata.papermill == {"version": "2.6.0"} and nb.cells[1].outputs[0].text == "1\n"
+
+
 @pytest.mark.parametrize("committed", sorted((paths.RESULTS_DIR / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
 def test_committed_executed_notebooks_carry_no_machine_path(committed):
     found = sorted(set(MACHINE_PATH.findall(committed.read_text())))
