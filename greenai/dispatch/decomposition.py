@@ -241,6 +241,7 @@ class PatternDecomposition:
         T = self.hours
         progress, required = gpu.progress_units()
         self.patterns = minimal_patterns(gpu, min(T, math.ceil(max(gpu.duration_h)))).astype(float)
+        self._pattern_hours = self.patterns.sum(axis=1)  # hours each pattern runs (the search filters on it per start)
         self._surplus_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._import_bound_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._build(np.asarray(progress, float), float(required))
@@ -643,7 +644,7 @@ class _Search:
             self.closed_bound = math.inf
             return
         allowed = np.ones(len(patterns), bool) if self.candidates is None else self.candidates.copy()
-        allowed &= patterns.sum(axis=1) <= T - self.start
+        allowed &= p._pattern_hours <= T - self.start
         bound = np.where(allowed, root[0], math.inf)  # lower bound on each pattern's optimum
         done = ~allowed  # pattern's optimum known (or proven >= incumbent)
         self.bound, self.done = bound, done
