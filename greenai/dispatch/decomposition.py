@@ -520,8 +520,9 @@ class PatternDecomposition:
     def _add_hull(self) -> None:
         """Add PatternWeight[v] (model.py, Count_Hull): the counts as a convex combination of the
         hull vertices of the minimal patterns. Fixed at 0 (and the convexity row free) while the
-        search fixes the counts; free in a whole-window MIP. Built on first need: the hull of
-        33k patterns in 7 dimensions takes seconds."""
+        search fixes the counts; free in a whole-window MIP. Built on first need; the vertices of
+        Table 5.1's profile are shipped (:data:`greenai.dispatch.model.HULL_TABLE_PATH`), other
+        profiles' are computed by Qhull (seconds for 33k patterns in 7 dimensions)."""
         h, K = self._h, self.gpu.levels
         vertices = hull_vertices(self.gpu, min(self.hours, math.ceil(max(self.gpu.duration_h)))).astype(float)
         n, first = len(vertices), h.getNumCol()
