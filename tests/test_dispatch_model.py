@@ -170,6 +170,35 @@ def test_minimal_patterns_match_brute_force():
     assert {tuple(r) for r in M.minimal_patterns(gpu, 8)} == brute
 
 
+@pytest.mark.parametrize("hours", [23, 24, 32])
+def test_shipped_hull_vertices_equal_qhull(hours):
+    """The precomputed hulls of Table 5.1's profile (greenai/data_files) are Qhull's, row for row."""
+    gpu = I.thesis_gpu_profile()
+    key = (tuple(gpu.power_w), tuple(gpu.duration_h), hours)
+    assert key in M._hull_table()
+    computed = M._compute_hull_vertices(gpu.power_w, gpu.duration_h, hours)
+    shipped = M.hull_vertices(gpu, hours)
+    assert shipped.dtype == computed.dtype and np.array_equal(shipped, computed)
+    # Every shipped vertex is a minimal pattern, and the table covers every size the notebook's windows use.
+    assert {tuple(r) for r in shipped} <= {tuple(r) for r in M.minimal_patterns(gpu, hours)}
+    assert all((tuple(gpu.power_w), tuple(gpu.duration_h), h) in M._hull_table() for h in range(23, 33))
+
+
+def test_hull_vertices_of_other_profiles_are_computed(tmp_path, monkeypatch):
+    gpu = I.GpuProfile((100, 150, 250), (7, 5, 4))
+    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in M._hull_table()
+    monkeypatch.setattr(M, "HULL_TABLE_PATH", tmp_path / "hulls.json")
+    assert M.write_hull_table(gpu, [8]) == tmp_path / "hulls.json"
+    try:
+        assert np.array_equal(M.hull_vertices(gpu, 8), M._compute_hull_vertices(gpu.power_w, gpu.duration_h, 8))
+        assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) in M._hull_table()
+    finally:
+        monkeypatch.undo()
+        M._hull_table.cache_clear()
+        M._hull_vertices.cache_clear()
+    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in M._hull_table()
+
+
 def test_progress_units_are_exact():
     per_level, required = I.thesis_gpu_profile().progress_units()
     assert per_level[-1] * 22 == required and per_level[0] * 32 == required

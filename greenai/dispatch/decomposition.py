@@ -241,6 +241,7 @@ class PatternDecomposition:
         T = self.hours
         progress, required = gpu.progress_units()
         self.patterns = minimal_patterns(gpu, min(T, math.ceil(max(gpu.duration_h)))).astype(float)
+        self._pattern_hours = self.patterns.sum(axis=1)  # hours each pattern runs (the search filters on it per start)
         self._surplus_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._import_bound_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._build(np.asarray(progress, float), float(required))
@@ -519,8 +520,9 @@ class PatternDecomposition:
     def _add_hull(self) -> None:
         """Add PatternWeight[v] (model.py, Count_Hull): the counts as a convex combination of the
         hull vertices of the minimal patterns. Fixed at 0 (and the convexity row free) while the
-        search fixes the counts; free in a whole-window MIP. Built on first need: the hull of
-        33k patterns in 7 dimensions takes seconds."""
+        search fixes the counts; free in a whole-window MIP. Built on first need; the vertices of
+        Table 5.1's profile are shipped (:data:`greenai.dispatch.model.HULL_TABLE_PATH`), other
+        profiles' are computed by Qhull (seconds for 33k patterns in 7 dimensions)."""
         h, K = self._h, self.gpu.levels
         vertices = hull_vertices(self.gpu, min(self.hours, math.ceil(max(self.gpu.duration_h)))).astype(float)
         n, first = len(vertices), h.getNumCol()
@@ -643,7 +645,7 @@ class _Search:
             self.closed_bound = math.inf
             return
         allowed = np.ones(len(patterns), bool) if self.candidates is None else self.candidates.copy()
-        allowed &= patterns.sum(axis=1) <= T - self.start
+        allowed &= p._pattern_hours <= T - self.start
         bound = np.where(allowed, root[0], math.inf)  # lower bound on each pattern's optimum
         done = ~allowed  # pattern's optimum known (or proven >= incumbent)
         self.bound, self.done = bound, done

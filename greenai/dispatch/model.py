@@ -62,8 +62,10 @@ reference and the only solver for ``grid_max_w``.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyomo.environ as pyo
@@ -354,8 +356,23 @@ def _minimal_patterns(power_w, duration_h, max_hours: int) -> np.ndarray:
     return counts[np.lexsort(counts.T[::-1])][::-1].astype(int)
 
 
-@functools.lru_cache(maxsize=64)
-def _hull_vertices(power_w, duration_h, max_hours: int) -> np.ndarray:
+#: Precomputed :func:`hull_vertices` (Qhull takes 1-9 s per size for Table 5.1's profile at
+#: 25-32 h, paid again by every worker process): one entry per (power_w, duration_h,
+#: max_hours), used only on an exact match, otherwise computed. Rewrite with
+#: :func:`write_hull_table`; ``tests/test_dispatch_model.py`` recomputes entries and compares.
+HULL_TABLE_PATH = Path(__file__).resolve().parent.parent / "data_files" / "dispatch_hull_vertices.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _hull_table() -> dict:
+    if not HULL_TABLE_PATH.exists():
+        return {}
+    data = json.loads(HULL_TABLE_PATH.read_text())
+    return {(tuple(float(p) for p in e["power_w"]), tuple(float(d) for d in e["duration_h"]), int(e["max_hours"])):
+            np.array(e["vertices"], dtype=int).reshape(-1, len(e["power_w"])) for e in data["hulls"]}
+
+
+def _compute_hull_vertices(power_w, duration_h, max_hours: int) -> np.ndarray:
     patterns = _minimal_patterns(power_w, duration_h, max_hours)
     if len(patterns) <= patterns.shape[1] + 1:
         return patterns
@@ -366,6 +383,27 @@ def _hull_vertices(power_w, duration_h, max_hours: int) -> np.ndarray:
     except QhullError:  # patterns lie in a lower-dimensional subspace: keep them all
         return patterns
     return patterns[np.sort(hull.vertices)]
+
+
+@functools.lru_cache(maxsize=64)
+def _hull_vertices(power_w, duration_h, max_hours: int) -> np.ndarray:
+    key = (tuple(float(p) for p in power_w), tuple(float(d) for d in duration_h), int(max_hours))
+    stored = _hull_table().get(key)
+    return stored if stored is not None else _compute_hull_vertices(power_w, duration_h, max_hours)
+
+
+def write_hull_table(gpu: GpuProfile, hours, path: Path | None = None) -> Path:
+    """Compute :func:`hull_vertices` of ``gpu`` for each of ``hours`` and write them to ``path``
+    (JSON; default :data:`HULL_TABLE_PATH`)."""
+    path = HULL_TABLE_PATH if path is None else Path(path)
+    hulls = [{"power_w": list(gpu.power_w), "duration_h": list(gpu.duration_h), "max_hours": int(h),
+              "vertices": _compute_hull_vertices(gpu.power_w, gpu.duration_h, int(h)).tolist()} for h in hours]
+    text = json.dumps({"note": "convex-hull vertices of the minimal level-count patterns (greenai.dispatch.model)",
+                       "hulls": hulls}, separators=(",", ":"))
+    path.write_text(text + "\n")
+    _hull_table.cache_clear()
+    _hull_vertices.cache_clear()
+    return path
 
 
 def hull_vertices(gpu: GpuProfile, max_hours: int) -> np.ndarray:
