@@ -246,7 +246,8 @@ job_gpu, job_levels = I.job_profile(job_energy_j, job_duration_s)
 display(job_levels.round(2))  # noqa: F821
 t0 = time.perf_counter()
 rows = []
-for label, when in (("June", "2027-06-12T08:00"), ("January", "2027-01-12T08:00")):
+for label, when, figure in (("June", "2027-06-12T08:00", "fig_5_x_job_plan_june"),
+                            ("January", "2027-01-12T08:00", "fig_5_x_job_plan_january")):
     job_plan, job_solution = sweep.plan_window(year, dispatch_cli.start_hour(when), 36, job_gpu, I.Battery())
     running = job_plan[job_plan["level"] > 0]
     rows.append({"month": label, "start": when, "run_hours": len(running),
@@ -258,7 +259,7 @@ for label, when in (("June", "2027-06-12T08:00"), ("January", "2027-01-12T08:00"
                  "cost_above_solar_sales_eur": dispatch_cli.job_cost_eur(job_plan, job_solution.cost_eur),
                  "emissions_g": job_solution.emissions_g})
     fig = report.fig_plan(job_plan, f"6 kWh / 10 h job, 36 h from {when}: {job_solution.cost_eur:.2f} €")
-    save_figure(fig, f"fig_5_x_job_plan_{label.lower()}")
+    save_figure(fig, figure)
 seasons = pd.DataFrame(rows)
 print(f"2 plans in {time.perf_counter() - t0:.1f} s")
 seasons.to_csv(tables / "dispatch_job_june_vs_january.csv", index=False)

@@ -59,7 +59,8 @@ EXPECTED: dict[str, Expected] = {
                             ("4.2.3-accuracy-plateau", "energy_to_accuracy_model")),
     "07_power_limit": Expected(("fig_5_1_power_limit_profile",), ("energy_rises_with_limit",)),
     "08_dispatch": Expected(("fig_5_4_solar_first_week", "fig_5_6_solar_vs_min_cost_23h",
-                             "fig_5_7_min_cost_by_start_hour", "fig_5_x_best_start_plan", "fig_5_x_cost_vs_co2"),
+                             "fig_5_7_min_cost_by_start_hour", "fig_5_x_best_start_plan", "fig_5_x_cost_vs_co2",
+                             "fig_5_x_job_plan_june", "fig_5_x_job_plan_january"),
                             ("dispatch_23h_min_cost_eur", "dispatch_23h_max_cost_eur", "dispatch_32h_min_cost_eur",
                              "solar_jan1_ac_wh")),
 }
