@@ -62,6 +62,19 @@ def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path 
 _TIMING_KEYS = ("duration", "start_time", "end_time")
 
 
+def _coalesce_streams(outputs: list) -> list:
+    """Join consecutive ``stream`` outputs of the same name (stdout, stderr) into one."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = previous["text"] + output["text"]
+        else:
+            joined.append(output)
+    return joined
+
+
 def _strip_volatile_metadata(executed: Path) -> None:
     """Make the executed notebook the same file at every run of the same code and data.
 
@@ -69,6 +82,8 @@ def _strip_volatile_metadata(executed: Path) -> None:
     parameters) become their position (``cell-0``, ``cell-1``, ...); papermill's timings
     and the kernel's execution timestamps are dropped. What a cell prints is kept as it
     is: a notebook that prints a duration (notebook 08's solve times) stays volatile there.
+    Consecutive chunks of one stream are joined: how the kernel splits what a cell prints
+    depends on timing (a print before a slow call arrives as a chunk of its own).
     """
     import nbformat
 
@@ -77,6 +92,8 @@ def _strip_volatile_metadata(executed: Path) -> None:
         nb.metadata.get("papermill", {}).pop(key, None)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
+        if "outputs" in cell:
+            cell.outputs = _coalesce_streams(cell.outputs)
         for key in _TIMING_KEYS:
             cell.metadata.get("papermill", {}).pop(key, None)
         cell.metadata.pop("execution", None)
