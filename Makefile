@@ -13,10 +13,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[notebooks,dev]'
+	$(PY) -m pip install -q -e '.[notebooks,dev,lightning,hf]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install greenai with notebook and test extras
+setup: $(STAMP) ## create .venv and install greenai with the notebook, test, Lightning and Hugging Face extras (their callbacks are tested)
 
 test: $(STAMP) ## run the test suite (CPU; GPU tests are skipped)
 	$(PY) -m pytest -q
