@@ -1005,6 +1005,10 @@ class EnergyMeter:
             for gpu in self.gpus:
                 i = gpu.index
                 updates[i] = end.poll[i]["counter_changes"] - begin.poll[i]["counter_changes"]
+                if updates[i] == 0 and per_method.get("counter", {}).get(i, 0.0) > 0:
+                    # the poller did not look inside a short window, but the edge reads differ:
+                    # the counter advanced at least once
+                    updates[i] = 1
         if "counter" in self.methods:
             uncertainty = 0.0
             for gpu in self.gpus:

@@ -63,6 +63,21 @@ def test_window_without_a_counter_update_still_bounds_its_error(monkeypatch):
         gen.close()
 
 
+def test_a_counter_that_advanced_counts_at_least_one_update(monkeypatch):
+    """A window shorter than the poller's period: the poller never looks inside it, but the edge
+    reads differ, so the counter advanced at least once (it read 0 updates before)."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=0.0001)])
+    next(gen)
+    try:
+        with EnergyMeter() as meter:
+            windows = [timed_window(meter, f"w{i}", 0.002) for i in range(5)]
+        advanced = [m for m in windows if m.energy_j > 0]
+        assert advanced, "the simulated counter steps every 0.1 ms: 2 ms windows must see it advance"
+        assert all(m.counter_updates >= 1 for m in advanced)
+    finally:
+        gen.close()
+
+
 def test_all_methods_on_the_same_window(fake):
     with EnergyMeter(methods=("counter", "sampled", "smi", "tdp")) as meter:
         m = timed_window(meter, "w", 1.2)
