@@ -145,14 +145,39 @@ def test_phase_split_by_difference_and_regression_recovers_known_powers():
     assert max(split.by_regression_j, key=split.by_regression_j.get) == "backward"
 
 
-def test_phase_energy_by_design_on_the_simulated_gpu(fake_gpu):
-    with EnergyMeter(methods=("counter",)) as meter:
-        trainer = train.Trainer(tiny_model(), TinyBatches(n=80, batch_size=8), "cpu", meter=meter)
-        split = train.phase_energy_by_design(trainer, steps=10, repeats=2)
+@pytest.fixture
+def fine_counter_gpu(monkeypatch):
+    """A simulated GPU at a constant 200 W whose counter advances every 10 us (2 mJ).
+
+    The tiny model's phases last ~0.1 ms, its design windows a few ms: with a 1 ms counter step
+    (0.2 J, as much as a phase's whole energy in a window) the fitted phase powers were mostly
+    counter quantisation and missed 200 W about one run in ten.
+    """
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=1e-5)])
+
+
+def phase_model() -> nn.Module:
+    """Wide enough that each phase of a step lasts milliseconds on a CPU thread: the difference
+    method subtracts windows' per-step energies, and with the tiny model's ~0.1 ms phases the
+    scheduling jitter of a busy 2-core machine alone made backward's share negative."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 6 * 6, 3))
+
+
+def test_phase_energy_by_design_on_the_simulated_gpu(fine_counter_gpu):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: no contention between torch's own workers
+    try:
+        with EnergyMeter(methods=("counter",)) as meter:
+            trainer = train.Trainer(phase_model(), TinyBatches(n=160, batch_size=16), "cpu", meter=meter)
+            split = train.phase_energy_by_design(trainer, steps=10, repeats=2)
+    finally:
+        torch.set_num_threads(threads)
     assert [w.upto for w in split.windows] == list(train.DESIGN_WINDOWS) * 2
     assert all(w.steps == 10 for w in split.windows)
     # constant 200 W: every window's energy is 200 W x its duration, to within a
-    # 1 ms counter step (0.2 J) at each edge ...
+    # 10 us counter step (2 mJ) at each edge ...
     for w in split.windows:
         assert w.energy_j == pytest.approx(200.0 * w.duration_s, rel=0.1, abs=0.5)
     # ... and the fitted power of the phases that dominate the time is 200 W
