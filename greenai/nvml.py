@@ -6,8 +6,9 @@ through it). It turns NVML's milliwatts and millijoules into watts and joules
 once, here (:func:`mw_to_w`, :func:`mj_to_j`), takes counter differences
 wrap-safe (:func:`energy_delta_mj`) and maps NVML's error codes to typed
 exceptions whose messages say what to do. Every :class:`Gpu` method is a
-read-only ``nvmlDeviceGet*`` query; the one call that changes a GPU's state is
-:func:`set_power_limit_w`, used only by the opt-in power-limit sweep.
+read-only ``nvmlDeviceGet*`` query; the one call that changes a GPU's state
+(setting its power limit) lives in :mod:`greenai.power`, used only by the opt-in
+power-limit sweep.
 
 Tests replace ``pynvml`` (and only ``pynvml``) by a double — globally, or for
 one :class:`Gpu` through its ``lib`` argument; everything above this boundary
@@ -294,19 +295,3 @@ def _or_nan(read) -> float:
         return float(read())
     except (NvmlNotSupported, NvmlError):
         return float("nan")
-
-
-def set_power_limit_w(gpu: Gpu, power_w: float) -> None:
-    """Set ``gpu``'s power limit [W]: the one NVML call of the package that changes a GPU's state.
-
-    Needs root (or administrator) rights; only :func:`greenai.power.power_limit_sweep`
-    calls it, opt-in, and restores the original limit.
-
-    Raises
-    ------
-    NvmlError
-        NVML refused (:class:`NvmlUnavailable` for a missing permission).
-    """
-    lib = gpu._nvml()
-    _call("nvmlDeviceSetPowerManagementLimit", lib.nvmlDeviceSetPowerManagementLimit, gpu._handle,
-          int(round(power_w * 1000)), lib=gpu._lib)

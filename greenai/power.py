@@ -53,6 +53,23 @@ def published_profile() -> pd.DataFrame:
     return table
 
 
+
+def set_power_limit_w(gpu: nvml.Gpu, power_w: float) -> None:
+    """Set ``gpu``'s power limit [W]: the one NVML call of the package that changes a GPU's state.
+
+    Needs root (or administrator) rights; only :func:`power_limit_sweep`
+    calls it, opt-in, and restores the original limit.
+
+    Raises
+    ------
+    NvmlError
+        NVML refused (:class:`NvmlUnavailable` for a missing permission).
+    """
+    lib = gpu._nvml()
+    nvml._call("nvmlDeviceSetPowerManagementLimit", lib.nvmlDeviceSetPowerManagementLimit, gpu._handle,
+               int(round(power_w * 1000)), lib=gpu._lib)
+
+
 class PowerLimitError(RuntimeError):
     """The power-limit sweep cannot run (not enabled, no permission, NVML error)."""
 
@@ -88,7 +105,7 @@ class NvmlPowerLimits:
         from greenai import nvml as _nvml
 
         try:
-            _nvml.set_power_limit_w(self.gpu, power_w)
+            set_power_limit_w(self.gpu, power_w)
         except _nvml.NvmlError as exc:
             if exc.code is not None and exc.code == _nvml._pynvml().NVML_ERROR_NO_PERMISSION:
                 raise PowerLimitError(
