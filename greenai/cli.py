@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "greenai.macs",
     "dispatch": "greenai.dispatch.cli",
     "campaign": "greenai.campaign",
-    "predict": "greenai.predict",
+    "predict": "greenai.predict_cli",
     "reproduce": "greenai.reproduce",
 }
 

@@ -57,11 +57,9 @@ features computed on the spot (torch needed; cached per process and on disk).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -81,7 +79,6 @@ __all__ = [
     "static_features",
     "model_features",
     "load_coefficients",
-    "register",
 ]
 
 #: where the fitted coefficients ship (written by notebook 05 with :func:`write_coefficients`)
@@ -1219,117 +1216,6 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         epoch_energy_j=energy[0], epoch_energy_low_j=energy[1], epoch_energy_high_j=energy[2],
         epoch_duration_s=duration[0], thesis_energy_j=thesis[0] * epochs, samples_per_epoch=int(n),
         features_source=source, notes=notes)
-
-
-# --------------------------------------------------------------------------- command line
-
-#: assumed electricity price [EUR/kWh] when none is given (order of an EU household tariff; override it)
-DEFAULT_PRICE_EUR_PER_KWH = 0.30
-#: assumed grid carbon intensity [gCO2/kWh] when none is given (order of the EU mix; override it)
-DEFAULT_GCO2_PER_KWH = 250.0
-
-
-def register(subparsers) -> None:
-    """``greenai predict``: a training run's energy, time, cost and CO2 before it starts."""
-    p = subparsers.add_parser(
-        "predict", help="predict a training run's energy, time, cost and CO2 before it starts",
-        description="Predict the energy (J, kWh), time, cost and CO2 of training a model (one of the 20 zoo "
-                    "models or any torchvision classification model) on a dataset, with 90 % prediction "
-                    "intervals, from coefficients fitted on recorded GPU runs (notebook 05).")
-    p.add_argument("--model", required=True, help="zoo or torchvision model name, e.g. resnet18, densenet121")
-    p.add_argument("--dataset", required=True, help="fashion_mnist, cifar10 or cifar100")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (>= 1); optional with --target-accuracy")
-    p.add_argument("--batch-size", required=True, type=int, help="samples per step (>= 1)")
-    p.add_argument("--gpu", default=None, help="GPU with coefficients (e.g. h100, h200); default: the most measured")
-    p.add_argument("--precision", default=None, help="default (PyTorch's), fp32, tf32 or bf16")
-    p.add_argument("--price-eur-per-kwh", type=float, default=DEFAULT_PRICE_EUR_PER_KWH,
-                   help=f"electricity price [EUR/kWh] (default {DEFAULT_PRICE_EUR_PER_KWH}, an assumption)")
-    p.add_argument("--gco2-per-kwh", type=float, default=DEFAULT_GCO2_PER_KWH,
-                   help=f"grid carbon intensity [gCO2/kWh] (default {DEFAULT_GCO2_PER_KWH:g}, an assumption)")
-    p.add_argument("--target-accuracy", type=float, default=None,
-                   help="test accuracy to reach (fraction, e.g. 0.9): the epochs come from the learning curve "
-                        "recorded for this model and dataset (greenai.accuracy), where one exists")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args: argparse.Namespace) -> int:
-    for name in ("price_eur_per_kwh", "gco2_per_kwh"):
-        value = getattr(args, name)
-        if not (math.isfinite(value) and value >= 0):
-            print(f"error: --{name.replace('_', '-')} must be a number >= 0, got {value}", file=sys.stderr)
-            return 2
-    curve = None
-    if args.target_accuracy is not None:
-        try:
-            curve = _epochs_to_accuracy(args.model, args.dataset, args.target_accuracy)
-        except (ValueError, FileNotFoundError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if args.epochs is None:
-            args.epochs = curve.epoch
-    if args.epochs is None:
-        print("error: give --epochs N (or --target-accuracy A to take the epochs from a learning curve)",
-              file=sys.stderr)
-        return 2
-    try:
-        p = predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu,
-                        precision=args.precision)
-    except (PredictionError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if curve is not None:
-        p.notes.append(
-            f"target accuracy {curve.target_accuracy:.4f}: the learning curve of the recorded {curve.model} run on "
-            f"{curve.dataset} (batch {curve.batch_size}, {curve.precision}, {curve.gpu_name}, "
-            f"{curve.recorded_epochs} epochs) reaches it after {curve.epoch} epochs; that run spent "
-            f"{curve.energy_j:,.0f} J until then{' (extrapolated)' if curve.energy_extrapolated else ''}; "
-            "another batch size or precision may need other epochs")
-    kwh = [v / 3.6e6 for v in (p.energy_j, p.energy_low_j, p.energy_high_j)]
-    eur = [k * args.price_eur_per_kwh for k in kwh]
-    co2 = [k * args.gco2_per_kwh for k in kwh]
-    if args.json:
-        extra = {} if curve is None else {"target_accuracy": curve.target_accuracy, "epochs_to_target": curve.epoch,
-                                          "curve_run_energy_to_target_j": curve.energy_j}
-        print(json.dumps(_jsonable({**p.as_dict(), **extra, "energy_low_kwh": kwh[1], "energy_high_kwh": kwh[2],
-                                    "cost_eur": eur[0], "cost_low_eur": eur[1], "cost_high_eur": eur[2],
-                                    "co2_g": co2[0], "co2_low_g": co2[1], "co2_high_g": co2[2],
-                                    "price_eur_per_kwh": args.price_eur_per_kwh,
-                                    "gco2_per_kwh": args.gco2_per_kwh, "pi_level": PI_LEVEL}), indent=1))
-        return 0
-    print(f"{p.model} on {p.dataset}, {p.epochs} epochs x {p.samples_per_epoch} samples, batch {p.batch_size}, "
-          f"{p.gpu}, precision {p.precision} (90 % prediction intervals)")
-    print(f"  energy   {p.energy_j:,.0f} J  [{p.energy_low_j:,.0f}, {p.energy_high_j:,.0f}]"
-          f"  = {kwh[0]:.4f} kWh  [{kwh[1]:.4f}, {kwh[2]:.4f}]")
-    print(f"  time     {_hms(p.duration_s)}  [{_hms(p.duration_low_s)}, {_hms(p.duration_high_s)}]"
-          "  (training steps only)")
-    print(f"  cost     {eur[0]:.4f} EUR  [{eur[1]:.4f}, {eur[2]:.4f}]  at {args.price_eur_per_kwh} EUR/kWh")
-    print(f"  CO2      {co2[0]:.1f} g  [{co2[1]:.1f}, {co2[2]:.1f}]  at {args.gco2_per_kwh:g} gCO2/kWh")
-    print(f"  per epoch {p.epoch_energy_j:,.0f} J, {p.epoch_duration_s:.1f} s; the thesis' HC x MACs model says "
-          f"{p.thesis_energy_j:,.0f} J for the run")
-    for note in p.notes:
-        print(f"  note: {note}")
-    return 0
-
-
-def _epochs_to_accuracy(model: str, dataset: str, target: float):
-    """The recorded learning curve's answer (:func:`greenai.accuracy.energy_to_accuracy`), or a clear error."""
-    if not (math.isfinite(target) and 0 < target < 1):
-        raise PredictionError(f"--target-accuracy must be a fraction in (0, 1), got {target:g}")
-    try:
-        from greenai.accuracy import energy_to_accuracy
-    except ImportError:
-        raise PredictionError("--target-accuracy needs greenai.accuracy (learning curves), which this "
-                              "installation lacks") from None
-    name = str(model).strip().lower().replace("-", "_")
-    key = str(dataset).strip().lower().replace("-", "_")
-    return energy_to_accuracy(name, _DATASET_ALIASES.get(key, key), target_accuracy=target)
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 # --------------------------------------------------------------------------- tables of notebook 05 (its figures: greenai.figures.ch4)
