@@ -19,7 +19,10 @@ Beyond the zoo, every other torchvision classification model
 EfficientNet, RegNet, ConvNeXt, ViT, ...) builds by its torchvision name, with
 random weights, its stem adapted to ``in_channels`` and its head to
 ``num_classes`` (:mod:`greenai.models.torchvision_models`); zoo names take
-precedence over torchvision's names of the same models.
+precedence over torchvision's names of the same models. ``synthetic_00`` ...
+``synthetic_47`` are random architectures drawn from common blocks
+(:mod:`greenai.models.synthetic`), measured to teach the energy predictor what
+each kind of work costs.
 
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for
 CIFAR) and ends in adaptive pooling, so it accepts any input size from about
@@ -39,6 +42,7 @@ from . import alexnet as _alexnet
 from . import googlenet as _googlenet
 from . import mobilenet as _mobilenet
 from . import resnet as _resnet
+from . import synthetic as _synthetic
 from . import torchvision_models as _tv
 from . import vgg as _vgg
 
@@ -123,6 +127,9 @@ def _entry(name: str) -> _Entry:
     key = _key(name)
     if key in _REGISTRY:
         return _REGISTRY[key]
+    if _synthetic.is_synthetic(key):
+        return _Entry(partial(_synthetic.build_synthetic, key), "synthetic", key, 0, "synthetic",
+                      "random architecture from common blocks (training rows of greenai.predict)")
     if _tv.is_torchvision_model(key):
         return _Entry(partial(_tv.build_torchvision_model, key), _tv.torchvision_family(key), key, 0,
                       "torchvision", "torchvision layout, weights=None, stem and head adapted")

@@ -1,0 +1,281 @@
+"""Random image classifiers built from the common blocks of modern CNNs and transformers.
+
+They exist to teach :mod:`greenai.predict` what each kind of work costs. The 20
+zoo models of the thesis are chains of dense convolutions, a few depthwise ones
+(the MobileNets) and small linear heads, and their features move together, so a
+fit on them alone cannot tell the price of a grouped convolution, a
+channels-last MLP, an attention block or a LayerNorm apart. Each synthetic model
+draws, from its index as the random seed, a stem, 2-4 stages of one block kind
+each, widths, depths, an activation and a head; the draw is a plain dict
+(:func:`synthetic_spec`) so a row can always be traced back to its network.
+
+Block kinds (``block`` of a stage):
+
+- ``plain``: ``k x k`` convolution, batch norm, activation (VGG-like);
+- ``bottleneck``: 1x1 reduce, ``k x k``, 1x1 expand, residual (ResNet-like);
+- ``grouped``: a bottleneck whose ``k x k`` convolution is grouped with
+  ``channels_per_group`` in 2-64, optional squeeze-excitation and channel
+  shuffle (ResNeXt/RegNet/ShuffleNet-like);
+- ``inverted``: 1x1 expand, depthwise ``k x k`` (k in 3, 5, 7), optional
+  squeeze-excitation, 1x1 project, residual (MobileNetV2/EfficientNet-like);
+- ``convnext``: depthwise ``k x k``, channels-last LayerNorm, Linear to 4C,
+  activation, Linear back, residual (ConvNeXt-like);
+- ``concat``: dense connectivity: each layer's BN-act-1x1-BN-act-3x3 output is
+  concatenated to its input, then a 1x1 transition (DenseNet-like);
+- ``attention``: pre-norm transformer blocks over the stage's pixels as tokens
+  (scaled dot-product attention, MLP ratio 2-4), at 28x28 or coarser.
+
+>>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
+>>> synthetic_spec("synthetic_00")["stages"][0]["block"]
+>>> net = build_synthetic("synthetic_00", in_channels=1, num_classes=10)  # 224x224 input
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "BLOCKS", "synthetic_spec", "build_synthetic", "is_synthetic"]
+
+#: how many synthetic models there are (``synthetic_00`` ... ``synthetic_47``)
+N_SYNTHETIC = 48
+SYNTHETIC_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTHETIC))
+#: the block kinds a stage may draw
+BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
+#: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
+_LATER_BLOCKS = BLOCKS + ("grouped",)
+_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
+
+
+def is_synthetic(name: str) -> bool:
+    return str(name) in SYNTHETIC_NAMES
+
+
+def _index(name: str) -> int:
+    if not is_synthetic(name):
+        raise ValueError(f"unknown synthetic model {name!r}; valid names are synthetic_00 ... "
+                         f"synthetic_{N_SYNTHETIC - 1:02d}")
+    return int(str(name).rsplit("_", 1)[1])
+
+
+def synthetic_spec(name: str) -> dict:
+    """The architecture ``name`` draws (deterministic: its index seeds :class:`random.Random`).
+
+    Returns
+    -------
+    dict
+        ``stem`` (``conv`` stride 2 + max-pool, or ``patchify`` stride 4) and
+        ``stem_width``; ``activation``; ``stages``: a list of dicts with
+        ``block``, ``depth``, ``width`` (output channels) and the block's own
+        options (``kernel``, ``channels_per_group``, ``expand``, ``se``,
+        ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``); ``head_hidden``
+        (0 for a linear head on the pooled features).
+    """
+    rng = random.Random(1000 + _index(name))
+    # every block kind leads the first stage of some model: the index cycles through them
+    lead = BLOCKS[_index(name) % len(BLOCKS)]
+    stem = rng.choice(["conv", "patchify"])
+    width = rng.choice([24, 32, 48, 64, 96])
+    n_stages = rng.choice([2, 3, 3, 4])
+    stages = []
+    for i in range(n_stages):
+        resolution = 56 // 2**i  # after either stem, then halved by every later stage
+        if i == 0:
+            block = "inverted" if lead == "attention" else lead
+        elif i == 1 and lead == "attention":
+            block = "attention"
+        else:
+            block = rng.choice(_LATER_BLOCKS)
+        if block == "attention" and resolution > 28:
+            block = rng.choice(["convnext", "inverted", "grouped"])
+        width = int(width * rng.choice([1.5, 2.0, 2.0]) // 16 * 16) if i else int(width * rng.choice([1, 2]))
+        width = max(width, 32)
+        s = {"block": block, "depth": rng.randint(1, 5), "width": width, "downsample": i > 0}
+        if block == "plain":
+            s["kernel"] = rng.choice([1, 3, 3, 5])
+        elif block == "bottleneck":
+            s["kernel"] = rng.choice([3, 5])
+        elif block == "grouped":
+            cpg = rng.choice([c for c in (2, 4, 8, 16, 32, 64) if width % c == 0 and c < width])
+            s.update(kernel=3, channels_per_group=cpg, se=rng.random() < 0.4,
+                     shuffle=rng.random() < 0.3)
+        elif block == "inverted":
+            s.update(kernel=rng.choice([3, 5, 7]), expand=rng.choice([2, 4, 6]), se=rng.random() < 0.5)
+        elif block == "convnext":
+            s.update(kernel=rng.choice([3, 7]), mlp_ratio=4)
+        elif block == "concat":
+            s.update(growth=rng.choice([16, 32]), depth=rng.randint(2, 10))
+        elif block == "attention":
+            s.update(heads=max(1, width // 64), mlp_ratio=rng.choice([2, 4]), depth=rng.randint(1, 3))
+        stages.append(s)
+    return {"name": str(name), "stem": stem, "stem_width": stages[0]["width"] if stem == "patchify" else 32,
+            "activation": rng.choice(list(_ACTIVATIONS)), "stages": stages,
+            "head_hidden": rng.choice([0, 0, 512, 1024])}
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _conv_bn_act(cin, cout, k, act, stride=1, groups=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(cout), act())
+
+
+class _SqueezeExcite(nn.Module):
+    def __init__(self, c, act):
+        super().__init__()
+        hidden = max(8, c // 4)
+        self.fc1, self.act, self.fc2 = nn.Conv2d(c, hidden, 1), act(), nn.Conv2d(hidden, c, 1)
+
+    def forward(self, x):
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.fc2(self.act(self.fc1(s))))
+
+
+class _Residual(nn.Module):
+    def __init__(self, body, cin, cout, stride):
+        super().__init__()
+        self.body = body
+        self.short = (nn.Identity() if cin == cout and stride == 1 else
+                      nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)))
+
+    def forward(self, x):
+        return self.body(x) + self.short(x)
+
+
+class _Shuffle(nn.Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        return x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+
+class _ConvNeXtBlock(nn.Module):
+    def __init__(self, c, k, ratio, act):
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, k, padding=k // 2, groups=c)
+        self.norm = nn.LayerNorm(c)
+        self.fc1, self.act, self.fc2 = nn.Linear(c, ratio * c), act(), nn.Linear(ratio * c, c)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.act(self.fc1(self.norm(y))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class _DenseLayer(nn.Module):
+    def __init__(self, cin, growth, act):
+        super().__init__()
+        self.body = nn.Sequential(nn.BatchNorm2d(cin), act(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
+                                  nn.BatchNorm2d(4 * growth), act(),
+                                  nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False))
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], 1)
+
+
+class _AttentionBlock(nn.Module):
+    def __init__(self, c, heads, ratio, act):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.qkv, self.proj = nn.LayerNorm(c), nn.Linear(c, 3 * c), nn.Linear(c, c)
+        self.norm2 = nn.LayerNorm(c)
+        self.mlp = nn.Sequential(nn.Linear(c, ratio * c), act(), nn.Linear(ratio * c, c))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        t = x.flatten(2).transpose(1, 2)  # [B, L, C]
+        q, k, v = self.qkv(self.norm1(t)).view(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c)
+        t = t + self.proj(a)
+        t = t + self.mlp(self.norm2(t))
+        return t.transpose(1, 2).reshape(b, c, h, w)
+
+
+def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
+    cout, stride = s["width"], 2 if s["downsample"] else 1
+    layers: list[nn.Module] = []
+    block = s["block"]
+    if block in ("convnext", "attention", "concat") and stride == 2:  # these blocks keep the resolution
+        layers.append(nn.Sequential(nn.Conv2d(cin, cout, 2, stride=2), nn.BatchNorm2d(cout)))
+        cin, stride = cout, 1
+    for d in range(s["depth"]):
+        st = stride if d == 0 else 1
+        if block == "plain":
+            layers.append(_conv_bn_act(cin, cout, s["kernel"], act, stride=st))
+        elif block == "bottleneck":
+            mid = max(16, cout // 4)
+            layers.append(_Residual(nn.Sequential(_conv_bn_act(cin, mid, 1, act),
+                                                  _conv_bn_act(mid, mid, s["kernel"], act, stride=st),
+                                                  nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)),
+                                    cin, cout, st))
+        elif block == "grouped":
+            cpg = s["channels_per_group"]
+            groups = cout // cpg
+            body = [_conv_bn_act(cin, cout, 1, act)]
+            if s["shuffle"] and groups > 1:
+                body.append(_Shuffle(groups))
+            body.append(_conv_bn_act(cout, cout, s["kernel"], act, stride=st, groups=groups))
+            if s["se"]:
+                body.append(_SqueezeExcite(cout, act))
+            body += [nn.Conv2d(cout, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+            layers.append(_Residual(nn.Sequential(*body), cin, cout, st))
+        elif block == "inverted":
+            mid = cin * s["expand"]
+            body = [_conv_bn_act(cin, mid, 1, act), _conv_bn_act(mid, mid, s["kernel"], act, stride=st, groups=mid)]
+            if s["se"]:
+                body.append(_SqueezeExcite(mid, act))
+            body += [nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+            layers.append(_Residual(nn.Sequential(*body), cin, cout, st))
+        elif block == "convnext":
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(_ConvNeXtBlock(cout, s["kernel"], s["mlp_ratio"], act))
+        elif block == "concat":
+            layers.append(_DenseLayer(cin, s["growth"], act))
+            cout = cin + s["growth"]
+        elif block == "attention":
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(_AttentionBlock(cout, s["heads"], s["mlp_ratio"], act))
+        cin = cout
+    if block == "concat":  # transition to the stage's width
+        layers.append(_conv_bn_act(cin, s["width"], 1, act))
+        cin = s["width"]
+    return nn.Sequential(*layers), cin
+
+
+class SyntheticNet(nn.Module):
+    """The network of one :func:`synthetic_spec` (stem, stages, global average pool, head)."""
+
+    def __init__(self, spec: dict, in_channels: int = 1, num_classes: int = 10):
+        super().__init__()
+        act = _ACTIVATIONS[spec["activation"]]
+        w = spec["stem_width"]
+        if spec["stem"] == "conv":
+            self.stem = nn.Sequential(_conv_bn_act(in_channels, w, 3, act, stride=2), nn.MaxPool2d(3, 2, 1))
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 4, stride=4), nn.BatchNorm2d(w))
+        stages, c = [], w
+        for s in spec["stages"]:
+            stage, c = _stage(s, c, act)
+            stages.append(stage)
+        self.stages = nn.Sequential(*stages)
+        hidden = spec["head_hidden"]
+        self.head = (nn.Linear(c, num_classes) if not hidden else
+                     nn.Sequential(nn.Linear(c, hidden), act(), nn.Linear(hidden, num_classes)))
+
+    def forward(self, x):
+        x = self.stages(self.stem(x))
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def build_synthetic(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
+    """The synthetic model ``name`` (random weights) for ``in_channels`` planes and ``num_classes`` outputs."""
+    return SyntheticNet(synthetic_spec(name), in_channels, num_classes)
