@@ -16,7 +16,8 @@ that a static pass over any ``torch.nn.Module`` can count without a GPU
 device under a dispatch mode that sees every aten operator)::
 
     E_epoch = c_dense   x N x MACs of dense convolutions          [J/MAC]
-            + c_grouped x N x MACs of grouped/depthwise convs     [J/MAC]
+            + c_dw      x N x MACs of depthwise convs             [J/MAC]
+            + c_grouped x N x MACs of grouped convs               [J/MAC]
             + c_matmul  x N x MACs of matrix products (linear,
                               attention)                          [J/MAC]
             + p_fp32    x N x MACs of matrix products             [J/MAC]
@@ -91,7 +92,8 @@ PI_LEVEL = 0.90
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
     "conv_dense": ("N x MACs of dense convolutions per sample", "J/MAC"),
-    "conv_grouped": ("N x MACs of grouped/depthwise convolutions per sample", "J/MAC"),
+    "conv_depthwise": ("N x MACs of depthwise convolutions (one plane per group) per sample", "J/MAC"),
+    "conv_grouped": ("N x MACs of grouped convolutions (several planes per group) per sample", "J/MAC"),
     "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
     "bytes": ("N x bytes written by forward and backward operators per sample", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
@@ -150,8 +152,9 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     Returns
     -------
     dict
-        Per sample: ``macs_conv_dense``, ``macs_conv_grouped`` (``groups > 1``:
-        depthwise and grouped convolutions), ``macs_matmul`` (mm, addmm, bmm,
+        Per sample: ``macs_conv_dense``, ``macs_conv_depthwise`` (one input
+        plane per group), ``macs_conv_grouped`` (``groups > 1`` with several
+        planes per group), ``macs_matmul`` (mm, addmm, bmm,
         attention) of the forward pass [MAC]; ``bytes_forward``,
         ``bytes_backward``: bytes of every tensor written by a non-view operator
         [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
@@ -182,6 +185,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1]}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
+        "macs_conv_depthwise": per["fwd_conv_depthwise"],
         "macs_conv_grouped": per["fwd_conv_grouped"],
         "macs_matmul": per["fwd_matmul"],
         "bytes_forward": per["fwd_bytes"],
@@ -190,7 +194,8 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         "kernels_backward": float(counts[b1]["bwd_kernels"]),
         "params": float(sum(p.numel() for p in net.parameters())),
     }
-    out["macs_total"] = out["macs_conv_dense"] + out["macs_conv_grouped"] + out["macs_matmul"]
+    out["macs_total"] = (out["macs_conv_dense"] + out["macs_conv_depthwise"] + out["macs_conv_grouped"]
+                         + out["macs_matmul"])
     return out
 
 
@@ -233,7 +238,8 @@ def _op_counter():
             self.reset()
 
         def reset(self):
-            self.counts = {"conv_dense": 0, "conv_grouped": 0, "matmul": 0, "bytes": 0, "kernels": 0}
+            self.counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0,
+                           "matmul": 0, "bytes": 0, "kernels": 0}
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
@@ -248,7 +254,8 @@ def _op_counter():
             if packet is aten.convolution:
                 weight, groups = args[1], args[8]
                 macs = tensors[0].numel() * weight.shape[1] * math.prod(weight.shape[2:])
-                self.counts["conv_grouped" if groups > 1 else "conv_dense"] += macs
+                kind = "conv_dense" if groups == 1 else "conv_depthwise" if weight.shape[1] == 1 else "conv_grouped"
+                self.counts[kind] += macs
             elif packet in matmuls:
                 a = args[1] if packet in (aten.addmm, aten.baddbmm) else args[0]
                 self.counts["matmul"] += tensors[0].numel() * a.shape[-1]
@@ -288,14 +295,16 @@ _DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", 
                     "cifar_100": "cifar100"}
 
 #: MAC kinds: a kind whose own coefficient is not positive is priced like dense convolutions
-_MAC_KINDS = ("conv_dense", "conv_grouped", "matmul")
+_MAC_KINDS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul")
 #: candidate terms of the static-feature model, in order
-CANDIDATE_TERMS = ("conv_dense", "conv_grouped", "matmul", "bytes", "kernels", "samples", "param_updates")
-_UNITS = {"conv_dense": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC", "bytes": "J/B",
+CANDIDATE_TERMS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul", "bytes", "kernels", "samples",
+                   "param_updates")
+_UNITS = {"conv_dense": "J/MAC", "conv_depthwise": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC", "bytes": "J/B",
           "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv_dense": "a multiply-accumulate of a dense convolution (forward MAC; backward work rides on it)",
-    "conv_grouped": "a multiply-accumulate of a grouped or depthwise convolution",
+    "conv_depthwise": "a multiply-accumulate of a depthwise convolution (one plane per group)",
+    "conv_grouped": "a multiply-accumulate of a grouped convolution (several planes per group)",
     "matmul": "a multiply-accumulate of a matrix product (linear layers, attention)",
     "bytes": "a byte written by a forward or backward operator (activation traffic)",
     "kernels": "an operator launched in a training step (forward + backward)",
@@ -314,6 +323,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
     steps = n / float(batch_size)
     return {
         "conv_dense": n * features["macs_conv_dense"],
+        "conv_depthwise": n * features["macs_conv_depthwise"],
         "conv_grouped": n * features["macs_conv_grouped"],
         "matmul": n * features["macs_matmul"],
         "bytes": n * (features["bytes_forward"] + features["bytes_backward"]),
@@ -559,10 +569,26 @@ def fit_factor(ratios) -> dict:
 #: CSVs of ``results/raw`` whose zoo rows may enter a fit (``train`` rows)
 ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_extrapolation", "kpi_epochs",
             "kpi_hardware", "kpi_hardware_h200", "kpi_precision", "kpi_cifar10_pair", "kpi_macs_h200")
-#: the held-out architectures' CSV (never fitted)
-HELDOUT_CSV = "kpi_heldout"
+#: the synthetic architectures' CSV (:mod:`greenai.models.synthetic`): fitted beside the zoo
+SYNTHETIC_CSV = "kpi_synthetic"
+#: CSVs whose rows may enter a fit
+FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,)
+#: the held-out architectures' CSVs (never fitted): the first set, and the fresh second set measured after
+#: the synthetic rows had been added and the coefficients frozen
+HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2")
+#: the split name of each held-out CSV in the validation table
+HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2"}
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
+
+
+#: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
+FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "macs_matmul", "bytes_forward",
+                "bytes_backward", "kernels_forward", "kernels_backward", "params", "macs")
+
+
+def _complete(entry) -> bool:
+    return isinstance(entry, dict) and all(k in entry for k in FEATURE_KEYS)
 
 
 def feature_key(model: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> str:
@@ -574,7 +600,7 @@ def feature_table(keys, known: dict | None = None, log=None) -> dict:
     out = {}
     for model, c, k, s in keys:
         key = feature_key(model, c, k, s)
-        if known and key in known:
+        if known and _complete(known.get(key)):
             out[key] = known[key]
             continue
         if log:
@@ -589,15 +615,15 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
     """Per-run rows (one per model, dataset, batch, precision, repeat, GPU) of the prediction CSVs.
 
     Each measured window or epoch of a run is averaged (:func:`greenai.analysis.per_run`); the
-    column ``csv`` says where the run came from and ``heldout`` marks the held-out architectures.
-    Missing CSVs are skipped.
+    column ``csv`` says where the run came from, ``heldout`` marks the held-out architectures and
+    ``synthetic`` the synthetic ones. Missing CSVs are skipped.
     """
     import pandas as pd
 
     from greenai import analysis as an
 
     frames = []
-    for name in ZOO_CSVS + ((HELDOUT_CSV,) if include_heldout else ()):
+    for name in FIT_CSVS + (HELDOUT_CSVS if include_heldout else ()):
         try:
             rows = an.load_results(name, raw_dir)
         except an.MissingResultsError:
@@ -607,7 +633,8 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
             continue
         runs = an.per_run(rows, extra_keys=("in_channels", "num_classes", "n_train", "image_size"))
         runs["csv"] = name
-        runs["heldout"] = name == HELDOUT_CSV
+        runs["heldout"] = name in HELDOUT_CSVS
+        runs["synthetic"] = name == SYNTHETIC_CSV
         frames.append(runs)
     if not frames:
         return pd.DataFrame()
@@ -633,9 +660,10 @@ def fit_gpu(runs, features: dict, premium: dict | None = None) -> dict:
     premium = premium or {}
     recs = runs.to_dict("records")
     xs = [_x(r, features) for r in recs]
+    zoo = runs[~runs["synthetic"]] if "synthetic" in runs else runs  # the thesis' model is fitted on its zoo
     out = {"n_runs": len(recs), "n_models": int(runs["model"].nunique()),
-           "csvs": sorted(set(runs["csv"])), "thesis": fit_thesis([_macs_n(r, features) for r in recs],
-                                                                   runs["epoch_energy_j"])}
+           "csvs": sorted(set(runs["csv"])), "thesis": fit_thesis([_macs_n(r, features) for r in zoo.to_dict("records")],
+                                                                   zoo["epoch_energy_j"])}
     out["models"] = sorted(runs["model"].unique())
     if out["n_models"] >= MIN_MODELS_OWN_FIT:
         out["static"] = {}
@@ -686,7 +714,12 @@ def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batc
 
 
 def _gpus_by_rows(default_runs) -> list[str]:
-    """GPU names, the one with the most zoo models first (then the most runs, then by name): the reference."""
+    """GPU names, the one with the most zoo models first (then the most runs, then by name): the reference.
+
+    Synthetic architectures do not count: the reference is the GPU the thesis' zoo was measured on most.
+    """
+    if "synthetic" in default_runs:
+        default_runs = default_runs[~default_runs["synthetic"]]
     g = default_runs.groupby("gpu_name").agg(models=("model", "nunique"), runs=("model", "size")).reset_index()
     g = g.sort_values(["models", "runs", "gpu_name"], ascending=[False, False, True], kind="stable")
     return [str(n) for n in g["gpu_name"]]
@@ -759,19 +792,19 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.campaign import HELDOUT_MODELS
+    from greenai.campaign import HELDOUT2_MODELS, HELDOUT_MODELS
     from greenai.models import MODEL_NAMES
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
     keys = {(m, d["channels"], d["num_classes"], IMAGE_SIZE) for m in MODEL_NAMES for d in ds.values()}
     keys |= {(m, ds["fashion_mnist"]["channels"], ds["fashion_mnist"]["num_classes"], IMAGE_SIZE)
-             for m in HELDOUT_MODELS}
+             for m in HELDOUT_MODELS + HELDOUT2_MODELS}
     runs = load_runs(raw_dir)
     keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in runs.itertuples()}
     feats = feature_table(sorted(keys), known, log=log)
     out = {"version": 1, "image_size": IMAGE_SIZE, "pi_level": PI_LEVEL,
-           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo rows only; kpi_heldout never "
+           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo and synthetic rows; kpi_heldout* never "
                    "enters a fit); per-epoch energy [J] and duration [s]",
            "datasets": ds, **fit_coefficients(runs, feats), "features": dict(sorted(feats.items()))}
     return out
@@ -826,8 +859,8 @@ def load_coefficients(path: str | None = None) -> dict:
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
-#: the 20-model grids a left-out model is predicted on (batch 256)
-_LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200")
+#: the grids a left-out model is predicted on (batch 256): the 20-model grids and the synthetic architectures
+_LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", SYNTHETIC_CSV)
 
 
 def _scale(triple, factor: dict | None):
@@ -873,13 +906,16 @@ def cross_validate(runs, features: dict, log=None):
         As the thesis validated (4.2.2): fitted on the Fashion-MNIST and
         CIFAR-100 rows of ``kpi_macs``, predicting the CIFAR-10 rows of ``kpi_cifar10``.
     ``leave_one_model_out``
-        For each zoo model on the reference GPU: fitted on every other model's
-        default-precision rows, predicting its rows in the 20-model grids (batch 256).
-    ``heldout``
-        Fitted on the zoo rows of the held-out rows' GPU (or the reference GPU
+        For each zoo model on each GPU with enough models: fitted on every other
+        model's default-precision rows (the synthetic architectures included
+        where that GPU has them), predicting its rows in the 20-model grids (batch 256).
+    ``leave_one_synthetic_out``
+        The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
+    ``heldout``, ``heldout2``
+        Fitted on the rows of the held-out rows' GPU (or the reference GPU
         x a GPU factor where that GPU has too few zoo models), predicting
-        ``kpi_heldout``: architectures none of the fits has seen.
-    ``heldout_via_reference_gpu``
+        ``kpi_heldout`` and ``kpi_heldout2``: architectures none of the fits has seen.
+    ``heldout_via_reference_gpu``, ``heldout2_via_reference_gpu``
         Where the held-out rows' GPU has its own fit and is not the reference:
         the same rows predicted by the reference GPU's static-feature model x
         the GPU factor over the zoo conditions both GPUs ran (a second route).
@@ -917,7 +953,8 @@ def cross_validate(runs, features: dict, log=None):
             if log:
                 log(f"leave-one-model-out: {gpu}, {model}")
             fit = fit_gpu(on_gpu[on_gpu["model"] != model], features, premium(gpu, without=model))
-            frames.append(predict_runs(fit, test, features).assign(split="leave_one_model_out"))
+            split = "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out"
+            frames.append(predict_runs(fit, test, features).assign(split=split))
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
     if not held.empty:
         coeffs = fit_coefficients(runs[~runs["heldout"]], features)
@@ -926,7 +963,8 @@ def cross_validate(runs, features: dict, log=None):
             fit, factor = _gpu_fit_for(coeffs, gpu)
             if fit is None:
                 continue
-            frames.append(predict_runs(fit, test, features, gpu_factor=factor).assign(split="heldout"))
+            p = predict_runs(fit, test, features, gpu_factor=factor)
+            frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
             ref = coeffs["reference_gpu"]
             if factor is None and gpu != ref and ref in coeffs["fits"]:
                 # a second route where the GPU has its own fit: the reference GPU's model x a GPU factor
@@ -935,7 +973,8 @@ def cross_validate(runs, features: dict, log=None):
                     via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
                            "models": coeffs["fits"][ref]["models"]}
                     p = predict_runs(via, test, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
-                    frames.append(p[p["predictor"] == "static_features"].assign(split="heldout_via_reference_gpu"))
+                    p = p[p["predictor"] == "static_features"]
+                    frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
@@ -1090,7 +1129,7 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
         return coeffs["features"][key], "shipped"
     cache = _cache_path()
     cached = _read_cache(cache)
-    if key in cached:
+    if _complete(cached.get(key)):
         return cached[key], "computed (cached)"
     try:
         from greenai import models
