@@ -54,6 +54,15 @@ heldout            4.2 prediction, held-out test           11 torchvision models
                                                            MnasNet, ConvNeXt, ResNeXt, MobileNetV3,
                                                            ViT, Swin), FMNIST, batch 256: the
                                                            windows of ``macs``
+heldout2           4.2 prediction, fresh held-out test     13 more torchvision models outside the
+                                                           zoo's families (MaxViT, RegNetX/Y,
+                                                           EfficientNet(V2), DenseNet169, ...),
+                                                           chosen before the predictor was frozen
+synthetic          4.2 prediction, training rows           48 random architectures from common
+                                                           blocks (:mod:`greenai.models.synthetic`),
+                                                           FMNIST, batch 256, the windows of
+                                                           ``macs`` (``synthetic_even`` and
+                                                           ``synthetic_odd`` run either half)
 macs_h200          the zoo beside ``heldout`` on an H200   the FMNIST half of ``macs`` (20 models,
                                                            one repeat), its own CSV: the fit on the
                                                            GPU kind the held-out rows come from
@@ -347,7 +356,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 #: what ``make measure`` runs when no experiment is named (hardware_h200 and macs_h200 need the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
-                                        "heldout",
+                                        "heldout", "synthetic", "heldout2",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -1108,8 +1108,17 @@ def _resolve_gpu(coeffs: dict, gpu: str | None) -> str:
                           + (" (the name matches several; be more specific)" if hits else ""))
 
 
+def _synthetic_names() -> tuple[str, ...]:
+    """The synthetic training architectures (buildable by name, but not offered to users)."""
+    try:
+        from greenai.models.synthetic import SYNTHETIC_NAMES
+    except ImportError:  # torch missing
+        return ()
+    return SYNTHETIC_NAMES
+
+
 def _known_model_names(coeffs: dict) -> list[str]:
-    names = sorted({k.split("|")[0] for k in coeffs["features"]})
+    names = sorted({k.split("|")[0] for k in coeffs["features"]} - set(_synthetic_names()))
     try:
         from greenai.models.torchvision_models import torchvision_names
 

@@ -229,6 +229,34 @@ def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
     assert summary.written == 2 and set(rows.model) == {"squeezenet1_1"} and rows.epoch_energy_extrapolated.all()
 
 
+def test_second_heldout_set_is_disjoint_from_the_first_the_zoo_and_the_fit(tmp_path):
+    from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
+
+    first = {s.model for s in campaign.EXPERIMENTS["heldout"].specs()}
+    second = campaign.EXPERIMENTS["heldout2"].specs()
+    models = {s.model for s in second}
+    assert len(models) == len(second) >= 8 and not models & first and not models & set(MODEL_NAMES)
+    assert not {model_info(m)["family"] for m in models} & ZOO_FAMILIES
+    heldout = campaign.EXPERIMENTS["heldout"].specs()[0]
+    assert {(s.dataset, s.batch_size, s.precision, s.window_s, s.epochs) for s in second} == {
+        (heldout.dataset, heldout.batch_size, heldout.precision, heldout.window_s, heldout.epochs)}
+    assert campaign.EXPERIMENTS["heldout2"].csv not in campaign.EXPERIMENTS["heldout"].csv  # its own CSV
+
+
+def test_synthetic_halves_partition_the_synthetic_grid_into_one_csv(tmp_path):
+    from greenai.models.synthetic import SYNTHETIC_NAMES
+
+    whole = campaign.EXPERIMENTS["synthetic"].specs()
+    even, odd = (campaign.EXPERIMENTS[n].specs() for n in ("synthetic_even", "synthetic_odd"))
+    assert [s.model for s in whole] == list(SYNTHETIC_NAMES)
+    assert sorted(even + odd, key=lambda s: s.model) == whole and not {s.model for s in even} & {s.model for s in odd}
+    assert {campaign.EXPERIMENTS[n].csv for n in ("synthetic", "synthetic_even", "synthetic_odd")} == {"kpi_synthetic"}
+    env = ex.make_environment("cpu")
+    summary = campaign.run_experiment("synthetic", tmp_path, quick=True, env=env, progress=False, log=None)
+    rows = pd.read_csv(tmp_path / "kpi_synthetic.csv")
+    assert summary.written == 2 and set(rows.model) == {"synthetic_39"} and rows.train_loss.notna().all()
+
+
 def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
     h200 = campaign.EXPERIMENTS["macs_h200"]
     fmnist = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]

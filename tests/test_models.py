@@ -153,3 +153,54 @@ def test_unknown_name_lists_torchvision_names_too():
     with pytest.raises(UnknownModelError) as info:
         build_model("densenet122")
     assert "densenet121" in str(info.value) and "alexnet" in str(info.value)
+
+
+# --------------------------------------------------------------------------- synthetic architectures
+
+
+def test_synthetic_specs_are_deterministic_and_cover_every_block_kind():
+    from greenai.models.synthetic import BLOCKS, SYNTHETIC_NAMES, synthetic_spec
+
+    specs = [synthetic_spec(n) for n in SYNTHETIC_NAMES]
+    assert specs == [synthetic_spec(n) for n in SYNTHETIC_NAMES]  # the index is the seed
+    assert len({repr(s["stages"]) for s in specs}) == len(specs)  # no two alike
+    kinds = [st["block"] for s in specs for st in s["stages"]]
+    assert set(kinds) == set(BLOCKS)
+    for s in specs:
+        for i, st in enumerate(s["stages"]):
+            if st["block"] == "grouped":
+                assert 1 < st["channels_per_group"] < st["width"] and st["width"] % st["channels_per_group"] == 0
+            if st["block"] == "attention":
+                assert i >= 1  # tokens at 28x28 or coarser
+    with pytest.raises(ValueError, match="synthetic_00 ... synthetic_47"):
+        synthetic_spec("synthetic_48")
+
+
+def test_synthetic_models_build_by_name_with_the_counted_layers():
+    from torch import nn
+
+    from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec
+
+    for name in SYNTHETIC_NAMES:
+        with torch.device("meta"):
+            net = build_model(name, in_channels=3, num_classes=7)
+        assert net(torch.empty(2, 3, 224, 224, device="meta")).shape == (2, 7)
+        spec = synthetic_spec(name)
+        convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+        grouped = [m for m in convs if 1 < m.groups < m.in_channels]
+        depthwise = [m for m in convs if m.groups > 1 and m.groups == m.in_channels]
+        blocks = {st["block"] for st in spec["stages"]}
+        # a grouped stage of depth d has d grouped convolutions; inverted/convnext stages are depthwise
+        assert len(grouped) == sum(st["depth"] for st in spec["stages"] if st["block"] == "grouped")
+        assert bool(depthwise) == bool(blocks & {"inverted", "convnext"})
+        assert model_info(name)["family"] == "synthetic"
+
+
+@pytest.mark.parametrize("name", ["synthetic_05", "synthetic_06", "synthetic_00"])  # concat, attention, grouped
+def test_synthetic_models_train_on_a_cpu(name):
+    torch.manual_seed(0)
+    net = build_model(name, in_channels=1, num_classes=10)
+    x = torch.randn(2, 1, 64, 64)
+    loss = torch.nn.functional.cross_entropy(net(x), torch.tensor([1, 2]))
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is not None for p in net.parameters())

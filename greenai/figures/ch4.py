@@ -302,18 +302,29 @@ def fig_4_16_loglog_per_dataset(runs, features: dict, gpu: str):
     return _thesis_fits(runs, features, gpu, "4.16")
 
 
+def _split_axes(n: int, width: float, height: float, columns: int = 4):
+    """A figure with ``n`` panels, at most ``columns`` a row; the unused panels hidden."""
+    import matplotlib.pyplot as plt
+
+    cols = min(n, columns)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
 def fig_prediction_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
     """Predicted vs measured energy per epoch [J] (log-log), one panel per split, both models; ±10 % band.
 
     ``predictions``: :func:`greenai.predict.cross_validate`.
     """
-    import matplotlib.pyplot as plt
     import numpy as np
 
     splits = list(dict.fromkeys(predictions["split"]))
-    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.8), squeeze=False)
+    fig, axes = _split_axes(len(splits), 5.2, 4.8)
     markers = {"static_features": "o", "thesis_hc": "x", "thesis_loglog": "+"}
-    for ax, split in zip(axes[0], splits):
+    for ax, split in zip(axes, splits):
         sub = predictions[predictions["split"] == split]
         lo = min(sub["measured_j"].min(), sub["predicted_j"].min()) / 1.3
         hi = max(sub["measured_j"].max(), sub["predicted_j"].max()) * 1.3
@@ -338,13 +349,13 @@ def fig_prediction_predicted_vs_measured(predictions, predictors=("static_featur
 
 def fig_prediction_residuals_per_model(predictions, predictors=("static_features", "thesis_hc")):
     """Per-model mean percentage error of energy per epoch [%], one panel per split (``cross_validate``)."""
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
     p = predictions[predictions["predictor"].isin(predictors)]
     splits = list(dict.fromkeys(p["split"]))
-    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 6), squeeze=False)
-    for ax, split in zip(axes[0], splits):
+    most = max(p[p["split"] == s]["model"].nunique() for s in splits)
+    fig, axes = _split_axes(len(splits), 5.2, max(6.0, 0.16 * most))
+    for ax, split in zip(axes, splits):
         sub = p[p["split"] == split].groupby(["model", "predictor"], as_index=False)["error_pct"].mean()
         order = sub[sub["predictor"] == predictors[0]].sort_values("error_pct")["model"]
         sns.barplot(data=sub, y="model", x="error_pct", hue="predictor", order=list(order), ax=ax)
