@@ -289,7 +289,8 @@ def test_cli_refuses_bad_input_with_one_line_and_exit_2(argv, words, capsys):
 
 def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     for csv in RAW_DIR.glob("kpi_*.csv"):
-        shutil.copy(csv, tmp_path / csv.name)
+        if csv.stem not in pr.HELDOUT_CSVS:  # the recorded held-out rows are replaced by known ones
+            shutil.copy(csv, tmp_path / csv.name)
     coeffs = pr.load_coefficients()
     ref = coeffs["reference_gpu"]
     template = pd.read_csv(RAW_DIR / "kpi_macs.csv").iloc[0]
