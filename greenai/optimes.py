@@ -1,0 +1,249 @@
+"""Every operator of a training step's forward and backward: what it does (statically) and how long it runs (on a GPU).
+
+The static-feature model of :mod:`greenai.predict` sums a network's work into a
+few totals (MACs by kind, bytes, launches) and prices each total. Two networks
+with the same totals can still differ in speed, because one runs its work in
+efficient kernels and the other in slow ones (a grouped convolution at 56x56
+with 16 planes per group, a LayerNorm over channels-last tensors). This module
+describes a step operator by operator, the same way on PyTorch's ``meta`` device
+(no GPU: :func:`step_operators`) and on a GPU, where each operator's kernels
+are timed by CUDA events recorded on the stream around it
+(:func:`time_step_operators`; ``python -m greenai.optimes`` writes the rows).
+
+Each operator is a tuple ``(name, kind, macs, bytes_read, bytes_written)``:
+``name`` the aten overload packet (``convolution``, ``convolution_backward``,
+``native_batch_norm``, ``addmm`` ...), ``kind`` one of ``conv_dense``,
+``conv_depthwise``, ``conv_grouped``, ``matmul``, ``attention`` or ``other``,
+``macs`` its multiply-accumulates (a convolution's backward: grad input plus
+grad weight, each as many MACs as the forward), and the bytes of every tensor it
+reads and writes. Views (``view``, ``transpose``, ``detach`` ...) launch no
+kernel and are left out.
+
+>>> ops = step_operators("resnet18", in_channels=1, num_classes=10, batch_size=256)   # no GPU
+>>> python -m greenai.optimes --models resnet18 synthetic_00 --out results/raw/op_times_h200.csv.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["OPERATOR_FIELDS", "step_operators", "time_step_operators", "main"]
+
+#: the fields of one operator, in order
+OPERATOR_FIELDS = ("name", "kind", "macs", "bytes_read", "bytes_written")
+
+
+def _recorder(on_op=None):
+    """A ``TorchDispatchMode`` that describes every non-view operator (built lazily: needs torch).
+
+    ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
+    GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    aten = torch.ops.aten
+    matmuls = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm}
+    free = {aten.detach, aten.lift_fresh, aten.alias, aten.empty, aten.empty_like, aten.empty_strided,
+            aten.new_empty, aten.new_empty_strided}  # views and allocations: no kernel
+
+    def nbytes(tensors):
+        return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+    def conv_kind(weight, groups):
+        return "conv_dense" if groups == 1 else "conv_depthwise" if weight.shape[1] == 1 else "conv_grouped"
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            packet = func.overloadpacket
+            returns = func._schema.returns
+            if packet in free or (returns and returns[0].alias_info is not None
+                                  and not returns[0].alias_info.is_write):
+                return func(*args, **kwargs)
+            if on_op is None:
+                out, extra = func(*args, **kwargs), ()
+            else:
+                out, extra = on_op(func, args, kwargs)
+            outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            read = nbytes(tree_flatten((args, kwargs))[0])
+            name = packet.__name__ if hasattr(packet, "__name__") else str(packet).split(".")[-1]
+            kind, macs = "other", 0
+            if packet is aten.convolution:
+                weight, groups = args[1], args[8]
+                kind = conv_kind(weight, groups)
+                macs = outs[0].numel() * weight.shape[1] * math.prod(weight.shape[2:])
+            elif packet is aten.convolution_backward:
+                grad_out, weight, groups, mask = args[0], args[2], args[9], args[10]
+                kind = conv_kind(weight, groups)
+                macs = (int(mask[0]) + int(mask[1])) * grad_out.numel() * weight.shape[1] * math.prod(weight.shape[2:])
+            elif packet in matmuls:
+                a = args[1] if packet in (aten.addmm, aten.baddbmm) else args[0]
+                kind, macs = "matmul", outs[0].numel() * a.shape[-1]
+            elif "scaled_dot_product" in name:
+                q, k = args[0], args[1]  # [B, H, L, E], [B, H, S, E]: QK^T and AV (backward: twice that)
+                kind = "attention"
+                macs = 2 * math.prod(q.shape[:-1]) * k.shape[-2] * q.shape[-1] * (2 if "backward" in name else 1)
+            self.ops.append((name, kind, int(macs), int(read), int(nbytes(outs)), *extra))
+            return out
+
+    return Recorder()
+
+
+def _step(net, optimizer, x, y, mode):
+    import torch
+
+    with mode:
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+    optimizer.step()  # not described: its kernels differ between devices (foreach on CUDA)
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _build(model: str, in_channels: int, num_classes: int, device):
+    import torch
+
+    from greenai import models
+    from greenai.train import make_optimizer
+
+    with torch.device(device):
+        net = models.build_model(model, in_channels, num_classes)
+    net.train()
+    return net, make_optimizer(net)
+
+
+def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,
+                   image_size: int = 224) -> list[tuple]:
+    """The operators of one training step's forward, cross-entropy and backward at ``batch_size``.
+
+    Runs on PyTorch's ``meta`` device: no GPU, no memory for activations. The
+    optimizer's step is left out (its kernels differ between devices; the
+    energy model prices it per parameter).
+    """
+    import torch
+
+    net, opt = _build(model, in_channels, num_classes, "meta")
+    x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
+    y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+    mode = _recorder()
+    _step(net, opt, x, y, mode)
+    return mode.ops
+
+
+def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,
+                        image_size: int = 224, device: str = "cuda", warmup: int = 3, repeats: int = 3):
+    """Each operator of a training step with its GPU time [s] (median over ``repeats`` steps).
+
+    Random inputs of the dataset's shape; PyTorch's default precision and cuDNN
+    settings (as the campaign's ``default``). Each operator's kernels are
+    bracketed by CUDA events recorded on the current stream, so its time is the
+    GPU's time between its first kernel's start and its last kernel's end (no
+    host time). Returns ``(operators, step_time_s)``: tuples of
+    :data:`OPERATOR_FIELDS` plus ``gpu_time_s``, and the median wall time of an
+    untimed step [s].
+    """
+    import statistics
+
+    import torch
+
+    net, opt = _build(model, in_channels, num_classes, device)
+    x = torch.randn((batch_size, in_channels, image_size, image_size), device=device)
+    y = torch.randint(0, num_classes, (batch_size,), device=device)
+
+    def timed(func, args, kwargs):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        out = func(*args, **kwargs)
+        end.record()
+        return out, ((start, end),)
+
+    class _Plain:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    walls = []
+    for _ in range(warmup + repeats):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        _step(net, opt, x, y, _Plain())
+        torch.cuda.synchronize()
+        walls.append(time.perf_counter() - t0)
+    runs = []
+    for _ in range(repeats):
+        mode = _recorder(timed)
+        _step(net, opt, x, y, mode)
+        torch.cuda.synchronize()
+        runs.append(mode.ops)
+    n = {len(r) for r in runs}
+    if len(n) != 1:
+        raise RuntimeError(f"{model}: the timed steps launched different operators ({sorted(n)})")
+    ops = []
+    for i, first in enumerate(runs[0]):
+        t = statistics.median(r[i][5][0].elapsed_time(r[i][5][1]) / 1e3 for r in runs)
+        ops.append((*first[:5], t))
+    return ops, statistics.median(walls[warmup:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m greenai.optimes --models NAME ... --out FILE.csv.gz``: per-operator GPU times, resumable."""
+    import pandas as pd
+
+    from greenai import metadata, models
+
+    p = argparse.ArgumentParser(prog="python -m greenai.optimes", description=main.__doc__)
+    p.add_argument("--models", nargs="+", required=True, help="model names (zoo, torchvision, synthetic_NN)")
+    p.add_argument("--out", type=Path, required=True, help="CSV (gzip if it ends in .gz); models in it are skipped")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--in-channels", type=int, default=1)
+    p.add_argument("--num-classes", type=int, default=10)
+    args = p.parse_args(argv)
+    import torch
+
+    if not torch.cuda.is_available():
+        print("greenai.optimes: no CUDA GPU; operator times are measured on a GPU", file=sys.stderr)
+        return 2
+    for m in args.models:
+        try:
+            models.model_info(m)
+        except models.UnknownModelError as exc:
+            print(f"greenai.optimes: {exc}", file=sys.stderr)
+            return 2
+    done = set(pd.read_csv(args.out)["model"]) if args.out.exists() else set()
+    gpu = torch.cuda.get_device_name()
+    t_start = time.perf_counter()
+    for i, m in enumerate(args.models):
+        if m in done:
+            continue
+        ops, wall = time_step_operators(m, args.in_channels, args.num_classes, args.batch_size)
+        frame = pd.DataFrame(ops, columns=[*OPERATOR_FIELDS, "gpu_time_s"])
+        frame.insert(0, "op_index", range(len(frame)))
+        frame.insert(0, "model", m)
+        frame.insert(0, "gpu_name", gpu)
+        frame["step_wall_s"] = wall
+        frame["batch_size"], frame["in_channels"], frame["num_classes"] = (args.batch_size, args.in_channels,
+                                                                           args.num_classes)
+        old = pd.read_csv(args.out) if args.out.exists() else None
+        pd.concat([old, frame], ignore_index=True).to_csv(args.out, index=False)
+        print(f"[{i + 1}/{len(args.models)}] {m}: {len(ops)} operators, {frame['gpu_time_s'].sum() * 1e3:.1f} ms "
+              f"GPU, {wall * 1e3:.1f} ms wall per step", flush=True)
+        torch.cuda.empty_cache()
+    metadata.write_meta(args.out, description="per-operator GPU time of one training step (CUDA events)",
+                        batch_size=args.batch_size, in_channels=args.in_channels, num_classes=args.num_classes,
+                        models=list(args.models), seconds=round(time.perf_counter() - t_start, 1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
