@@ -147,7 +147,7 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
     settings (as the campaign's ``default``). Each operator's kernels are
     bracketed by CUDA events recorded on the current stream, so its time is the
     GPU's time between its first kernel's start and its last kernel's end (no
-    host time). Returns ``(operators, step_time_s)``: tuples of
+    host time); on a CPU (tests) the host clock times each operator. Returns ``(operators, step_time_s)``: tuples of
     :data:`OPERATOR_FIELDS` plus ``gpu_time_s``, and the median wall time of an
     untimed step [s].
     """
@@ -159,12 +159,22 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
     x = torch.randn((batch_size, in_channels, image_size, image_size), device=device)
     y = torch.randint(0, num_classes, (batch_size,), device=device)
 
+    on_gpu = torch.device(device).type == "cuda"
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+
     def timed(func, args, kwargs):
+        if not on_gpu:  # CPU operators run synchronously: the host clock times them
+            t0 = time.perf_counter()
+            out = func(*args, **kwargs)
+            return out, (time.perf_counter() - t0,)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
         out = func(*args, **kwargs)
         end.record()
         return out, ((start, end),)
+
+    def seconds(t):
+        return t if isinstance(t, float) else t[0].elapsed_time(t[1]) / 1e3
 
     class _Plain:
         def __enter__(self):
@@ -175,23 +185,23 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
 
     walls = []
     for _ in range(warmup + repeats):
-        torch.cuda.synchronize()
+        sync()
         t0 = time.perf_counter()
         _step(net, opt, x, y, _Plain())
-        torch.cuda.synchronize()
+        sync()
         walls.append(time.perf_counter() - t0)
     runs = []
     for _ in range(repeats):
         mode = _recorder(timed)
         _step(net, opt, x, y, mode)
-        torch.cuda.synchronize()
+        sync()
         runs.append(mode.ops)
     n = {len(r) for r in runs}
     if len(n) != 1:
         raise RuntimeError(f"{model}: the timed steps launched different operators ({sorted(n)})")
     ops = []
     for i, first in enumerate(runs[0]):
-        t = statistics.median(r[i][5][0].elapsed_time(r[i][5][1]) / 1e3 for r in runs)
+        t = statistics.median(seconds(r[i][5]) for r in runs)
         ops.append((*first[:5], t))
     return ops, statistics.median(walls[warmup:])
 
