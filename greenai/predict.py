@@ -573,11 +573,11 @@ ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_ex
 SYNTHETIC_CSV = "kpi_synthetic"
 #: CSVs whose rows may enter a fit
 FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,)
-#: the held-out architectures' CSVs (never fitted): the first set, and the fresh second set measured after
-#: the synthetic rows had been added and the coefficients frozen
-HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2")
+#: the held-out architectures' CSVs (never fitted): the first set, and the fresh second and third sets measured
+#: after the synthetic rows had been added and the coefficients frozen
+HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3")
 #: the split name of each held-out CSV in the validation table
-HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2"}
+HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3"}
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
 
@@ -792,14 +792,14 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.campaign import HELDOUT2_MODELS, HELDOUT_MODELS
+    from greenai.campaign import HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT_MODELS
     from greenai.models import MODEL_NAMES
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
     keys = {(m, d["channels"], d["num_classes"], IMAGE_SIZE) for m in MODEL_NAMES for d in ds.values()}
     keys |= {(m, ds["fashion_mnist"]["channels"], ds["fashion_mnist"]["num_classes"], IMAGE_SIZE)
-             for m in HELDOUT_MODELS + HELDOUT2_MODELS}
+             for m in HELDOUT_MODELS + HELDOUT2_MODELS + HELDOUT3_MODELS}
     runs = load_runs(raw_dir)
     keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in runs.itertuples()}
     feats = feature_table(sorted(keys), known, log=log)
@@ -911,11 +911,11 @@ def cross_validate(runs, features: dict, log=None):
         where that GPU has them), predicting its rows in the 20-model grids (batch 256).
     ``leave_one_synthetic_out``
         The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
-    ``heldout``, ``heldout2``
+    ``heldout``, ``heldout2``, ``heldout3``
         Fitted on the rows of the held-out rows' GPU (or the reference GPU
         x a GPU factor where that GPU has too few zoo models), predicting
-        ``kpi_heldout`` and ``kpi_heldout2``: architectures none of the fits has seen.
-    ``heldout_via_reference_gpu``, ``heldout2_via_reference_gpu``
+        ``kpi_heldout*``: architectures none of the fits has seen.
+    ``heldout_via_reference_gpu``, ...
         Where the held-out rows' GPU has its own fit and is not the reference:
         the same rows predicted by the reference GPU's static-feature model x
         the GPU factor over the zoo conditions both GPUs ran (a second route).

@@ -34,8 +34,8 @@
 #    (`greenai.models.synthetic`, `kpi_synthetic`): random stacks of plain, bottleneck,
 #    grouped, inverted-residual, ConvNeXt-like, densely connected and attention blocks, so
 #    that each kind of work varies on its own (in the zoo they move together).
-# 3. **Validation** on five splits: the thesis' (fit FMNIST + CIFAR-100, predict CIFAR-10),
-#    leave-one-model-out over the zoo and over the synthetic architectures, and two sets of
+# 3. **Validation** on six splits: the thesis' (fit FMNIST + CIFAR-100, predict CIFAR-10),
+#    leave-one-model-out over the zoo and over the synthetic architectures, and three sets of
 #    **held-out architectures** — torchvision models of families the zoo does not contain,
 #    measured in the campaign's conditions and never fitted:
 #    - `heldout` (`kpi_heldout`, 11 models: DenseNet121, EfficientNet-B0, RegNetY-800MF,
@@ -47,7 +47,11 @@
 #    - `heldout2` (`kpi_heldout2`, 13 models: MaxViT-T, RegNetX-1.6GF, RegNetY-400MF,
 #      EfficientNetV2-S, EfficientNet-B2, DenseNet169, ShuffleNetV2-2.0, MnasNet0.5,
 #      ConvNeXt-S, SwinV2-T, ViT-B/32, ResNeXt101-32x8d, MobileNetV3-S) was chosen, and the
-#      coefficients committed (`ef8ce20`), before any of it was measured: the clean test.
+#      coefficients committed (`ef8ce20`), before any of it was measured: a clean test;
+#    - `heldout3` (`kpi_heldout3`, 13 models: DenseNet201, EfficientNet-B1/B3/V2-M,
+#      MnasNet1.3, RegNetX-400MF/3.2GF, RegNetY-1.6GF, ResNeXt101-64x4d, ShuffleNetV2-1.5,
+#      SqueezeNet1.0, Swin-S, ConvNeXt-B), measured later and predicted by the same frozen
+#      coefficients: a second clean test. The two clean sets are also pooled (26 models).
 #
 # The coefficients are written to `greenai/data_files/predict_coefficients.json`, which
 # `greenai predict` and `greenai.predict.predict_run` read (no torch needed for the zoo).
@@ -72,14 +76,14 @@ NOTEBOOK = "05_prediction"
 # ## Measuring (GPU only)
 # With `MEASURE=True` on a GPU, the synthetic architectures, both held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
-# `synthetic`, `heldout`, `heldout2` and, on an H200, `macs_h200` experiments; resumable,
+# `synthetic`, `heldout`, `heldout2`, `heldout3` and, on an H200, `macs_h200` experiments; resumable,
 # rows appended to `results/raw/`).
 
 # %%
 if MEASURE:
     from greenai import campaign
 
-    names = ["synthetic", "heldout", "heldout2"] + (["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else [])
+    names = ["synthetic", "heldout", "heldout2", "heldout3"] + (["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else [])
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
 else:
@@ -159,8 +163,8 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_logl
 # `cifar10`: the thesis' check. `leave_one_model_out` / `leave_one_synthetic_out`: each zoo
 # or synthetic model predicted by a fit without it (its interval is then the
 # leave-one-model-out spread of the others, as for any new architecture). `heldout`,
-# `heldout2`: architectures of families outside the zoo (the second set measured after the
-# coefficients were frozen).
+# `heldout2`, `heldout3`: architectures of families outside the zoo (the second and third
+# sets measured after the coefficients were frozen).
 
 # %%
 predictions = pr.cross_validate(runs, features)
@@ -171,8 +175,11 @@ display(validation.round(2))  # noqa: F821
 has_heldout = "heldout" in set(validation["split"])
 if not has_heldout:
     print("no held-out rows yet (results/raw/kpi_heldout*.csv): measure them on a GPU with "
-          "`python -m greenai.campaign -e heldout -e heldout2` (and `-e macs_h200` on an H200)")
+          "`python -m greenai.campaign -e heldout -e heldout2 -e heldout3` (and `-e macs_h200` on an H200)")
 has_heldout2 = "heldout2" in set(validation["split"])
+fresh = predictions[predictions["split"].isin(["heldout2", "heldout3"])].assign(split="heldout2+3")
+fresh_table = pr.validation_table(fresh)
+display(fresh_table.round(2))  # noqa: F821
 
 # %%
 save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
@@ -239,4 +246,13 @@ claims.record(NOTEBOOK, [
                f"90 % PI covers {_v('heldout2', 'static_features', 'coverage_pct'):.0f} % of "
                f"{_v('heldout2', 'static_features', 'n_runs'):.0f} runs") if has_heldout2
          else "no second held-out set recorded yet"),
+    dict(claim_id="heldout_fresh_mape_static", section="4.2 (beyond)",
+         description="static-feature model on every held-out architecture measured after the freeze (MAPE; "
+                     "target <= 10 %)",
+         thesis_value=float("nan"), our_value=pr.validation_value(fresh_table, "heldout2+3", "static_features"),
+         unit="%",
+         note=(f"heldout2 + heldout3; HC model: {pr.validation_value(fresh_table, 'heldout2+3', 'thesis_hc'):.1f} %; "
+               f"90 % PI covers {pr.validation_value(fresh_table, 'heldout2+3', 'static_features', 'covered'):.0f} "
+               f"of {pr.validation_value(fresh_table, 'heldout2+3', 'static_features', 'n_runs'):.0f} runs")
+         if len(fresh_table) else "no held-out set measured after the freeze yet"),
 ])

@@ -54,7 +54,7 @@ EXPECTED: dict[str, Expected] = {
     "04_kpi_analysis": Expected(FIG4, CLAIMS4),
     "05_prediction": Expected(("fig_prediction_predicted_vs_measured", "fig_prediction_residuals_per_model"),
                               ("4.2.1-hc-j-per-mac", "4.2.2-cifar10-validation", "hc_model_lomo_mape",
-                               "heldout_mape_static", "heldout2_mape_static")),
+                               "heldout_mape_static", "heldout2_mape_static", "heldout_fresh_mape_static")),
     "06_accuracy": Expected(("fig_4_17_4_20_accuracy_vs_epochs", "fig_4_17_4_20_accuracy_vs_energy"),
                             ("4.2.3-accuracy-plateau", "energy_to_accuracy_model")),
     "07_power_limit": Expected(("fig_5_1_power_limit_profile",), ("energy_rises_with_limit",)),
