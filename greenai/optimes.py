@@ -32,10 +32,35 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["OPERATOR_FIELDS", "step_operators", "time_step_operators", "main"]
+__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "step_operators", "time_step_operators", "main"]
 
 #: the fields of one operator, in order
 OPERATOR_FIELDS = ("name", "kind", "macs", "bytes_read", "bytes_written")
+#: classes of operators (:func:`operator_class`), in the order figures stack them
+OPERATOR_CLASSES = ("conv dense", "conv dense backward", "conv depthwise", "conv depthwise backward",
+                    "conv grouped", "conv grouped backward", "matmul", "attention", "attention backward",
+                    "batch norm", "batch norm backward", "layer norm", "layer norm backward", "pooling",
+                    "pooling backward", "elementwise")
+
+
+def operator_class(name: str, kind: str) -> str:
+    """The class of one operator (one of :data:`OPERATOR_CLASSES`) from its aten name and kind.
+
+    Backward operators are their own classes; batch norm is one class whether
+    cuDNN (GPU) or PyTorch's native kernel (meta, CPU) runs it.
+    """
+    backward = "backward" in name
+    suffix = " backward" if backward else ""
+    if name in ("convolution", "convolution_backward"):
+        return f"conv {kind.removeprefix('conv_')}{suffix}"
+    if kind == "matmul":
+        return "matmul"
+    if kind == "attention":
+        return "attention" + suffix
+    for key, label in (("batch_norm", "batch norm"), ("layer_norm", "layer norm"), ("pool", "pooling")):
+        if key in name:
+            return label + suffix
+    return "elementwise"
 
 
 def _recorder(on_op=None):

@@ -197,6 +197,32 @@ worst = (static.assign(ape=static["error_pct"].abs()).sort_values("ape", ascendi
 display(worst.round(1))  # noqa: F821
 
 # %% [markdown]
+# ## Where the GPU's time goes, operator by operator
+# `python -m greenai.optimes` timed every operator of one training step (forward and
+# backward, batch 256) with CUDA events on an H200, for the zoo, the synthetic
+# architectures and the first two held-out sets (`op_times_h200.csv.gz`). The static-feature
+# model prices totals; the shares below show what each held-out model spends its time on,
+# and the correlation table which shares go with the model's error. It reads the residuals;
+# nothing here enters a fit.
+
+# %%
+from greenai.analysis import MissingResultsError  # noqa: E402
+from greenai.analysis import operators as opa  # noqa: E402
+
+try:
+    shares = opa.operator_time_shares(opa.load_operator_times())
+except MissingResultsError as exc:
+    shares = None
+    print(f"no operator times recorded: {exc}")
+if shares is not None:
+    held_static = static[static["split"].isin(["heldout", "heldout2", "heldout3"])]
+    held_errors = held_static.groupby("model")["error_pct"].mean()
+    save_figure(ch4.fig_operator_time_shares(shares, held_errors), "fig_prediction_operator_time_shares")
+    correlation = opa.share_residual_correlation(shares, held_errors)
+    correlation.to_csv(paths.tables_dir() / "prediction_operator_share_correlation.csv", index=False)
+    display(correlation.round(3))  # noqa: F821
+
+# %% [markdown]
 # ## Using it
 # `greenai predict --model densenet121 --dataset cifar10 --epochs 30 --batch-size 256` prints
 # the same numbers as below (energy, time, cost and CO₂ with intervals).

@@ -369,6 +369,34 @@ def fig_prediction_residuals_per_model(predictions, predictors=("static_features
     return fig
 
 
+def fig_operator_time_shares(shares, errors):
+    """Each model's step GPU time by operator class (stacked shares), models sorted by prediction error.
+
+    ``shares``: :func:`greenai.analysis.operators.operator_time_shares`; ``errors``: signed
+    error of energy per epoch [%] by model (the models drawn are those in both).
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from greenai.optimes import OPERATOR_CLASSES
+
+    errors = errors[errors.index.isin(shares.index)].sort_values()
+    classes = [c for c in OPERATOR_CLASSES if c in shares.columns]
+    colors = dict(zip(classes, sns.color_palette("tab20", len(classes))))
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(errors) + 1.8))
+    left = 0.0
+    for c in classes:
+        v = shares.loc[errors.index, c].to_numpy()
+        ax.barh(range(len(errors)), v, left=left, color=colors[c], label=c)
+        left = left + v
+    ax.set_yticks(range(len(errors)), [f"{m}  ({e:+.0f} %)" for m, e in errors.items()], fontsize=7)
+    ax.set(xlim=(0, 1), xlabel="share of the step's operator GPU time (H200, batch 256)",
+           title="where the time goes; in brackets the static-feature model's error")
+    ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------- thesis 4.2.3: energy to accuracy (notebook 06)
 
 #: what each dataset's panels stand for in the thesis (CIFAR-10 stands in for CIFAR-100, not obtainable offline)

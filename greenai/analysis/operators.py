@@ -1,0 +1,71 @@
+"""Where a training step's GPU time goes, operator class by operator class (rows of :mod:`greenai.optimes`).
+
+No torch: reads ``results/raw/op_times_h200.csv.gz`` (one row per operator of
+one training step's forward and backward, its GPU time by CUDA events).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_residual_correlation"]
+
+#: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
+OP_TIMES = "op_times_h200.csv.gz"
+
+
+def load_operator_times(raw_dir: str | Path | None = None):
+    """The recorded operator rows with their class (``op_class``, :func:`greenai.optimes.operator_class`)."""
+    import pandas as pd
+
+    from greenai import paths
+    from greenai.experiments.store import MissingResultsError
+    from greenai.optimes import operator_class
+
+    path = Path(raw_dir or paths.RAW_DIR) / OP_TIMES
+    if not path.exists():
+        raise MissingResultsError(f"{path} does not exist; measure it on a GPU with "
+                                  f"`python -m greenai.optimes --models ... --out {path.name}`")
+    ops = pd.read_csv(path)
+    ops["op_class"] = [operator_class(n, k) for n, k in zip(ops["name"], ops["kind"])]
+    return ops
+
+
+def operator_time_shares(ops):
+    """Share of each model's step GPU time per operator class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: a column per operator class present (fraction of
+        the step's summed operator GPU time, rows sum to 1) and ``step_gpu_s``
+        (the summed operator GPU time of one step [s]).
+    """
+    t = ops.groupby(["model", "op_class"])["gpu_time_s"].sum().unstack(fill_value=0.0)
+    total = t.sum(axis=1)
+    out = t.div(total, axis=0)
+    out["step_gpu_s"] = total
+    return out
+
+
+def share_residual_correlation(shares, errors):
+    """Pearson r (and its p-value) between each class's time share and a model's prediction error.
+
+    ``errors``: a Series of signed errors [%] indexed by model; models in both are used.
+    Returns one row per class with ``r``, ``p_value``, ``n_models`` and ``mean_share``,
+    largest ``|r|`` first.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    common = shares.index.intersection(errors.index)
+    rows = []
+    for c in shares.columns.drop("step_gpu_s"):
+        x = shares.loc[common, c].to_numpy(dtype=float)
+        if len(common) < 3 or x.std() == 0:
+            continue
+        r, p = stats.pearsonr(x, errors.loc[common].to_numpy(dtype=float))
+        rows.append({"op_class": c, "r": float(r), "p_value": float(p), "n_models": len(common),
+                     "mean_share": float(x.mean())})
+    out = pd.DataFrame(rows, columns=["op_class", "r", "p_value", "n_models", "mean_share"])
+    return out.reindex(out["r"].abs().sort_values(ascending=False).index).reset_index(drop=True)

@@ -1,0 +1,90 @@
+"""Operators of a training step (greenai.optimes) and their time shares (greenai.analysis.operators)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from greenai import optimes
+from greenai.analysis import operators as opa
+
+
+def test_a_convolution_is_described_by_hand_counts(monkeypatch):
+    import torch
+    from torch import nn
+
+    from greenai import models
+
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, bias=False), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(2 * 4 * 4, 3, bias=False))
+    monkeypatch.setattr(models, "build_model", lambda name, c, k: net.to("meta") if name == "tiny" else None)
+    ops = optimes.step_operators("tiny", in_channels=1, num_classes=3, batch_size=2, image_size=4)
+    conv = ops[0]
+    out = 2 * 2 * 4 * 4  # batch x planes x 4 x 4
+    assert conv == ("convolution", "conv_dense", out * 1 * 9, (2 * 16 + 2 * 9) * 4, out * 4)
+    backward = [o for o in ops if o[0] == "convolution_backward"]
+    # the first layer needs no grad input: only grad weight, as many MACs as the forward
+    assert len(backward) == 1 and backward[0][1] == "conv_dense" and backward[0][2] == out * 9
+    mm = [o for o in ops if o[1] == "matmul"]
+    assert {o[2] for o in mm} >= {2 * 3 * 32}  # forward: [2, 32] x [32, 3]
+    assert all(o[0] not in ("empty", "view", "t", "detach") for o in ops)  # no kernel, not described
+
+
+def test_the_cpu_timer_describes_the_same_operators_as_meta():
+    timed, wall = optimes.time_step_operators("synthetic_39", 1, 10, batch_size=2, image_size=64, device="cpu",
+                                              warmup=1, repeats=2)
+    assert [t[:5] for t in timed] == [tuple(o) for o in optimes.step_operators("synthetic_39", 1, 10, 2, 64)]
+    assert all(t[5] >= 0 for t in timed) and wall > 0
+    assert sum(t[5] for t in timed) < 10 * wall  # operator times are parts of a step
+
+
+def test_attention_is_described_as_the_fused_kernel_a_gpu_runs():
+    ops = optimes.step_operators("synthetic_06", 1, 10, batch_size=2)  # has attention blocks
+    names = [o[0] for o in ops]
+    assert "_scaled_dot_product_efficient_attention" in names
+    assert "_scaled_dot_product_efficient_attention_backward" in names
+    assert "bmm" not in names and "_safe_softmax" not in names  # not meta's math decomposition
+    attention = [o for o in ops if o[1] == "attention"]
+    assert all(o[2] > 0 for o in attention)
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("convolution", "conv_grouped", "conv grouped"),
+    ("convolution_backward", "conv_depthwise", "conv depthwise backward"),
+    ("cudnn_batch_norm_backward", "other", "batch norm backward"),
+    ("native_batch_norm", "other", "batch norm"),
+    ("native_layer_norm_backward", "other", "layer norm backward"),
+    ("_scaled_dot_product_efficient_attention_backward", "attention", "attention backward"),
+    ("addmm", "matmul", "matmul"),
+    ("max_pool2d_with_indices_backward", "other", "pooling backward"),
+    ("add", "other", "elementwise"),
+])
+def test_operator_classes(name, kind, expected):
+    assert optimes.operator_class(name, kind) == expected
+    assert expected in optimes.OPERATOR_CLASSES
+
+
+def test_time_shares_and_their_correlation_with_errors():
+    ops = pd.DataFrame({"model": ["a", "a", "a", "b", "b", "c", "c"],
+                        "op_class": ["matmul", "elementwise", "elementwise", "matmul", "elementwise", "matmul",
+                                     "elementwise"],
+                        "gpu_time_s": [0.3, 0.05, 0.05, 0.2, 0.2, 0.1, 0.3]})
+    shares = opa.operator_time_shares(ops)
+    assert shares.loc["a", "matmul"] == pytest.approx(0.75) and shares.loc["a", "elementwise"] == pytest.approx(0.25)
+    assert shares.loc["c", "step_gpu_s"] == pytest.approx(0.4)
+    assert (shares.drop(columns="step_gpu_s").sum(axis=1) - 1).abs().max() < 1e-12
+    errors = pd.Series({"a": 5.0, "b": 10.0, "c": 15.0, "z": 99.0})  # z has no operator times
+    corr = opa.share_residual_correlation(shares, errors).set_index("op_class")
+    assert corr.loc["elementwise", "r"] == pytest.approx(1.0) and corr.loc["matmul", "r"] == pytest.approx(-1.0)
+    assert (corr["n_models"] == 3).all() and math.isclose(corr.loc["elementwise", "mean_share"], 0.5)
+
+
+def test_the_command_needs_a_gpu(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert optimes.main(["--models", "alexnet", "--out", str(tmp_path / "ops.csv.gz")]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "ops.csv.gz").exists()
