@@ -12,7 +12,6 @@ from greenai.analysis import operators as opa
 
 
 def test_a_convolution_is_described_by_hand_counts(monkeypatch):
-    import torch
     from torch import nn
 
     from greenai import models
