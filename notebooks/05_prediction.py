@@ -176,7 +176,6 @@ has_heldout = "heldout" in set(validation["split"])
 if not has_heldout:
     print("no held-out rows yet (results/raw/kpi_heldout*.csv): measure them on a GPU with "
           "`python -m greenai.campaign -e heldout -e heldout2 -e heldout3` (and `-e macs_h200` on an H200)")
-has_heldout2 = "heldout2" in set(validation["split"])
 fresh = predictions[predictions["split"].isin(["heldout2", "heldout3"])].assign(split="heldout2+3")
 fresh_table = pr.validation_table(fresh)
 display(fresh_table.round(2))  # noqa: F821
@@ -240,6 +239,20 @@ def _v(split, predictor, col="mape_pct"):
     return pr.validation_value(validation, split, predictor, col, gpu=ref)
 
 
+def _heldout_claim(claim_id, table, split, which, context):
+    """The static-feature model's MAPE on one held-out split, with the HC model's and the interval's coverage."""
+    def value(predictor, col="mape_pct"):
+        return pr.validation_value(table, split, predictor, col, gpu=ref)
+
+    found = split in set(table["split"])
+    return dict(claim_id=claim_id, section="4.2 (beyond)",
+                description=f"static-feature model on held-out architectures, {which} (MAPE; target <= 10 %)",
+                thesis_value=float("nan"), our_value=value("static_features"), unit="%",
+                note=(f"{context}; HC model: {value('thesis_hc'):.1f} %; 90 % PI covers "
+                      f"{value('static_features', 'covered'):.0f} of {value('static_features', 'n_runs'):.0f} runs")
+                if found else f"no {split} rows recorded yet")
+
+
 hc_ref = ref_fit["thesis"]
 claims.record(NOTEBOOK, [
     dict(claim_id="4.2.1-hc-j-per-mac", section="4.2.1",
@@ -258,27 +271,9 @@ claims.record(NOTEBOOK, [
          thesis_value=float("nan"), our_value=_v("leave_one_model_out", "thesis_hc"), unit="%",
          note=f"static-feature model: {_v('leave_one_model_out', 'static_features'):.1f} %, 90 % PI covers "
               f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
-    dict(claim_id="heldout_mape_static", section="4.2 (beyond)",
-         description="static-feature model on held-out architectures, first set (MAPE; target <= 10 %)",
-         thesis_value=float("nan"), our_value=_v("heldout", "static_features"), unit="%",
-         note=(f"seen while designing the features; HC model: {_v('heldout', 'thesis_hc'):.1f} %; 90 % PI covers "
-               f"{_v('heldout', 'static_features', 'coverage_pct'):.0f} % of "
-               f"{_v('heldout', 'static_features', 'n_runs'):.0f} runs") if has_heldout
-         else "no held-out rows recorded yet"),
-    dict(claim_id="heldout2_mape_static", section="4.2 (beyond)",
-         description="static-feature model on held-out architectures, fresh second set (MAPE; target <= 10 %)",
-         thesis_value=float("nan"), our_value=_v("heldout2", "static_features"), unit="%",
-         note=(f"measured after the coefficients were frozen; HC model: {_v('heldout2', 'thesis_hc'):.1f} %; "
-               f"90 % PI covers {_v('heldout2', 'static_features', 'coverage_pct'):.0f} % of "
-               f"{_v('heldout2', 'static_features', 'n_runs'):.0f} runs") if has_heldout2
-         else "no second held-out set recorded yet"),
-    dict(claim_id="heldout_fresh_mape_static", section="4.2 (beyond)",
-         description="static-feature model on every held-out architecture measured after the freeze (MAPE; "
-                     "target <= 10 %)",
-         thesis_value=float("nan"), our_value=pr.validation_value(fresh_table, "heldout2+3", "static_features"),
-         unit="%",
-         note=(f"heldout2 + heldout3; HC model: {pr.validation_value(fresh_table, 'heldout2+3', 'thesis_hc'):.1f} %; "
-               f"90 % PI covers {pr.validation_value(fresh_table, 'heldout2+3', 'static_features', 'covered'):.0f} "
-               f"of {pr.validation_value(fresh_table, 'heldout2+3', 'static_features', 'n_runs'):.0f} runs")
-         if len(fresh_table) else "no held-out set measured after the freeze yet"),
+    _heldout_claim("heldout_mape_static", validation, "heldout", "first set", "seen while designing the features"),
+    _heldout_claim("heldout2_mape_static", validation, "heldout2", "fresh second set",
+                   "measured after the coefficients were frozen"),
+    _heldout_claim("heldout_fresh_mape_static", fresh_table, "heldout2+3",
+                   "every set measured after the freeze", "heldout2 + heldout3"),
 ])
