@@ -404,7 +404,7 @@ class PatternDecomposition:
                 if not candidates.any():
                     continue
                 self._configure(s, other, caps)
-                search = _Search(self, tied, start=s, candidates=candidates)
+                search = _Search(self, tied, start=s, candidates=candidates, tie=(objective, limit, caps))
                 search.run()
                 stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
             final = tied
@@ -601,11 +601,14 @@ class _Search:
     """Best-first search over patterns with Kelley cuts, then branch-and-bound inside a pattern,
     for one start slot; ``incumbent`` is shared across start slots and improved in place."""
 
-    def __init__(self, problem: PatternDecomposition, incumbent: _Incumbent, start: int = 0, candidates=None):
+    def __init__(self, problem: PatternDecomposition, incumbent: _Incumbent, start: int = 0, candidates=None,
+                 tie=None):
         self.p = problem
         self.inc = incumbent
         self.start = start
         self.candidates = candidates
+        self.tie = tie  # tie stage: (first objective, its cap, the caps configured)
+        self.first_bound = None  # tie stage: lower bound on each pattern's first objective (Kelley cuts)
         self.lps = self.nodes = self.evaluated = self.fallbacks = 0
         self.closed_bound = math.inf  # lowest bound of the subtrees pruned inside patterns
         self.bound = np.full(len(problem.patterns), math.inf)
@@ -682,6 +685,8 @@ class _Search:
                     lp_value[j] = math.inf
                     bound[j] = math.inf
                     done[j] = True
+                    if self.tie is not None:
+                        self._first_cut(j)
                     continue
                 value, duals, levels, cols = res
                 lp_value[j] = value
@@ -700,6 +705,32 @@ class _Search:
                 self._mip()
             done[j] = True
             bound[j] = max(bound[j], self._pattern_low)  # lowest leaf or pruned subtree: a bound on the pattern
+
+    def _first_cut(self, j: int) -> None:
+        """Tie stage: pattern ``j`` cannot reach the first objective's cap. Its LP under the first
+        objective (that cap lifted) gives a Kelley cut on the first objective's pattern-LP value,
+        a convex function of the counts; every pattern the cut puts above the cap (by more than
+        a margin for the duals' round-off) holds no tied plan and is dropped at once."""
+        p = self.p
+        objective, limit, caps = self.tie
+        other = "carbon" if objective == "cost" else "cost"
+        h = p._h
+        h.changeColsCost(len(p._money), p._money.astype(np.int32), p._metric(objective))
+        h.changeRowBounds(int(p._cap_row[objective]), -_INF, _INF)
+        res = p._lp()
+        self.lps += 1
+        h.changeColsCost(len(p._money), p._money.astype(np.int32), p._metric(other))
+        h.changeRowBounds(int(p._cap_row[objective]), -_INF, float(limit))
+        if res is None:  # infeasible without the cap too (e.g. another cap): no cut from this LP
+            return
+        value, duals = res[0], res[1]
+        patterns = p.patterns
+        cut = value + (patterns - patterns[j]) @ duals
+        self.first_bound = cut if self.first_bound is None else np.maximum(self.first_bound, cut)
+        margin = 1e-8 + 1e-7 * abs(limit)
+        out = (self.first_bound > limit + margin) & ~self.done
+        self.done |= out
+        self.bound[out] = math.inf
 
     def _whole(self) -> None:
         """Hand this start slot whole to HiGHS (hull-tightened MIP), cut off at the incumbent."""
