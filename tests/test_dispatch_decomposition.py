@@ -108,27 +108,41 @@ def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
     assert f"cost {milp['cost_eur']:.4f} EUR" in capsys.readouterr().out
 
 
-def test_pattern_cuts_underestimate_every_other_pattern(year):
-    """The search prunes patterns by F(m) >= F(n) + g·(m - n) (LP duality, F convex in the
-    counts); check that inequality directly on real patterns."""
-    solver = PatternDecomposition(25, I.thesis_gpu_profile())
-    inputs = S.window_inputs(year, 30, 25)
-    solver._set_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
-    solver._configure(0, "cost", {})
+@pytest.mark.parametrize("objective,start", [("cost", 0), ("carbon", 0), ("cost", 3)])
+def test_pattern_cuts_underestimate_every_other_pattern(year, objective, start):
+    """The search prunes patterns by F(m) >= F(n) + g·(m - n) + H(|m|) - H(|n|) (LP duality: F is
+    convex in the counts and in which hours run, fixed per pattern); check that inequality directly
+    on real patterns of different lengths, for each objective and a later start slot."""
+    from greenai.dispatch.decomposition import _Incumbent, _Search
+
+    hours = 28
+    solver = PatternDecomposition(hours, I.thesis_gpu_profile())
+    inputs = S.window_inputs(year, 30, hours)
+    solver._load_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    solver._configure(start, objective, {})
+    search = _Search(solver, _Incumbent(), start=start, objective=objective)
     rng = np.random.default_rng(3)
-    picks = solver.patterns[rng.choice(len(solver.patterns), 12, replace=False)]
-    values, slopes = [], []
-    for counts in picks:
-        solver._set_counts(counts, counts)
+    length = solver._pattern_length
+    picks = np.concatenate([rng.choice(np.flatnonzero(length == n), min(3, (length == n).sum()), replace=False)
+                            for n in range(length.min(), hours - start + 1)])
+    assert len(set(length[picks])) >= 4  # patterns of several lengths: the running-hours term is exercised
+    values, cuts = [], []
+    for j in picks:
+        solver._set_pattern(solver.patterns[j], start)
         value, duals, _, _ = solver._lp()
         values.append(value)
-        slopes.append(duals)
+        cuts.append(search._cut(value, duals, j)[picks])
     values = np.array(values)
     assert np.ptp(values) > 1e-3  # patterns of really different cost
     for n in range(len(picks)):
-        bound = values[n] + (picks - picks[n]) @ slopes[n]
-        assert (values >= bound - 1e-9).all()
-    assert any((np.abs(s) > 1e-6).any() for s in slopes)  # the cuts are not flat
+        assert cuts[n][n] == pytest.approx(values[n], abs=1e-12)
+        assert (values >= cuts[n] - 1e-9).all()
+    assert any(np.ptp(c) > 1e-6 for c in cuts)  # the cuts are not flat
+    # Fixing the running hours only tightens: each pattern's LP is at least the one with them free.
+    for j, value in zip(picks, values):
+        counts = solver.patterns[j]
+        solver._set_counts(counts, counts)
+        assert value >= solver._lp()[0] - 1e-9
 
 
 def simultaneous_hours(plan, beta=0.9):
