@@ -281,6 +281,7 @@ class PatternDecomposition:
         self._pause_row = np.full(T, -1, int)
         self._order_row = np.empty(max(T - 1, 0), int)
         self._solar_level_row = np.empty(T, int)
+        self._own_level_row = np.empty(T, int)
         self._level_row = np.empty(T, int)
         for t in range(T):
             self._level_row[t] = row(0.0, 1.0, [(x[t, k], 1.0) for k in range(K)])  # One_Level_Per_Hour
@@ -297,6 +298,10 @@ class PatternDecomposition:
             # from mixing levels in one hour to match the draw to the sun. Coefficients set per window.
             self._solar_level_row[t] = row(-_INF, 0.0, [(f["SolarToGpu"][t], 1.0)]
                                            + [(x[t, k], -P[k]) for k in range(K)])
+            # Own_Supply_To_Level (likewise): solar plus battery reaching the GPU is at most
+            # min(P_k, solar_t + β·ESD_max) at level k (the battery holds at most ESD_max).
+            self._own_level_row[t] = row(-_INF, 0.0, [(f["SolarToGpu"][t], 1.0), (f["BatteryToGpu"][t], b)]
+                                         + [(x[t, k], -P[k]) for k in range(K)])
             row(0.0, 0.0, [(e[t + 1], 1.0), (e[t], -(1 - th)), (f["SolarToBattery"][t], -(1 - th) * a),
                            (f["GridToBattery"][t], -(1 - th) * a), (f["BatteryToGpu"][t], 1 - th),
                            (f["BatteryToGrid"][t], 1 - th)])  # Battery_Balance
@@ -337,6 +342,8 @@ class PatternDecomposition:
                          for name, rr in self._cap_row.items()}
         self._pos_solar_level = np.array([[position[(int(self._solar_level_row[t]), int(x[t, k]))] for k in range(K)]
                                           for t in range(T)])
+        self._pos_own_level = np.array([[position[(int(self._own_level_row[t]), int(x[t, k]))] for k in range(K)]
+                                        for t in range(T)])
         self._value_pristine = np.array(lp.a_matrix_.value_, float)
         self._row_upper_pristine = np.array(lp.row_upper_, float)
         h = quiet_highs()
@@ -474,6 +481,8 @@ class PatternDecomposition:
         for name, pos in self._pos_cap.items():
             value[pos] = self._metric(name)
         value[self._pos_solar_level] = -np.minimum(self.power_w[None, :], solar[:, None])  # -min(P_k, solar_t)
+        own = solar + self.battery.discharge_efficiency * self.battery.capacity_wh
+        value[self._pos_own_level] = -np.minimum(self.power_w[None, :], own[:, None])  # -min(P_k, solar_t + β·ESD_max)
         lp.a_matrix_.value_ = value
         lp.row_upper_ = upper
         self._h.passModel(lp)
