@@ -245,3 +245,40 @@ def test_ties_go_to_the_lower_emission_plan(year):
     model.Emissions.activate()
     model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
     assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+
+
+def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
+    """Start 69, 29 h: the cheapest plan is the root relaxation's, so every one of the ~33k
+    patterns might hold an equal-cost plan. The emissions tie-break drops the patterns a cut of
+    the cost LP puts above the cost cap instead of solving each (without: 150 LPs, then a
+    whole-window MIP), and returns the MILP's lexicographic optimum."""
+    import pyomo.environ as pyo
+
+    inputs = S.window_inputs(year, 69, 29)
+    solver = PatternDecomposition(29, inputs.gpu)
+    args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    first = solver.solve(*args, tie_break=False)
+    tied = solver.solve(*args)
+    assert first.lps == 1  # stage 1 closes at the root: no pattern's bound rises above the optimum
+    assert tied.mip_fallbacks == 0 and tied.lps <= 40
+    assert tied.emissions_g < first.emissions_g - 0.1  # the tie-break matters here
+    model = M.create_model(inputs)
+    cost = M.solve(model)["cost_eur"]
+    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
+    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+
+
+@pytest.mark.parametrize("first,hours,job", [(4104, 24, False), (0, 20, True)])
+def test_cost_carbon_curve_equals_milp_on_real_windows(year, first, hours, job):
+    """The ε-curve (cost under emission caps) by the decomposition equals the Pyomo MILP's on a
+    June day (Table 5.1's profile) and a January window of a 6 kWh / 10 h job (five levels)."""
+    gpu = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)[0] if job else None
+    inputs = S.window_inputs(year, first, hours, gpu=gpu)
+    curve = S.cost_carbon_curve(inputs, points=5)
+    milp = S.cost_carbon_curve(inputs, points=5, method="milp")
+    assert np.ptp(curve["cost_eur"]) > 1e-3  # the caps really bind
+    np.testing.assert_allclose(curve["cost_eur"], milp["cost_eur"], atol=1e-6)
+    np.testing.assert_allclose(curve["emissions_g"], milp["emissions_g"], atol=1e-3)
