@@ -14,11 +14,20 @@ exploiting its structure:
    lowering a level never raises the cost (prices ≥ 0). There are 383 minimal
    patterns of ≤ 23 h and 33,283 of ≤ 32 h for Table 5.1.
 2. **A convex bound over patterns.** ``F(n)``, the LP relaxation with the
-   counts fixed to ``n``, is a convex function of ``n`` (an LP's value as a
-   function of its right-hand side), and the duals of the count rows are a
-   subgradient. Every evaluated pattern gives a cut ``F(m) ≥ F(n) + g·(m − n)``
+   counts fixed to ``n``, is a convex function of its right-hand sides (an
+   LP's value as a function of them), and the row duals are a subgradient.
+   The job never pauses, so a plan of pattern ``n`` runs exactly the ``|n|``
+   hours from its start: the pattern's LP fixes each hour's running row
+   (``One_Level_Per_Hour``) to 1 or 0 too, which stops the relaxation from
+   spreading fractional hours over the window. Every evaluated pattern gives
+   a cut ``F(m) ≥ F(n) + g·(m − n) + H(|m|) − H(|n|)`` (``g`` the count rows'
+   duals, ``H(L)`` the running rows' duals summed over the first ``L`` hours)
    valid for *all* patterns; the cuts bound all 33k patterns at once with one
-   matrix product (Kelley's cutting planes over a finite set).
+   matrix product (Kelley's cutting planes over a finite set). Two valid
+   inequalities the Pyomo model does not need tighten each LP further:
+   solar to the GPU is at most ``min(P_k, solar_t)`` at level ``k``
+   (``Solar_To_Level``), solar plus battery at most ``min(P_k, solar_t + β·ESD_max)``
+   (``Own_Supply_To_Level``); with whole levels they restate the model's rows.
 3. **Best-first over patterns.** The pattern with the lowest bound is
    evaluated next: its LP (warm-started, ~2 ms); if the LP solution is
    integral it is that pattern's optimum; else a small depth-first
@@ -47,8 +56,11 @@ exploiting its structure:
    Neither swap changes the pattern, so each pattern keeps an optimal plan
    that satisfies the order.
 6. **Re-solving without rebuilding.** The HiGHS model is built once per window
-   length; a window changes only objective coefficients, the solar row bounds
-   and the export bounds.
+   length; a window changes only objective coefficients, the solar row bounds,
+   the export bounds and a few matrix entries, passed with the model. Every
+   window's first LP starts from one fixed basis (the root optimum of a window
+   with no sun and flat prices), so a plan depends on its window only, not on
+   the windows solved before it.
 7. **A whole-window MIP when the patterns stay open.** On sunny windows with
    cheap-band hours the relaxed mode rule leaves most patterns' LPs below the
    incumbent; after ``LP_BUDGET`` LPs (or ``FALLBACK_BUDGET`` in-pattern MIPs)
@@ -61,6 +73,9 @@ Beyond the thesis' sweeps, :meth:`PatternDecomposition.solve` also takes
   ε-constraint: cost under an emission cap). Lowering a level raises neither
   cost nor emissions, so minimal patterns still hold an optimum, and a cap is
   one more LP row, so each pattern's LP value stays convex in its counts.
+  Under a cap many patterns' LPs are infeasible; for such a pattern the LP
+  minimising the capped metric (its cap lifted) gives a Kelley cut on that
+  minimum, and every pattern the cut puts above the cap is dropped at once.
 * ``latest_start > 0``: the start slot as a decision, solved as the minimum
   over start slots (levels before the start fixed to off, the no-pause row
   relaxed at it), the incumbent of earlier slots cutting off later ones.
@@ -69,9 +84,13 @@ Beyond the thesis' sweeps, :meth:`PatternDecomposition.solve` also takes
 the optimum (1e-9 € for cost), the solver returns the one with the lowest
 *other* metric (emissions for the cost objective, cost for the carbon one), by a
 second search restricted to the patterns whose bound allows a tie and a row
-capping the first objective; with the start as a decision, the earliest start
-among remaining ties. Equal plans left after that (equal cost and emissions to
-the tolerance) are the same plan for every purpose the tables use.
+capping the first objective (the cap cuts above drop the patterns that cannot
+tie); with the start as a decision, the earliest start among remaining ties.
+Equal plans left after that (equal cost and emissions to the tolerance, e.g.
+the levels of two hours a day apart with the same price and carbon intensity
+swapped) are the same plan for every purpose the tables use; which of them is
+returned is fixed by the search (the same on every run and in any process
+split), not by a further rule.
 
 Tests check this solver against :func:`greenai.dispatch.model.create_model` on
 random windows from every month, summer windows that tempt simultaneous import
