@@ -122,10 +122,17 @@ def summarize_solution(solution: PatternSolution, inputs: DispatchInputs) -> dic
 METHODS = ("decomposition", "milp")
 
 
+@functools.lru_cache(maxsize=8)
+def _process_solver(hours: int, gpu: I.GpuProfile, battery: I.Battery) -> PatternDecomposition:
+    """One :class:`PatternDecomposition` per window length in this (worker) process, reused by
+    the sweep jobs and capped points it solves (each solve starts from the pristine model, so reuse changes no plan)."""
+    return PatternDecomposition(hours, gpu, battery)
+
+
 def _sweep_one_deadline(args) -> list[dict]:
     year, deadline_h, starts, gpu, battery, method = args
     if method == "decomposition":
-        solver = PatternDecomposition(deadline_h, gpu, battery)
+        solver = _process_solver(deadline_h, gpu, battery)
     else:
         dispatcher = Dispatcher(window_inputs(year, starts[0], deadline_h, gpu, battery), tight=True)
     rows = []
@@ -264,13 +271,6 @@ def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: 
     return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh,
                         objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start,
                         tie_break=tie_break)
-
-
-@functools.lru_cache(maxsize=4)
-def _process_solver(hours: int, gpu: I.GpuProfile, battery: I.Battery) -> PatternDecomposition:
-    """One :class:`PatternDecomposition` per window length in this (worker) process, reused by
-    the capped points it solves (each solve starts from the pristine model, so reuse changes no plan)."""
-    return PatternDecomposition(hours, gpu, battery)
 
 
 def _capped_cost(args) -> tuple[float, float]:
