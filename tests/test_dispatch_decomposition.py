@@ -282,3 +282,35 @@ def test_cost_carbon_curve_equals_milp_on_real_windows(year, first, hours, job):
     assert np.ptp(curve["cost_eur"]) > 1e-3  # the caps really bind
     np.testing.assert_allclose(curve["cost_eur"], milp["cost_eur"], atol=1e-6)
     np.testing.assert_allclose(curve["emissions_g"], milp["emissions_g"], atol=1e-3)
+
+
+@pytest.mark.parametrize("start,hours", [(8, 27), (11, 27), (48, 25), (6, 25)])
+def test_equal_plans_run_the_higher_levels_first(year, start, hours):
+    """Dark hours a day apart with the same prices and carbon intensity (or hours whose sun covers
+    every level used) are interchangeable, so several plans tie in cost and emissions. The solver
+    returns the one with the higher levels first in each such group, whichever tied plan its LP
+    path met first: here the same plan from two different starting bases (without the rule, these
+    windows' plans differ)."""
+    inputs = S.window_inputs(year, start, hours)
+    args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    plain = PatternDecomposition(hours, inputs.gpu).solve(*args)
+
+    other = PatternDecomposition(hours, inputs.gpu)  # every window's first LP from a sunny window's basis
+    T, K = hours, inputs.gpu.levels
+    other._load_window(np.where(np.arange(T) % 24 < 8, 800.0, 0.0), np.full(T, 0.25), np.full(T, 0.3),
+                       200 + np.arange(T) % 7 * 10.0)
+    other._configure(0, "cost", {})
+    other._set_counts(np.zeros(K), np.full(K, T))
+    other._h.run()
+    other._reference_basis = other._h.getBasis()
+    moved = other.solve(*args)
+
+    assert moved.cost_eur == pytest.approx(plain.cost_eur, abs=2e-9)
+    assert moved.emissions_g == pytest.approx(plain.emissions_g, abs=1e-4)
+    assert "".join(map(str, moved.levels)) == "".join(map(str, plain.levels))
+    dark = (inputs.solar_w == 0) & (plain.levels > 0)
+    for key in {(b, s, c) for b, s, c in zip(inputs.buy_eur_per_kwh[dark], inputs.sell_eur_per_kwh[dark],
+                                               inputs.carbon_g_per_kwh[dark])}:
+        group = dark & (inputs.buy_eur_per_kwh == key[0]) & (inputs.sell_eur_per_kwh == key[1]) \
+            & (inputs.carbon_g_per_kwh == key[2])
+        assert (np.diff(plain.levels[group]) <= 0).all(), key

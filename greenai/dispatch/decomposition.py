@@ -86,11 +86,14 @@ the optimum (1e-9 € for cost), the solver returns the one with the lowest
 second search restricted to the patterns whose bound allows a tie and a row
 capping the first objective (the cap cuts above drop the patterns that cannot
 tie); with the start as a decision, the earliest start among remaining ties.
-Equal plans left after that (equal cost and emissions to the tolerance, e.g.
-the levels of two hours a day apart with the same price and carbon intensity
-swapped) are the same plan for every purpose the tables use; which of them is
-returned is fixed by the search (the same on every run and in any process
-split), not by a further rule.
+Then the earlier hours: within each group of interchangeable running hours (no
+sun and the same buy and sell price and carbon intensity, e.g. two hours a day
+apart; or sun covering every level the plan uses and the same sell price) the
+higher levels come first, where that rearrangement keeps the plan within the
+tie tolerances (its flows re-solved by one LP). Equal plans left after that
+(rare: e.g. levels 5 + 5 against 7 + 3 in two such hours) are the same plan for
+every purpose the tables use; which of them is returned is fixed by the search
+(the same on every run and in any process split).
 
 Tests check this solver against :func:`greenai.dispatch.model.create_model` on
 random windows from every month, summer windows that tempt simultaneous import
@@ -402,7 +405,8 @@ class PatternDecomposition:
         tie_break : bool
             Among plans equal in the objective (within ``TIE_TOL``), return
             the one lowest in the other metric (emissions under the cost
-            objective, cost under the carbon one), then the earliest start.
+            objective, cost under the carbon one), then the earliest start,
+            then the higher levels first among interchangeable hours.
         """
         T = self.hours
         if objective not in ("cost", "carbon"):
@@ -455,6 +459,7 @@ class PatternDecomposition:
                 search.run()
                 stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
             final = tied
+            stats[0] += self._earlier_hours(final, objective, other, caps, tied.value + TIE_TOL[other])
         return self._solution(final, objective, bound1, stats, stage1.value)
 
     # ------------------------------------------------------------ internals
@@ -637,6 +642,52 @@ class PatternDecomposition:
         imports = cols[f["GridToGpu"]] + cols[f["GridToBattery"]]
         exports = cols[f["SolarSold"]] + beta * cols[f["BatteryToGrid"]]
         return np.minimum(imports, exports)
+
+    def _earlier_hours(self, plan: "_Incumbent", objective: str, other: str, caps: dict, limit: float) -> int:
+        """Last tie rule: within each group of running hours with no sun and the same buy and sell
+        price and carbon intensity, the higher levels first. Such hours are interchangeable up to
+        the battery's timing, so plans that differ only in their order often tie in cost and
+        emissions, and which of them the search meets first is an accident of its path. Each group
+        out of order is rearranged (high to low) and the plan's flows re-solved with its levels
+        fixed; the rearranged plan replaces ``plan`` (in place) when it stays within the caps of
+        the tie stage (``caps``: the first objective's) and ``limit`` on the other metric, and
+        imports and exports in no hour at once. Returns the number of LPs solved."""
+        h, K = self._h, self.gpu.levels
+        w = self._window
+        x = np.round(plan.cols[self._x]).astype(int)
+        levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
+        top = self.power_w[levels.max() - 1] if levels.max() > 0 else 0.0  # the plan's highest draw
+        keys = {}
+        for t in np.flatnonzero(levels > 0):
+            if w["solar"][t] == 0:  # dark: the grid and the battery serve the GPU
+                key = ("dark", w["buy"][t], w["sell"][t], w["carbon"][t])
+            elif w["solar"][t] >= top:  # the sun covers any level the plan uses: the draw only changes what is left
+                key = ("covered", w["sell"][t])
+            else:
+                continue
+            keys.setdefault(key, []).append(int(t))
+        groups = [np.array(g) for g in keys.values() if len(g) > 1]
+        groups = [g for g in groups if (np.diff(levels[g]) > 0).any()]
+        if not groups:
+            return 0
+        self._configure(plan.start, other, {**caps})
+        counts = np.bincount(levels[levels > 0] - 1, minlength=K).astype(float)
+        self._set_pattern(counts, plan.start)
+        cols_x = self._x_cols
+        lps = 0
+        for group in sorted(groups, key=lambda g: g[0]):
+            trial = levels.copy()
+            trial[group] = np.sort(levels[group])[::-1]
+            fixed = np.zeros((self.hours, K))
+            fixed[np.flatnonzero(trial > 0), trial[trial > 0] - 1] = 1.0
+            h.changeColsBounds(self._nx, cols_x, fixed.ravel(), fixed.ravel())
+            res = self._lp()
+            lps += 1
+            if res is None or res[0] > limit or self.simultaneous(res[3]).max() > _SIMULTANEOUS_TOL_W:
+                continue
+            levels = trial
+            plan.cols, plan.value = res[3].copy(), res[0]
+        return lps
 
     def _solution(self, final: "_Incumbent", objective: str, bound: float, stats, best: float) -> PatternSolution:
         """The plan ``final``; ``best`` is the proven optimum's value (stage 1), ``bound`` its bound:

@@ -236,7 +236,8 @@ def best_start(
     proven optimal: by the pattern decomposition over start slots (default,
     :meth:`~greenai.dispatch.decomposition.PatternDecomposition.solve` with
     ``latest_start``) or one Pyomo MILP (``method="milp"``). Ties: lowest
-    emissions, then the earliest start (decomposition). Returns
+    emissions, then the earliest start, then the higher levels first among
+    interchangeable hours (decomposition). Returns
     ``(start_hour, cost_eur, plan)``.
     """
     if method not in METHODS:
