@@ -314,3 +314,19 @@ def test_equal_plans_run_the_higher_levels_first(year, start, hours):
         group = dark & (inputs.buy_eur_per_kwh == key[0]) & (inputs.sell_eur_per_kwh == key[1]) \
             & (inputs.carbon_g_per_kwh == key[2])
         assert (np.diff(plain.levels[group]) <= 0).all(), key
+
+
+def test_capped_window_costing_cents_is_proven_optimal(year):
+    """A 6 kWh job's 18 h window from hour 2538 under an emission cap costs about 0.02 €. HiGHS'
+    MIP, pruning on the objective within its default feasibility tolerance (1e-6 absolute), left
+    a 3.6e-6 relative gap there and the solve failed; the solver now proves it to 1e-6."""
+    gpu, _ = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)
+    inputs = S.window_inputs(year, 2538, 18, gpu=gpu)
+    cap = 826.8280986773337
+    solution = S.solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    model = M.create_model(inputs)
+    model.carbon_cap_g = cap
+    milp = M.solve(model)
+    assert abs(solution.cost_eur) < 0.05  # a window of cents: relative gaps are strict here
+    assert solution.rel_gap <= M.MIP_REL_GAP
+    assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-9)
