@@ -493,8 +493,8 @@ class PatternDecomposition:
 
     def _load_window(self, solar, buy, sell, carbon=None) -> None:
         """Pass HiGHS the model as built with one window's entries (solar row bounds, Export_Mode's
-        M_t, the caps' coefficients, Solar_To_Level's): no hull columns, no basis, nothing left
-        from an earlier window."""
+        M_t, the caps' coefficients, Solar_To_Level's and Own_Supply_To_Level's): no hull columns,
+        no basis, nothing left from an earlier window."""
         T = self.hours
         carbon = np.zeros(T) if carbon is None else carbon
         self._window = {"solar": solar, "buy": buy, "sell": sell, "carbon": carbon}
@@ -648,10 +648,12 @@ class PatternDecomposition:
         return np.minimum(imports, exports)
 
     def _earlier_hours(self, plan: "_Incumbent", objective: str, other: str, caps: dict, limit: float) -> int:
-        """Last tie rule: within each group of running hours with no sun and the same buy and sell
-        price and carbon intensity, the higher levels first. Such hours are interchangeable up to
-        the battery's timing, so plans that differ only in their order often tie in cost and
-        emissions, and which of them the search meets first is an accident of its path. Each group
+        """Last tie rule: within each group of interchangeable running hours, the higher levels
+        first. A group: hours with no sun and the same buy and sell price and carbon intensity, or
+        hours whose sun covers every level the plan uses and the same sell price. Such hours are
+        interchangeable up to the battery's timing, so plans that differ only in their order often
+        tie in cost and emissions, and which of them the search meets first is an accident of its
+        path. Each group
         out of order is rearranged (high to low) and the plan's flows re-solved with its levels
         fixed; the rearranged plan replaces ``plan`` (in place) when it stays within the caps of
         the tie stage (``caps``: the first objective's) and ``limit`` on the other metric, and
