@@ -115,7 +115,7 @@ print(f"first-day AC energy: {first_day_wh:.0f} Wh (thesis excerpt: {sum(I.THESI
 # therefore uses `greenai.dispatch.decomposition`, which solves the same model exactly by its
 # structure: a best-first search over the *minimal level-count patterns* bounded by LP cuts
 # that are valid for all patterns at once, a small branch-and-bound inside a pattern, and
-# symmetry rows that order interchangeable hours. About 11 ms of CPU a window, the rule against
+# symmetry rows that order interchangeable hours. About 12 ms of CPU a window, the rule against
 # buying and selling in one hour and the tie-break included; `make benchmarks` times every solve
 # of this notebook (`results/benchmarks/dispatch_notebook.csv`) and the naive MILP beside it
 # (`dispatch_sweep_summary.csv`), and tests check the decomposition against the Pyomo MILP on
