@@ -509,8 +509,8 @@ class PatternDecomposition:
         for name, pos in self._pos_cap.items():
             value[pos] = self._metric(name)
         value[self._pos_solar_level] = -np.minimum(self.power_w[None, :], solar[:, None])  # -min(P_k, solar_t)
-        own = solar + self.battery.discharge_efficiency * self.battery.capacity_wh
-        value[self._pos_own_level] = -np.minimum(self.power_w[None, :], own[:, None])  # -min(P_k, solar_t + β·ESD_max)
+        own = solar + self.battery.discharge_efficiency * self.battery.capacity_wh  # solar_t + β·ESD_max
+        value[self._pos_own_level] = -np.minimum(self.power_w[None, :], own[:, None])
         lp.a_matrix_.value_ = value
         lp.row_upper_ = upper
         self._h.passModel(lp)
