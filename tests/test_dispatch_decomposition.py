@@ -108,27 +108,41 @@ def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
     assert f"cost {milp['cost_eur']:.4f} EUR" in capsys.readouterr().out
 
 
-def test_pattern_cuts_underestimate_every_other_pattern(year):
-    """The search prunes patterns by F(m) >= F(n) + g·(m - n) (LP duality, F convex in the
-    counts); check that inequality directly on real patterns."""
-    solver = PatternDecomposition(25, I.thesis_gpu_profile())
-    inputs = S.window_inputs(year, 30, 25)
-    solver._set_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh)
-    solver._configure(0, "cost", {})
+@pytest.mark.parametrize("objective,start", [("cost", 0), ("carbon", 0), ("cost", 3)])
+def test_pattern_cuts_underestimate_every_other_pattern(year, objective, start):
+    """The search prunes patterns by F(m) >= F(n) + g·(m - n) + H(|m|) - H(|n|) (LP duality: F is
+    convex in the counts and in which hours run, fixed per pattern); check that inequality directly
+    on real patterns of different lengths, for each objective and a later start slot."""
+    from greenai.dispatch.decomposition import _Incumbent, _Search
+
+    hours = 28
+    solver = PatternDecomposition(hours, I.thesis_gpu_profile())
+    inputs = S.window_inputs(year, 30, hours)
+    solver._load_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    solver._configure(start, objective, {})
+    search = _Search(solver, _Incumbent(), start=start, objective=objective)
     rng = np.random.default_rng(3)
-    picks = solver.patterns[rng.choice(len(solver.patterns), 12, replace=False)]
-    values, slopes = [], []
-    for counts in picks:
-        solver._set_counts(counts, counts)
+    length = solver._pattern_length
+    picks = np.concatenate([rng.choice(np.flatnonzero(length == n), min(3, (length == n).sum()), replace=False)
+                            for n in range(length.min(), hours - start + 1)])
+    assert len(set(length[picks])) >= 4  # patterns of several lengths: the running-hours term is exercised
+    values, cuts = [], []
+    for j in picks:
+        solver._set_pattern(solver.patterns[j], start)
         value, duals, _, _ = solver._lp()
         values.append(value)
-        slopes.append(duals)
+        cuts.append(search._cut(value, duals, j)[picks])
     values = np.array(values)
     assert np.ptp(values) > 1e-3  # patterns of really different cost
     for n in range(len(picks)):
-        bound = values[n] + (picks - picks[n]) @ slopes[n]
-        assert (values >= bound - 1e-9).all()
-    assert any((np.abs(s) > 1e-6).any() for s in slopes)  # the cuts are not flat
+        assert cuts[n][n] == pytest.approx(values[n], abs=1e-12)
+        assert (values >= cuts[n] - 1e-9).all()
+    assert any(np.ptp(c) > 1e-6 for c in cuts)  # the cuts are not flat
+    # Fixing the running hours only tightens: each pattern's LP is at least the one with them free.
+    for j, value in zip(picks, values):
+        counts = solver.patterns[j]
+        solver._set_counts(counts, counts)
+        assert value >= solver._lp()[0] - 1e-9
 
 
 def simultaneous_hours(plan, beta=0.9):
@@ -231,3 +245,88 @@ def test_ties_go_to_the_lower_emission_plan(year):
     model.Emissions.activate()
     model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
     assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+
+
+def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
+    """Start 69, 29 h: the cheapest plan is the root relaxation's, so every one of the ~33k
+    patterns might hold an equal-cost plan. The emissions tie-break drops the patterns a cut of
+    the cost LP puts above the cost cap instead of solving each (without: 150 LPs, then a
+    whole-window MIP), and returns the MILP's lexicographic optimum."""
+    import pyomo.environ as pyo
+
+    inputs = S.window_inputs(year, 69, 29)
+    solver = PatternDecomposition(29, inputs.gpu)
+    args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    first = solver.solve(*args, tie_break=False)
+    tied = solver.solve(*args)
+    assert first.lps == 1  # stage 1 closes at the root: no pattern's bound rises above the optimum
+    assert tied.mip_fallbacks == 0 and tied.lps <= 40
+    assert tied.emissions_g < first.emissions_g - 0.1  # the tie-break matters here
+    model = M.create_model(inputs)
+    cost = M.solve(model)["cost_eur"]
+    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
+    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+
+
+@pytest.mark.parametrize("first,hours,job", [(4104, 24, False), (0, 20, True)])
+def test_cost_carbon_curve_equals_milp_on_real_windows(year, first, hours, job):
+    """The ε-curve (cost under emission caps) by the decomposition equals the Pyomo MILP's on a
+    June day (Table 5.1's profile) and a January window of a 6 kWh / 10 h job (five levels)."""
+    gpu = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)[0] if job else None
+    inputs = S.window_inputs(year, first, hours, gpu=gpu)
+    curve = S.cost_carbon_curve(inputs, points=5)
+    milp = S.cost_carbon_curve(inputs, points=5, method="milp")
+    assert np.ptp(curve["cost_eur"]) > 1e-3  # the caps really bind
+    np.testing.assert_allclose(curve["cost_eur"], milp["cost_eur"], atol=1e-6)
+    np.testing.assert_allclose(curve["emissions_g"], milp["emissions_g"], atol=1e-3)
+
+
+@pytest.mark.parametrize("start,hours", [(8, 27), (11, 27), (48, 25), (6, 25)])
+def test_equal_plans_run_the_higher_levels_first(year, start, hours):
+    """Dark hours a day apart with the same prices and carbon intensity (or hours whose sun covers
+    every level used) are interchangeable, so several plans tie in cost and emissions. The solver
+    returns the one with the higher levels first in each such group, whichever tied plan its LP
+    path met first: here the same plan from two different starting bases (without the rule, these
+    windows' plans differ)."""
+    inputs = S.window_inputs(year, start, hours)
+    args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    plain = PatternDecomposition(hours, inputs.gpu).solve(*args)
+
+    other = PatternDecomposition(hours, inputs.gpu)  # every window's first LP from a sunny window's basis
+    T, K = hours, inputs.gpu.levels
+    other._load_window(np.where(np.arange(T) % 24 < 8, 800.0, 0.0), np.full(T, 0.25), np.full(T, 0.3),
+                       200 + np.arange(T) % 7 * 10.0)
+    other._configure(0, "cost", {})
+    other._set_counts(np.zeros(K), np.full(K, T))
+    other._h.run()
+    other._reference_basis = other._h.getBasis()
+    moved = other.solve(*args)
+
+    assert moved.cost_eur == pytest.approx(plain.cost_eur, abs=2e-9)
+    assert moved.emissions_g == pytest.approx(plain.emissions_g, abs=1e-4)
+    assert "".join(map(str, moved.levels)) == "".join(map(str, plain.levels))
+    dark = (inputs.solar_w == 0) & (plain.levels > 0)
+    for key in {(b, s, c) for b, s, c in zip(inputs.buy_eur_per_kwh[dark], inputs.sell_eur_per_kwh[dark],
+                                               inputs.carbon_g_per_kwh[dark])}:
+        group = dark & (inputs.buy_eur_per_kwh == key[0]) & (inputs.sell_eur_per_kwh == key[1]) \
+            & (inputs.carbon_g_per_kwh == key[2])
+        assert (np.diff(plain.levels[group]) <= 0).all(), key
+
+
+def test_capped_window_costing_cents_is_proven_optimal(year):
+    """A 6 kWh job's 18 h window from hour 2538 under an emission cap costs about 0.02 €. HiGHS'
+    MIP, pruning on the objective within its default feasibility tolerance (1e-6 absolute), left
+    a 3.6e-6 relative gap there and the solve failed; the solver now proves it to 1e-6."""
+    gpu, _ = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)
+    inputs = S.window_inputs(year, 2538, 18, gpu=gpu)
+    cap = 826.8280986773337
+    solution = S.solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    model = M.create_model(inputs)
+    model.carbon_cap_g = cap
+    milp = M.solve(model)
+    assert abs(solution.cost_eur) < 0.05  # a window of cents: relative gaps are strict here
+    assert solution.rel_gap <= M.MIP_REL_GAP
+    assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-9)

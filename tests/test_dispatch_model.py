@@ -154,20 +154,28 @@ def test_tight_equals_plain_on_thesis_windows(year, deadline, start):
     assert tight["cost_eur"] == pytest.approx(plain["cost_eur"], abs=1e-7)
 
 
-def test_minimal_patterns_match_brute_force():
-    gpu = I.GpuProfile((100, 150, 250), (7, 5, 4))
+@pytest.mark.parametrize("gpu, hours", [
+    (I.GpuProfile((100, 150, 250), (7, 5, 4)), 8),
+    (I.GpuProfile((90, 120, 160, 230), (9.5, 7.25, 6, 5)), 11),  # fractional durations, four levels
+    (I.GpuProfile((100, 130, 200), (6, 6, 4.5)), 9),  # two levels of equal speed
+    (I.GpuProfile((100, 150, 250), (4, 3, 2)), 8),  # lowering an hour can leave exactly the required progress
+    (I.GpuProfile((150,), (3.5,)), 5),  # one level
+])
+def test_minimal_patterns_match_brute_force(gpu, hours):
     progress, required = gpu.progress_units()
+    K = len(progress)
     brute = set()
-    for counts in itertools.product(range(9), repeat=3):
-        if sum(counts) > 8:
+    for counts in itertools.product(range(hours + 1), repeat=K):
+        if sum(counts) > hours:
             continue
         prog = sum(c * p for c, p in zip(counts, progress))
         if prog < required:
             continue
-        if any(counts[k] and prog - progress[k] + progress[k - 1] >= required for k in range(1, 3)):
+        if any(counts[k] and prog - progress[k] + progress[k - 1] >= required for k in range(1, K)):
             continue
         brute.add(counts)
-    assert {tuple(r) for r in M.minimal_patterns(gpu, 8)} == brute
+    patterns = M.minimal_patterns(gpu, hours)
+    assert len(patterns) == len(brute) and {tuple(r) for r in patterns} == brute
 
 
 @pytest.mark.parametrize("hours", [23, 24, 32])

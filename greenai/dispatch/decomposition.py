@@ -14,11 +14,20 @@ exploiting its structure:
    lowering a level never raises the cost (prices ≥ 0). There are 383 minimal
    patterns of ≤ 23 h and 33,283 of ≤ 32 h for Table 5.1.
 2. **A convex bound over patterns.** ``F(n)``, the LP relaxation with the
-   counts fixed to ``n``, is a convex function of ``n`` (an LP's value as a
-   function of its right-hand side), and the duals of the count rows are a
-   subgradient. Every evaluated pattern gives a cut ``F(m) ≥ F(n) + g·(m − n)``
+   counts fixed to ``n``, is a convex function of its right-hand sides (an
+   LP's value as a function of them), and the row duals are a subgradient.
+   The job never pauses, so a plan of pattern ``n`` runs exactly the ``|n|``
+   hours from its start: the pattern's LP fixes each hour's running row
+   (``One_Level_Per_Hour``) to 1 or 0 too, which stops the relaxation from
+   spreading fractional hours over the window. Every evaluated pattern gives
+   a cut ``F(m) ≥ F(n) + g·(m − n) + H(|m|) − H(|n|)`` (``g`` the count rows'
+   duals, ``H(L)`` the running rows' duals summed over the first ``L`` hours)
    valid for *all* patterns; the cuts bound all 33k patterns at once with one
-   matrix product (Kelley's cutting planes over a finite set).
+   matrix product (Kelley's cutting planes over a finite set). Two valid
+   inequalities the Pyomo model does not need tighten each LP further:
+   solar to the GPU is at most ``min(P_k, solar_t)`` at level ``k``
+   (``Solar_To_Level``), solar plus battery at most ``min(P_k, solar_t + β·ESD_max)``
+   (``Own_Supply_To_Level``); with whole levels they restate the model's rows.
 3. **Best-first over patterns.** The pattern with the lowest bound is
    evaluated next: its LP (warm-started, ~2 ms); if the LP solution is
    integral it is that pattern's optimum; else a small depth-first
@@ -47,8 +56,11 @@ exploiting its structure:
    Neither swap changes the pattern, so each pattern keeps an optimal plan
    that satisfies the order.
 6. **Re-solving without rebuilding.** The HiGHS model is built once per window
-   length; a window changes only objective coefficients, the solar row bounds
-   and the export bounds.
+   length; a window changes only objective coefficients, the solar row bounds,
+   the export bounds and a few matrix entries, passed with the model. Every
+   window's first LP starts from one fixed basis (the root optimum of a window
+   with no sun and flat prices), so a plan depends on its window only, not on
+   the windows solved before it.
 7. **A whole-window MIP when the patterns stay open.** On sunny windows with
    cheap-band hours the relaxed mode rule leaves most patterns' LPs below the
    incumbent; after ``LP_BUDGET`` LPs (or ``FALLBACK_BUDGET`` in-pattern MIPs)
@@ -61,6 +73,9 @@ Beyond the thesis' sweeps, :meth:`PatternDecomposition.solve` also takes
   ε-constraint: cost under an emission cap). Lowering a level raises neither
   cost nor emissions, so minimal patterns still hold an optimum, and a cap is
   one more LP row, so each pattern's LP value stays convex in its counts.
+  Under a cap many patterns' LPs are infeasible; for such a pattern the LP
+  minimising the capped metric (its cap lifted) gives a Kelley cut on that
+  minimum, and every pattern the cut puts above the cap is dropped at once.
 * ``latest_start > 0``: the start slot as a decision, solved as the minimum
   over start slots (levels before the start fixed to off, the no-pause row
   relaxed at it), the incumbent of earlier slots cutting off later ones.
@@ -69,9 +84,16 @@ Beyond the thesis' sweeps, :meth:`PatternDecomposition.solve` also takes
 the optimum (1e-9 € for cost), the solver returns the one with the lowest
 *other* metric (emissions for the cost objective, cost for the carbon one), by a
 second search restricted to the patterns whose bound allows a tie and a row
-capping the first objective; with the start as a decision, the earliest start
-among remaining ties. Equal plans left after that (equal cost and emissions to
-the tolerance) are the same plan for every purpose the tables use.
+capping the first objective (the cap cuts above drop the patterns that cannot
+tie); with the start as a decision, the earliest start among remaining ties.
+Then the earlier hours: within each group of interchangeable running hours (no
+sun and the same buy and sell price and carbon intensity, e.g. two hours a day
+apart; or sun covering every level the plan uses and the same sell price) the
+higher levels come first, where that rearrangement keeps the plan within the
+tie tolerances (its flows re-solved by one LP). Equal plans left after that
+(rare: e.g. levels 5 + 5 against 7 + 3 in two such hours) are the same plan for
+every purpose the tables use; which of them is returned is fixed by the search
+(the same on every run and in any process split).
 
 Tests check this solver against :func:`greenai.dispatch.model.create_model` on
 random windows from every month, summer windows that tempt simultaneous import
@@ -242,6 +264,7 @@ class PatternDecomposition:
         progress, required = gpu.progress_units()
         self.patterns = minimal_patterns(gpu, min(T, math.ceil(max(gpu.duration_h)))).astype(float)
         self._pattern_hours = self.patterns.sum(axis=1)  # hours each pattern runs (the search filters on it per start)
+        self._pattern_length = np.round(self._pattern_hours).astype(int)
         self._surplus_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._import_bound_w = self.power_w[-1] + battery.capacity_wh / battery.charge_efficiency
         self._build(np.asarray(progress, float), float(required))
@@ -279,8 +302,11 @@ class PatternDecomposition:
         self._charge_row = np.empty(T, int)
         self._pause_row = np.full(T, -1, int)
         self._order_row = np.empty(max(T - 1, 0), int)
+        self._solar_level_row = np.empty(T, int)
+        self._own_level_row = np.empty(T, int)
+        self._level_row = np.empty(T, int)
         for t in range(T):
-            row(0.0, 1.0, [(x[t, k], 1.0) for k in range(K)])  # One_Level_Per_Hour
+            self._level_row[t] = row(0.0, 1.0, [(x[t, k], 1.0) for k in range(K)])  # One_Level_Per_Hour
             if t > 0:  # No_Pause: Running[t] <= Running[t-1], relaxed to <= 1 at the start slot
                 self._pause_row[t] = row(-_INF, 0.0, [(x[t, k], 1.0) for k in range(K)]
                                          + [(x[t - 1, k], -1.0) for k in range(K)])
@@ -288,6 +314,16 @@ class PatternDecomposition:
                                                   (f["SolarSold"][t], 1.0)])  # Solar_Split
             row(0.0, 0.0, [(f["SolarToGpu"][t], 1.0), (f["GridToGpu"][t], 1.0), (f["BatteryToGpu"][t], b)]
                 + [(x[t, k], -P[k]) for k in range(K)])  # Gpu_Supply
+            # Solar_To_Level (valid inequality, not in the Pyomo model): solar reaching the GPU is at
+            # most min(P_k, solar_t) at the hour's level k: SolarToGpu_t <= Σ_k min(P_k, solar_t)·Level_tk.
+            # With levels whole it only restates Gpu_Supply and Solar_Split; it stops the relaxation
+            # from mixing levels in one hour to match the draw to the sun. Coefficients set per window.
+            self._solar_level_row[t] = row(-_INF, 0.0, [(f["SolarToGpu"][t], 1.0)]
+                                           + [(x[t, k], -P[k]) for k in range(K)])
+            # Own_Supply_To_Level (likewise): solar plus battery reaching the GPU is at most
+            # min(P_k, solar_t + β·ESD_max) at level k (the battery holds at most ESD_max).
+            self._own_level_row[t] = row(-_INF, 0.0, [(f["SolarToGpu"][t], 1.0), (f["BatteryToGpu"][t], b)]
+                                         + [(x[t, k], -P[k]) for k in range(K)])
             row(0.0, 0.0, [(e[t + 1], 1.0), (e[t], -(1 - th)), (f["SolarToBattery"][t], -(1 - th) * a),
                            (f["GridToBattery"][t], -(1 - th) * a), (f["BatteryToGpu"][t], 1 - th),
                            (f["BatteryToGrid"][t], 1 - th)])  # Battery_Balance
@@ -321,19 +357,34 @@ class PatternDecomposition:
         lp.a_matrix_.start_ = np.searchsorted(c[order], np.arange(len(lower) + 1)).astype(np.int32)
         lp.a_matrix_.index_ = r[order].astype(np.int32)
         lp.a_matrix_.value_ = v[order].astype(float)
+        # Where the per-window entries sit in the column-wise value array (_load_window).
+        position = {(int(a), int(b_)): i for i, (a, b_) in enumerate(zip(r[order], c[order]))}
+        self._pos_export = np.array([position[(int(self._export_row[t]), int(z[t]))] for t in range(T)])
+        self._pos_cap = {name: np.array([position[(int(rr), int(cc))] for cc in self._money])
+                         for name, rr in self._cap_row.items()}
+        self._pos_solar_level = np.array([[position[(int(self._solar_level_row[t]), int(x[t, k]))] for k in range(K)]
+                                          for t in range(T)])
+        self._pos_own_level = np.array([[position[(int(self._own_level_row[t]), int(x[t, k]))] for k in range(K)]
+                                        for t in range(T)])
+        self._value_pristine = np.array(lp.a_matrix_.value_, float)
+        self._row_upper_pristine = np.array(lp.row_upper_, float)
         h = quiet_highs()
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP / 10)
         h.setOptionValue("mip_abs_gap", 0.0)
+        # HiGHS' MIP also prunes on the objective within its feasibility tolerance (1e-6 by default,
+        # absolute): on a window costing ~0.02 € that alone left a 3.6e-6 relative gap, above the
+        # 1e-6 this solver proves.
+        h.setOptionValue("mip_feasibility_tolerance", 1e-9)
         h.setOptionValue("presolve", "off")  # small models re-solved from a warm basis
         h.passModel(lp)  # solved as LPs: integrality is handled by the search below
         self._h = h
         self._lp_pristine = lp
-        self._coefficients = self._coefficients_pristine = {(int(a), int(b_)): float(v_) for a, b_, v_ in entries}
         self._x_cols = self._x.ravel().astype(np.int32)
         self._int_cols = np.concatenate([self._x_cols, self._mode.astype(np.int32)])
         self._col_lower, self._col_upper = np.array(lower, float), np.array(upper, float)
         self._col_upper_pristine = self._col_upper.copy()
         self._nx = len(self._x_cols)
+        self._reference_basis = None  # see _start_basis
 
     # ------------------------------------------------------------ one window
     def solve(self, solar_w, buy_eur_per_kwh, sell_eur_per_kwh, carbon_g_per_kwh=None, objective: str = "cost",
@@ -358,7 +409,8 @@ class PatternDecomposition:
         tie_break : bool
             Among plans equal in the objective (within ``TIE_TOL``), return
             the one lowest in the other metric (emissions under the cost
-            objective, cost under the carbon one), then the earliest start.
+            objective, cost under the carbon one), then the earliest start,
+            then the higher levels first among interchangeable hours.
         """
         T = self.hours
         if objective not in ("cost", "carbon"):
@@ -371,8 +423,8 @@ class PatternDecomposition:
         buy = check_series("buy_eur_per_kwh", buy_eur_per_kwh, T)[:T]
         sell = check_series("sell_eur_per_kwh", sell_eur_per_kwh, T)[:T]
         carbon = np.zeros(T) if carbon_g_per_kwh is None else check_series("carbon_g_per_kwh", carbon_g_per_kwh, T)[:T]
-        self._reset()  # the pristine model, cold: the plan depends on this window only, not on earlier ones
-        self._set_window(solar, buy, sell, carbon)
+        start_basis = self._start_basis()
+        self._load_window(solar, buy, sell, carbon)  # the plan depends on this window only, not on earlier ones
         other = "carbon" if objective == "cost" else "cost"
         latest = min(latest_start, T - int(math.ceil(min(self.gpu.duration_h))))
         if latest < 0:
@@ -383,7 +435,9 @@ class PatternDecomposition:
         searches = []
         for s in range(latest + 1):
             self._configure(s, objective, cap)
-            search = _Search(self, incumbent, start=s)
+            if s == 0:
+                self._h.setBasis(start_basis)
+            search = _Search(self, incumbent, start=s, objective=objective, caps=cap)
             search.run()
             searches.append(search)
         if incumbent.cols is None:
@@ -404,10 +458,12 @@ class PatternDecomposition:
                 if not candidates.any():
                     continue
                 self._configure(s, other, caps)
-                search = _Search(self, tied, start=s, candidates=candidates)
+                search = _Search(self, tied, start=s, candidates=candidates, objective=other,
+                                 caps={objective: limit, **cap})
                 search.run()
                 stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
             final = tied
+            stats[0] += self._earlier_hours(final, objective, other, caps, tied.value + TIE_TOL[other])
         return self._solution(final, objective, bound1, stats, stage1.value)
 
     # ------------------------------------------------------------ internals
@@ -435,27 +491,33 @@ class PatternDecomposition:
         surplus = ((np.minimum(solar[:-1], solar[1:]) >= self._surplus_w) & (sell[:-1] == sell[1:]))
         return netting_free & (dark | surplus)
 
-    def _set_window(self, solar, buy, sell, carbon=None) -> None:
-        h, f, T = self._h, self._flow, self.hours
+    def _load_window(self, solar, buy, sell, carbon=None) -> None:
+        """Pass HiGHS the model as built with one window's entries (solar row bounds, Export_Mode's
+        M_t, the caps' coefficients, Solar_To_Level's and Own_Supply_To_Level's): no hull columns,
+        no basis, nothing left from an earlier window."""
+        T = self.hours
         carbon = np.zeros(T) if carbon is None else carbon
         self._window = {"solar": solar, "buy": buy, "sell": sell, "carbon": carbon}
-        h.changeRowsBounds(T, self._solar_row.astype(np.int32), np.full(T, -_INF), solar.astype(float))
-        # Export_Mode's bound M_t = solar_t + β·ESD_max.
+        lp = self._lp_pristine
+        value = self._value_pristine.copy()
+        upper = self._row_upper_pristine.copy()
+        upper[self._solar_row] = solar
+        # Export_Mode: export + M_t·z <= M_t with M_t = solar_t + β·ESD_max.
         m_t = solar + self.battery.discharge_efficiency * self.battery.capacity_wh
-        for t in range(T):
-            self._coeff(int(self._export_row[t]), int(self._mode[t]), float(m_t[t]))
-        h.changeRowsBounds(T, self._export_row.astype(np.int32), np.full(T, -_INF), m_t.astype(float))
-        for name, r in self._cap_row.items():
-            for c, v in zip(self._money, self._metric(name)):
-                self._coeff(int(r), int(c), float(v))
-
-    def _coeff(self, row: int, col: int, value: float) -> None:
-        """Change one matrix entry, skipping no-ops (HiGHS warns on stdout when asked to set a
-        missing entry to 0)."""
-        old = self._coefficients.get((row, col), 0.0)
-        if value != old:
-            self._h.changeCoeff(row, col, value)
-            self._coefficients[(row, col)] = value
+        value[self._pos_export] = m_t
+        upper[self._export_row] = m_t
+        for name, pos in self._pos_cap.items():
+            value[pos] = self._metric(name)
+        value[self._pos_solar_level] = -np.minimum(self.power_w[None, :], solar[:, None])  # -min(P_k, solar_t)
+        own = solar + self.battery.discharge_efficiency * self.battery.capacity_wh  # solar_t + β·ESD_max
+        value[self._pos_own_level] = -np.minimum(self.power_w[None, :], own[:, None])
+        lp.a_matrix_.value_ = value
+        lp.row_upper_ = upper
+        self._h.passModel(lp)
+        lp.a_matrix_.value_ = self._value_pristine
+        lp.row_upper_ = self._row_upper_pristine
+        self._col_upper = self._col_upper_pristine.copy()
+        self._weight = None
 
     def _configure(self, start: int, objective: str, caps) -> None:
         """Start slot, objective ("cost" or "carbon") and caps ({"cost": €, "carbon": gCO2} upper bounds)."""
@@ -510,12 +572,19 @@ class PatternDecomposition:
             h.clearSolver()
         return result
 
-    def _reset(self) -> None:
-        """Back to the model as built (no hull columns, no window), with no basis."""
-        self._h.passModel(self._lp_pristine)
-        self._coefficients = dict(self._coefficients_pristine)
-        self._col_upper = self._col_upper_pristine.copy()
-        self._weight = None
+    def _start_basis(self) -> "highspy.HighsBasis":
+        """The basis every window's first LP starts from: the optimal basis of the root LP of one
+        fixed window (no sun, flat prices), computed once per model. The same start for every
+        window keeps each plan independent of the windows solved before it, and it saves about
+        half the simplex iterations of a cold start."""
+        if self._reference_basis is None:
+            T, K = self.hours, self.gpu.levels
+            self._load_window(np.zeros(T), np.full(T, 0.35), np.full(T, 0.3), np.full(T, 300.0))
+            self._configure(0, "cost", {})
+            self._set_counts(np.zeros(K), np.full(K, T))
+            self._h.run()
+            self._reference_basis = self._h.getBasis()
+        return self._reference_basis
 
     def _add_hull(self) -> None:
         """Add PatternWeight[v] (model.py, Count_Hull): the counts as a convex combination of the
@@ -533,13 +602,23 @@ class PatternDecomposition:
         self._weight = np.arange(first, first + n)
         h.addRow(-_INF, _INF, n, self._weight.astype(np.int32), np.ones(n))
         self._convexity_row = h.getNumRow() - 1
-        for v in range(n):
-            for k in range(K):
-                self._coefficients[(int(self._count_row[k]), int(self._weight[v]))] = float(value[v * K + k])
 
     def _set_counts(self, lo: np.ndarray, hi: np.ndarray) -> None:
-        K = self.gpu.levels
+        """Bounds on the count rows; the hours' running rows (One_Level_Per_Hour) back to [0, 1]."""
+        K, T = self.gpu.levels, self.hours
         self._h.changeRowsBounds(K, self._count_row.astype(np.int32), lo.astype(float), hi.astype(float))
+        self._h.changeRowsBounds(T, self._level_row.astype(np.int32), np.zeros(T), np.ones(T))
+
+    def _set_pattern(self, counts: np.ndarray, start: int) -> None:
+        """Fix the counts to a pattern and, with them, which hours run: the job never pauses
+        (No_Pause), so a plan with this pattern runs exactly hours ``start … start + Σcounts − 1``.
+        Fixing each hour's running row (One_Level_Per_Hour) to 1 or 0 is valid for every plan of
+        the pattern and removes the relaxation's spreading of fractional hours over the window."""
+        K, T = self.gpu.levels, self.hours
+        self._h.changeRowsBounds(K, self._count_row.astype(np.int32), counts.astype(float), counts.astype(float))
+        t = np.arange(T)
+        run = ((t >= start) & (t < start + int(round(counts.sum())))).astype(float)
+        self._h.changeRowsBounds(T, self._level_row.astype(np.int32), run, run)
 
     def _lp(self):
         """Solve the current LP: (value, row duals of the count rows, Level values, all columns) or None."""
@@ -556,7 +635,9 @@ class PatternDecomposition:
             raise DispatchSolveError(f"HiGHS stopped on an LP without an optimum: {status}")
         sol = h.getSolution()
         cols = np.asarray(sol.col_value)
-        duals = np.asarray(sol.row_dual)[self._count_row]
+        row_dual = np.asarray(sol.row_dual)
+        duals = row_dual[self._count_row]
+        self._level_duals = row_dual[self._level_row]  # for the cuts' running-hours term (_Search._cut)
         return h.getInfo().objective_function_value, duals, cols[self._x], cols
 
     def simultaneous(self, cols: np.ndarray) -> np.ndarray:
@@ -565,6 +646,54 @@ class PatternDecomposition:
         imports = cols[f["GridToGpu"]] + cols[f["GridToBattery"]]
         exports = cols[f["SolarSold"]] + beta * cols[f["BatteryToGrid"]]
         return np.minimum(imports, exports)
+
+    def _earlier_hours(self, plan: "_Incumbent", objective: str, other: str, caps: dict, limit: float) -> int:
+        """Last tie rule: within each group of interchangeable running hours, the higher levels
+        first. A group: hours with no sun and the same buy and sell price and carbon intensity, or
+        hours whose sun covers every level the plan uses and the same sell price. Such hours are
+        interchangeable up to the battery's timing, so plans that differ only in their order often
+        tie in cost and emissions, and which of them the search meets first is an accident of its
+        path. Each group
+        out of order is rearranged (high to low) and the plan's flows re-solved with its levels
+        fixed; the rearranged plan replaces ``plan`` (in place) when it stays within the caps of
+        the tie stage (``caps``: the first objective's) and ``limit`` on the other metric, and
+        imports and exports in no hour at once. Returns the number of LPs solved."""
+        h, K = self._h, self.gpu.levels
+        w = self._window
+        x = np.round(plan.cols[self._x]).astype(int)
+        levels = np.where(x.any(axis=1), x.argmax(axis=1) + 1, 0)
+        top = self.power_w[levels.max() - 1] if levels.max() > 0 else 0.0  # the plan's highest draw
+        keys = {}
+        for t in np.flatnonzero(levels > 0):
+            if w["solar"][t] == 0:  # dark: the grid and the battery serve the GPU
+                key = ("dark", w["buy"][t], w["sell"][t], w["carbon"][t])
+            elif w["solar"][t] >= top:  # the sun covers any level the plan uses: the draw only changes what is left
+                key = ("covered", w["sell"][t])
+            else:
+                continue
+            keys.setdefault(key, []).append(int(t))
+        groups = [np.array(g) for g in keys.values() if len(g) > 1]
+        groups = [g for g in groups if (np.diff(levels[g]) > 0).any()]
+        if not groups:
+            return 0
+        self._configure(plan.start, other, {**caps})
+        counts = np.bincount(levels[levels > 0] - 1, minlength=K).astype(float)
+        self._set_pattern(counts, plan.start)
+        cols_x = self._x_cols
+        lps = 0
+        for group in sorted(groups, key=lambda g: g[0]):
+            trial = levels.copy()
+            trial[group] = np.sort(levels[group])[::-1]
+            fixed = np.zeros((self.hours, K))
+            fixed[np.flatnonzero(trial > 0), trial[trial > 0] - 1] = 1.0
+            h.changeColsBounds(self._nx, cols_x, fixed.ravel(), fixed.ravel())
+            res = self._lp()
+            lps += 1
+            if res is None or res[0] > limit or self.simultaneous(res[3]).max() > _SIMULTANEOUS_TOL_W:
+                continue
+            levels = trial
+            plan.cols, plan.value = res[3].copy(), res[0]
+        return lps
 
     def _solution(self, final: "_Incumbent", objective: str, bound: float, stats, best: float) -> PatternSolution:
         """The plan ``final``; ``best`` is the proven optimum's value (stage 1), ``bound`` its bound:
@@ -601,11 +730,15 @@ class _Search:
     """Best-first search over patterns with Kelley cuts, then branch-and-bound inside a pattern,
     for one start slot; ``incumbent`` is shared across start slots and improved in place."""
 
-    def __init__(self, problem: PatternDecomposition, incumbent: _Incumbent, start: int = 0, candidates=None):
+    def __init__(self, problem: PatternDecomposition, incumbent: _Incumbent, start: int = 0, candidates=None,
+                 objective: str = "cost", caps=None):
         self.p = problem
         self.inc = incumbent
         self.start = start
         self.candidates = candidates
+        self.objective = objective
+        self.caps = {name: float(v) for name, v in (caps or {}).items() if math.isfinite(v)}  # as configured
+        self.cap_bound = {}  # per capped metric: lower bound on each pattern's LP minimum of it (Kelley cuts)
         self.lps = self.nodes = self.evaluated = self.fallbacks = 0
         self.closed_bound = math.inf  # lowest bound of the subtrees pruned inside patterns
         self.bound = np.full(len(problem.patterns), math.inf)
@@ -674,7 +807,7 @@ class _Search:
                 if masked[j] >= self.best - self.tol():
                     break
             if np.isnan(lp_value[j]):
-                p._set_counts(patterns[j], patterns[j])
+                p._set_pattern(patterns[j], self.start)
                 res = p._lp()
                 self.lps += 1
                 self.evaluated += 1
@@ -682,24 +815,68 @@ class _Search:
                     lp_value[j] = math.inf
                     bound[j] = math.inf
                     done[j] = True
+                    if self.caps:
+                        self._cap_cut(j)
                     continue
                 value, duals, levels, cols = res
                 lp_value[j] = value
-                # Kelley cut: F(m) >= F(n_j) + duals·(m - n_j) for every pattern m.
-                bound[:] = np.maximum(bound, value + (patterns - patterns[j]) @ duals)
+                # Kelley cut: F(m) >= F(n_j) + duals·(m - n_j) + (running-hours term) for every pattern m.
+                bound[:] = np.maximum(bound, self._cut(value, duals, j))
                 bound[j] = value
                 if self.feasible(levels, cols):
                     done[j] = True
                     self._offer(value, cols)
                 continue
             # LP of pattern j already solved and not a plan: branch inside it.
-            p._set_counts(patterns[j], patterns[j])
+            p._set_pattern(patterns[j], self.start)
             self._budget = NODE_BUDGET
             self._pattern_low = math.inf
             if not self._branch(0):
                 self._mip()
             done[j] = True
             bound[j] = max(bound[j], self._pattern_low)  # lowest leaf or pruned subtree: a bound on the pattern
+
+    def _cut(self, value: float, duals: np.ndarray, j: int) -> np.ndarray:
+        """Lower bound on every pattern's LP value from pattern ``j``'s LP (value, count-row duals,
+        and the running rows' duals left by ``_lp``). The LP value is a convex function of its
+        right-hand sides: the counts and which hours run (1 for the pattern's hours from the start
+        slot, 0 elsewhere), so with H(L) the running duals summed over the first L hours from the
+        start, F(m) >= F(n_j) + duals·(m − n_j) + H(|m|) − H(|n_j|)."""
+        p = self.p
+        H = np.zeros(p.hours - self.start + 1)
+        np.cumsum(p._level_duals[self.start:], out=H[1:])
+        length = p._pattern_length if self.start == 0 else np.minimum(p._pattern_length, p.hours - self.start)
+        at = p.patterns @ duals
+        at += H[length]
+        at += value - at[j]
+        return at
+
+    def _cap_cut(self, j: int) -> None:
+        """Pattern ``j``'s LP is infeasible under the caps (the ε-constraint's emission cap, the tie
+        stage's cap on the first objective). For each capped metric in turn, the pattern's LP
+        minimising that metric with its own cap lifted gives a Kelley cut on that minimum, a convex
+        function of the right-hand sides; every pattern the cut puts above the cap (by more than a
+        margin for the duals' round-off) has no plan under the caps and is dropped at once."""
+        p = self.p
+        h = p._h
+        money = p._money.astype(np.int32)
+        for name, limit in self.caps.items():
+            row = int(p._cap_row[name])
+            h.changeColsCost(len(money), money, p._metric(name))
+            h.changeRowBounds(row, -_INF, _INF)
+            res = p._lp()
+            self.lps += 1
+            h.changeColsCost(len(money), money, p._metric(self.objective))
+            h.changeRowBounds(row, -_INF, limit)
+            margin = 1e-8 + 1e-7 * abs(limit)
+            if res is None or res[0] <= limit + margin:  # this cap alone does not exclude the pattern
+                continue
+            cut = self._cut(res[0], res[1], j)
+            self.cap_bound[name] = cut if name not in self.cap_bound else np.maximum(self.cap_bound[name], cut)
+            out = (self.cap_bound[name] > limit + margin) & ~self.done
+            self.done |= out
+            self.bound[out] = math.inf
+            return
 
     def _whole(self) -> None:
         """Hand this start slot whole to HiGHS (hull-tightened MIP), cut off at the incumbent."""

@@ -338,14 +338,31 @@ def _minimal_patterns(power_w, duration_h, max_hours: int) -> np.ndarray:
         return rows, x_low[rows] + within
 
     for k in range(K - 1, 0, -1):
-        rows, x = expand(np.zeros_like(left), left)
+        # Keep partial patterns that are still minimal and can still complete with lower levels:
+        # x hours at level k keep the row when prog + x·u_k − min_step' < required (minimal) and
+        # prog + x·u_k + (left − x)·u_{k−1} >= required (completable), both linear in x, so each
+        # row's admissible x form the range [x_low, x_high] (x = 0 checked on its own: it leaves
+        # min_step unchanged). Only the kept rows are generated.
+        d = int(u[k] - u[k - 1])
+        if d <= 0:  # a level no faster than the one below: enumerate every x and filter
+            rows, x = expand(np.zeros_like(left), left)
+            new_prog, new_left = prog[rows] + x * u[k], left[rows] - x
+            new_step = np.where(x > 0, np.minimum(min_step[rows], step[k]), min_step[rows])
+            keep = (new_prog - new_step < required) & (new_prog + new_left * u[k - 1] >= required)
+            rows, x = rows[keep], x[keep]
+        else:
+            zero = (prog - min_step < required) & (prog + left * u[k - 1] >= required)
+            reach = required + np.minimum(min_step, step[k]).astype(np.int64) - prog  # x·u_k < reach
+            x_high = np.minimum(left, np.where(reach > 0, (reach - 1) // u[k], -1))
+            x_low = np.maximum(1, -(-(required - prog - left * u[k - 1]) // d))
+            rows, x = expand(x_low, x_high)
+            zero_rows = np.flatnonzero(zero)
+            rows = np.concatenate([zero_rows, rows])
+            x = np.concatenate([np.zeros(len(zero_rows), np.int64), x])
         counts = counts[rows]
         counts[:, k] = x
-        left, prog = left[rows] - x, prog[rows] + x * u[k]
         min_step = np.where(x > 0, np.minimum(min_step[rows], step[k]), min_step[rows])
-        # Keep partial patterns that are still minimal and can still complete with lower levels.
-        keep = (prog - min_step < required) & (prog + left * u[k - 1] >= required)
-        counts, left, prog, min_step = counts[keep], left[keep], prog[keep], min_step[keep]
+        left, prog = left[rows] - x, prog[rows] + x * u[k]
     # Lowest level: the counts that complete the job while no chosen hour can be lowered.
     x_low = np.maximum(0, -(-(required - prog) // u[0]))
     slack = np.where(np.isinf(min_step), np.inf, required + min_step - prog)

@@ -18,6 +18,7 @@ default and by the Pyomo MILP with ``method="milp"`` (tests check both agree).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -121,10 +122,17 @@ def summarize_solution(solution: PatternSolution, inputs: DispatchInputs) -> dic
 METHODS = ("decomposition", "milp")
 
 
+@functools.lru_cache(maxsize=8)
+def _process_solver(hours: int, gpu: I.GpuProfile, battery: I.Battery) -> PatternDecomposition:
+    """One :class:`PatternDecomposition` per window length in this (worker) process, reused by
+    the sweep jobs and capped points it solves (each solve starts from the pristine model, so reuse changes no plan)."""
+    return PatternDecomposition(hours, gpu, battery)
+
+
 def _sweep_one_deadline(args) -> list[dict]:
     year, deadline_h, starts, gpu, battery, method = args
     if method == "decomposition":
-        solver = PatternDecomposition(deadline_h, gpu, battery)
+        solver = _process_solver(deadline_h, gpu, battery)
     else:
         dispatcher = Dispatcher(window_inputs(year, starts[0], deadline_h, gpu, battery), tight=True)
     rows = []
@@ -176,9 +184,11 @@ def run_sweep(
     gpu = gpu or I.thesis_gpu_profile()
     battery = battery or I.Battery()
     starts = list(starts)
-    # One job per deadline (each builds its model once), longest first; split the
-    # starts too when there are fewer deadlines than processes.
-    chunks = max(1, -(-max(1, processes) // max(1, len(deadlines))))
+    # Jobs of one deadline each (each builds its model once, ~0.1 s), shortest deadline (the
+    # slowest windows) first; the starts are split so that there are about three jobs per
+    # process, which keeps the workers busy to the end. Every window is solved from the
+    # pristine model, so the split changes no result.
+    chunks = max(1, -(-3 * max(1, processes) // max(1, len(deadlines)))) if processes > 1 else 1
     jobs = [
         (year, d, part, gpu, battery, method)
         for d in sorted(deadlines)
@@ -226,7 +236,8 @@ def best_start(
     proven optimal: by the pattern decomposition over start slots (default,
     :meth:`~greenai.dispatch.decomposition.PatternDecomposition.solve` with
     ``latest_start``) or one Pyomo MILP (``method="milp"``). Ties: lowest
-    emissions, then the earliest start (decomposition). Returns
+    emissions, then the earliest start, then the higher levels first among
+    interchangeable hours (decomposition). Returns
     ``(start_hour, cost_eur, plan)``.
     """
     if method not in METHODS:
@@ -265,7 +276,8 @@ def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: 
 
 def _capped_cost(args) -> tuple[float, float]:
     inputs, cap = args
-    r = solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    r = solve_window(inputs, carbon_cap_g=cap, tie_break=False,
+                     solver=_process_solver(inputs.hours, inputs.gpu, inputs.battery))
     return r.cost_eur, r.emissions_g
 
 
@@ -299,7 +311,8 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
             with ProcessPoolExecutor(max_workers=processes) as pool:
                 capped = list(pool.map(_capped_cost, jobs))
         else:
-            capped = [_capped_cost(job) for job in jobs]
+            capped = [(r.cost_eur, r.emissions_g) for r in
+                      (solve_window(inputs, carbon_cap_g=cap, tie_break=False, solver=solver) for _, cap in jobs)]
         capped.append((cheapest.cost_eur, cheapest.emissions_g))
         for cap, (cost, emissions) in zip(caps, capped):
             rows.append({"emissions_cap_g": cap, "cost_eur": cost, "emissions_g": emissions})
