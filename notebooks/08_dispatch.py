@@ -174,7 +174,7 @@ print("windows whose plan stops before the deadline, by deadline:",
 thesis_sun = year.assign(solar_w=year["solar_w"] * sum(I.THESIS_FIG_5_4_AC_W.values()) / first_day_wh)
 dim = sweep.run_sweep(thesis_sun, starts=starts[::6], deadlines=(23,), processes=PROCESSES)  # every 6th start: a check
 print(f"23 h, every 6th start hour, with our solar scaled to the thesis' Jan 1 ({sum(I.THESIS_FIG_5_4_AC_W.values()) / first_day_wh:.2f}x): "
-      f"min {dim['cost_eur'].min():.2f} EUR at start {int(dim.loc[dim['cost_eur'].idxmin(), 'start_hour'])}, "
+      f"min {dim['cost_eur'].min():.2f} EUR at start {int(sweep.cheapest_start(dim)['start_hour'])}, "
       f"max {dim['cost_eur'].max():.2f} EUR (thesis: 0.20 and 1.32)")
 note = ("QUICK subset (every 12th start hour)" if QUICK else "all 144 start hours") + "; our weather (PVGIS TMY), 3 kW DC"
 by_deadline = head.set_index("deadline_h")

@@ -281,3 +281,19 @@ def test_cost_carbon_curve_respects_each_cap(year):
     cheapest = M.solve(M.create_model(inputs))
     assert curve["cost_eur"].iloc[-1] == pytest.approx(cheapest["cost_eur"], abs=1e-7)
     assert curve["cost_eur"].iloc[0] > cheapest["cost_eur"] + 0.01  # a real trade-off on this window
+
+
+def test_cheapest_start_breaks_cost_ties_by_emissions_then_earlier_start():
+    import pandas as pd
+
+    from greenai.dispatch import sweep
+
+    group = pd.DataFrame({"deadline_h": 23, "start_hour": [3, 4, 5, 6],
+                          "cost_eur": [-0.5, -0.7627100001, -0.7627100004, -0.7627100004],
+                          "emissions_g": [10.0, 933.6, 933.0, 933.0]})
+    # 4 is cheaper than 5 and 6 by 3e-10 EUR only (within the solver's proof): 5 and 6 emit less, 5 is earlier
+    assert int(sweep.cheapest_start(group)["start_hour"]) == 5
+    head = sweep.headline(group)
+    assert head["best_start_hour"].tolist() == [5] and head["worst_start_hour"].tolist() == [3]
+    group.loc[group["start_hour"] == 4, "cost_eur"] = -0.77  # a real difference in cost decides
+    assert int(sweep.cheapest_start(group)["start_hour"]) == 4

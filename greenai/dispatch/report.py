@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from greenai.dispatch import inputs as I
+from greenai.dispatch.sweep import cheapest_start
 
 #: Section 5.4's headline numbers [€] and best start hour, as published.
 THESIS_HEADLINE = {
@@ -64,7 +65,7 @@ def fig_solar_vs_cost(table: pd.DataFrame, solar: pd.DataFrame, deadline_h: int 
     ax2.axhline(0, color="tab:blue", lw=0.5, ls=":")
     ax2.set_ylabel("minimum cost of the job [€]", color="tab:blue")
     ax2.grid(False)
-    best = sub.loc[sub["cost_eur"].idxmin()]
+    best = cheapest_start(sub)
     ax2.annotate(f"best start {int(best.start_hour)} h: {best.cost_eur:.2f} €", (best.start_hour, best.cost_eur),
                  xytext=(10, -15), textcoords="offset points", fontsize=8, color="tab:blue")
     ax.set_title(f"Solar supply vs minimum cost, deadline {deadline_h} h")

@@ -204,11 +204,22 @@ def run_sweep(
     return table.sort_values(["deadline_h", "start_hour"]).reset_index(drop=True)
 
 
+#: start hours whose costs differ by at most this much [€] are equally cheap (the solver proves optima to 1e-6)
+BEST_START_TOL_EUR = 1e-6
+
+
+def cheapest_start(group: pd.DataFrame) -> pd.Series:
+    """The row of the cheapest start hour: cost within :data:`BEST_START_TOL_EUR` of the minimum, then
+    lower emissions, then the earlier start (the same rule as ties between plans)."""
+    tied = group[group["cost_eur"] <= group["cost_eur"].min() + BEST_START_TOL_EUR]
+    return tied.sort_values(["emissions_g", "start_hour"], kind="stable").iloc[0]
+
+
 def headline(table: pd.DataFrame) -> pd.DataFrame:
-    """Per deadline: minimum and maximum cost [€] and the best start hour."""
+    """Per deadline: minimum and maximum cost [€] and the best start hour (:func:`cheapest_start`)."""
     rows = []
     for deadline, group in table.groupby("deadline_h"):
-        best = group.loc[group["cost_eur"].idxmin()]
+        best = cheapest_start(group)
         worst = group.loc[group["cost_eur"].idxmax()]
         rows.append({
             "deadline_h": deadline,
