@@ -231,20 +231,23 @@ def test_carbon_objective_caps_and_start_decision_equal_milp_on_banded_windows()
     assert checked >= 15
 
 
+def _assert_milp_lexicographic_optimum(inputs, plan):
+    """``plan`` costs the MILP's minimum and emits the least among plans of that cost (MILP, cost capped)."""
+    import pyomo.environ as pyo
+
+    model = M.create_model(inputs)
+    assert plan.cost_eur == pytest.approx(M.solve(model)["cost_eur"], abs=2e-9)
+    model.Cost.deactivate()
+    model.Emissions.activate()
+    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= plan.cost_eur + 1e-9)
+    assert plan.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+
+
 def test_ties_go_to_the_lower_emission_plan(year):
     """Start 88, 23 h: several plans cost the same to the cent's millionth; the solver returns
     the one lowest in emissions, whatever plan it met first."""
     inputs = S.window_inputs(year, 88, 23)
-    tied = S.solve_window(inputs)
-    model = M.create_model(inputs)
-    cost = M.solve(model)["cost_eur"]
-    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
-    import pyomo.environ as pyo
-
-    model.Cost.deactivate()
-    model.Emissions.activate()
-    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
-    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+    _assert_milp_lexicographic_optimum(inputs, S.solve_window(inputs))
 
 
 def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
@@ -252,8 +255,6 @@ def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
     patterns might hold an equal-cost plan. The emissions tie-break drops the patterns a cut of
     the cost LP puts above the cost cap instead of solving each (without: 150 LPs, then a
     whole-window MIP), and returns the MILP's lexicographic optimum."""
-    import pyomo.environ as pyo
-
     inputs = S.window_inputs(year, 69, 29)
     solver = PatternDecomposition(29, inputs.gpu)
     args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
@@ -262,13 +263,7 @@ def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
     assert first.lps == 1  # stage 1 closes at the root: no pattern's bound rises above the optimum
     assert tied.mip_fallbacks == 0 and tied.lps <= 40
     assert tied.emissions_g < first.emissions_g - 0.1  # the tie-break matters here
-    model = M.create_model(inputs)
-    cost = M.solve(model)["cost_eur"]
-    assert tied.cost_eur == pytest.approx(cost, abs=2e-9)
-    model.Cost.deactivate()
-    model.Emissions.activate()
-    model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= tied.cost_eur + 1e-9)
-    assert tied.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+    _assert_milp_lexicographic_optimum(inputs, tied)
 
 
 @pytest.mark.parametrize("first,hours,job", [(4104, 24, False), (0, 20, True)])
