@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "step_operators", "time_step_operators", "main"]
+__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "operator_recorder", "step_operators", "time_step_operators", "main"]
 
 #: the fields of one operator, in order
 OPERATOR_FIELDS = ("name", "kind", "macs", "bytes_read", "bytes_written")
@@ -63,9 +63,11 @@ def operator_class(name: str, kind: str) -> str:
     return "elementwise"
 
 
-def _recorder(on_op=None):
-    """A ``TorchDispatchMode`` that describes every non-view operator (built lazily: needs torch).
+def operator_recorder(on_op=None, count_allocations: bool = False):
+    """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
 
+    Views never count; allocations (``empty`` ...) launch no kernel and count only
+    with ``count_allocations`` (the convention of :func:`greenai.predict.static_features`).
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
     """
@@ -75,8 +77,9 @@ def _recorder(on_op=None):
 
     aten = torch.ops.aten
     matmuls = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm}
-    free = {aten.detach, aten.lift_fresh, aten.alias, aten.empty, aten.empty_like, aten.empty_strided,
-            aten.new_empty, aten.new_empty_strided}  # views and allocations: no kernel
+    free = {aten.detach, aten.lift_fresh, aten.alias}  # views: no kernel, no bytes
+    if not count_allocations:
+        free |= {aten.empty, aten.empty_like, aten.empty_strided, aten.new_empty, aten.new_empty_strided}
 
     def nbytes(tensors):
         return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
@@ -187,7 +190,7 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     net, opt = _build(model, in_channels, num_classes, "meta")
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
     y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
-    mode = _recorder()
+    mode = operator_recorder()
     with _fused_attention_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
@@ -246,7 +249,7 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
         walls.append(time.perf_counter() - t0)
     runs = []
     for _ in range(repeats):
-        mode = _recorder(timed)
+        mode = operator_recorder(timed)
         _step(net, opt, x, y, mode)
         sync()
         runs.append(mode.ops)

@@ -163,7 +163,6 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     """
     import copy
 
-    import torch
 
     b1, b2 = (int(b) for b in batch_sizes)
     if not 1 <= b1 < b2:
@@ -200,71 +199,35 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
 
 
 def _count_step(net, input_shape, batch) -> dict:
+    """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, operators.
+
+    The operators are :func:`greenai.optimes.operator_recorder`'s (allocations counted);
+    attention's MACs count as matrix products.
+    """
     import torch
+
+    from greenai.optimes import operator_recorder
 
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
-    mode = _op_counter()
+    mode = operator_recorder(count_allocations=True)
     with mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
-        forward = dict(mode.counts)
-        mode.reset()
+        n_forward = len(mode.ops)
         loss.backward()
-        backward = dict(mode.counts)
-    out = {f"fwd_{k}": v for k, v in forward.items()}
-    out.update({f"bwd_{k}": v for k, v in backward.items()})
+    out = {}
+    for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
+        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "matmul": 0, "bytes": 0,
+                  "kernels": len(ops)}
+        for name, kind, macs, _read, written in ops:
+            counts["bytes"] += written
+            if name == "convolution":
+                counts[kind] += macs
+            elif kind == "matmul" or (kind == "attention" and "backward" not in name):
+                counts["matmul"] += macs
+        out.update({f"{phase}_{k}": v for k, v in counts.items()})
     return out
-
-
-def _op_counter():
-    """A ``TorchDispatchMode`` counting MACs by kind, bytes written and operators (built lazily: needs torch)."""
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten
-
-    aten = torch.ops.aten
-    matmuls = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm}
-    attention = {getattr(aten, n) for n in ("_scaled_dot_product_efficient_attention",
-                                            "_scaled_dot_product_flash_attention",
-                                            "_scaled_dot_product_flash_attention_for_cpu",
-                                            "_scaled_dot_product_cudnn_attention",
-                                            "_scaled_dot_product_fused_attention_overrideable") if hasattr(aten, n)}
-    free = {aten.detach, aten.lift_fresh, aten.alias}
-
-    class OpCounter(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.reset()
-
-        def reset(self):
-            self.counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0,
-                           "matmul": 0, "bytes": 0, "kernels": 0}
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            packet = func.overloadpacket
-            returns = func._schema.returns
-            if packet in free or (returns and returns[0].alias_info is not None
-                                  and not returns[0].alias_info.is_write):
-                return out  # a view: no kernel, no bytes
-            tensors = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
-            self.counts["kernels"] += 1
-            self.counts["bytes"] += sum(t.numel() * t.element_size() for t in tensors)
-            if packet is aten.convolution:
-                weight, groups = args[1], args[8]
-                macs = tensors[0].numel() * weight.shape[1] * math.prod(weight.shape[2:])
-                kind = "conv_dense" if groups == 1 else "conv_depthwise" if weight.shape[1] == 1 else "conv_grouped"
-                self.counts[kind] += macs
-            elif packet in matmuls:
-                a = args[1] if packet in (aten.addmm, aten.baddbmm) else args[0]
-                self.counts["matmul"] += tensors[0].numel() * a.shape[-1]
-            elif packet in attention:
-                q, k = args[0], args[1]  # [B, H, L, E], [B, H, S, E]: QK^T and AV
-                self.counts["matmul"] += 2 * math.prod(q.shape[:-1]) * k.shape[-2] * q.shape[-1]
-            return out
-
-    return OpCounter()
 
 
 def compute_model_features(name: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> dict:
@@ -374,14 +337,19 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
     y_fit = y - prem * np.array([r["matmul"] for r in x_rows], dtype=float)
     groups = {t: [t] for t in terms}
     merged, dropped = [], []
+
+    def merge_or_drop(t):
+        """A MAC kind is priced like dense-convolution MACs from now on; any other term leaves the model."""
+        if t in _MAC_KINDS and t != "conv_dense" and "conv_dense" in groups:
+            groups["conv_dense"] += groups.pop(t)
+            merged.append(t)
+        else:
+            groups.pop(t)
+            dropped.append(t)
+
     for t in terms:  # a kind absent from every run cannot be priced on its own
         if t in groups and not any(r[t] for r in x_rows):
-            if t in _MAC_KINDS and t != "conv_dense" and "conv_dense" in groups:
-                groups["conv_dense"] += groups.pop(t)
-                merged.append(t)
-            else:
-                groups.pop(t)
-                dropped.append(t)
+            merge_or_drop(t)
     while True:
         names = list(groups)
         X = np.array([[sum(r[c] for c in groups[n]) for n in names] for r in x_rows], dtype=float)
@@ -390,13 +358,7 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         bad = [n for n, p in zip(names, params) if not p > 0]
         if not bad:
             break
-        worst = min(bad, key=lambda n: params[names.index(n)] / (np.asarray(res.bse)[names.index(n)] or 1))
-        if worst in _MAC_KINDS and worst != "conv_dense" and "conv_dense" in groups:
-            groups["conv_dense"] += groups.pop(worst)
-            merged.append(worst)
-        else:
-            groups.pop(worst)
-            dropped.append(worst)
+        merge_or_drop(min(bad, key=lambda n: params[names.index(n)] / (np.asarray(res.bse)[names.index(n)] or 1)))
         if not groups:
             raise ValueError("no term of the static-feature model has a positive coefficient")
     ci = np.asarray(res.conf_int(alpha=0.05))
