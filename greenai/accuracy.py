@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from greenai import paths
+from greenai.predict import J_PER_KWH
 
 #: learning-curve forms understood by :func:`fit_learning_curve`
 FORMS: tuple[str, ...] = ("exp", "power")
@@ -471,7 +472,7 @@ class EnergyToAccuracy:
 
     @property
     def energy_kwh(self) -> float:
-        return self.energy_j / 3.6e6
+        return self.energy_j / J_PER_KWH
 
     def as_dict(self) -> dict:
         """The fields as plain JSON-safe values (NaN and inf become None), the curve as a dict."""

@@ -97,7 +97,7 @@ class DatasetSpec:
 
 
 #: The three datasets of the thesis. Statistics: Fashion-MNIST and CIFAR-10
-#: measured on the real training splits (``../shared/data/PROVENANCE.md``),
+#: measured on the real training splits (the originals torchvision downloads),
 #: CIFAR-100 the commonly published values.
 DATASETS: dict[str, DatasetSpec] = {
     "fashion_mnist": DatasetSpec(

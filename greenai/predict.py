@@ -88,6 +88,8 @@ COEFFICIENTS_PATH: Path = paths.PACKAGE_DIR / "data_files" / "predict_coefficien
 IMAGE_SIZE = 224
 #: level of the prediction intervals
 PI_LEVEL = 0.90
+#: joules in a kilowatt-hour
+J_PER_KWH = 3.6e6
 
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
@@ -1031,7 +1033,7 @@ class Prediction:
     @property
     def energy_kwh(self) -> float:
         """Whole run [kWh]."""
-        return self.energy_j / 3.6e6
+        return self.energy_j / J_PER_KWH
 
     def as_dict(self) -> dict:
         return {**asdict(self), "energy_kwh": self.energy_kwh}

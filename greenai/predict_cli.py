@@ -11,7 +11,7 @@ import json
 import math
 import sys
 
-from greenai.predict import _DATASET_ALIASES, PI_LEVEL, PredictionError, _jsonable, predict_run
+from greenai.predict import _DATASET_ALIASES, J_PER_KWH, PI_LEVEL, PredictionError, _jsonable, predict_run
 # --------------------------------------------------------------------------- command line
 
 #: assumed electricity price [EUR/kWh] when none is given (order of an EU household tariff; override it)
@@ -77,7 +77,7 @@ def _cli(args: argparse.Namespace) -> int:
             f"{curve.recorded_epochs} epochs) reaches it after {curve.epoch} epochs; that run spent "
             f"{curve.energy_j:,.0f} J until then{' (extrapolated)' if curve.energy_extrapolated else ''}; "
             "another batch size or precision may need other epochs")
-    kwh = [v / 3.6e6 for v in (p.energy_j, p.energy_low_j, p.energy_high_j)]
+    kwh = [v / J_PER_KWH for v in (p.energy_j, p.energy_low_j, p.energy_high_j)]
     eur = [k * args.price_eur_per_kwh for k in kwh]
     co2 = [k * args.gco2_per_kwh for k in kwh]
     if args.json:
