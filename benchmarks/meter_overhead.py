@@ -217,10 +217,15 @@ def time_nvml_calls(repeats: int = 50) -> dict[str, float]:
         nvml.shutdown()
 
 
-def render_markdown(summary: pd.DataFrame, args, env: dict, nvml_timings: dict | None = None) -> str:
+def _baseline(summary: pd.DataFrame, env: dict):
+    """The GPU's name, the unmetered configuration's row, and its run-to-run spread [% of the median]."""
     gpu = env["gpus"][0]["name"] if env.get("gpus") else "no GPU"
     base = summary[summary.config == "none"].iloc[0]
-    noise_pct = 100.0 * (base.max_img_s - base.min_img_s) / base.median_img_s
+    return gpu, base, 100.0 * (base.max_img_s - base.min_img_s) / base.median_img_s
+
+
+def render_markdown(summary: pd.DataFrame, args, env: dict, nvml_timings: dict | None = None) -> str:
+    gpu, base, noise_pct = _baseline(summary, env)
     lines = [
         "# Energy-meter overhead on AlexNet training throughput",
         "",
@@ -439,9 +444,7 @@ def _f(x: float, fmt: str) -> str:
 
 
 def render_nonblocking(summary: pd.DataFrame, table: pd.DataFrame, args, env: dict, zver, skipped, suite_s) -> str:
-    gpu = env["gpus"][0]["name"] if env.get("gpus") else "no GPU"
-    base = summary[summary.config == "none"].iloc[0]
-    noise_pct = 100.0 * (base.max_img_s - base.min_img_s) / base.median_img_s
+    gpu, base, noise_pct = _baseline(summary, env)
     lines = [
         "# Meter overhead: blocking vs non-blocking window edges, with Zeus as the anchor",
         "",
