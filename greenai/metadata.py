@@ -16,7 +16,9 @@ from greenai import __version__, paths
 def environment_metadata() -> dict:
     """Describe the software and GPU environment of this process.
 
-    Read-only: NVML is queried for names and driver version only. Works without
+    Read-only: NVML is queried for each GPU's name, UUID (which physical card
+    ran: two cards of one kind differ by several percent in energy), power
+    limit and memory, and for the driver version. Works without
     a GPU (the GPU fields are then empty lists / ``None``).
     """
     meta: dict = {
@@ -48,7 +50,8 @@ def environment_metadata() -> dict:
             meta["driver"] = nvml.driver_version()
             for i in range(nvml.device_count()):
                 gpu = nvml.Gpu(i)
-                meta["gpus"].append({"index": i, "name": gpu.name, "power_limit_w": gpu.power_management_limit_w(),
+                meta["gpus"].append({"index": i, "name": gpu.name, "uuid": gpu.uuid(),
+                                     "power_limit_w": gpu.power_management_limit_w(),
                                      "memory_total_gib": gpu.memory_total_gib()})
         finally:
             nvml.shutdown()
