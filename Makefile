@@ -13,10 +13,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[notebooks,dev,lightning,hf]'
+	$(PY) -m pip install -q -e '.[notebooks,dev,lightning,hf,timm]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install greenai with the notebook, test, Lightning and Hugging Face extras (their callbacks are tested)
+setup: $(STAMP) ## create .venv and install greenai with the notebook, test, Lightning, Hugging Face and timm extras (their callbacks and models are tested)
 
 test: $(STAMP) ## run the test suite (CPU; GPU tests are skipped)
 	$(PY) -m pytest -q

@@ -62,6 +62,14 @@ heldout3           4.2 prediction, third held-out test     13 more (DenseNet201,
                                                            RegNets, Swin-S, ConvNeXt-B, EfficientNetV2
                                                            -M, ...), predicted by the same frozen
                                                            coefficients as ``heldout2``
+heldout4           4.2 prediction, fourth held-out test    16 timm models (``timm:NAME``, needs
+                                                           ``pip install 'greenai[timm]'``), one per
+                                                           timm family that neither the zoo nor
+                                                           torchvision has (RepVGG, CSPNet, DLA,
+                                                           HRNet, DPN, Xception, ResNeSt, VoVNet,
+                                                           ReXNet, MLP-Mixer, PoolFormer, LeViT,
+                                                           MobileViT, EfficientFormer, EdgeNeXt,
+                                                           FastViT): :data:`HELDOUT4_MODELS`
 synthetic          4.2 prediction, training rows           48 random architectures from common
                                                            blocks (:mod:`greenai.models.synthetic`),
                                                            FMNIST, batch 256, the windows of
@@ -124,6 +132,47 @@ HELDOUT2_MODELS = ("maxvit_t", "regnet_x_1_6gf", "regnet_y_400mf", "efficientnet
 HELDOUT3_MODELS = ("densenet201", "efficientnet_b1", "efficientnet_b3", "mnasnet1_3", "regnet_x_400mf",
                    "regnet_y_1_6gf", "regnet_x_3_2gf", "resnext101_64x4d", "shufflenet_v2_x1_5", "squeezenet1_0",
                    "swin_s", "convnext_base", "efficientnet_v2_m")
+#: a fourth held-out set, of architecture families that neither the zoo nor torchvision covers: timm models
+#: (``timm:NAME``, timm 1.0.31, ``pip install 'greenai[timm]'``; random weights, timm's own 1-channel stem).
+#: Rule (benchmarks/timm_heldout_screen.py, CPU): walk these candidates in this order of preference and take
+#: the first 16 that pass, keeping the order -- ghostnet_100, repvgg_a2, cspresnet50, dla34,
+#: hrnet_w18_small_v2, dpn68, xception41, resnest26d, ese_vovnet19b_dw, rexnet_100, lcnet_100, mixer_s16_224,
+#: resmlp_12_224, poolformer_s12, levit_128, mobilevit_s, efficientformer_l1, edgenext_small, fastvit_t8,
+#: pvt_v2_b1, coat_lite_tiny, nf_resnet26, inception_next_tiny, tiny_vit_5m_224, gcvit_xxtiny, hgnetv2_b0,
+#: repvit_m1, mobileone_s1. A candidate passes when (1) its family (the timm module defining it,
+#: :func:`greenai.models.model_info`) is no zoo or torchvision family (ignoring underscores) and not taken
+#: before, (2) its forward MACs per sample (thop, 1x224x224, 10 classes) lie in 0.3-10 GMAC, (3) the
+#: predictor's static features build on ``meta`` (``compute_model_features``, ``step_operators`` at batch
+#: 256), (4) one CPU training step at batch 2, 1x224x224 (forward, cross-entropy, backward) is finite.
+#: Dropped: ghostnet_100 (0.150 GMAC < 0.3), lcnet_100 (family ``mobilenetv3`` = torchvision's
+#: ``mobilenet_v3``), resmlp_12_224 (family ``mlp_mixer``, taken by mixer_s16_224); not needed after 16 (all
+#: pass): pvt_v2_b1, coat_lite_tiny, nf_resnet26, inception_next_tiny, tiny_vit_5m_224, gcvit_xxtiny,
+#: hgnetv2_b0, repvit_m1; mobileone_s1 would be dropped (family ``byobnet``, taken by repvgg_a2).
+#:
+#: ======================  ================  ==========
+#: model                   family            GMAC/sample
+#: ======================  ================  ==========
+#: timm:repvgg_a2          byobnet           5.700
+#: timm:cspresnet50        cspnet            3.414
+#: timm:dla34              dla               3.001
+#: timm:hrnet_w18_small_v2 hrnet             2.618
+#: timm:dpn68              dpn               2.372
+#: timm:xception41         xception_aligned  5.055
+#: timm:resnest26d         resnest           3.658
+#: timm:ese_vovnet19b_dw   vovnet            1.340
+#: timm:rexnet_100         rexnet            0.420
+#: timm:mixer_s16_224      mlp_mixer         3.732
+#: timm:poolformer_s12     metaformer        1.810
+#: timm:levit_128          levit             0.408
+#: timm:mobilevit_s        mobilevit         1.561
+#: timm:efficientformer_l1 efficientformer   1.315
+#: timm:edgenext_small     edgenext          0.961
+#: timm:fastvit_t8         fastvit           0.538
+#: ======================  ================  ==========
+HELDOUT4_MODELS = ("timm:repvgg_a2", "timm:cspresnet50", "timm:dla34", "timm:hrnet_w18_small_v2", "timm:dpn68",
+                   "timm:xception41", "timm:resnest26d", "timm:ese_vovnet19b_dw", "timm:rexnet_100",
+                   "timm:mixer_s16_224", "timm:poolformer_s12", "timm:levit_128", "timm:mobilevit_s",
+                   "timm:efficientformer_l1", "timm:edgenext_small", "timm:fastvit_t8")
 
 
 @dataclass(frozen=True)
@@ -267,6 +316,13 @@ def _heldout3(q):
     return [_windows("heldout3", FMNIST, "real", list(HELDOUT3_MODELS))]
 
 
+def _heldout4(q):
+    if q:  # a convolutional timm model that accepts the smoke test's 32x32 input
+        return [ex.Grid("heldout4", ["timm:ese_vovnet19b_dw"], [FMNIST], [4],
+                        options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("heldout4", FMNIST, "real", list(HELDOUT4_MODELS))]
+
+
 def _synthetic(part):
     """The synthetic architectures (:mod:`greenai.models.synthetic`): all, or the even / odd half."""
     def grids(q):
@@ -351,6 +407,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("heldout3", "kpi_heldout3", "train", "4.2 prediction (third held-out test)",
                "13 more torchvision models outside the zoo's families, predicted by the coefficients frozen "
                "before heldout2", _heldout3, quick_model="squeezenet1_0"),
+    Experiment("heldout4", "kpi_heldout4", "train", "4.2 prediction (fourth held-out test)",
+               "16 timm models of families neither the zoo nor torchvision has (needs timm), FMNIST, batch 256, "
+               "windows", _heldout4, quick_model="timm:ese_vovnet19b_dw"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -374,7 +433,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 #: what ``make measure`` runs when no experiment is named (hardware_h200 and macs_h200 need the other GPU)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
-                                        "heldout", "synthetic", "heldout2", "heldout3",
+                                        "heldout", "synthetic", "heldout2", "heldout3", "heldout4",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -1112,9 +1112,13 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
                                 ) from None
     try:
         models.model_info(name)
+    except models.TimmMissingError as exc:  # timm:NAME without timm: say how to install it
+        raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
-        raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}"
-                                ) from None
+        from greenai.models.timm_models import TIMM_HINT
+
+        raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
+                                f"{TIMM_HINT}") from None
     feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
     cached[key] = feats
     _write_cache(cache, cached)
@@ -1149,8 +1153,9 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     Parameters
     ----------
     model : str
-        A zoo model (:data:`greenai.models.MODEL_NAMES`) or any torchvision
-        classification model, adapted to the dataset's channels and classes.
+        A zoo model (:data:`greenai.models.MODEL_NAMES`), any torchvision
+        classification model or ``timm:NAME`` (timm installed), adapted to the
+        dataset's channels and classes.
     dataset : str
         ``fashion_mnist``, ``cifar10`` or ``cifar100`` (images resized to 224x224).
     epochs, batch_size : int

@@ -25,9 +25,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "predict", help="predict a training run's energy, time, cost and CO2 before it starts",
         description="Predict the energy (J, kWh), time, cost and CO2 of training a model (one of the 20 zoo "
-                    "models or any torchvision classification model) on a dataset, with 90 % prediction "
-                    "intervals, from coefficients fitted on recorded GPU runs (notebook 05).")
-    p.add_argument("--model", required=True, help="zoo or torchvision model name, e.g. resnet18, densenet121")
+                    "models, any torchvision classification model, or timm:NAME with timm installed) on a "
+                    "dataset, with 90 % prediction intervals, from coefficients fitted on recorded GPU runs "
+                    "(notebook 05).")
+    p.add_argument("--model", required=True,
+                   help="zoo, torchvision or timm:NAME model name, e.g. resnet18, densenet121, timm:dla34")
     p.add_argument("--dataset", required=True, help="fashion_mnist, cifar10 or cifar100")
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (>= 1); optional with --target-accuracy")

@@ -199,9 +199,12 @@ def test_campaign_quick_writes_rows_and_meta(tmp_path):
 
 
 def test_campaign_grids_are_valid_and_sized_as_documented():
+    from greenai.models.timm_models import timm_available
+
     specs = {name: e.specs() for name, e in campaign.EXPERIMENTS.items()}
-    for v in specs.values():
-        ex.validate(v, check_data=False)
+    for name, v in specs.items():
+        if name != "heldout4" or timm_available():  # heldout4's models need the optional timm
+            ex.validate(v, check_data=False)
     assert len(specs["batch_size"]) == 6 * 3
     assert len(specs["macs"]) == 20 * 2 + len(campaign.REPEATED_MODELS) * 2
     assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
@@ -241,6 +244,52 @@ def test_second_heldout_set_is_disjoint_from_the_first_the_zoo_and_the_fit(tmp_p
     assert {(s.dataset, s.batch_size, s.precision, s.window_s, s.epochs) for s in second} == {
         (heldout.dataset, heldout.batch_size, heldout.precision, heldout.window_s, heldout.epochs)}
     assert campaign.EXPERIMENTS["heldout2"].csv not in campaign.EXPERIMENTS["heldout"].csv  # its own CSV
+
+
+def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the_other_sets(tmp_path):
+    pytest.importorskip("timm")
+    from greenai.macs import count_model
+    from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    exp = campaign.EXPERIMENTS["heldout4"]
+    specs = exp.specs()
+    models = [s.model for s in specs]
+    assert models == list(campaign.HELDOUT4_MODELS) and len(set(models)) == len(models) == 16
+    assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
+    earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in campaign.EXPERIMENTS[n].specs()}
+    tv_families = {torchvision_family(n) for n in torchvision_names()}
+    families = [model_info(m)["family"] for m in models]
+    assert len(set(families)) == len(families)  # one model per timm family
+    assert not any(has_torchvision_counterpart(f, tv_families, ZOO_FAMILIES) for f in families)
+    assert not {model_info(m)["family"] for m in earlier} & set(families)
+    for m in models:  # the stated MAC range, 1x224x224 and 10 classes
+        assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
+    # the conditions of the other held-out sets, in its own CSV, run by default
+    third = campaign.EXPERIMENTS["heldout3"].specs()
+    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
+                              s.epochs, s.image_size) for s in ss}
+    assert conditions(specs) == conditions(third)
+    assert exp.csv == "kpi_heldout4" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
+                                                          if n != "heldout4"}
+    assert "heldout4" in campaign.DEFAULT_EXPERIMENTS
+    ex.validate(specs, check_data=False)
+
+
+def test_fourth_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path):
+    pytest.importorskip("timm")
+    argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
+            "-e", "heldout4"]
+    assert campaign.main(argv) == 0
+    rows = pd.read_csv(tmp_path / "kpi_heldout4.csv")
+    assert len(rows) == 2 and set(rows.model) == {"timm:ese_vovnet19b_dw"} and rows.epoch_energy_extrapolated.all()
+    assert rows.train_loss.notna().all() and (rows.macs > 0).all()
+    assert (tmp_path / "kpi_heldout4.meta.json").exists()
+    # the model name with its colon is a resume key like any other: a rerun measures nothing again
+    env = ex.make_environment("cpu")
+    summary = campaign.run_experiment("heldout4", tmp_path, quick=True, env=env, progress=False, log=None)
+    assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(tmp_path / "kpi_heldout4.csv")) == 2
 
 
 def test_synthetic_halves_partition_the_synthetic_grid_into_one_csv(tmp_path):

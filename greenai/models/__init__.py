@@ -24,6 +24,12 @@ precedence over torchvision's names of the same models. ``synthetic_00`` ...
 (:mod:`greenai.models.synthetic`), measured to teach the energy predictor what
 each kind of work costs.
 
+With timm installed (``pip install 'greenai[timm]'``), ``timm:NAME`` builds
+any model of ``timm.list_models()`` (``timm.create_model(NAME,
+pretrained=False, in_chans=in_channels, num_classes=num_classes)``; family =
+the timm module that defines it), :mod:`greenai.models.timm_models`; without
+timm such a name raises :class:`TimmMissingError`, which says how to install it.
+
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for
 CIFAR) and ends in adaptive pooling, so it accepts any input size from about
 64x64 up; the thesis resized every dataset to 224x224 and so do we by default
@@ -43,23 +49,37 @@ from . import googlenet as _googlenet
 from . import mobilenet as _mobilenet
 from . import resnet as _resnet
 from . import synthetic as _synthetic
+from . import timm_models as _timm
 from . import torchvision_models as _tv
 from . import vgg as _vgg
 
-__all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "build_model", "model_info", "known_model_names",
-           "DEFAULT_IMAGE_SIZE"]
+__all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "TimmMissingError", "build_model", "model_info",
+           "known_model_names", "DEFAULT_IMAGE_SIZE"]
 
 #: Input height and width [px] the thesis used for every model and dataset.
 DEFAULT_IMAGE_SIZE: int = 224
 
 
 class UnknownModelError(ValueError):
-    """Raised for a model name that is neither in :data:`MODEL_NAMES` nor a torchvision classification model."""
+    """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model nor a
+    ``timm:`` model."""
 
     def __init__(self, name: str) -> None:
         extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
-        super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)} "
-                         f"or a torchvision classification model: {', '.join(extra)}")
+        super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)}, "
+                         f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}")
+        self.name = name
+
+
+class TimmMissingError(UnknownModelError, ImportError):
+    """Raised for a ``timm:NAME`` model when timm is not installed (the message says how to install it).
+
+    An :class:`UnknownModelError` (the name cannot be built here), so every caller that reports unknown
+    models reports this one too, and an :class:`ImportError`.
+    """
+
+    def __init__(self, name: str) -> None:
+        Exception.__init__(self, _timm.missing_message(name))
         self.name = name
 
 
@@ -115,7 +135,11 @@ ZOO_FAMILIES: frozenset[str] = frozenset(e.family for e in _REGISTRY.values())
 
 
 def known_model_names() -> tuple[str, ...]:
-    """The zoo's names, then every other torchvision classification model name."""
+    """The zoo's names, then every other torchvision classification model name.
+
+    Not listed (too many, and only with timm installed): any ``timm:NAME`` of ``timm.list_models()`` builds too
+    (:data:`greenai.models.timm_models.TIMM_HINT`).
+    """
     return MODEL_NAMES + tuple(n for n in _tv.torchvision_names() if n not in _REGISTRY)
 
 
@@ -133,18 +157,25 @@ def _entry(name: str) -> _Entry:
     if _tv.is_torchvision_model(key):
         return _Entry(partial(_tv.build_torchvision_model, key), _tv.torchvision_family(key), key, 0,
                       "torchvision", "torchvision layout, weights=None, stem and head adapted")
+    if _timm.is_timm_name(key):
+        if not _timm.timm_available():
+            raise TimmMissingError(key)
+        if _timm.is_timm_model(key):
+            return _Entry(partial(_timm.build_timm_model, key), _timm.timm_family(key), key, 0, "timm",
+                          "timm.create_model, pretrained=False, in_chans and num_classes of the dataset")
     raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models, or any torchvision classification model, with random weights.
+    """Build one of the 20 models, any torchvision classification model or any timm model, with random weights.
 
     Parameters
     ----------
     name : str
-        One of :data:`MODEL_NAMES` (case-insensitive), or a name of
+        One of :data:`MODEL_NAMES` (case-insensitive), a name of
         ``torchvision.models.list_models(module=torchvision.models)`` (see
-        :mod:`greenai.models.torchvision_models`).
+        :mod:`greenai.models.torchvision_models`), or ``timm:NAME`` for a
+        name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -159,7 +190,9 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     Raises
     ------
     UnknownModelError
-        If ``name`` is neither (the message lists valid names).
+        If ``name`` is none of these (the message lists valid names).
+    TimmMissingError
+        If ``name`` is ``timm:NAME`` and timm is not installed.
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -181,8 +214,10 @@ def model_info(name: str) -> dict:
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
         multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
-        torchvision models outside the zoo), ``block`` (kind of repeated
-        block, ``torchvision`` outside the zoo) and ``description``.
+        torchvision and timm models outside the zoo), ``block`` (kind of
+        repeated block; ``torchvision`` or ``timm`` outside the zoo) and
+        ``description``. A ``timm:NAME``'s family is the timm module that
+        defines it (``timm:dla34`` -> ``dla``).
     """
     entry = _entry(name)
     key = _key(name)

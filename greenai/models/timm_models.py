@@ -1,0 +1,128 @@
+"""Any model of timm (pytorch-image-models), by ``timm:NAME``, adapted to a dataset's channels and classes.
+
+``build_model("timm:ghostnet_100", in_channels=1, num_classes=10)`` is
+``timm.create_model("ghostnet_100", pretrained=False, in_chans=1,
+num_classes=10)``: random weights, nothing downloaded, the stem built by timm
+for ``in_channels`` planes and the head for ``num_classes`` outputs. NAME is
+any name of ``timm.list_models()`` (a pretrained tag such as
+``resnet50.a1_in1k`` names the same architecture). timm is an optional
+dependency (``pip install 'greenai[timm]'``, pinned to the version whose
+models were measured); it brings architecture families that neither the zoo
+nor torchvision has (GhostNet, RepVGG, DLA, HRNet, MLP-Mixer, PoolFormer,
+LeViT, MobileViT, ...), the fourth held-out set of :mod:`greenai.predict`
+(:data:`greenai.campaign.HELDOUT4_MODELS`).
+
+A timm model's **family** is the timm module that defines its architecture
+(``timm:ghostnet_100`` -> ``ghostnet``, ``timm:repvgg_a2`` and
+``timm:mobileone_s1`` -> ``byobnet``, ``timm:mixer_s16_224`` and
+``timm:resmlp_12_224`` -> ``mlp_mixer``, ``timm:lcnet_100`` -> ``mobilenetv3``):
+one file of timm per family of related architectures, read from the model's
+registered entry point, so it needs no list kept here. Where timm reimplements
+a torchvision family the module's name says so (``resnet``, ``densenet``,
+``efficientnet``, ``mobilenetv3``), which :func:`has_torchvision_counterpart`
+compares ignoring underscores.
+
+Some timm models fix their input size (MLP-Mixer, LeViT, ViTs: 224x224 unless
+built for another ``img_size``); the convolutional ones accept other sizes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PREFIX", "TIMM_HINT", "missing_message", "is_timm_name", "timm_name", "timm_available",
+           "is_timm_model", "timm_family", "build_timm_model", "has_torchvision_counterpart"]
+
+#: the namespace of timm's models in :func:`greenai.models.build_model`
+PREFIX = "timm:"
+#: what error messages say about the namespace
+TIMM_HINT = "or timm:NAME for any model of timm.list_models() (needs timm: pip install 'greenai[timm]')"
+
+
+def missing_message(name: str) -> str:
+    """The one-line error for a ``timm:`` name when timm is not installed."""
+    return (f"model {name!r} is a timm model, but timm is not installed: pip install 'greenai[timm]' "
+            f"(timm==1.0.31)")
+
+
+def is_timm_name(name: str) -> bool:
+    """Whether ``name`` is in the ``timm:`` namespace (whether or not timm knows it)."""
+    return str(name).startswith(PREFIX)
+
+
+def timm_name(name: str) -> str:
+    """``timm:NAME`` -> ``NAME`` (timm's own model name)."""
+    return str(name)[len(PREFIX):] if is_timm_name(name) else str(name)
+
+
+def _timm(name: str):
+    try:
+        import timm
+    except ImportError:
+        raise ImportError(missing_message(name)) from None
+    return timm
+
+
+def timm_available() -> bool:
+    """Whether timm can be imported."""
+    try:
+        import timm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_timm_model(name: str) -> bool:
+    """Whether ``timm:NAME`` names one of timm's models.
+
+    Raises
+    ------
+    ImportError
+        If timm is not installed (:func:`missing_message`).
+    """
+    if not is_timm_name(name) or not timm_name(name):
+        return False
+    return bool(_timm(name).models.is_model(timm_name(name)))
+
+
+def timm_family(name: str) -> str:
+    """The timm module that defines ``timm:NAME``'s architecture (``timm:dla34`` -> ``dla``)."""
+    timm = _timm(name)
+    arch = timm.models.get_arch_name(timm_name(name))
+    module = timm.models.model_entrypoint(arch).__module__
+    return module.rsplit(".", 1)[-1]
+
+
+def has_torchvision_counterpart(family: str, torchvision_families, zoo_families=()) -> bool:
+    """Whether a timm ``family`` is a torchvision or zoo family, ignoring underscores (``mobilenetv3``)."""
+    squash = lambda f: str(f).replace("_", "")  # noqa: E731
+    return squash(family) in {squash(f) for f in (*torchvision_families, *zoo_families)}
+
+
+def build_timm_model(name: str, in_channels: int = 3, num_classes: int = 1000):
+    """``timm.create_model(NAME, pretrained=False, in_chans=in_channels, num_classes=num_classes)``.
+
+    Under ``with torch.device("meta")`` a builder that reads tensor values
+    back (e.g. drop-path rates through ``.item()``) is run on the CPU and its
+    model moved to ``meta``.
+
+    Raises
+    ------
+    ImportError
+        If timm is not installed (:func:`missing_message`).
+    KeyError
+        If timm has no model ``NAME`` (callers turn this into
+        :class:`greenai.models.UnknownModelError`).
+    """
+    if not is_timm_model(name):
+        raise KeyError(name)
+    timm = _timm(name)
+    kwargs = {"pretrained": False, "in_chans": int(in_channels), "num_classes": int(num_classes)}
+    try:
+        return timm.create_model(timm_name(name), **kwargs)
+    except (NotImplementedError, RuntimeError):
+        import torch
+
+        if torch.empty(0).device.type != "meta":
+            raise
+        with torch.device("cpu"):
+            model = timm.create_model(timm_name(name), **kwargs)
+        return model.to("meta")
