@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "operator_recorder", "step_operators", "time_step_operators", "main"]
+__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "operator_recorder", "fused_attention_on_meta", "step_operators", "time_step_operators", "main"]
 
 #: the fields of one operator, in order
 OPERATOR_FIELDS = ("name", "kind", "macs", "bytes_read", "bytes_written")
@@ -151,7 +151,7 @@ def _build(model: str, in_channels: int, num_classes: int, device):
 
 
 @contextlib.contextmanager
-def _fused_attention_on_meta():
+def fused_attention_on_meta():
     """``F.scaled_dot_product_attention`` on ``meta`` as the fused kernel a GPU runs, not the math path.
 
     PyTorch picks the fused (memory-efficient) attention kernel on an NVIDIA
@@ -191,7 +191,7 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
     y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
     mode = operator_recorder()
-    with _fused_attention_on_meta():
+    with fused_attention_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
 

@@ -21,8 +21,11 @@ device under a dispatch mode that sees every aten operator)::
             + c_matmul  x N x MACs of matrix products (linear,
                               attention)                          [J/MAC]
             + p_fp32    x N x MACs of matrix products             [J/MAC]
-            + c_bytes   x N x bytes written by forward and
-                              backward operators per sample       [J/B]
+            + c_ew      x N x bytes moved by elementwise operators [J/B]
+            + c_norm    x N x bytes moved by batch and layer norms  [J/B]
+            + c_other   x N x bytes moved by every other operator
+                              (convolutions, matrix products,
+                              pooling, attention)                 [J/B]
             + c_kernel  x S x operators launched per step         [J/launch]
             + c_sample  x N                                       [J/sample]
             + c_param   x S x parameters (optimizer traffic)      [J/parameter update]
@@ -97,7 +100,11 @@ FEATURES: dict[str, tuple[str, str]] = {
     "conv_depthwise": ("N x MACs of depthwise convolutions (one plane per group) per sample", "J/MAC"),
     "conv_grouped": ("N x MACs of grouped convolutions (several planes per group) per sample", "J/MAC"),
     "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
-    "bytes": ("N x bytes written by forward and backward operators per sample", "J/B"),
+    "bytes_elementwise": ("N x bytes read and written by elementwise operators, forward and backward, per sample",
+                          "J/B"),
+    "bytes_norm": ("N x bytes read and written by batch and layer norms, forward and backward, per sample", "J/B"),
+    "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
+                    "attention), forward and backward, per sample", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
     "samples": ("N (a fixed cost per sample: input pipeline, resize, loss)", "J/sample"),
     "param_updates": ("steps x parameters (optimizer traffic)", "J/parameter update"),
@@ -159,7 +166,10 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         planes per group), ``macs_matmul`` (mm, addmm, bmm,
         attention) of the forward pass [MAC]; ``bytes_forward``,
         ``bytes_backward``: bytes of every tensor written by a non-view operator
-        [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
+        (allocations included) [B]; ``bytes_elementwise``, ``bytes_norm``,
+        ``bytes_other``: bytes read and written by the operators of each group
+        (:data:`BYTE_GROUPS`), forward and backward together, allocations not
+        counted [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
         operators dispatched [count]. ``params`` [count] and ``macs_total``
         (the three MAC kinds summed) [MAC].
     """
@@ -191,6 +201,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         "macs_matmul": per["fwd_matmul"],
         "bytes_forward": per["fwd_bytes"],
         "bytes_backward": per["bwd_bytes"],
+        **{f"bytes_{g}": per[f"fwd_moved_{g}"] + per[f"bwd_moved_{g}"] for g in BYTE_GROUPS},
         "kernels_forward": float(counts[b1]["fwd_kernels"]),
         "kernels_backward": float(counts[b1]["bwd_kernels"]),
         "params": float(sum(p.numel() for p in net.parameters())),
@@ -201,35 +212,54 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
 
 
 def _count_step(net, input_shape, batch) -> dict:
-    """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, operators.
+    """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, bytes
+    moved per :data:`BYTE_GROUPS` group, operators.
 
-    The operators are :func:`greenai.optimes.operator_recorder`'s (allocations counted);
-    attention's MACs count as matrix products.
+    The operators are :func:`greenai.optimes.operator_recorder`'s (allocations counted as operators
+    and written bytes, not as bytes moved); attention is the fused kernel a GPU runs
+    (:func:`greenai.optimes.fused_attention_on_meta`) and its forward MACs count as matrix products.
     """
     import torch
 
-    from greenai.optimes import operator_recorder
+    from greenai.optimes import fused_attention_on_meta, operator_class, operator_recorder
 
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
     mode = operator_recorder(count_allocations=True)
-    with mode:
+    with fused_attention_on_meta(), mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
         n_forward = len(mode.ops)
         loss.backward()
     out = {}
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "matmul": 0, "bytes": 0,
-                  "kernels": len(ops)}
-        for name, kind, macs, _read, written in ops:
+                  "kernels": len(ops), **{f"moved_{g}": 0 for g in BYTE_GROUPS}}
+        for name, kind, macs, read, written in ops:
             counts["bytes"] += written
+            if not name.startswith(_ALLOCATIONS):
+                counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
             if name == "convolution":
                 counts[kind] += macs
             elif kind == "matmul" or (kind == "attention" and "backward" not in name):
                 counts["matmul"] += macs
         out.update({f"{phase}_{k}": v for k, v in counts.items()})
     return out
+
+
+#: groups of operators whose bytes are priced apart: elementwise work streams at the memory's full speed,
+#: normalisations (a reduction and a second pass) and convolutions, matrix products and pooling do not
+BYTE_GROUPS = ("elementwise", "norm", "other")
+_ALLOCATIONS = ("empty", "new_empty")
+
+
+def byte_group(op_class: str) -> str:
+    """The :data:`BYTE_GROUPS` group of an operator class of :data:`greenai.optimes.OPERATOR_CLASSES`."""
+    if op_class == "elementwise":
+        return "elementwise"
+    if op_class.startswith(("batch norm", "layer norm")):
+        return "norm"
+    return "other"
 
 
 def compute_model_features(name: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> dict:
@@ -262,16 +292,23 @@ _DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", 
 #: MAC kinds: a kind whose own coefficient is not positive is priced like dense convolutions
 _MAC_KINDS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul")
 #: candidate terms of the static-feature model, in order
-CANDIDATE_TERMS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul", "bytes", "kernels", "samples",
+#: byte groups: a group whose own coefficient is not positive is priced like the bytes of "other" operators
+_BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
+#: where a kind of MAC or byte goes when it cannot be priced on its own
+_MERGE_INTO = {**{t: "conv_dense" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
+CANDIDATE_TERMS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul", *_BYTE_TERMS, "kernels", "samples",
                    "param_updates")
-_UNITS = {"conv_dense": "J/MAC", "conv_depthwise": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC", "bytes": "J/B",
+_UNITS = {"conv_dense": "J/MAC", "conv_depthwise": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC",
+          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B",
           "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv_dense": "a multiply-accumulate of a dense convolution (forward MAC; backward work rides on it)",
     "conv_depthwise": "a multiply-accumulate of a depthwise convolution (one plane per group)",
     "conv_grouped": "a multiply-accumulate of a grouped convolution (several planes per group)",
     "matmul": "a multiply-accumulate of a matrix product (linear layers, attention)",
-    "bytes": "a byte written by a forward or backward operator (activation traffic)",
+    "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
+    "bytes_norm": "a byte read or written by a batch or layer norm, forward or backward",
+    "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
     "kernels": "an operator launched in a training step (forward + backward)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",
     "param_updates": "a parameter updated by the optimizer (read weight, gradient, momentum; write two)",
@@ -291,7 +328,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "conv_depthwise": n * features["macs_conv_depthwise"],
         "conv_grouped": n * features["macs_conv_grouped"],
         "matmul": n * features["macs_matmul"],
-        "bytes": n * (features["bytes_forward"] + features["bytes_backward"]),
+        **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "samples": n,
         "param_updates": steps * features["params"],
@@ -312,7 +349,8 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
 
     A MAC kind (grouped convolutions, matrix products) absent from every run,
     or whose coefficient comes out not positive, is merged into the dense-convolution term (priced like a
-    dense MAC); any other term with a coefficient not positive is dropped; the
+    dense MAC), a byte group likewise into ``bytes_other`` (:data:`_MERGE_INTO`); any other term with a
+    coefficient not positive is dropped; the
     fit is repeated until every coefficient is positive.
 
     Parameters
@@ -328,7 +366,7 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         JSON-able: ``terms`` (name, components, coef, 95 % ci, unit, p-value),
         ``cov`` (coefficient covariance), ``sigma_rel`` (residual relative
         standard deviation), ``df_resid``, ``t_pi`` (Student t quantile of the
-        90 % prediction interval), ``n_runs``, ``dropped`` and ``merged``.
+        90 % prediction interval), ``n_runs``, ``dropped`` and ``merged`` (term -> the term it joined).
     """
     import numpy as np
     import statsmodels.api as sm
@@ -338,13 +376,14 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
     prem = premium["coef"] if premium else 0.0
     y_fit = y - prem * np.array([r["matmul"] for r in x_rows], dtype=float)
     groups = {t: [t] for t in terms}
-    merged, dropped = [], []
+    merged, dropped = {}, []
 
     def merge_or_drop(t):
-        """A MAC kind is priced like dense-convolution MACs from now on; any other term leaves the model."""
-        if t in _MAC_KINDS and t != "conv_dense" and "conv_dense" in groups:
-            groups["conv_dense"] += groups.pop(t)
-            merged.append(t)
+        """A MAC kind or byte group is priced like its :data:`_MERGE_INTO` term from now on; any other leaves."""
+        into = _MERGE_INTO.get(t)
+        if into in groups:
+            groups[into] += groups.pop(t)
+            merged[t] = into
         else:
             groups.pop(t)
             dropped.append(t)
@@ -374,7 +413,7 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         "df_resid": df,
         "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, df)),
         "n_runs": int(len(y)),
-        "merged_into_conv_dense": merged,
+        "merged": merged,
         "dropped": dropped,
         "matmul_premium": premium,
     }
@@ -535,20 +574,25 @@ ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_ex
             "kpi_hardware", "kpi_hardware_h200", "kpi_precision", "kpi_cifar10_pair", "kpi_macs_h200")
 #: the synthetic architectures' CSV (:mod:`greenai.models.synthetic`): fitted beside the zoo
 SYNTHETIC_CSV = "kpi_synthetic"
+#: torchvision architectures outside the zoo, the held-out sets 1 to 3: tests of the earlier versions of
+#: this model (fitted on the zoo and the synthetic architectures only), fitted since set 4 was chosen
+TORCHVISION_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3")
 #: CSVs whose rows may enter a fit
-FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,)
-#: the held-out architectures' CSVs (never fitted): the first set, and the fresh second and third sets measured
-#: after the synthetic rows had been added and the coefficients frozen
-HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3")
-#: the split name of each held-out CSV in the validation table
-HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3"}
+FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,) + TORCHVISION_CSVS
+#: the held-out architectures' CSVs (never fitted): set 4, timm families that neither torchvision nor the
+#: zoo has, measured after the coefficients had been frozen; its zoo rows (anchors) measure the card
+HELDOUT_CSVS = ("kpi_heldout4",)
+#: the split name of each CSV of architectures outside the zoo in the validation table
+HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3",
+                  "kpi_heldout4": "heldout4"}
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
 
 
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "macs_matmul", "bytes_forward",
-                "bytes_backward", "kernels_forward", "kernels_backward", "params", "macs")
+                "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels_forward",
+                "kernels_backward", "params", "macs")
 
 
 def _complete(entry) -> bool:
@@ -579,8 +623,9 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
     """Per-run rows (one per model, dataset, batch, precision, repeat, GPU) of the prediction CSVs.
 
     Each measured window or epoch of a run is averaged (:func:`greenai.analysis.per_run`); the
-    column ``csv`` says where the run came from, ``heldout`` marks the held-out architectures and
-    ``synthetic`` the synthetic ones. Missing CSVs are skipped.
+    column ``csv`` says where the run came from, ``heldout`` marks the held-out rows (never fitted),
+    ``synthetic`` the synthetic architectures and ``torchvision`` the torchvision architectures outside
+    the zoo (held-out sets 1 to 3). Missing CSVs are skipped.
     """
     import pandas as pd
 
@@ -599,6 +644,7 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
         runs["csv"] = name
         runs["heldout"] = name in HELDOUT_CSVS
         runs["synthetic"] = name == SYNTHETIC_CSV
+        runs["torchvision"] = name in TORCHVISION_CSVS
         frames.append(runs)
     if not frames:
         return pd.DataFrame()
@@ -624,7 +670,7 @@ def fit_gpu(runs, features: dict, premium: dict | None = None) -> dict:
     premium = premium or {}
     recs = runs.to_dict("records")
     xs = [_x(r, features) for r in recs]
-    zoo = runs[~runs["synthetic"]] if "synthetic" in runs else runs  # the thesis' model is fitted on its zoo
+    zoo = runs[~_beyond_zoo(runs)]  # the thesis' model is fitted on its zoo
     out = {"n_runs": len(recs), "n_models": int(runs["model"].nunique()),
            "csvs": sorted(set(runs["csv"])), "thesis": fit_thesis([_macs_n(r, features) for r in zoo.to_dict("records")],
                                                                    zoo["epoch_energy_j"])}
@@ -668,6 +714,15 @@ def _unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = Non
             "t_pi_unseen": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(errs) - 1)), "n_unseen": len(errs)}
 
 
+def _beyond_zoo(runs):
+    """Which rows are of architectures outside the zoo that may be fitted (synthetic, torchvision)."""
+    out = runs["model"] != runs["model"]
+    for column in ("synthetic", "torchvision"):
+        if column in runs:
+            out |= runs[column].astype(bool)
+    return out
+
+
 def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batch_size", "precision")):
     """Per-condition ratios ``E(gpu) / E(reference)`` over conditions both GPUs ran (means over repeats)."""
     means = runs.groupby(["gpu_name", *by])[["epoch_energy_j", "epoch_duration_s"]].mean()
@@ -680,10 +735,9 @@ def _matched_ratio(runs, gpu: str, reference: str, by=("model", "dataset", "batc
 def _gpus_by_rows(default_runs) -> list[str]:
     """GPU names, the one with the most zoo models first (then the most runs, then by name): the reference.
 
-    Synthetic architectures do not count: the reference is the GPU the thesis' zoo was measured on most.
+    Architectures beyond the zoo do not count: the reference is the GPU the thesis' zoo was measured on most.
     """
-    if "synthetic" in default_runs:
-        default_runs = default_runs[~default_runs["synthetic"]]
+    default_runs = default_runs[~_beyond_zoo(default_runs)]
     g = default_runs.groupby("gpu_name").agg(models=("model", "nunique"), runs=("model", "size")).reset_index()
     g = g.sort_values(["models", "runs", "gpu_name"], ascending=[False, False, True], kind="stable")
     return [str(n) for n in g["gpu_name"]]
@@ -750,26 +804,26 @@ def fit_coefficients(runs, features: dict) -> dict:
 
 
 def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> dict:
-    """Refit everything from ``results/raw`` (the zoo rows only) and return the shipped mapping.
+    """Refit everything from ``results/raw`` (every row but the held-out ones) and return the shipped mapping.
 
     ``features`` defaults to the shipped ones (computed anew where a key is missing,
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.campaign import HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT_MODELS
+    from greenai.campaign import HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT_MODELS
     from greenai.models import MODEL_NAMES
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
     keys = {(m, d["channels"], d["num_classes"], IMAGE_SIZE) for m in MODEL_NAMES for d in ds.values()}
     keys |= {(m, ds["fashion_mnist"]["channels"], ds["fashion_mnist"]["num_classes"], IMAGE_SIZE)
-             for m in HELDOUT_MODELS + HELDOUT2_MODELS + HELDOUT3_MODELS}
+             for m in HELDOUT_MODELS + HELDOUT2_MODELS + HELDOUT3_MODELS + HELDOUT4_MODELS}
     runs = load_runs(raw_dir)
     keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in runs.itertuples()}
     feats = feature_table(sorted(keys), known, log=log)
     out = {"version": 1, "image_size": IMAGE_SIZE, "pi_level": PI_LEVEL,
-           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo and synthetic rows; kpi_heldout* never "
-                   "enters a fit); per-epoch energy [J] and duration [s]",
+           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo, synthetic and torchvision rows; "
+                   "kpi_heldout4 never enters a fit); per-epoch energy [J] and duration [s]",
            "datasets": ds, **fit_coefficients(runs, feats), "features": dict(sorted(feats.items()))}
     return out
 
@@ -864,25 +918,34 @@ def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None
 
 
 def cross_validate(runs, features: dict, log=None):
-    """Predicted vs measured energy per epoch on three splits, for each predictor.
+    """Predicted vs measured energy per epoch on several splits, for each predictor.
 
     ``cifar10``
         As the thesis validated (4.2.2): fitted on the Fashion-MNIST and
         CIFAR-100 rows of ``kpi_macs``, predicting the CIFAR-10 rows of ``kpi_cifar10``.
     ``leave_one_model_out``
         For each zoo model on each GPU with enough models: fitted on every other
-        model's default-precision rows (the synthetic architectures included
+        model's default-precision rows (the architectures beyond the zoo included
         where that GPU has them), predicting its rows in the 20-model grids (batch 256).
     ``leave_one_synthetic_out``
         The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
+    ``leave_one_family_out``
+        For each family of the torchvision architectures outside the zoo (held-out
+        sets 1 to 3: DenseNet, ShuffleNet, Swin, ...): fitted without any model of
+        that family, predicting its rows.
     ``heldout``, ``heldout2``, ``heldout3``
-        Fitted on the rows of the held-out rows' GPU (or the reference GPU
-        x a GPU factor where that GPU has too few zoo models), predicting
-        ``kpi_heldout*``: architectures none of the fits has seen.
-    ``heldout_via_reference_gpu``, ...
-        Where the held-out rows' GPU has its own fit and is not the reference:
-        the same rows predicted by the reference GPU's static-feature model x
-        the GPU factor over the zoo conditions both GPUs ran (a second route).
+        Sets 1 to 3 as the earlier versions of this model met them: fitted
+        without any of them (zoo and synthetic architectures only).
+    ``heldout4``
+        The fresh set (timm families), fitted on every other row, as shipped;
+        ``heldout4_card_adjusted``: the same times the card factor, the ratio of
+        the set's zoo anchors (measured on the same card in the same run) to
+        their fitted rows: what is left is the architecture's error, without
+        the card-to-card spread of one GPU kind.
+    ``<split>_via_reference_gpu``
+        Where the rows' GPU has its own fit and is not the reference: the same
+        rows predicted by the reference GPU's static-feature model x the GPU
+        factor over the zoo conditions both GPUs ran (a second route).
 
     Returns
     -------
@@ -891,57 +954,106 @@ def cross_validate(runs, features: dict, log=None):
     """
     import pandas as pd
 
-    all_zoo = runs[~runs["heldout"]]
-    zoo = all_zoo[all_zoo["precision"] == "default"]
-    reference = _gpus_by_rows(zoo)[0]
+    all_fit = runs[~runs["heldout"]]
+    fit_rows = all_fit[all_fit["precision"] == "default"]
+    reference = _gpus_by_rows(fit_rows)[0]
 
-    def premium(gpu, without=None):
-        p = _premiums(all_zoo[all_zoo["model"] != without], features, reference)
+    def premium(gpu, without=()):
+        p = _premiums(all_fit[~all_fit["model"].isin(without)], features, reference)
         return p.get(str(gpu)) or p.get(reference)
 
+    def family(run) -> str:
+        return str(features[feature_key(run["model"], run["in_channels"], run["num_classes"],
+                                        run["image_size"])]["family"])
+
     frames = []
-    c10 = zoo[zoo["csv"] == "kpi_cifar10"]
+    c10 = fit_rows[fit_rows["csv"] == "kpi_cifar10"]
     for gpu in c10["gpu_name"].unique():
-        train = zoo[(zoo["csv"] == "kpi_macs") & (zoo["gpu_name"] == gpu)]
+        train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
             frames.append(predict_runs(fit_gpu(train, features, premium(gpu)), c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
-    for gpu in zoo["gpu_name"].unique():
-        on_gpu = zoo[zoo["gpu_name"] == gpu]
+    for gpu in fit_rows["gpu_name"].unique():
+        on_gpu = fit_rows[fit_rows["gpu_name"] == gpu]
         if on_gpu["model"].nunique() < MIN_MODELS_OWN_FIT + 1:
             continue
-        for model in sorted(on_gpu["model"].unique()):
-            test = on_gpu[(on_gpu["model"] == model) & on_gpu["csv"].isin(_LOMO_CSVS)]
+        tv = on_gpu["torchvision"].to_numpy(bool)
+        families = pd.Series([family(r) if t else "" for r, t in zip(on_gpu.to_dict("records"), tv)],
+                             index=on_gpu.index)
+        leave_out = [([m], on_gpu[(on_gpu["model"] == m) & on_gpu["csv"].isin(_LOMO_CSVS)])
+                     for m in sorted(on_gpu.loc[~tv, "model"].unique())]
+        leave_out += [(sorted(on_gpu.loc[families == f, "model"].unique()), on_gpu[families == f])
+                      for f in sorted(set(families[tv]))]
+        for models, test in leave_out:
             if test.empty:
                 continue
             if log:
-                log(f"leave-one-model-out: {gpu}, {model}")
-            fit = fit_gpu(on_gpu[on_gpu["model"] != model], features, premium(gpu, without=model))
-            split = "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out"
+                log(f"leave out: {gpu}, {', '.join(models)}")
+            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models))
+            split = ("leave_one_family_out" if test["torchvision"].any() else
+                     "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
+    earlier = fit_rows[fit_rows["torchvision"]]
+    if not earlier.empty:  # sets 1 to 3 as the earlier versions met them: none of them in the fit
+        coeffs = fit_coefficients(all_fit[~all_fit["torchvision"]], features)
+        frames += _predict_sets(coeffs, earlier, fit_rows, features)
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
-    if not held.empty:
-        coeffs = fit_coefficients(runs[~runs["heldout"]], features)
+    anchor = held["model"].isin(set(all_fit["model"]))  # zoo models measured beside the set: the card
+    if not held[~anchor].empty:
+        coeffs = fit_coefficients(all_fit, features)
+        frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
         for gpu in held["gpu_name"].unique():
-            test = held[held["gpu_name"] == gpu]
-            fit, factor = _gpu_fit_for(coeffs, gpu)
-            if fit is None:
+            on_card = held[anchor & (held["gpu_name"] == gpu)]
+            if on_card.empty:
                 continue
-            p = predict_runs(fit, test, features, gpu_factor=factor)
-            frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
-            ref = coeffs["reference_gpu"]
-            if factor is None and gpu != ref and ref in coeffs["fits"]:
-                # a second route where the GPU has its own fit: the reference GPU's model x a GPU factor
-                ratio = _matched_ratio(zoo, gpu, ref)
-                if len(ratio) >= 2:
-                    via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
-                           "models": coeffs["fits"][ref]["models"]}
-                    p = predict_runs(via, test, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
-                    p = p[p["predictor"] == "static_features"]
-                    frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
+            card = pd.concat([on_card.assign(card="set"), fit_rows[fit_rows["gpu_name"] == gpu].assign(card="fit")])
+            ratio = _matched_ratio(card.assign(gpu_name=card["card"]), "set", "fit")
+            fit, factor = _gpu_fit_for(coeffs, gpu)
+            test = held[~anchor & (held["gpu_name"] == gpu)]
+            if len(ratio) < 1 or fit is None or test.empty:
+                continue
+            card_factor = fit_factor(ratio["epoch_energy_j"])
+            p = predict_runs(fit, test, features, gpu_factor=_combine(factor, card_factor))
+            p = p[p["predictor"] == "static_features"]
+            frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_card_adjusted"))
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
+    """:func:`predict_runs` of rows of architectures beyond the fit, per GPU, split by their CSV.
+
+    Each GPU's own fit or the reference GPU's x a GPU factor (:func:`_gpu_fit_for`); where the GPU has
+    its own fit and is not the reference, also by the reference's model x the GPU factor
+    (``*_via_reference_gpu``).
+    """
+    frames = []
+    for gpu in test["gpu_name"].unique():
+        on_gpu = test[test["gpu_name"] == gpu]
+        fit, factor = _gpu_fit_for(coeffs, gpu)
+        if fit is None:
+            continue
+        p = predict_runs(fit, on_gpu, features, gpu_factor=factor)
+        frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
+        ref = coeffs["reference_gpu"]
+        if factor is None and gpu != ref and ref in coeffs["fits"]:
+            ratio = _matched_ratio(fit_rows[~_beyond_zoo(fit_rows)], gpu, ref)
+            if len(ratio) >= 2:
+                via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
+                       "models": coeffs["fits"][ref]["models"]}
+                p = predict_runs(via, on_gpu, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
+                p = p[p["predictor"] == "static_features"]
+                frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
+    return frames
+
+
+def _combine(a: dict | None, b: dict | None) -> dict | None:
+    """Two :func:`fit_factor` factors applied one after the other (log spreads in quadrature)."""
+    if not a or not b:
+        return a or b
+    sd = math.hypot(a["log_sd"] or 0.0, b["log_sd"] or 0.0)
+    return {**a, "factor": a["factor"] * b["factor"], "log_sd": sd}
 
 
 def _gpu_fit_for(coeffs: dict, gpu: str):

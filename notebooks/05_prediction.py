@@ -143,7 +143,7 @@ prem = ref_fit["static"]["energy_j"]["matmul_premium"]
 if prem:
     print(f"{ref}: + {prem['coef']:.3g} {prem['unit']} [{prem['ci'][0]:.3g}, {prem['ci'][1]:.3g}] per {prem['per']}"
           f" ({', '.join(prem['models'])})")
-print("merged into dense MACs:", ref_fit["static"]["energy_j"]["merged_into_conv_dense"],
+print("merged (term -> the term it joined):", ref_fit["static"]["energy_j"]["merged"],
       "; dropped:", ref_fit["static"]["energy_j"]["dropped"])
 
 # %% [markdown]

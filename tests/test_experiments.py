@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import subprocess
@@ -255,8 +256,14 @@ def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the
 
     exp = campaign.EXPERIMENTS["heldout4"]
     specs = exp.specs()
-    models = [s.model for s in specs]
+    models = [s.model for s in specs if s.model not in campaign.HELDOUT4_ANCHORS]
     assert models == list(campaign.HELDOUT4_MODELS) and len(set(models)) == len(models) == 16
+    # the zoo anchors come first, on the same card, in the conditions of their fitted rows (macs_h200)
+    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT4_ANCHORS)
+    assert set(campaign.HELDOUT4_ANCHORS) <= set(MODEL_NAMES)
+    zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
+    for s in specs[:4]:
+        assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
     assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
     earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in campaign.EXPERIMENTS[n].specs()}
     tv_families = {torchvision_family(n) for n in torchvision_names()}
