@@ -87,3 +87,20 @@ def test_the_command_needs_a_gpu(tmp_path, capsys):
         pytest.skip("this machine has a GPU")
     assert optimes.main(["--models", "alexnet", "--out", str(tmp_path / "ops.csv.gz")]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "ops.csv.gz").exists()
+
+
+def test_operator_times_of_several_runs_are_read_together_first_file_first(tmp_path):
+    from greenai.experiments.store import MissingResultsError
+
+    with pytest.raises(MissingResultsError, match="python -m greenai.optimes"):
+        opa.load_operator_times(tmp_path)
+    row = {"gpu_name": "G", "op_index": 0, "name": "relu", "kind": "other", "macs": 0, "bytes_read": 8,
+           "bytes_written": 8, "gpu_time_s": 1e-5, "step_wall_s": 1e-3, "batch_size": 256, "in_channels": 1,
+           "num_classes": 10}
+    pd.DataFrame([row | {"model": "a"}, row | {"model": "b"}]).to_csv(tmp_path / "op_times_h200_later.csv.gz",
+                                                                      index=False)
+    pd.DataFrame([row | {"model": "a", "gpu_time_s": 2e-5}]).to_csv(tmp_path / opa.OP_TIMES, index=False)
+    ops = opa.load_operator_times(tmp_path)
+    assert sorted(ops["model"]) == ["a", "b"]
+    assert ops.set_index("model").loc["a", "gpu_time_s"] == 2e-5  # the main file wins
+    assert set(ops["op_class"]) == {"elementwise"}

@@ -12,21 +12,31 @@ __all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_res
 
 #: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
 OP_TIMES = "op_times_h200.csv.gz"
+#: every file of recorded operator times (one per measuring run; ``OP_TIMES`` first)
+OP_TIMES_GLOB = "op_times_*.csv.gz"
 
 
 def load_operator_times(raw_dir: str | Path | None = None):
-    """The recorded operator rows with their class (``op_class``, :func:`greenai.optimes.operator_class`)."""
+    """The recorded operator rows of every :data:`OP_TIMES_GLOB` file with their class (``op_class``,
+    :func:`greenai.optimes.operator_class`); a model timed in two files keeps the first file's rows."""
     import pandas as pd
 
     from greenai import paths
     from greenai.experiments.store import MissingResultsError
     from greenai.optimes import operator_class
 
-    path = Path(raw_dir or paths.RAW_DIR) / OP_TIMES
-    if not path.exists():
-        raise MissingResultsError(f"{path} does not exist; measure it on a GPU with "
-                                  f"`python -m greenai.optimes --models ... --out {path.name}`")
-    ops = pd.read_csv(path)
+    folder = Path(raw_dir or paths.RAW_DIR)
+    files = sorted(folder.glob(OP_TIMES_GLOB), key=lambda f: (f.name != OP_TIMES, f.name))
+    if not files:
+        raise MissingResultsError(f"{folder / OP_TIMES} does not exist; measure it on a GPU with "
+                                  f"`python -m greenai.optimes --models ... --out {OP_TIMES}`")
+    frames, seen = [], set()
+    for f in files:
+        rows = pd.read_csv(f)
+        rows = rows[~rows["model"].isin(seen)]
+        seen |= set(rows["model"])
+        frames.append(rows)
+    ops = pd.concat(frames, ignore_index=True)
     ops["op_class"] = [operator_class(n, k) for n, k in zip(ops["name"], ops["kind"])]
     return ops
 
