@@ -1,14 +1,22 @@
-"""Choose the fourth held-out set (:data:`greenai.campaign.HELDOUT4_MODELS`) from timm by a stated rule (CPU).
+"""Choose the fourth and fifth held-out sets (:data:`greenai.campaign.HELDOUT4_MODELS`,
+:data:`greenai.campaign.HELDOUT5_MODELS`) from timm by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--all]`` walks the candidates in
-their order of preference and takes the first 16 that pass, in order:
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5] [--all]`` walks
+the candidates of that set (:data:`CANDIDATES`) in their order of preference and
+takes the first 16 that pass, in order:
 
 1. family: the timm module that defines the model (:func:`greenai.models.model_info`)
    is no family of the zoo or of torchvision (ignoring underscores:
    ``mobilenetv3`` = ``mobilenet_v3``) and no family taken earlier in the list
-   (one model per family);
+   (one model per family); for set 5 also no family of set 4 (the families of
+   :data:`greenai.campaign.HELDOUT4_MODELS`), no ViT-equivalent timm family
+   (:data:`VIT_FAMILIES`: torchvision has ViT) and no name of the synthetic
+   architectures' blocks (:data:`greenai.models.synthetic.BLOCKS`);
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC;
+   10 classes) between 0.3 and 10 GMAC; for set 5 the model must first build
+   (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
+   unimportable, as on the GPU machine, where only the timm wheel is installed
+   (the whole set-5 screen runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.compute_model_features` and
    :func:`greenai.optimes.step_operators` at batch 256);
@@ -27,34 +35,63 @@ import math
 import sys
 import time
 
-#: the candidates, in order of preference (architecture families that the zoo and torchvision lack)
-CANDIDATES = ("ghostnet_100", "repvgg_a2", "cspresnet50", "dla34", "hrnet_w18_small_v2", "dpn68", "xception41",
+#: the candidates of each set, in order of preference (architecture families that the zoo and torchvision lack)
+CANDIDATES4 = ("ghostnet_100", "repvgg_a2", "cspresnet50", "dla34", "hrnet_w18_small_v2", "dpn68", "xception41",
               "resnest26d", "ese_vovnet19b_dw", "rexnet_100", "lcnet_100", "mixer_s16_224", "resmlp_12_224",
               "poolformer_s12", "levit_128", "mobilevit_s", "efficientformer_l1", "edgenext_small", "fastvit_t8",
               "pvt_v2_b1", "coat_lite_tiny", "nf_resnet26", "inception_next_tiny", "tiny_vit_5m_224",
               "gcvit_xxtiny", "hgnetv2_b0", "repvit_m1", "mobileone_s1")
+CANDIDATES5 = ("pvt_v2_b1", "coat_lite_tiny", "nf_resnet26", "inception_next_tiny", "tiny_vit_5m_224", "gcvit_xxtiny",
+               "hgnetv2_b0", "repvit_m1", "selecsls42b", "skresnet18", "res2net50_26w_4s", "cait_xxs24_224",
+               "convit_tiny", "twins_svt_small", "nest_tiny", "visformer_tiny", "xcit_nano_12_p16_224", "davit_tiny",
+               "focalnet_tiny_srf", "efficientvit_b1", "ghostnetv2_160", "starnet_s2", "rdnet_tiny", "pit_ti_224",
+               "tnt_s_patch16_224", "volo_d1_224", "efficientvit_m5", "mambaout_femto", "hiera_tiny_224", "tresnet_m")
+CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5}
+#: timm families equivalent to torchvision's ViT, excluded from set 5
+VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
+#: packages the GPU machine lacks (it has only the timm wheel): unimportable during the set-5 screen
+BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
 #: forward MACs per sample allowed [MAC] (thop, 1x224x224)
 MACS_RANGE = (0.3e9, 10e9)
 
 
-def screen(name: str, taken_families: set, zoo_and_tv: set) -> tuple[str, str, float]:
-    """``(family, verdict, macs)`` of ``timm:name``: verdict ``taken`` or why it was dropped."""
+def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | None = None,
+           build_first: bool = False) -> tuple[str, str, float]:
+    """``(family, verdict, macs)`` of ``timm:name``: verdict ``taken`` or why it was dropped.
+
+    ``excluded`` maps further excluded families to the reason (set 5); ``build_first``
+    builds the model (1 plane, 10 classes) before counting its MACs, a failure dropping it.
+    """
     import torch
 
     from greenai.macs import count_model
-    from greenai.models import build_model, model_info
+    from greenai.models import UnknownModelError, build_model, model_info
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.optimes import step_operators
     from greenai.predict import compute_model_features
 
     key = f"timm:{name}"
-    family = model_info(key)["family"]
+    try:
+        family = model_info(key)["family"]
+    except UnknownModelError:
+        return "?", "not a model of this timm", math.nan
     if has_torchvision_counterpart(family, zoo_and_tv):
         return family, f"family {family!r} is a torchvision/zoo family", math.nan
     if family in taken_families:
         return family, f"family {family!r} already taken", math.nan
-    macs = float(count_model(key, 1, 10, 224)["macs"])
+    if family in (excluded or {}):
+        return family, f"family {family!r} {excluded[family]}", math.nan
+    if build_first:
+        try:
+            build_model(key, 1, 10)
+        except Exception as exc:  # noqa: BLE001
+            return family, f"does not build without {'/'.join(BARE_MISSING)}: {type(exc).__name__}: " \
+                           f"{str(exc)[:120]}", math.nan
+    try:
+        macs = float(count_model(key, 1, 10, 224)["macs"])
+    except Exception as exc:  # noqa: BLE001 - the campaign counts every row's MACs the same way
+        return family, f"MAC count (thop) failed: {type(exc).__name__}: {str(exc)[:120]}", math.nan
     if not MACS_RANGE[0] <= macs <= MACS_RANGE[1]:
         return family, f"{macs / 1e9:.3f} GMAC outside {MACS_RANGE[0] / 1e9:g}-{MACS_RANGE[1] / 1e9:g}", macs
     try:
@@ -79,8 +116,13 @@ def screen(name: str, taken_families: set, zoo_and_tv: set) -> tuple[str, str, f
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", type=int, choices=sorted(CANDIDATES), default=4, dest="heldout_set",
+                        help="which held-out set to screen (default 4)")
     parser.add_argument("--all", action="store_true", help="check every candidate, also after the 16th taken")
     args = parser.parse_args(argv)
+    if args.heldout_set == 5:  # as on the GPU machine: only the timm wheel, none of timm's optional packages
+        for mod in BARE_MISSING:
+            sys.modules[mod] = None
     try:
         import timm
     except ImportError:
@@ -93,21 +135,31 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(2)
     zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
-    print(f"timm {timm.__version__}, torch {torch.__version__}")
+    excluded: dict[str, str] = {}
+    if args.heldout_set == 5:
+        from greenai.campaign import HELDOUT4_MODELS
+        from greenai.models import model_info
+        from greenai.models.synthetic import BLOCKS
+
+        excluded.update({f: "is a synthetic block" for f in ("synthetic", *BLOCKS)})
+        excluded.update({f: "is ViT-equivalent (torchvision has ViT)" for f in VIT_FAMILIES})
+        excluded.update({model_info(m)["family"]: f"taken by set 4 ({m})" for m in HELDOUT4_MODELS})
+    print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken: list[tuple[str, str, float]] = []
-    for name in CANDIDATES:
+    for name in CANDIDATES[args.heldout_set]:
         if len(taken) >= WANTED and not args.all:
             print(f"{name:22s} {'':18s} not checked ({WANTED} taken)")
             continue
         t0 = time.perf_counter()
-        family, verdict, macs = screen(name, {f for _, f, _ in taken}, zoo_and_tv)
+        family, verdict, macs = screen(name, {f for _, f, _ in taken}, zoo_and_tv, excluded,
+                                       build_first=args.heldout_set == 5)
         if verdict == "taken" and len(taken) >= WANTED:
             verdict = f"passes, not needed ({WANTED} taken)"
         elif verdict == "taken":
             taken.append((name, family, macs))
         print(f"{name:22s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}  ({time.perf_counter() - t0:.1f} s)",
               flush=True)
-    print("HELDOUT4_MODELS = (" + ", ".join(f'"timm:{n}"' for n, _, _ in taken) + ")")
+    print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"timm:{n}"' for n, _, _ in taken) + ")")
     return 0 if len(taken) == WANTED else 1
 
 

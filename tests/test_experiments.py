@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import signal
 import subprocess
@@ -204,7 +205,7 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
 
     specs = {name: e.specs() for name, e in campaign.EXPERIMENTS.items()}
     for name, v in specs.items():
-        if name != "heldout4" or timm_available():  # heldout4's models need the optional timm
+        if name not in ("heldout4", "heldout5") or timm_available():  # their models need the optional timm
             ex.validate(v, check_data=False)
     assert len(specs["batch_size"]) == 6 * 3
     assert len(specs["macs"]) == 20 * 2 + len(campaign.REPEATED_MODELS) * 2
@@ -256,11 +257,11 @@ def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the
 
     exp = campaign.EXPERIMENTS["heldout4"]
     specs = exp.specs()
-    models = [s.model for s in specs if s.model not in campaign.HELDOUT4_ANCHORS]
+    models = [s.model for s in specs if s.model not in campaign.HELDOUT_ANCHORS]
     assert models == list(campaign.HELDOUT4_MODELS) and len(set(models)) == len(models) == 16
     # the zoo anchors come first, on the same card, in the conditions of their fitted rows (macs_h200)
-    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT4_ANCHORS)
-    assert set(campaign.HELDOUT4_ANCHORS) <= set(MODEL_NAMES)
+    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT_ANCHORS)
+    assert set(campaign.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
     zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
     for s in specs[:4]:
         assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
@@ -366,3 +367,91 @@ def torch_device(name):
     import torch
 
     return torch.device(name)
+
+
+def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_the_fourth():
+    pytest.importorskip("timm")
+    from greenai.macs import count_model
+    from greenai.models import MODEL_NAMES
+
+    exp = campaign.EXPERIMENTS["heldout5"]
+    specs = exp.specs()
+    models = [s.model for s in specs if s.model not in campaign.HELDOUT_ANCHORS]
+    assert models == list(campaign.HELDOUT5_MODELS) and len(set(models)) == len(models) == 16
+    # the same zoo anchors first, on the same card, in the conditions of their fitted rows (macs_h200)
+    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT_ANCHORS)
+    zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
+    for s in specs[:4]:
+        assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
+    assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
+    for m in models:  # the stated MAC range, 1x224x224 and 10 classes
+        assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
+    fourth = campaign.EXPERIMENTS["heldout4"].specs()
+    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
+                              s.epochs, s.image_size) for s in ss}
+    assert conditions(specs) == conditions(fourth)
+    assert exp.csv == "kpi_heldout5" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
+                                                          if n != "heldout5"}
+    order = campaign.DEFAULT_EXPERIMENTS
+    assert "heldout5" in order and order.index("heldout5") == order.index("heldout4") + 1
+    ex.validate(specs, check_data=False)
+
+
+def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_the_synthetic_blocks():
+    pytest.importorskip("timm")
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.synthetic import BLOCKS, SYNTHETIC_NAMES
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    families = [model_info(m)["family"] for m in campaign.HELDOUT5_MODELS]
+    assert len(set(families)) == len(families)  # one model per timm family
+    earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4")
+               for s in campaign.EXPERIMENTS[n].specs()}
+    tv_families = {torchvision_family(n) for n in torchvision_names()}
+    synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *BLOCKS}
+    vit = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}  # torchvision has ViT
+    for family in families:
+        assert not has_torchvision_counterpart(family, tv_families | earlier | synthetic | vit, ZOO_FAMILIES), family
+    # the screen's rule: the first 16 of its set-5 candidates that pass, in its order
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "timm_heldout_screen.py"
+    spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    names = [m.removeprefix("timm:") for m in campaign.HELDOUT5_MODELS]
+    assert [c for c in screen.CANDIDATES[5] if c in names] == names
+    assert set(screen.VIT_FAMILIES) == vit and not set(names) & set(screen.CANDIDATES[4][:19])
+
+
+def test_fifth_heldout_models_build_with_only_the_timm_wheel():
+    pytest.importorskip("timm")
+    # as on the GPU machine: huggingface_hub, safetensors and yaml not importable
+    code = textwrap.dedent(f"""
+        import sys
+        for mod in ("huggingface_hub", "safetensors", "yaml"):
+            sys.modules[mod] = None
+        import torch
+        from greenai.models import build_model
+        for name in {list(campaign.HELDOUT5_MODELS)!r}:
+            with torch.device("meta"):
+                net = build_model(name, 1, 10)
+            assert net(torch.empty(2, 1, 224, 224, device="meta")).shape == (2, 10), name
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_fifth_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path):
+    pytest.importorskip("timm")
+    argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
+            "-e", "heldout5"]
+    assert campaign.main(argv) == 0
+    rows = pd.read_csv(tmp_path / "kpi_heldout5.csv")
+    assert len(rows) == 2 and set(rows.model) == {"timm:skresnet18"} and rows.epoch_energy_extrapolated.all()
+    assert rows.train_loss.notna().all() and (rows.macs > 0).all()
+    assert (tmp_path / "kpi_heldout5.meta.json").exists()
+    env = ex.make_environment("cpu")
+    summary = campaign.run_experiment("heldout5", tmp_path, quick=True, env=env, progress=False, log=None)
+    assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(tmp_path / "kpi_heldout5.csv")) == 2
