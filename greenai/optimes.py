@@ -47,7 +47,8 @@ def operator_class(name: str, kind: str) -> str:
     """The class of one operator (one of :data:`OPERATOR_CLASSES`) from its aten name and kind.
 
     Backward operators are their own classes; batch norm is one class whether
-    cuDNN (GPU) or PyTorch's native kernel (meta, CPU) runs it.
+    cuDNN (GPU) or PyTorch's native kernel (meta, CPU) runs it; group norm
+    (a layer norm over groups of channels) is in the layer-norm class.
     """
     backward = "backward" in name
     suffix = " backward" if backward else ""
@@ -57,7 +58,8 @@ def operator_class(name: str, kind: str) -> str:
         return "matmul"
     if kind == "attention":
         return "attention" + suffix
-    for key, label in (("batch_norm", "batch norm"), ("layer_norm", "layer norm"), ("pool", "pooling")):
+    for key, label in (("batch_norm", "batch norm"), ("layer_norm", "layer norm"), ("group_norm", "layer norm"),
+                       ("pool", "pooling")):
         if key in name:
             return label + suffix
     return "elementwise"

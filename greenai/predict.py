@@ -15,9 +15,9 @@ that a static pass over any ``torch.nn.Module`` can count without a GPU
 (:func:`static_features`: a forward and backward pass on PyTorch's ``meta``
 device under a dispatch mode that sees every aten operator)::
 
-    E_epoch = c_dense   x N x MACs of dense convolutions          [J/MAC]
-            + c_dw      x N x MACs of depthwise convs             [J/MAC]
-            + c_grouped x N x MACs of grouped convs               [J/MAC]
+    E_epoch = c_conv    x N x MACs of convolutions                [J/MAC]
+            + c_narrow  x N x sum over convolutions of MACs / w,
+                              w = the narrow side of its GEMM     [J/element]
             + c_matmul  x N x MACs of matrix products (linear,
                               attention)                          [J/MAC]
             + p_fp32    x N x MACs of matrix products             [J/MAC]
@@ -31,11 +31,17 @@ device under a dispatch mode that sees every aten operator)::
             + c_param   x S x parameters (optimizer traffic)      [J/parameter update]
 
 with ``S = N / batch`` steps per epoch (the terms are :data:`CANDIDATE_TERMS`).
+A convolution runs as a matrix product per group (implicit GEMM) whose two
+channel sides are ``C_out / groups`` and ``C_in / groups x kh x kw``; ``w`` is
+the narrower one. A tensor core amortises its work over that side, so a MAC
+costs ``c_conv + c_narrow / w``: about ``c_conv`` in a wide dense convolution,
+``c_conv + c_narrow`` in a depthwise one (``w = 1``), and in between for grouped
+convolutions, whatever their number of groups.
 It is fitted by weighted least squares with weights ``1/E^2`` (every model
-counts by its relative error, small and large alike). A MAC kind whose own
-coefficient is not positive is priced like a dense-convolution MAC (merged into
-``c_dense``); any other such term is dropped (no negative energies in an
-explanation). ``p_fp32`` is measured apart (:func:`fit_matmul_premium`): PyTorch's
+counts by its relative error, small and large alike). If matrix products'
+own coefficient is not positive they are priced like a convolution's MAC
+(merged into ``c_conv``), a byte group likewise like other bytes; any other
+such term is dropped (no negative energies in an explanation). ``p_fp32`` is measured apart (:func:`fit_matmul_premium`): PyTorch's
 default precision runs convolutions in TF32 but matrix products in FP32, and the
 ``kpi_precision`` rows (default vs tf32) price the difference; it matters for
 architectures made of matrix products (ViT, Swin, ConvNeXt), which the zoo lacks.
@@ -96,9 +102,9 @@ J_PER_KWH = 3.6e6
 
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
-    "conv_dense": ("N x MACs of dense convolutions per sample", "J/MAC"),
-    "conv_depthwise": ("N x MACs of depthwise convolutions (one plane per group) per sample", "J/MAC"),
-    "conv_grouped": ("N x MACs of grouped convolutions (several planes per group) per sample", "J/MAC"),
+    "conv": ("N x MACs of convolutions (dense, grouped, depthwise) per sample", "J/MAC"),
+    "conv_narrow": ("N x sum over convolutions of MACs / w per sample, w the narrow side of the convolution's "
+                    "GEMM per group (min(C_out / groups, C_in / groups x kh x kw))", "J/element"),
     "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
     "bytes_elementwise": ("N x bytes read and written by elementwise operators, forward and backward, per sample",
                           "J/B"),
@@ -164,7 +170,10 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         Per sample: ``macs_conv_dense``, ``macs_conv_depthwise`` (one input
         plane per group), ``macs_conv_grouped`` (``groups > 1`` with several
         planes per group), ``macs_matmul`` (mm, addmm, bmm,
-        attention) of the forward pass [MAC]; ``bytes_forward``,
+        attention) of the forward pass [MAC]; ``conv_narrow_elements``: the sum
+        over forward convolutions of MACs / ``w``, ``w`` the narrow side of the
+        convolution's GEMM per group, ``min(C_out / groups, C_in / groups x kh x kw)``
+        [MAC per channel]; ``bytes_forward``,
         ``bytes_backward``: bytes of every tensor written by a non-view operator
         (allocations included) [B]; ``bytes_elementwise``, ``bytes_norm``,
         ``bytes_other``: bytes read and written by the operators of each group
@@ -198,6 +207,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
         "macs_conv_grouped": per["fwd_conv_grouped"],
+        "conv_narrow_elements": per["fwd_conv_narrow"],
         "macs_matmul": per["fwd_matmul"],
         "bytes_forward": per["fwd_bytes"],
         "bytes_backward": per["bwd_bytes"],
@@ -226,21 +236,32 @@ def _count_step(net, input_shape, batch) -> dict:
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
-    mode = operator_recorder(count_allocations=True)
+    conv = torch.ops.aten.convolution
+
+    def gemm_width(func, args, kwargs):
+        """Run the operator; a convolution's narrow GEMM side per group rides along (0 for any other)."""
+        out = func(*args, **kwargs)
+        if func.overloadpacket is not conv:
+            return out, (0,)
+        weight, groups = args[1], args[8]
+        return out, (min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:])),)
+
+    mode = operator_recorder(on_op=gemm_width, count_allocations=True)
     with fused_attention_on_meta(), mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
         n_forward = len(mode.ops)
         loss.backward()
     out = {}
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
-        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "matmul": 0, "bytes": 0,
+        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "bytes": 0,
                   "kernels": len(ops), **{f"moved_{g}": 0 for g in BYTE_GROUPS}}
-        for name, kind, macs, read, written in ops:
+        for name, kind, macs, read, written, width in ops:
             counts["bytes"] += written
             if not name.startswith(_ALLOCATIONS):
                 counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
             if name == "convolution":
                 counts[kind] += macs
+                counts["conv_narrow"] += macs / width
             elif kind == "matmul" or (kind == "attention" and "backward" not in name):
                 counts["matmul"] += macs
         out.update({f"{phase}_{k}": v for k, v in counts.items()})
@@ -289,22 +310,21 @@ def compute_model_features(name: str, in_channels: int, num_classes: int, image_
 _DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
                     "cifar_100": "cifar100"}
 
-#: MAC kinds: a kind whose own coefficient is not positive is priced like dense convolutions
-_MAC_KINDS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul")
+#: MAC kinds: a kind whose own coefficient is not positive is priced like convolutions
+_MAC_KINDS = ("conv", "matmul")
 #: candidate terms of the static-feature model, in order
 #: byte groups: a group whose own coefficient is not positive is priced like the bytes of "other" operators
 _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 #: where a kind of MAC or byte goes when it cannot be priced on its own
-_MERGE_INTO = {**{t: "conv_dense" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
-CANDIDATE_TERMS = ("conv_dense", "conv_depthwise", "conv_grouped", "matmul", *_BYTE_TERMS, "kernels", "samples",
-                   "param_updates")
-_UNITS = {"conv_dense": "J/MAC", "conv_depthwise": "J/MAC", "conv_grouped": "J/MAC", "matmul": "J/MAC",
+_MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
+CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", *_BYTE_TERMS, "kernels", "samples", "param_updates")
+_UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
           "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B",
           "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
-    "conv_dense": "a multiply-accumulate of a dense convolution (forward MAC; backward work rides on it)",
-    "conv_depthwise": "a multiply-accumulate of a depthwise convolution (one plane per group)",
-    "conv_grouped": "a multiply-accumulate of a grouped convolution (several planes per group)",
+    "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
+    "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "
+                   "cannot amortise; a depthwise convolution's MAC)",
     "matmul": "a multiply-accumulate of a matrix product (linear layers, attention)",
     "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
     "bytes_norm": "a byte read or written by a batch or layer norm, forward or backward",
@@ -324,9 +344,8 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
     n = float(n_samples)
     steps = n / float(batch_size)
     return {
-        "conv_dense": n * features["macs_conv_dense"],
-        "conv_depthwise": n * features["macs_conv_depthwise"],
-        "conv_grouped": n * features["macs_conv_grouped"],
+        "conv": n * (features["macs_conv_dense"] + features["macs_conv_depthwise"] + features["macs_conv_grouped"]),
+        "conv_narrow": n * features["conv_narrow_elements"],
         "matmul": n * features["macs_matmul"],
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
@@ -347,9 +366,9 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
     ``premium x matmul`` is taken off ``y`` before the fit and added back by
     :func:`predict_static`.
 
-    A MAC kind (grouped convolutions, matrix products) absent from every run,
-    or whose coefficient comes out not positive, is merged into the dense-convolution term (priced like a
-    dense MAC), a byte group likewise into ``bytes_other`` (:data:`_MERGE_INTO`); any other term with a
+    Matrix-product MACs, absent from every run or with a coefficient not positive, are merged into the
+    convolution term (priced like a convolution's MAC), a byte group likewise into ``bytes_other``
+    (:data:`_MERGE_INTO`); any other term with a
     coefficient not positive is dropped; the
     fit is repeated until every coefficient is positive.
 
@@ -574,23 +593,24 @@ ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_ex
             "kpi_hardware", "kpi_hardware_h200", "kpi_precision", "kpi_cifar10_pair", "kpi_macs_h200")
 #: the synthetic architectures' CSV (:mod:`greenai.models.synthetic`): fitted beside the zoo
 SYNTHETIC_CSV = "kpi_synthetic"
-#: torchvision architectures outside the zoo, the held-out sets 1 to 3: tests of the earlier versions of
-#: this model (fitted on the zoo and the synthetic architectures only), fitted since set 4 was chosen
-TORCHVISION_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3")
+#: architectures outside the zoo that were held-out sets once, tests of earlier versions of this model:
+#: torchvision (sets 1 to 3) and timm families (set 4); fitted since the next set was chosen
+FORMER_HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3", "kpi_heldout4")
 #: CSVs whose rows may enter a fit
-FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,) + TORCHVISION_CSVS
-#: the held-out architectures' CSVs (never fitted): set 4, timm families that neither torchvision nor the
-#: zoo has, measured after the coefficients had been frozen; its zoo rows (anchors) measure the card
-HELDOUT_CSVS = ("kpi_heldout4",)
+FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,) + FORMER_HELDOUT_CSVS
+#: the held-out architectures' CSVs (never fitted): set 5, timm families that none of the other rows has,
+#: measured after the coefficients had been frozen; its zoo rows (anchors) measure the card
+HELDOUT_CSVS = ("kpi_heldout5",)
 #: the split name of each CSV of architectures outside the zoo in the validation table
 HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3",
-                  "kpi_heldout4": "heldout4"}
+                  "kpi_heldout4": "heldout4", "kpi_heldout5": "heldout5"}
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
 
 
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
-FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "macs_matmul", "bytes_forward",
+FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
+                "bytes_forward",
                 "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels_forward",
                 "kernels_backward", "params", "macs")
 
@@ -624,8 +644,10 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
 
     Each measured window or epoch of a run is averaged (:func:`greenai.analysis.per_run`); the
     column ``csv`` says where the run came from, ``heldout`` marks the held-out rows (never fitted),
-    ``synthetic`` the synthetic architectures and ``torchvision`` the torchvision architectures outside
-    the zoo (held-out sets 1 to 3). Missing CSVs are skipped.
+    ``synthetic`` the synthetic architectures, ``former_heldout`` the architectures of the earlier
+    held-out sets (:data:`FORMER_HELDOUT_CSVS`) and ``anchor`` the zoo models measured beside a held-out
+    set on its card (rows of a zoo model in a held-out CSV; they count as zoo rows, and those of the
+    current held-out set measure its card). Missing CSVs are skipped.
     """
     import pandas as pd
 
@@ -644,11 +666,14 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
         runs["csv"] = name
         runs["heldout"] = name in HELDOUT_CSVS
         runs["synthetic"] = name == SYNTHETIC_CSV
-        runs["torchvision"] = name in TORCHVISION_CSVS
+        runs["former_heldout"] = name in FORMER_HELDOUT_CSVS
         frames.append(runs)
     if not frames:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
+    out["anchor"] = (out["csv"].isin(FORMER_HELDOUT_CSVS + HELDOUT_CSVS)
+                     & out["model"].isin(set(out.loc[out["csv"].isin(ZOO_CSVS), "model"])))
+    out.loc[out["anchor"], "former_heldout"] = False
     return out[out["image_size"] == IMAGE_SIZE].reset_index(drop=True)
 
 
@@ -717,7 +742,7 @@ def _unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = Non
 def _beyond_zoo(runs):
     """Which rows are of architectures outside the zoo that may be fitted (synthetic, torchvision)."""
     out = runs["model"] != runs["model"]
-    for column in ("synthetic", "torchvision"):
+    for column in ("synthetic", "former_heldout"):
         if column in runs:
             out |= runs[column].astype(bool)
     return out
@@ -822,8 +847,9 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in runs.itertuples()}
     feats = feature_table(sorted(keys), known, log=log)
     out = {"version": 1, "image_size": IMAGE_SIZE, "pi_level": PI_LEVEL,
-           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo, synthetic and torchvision rows; "
-                   "kpi_heldout4 never enters a fit); per-epoch energy [J] and duration [s]",
+           "note": "fitted by notebooks/05_prediction.py from results/raw (zoo, synthetic and earlier held-out "
+                   "sets' rows; the current held-out set, kpi_heldout5, never enters a fit); per-epoch energy [J] "
+                   "and duration [s]",
            "datasets": ds, **fit_coefficients(runs, feats), "features": dict(sorted(feats.items()))}
     return out
 
@@ -930,15 +956,16 @@ def cross_validate(runs, features: dict, log=None):
     ``leave_one_synthetic_out``
         The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
     ``leave_one_family_out``
-        For each family of the torchvision architectures outside the zoo (held-out
-        sets 1 to 3: DenseNet, ShuffleNet, Swin, ...): fitted without any model of
-        that family, predicting its rows.
-    ``heldout``, ``heldout2``, ``heldout3``
-        Sets 1 to 3 as the earlier versions of this model met them: fitted
-        without any of them (zoo and synthetic architectures only).
-    ``heldout4``
-        The fresh set (timm families), fitted on every other row, as shipped;
-        ``heldout4_card_adjusted``: the same times the card factor, the ratio of
+        For each family of the architectures of the earlier held-out sets
+        (:data:`FORMER_HELDOUT_CSVS`: DenseNet, ShuffleNet, Swin, ... from
+        torchvision, DLA, HRNet, LeViT, ... from timm): fitted without any model
+        of that family, predicting its rows.
+    ``heldout``, ``heldout2``, ``heldout3``, ``heldout4``
+        The earlier held-out sets as a fit on the zoo and the synthetic
+        architectures alone meets them.
+    ``heldout5``
+        The fresh set (:data:`HELDOUT_CSVS`), fitted on every other row, as shipped;
+        ``heldout5_card_adjusted``: the same times the card factor, the ratio of
         the set's zoo anchors (measured on the same card in the same run) to
         their fitted rows: what is left is the architecture's error, without
         the card-to-card spread of one GPU kind.
@@ -977,7 +1004,7 @@ def cross_validate(runs, features: dict, log=None):
         on_gpu = fit_rows[fit_rows["gpu_name"] == gpu]
         if on_gpu["model"].nunique() < MIN_MODELS_OWN_FIT + 1:
             continue
-        tv = on_gpu["torchvision"].to_numpy(bool)
+        tv = on_gpu["former_heldout"].to_numpy(bool)
         families = pd.Series([family(r) if t else "" for r, t in zip(on_gpu.to_dict("records"), tv)],
                              index=on_gpu.index)
         leave_out = [([m], on_gpu[(on_gpu["model"] == m) & on_gpu["csv"].isin(_LOMO_CSVS)])
@@ -990,15 +1017,15 @@ def cross_validate(runs, features: dict, log=None):
             if log:
                 log(f"leave out: {gpu}, {', '.join(models)}")
             fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models))
-            split = ("leave_one_family_out" if test["torchvision"].any() else
+            split = ("leave_one_family_out" if test["former_heldout"].any() else
                      "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
-    earlier = fit_rows[fit_rows["torchvision"]]
-    if not earlier.empty:  # sets 1 to 3 as the earlier versions met them: none of them in the fit
-        coeffs = fit_coefficients(all_fit[~all_fit["torchvision"]], features)
+    earlier = fit_rows[fit_rows["former_heldout"]]
+    if not earlier.empty:  # the earlier sets as a fit on the zoo and the synthetic rows alone meets them
+        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features)
         frames += _predict_sets(coeffs, earlier, fit_rows, features)
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
-    anchor = held["model"].isin(set(all_fit["model"]))  # zoo models measured beside the set: the card
+    anchor = held["anchor"]  # zoo models measured beside the set: the card
     if not held[~anchor].empty:
         coeffs = fit_coefficients(all_fit, features)
         frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
