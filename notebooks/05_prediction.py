@@ -26,32 +26,37 @@
 #    HC), and its log-log regression — the baseline.
 # 2. **A static-feature model** (ours): the epoch's energy as a sum of costs a static pass
 #    over any `torch.nn.Module` counts on PyTorch's `meta` device, without a GPU — MACs of
-#    dense convolutions, of depthwise convolutions, of grouped convolutions and of matrix
-#    products, bytes written by forward and backward operators, operators launched per
-#    step, and a fixed cost per sample (input pipeline, loss). Fitted by weighted least
-#    squares (relative errors), every coefficient with a unit and an interval; 90 %
-#    prediction intervals. Beside the zoo it learns from 48 **synthetic architectures**
-#    (`greenai.models.synthetic`, `kpi_synthetic`): random stacks of plain, bottleneck,
-#    grouped, inverted-residual, ConvNeXt-like, densely connected and attention blocks, so
-#    that each kind of work varies on its own (in the zoo they move together).
-# 3. **Validation** on six splits: the thesis' (fit FMNIST + CIFAR-100, predict CIFAR-10),
-#    leave-one-model-out over the zoo and over the synthetic architectures, and three sets of
-#    **held-out architectures** — torchvision models of families the zoo does not contain,
-#    measured in the campaign's conditions and never fitted:
-#    - `heldout` (`kpi_heldout`, 11 models: DenseNet121, EfficientNet-B0, RegNetY-800MF,
-#      ShuffleNetV2, SqueezeNet1.1, MnasNet1.0, ConvNeXt-T, ResNeXt50, MobileNetV3-L, ViT-B/16,
-#      Swin-T) was measured first. Its residuals (grouped convolutions priced at the
-#      depthwise price, because the zoo had none) are what led to the synthetic rows and to
-#      pricing depthwise and grouped convolutions apart — so this set has been *seen* by
-#      the design, if never by a fit;
-#    - `heldout2` (`kpi_heldout2`, 13 models: MaxViT-T, RegNetX-1.6GF, RegNetY-400MF,
-#      EfficientNetV2-S, EfficientNet-B2, DenseNet169, ShuffleNetV2-2.0, MnasNet0.5,
-#      ConvNeXt-S, SwinV2-T, ViT-B/32, ResNeXt101-32x8d, MobileNetV3-S) was chosen, and the
-#      coefficients committed (`ef8ce20`), before any of it was measured: a clean test;
-#    - `heldout3` (`kpi_heldout3`, 13 models: DenseNet201, EfficientNet-B1/B3/V2-M,
-#      MnasNet1.3, RegNetX-400MF/3.2GF, RegNetY-1.6GF, ResNeXt101-64x4d, ShuffleNetV2-1.5,
-#      SqueezeNet1.0, Swin-S, ConvNeXt-B), measured later and predicted by the same frozen
-#      coefficients: a second clean test. The two clean sets are also pooled (26 models).
+#    convolutions, their MACs divided by the narrow side of each convolution's matrix
+#    product per group (`min(C_out/groups, C_in/groups·kh·kw)`: a tensor core amortises
+#    its work over that side, so depthwise and narrow grouped convolutions cost more per
+#    MAC, wide ones whatever their number of groups little more than dense ones), MACs of
+#    matrix products, bytes read and written by elementwise operators, by normalisations and
+#    by all other operators, operators launched per step, and a fixed cost per sample (input
+#    pipeline, loss). Fitted by weighted least squares (relative errors), every coefficient
+#    with a unit and an interval; 90 % prediction intervals. Beside the zoo it learns from
+#    48 **synthetic architectures** (`greenai.models.synthetic`, `kpi_synthetic`: random
+#    stacks of plain, bottleneck, grouped, inverted-residual, ConvNeXt-like, densely
+#    connected and attention blocks, so that each kind of work varies on its own) and from
+#    the architectures of the **earlier held-out sets**.
+# 3. **Validation**: the thesis' split (fit FMNIST + CIFAR-100, predict CIFAR-10),
+#    leave-one-model-out over the zoo, leave-one-out over the synthetic architectures,
+#    leave-one-family-out over the earlier held-out sets, and a **fresh held-out set**.
+#    Each held-out set was chosen, and the coefficients committed, before it was measured;
+#    once measured and reported it joined the fit and a new set was chosen:
+#    - sets 1 to 3 (`kpi_heldout`, `kpi_heldout2`, `kpi_heldout3`, 37 torchvision models of
+#      families outside the zoo: DenseNet, EfficientNet(V2), RegNet, ShuffleNet, MnasNet,
+#      SqueezeNet, ConvNeXt, ResNeXt, MobileNetV3, ViT, Swin, MaxViT);
+#    - set 4 (`kpi_heldout4`, 16 timm models, one per timm family that neither the zoo nor
+#      torchvision has: RepVGG, CSPNet, DLA, HRNet, DPN, Xception, ResNeSt, VoVNet, ReXNet,
+#      MLP-Mixer, PoolFormer, LeViT, MobileViT, EfficientFormer, EdgeNeXt, FastViT);
+#    - set 5 (`kpi_heldout5`, timm families none of the above has), the fresh test: never
+#      fitted. Each of sets 4 and 5 was measured after four zoo **anchors** on the same card;
+#      their ratio to the fitted rows of the same runs measures the card, since two H200s
+#      differed by 8 % on the same runs (`kpi_hardware_h200`).
+#
+#    The splits `heldout` … `heldout4` show what a fit on the zoo and the synthetic
+#    architectures alone does on the earlier sets (`git log -- greenai/data_files` gives the
+#    commits each set was predicted from).
 #
 # The coefficients are written to `greenai/data_files/predict_coefficients.json`, which
 # `greenai predict` and `greenai.predict.predict_run` read (no torch needed for the zoo).
@@ -62,8 +67,6 @@ QUICK = False
 
 # %%
 import json
-
-import pandas as pd
 
 from greenai import claims, paths
 from greenai import predict as pr
@@ -76,14 +79,15 @@ NOTEBOOK = "05_prediction"
 # ## Measuring (GPU only)
 # With `MEASURE=True` on a GPU, the synthetic architectures, both held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
-# `synthetic`, `heldout`, `heldout2`, `heldout3` and, on an H200, `macs_h200` experiments; resumable,
+# `synthetic`, `heldout` … `heldout5` and, on an H200, `macs_h200` experiments; resumable,
 # rows appended to `results/raw/`).
 
 # %%
 if MEASURE:
     from greenai import campaign
 
-    names = ["synthetic", "heldout", "heldout2", "heldout3"] + (["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else [])
+    names = ["synthetic", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
+    names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
 else:
@@ -91,10 +95,10 @@ else:
 
 # %% [markdown]
 # ## Fitting both models on the recorded rows
-# Every zoo run and every synthetic run (one row per model, dataset, batch size, precision
-# and repeat; windows of one run averaged) enters the static-feature fit of its GPU; the
-# thesis' HC is fitted on the zoo runs alone (the thesis' model on the thesis' models); the
-# held-out rows never enter a fit. A GPU with fewer than
+# Every zoo run, synthetic run and run of an earlier held-out set (one row per model,
+# dataset, batch size, precision and repeat; windows of one run averaged) enters the
+# static-feature fit of its GPU; the thesis' HC is fitted on the zoo runs alone (the thesis'
+# model on the thesis' models); the rows of the fresh held-out set never enter a fit. A GPU with fewer than
 # eight zoo models (so far the H200: AlexNet and ResNet18 only, unless `macs_h200` was
 # measured) is predicted by the H100 model times a GPU factor measured on the models both
 # ran. Precisions other than `default` scale the default prediction by factors measured in
@@ -162,9 +166,12 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_logl
 # ## Validation: predicted vs measured energy per epoch
 # `cifar10`: the thesis' check. `leave_one_model_out` / `leave_one_synthetic_out`: each zoo
 # or synthetic model predicted by a fit without it (its interval is then the
-# leave-one-model-out spread of the others, as for any new architecture). `heldout`,
-# `heldout2`, `heldout3`: architectures of families outside the zoo (the second and third
-# sets measured after the coefficients were frozen).
+# leave-one-model-out spread of the others, as for any new architecture).
+# `leave_one_family_out`: each family of the earlier held-out sets predicted by a fit
+# without any of its models. `heldout` … `heldout4`: the earlier sets predicted by a fit on
+# the zoo and the synthetic architectures alone. `heldout5`: the fresh set, predicted by
+# the shipped coefficients; `heldout5_card_adjusted`: the same times its card's factor
+# from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
 
 # %%
 predictions = pr.cross_validate(runs, features)
@@ -172,13 +179,10 @@ validation = pr.validation_table(predictions)
 validation.to_csv(paths.tables_dir() / "prediction_validation.csv", index=False)
 predictions.to_csv(paths.tables_dir() / "prediction_runs.csv", index=False)
 display(validation.round(2))  # noqa: F821
-has_heldout = "heldout" in set(validation["split"])
-if not has_heldout:
-    print("no held-out rows yet (results/raw/kpi_heldout*.csv): measure them on a GPU with "
-          "`python -m greenai.campaign -e heldout -e heldout2 -e heldout3` (and `-e macs_h200` on an H200)")
-fresh = predictions[predictions["split"].isin(["heldout2", "heldout3"])].assign(split="heldout2+3")
-fresh_table = pr.validation_table(fresh)
-display(fresh_table.round(2))  # noqa: F821
+FRESH = pr.HELDOUT_SPLITS[pr.HELDOUT_CSVS[-1]]
+if FRESH not in set(validation["split"]):
+    print(f"no rows of the fresh held-out set yet (results/raw/{pr.HELDOUT_CSVS[-1]}.csv): measure them on a "
+          f"GPU with `python -m greenai.campaign -e {FRESH}`")
 
 # %%
 save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
@@ -199,10 +203,10 @@ display(worst.round(1))  # noqa: F821
 # ## Where the GPU's time goes, operator by operator
 # `python -m greenai.optimes` timed every operator of one training step (forward and
 # backward, batch 256) with CUDA events on an H200, for the zoo, the synthetic
-# architectures and the first two held-out sets (`op_times_h200.csv.gz`). The static-feature
-# model prices totals; the shares below show what each held-out model spends its time on,
-# and the correlation table which shares go with the model's error. It reads the residuals;
-# nothing here enters a fit.
+# architectures and held-out sets 1 to 4 (`op_times_h200*.csv.gz`). The static-feature
+# model prices totals; the shares below show what each model of the earlier held-out sets
+# spends its time on, and the correlation table which shares go with its
+# leave-one-family-out error. It reads the residuals; nothing here enters a fit.
 
 # %%
 from greenai.analysis import MissingResultsError  # noqa: E402
@@ -214,7 +218,7 @@ except MissingResultsError as exc:
     shares = None
     print(f"no operator times recorded: {exc}")
 if shares is not None:
-    held_static = static[static["split"].isin(["heldout", "heldout2", "heldout3"])]
+    held_static = static[static["split"] == "leave_one_family_out"]
     held_errors = held_static.groupby("model")["error_pct"].mean()
     save_figure(ch4.fig_operator_time_shares(shares, held_errors), "fig_prediction_operator_time_shares")
     correlation = opa.share_residual_correlation(shares, held_errors)
@@ -239,18 +243,16 @@ def _v(split, predictor, col="mape_pct"):
     return pr.validation_value(validation, split, predictor, col, gpu=ref)
 
 
-def _heldout_claim(claim_id, table, split, which, context):
-    """The static-feature model's MAPE on one held-out split, with the HC model's and the interval's coverage."""
-    def value(predictor, col="mape_pct"):
-        return pr.validation_value(table, split, predictor, col, gpu=ref)
-
-    found = split in set(table["split"])
+def _heldout_claim(claim_id, split, which, context):
+    """The static-feature model's MAPE on one split of architectures outside the zoo, with the HC model's and
+    the interval's coverage."""
+    found = split in set(validation["split"])
     return dict(claim_id=claim_id, section="4.2 (beyond)",
-                description=f"static-feature model on held-out architectures, {which} (MAPE; target <= 10 %)",
-                thesis_value=float("nan"), our_value=value("static_features"), unit="%",
-                note=(f"{context}; HC model: {value('thesis_hc'):.1f} %; 90 % PI covers "
-                      f"{value('static_features', 'covered'):.0f} of {value('static_features', 'n_runs'):.0f} runs")
-                if found else f"no {split} rows recorded yet")
+                description=f"static-feature model on {which} (MAPE; target <= 10 %)",
+                thesis_value=float("nan"), our_value=_v(split, "static_features"), unit="%",
+                note=(f"{context}; HC model: {_v(split, 'thesis_hc'):.1f} %; 90 % PI covers "
+                      f"{_v(split, 'static_features', 'covered'):.0f} of {_v(split, 'static_features', 'n_runs'):.0f} "
+                      "runs") if found else f"no {split} rows recorded yet")
 
 
 hc_ref = ref_fit["thesis"]
@@ -271,9 +273,13 @@ claims.record(NOTEBOOK, [
          thesis_value=float("nan"), our_value=_v("leave_one_model_out", "thesis_hc"), unit="%",
          note=f"static-feature model: {_v('leave_one_model_out', 'static_features'):.1f} %, 90 % PI covers "
               f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
-    _heldout_claim("heldout_mape_static", validation, "heldout", "first set", "seen while designing the features"),
-    _heldout_claim("heldout2_mape_static", validation, "heldout2", "fresh second set",
-                   "measured after the coefficients were frozen"),
-    _heldout_claim("heldout_fresh_mape_static", fresh_table, "heldout2+3",
-                   "every set measured after the freeze", "heldout2 + heldout3"),
+    _heldout_claim("family_lofo_mape_static", "leave_one_family_out",
+                   "the earlier held-out sets, each family left out of the fit in turn",
+                   "torchvision and timm families of held-out sets 1 to 4"),
+    _heldout_claim("fresh_heldout_mape_static", FRESH, "the fresh held-out set",
+                   "timm families none of the fitted rows has, measured after the coefficients were frozen"),
+    dict(claim_id="fresh_heldout_card_adjusted_mape_static", section="4.2 (beyond)",
+         description="static-feature model on the fresh held-out set, times the card factor of its anchors (MAPE)",
+         thesis_value=float("nan"), our_value=_v(f"{FRESH}_card_adjusted", "static_features"), unit="%",
+         note="the architecture's error without the card-to-card spread of one GPU kind"),
 ])
