@@ -22,7 +22,7 @@ device under a dispatch mode that sees every aten operator)::
                               attention)                          [J/MAC]
             + p_fp32    x N x MACs of matrix products             [J/MAC]
             + c_ew      x N x bytes moved by elementwise operators [J/B]
-            + c_norm    x N x bytes moved by batch and layer norms  [J/B]
+            + c_norm    x N x bytes moved by normalisations       [J/B]
             + c_other   x N x bytes moved by every other operator
                               (convolutions, matrix products,
                               pooling, attention)                 [J/B]
@@ -41,10 +41,11 @@ It is fitted by weighted least squares with weights ``1/E^2`` (every model
 counts by its relative error, small and large alike). If matrix products'
 own coefficient is not positive they are priced like a convolution's MAC
 (merged into ``c_conv``), a byte group likewise like other bytes; any other
-such term is dropped (no negative energies in an explanation). ``p_fp32`` is measured apart (:func:`fit_matmul_premium`): PyTorch's
-default precision runs convolutions in TF32 but matrix products in FP32, and the
-``kpi_precision`` rows (default vs tf32) price the difference; it matters for
-architectures made of matrix products (ViT, Swin, ConvNeXt), which the zoo lacks.
+such term is dropped (no negative energies in an explanation). ``p_fp32`` is
+measured apart (:func:`fit_matmul_premium`): PyTorch's default precision runs
+convolutions in TF32 but matrix products in FP32, and the ``kpi_precision`` rows
+(default vs tf32) price the difference; it matters for architectures made of
+matrix products (ViT, Swin, ConvNeXt), which the zoo lacks.
 The interval of a run of a zoo model is the WLS prediction interval; that of an
 architecture outside the fit uses the leave-one-model-out spread of the fit
 (:func:`_unseen_spread`). The same features predict the epoch's duration.
@@ -55,10 +56,13 @@ ratio over its models, with an interval); a GPU whose zoo rows are too few for
 its own fit is predicted by the H100 model times a GPU factor measured on the
 models both GPUs ran (``kpi_hardware`` beside ``kpi_hardware_h200``).
 
-Loading the coefficients and predicting for one of the 20 zoo models needs
-neither torch nor a GPU (their features are shipped in the same file); a
-torchvision model outside the zoo is built on the ``meta`` device and its
-features computed on the spot (torch needed; cached per process and on disk).
+Each GPU's fit takes its zoo rows, the synthetic architectures' and those of
+the earlier held-out sets (:data:`FIT_CSVS`); the current held-out set
+(:data:`HELDOUT_CSVS`) never enters a fit. Loading the coefficients and
+predicting for a zoo model or a held-out architecture needs neither torch nor a
+GPU (their features are shipped in the same file); any other torchvision model
+or ``timm:NAME`` is built on the ``meta`` device and its features computed on
+the spot (torch, and timm for ``timm:``, needed; cached per process and on disk).
 
 >>> from greenai.predict import predict_run
 >>> p = predict_run("resnet18", "cifar10", epochs=30, batch_size=256)
@@ -108,7 +112,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
     "bytes_elementwise": ("N x bytes read and written by elementwise operators, forward and backward, per sample",
                           "J/B"),
-    "bytes_norm": ("N x bytes read and written by batch and layer norms, forward and backward, per sample", "J/B"),
+    "bytes_norm": ("N x bytes read and written by batch, layer and group norms, forward and backward, per sample",
+                   "J/B"),
     "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
                     "attention), forward and backward, per sample", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
@@ -327,7 +332,7 @@ _DESCRIPTIONS = {
                    "cannot amortise; a depthwise convolution's MAC)",
     "matmul": "a multiply-accumulate of a matrix product (linear layers, attention)",
     "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
-    "bytes_norm": "a byte read or written by a batch or layer norm, forward or backward",
+    "bytes_norm": "a byte read or written by a batch, layer or group norm, forward or backward",
     "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
     "kernels": "an operator launched in a training step (forward + backward)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",

@@ -356,7 +356,8 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     # ... and the anchors take it out: the truth is the model itself x the card, +/- 2 %
     assert adjusted.loc["static_features", "mape_pct"] < 3
     assert adjusted.loc["static_features", "mape_pct"] < held.loc["static_features", "mape_pct"]
-    assert {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5"} <= set(table["split"])
+    splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5"}
+    assert splits <= set(table["split"])
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
 
 
