@@ -285,19 +285,21 @@ def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the
     ex.validate(specs, check_data=False)
 
 
-def test_fourth_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path):
+@pytest.mark.parametrize("experiment, model", [("heldout4", "timm:ese_vovnet19b_dw"), ("heldout5", "timm:skresnet18")])
+def test_timm_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path, experiment, model):
     pytest.importorskip("timm")
     argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
-            "-e", "heldout4"]
+            "-e", experiment]
     assert campaign.main(argv) == 0
-    rows = pd.read_csv(tmp_path / "kpi_heldout4.csv")
-    assert len(rows) == 2 and set(rows.model) == {"timm:ese_vovnet19b_dw"} and rows.epoch_energy_extrapolated.all()
+    csv = tmp_path / f"{campaign.EXPERIMENTS[experiment].csv}.csv"
+    rows = pd.read_csv(csv)
+    assert len(rows) == 2 and set(rows.model) == {model} and rows.epoch_energy_extrapolated.all()
     assert rows.train_loss.notna().all() and (rows.macs > 0).all()
-    assert (tmp_path / "kpi_heldout4.meta.json").exists()
+    assert csv.with_suffix(".meta.json").exists()
     # the model name with its colon is a resume key like any other: a rerun measures nothing again
     env = ex.make_environment("cpu")
-    summary = campaign.run_experiment("heldout4", tmp_path, quick=True, env=env, progress=False, log=None)
-    assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(tmp_path / "kpi_heldout4.csv")) == 2
+    summary = campaign.run_experiment(experiment, tmp_path, quick=True, env=env, progress=False, log=None)
+    assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(csv)) == 2
 
 
 def test_synthetic_halves_partition_the_synthetic_grid_into_one_csv(tmp_path):
@@ -441,17 +443,3 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
-
-
-def test_fifth_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path):
-    pytest.importorskip("timm")
-    argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
-            "-e", "heldout5"]
-    assert campaign.main(argv) == 0
-    rows = pd.read_csv(tmp_path / "kpi_heldout5.csv")
-    assert len(rows) == 2 and set(rows.model) == {"timm:skresnet18"} and rows.epoch_energy_extrapolated.all()
-    assert rows.train_loss.notna().all() and (rows.macs > 0).all()
-    assert (tmp_path / "kpi_heldout5.meta.json").exists()
-    env = ex.make_environment("cpu")
-    summary = campaign.run_experiment("heldout5", tmp_path, quick=True, env=env, progress=False, log=None)
-    assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(tmp_path / "kpi_heldout5.csv")) == 2
