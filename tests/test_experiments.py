@@ -248,41 +248,47 @@ def test_second_heldout_set_is_disjoint_from_the_first_the_zoo_and_the_fit(tmp_p
     assert campaign.EXPERIMENTS["heldout2"].csv not in campaign.EXPERIMENTS["heldout"].csv  # its own CSV
 
 
-def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the_other_sets(tmp_path):
-    pytest.importorskip("timm")
+def _assert_timm_heldout_set(name, models_tuple, like):
+    """A timm held-out set: the zoo anchors first (in the conditions of their fitted ``macs_h200`` rows), then its
+    16 timm models in the stated MAC range, in the conditions of the set ``like``, in its own CSV, run by default."""
     from greenai.macs import count_model
-    from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
-    from greenai.models.timm_models import has_torchvision_counterpart
-    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+    from greenai.models import MODEL_NAMES
 
-    exp = campaign.EXPERIMENTS["heldout4"]
+    exp = campaign.EXPERIMENTS[name]
     specs = exp.specs()
     models = [s.model for s in specs if s.model not in campaign.HELDOUT_ANCHORS]
-    assert models == list(campaign.HELDOUT4_MODELS) and len(set(models)) == len(models) == 16
-    # the zoo anchors come first, on the same card, in the conditions of their fitted rows (macs_h200)
+    assert models == list(models_tuple) and len(set(models)) == len(models) == 16
     assert [s.model for s in specs[:4]] == list(campaign.HELDOUT_ANCHORS)
     assert set(campaign.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
     zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
     for s in specs[:4]:
         assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
     assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
+    for m in models:  # the stated MAC range, 1x224x224 and 10 classes
+        assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
+    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
+                              s.epochs, s.image_size) for s in ss}
+    assert conditions(specs) == conditions(campaign.EXPERIMENTS[like].specs())
+    assert exp.csv == f"kpi_{name}" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
+                                                          if n != name}
+    assert name in campaign.DEFAULT_EXPERIMENTS
+    ex.validate(specs, check_data=False)
+    return models
+
+
+def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the_other_sets(tmp_path):
+    pytest.importorskip("timm")
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    models = _assert_timm_heldout_set("heldout4", campaign.HELDOUT4_MODELS, like="heldout3")
     earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in campaign.EXPERIMENTS[n].specs()}
     tv_families = {torchvision_family(n) for n in torchvision_names()}
     families = [model_info(m)["family"] for m in models]
     assert len(set(families)) == len(families)  # one model per timm family
     assert not any(has_torchvision_counterpart(f, tv_families, ZOO_FAMILIES) for f in families)
     assert not {model_info(m)["family"] for m in earlier} & set(families)
-    for m in models:  # the stated MAC range, 1x224x224 and 10 classes
-        assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
-    # the conditions of the other held-out sets, in its own CSV, run by default
-    third = campaign.EXPERIMENTS["heldout3"].specs()
-    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
-                              s.epochs, s.image_size) for s in ss}
-    assert conditions(specs) == conditions(third)
-    assert exp.csv == "kpi_heldout4" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
-                                                          if n != "heldout4"}
-    assert "heldout4" in campaign.DEFAULT_EXPERIMENTS
-    ex.validate(specs, check_data=False)
 
 
 @pytest.mark.parametrize("experiment, model", [("heldout4", "timm:ese_vovnet19b_dw"), ("heldout5", "timm:skresnet18")])
@@ -373,30 +379,9 @@ def torch_device(name):
 
 def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_the_fourth():
     pytest.importorskip("timm")
-    from greenai.macs import count_model
-    from greenai.models import MODEL_NAMES
-
-    exp = campaign.EXPERIMENTS["heldout5"]
-    specs = exp.specs()
-    models = [s.model for s in specs if s.model not in campaign.HELDOUT_ANCHORS]
-    assert models == list(campaign.HELDOUT5_MODELS) and len(set(models)) == len(models) == 16
-    # the same zoo anchors first, on the same card, in the conditions of their fitted rows (macs_h200)
-    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT_ANCHORS)
-    zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
-    for s in specs[:4]:
-        assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
-    assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
-    for m in models:  # the stated MAC range, 1x224x224 and 10 classes
-        assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
-    fourth = campaign.EXPERIMENTS["heldout4"].specs()
-    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
-                              s.epochs, s.image_size) for s in ss}
-    assert conditions(specs) == conditions(fourth)
-    assert exp.csv == "kpi_heldout5" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
-                                                          if n != "heldout5"}
+    _assert_timm_heldout_set("heldout5", campaign.HELDOUT5_MODELS, like="heldout4")
     order = campaign.DEFAULT_EXPERIMENTS
-    assert "heldout5" in order and order.index("heldout5") == order.index("heldout4") + 1
-    ex.validate(specs, check_data=False)
+    assert order.index("heldout5") == order.index("heldout4") + 1
 
 
 def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_the_synthetic_blocks():
