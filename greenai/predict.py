@@ -373,9 +373,8 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
 
     Matrix-product MACs, absent from every run or with a coefficient not positive, are merged into the
     convolution term (priced like a convolution's MAC), a byte group likewise into ``bytes_other``
-    (:data:`_MERGE_INTO`); any other term with a
-    coefficient not positive is dropped; the
-    fit is repeated until every coefficient is positive.
+    (:data:`_MERGE_INTO`); any other term with a coefficient not positive is dropped; the fit is
+    repeated until every coefficient is positive.
 
     Parameters
     ----------
@@ -615,9 +614,8 @@ MIN_MODELS_OWN_FIT = 8
 
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
-                "bytes_forward",
-                "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels_forward",
-                "kernels_backward", "params", "macs")
+                "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
+                "kernels_forward", "kernels_backward", "params", "macs")
 
 
 def _complete(entry) -> bool:
@@ -745,7 +743,7 @@ def _unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = Non
 
 
 def _beyond_zoo(runs):
-    """Which rows are of architectures outside the zoo that may be fitted (synthetic, torchvision)."""
+    """Which rows are of architectures outside the zoo that may be fitted (synthetic, earlier held-out sets)."""
     out = runs["model"] != runs["model"]
     for column in ("synthetic", "former_heldout"):
         if column in runs:
