@@ -70,6 +70,7 @@ import json
 
 from greenai import claims, paths
 from greenai import predict as pr
+from greenai import predict_validation as pv
 from greenai.figures import ch4, save_figure, use_style
 
 use_style()
@@ -174,8 +175,8 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_logl
 # from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
 
 # %%
-predictions = pr.cross_validate(runs, features)
-validation = pr.validation_table(predictions)
+predictions = pv.cross_validate(runs, features)
+validation = pv.validation_table(predictions)
 validation.to_csv(paths.tables_dir() / "prediction_validation.csv", index=False)
 predictions.to_csv(paths.tables_dir() / "prediction_runs.csv", index=False)
 display(validation.round(2))  # noqa: F821
@@ -240,7 +241,7 @@ for model in ("resnet18", "densenet121"):
 # %%
 def _v(split, predictor, col="mape_pct"):
     """One number of the validation table (the reference GPU's where several GPUs have the split)."""
-    return pr.validation_value(validation, split, predictor, col, gpu=ref)
+    return pv.validation_value(validation, split, predictor, col, gpu=ref)
 
 
 def _heldout_claim(claim_id, split, which, context):

@@ -17,6 +17,7 @@ import pytest
 
 from greenai import campaign, cli
 from greenai import predict as pr
+from greenai import predict_validation as pv
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 # --------------------------------------------------------------------------- fitting on generated data
@@ -346,7 +347,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     with_rows = pr.fit_coefficients(runs, coeffs["features"])
     without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
     _assert_close(json.loads(json.dumps(pr._jsonable(with_rows))), json.loads(json.dumps(pr._jsonable(without))))
-    table = pr.validation_table(pr.cross_validate(runs, coeffs["features"]))
+    table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
     held = table[(table["split"] == "heldout5")].set_index("predictor")
     assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4  # no anchor
     assert held.loc["static_features", "mape_pct"] > 2  # the card's 6 % is in the error...
@@ -407,7 +408,7 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     assert fitted["reference_gpu"] == coeffs["reference_gpu"]  # the H100 has more runs
     own = fitted["fits"]["NVIDIA H200"]
     assert own["source"] == "own rows" and "static" in own and "gpu_factor" not in own and own["n_models"] == 20
-    table = pr.validation_table(pr.cross_validate(runs, coeffs["features"]))
+    table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
     held_rows = table[(table["split"] == "heldout5") & (table["predictor"] == "static_features")]
     assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
     assert float(held_rows["mape_pct"].iloc[0]) < 10
@@ -419,10 +420,10 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
 def test_validation_value_picks_the_split_predictor_and_gpu():
     table = pd.DataFrame({"split": ["cifar10", "heldout", "heldout"], "predictor": ["thesis_hc"] * 3,
                           "gpu_name": ["A", "A", "B"], "mape_pct": [5.0, 7.0, 9.0], "n_runs": [3, 4, 5]})
-    assert pr.validation_value(table, "cifar10", "thesis_hc") == 5.0  # one GPU has the split: its row
-    assert pr.validation_value(table, "heldout", "thesis_hc", gpu="B") == 9.0
-    assert pr.validation_value(table, "heldout", "thesis_hc", "n_runs", gpu="A") == 4
-    assert math.isnan(pr.validation_value(table, "leave_one_model_out", "thesis_hc"))
+    assert pv.validation_value(table, "cifar10", "thesis_hc") == 5.0  # one GPU has the split: its row
+    assert pv.validation_value(table, "heldout", "thesis_hc", gpu="B") == 9.0
+    assert pv.validation_value(table, "heldout", "thesis_hc", "n_runs", gpu="A") == 4
+    assert math.isnan(pv.validation_value(table, "leave_one_model_out", "thesis_hc"))
 
 
 def test_figures_4_14_to_4_16_draw_the_reference_gpus_zoo_rows_at_batch_256():

@@ -317,7 +317,7 @@ def _split_axes(n: int, width: float, height: float, columns: int = 4):
 def fig_prediction_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
     """Predicted vs measured energy per epoch [J] (log-log), one panel per split, both models; ±10 % band.
 
-    ``predictions``: :func:`greenai.predict.cross_validate`.
+    ``predictions``: :func:`greenai.predict_validation.cross_validate`.
     """
     import numpy as np
 

@@ -1,0 +1,220 @@
+"""How well :mod:`greenai.predict` predicts energy per epoch: the validation splits of notebook 05.
+
+Each split fits the models of :mod:`greenai.predict` on part of the recorded rows
+(:func:`greenai.predict.load_runs`) and predicts the rest, for each of
+:data:`PREDICTORS`: the thesis' split (fit FMNIST + CIFAR-100, predict CIFAR-10),
+leave one zoo model, synthetic architecture or earlier held-out family out, the
+earlier held-out sets as a zoo-and-synthetic fit meets them, and the fresh held-out
+set (raw, times its card's factor from the zoo anchors, and via the reference GPU).
+:func:`validation_table` sums them up as MAPE and interval coverage
+(``results/tables/prediction_validation.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from greenai.predict import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSV, _beyond_zoo, _gpu_fit_for,
+                             _gpus_by_rows, _macs_n, _matched_ratio, _premiums, _scale, _x, feature_key,
+                             fit_coefficients, fit_factor, fit_gpu, predict_loglog, predict_static, predict_thesis)
+
+__all__ = ["PREDICTORS", "predict_runs", "cross_validate", "validation_table", "validation_value"]
+
+#: the predictors compared in the validation table
+PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
+#: the grids a left-out model is predicted on (batch 256): the 20-model grids and the synthetic architectures
+_LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", SYNTHETIC_CSV)
+
+
+def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None):
+    """Predictions of each of :data:`PREDICTORS` for the runs in ``test`` (DataFrame; one row per run and predictor)."""
+    import pandas as pd
+
+    rows = []
+    for r in test.to_dict("records"):
+        x = _x(r, features)
+        mn = _macs_n(r, features)
+        preds = {"thesis_hc": predict_thesis(fit["thesis"], mn), "thesis_loglog": predict_loglog(fit["thesis"], mn)}
+        if "static" in fit:
+            preds["static_features"] = predict_static(fit["static"]["energy_j"], x,
+                                                      unseen=r["model"] not in fit["models"])
+        for name, triple in preds.items():
+            est, lo, hi = _scale(triple, gpu_factor if name == "static_features" else None)
+            rows.append({"predictor": name, "model": r["model"], "dataset": r["dataset"], "gpu_name": r["gpu_name"],
+                         "batch_size": r["batch_size"], "repeat": r["repeat"], "csv": r["csv"],
+                         "measured_j": r["epoch_energy_j"], "predicted_j": est, "low_j": lo, "high_j": hi})
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["error_pct"] = 100 * (out["predicted_j"] - out["measured_j"]) / out["measured_j"]
+        out["covered"] = (out["low_j"] <= out["measured_j"]) & (out["measured_j"] <= out["high_j"])
+    return out
+
+
+def cross_validate(runs, features: dict, log=None):
+    """Predicted vs measured energy per epoch on several splits, for each predictor.
+
+    ``cifar10``
+        As the thesis validated (4.2.2): fitted on the Fashion-MNIST and
+        CIFAR-100 rows of ``kpi_macs``, predicting the CIFAR-10 rows of ``kpi_cifar10``.
+    ``leave_one_model_out``
+        For each zoo model on each GPU with enough models: fitted on every other
+        model's default-precision rows (the architectures beyond the zoo included
+        where that GPU has them), predicting its rows in the 20-model grids (batch 256).
+    ``leave_one_synthetic_out``
+        The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
+    ``leave_one_family_out``
+        For each family of the architectures of the earlier held-out sets
+        (:data:`greenai.predict.FORMER_HELDOUT_CSVS`: DenseNet, ShuffleNet, Swin, ... from
+        torchvision, DLA, HRNet, LeViT, ... from timm): fitted without any model
+        of that family, predicting its rows.
+    ``heldout``, ``heldout2``, ``heldout3``, ``heldout4``
+        The earlier held-out sets as a fit on the zoo and the synthetic
+        architectures alone meets them.
+    ``heldout5``
+        The fresh set (:data:`greenai.predict.HELDOUT_CSVS`), fitted on every other row, as shipped;
+        ``heldout5_card_adjusted``: the same times the card factor, the ratio of
+        the set's zoo anchors (measured on the same card in the same run) to
+        their fitted rows: what is left is the architecture's error, without
+        the card-to-card spread of one GPU kind.
+    ``<split>_via_reference_gpu``
+        Where the rows' GPU has its own fit and is not the reference: the same
+        rows predicted by the reference GPU's static-feature model x the GPU
+        factor over the zoo conditions both GPUs ran (a second route).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`predict_runs` rows with a ``split`` column.
+    """
+    import pandas as pd
+
+    all_fit = runs[~runs["heldout"]]
+    fit_rows = all_fit[all_fit["precision"] == "default"]
+    reference = _gpus_by_rows(fit_rows)[0]
+
+    def premium(gpu, without=()):
+        p = _premiums(all_fit[~all_fit["model"].isin(without)], features, reference)
+        return p.get(str(gpu)) or p.get(reference)
+
+    def family(run) -> str:
+        return str(features[feature_key(run["model"], run["in_channels"], run["num_classes"],
+                                        run["image_size"])]["family"])
+
+    frames = []
+    c10 = fit_rows[fit_rows["csv"] == "kpi_cifar10"]
+    for gpu in c10["gpu_name"].unique():
+        train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
+        if train["model"].nunique() >= 3:
+            frames.append(predict_runs(fit_gpu(train, features, premium(gpu)), c10[c10["gpu_name"] == gpu], features)
+                          .assign(split="cifar10"))
+    for gpu in fit_rows["gpu_name"].unique():
+        on_gpu = fit_rows[fit_rows["gpu_name"] == gpu]
+        if on_gpu["model"].nunique() < MIN_MODELS_OWN_FIT + 1:
+            continue
+        tv = on_gpu["former_heldout"].to_numpy(bool)
+        families = pd.Series([family(r) if t else "" for r, t in zip(on_gpu.to_dict("records"), tv)],
+                             index=on_gpu.index)
+        leave_out = [([m], on_gpu[(on_gpu["model"] == m) & on_gpu["csv"].isin(_LOMO_CSVS)])
+                     for m in sorted(on_gpu.loc[~tv, "model"].unique())]
+        leave_out += [(sorted(on_gpu.loc[families == f, "model"].unique()), on_gpu[families == f])
+                      for f in sorted(set(families[tv]))]
+        for models, test in leave_out:
+            if test.empty:
+                continue
+            if log:
+                log(f"leave out: {gpu}, {', '.join(models)}")
+            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models))
+            split = ("leave_one_family_out" if test["former_heldout"].any() else
+                     "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
+            frames.append(predict_runs(fit, test, features).assign(split=split))
+    earlier = fit_rows[fit_rows["former_heldout"]]
+    if not earlier.empty:  # the earlier sets as a fit on the zoo and the synthetic rows alone meets them
+        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features)
+        frames += _predict_sets(coeffs, earlier, fit_rows, features)
+    held = runs[runs["heldout"] & (runs["precision"] == "default")]
+    anchor = held["anchor"]  # zoo models measured beside the set: the card
+    if not held[~anchor].empty:
+        coeffs = fit_coefficients(all_fit, features)
+        frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
+        for gpu in held["gpu_name"].unique():
+            on_card = held[anchor & (held["gpu_name"] == gpu)]
+            if on_card.empty:
+                continue
+            card = pd.concat([on_card.assign(card="set"), fit_rows[fit_rows["gpu_name"] == gpu].assign(card="fit")])
+            ratio = _matched_ratio(card.assign(gpu_name=card["card"]), "set", "fit")
+            fit, factor = _gpu_fit_for(coeffs, gpu)
+            test = held[~anchor & (held["gpu_name"] == gpu)]
+            if len(ratio) < 1 or fit is None or test.empty:
+                continue
+            card_factor = fit_factor(ratio["epoch_energy_j"])
+            p = predict_runs(fit, test, features, gpu_factor=_combine(factor, card_factor))
+            p = p[p["predictor"] == "static_features"]
+            frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_card_adjusted"))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
+    """:func:`predict_runs` of rows of architectures beyond the fit, per GPU, split by their CSV.
+
+    Each GPU's own fit or the reference GPU's x a GPU factor (:func:`greenai.predict._gpu_fit_for`); where the GPU has
+    its own fit and is not the reference, also by the reference's model x the GPU factor
+    (``*_via_reference_gpu``).
+    """
+    frames = []
+    for gpu in test["gpu_name"].unique():
+        on_gpu = test[test["gpu_name"] == gpu]
+        fit, factor = _gpu_fit_for(coeffs, gpu)
+        if fit is None:
+            continue
+        p = predict_runs(fit, on_gpu, features, gpu_factor=factor)
+        frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
+        ref = coeffs["reference_gpu"]
+        if factor is None and gpu != ref and ref in coeffs["fits"]:
+            ratio = _matched_ratio(fit_rows[~_beyond_zoo(fit_rows)], gpu, ref)
+            if len(ratio) >= 2:
+                via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
+                       "models": coeffs["fits"][ref]["models"]}
+                p = predict_runs(via, on_gpu, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
+                p = p[p["predictor"] == "static_features"]
+                frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
+    return frames
+
+
+def _combine(a: dict | None, b: dict | None) -> dict | None:
+    """Two :func:`greenai.predict.fit_factor` factors applied one after the other (log spreads in quadrature)."""
+    if not a or not b:
+        return a or b
+    sd = math.hypot(a["log_sd"] or 0.0, b["log_sd"] or 0.0)
+    return {**a, "factor": a["factor"] * b["factor"], "log_sd": sd}
+
+
+def validation_table(predictions):
+    """MAPE and 90 % interval coverage per split and predictor.
+
+    Columns: ``split``, ``predictor``, ``gpu_name``, ``n_runs``, ``n_models``, ``mape_pct``
+    (mean absolute percentage error of energy per epoch), ``median_ape_pct``,
+    ``max_ape_pct``, ``bias_pct`` (mean signed error), ``covered`` (runs inside
+    the 90 % prediction interval) and ``coverage_pct``.
+    """
+    import pandas as pd
+
+    if predictions is None or len(predictions) == 0:
+        return pd.DataFrame(columns=["split", "predictor", "gpu_name", "n_runs", "n_models", "mape_pct", "median_ape_pct",
+                                     "max_ape_pct", "bias_pct", "covered", "coverage_pct"])
+    p = predictions.assign(ape=predictions["error_pct"].abs())
+    g = p.groupby(["split", "predictor", "gpu_name"], sort=False)
+    out = g.agg(n_runs=("ape", "size"), n_models=("model", "nunique"), mape_pct=("ape", "mean"),
+                median_ape_pct=("ape", "median"), max_ape_pct=("ape", "max"), bias_pct=("error_pct", "mean"),
+                covered=("covered", "sum")).reset_index()
+    out["coverage_pct"] = 100 * out["covered"] / out["n_runs"]
+    return out
+
+
+def validation_value(validation, split: str, predictor: str, column: str = "mape_pct", gpu: str | None = None) -> float:
+    """One number of :func:`validation_table` (``gpu``'s row where several GPUs have the split); NaN if absent."""
+    row = validation[(validation["split"] == split) & (validation["predictor"] == predictor)]
+    if len(row) > 1:
+        row = row[row["gpu_name"] == gpu]
+    return float(row[column].iloc[0]) if len(row) else float("nan")
