@@ -358,36 +358,14 @@ def _cifar10_pair(q):
             for source in ("real", "synthetic")]
 
 
-def _heldout(q):
-    if q:
-        return [ex.Grid("heldout", ["squeezenet1_1"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    return [_windows("heldout", FMNIST, "real", list(HELDOUT_MODELS))]
-
-
-def _heldout2(q):
-    if q:
-        return [ex.Grid("heldout2", ["mnasnet0_5"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    return [_windows("heldout2", FMNIST, "real", list(HELDOUT2_MODELS))]
-
-
-def _heldout3(q):
-    if q:
-        return [ex.Grid("heldout3", ["squeezenet1_0"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    return [_windows("heldout3", FMNIST, "real", list(HELDOUT3_MODELS))]
-
-
-def _heldout4(q):
-    if q:  # a convolutional timm model that accepts the smoke test's 32x32 input
-        return [ex.Grid("heldout4", ["timm:ese_vovnet19b_dw"], [FMNIST], [4],
-                        options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    return [_windows("heldout4", FMNIST, "real", list(HELDOUT_ANCHORS + HELDOUT4_MODELS))]
-
-
-def _heldout5(q):
-    if q:  # a convolutional timm model of the set that accepts the smoke test's 32x32 input
-        return [ex.Grid("heldout5", ["timm:skresnet18"], [FMNIST], [4],
-                        options=_quick({"epochs": 2, "window_s": 3.0}, q))]
-    return [_windows("heldout5", FMNIST, "real", list(HELDOUT_ANCHORS + HELDOUT5_MODELS))]
+def _heldout_set(name: str, models: tuple[str, ...]):
+    """The grid of one held-out set: its models' Fashion-MNIST windows at batch 256 (smoke run: the
+    experiment's ``quick_model``, which :meth:`Experiment.specs` puts in)."""
+    def grids(q):
+        if q:
+            return [ex.Grid(name, list(models[:1]), [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+        return [_windows(name, FMNIST, "real", list(models))]
+    return grids
 
 
 def _synthetic(part):
@@ -466,20 +444,22 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("cifar10_pair", "kpi_cifar10_pair", "train", "data-source check",
                "real vs synthetic CIFAR-10, full epochs", _cifar10_pair),
     Experiment("heldout", "kpi_heldout", "train", "4.2 prediction (held-out test)",
-               "11 torchvision models outside the zoo's families, FMNIST, batch 256, windows", _heldout,
-               quick_model="squeezenet1_1"),
+               "11 torchvision models outside the zoo's families, FMNIST, batch 256, windows",
+               _heldout_set("heldout", HELDOUT_MODELS), quick_model="squeezenet1_1"),
     Experiment("heldout2", "kpi_heldout2", "train", "4.2 prediction (fresh held-out test)",
                "13 more torchvision models outside the zoo's families, measured after the predictor was frozen",
-               _heldout2, quick_model="mnasnet0_5"),
+               _heldout_set("heldout2", HELDOUT2_MODELS), quick_model="mnasnet0_5"),
     Experiment("heldout3", "kpi_heldout3", "train", "4.2 prediction (third held-out test)",
                "13 more torchvision models outside the zoo's families, predicted by the coefficients frozen "
-               "before heldout2", _heldout3, quick_model="squeezenet1_0"),
+               "before heldout2", _heldout_set("heldout3", HELDOUT3_MODELS), quick_model="squeezenet1_0"),
     Experiment("heldout4", "kpi_heldout4", "train", "4.2 prediction (fourth held-out test)",
                "16 timm models of families neither the zoo nor torchvision has (needs timm), FMNIST, batch 256, "
-               "windows", _heldout4, quick_model="timm:ese_vovnet19b_dw"),
+               "windows", _heldout_set("heldout4", HELDOUT_ANCHORS + HELDOUT4_MODELS),
+               quick_model="timm:ese_vovnet19b_dw"),
     Experiment("heldout5", "kpi_heldout5", "train", "4.2 prediction (fifth held-out test)",
                "16 more timm models of families neither the zoo, torchvision nor heldout4 has (needs timm), "
-               "FMNIST, batch 256, windows", _heldout5, quick_model="timm:skresnet18"),
+               "FMNIST, batch 256, windows", _heldout_set("heldout5", HELDOUT_ANCHORS + HELDOUT5_MODELS),
+               quick_model="timm:skresnet18"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
