@@ -690,10 +690,11 @@ def _macs_n(run, features: dict) -> float:
     return float(f["macs"]) * float(run["n_train"])
 
 
-def fit_gpu(runs, features: dict, premium: dict | None = None) -> dict:
+def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_j", "duration_s")) -> dict:
     """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch).
 
-    ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None).
+    ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None);
+    ``targets``: the per-epoch quantities the static-feature model is fitted to (validation needs energy only).
     """
     premium = premium or {}
     recs = runs.to_dict("records")
@@ -705,7 +706,7 @@ def fit_gpu(runs, features: dict, premium: dict | None = None) -> dict:
     out["models"] = sorted(runs["model"].unique())
     if out["n_models"] >= MIN_MODELS_OWN_FIT:
         out["static"] = {}
-        for target in ("energy_j", "duration_s"):
+        for target in targets:
             fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
             fit.update(_unseen_spread(runs, xs, f"epoch_{target}", premium.get(target)))
             out["static"][target] = fit

@@ -24,6 +24,8 @@ __all__ = ["PREDICTORS", "predict_runs", "cross_validate", "validation_table", "
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
 #: the grids a left-out model is predicted on (batch 256): the 20-model grids and the synthetic architectures
 _LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", SYNTHETIC_CSV)
+#: what the validation fits: energy per epoch only (the duration's fit is not validated)
+ENERGY = ("energy_j",)
 
 
 def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None):
@@ -105,7 +107,8 @@ def cross_validate(runs, features: dict, log=None):
     for gpu in c10["gpu_name"].unique():
         train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
-            frames.append(predict_runs(fit_gpu(train, features, premium(gpu)), c10[c10["gpu_name"] == gpu], features)
+            frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY),
+                                       c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
     for gpu in fit_rows["gpu_name"].unique():
         on_gpu = fit_rows[fit_rows["gpu_name"] == gpu]
@@ -123,7 +126,7 @@ def cross_validate(runs, features: dict, log=None):
                 continue
             if log:
                 log(f"leave out: {gpu}, {', '.join(models)}")
-            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models))
+            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models), targets=ENERGY)
             split = ("leave_one_family_out" if test["former_heldout"].any() else
                      "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
