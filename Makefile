@@ -3,20 +3,39 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+comma  := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-gpu reproduce report measure lab benchmarks benchmarks-gpu clean
+.PHONY: help setup lock test test-gpu reproduce reproduce-check report measure lab benchmarks benchmarks-gpu clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[notebooks,dev,lightning,hf,timm]'
+# The lock: every package and version (with hashes) of the environment the committed outputs were made in,
+# resolved for CPython 3.11 on x86_64 Linux. Elsewhere pyproject.toml's ranges are installed instead (with a
+# note): the notebooks run, but the last digits of some outputs may differ from the committed ones.
+LOCK     := requirements.lock
+PLATFORM := $(shell $(PYTHON) -c 'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}-{sys.platform}-{platform.machine()}")')
+EXTRAS   := notebooks,dev,lightning,hf,timm
+
+$(STAMP): pyproject.toml $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install -q pip==26.3
+ifeq ($(PLATFORM),3.11-linux-x86_64)
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+else
+	@echo "note: $(LOCK) is for CPython 3.11 on x86_64 Linux (this is $(PLATFORM)): installing pyproject.toml's ranges"
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+endif
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install greenai with the notebook, test, Lightning, Hugging Face and timm extras (their callbacks and models are tested)
+lock: ## re-resolve requirements.lock from pyproject.toml (needs the package index; then make reproduce and commit both)
+	$(PYTHON) -m pip install -q --target .lock-tools uv==0.13.9
+	PYTHONPATH=.lock-tools $(PYTHON) -m uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(EXTRAS)),--extra $(e)) \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes -o $(LOCK)
+
+setup: $(STAMP) ## create .venv from requirements.lock and install greenai with the notebook, test, Lightning, Hugging Face and timm extras (their callbacks and models are tested)
 
 test: $(STAMP) ## run the test suite (CPU; GPU tests are skipped)
 	$(PY) -m pytest -q
@@ -26,6 +45,9 @@ test-gpu: $(STAMP) ## run only the tests that need an NVIDIA GPU
 
 reproduce: $(STAMP) ## re-execute every notebook on the recorded results (no GPU needed)
 	$(PY) -m greenai reproduce
+
+reproduce-check: $(STAMP) ## re-execute every notebook, then fail if an output differs from the committed one (beyond the volatile fields)
+	$(PY) -m greenai reproduce --check
 
 report: $(STAMP) ## render the executed notebooks and the claims table as a static HTML site: results/report/index.html
 	$(PY) -m greenai.report
