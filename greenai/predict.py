@@ -873,12 +873,33 @@ def _shipped_features() -> dict:
 
 
 def write_coefficients(coefficients: dict, path: str | Path | None = None) -> Path:
-    """Write the mapping of :func:`build_coefficients` as JSON (floats at full precision)."""
+    """Write the mapping of :func:`build_coefficients` as JSON (:func:`portable_coefficients`)."""
     path = Path(path) if path is not None else COEFFICIENTS_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(coefficients), indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(portable_coefficients(coefficients), indent=1, sort_keys=True) + "\n")
     load_coefficients.cache_clear()
     return path
+
+
+#: significant digits of a float in the shipped coefficients: the digits beyond are the last bits of
+#: the fit's arithmetic, which differ between BLAS kernels and processors
+COEFFICIENT_DIGITS = 12
+
+
+def portable_coefficients(coefficients: dict) -> dict:
+    """The mapping of :func:`build_coefficients` as it is shipped: JSON types, floats at
+    :data:`COEFFICIENT_DIGITS` significant digits (the same on every machine); compare a refit
+    with :func:`load_coefficients` through it."""
+    def rounded(obj):
+        if isinstance(obj, dict):
+            return {k: rounded(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [rounded(v) for v in obj]
+        if isinstance(obj, float):
+            return float(f"{obj:.{COEFFICIENT_DIGITS}g}")
+        return obj
+
+    return rounded(_jsonable(coefficients))
 
 
 def _jsonable(obj):

@@ -11,6 +11,8 @@ claims every notebook recorded into ``<output>/claims.md`` and ``claims.csv``
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -143,10 +145,58 @@ def run_notebooks(pattern: str = "[0-9][0-9]_*.py", parameters: dict | None = No
     return out
 
 
+#: What may differ between two runs of ``make reproduce`` on the same code, data and locked environment,
+#: by committed file: a regular expression for the volatile text and what it is. Nothing else may differ.
+VOLATILE: dict[str, tuple[str, str]] = {
+    "results/notebooks/08_dispatch.ipynb": (r"\bin \d+(?:\.\d+)? s\b", "the solve times notebook 08 prints"),
+}
+
+#: the committed outputs a reproduce regenerates (paths relative to the checkout)
+OUTPUTS: tuple[str, ...] = ("results/notebooks", "results/figures", "results/tables", "results/claims",
+                            "results/claims.md", "results/claims.csv", "greenai/data_files")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(paths.REPO_ROOT), *args], capture_output=True)
+
+
+def _without_volatile(path: str, content: bytes) -> bytes:
+    pattern = VOLATILE.get(path)
+    if pattern is None:
+        return content
+    return re.sub(pattern[0].encode(), b"<volatile>", content)
+
+
+def differing_outputs() -> list[str]:
+    """Committed outputs whose content differs from ``HEAD`` beyond :data:`VOLATILE`, and new untracked outputs.
+
+    Raises
+    ------
+    RuntimeError
+        The checkout is no git repository (there is nothing committed to compare with).
+    """
+    if _git("rev-parse", "--git-dir").returncode != 0:
+        raise RuntimeError(f"{paths.REPO_ROOT} is no git checkout: nothing committed to compare the outputs with")
+    status = _git("status", "--porcelain", "-z", "--untracked-files=all", "--", *OUTPUTS).stdout.decode()
+    differing = []
+    for entry in filter(None, status.split("\0")):
+        code, path = entry[:2], entry[3:]
+        if code.strip() == "M":
+            committed = _git("show", f"HEAD:{path}").stdout
+            current = (paths.REPO_ROOT / path).read_bytes()
+            if _without_volatile(path, committed) == _without_volatile(path, current):
+                continue
+        differing.append(f"{code.strip() or '?'} {path}")
+    return differing
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("reproduce", help="re-execute every notebook and regenerate figures, tables and claims")
     p.add_argument("--only", default="[0-9][0-9]_*.py", help="glob of notebooks to run (default: all numbered ones)")
     p.add_argument("--quick", action="store_true", help="pass QUICK=True to every notebook (smaller grids)")
+    p.add_argument("--check", action="store_true",
+                   help="then fail (exit 1) if a committed output differs beyond the volatile fields "
+                        "(greenai.reproduce.VOLATILE), naming each")
     p.set_defaults(func=_main)
 
 
@@ -156,5 +206,16 @@ def _main(args: argparse.Namespace) -> int:
         print(f"greenai reproduce: no notebook matches --only {args.only!r}; the notebooks are {names} "
               "(--only takes a glob such as '04_*.py')", file=sys.stderr)
         return 2
+    if args.check and args.quick:
+        print("greenai reproduce: --check compares with the committed outputs, which a --quick run does not make",
+              file=sys.stderr)
+        return 2
     run_notebooks(args.only, {"QUICK": True} if args.quick else None)
-    return 0
+    if not args.check:
+        return 0
+    differing = differing_outputs()
+    for line in differing:
+        print(f"differs from the committed output: {line}", file=sys.stderr)
+    volatile = "; ".join(f"{path}: {what}" for path, (_, what) in VOLATILE.items())
+    print(f"{len(differing)} output(s) differ from the committed ones (volatile and ignored: {volatile})")
+    return 1 if differing else 0

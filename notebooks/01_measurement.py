@@ -53,6 +53,7 @@ import pandas as pd
 
 from greenai import claims, energy, paths
 from greenai.figures import ch2, save_figure, use_style
+from greenai.tables import save_table
 
 use_style()
 csv_path = paths.RAW_DIR / "measurement_methods.csv"
@@ -92,7 +93,7 @@ short = energy.summarize_errors(errors[errors["duration_s"] < 2.5])
 table = steady.merge(short, on=["workload", "compared_method"], suffixes=("_steady", "_short"))
 for col in [c for c in table.columns if c.split("_")[0] in ("median", "q25", "q75")]:
     table[col] = 100.0 * table[col]
-table.to_csv(paths.tables_dir() / "measurement_methods_errors.csv", index=False)
+save_table(table, "measurement_methods_errors")
 table.round(2)
 
 # %%

@@ -43,11 +43,12 @@ QUICK = False
 IMAGE_SIZE = 224
 
 # %%
-from greenai import claims, paths
+from greenai import claims
 from greenai.figures import ch3
 from greenai.macs import model_table, thesis_comparison
 from greenai.models import MODEL_NAMES
 from greenai.figures import save_figure, use_style
+from greenai.tables import save_table
 
 use_style()
 # QUICK (tests): a subset of models, all three datasets; the full run counts all 20.
@@ -64,8 +65,7 @@ models = ["alexnet", "vgg11", "mobilenet_v2", "resnet18", "googlenet", "googlene
 
 # %%
 table = model_table(models=models, image_size=IMAGE_SIZE)
-table_path = paths.tables_dir() / "models.csv"
-table.to_csv(table_path, index=False)
+table_path = save_table(table, "models")
 print(f"wrote {table_path} ({len(table)} rows)")
 view = table.assign(
     gmacs=(table.macs / 1e9).round(3),

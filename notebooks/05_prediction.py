@@ -66,12 +66,11 @@ MEASURE = False
 QUICK = False
 
 # %%
-import json
-
 from greenai import claims, paths
 from greenai import predict as pr
 from greenai import predict_validation as pv
 from greenai.figures import ch4, save_figure, use_style
+from greenai.tables import save_table
 
 use_style()
 NOTEBOOK = "05_prediction"
@@ -108,7 +107,7 @@ else:
 # %%
 coeffs = pr.build_coefficients()
 shipped = pr.load_coefficients()
-same = json.loads(json.dumps(pr._jsonable(coeffs))) == shipped
+same = pr.portable_coefficients(coeffs) == shipped
 if QUICK:
     print("refit equals the shipped coefficients:", same)
 else:
@@ -133,10 +132,10 @@ print({csv: int(n) for csv, n in runs.groupby("csv").size().items()})
 
 # %%
 table = pr.coefficient_table(coeffs)
-table.to_csv(paths.tables_dir() / "prediction_coefficients.csv", index=False)
+save_table(table, "prediction_coefficients")
 hc = table[table["model"] == "thesis"][["gpu_name", "precision", "coef", "ci_low", "ci_high", "n_runs"]].rename(
     columns={"coef": "hc_j_per_mac", "ci_low": "hc_ci_low", "ci_high": "hc_ci_high"})
-hc.to_csv(paths.tables_dir() / "hc_per_gpu.csv", index=False)
+save_table(hc, "hc_per_gpu")
 display(hc)  # noqa: F821
 display(table[table["model"] != "thesis"])  # noqa: F821
 ref = coeffs["reference_gpu"]
@@ -177,8 +176,8 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_logl
 # %%
 predictions = pv.cross_validate(runs, features)
 validation = pv.validation_table(predictions)
-validation.to_csv(paths.tables_dir() / "prediction_validation.csv", index=False)
-predictions.to_csv(paths.tables_dir() / "prediction_runs.csv", index=False)
+save_table(validation, "prediction_validation")
+save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
 FRESH = pr.HELDOUT_SPLITS[pr.HELDOUT_CSVS[-1]]
 if FRESH not in set(validation["split"]):
@@ -223,7 +222,7 @@ if shares is not None:
     held_errors = held_static.groupby("model")["error_pct"].mean()
     save_figure(ch4.fig_operator_time_shares(shares, held_errors), "fig_prediction_operator_time_shares")
     correlation = opa.share_residual_correlation(shares, held_errors)
-    correlation.to_csv(paths.tables_dir() / "prediction_operator_share_correlation.csv", index=False)
+    save_table(correlation, "prediction_operator_share_correlation")
     display(correlation.round(3))  # noqa: F821
 
 # %% [markdown]

@@ -50,8 +50,9 @@ RAW_DIR = None
 # %%
 import pandas as pd
 
-from greenai import accuracy, claims, paths
+from greenai import accuracy, claims
 from greenai.figures import ch4, save_figure, use_style
+from greenai.tables import save_table
 
 use_style()
 NOTEBOOK = "06_accuracy"
@@ -106,7 +107,7 @@ display(table.round(4))  # noqa: F821
 if len(rows):
     save_figure(ch4.fig_4_17_4_20_accuracy_vs_epochs(rows, forms=accuracy.FORMS), "fig_4_17_4_20_accuracy_vs_epochs")
     fits = accuracy.fit_table(rows, forms=FORMS)
-    fits.to_csv(paths.tables_dir() / "accuracy_learning_curves.csv", index=False)
+    save_table(fits, "accuracy_learning_curves")
     shown = ["model", "dataset", "precision", "epochs", "final_accuracy", "form", "fit_form", "fit_plateau",
              "fit_a_se", "fit_rmse", "fit_offset", "target_accuracy", "epoch", "energy_j", "energy_extrapolated",
              "observed_epoch", "error"]
@@ -156,7 +157,7 @@ else:
 # %%
 validation = pd.concat([accuracy.early_stop_validation(rows, ks=KS, form=f) for f in FORMS], ignore_index=True) \
     if len(rows) else accuracy.early_stop_validation(rows)
-validation.to_csv(paths.tables_dir() / "accuracy_early_stop_validation.csv", index=False)
+save_table(validation, "accuracy_early_stop_validation")
 if len(validation):
     display(validation.drop(columns=["experiment", "gpu_name", "batch_size", "error"]).round(4))  # noqa: F821
     ok = validation[validation.reachable.astype(bool)]

@@ -62,15 +62,15 @@ import time
 import pandas as pd
 
 
-from greenai import claims, paths
+from greenai import claims
 from greenai.dispatch import cli as dispatch_cli
 from greenai.dispatch import inputs as I
 from greenai.dispatch import report, sweep
 from greenai.plots import save_figure, use_style
+from greenai.tables import save_table
 
 use_style()
 NOTEBOOK = "08_dispatch"
-tables = paths.tables_dir()
 year = I.year_inputs()
 solar = I.solar_ac_w()
 
@@ -85,7 +85,7 @@ table_5_2 = I.Battery().table()
 table_5_3 = I.Tariff().table()
 for name, t in (("table_5_1_gpu_levels", table_5_1), ("table_5_2_battery", table_5_2),
                 ("table_5_3_tariff", table_5_3)):
-    t.to_csv(tables / f"{name}.csv", index=False)
+    save_table(t, name)
 display(table_5_1, table_5_2, table_5_3)  # noqa: F821
 
 # %% [markdown]
@@ -127,7 +127,7 @@ deadlines = (23, 32) if QUICK else sweep.THESIS_DEADLINES_H
 t0 = time.perf_counter()
 table = sweep.run_sweep(year, starts=starts, deadlines=deadlines, processes=PROCESSES)
 print(f"{len(table)} solves in {time.perf_counter() - t0:.1f} s; largest relative gap {table['rel_gap'].max():.1e}")
-table.drop(columns="solve_s").to_csv(tables / "dispatch_sweep.csv", index=False)  # timings vary; the plans do not
+save_table(table.drop(columns="solve_s"), "dispatch_sweep")  # timings vary; the plans do not
 
 # %% [markdown]
 # ## Fig 5.6 — solar supply and minimum cost, deadline 23 h
@@ -166,7 +166,7 @@ save_figure(fig, "fig_5_7_min_cost_by_start_hour")
 # %%
 head = sweep.headline(table)
 beside = report.headline_beside_thesis(head)
-beside.to_csv(tables / "dispatch_headline.csv", index=False)
+save_table(beside, "dispatch_headline")
 display(beside.round(3))  # noqa: F821
 early = table[table["run_hours"] < table["deadline_h"]].groupby("deadline_h").size()
 print("windows whose plan stops before the deadline, by deadline:",
@@ -205,7 +205,7 @@ start, cost, plan = sweep.best_start(year, 0, window_end)
 print(f"solved in {time.perf_counter() - t0:.1f} s")
 print(f"cheapest start inside hours 0-{window_end}: hour {start}, {cost:.3f} EUR "
       f"({(plan['level'] > 0).sum()} h of running)")
-plan.to_csv(tables / "dispatch_best_start_plan.csv", index=False)
+save_table(plan, "dispatch_best_start_plan")
 fig = report.fig_plan(plan, f"Cheapest plan, start chosen in hours 0-{window_end}: start {start} h, {cost:.2f} €")
 save_figure(fig, "fig_5_x_best_start_plan")
 
@@ -223,7 +223,7 @@ inputs = sweep.window_inputs(year, 0, 32)
 t0 = time.perf_counter()
 curve = sweep.cost_carbon_curve(inputs, points=3 if QUICK else 8, processes=PROCESSES)
 print(f"{len(curve)} points in {time.perf_counter() - t0:.1f} s")
-curve.to_csv(tables / "dispatch_cost_carbon.csv", index=False)
+save_table(curve, "dispatch_cost_carbon")
 display(curve.round(3))  # noqa: F821
 fig = report.fig_cost_carbon(curve)
 save_figure(fig, "fig_5_x_cost_vs_co2")
@@ -263,7 +263,7 @@ for label, when, figure in (("June", "2027-06-12T08:00", "fig_5_x_job_plan_june"
     save_figure(fig, figure)
 seasons = pd.DataFrame(rows)
 print(f"2 plans in {time.perf_counter() - t0:.1f} s")
-seasons.to_csv(tables / "dispatch_job_june_vs_january.csv", index=False)
+save_table(seasons, "dispatch_job_june_vs_january")
 display(seasons.round(3))  # noqa: F821
 june, january = seasons.set_index("month").loc["June"], seasons.set_index("month").loc["January"]
 print(f"window cost (eq. 5.2, solar sales included): {june['cost_eur']:.2f} EUR in June, {january['cost_eur']:.2f} EUR "

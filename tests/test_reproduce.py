@@ -73,3 +73,70 @@ def test_committed_executed_notebooks_carry_no_machine_path(committed):
 def test_the_machine_path_pattern_finds_absolute_paths_only():
     assert MACHINE_PATH.findall("PosixPath('/home/me/greenai/results/figures/a.png')") == ["/home/me/greenai/results/"]
     assert MACHINE_PATH.findall("PosixPath('results/figures/a.png') see https://example.org/results/") == []
+
+
+#: notebooks cheap enough to execute twice, in full (not QUICK), in the test suite
+CHEAP = ("01_measurement", "02_layer_energy", "07_power_limit")
+
+
+def _outputs(root):
+    """Every file a notebook run wrote under ``root`` (figures, tables, claims), by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.parent.name in ("figures", "tables", "claims")}
+
+
+@pytest.mark.slow
+def test_cheap_notebooks_run_twice_give_the_committed_bytes(tmp_path, monkeypatch):
+    runs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        monkeypatch.setenv("GREENAI_OUTPUT_DIR", str(out))
+        for name in CHEAP:
+            reproduce.run_notebook(paths.NOTEBOOKS_DIR / f"{name}.py", output_dir=out / "notebooks")
+        runs.append(_outputs(out))
+    first, second = runs
+    assert first == second
+    assert len(first) >= 6
+    for rel, content in first.items():
+        committed = paths.RESULTS_DIR / rel
+        assert committed.exists(), f"{rel} is written by a notebook but not committed"
+        assert committed.read_bytes() == content, f"{rel} differs from the committed output (run make reproduce)"
+    for name in CHEAP:  # the executed copies too, but for where they were written
+        executed = [(tmp_path / run / "notebooks" / f"{name}.ipynb").read_text() for run in ("a", "b")]
+        executed = [text.replace(str(tmp_path / run), "results") for text, run in zip(executed, "ab")]
+        assert executed[0] == executed[1]
+
+
+def _commit_outputs(root, files):
+    import subprocess
+
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_differing_outputs_ignores_only_the_volatile_fields(tmp_path, monkeypatch):
+    dispatch = "results/notebooks/08_dispatch.ipynb"
+    table = "results/tables/t.csv"
+    _commit_outputs(tmp_path, {dispatch: '"864 solves in 4.4 s; largest gap 1e-13"', table: "a,b\n1,2\n",
+                               "results/raw/r.csv": "x\n1\n"})
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    assert reproduce.differing_outputs() == []
+    (tmp_path / dispatch).write_text('"864 solves in 51.2 s; largest gap 1e-13"')
+    assert reproduce.differing_outputs() == []
+    (tmp_path / dispatch).write_text('"865 solves in 51.2 s; largest gap 1e-13"')
+    assert reproduce.differing_outputs() == [f"M {dispatch}"]
+    (tmp_path / dispatch).write_text('"864 solves in 4.4 s; largest gap 1e-13"')
+    (tmp_path / table).write_text("a,b\n1,2.0000000001\n")
+    (tmp_path / "results/figures").mkdir()
+    (tmp_path / "results/figures/new.png").write_bytes(b"\x89PNG")
+    assert reproduce.differing_outputs() == [f"M {table}", "?? results/figures/new.png"]
+
+
+def test_differing_outputs_needs_a_git_checkout(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    with pytest.raises(RuntimeError, match="no git checkout"):
+        reproduce.differing_outputs()
