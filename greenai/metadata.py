@@ -8,6 +8,7 @@ import json
 import platform
 import os
 import subprocess
+import warnings
 from pathlib import Path
 
 from greenai import __version__, paths
@@ -60,29 +61,68 @@ def environment_metadata() -> dict:
     return meta
 
 
+class MetaWarning(UserWarning):
+    """A ``.meta.json`` was not valid: it was kept aside (``<name>.meta.json.corrupt-N``) and a new one begun."""
+
+
 def write_meta(csv_path: Path, **extra) -> Path:
-    """Write (or update) ``<csv>.meta.json`` beside ``csv_path``.
+    """Add this run's description to ``<csv>.meta.json`` beside ``csv_path``.
 
     ``extra`` (campaign name, description, device time …) is merged over the
-    environment description. An existing file keeps its earlier runs under
-    ``"runs"`` so appending rows from several sessions loses no provenance.
+    environment description. The file keeps every run under ``"runs"`` (the
+    latest also at the top level), so appending rows from several sessions loses
+    no provenance. It is replaced atomically (temporary file, fsync,
+    ``os.replace``) under the CSV's writer lock
+    (:mod:`greenai.experiments.filelock`). A file that is no valid meta (not
+    JSON, no object, ``runs`` no list) is never overwritten: it is renamed to
+    ``<name>.meta.json.corrupt-N`` with a one-line :class:`MetaWarning` and the
+    new file names it (``"corrupt_meta_kept_as"``).
     """
+    from greenai.experiments.filelock import atomic_write, locked
+
     csv_path = Path(csv_path)
     meta_path = csv_path.with_suffix(".meta.json")
     run = {**environment_metadata(), **extra}
-    previous = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    runs = previous.get("runs", [])
-    runs.append(run)
-    meta = {"file": csv_path.name, **run, "runs": runs}
-    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    with locked(csv_path, wait_s=60.0):
+        runs, kept_as = _previous_runs(meta_path)
+        runs.append(run)
+        meta = {"file": csv_path.name, **run, "runs": runs}
+        if kept_as:
+            meta["corrupt_meta_kept_as"] = kept_as
+        atomic_write(meta_path, json.dumps(meta, indent=2, default=str) + "\n")
     return meta_path
+
+
+def _previous_runs(meta_path: Path) -> tuple[list, str | None]:
+    """The runs an existing meta file records, and the name it was kept aside as if it is no valid meta."""
+    if not meta_path.exists():
+        return [], None
+    try:
+        previous = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(previous, dict):
+            raise ValueError(f"a JSON {type(previous).__name__}, no object")
+        runs = previous.get("runs")
+        if runs is None:  # a meta of one run, written before runs were kept: that run comes first
+            runs = [{k: v for k, v in previous.items() if k != "file"}] if previous else []
+        if not isinstance(runs, list):
+            raise ValueError(f"its runs are a {type(runs).__name__}, no list")
+        return runs, None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        n = 1
+        while (aside := meta_path.with_name(f"{meta_path.name}.corrupt-{n}")).exists():
+            n += 1
+        os.replace(meta_path, aside)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        warnings.warn(f"{meta_path.name} is no valid meta ({reason}); kept as {aside.name}, a new one begun",
+                      MetaWarning, stacklevel=3)
+        return [], aside.name
 
 
 def _git_commit() -> str | None:
     """The commit of the code that ran: ``$GREENAI_GIT_COMMIT`` if set, else ``git rev-parse HEAD``.
 
-    The variable is for copies of a checkout whose ``.git`` is stale or missing (a tree sent
-    to a remote GPU machine): the caller names the commit it sent.
+    The variable is for copies of a checkout whose ``.git`` is stale or missing (a tree copied
+    to another host): the caller names the commit it copied.
     """
     if os.environ.get("GREENAI_GIT_COMMIT"):
         return os.environ["GREENAI_GIT_COMMIT"].strip()

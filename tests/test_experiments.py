@@ -115,7 +115,8 @@ def test_training_rows_are_well_formed_and_rerun_skips_them(tmp_path, env):
 def test_partial_last_line_is_dropped_and_other_columns_refused(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("a,b\n1,2\n3,")
-    writer = ex.RowWriter(path, ("a", "b"))
+    with pytest.warns(ex.DroppedRowsWarning, match="incomplete last row"):
+        writer = ex.RowStore(path, ("a", "b"))
     writer.append([{"a": 5, "b": math.nan}])
     assert path.read_text() == "a,b\n1,2\n5,\n"
     import numpy as np
@@ -123,7 +124,7 @@ def test_partial_last_line_is_dropped_and_other_columns_refused(tmp_path):
     writer.append([{"a": np.float64(0.25), "b": np.int64(3)}])
     assert path.read_text().endswith("5,\n0.25,3\n")
     with pytest.raises(ex.ResultsFileError, match="new file"):
-        ex.RowWriter(path, ("a", "c"))
+        ex.RowStore(path, ("a", "c"))
 
 
 DRIVER = textwrap.dedent("""

@@ -61,9 +61,95 @@ def test_append_row_extends_with_new_keys_and_refuses_missing_ones(tmp_path):
 def test_keys_for_resume_and_partial_tail(tmp_path):
     path = tmp_path / "k.csv"
     path.write_text("k,v\n1,2\n3,")
-    s = store.RowStore(path, ("k", "v"))
-    assert s.keys(("k",)) == {("1",)}
+    with pytest.warns(store.DroppedRowsWarning, match=r"dropped an incomplete last row \(line 3"):
+        s = store.RowStore(path, ("k", "v"))
+    assert s.keys(("k",)) == {("1",)} and path.read_text() == "k,v\n1,2\n"
     assert store.row_key({"k": 1.0, "v": None}, ("k", "v")) == ("1.0", "")
+
+
+def test_a_value_with_newlines_stays_on_one_line_and_any_size_reads_back(tmp_path):
+    path = tmp_path / "n.csv"
+    assert store.cell("a\nb\r\nc\x00") == "a\\nb\\r\\nc\\0"
+    big = "y" * 200_000  # over the csv module's default field limit (128 KiB)
+    with store.RowStore(path, ("k", "note", "big")) as s:
+        s.append([{"k": 1, "note": 'say "hi"\nthen go', "big": big}, {"k": 2, "note": "x", "big": ""}])
+    lines = path.read_text().split("\n")
+    assert len(lines) == 4 and lines[1].startswith('1,"say ""hi""\\nthen go",')
+    with store.RowStore(path, ("k", "note", "big")) as s:  # a resume reads it
+        assert s.keys(("k",)) == {("1",), ("2",)}
+    rows = store.read_rows(path)
+    assert rows.big[0] == big and rows.note[0] == 'say "hi"\\nthen go'
+
+
+def test_a_key_already_in_the_file_is_never_appended_again(tmp_path):
+    cols = store.PHASE_COLUMNS
+    row = {c: "x" for c in store.KEY_COLUMNS["phases"]}
+    one, two = store.RowStore(tmp_path / "p.csv", cols), store.RowStore(tmp_path / "p.csv", cols)
+    assert one.key_columns == store.KEY_COLUMNS["phases"]
+    one.append([row])
+    with pytest.warns(store.DroppedRowsWarning, match=r"2 row\(s\) not appended: their key is already"):
+        two.append([row, {**row, "window": "y"}, {**row, "window": "y"}])
+    assert [r.window for r in store.read_rows(tmp_path / "p.csv").itertuples()] == ["x", "y"]
+    one.close()
+    two.close()
+    with pytest.raises(store.ResultsFileError, match="closed"):
+        one.append([row])
+
+
+def test_load_results_drops_torn_misfielded_and_duplicate_rows_and_says_which(tmp_path):
+    keys = store.KEY_COLUMNS["train"]
+    header = ",".join(keys + ("energy_j",))
+    good = ",".join(["e", "g", "m", "d", "s", "p", "4", "0", "0"]) + ",1.5"
+    text = (header + "\n" + good + ",extra\n" + good + "\n" + good.replace(",0,0,", ",0,1,") + "\n" + good
+            + "\n" + good.replace(",0,0,", ",0,2,")[:-2])
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.warns(store.DroppedRowsWarning, match=r"t.csv: 3 row\(s\) left out: line 2: 11 fields"):
+        rows = store.load_results("t", tmp_path)
+    assert rows.attrs["dropped_rows"] == ["line 2: 11 fields, the header has 10",
+                                          "line 5: repeats the key of line 3",
+                                          "line 6: torn (no final newline or an open quote)"]
+    assert rows.epoch_index.tolist() == [0, 1] and rows.model.tolist() == ["m", "m"]  # no shifted columns
+    assert rows.energy_j.tolist() == [1.5, 1.5]
+    # a free-form file repeats what it likes; a valid file says nothing
+    (tmp_path / "f.csv").write_text("a,b\n1,2\n1,2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(store.load_results("f", tmp_path)) == 2
+
+
+def test_committed_measurements_are_written_only_by_a_gpu_campaign(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from greenai import paths
+    from greenai.experiments.sweep import sweep
+
+    monkeypatch.setattr(paths, "RAW_DIR", tmp_path / "raw")
+    path = tmp_path / "raw" / "kpi.csv"
+    with pytest.raises(store.ProtectedResultsError, match=r"only a GPU campaign writes to results/raw; pass --out"):
+        store.RowStore(path, store.TRAIN_COLUMNS)
+    assert not path.exists()
+
+    def run(device):
+        return sweep([], path, store.TRAIN_COLUMNS, store.KEY_COLUMNS["train"], None, None,
+                     env=SimpleNamespace(device=device), validate_first=False, progress=False)
+
+    with pytest.raises(store.ProtectedResultsError):
+        run("cpu")
+    run("cuda:0")  # a campaign on a GPU opens it
+    assert path.read_text().startswith("experiment,gpu_name,")
+    base = {c: "x" for c in store.KEY_COLUMNS["train"]}
+    with store.RowStore(path, store.TRAIN_COLUMNS, allow_raw=True) as s:
+        s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "bf16"}])
+        s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "bf16", "repeat": 1}])
+        for other in ({"gpu_name": "NVIDIA A100"}, {"precision": "fp32"}):
+            with pytest.raises(store.MixedResultsError, match="mixed_ok=True"):
+                s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "bf16", "repeat": 2, **other}])
+    with pytest.raises(store.MixedResultsError, match=r"gpu_name \['NVIDIA A100'\]"):
+        store.check_compatible(path, [{"gpu_name": "NVIDIA A100"}])
+    with store.RowStore(path, store.TRAIN_COLUMNS, allow_raw=True, mixed_ok=True) as s:
+        s.append([{**base, "gpu_name": "NVIDIA A100", "precision": "bf16"}])
+    assert len(store.read_rows(path)) == 3
+    store.check_compatible(tmp_path / "elsewhere.csv", [{"gpu_name": "any"}])  # no file: anything goes
 
 
 def test_load_results_adds_missing_schema_columns_as_nan(tmp_path):

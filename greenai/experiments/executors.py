@@ -371,14 +371,13 @@ class DaskExecutor:
     # -- the sweep
     def run(self, specs: Sequence[RunSpec], csv_path: str | Path, *, data_root=None, progress: bool = True,
             log: Callable[[str], None] | None = None, validate_first: bool = True, env=None,
-            **runner_kwargs) -> SweepSummary:
+            allow_raw: bool | None = None, **runner_kwargs) -> SweepSummary:
         """Run ``specs`` (all of one kind) on the workers; the client appends their rows to ``csv_path``.
 
         ``env`` is ignored (each worker makes its own); other keyword arguments go to the runner
-        (``checkpoint_dir``, ``replay_window_s``).
+        (``checkpoint_dir``, ``replay_window_s``). ``allow_raw`` lets the client write into the
+        committed ``results/raw`` (default: when every worker runs on a CUDA device).
         """
-        from greenai.experiments.runners import PENDING
-
         specs = list(specs)
         kinds = {s.kind for s in specs}
         if len(kinds) > 1:
@@ -392,8 +391,18 @@ class DaskExecutor:
         if "checkpoint_dir" in runner_kwargs and runner_kwargs["checkpoint_dir"] is None:
             runner_kwargs.pop("checkpoint_dir")
         self.start()
+        if allow_raw is None:
+            allow_raw = bool(self.workers) and all(str(i["device"]).startswith("cuda") for i in self.workers.values())
+        store = RowStore(csv_path, COLUMNS[kind], allow_raw=allow_raw)
+        try:
+            return self._run(specs, csv_path, kind, store, progress, log, runner_kwargs)
+        finally:
+            store.close()  # the file's writer lock
+
+    def _run(self, specs, csv_path, kind, store, progress, log, runner_kwargs) -> SweepSummary:
+        from greenai.experiments.runners import PENDING
+
         key_cols = KEY_COLUMNS[kind]
-        store = RowStore(csv_path, COLUMNS[kind])
         done = store.keys(key_cols)
         summary = SweepSummary()
         start = time.perf_counter()

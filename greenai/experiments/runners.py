@@ -35,7 +35,7 @@ from greenai.experiments.sweep import SweepSummary, sweep
 def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                  data_root=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
                  log: Callable[[str], None] | None = None, validate_first: bool = True, store=None,
-                 cache=None) -> SweepSummary:
+                 cache=None, allow_raw: bool | None = None) -> SweepSummary:
     """Run ``train`` specs, appending one row per measured epoch/window to ``csv_path``.
 
     Parameters
@@ -55,6 +55,9 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
         Where rows go (default a :class:`RowStore` on ``csv_path``; a Dask worker's memory).
     cache : DataCache, optional
         Loaded datasets to reuse (a Dask worker keeps one for all its cells).
+    allow_raw : bool, optional
+        Let the default store write into the committed ``results/raw`` (default:
+        on a CUDA device; see :func:`~greenai.experiments.sweep.sweep`).
     """
     specs = list(specs)
     if any(s.kind != "train" for s in specs):
@@ -66,7 +69,7 @@ def run_training(specs: Sequence[RunSpec], csv_path: str | Path, env: Environmen
         return _run_one_training(spec, prepared, missing, writer, ckpt_dir, log, bar), 0
 
     return sweep(specs, csv_path, TRAIN_COLUMNS, key_cols, PENDING["train"], run_spec, env, data_root, progress,
-                 validate_first, store, cache)
+                 validate_first, store, cache, allow_raw)
 
 
 def _pending_train(spec: RunSpec, base: dict, done: set) -> tuple[int, int, list[int]]:
@@ -181,7 +184,7 @@ def _log_line(spec: RunSpec, r: _train.EpochResult) -> str:
 
 def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                      data_root=None, progress: bool = True, log=None, validate_first: bool = True,
-                     store=None, cache=None) -> SweepSummary:
+                     store=None, cache=None, allow_raw: bool | None = None) -> SweepSummary:
     """Run ``phases`` specs: design windows (see :func:`greenai.train.phase_energy_by_design`), one row each.
 
     ``spec.epochs`` is the number of design repeats; each window runs
@@ -207,12 +210,13 @@ def run_phase_design(specs: Sequence[RunSpec], csv_path: str | Path, env: Enviro
         return len(new), len(rows) - len(new)
 
     return sweep(specs, csv_path, PHASE_COLUMNS, key_cols, PENDING["phases"], run_spec, env, data_root, progress,
-                 validate_first, store, cache)
+                 validate_first, store, cache, allow_raw)
 
 
 def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Environment | None = None,
                       data_root=None, progress: bool = True, log=None, replay_window_s: float | None = 3.0,
-                      validate_first: bool = True, store=None, cache=None) -> SweepSummary:
+                      validate_first: bool = True, store=None, cache=None,
+                      allow_raw: bool | None = None) -> SweepSummary:
     """Run ``layers`` specs with :func:`greenai.profile.profile_layers`.
 
     Profiles ``max_steps`` training steps (or ``window_s`` seconds' worth) with
@@ -252,7 +256,7 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
         return len(rows), 0
 
     return sweep(specs, csv_path, LAYER_COLUMNS, key_cols, PENDING["layers"], run_spec, env, data_root, progress,
-                 validate_first, store, cache)
+                 validate_first, store, cache, allow_raw)
 
 
 

@@ -2,11 +2,33 @@
 
 Every row the package records (a training epoch or window, a phase-design
 window, a layer, a ``greenai measure`` run) is appended here by
-:class:`RowStore`: one write per batch of rows, flushed and fsynced, so a
-process killed at any moment leaves at most a partial last line, which the
-next open drops. A rerun reads the row keys already present (:meth:`RowStore.keys`)
-and skips them: a sweep killed at any moment loses at most the window in
-progress and never duplicates a row.
+:class:`RowStore`: one write per batch of rows, flushed and fsynced.
+
+One writer per file. A :class:`RowStore` holds the file's writer lock
+(``fcntl.flock`` on the sidecar ``<file>.lock``, :mod:`greenai.experiments.filelock`)
+from its opening to :meth:`RowStore.close` (or the end of its process, however
+it ends). A second writer of the same file waits up to ``wait_s`` seconds
+(default :data:`~greenai.experiments.filelock.WAIT_S`, 10 s) and then gives up
+with :class:`WriterBusyError`, whose one-line message names the holder (process
+id, host, since when, command), read from the lock file. Under the lock the
+store checks the header, repairs a torn tail, creates or widens the header,
+reads the keys for a resume and appends; before each append it re-reads the
+header and the keys, so a key already in the file is never written again.
+Readers (:func:`load_results`) take no lock.
+
+Damage it cannot cause, or repairs:
+
+- A file that is no results file of the writer's kind (other columns, binary,
+  not UTF-8, no header line) is refused with :class:`ResultsFileError` before
+  anything is written: it stays byte-identical.
+- A record is one line: :func:`cell` writes a newline in a value as the two
+  characters ``\\n`` (carriage return ``\\r``, NUL ``\\0``). A process killed
+  mid-write leaves at most an incomplete last record (no final newline, an open
+  quote, too few fields), which the next writer drops (with a
+  :class:`DroppedRowsWarning`) and :meth:`RowStore.keys` never counts.
+- A new file appears with its header in one step (temporary file + fsync +
+  ``os.replace``); so does a widened header.
+- Values of any size are read back (the csv module's field limit is raised).
 
 Schema changes are additive. When a writer knows columns the file lacks, the
 file's header is extended with them (at the end; the file is rewritten
@@ -16,6 +38,12 @@ atomically) and the older rows read as NaN for them; the store says so with a
 column is never dropped silently: :class:`UnknownColumnsError` under
 ``strict=True`` (the default when ``GREENAI_STRICT_ROWS=1``, as in the tests),
 else a :class:`SchemaWarning` naming the keys.
+
+Committed measurements (:data:`greenai.paths.RAW_DIR`, ``results/raw``) are
+written only by a GPU campaign: a store there needs ``allow_raw=True``
+(else :class:`ProtectedResultsError`), and rows of another ``gpu_name`` or
+``precision`` than the file's rows need ``mixed_ok=True`` as well
+(:func:`check_compatible`, :class:`MixedResultsError`).
 
 This module imports no torch.
 """
@@ -30,6 +58,10 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from greenai.experiments.filelock import WriterLock, atomic_write
+
+# values of any size read back (the default limit, 128 KiB, failed every resume after a long value)
+csv.field_size_limit(2**31 - 1)
 #: columns identifying one row of each kind (a rerun skips rows whose key exists)
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "train": ("experiment", "gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat",
@@ -122,8 +154,21 @@ def measurement_fields(m) -> dict:
     return out
 
 
+
 class ResultsFileError(ValueError):
-    """A results CSV cannot be appended to (it has columns this writer does not know); use another file."""
+    """A results CSV cannot be appended to (another kind of file, or damaged); use another file."""
+
+
+class WriterBusyError(ResultsFileError):
+    """Another process writes the file (the message names it: pid, host, since when, command)."""
+
+
+class ProtectedResultsError(ResultsFileError):
+    """A committed measurement file (``results/raw``) opened for writing by anything but a GPU campaign."""
+
+
+class MixedResultsError(ResultsFileError):
+    """Rows of another GPU or precision would join a committed file's rows (pass ``mixed_ok=True`` if meant)."""
 
 
 class UnknownColumnsError(ValueError):
@@ -134,43 +179,129 @@ class SchemaWarning(UserWarning):
     """The store extended a file's columns, or dropped a row's unknown keys (non-strict mode)."""
 
 
+class DroppedRowsWarning(UserWarning):
+    """Rows were left out: a torn last record, a record of the wrong field count, a duplicate key."""
+
+
 def strict_default() -> bool:
     """Strict rows (unknown keys are errors) when ``GREENAI_STRICT_ROWS`` is ``1``."""
     return os.environ.get("GREENAI_STRICT_ROWS", "") == "1"
 
 
-def _repair_tail(path: Path) -> None:
-    """Drop a partial last line left by a process killed mid-write."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with open(path, "rb+") as f:
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) == b"\n":
-            return
-        data = path.read_bytes()
-        cut = data.rfind(b"\n") + 1
-        f.seek(cut)
-        f.truncate()
+def is_protected(path: str | Path) -> bool:
+    """Whether ``path`` lies in the committed measurements, :data:`greenai.paths.RAW_DIR`."""
+    from greenai import paths
+
+    return Path(path).resolve().is_relative_to(Path(paths.RAW_DIR).resolve())
 
 
+# --------------------------------------------------------------------------- the file's records
 
-def _read_header(path: Path) -> tuple[str, ...]:
-    with open(path, newline="") as f:
-        return tuple(next(csv.reader(f), ()))
+
+class _Record:
+    """One CSV record: its first line number (1 = header), its text (with its newline), its fields."""
+
+    __slots__ = ("line", "start", "raw", "fields")
+
+    def __init__(self, line: int, start: int, raw: str, fields: list[str] | None):
+        self.line, self.start, self.raw, self.fields = line, start, raw, fields
+
+    def complete(self, n_fields: int) -> bool:
+        """Ended by a newline outside quotes, and exactly ``n_fields`` fields."""
+        return self.raw.endswith("\n") and self.fields is not None and len(self.fields) == n_fields
+
+
+def _split(text: str) -> list[_Record]:
+    """The records of ``text`` (header first): lines joined while a quote is open.
+
+    A record's fields are None when the csv module cannot parse it (an open
+    quote at the end of the file, a stray newline).
+    """
+    records, start, line, n = [], 0, 1, len(text)
+    while start < n:
+        end, quotes, lines = start, 0, 0
+        while True:
+            nl = text.find("\n", end)
+            stop = n if nl < 0 else nl + 1
+            quotes += text.count('"', end, stop)
+            lines += 1
+            end = stop
+            if quotes % 2 == 0 or end >= n:
+                break
+        raw = text[start:end]
+        try:
+            fields = next(csv.reader([raw]), []) if quotes % 2 == 0 else None
+        except csv.Error:
+            fields = None
+        records.append(_Record(line, start, raw, fields))
+        start, line = end, line + lines
+    return records
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """The text of a results file, refusing (untouched) one that is not: binary, not UTF-8, no header."""
+    first = data.split(b"\n", 1)[0]
+    if b"\x00" in data[:65536]:
+        raise ResultsFileError(f"{path} is a binary file, no results CSV; choose another file (it was not changed)")
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ResultsFileError(f"{path} is no UTF-8 text, no results CSV; choose another file "
+                               f"(it was not changed)") from None
+    if b"\n" not in data or not first.strip():
+        raise ResultsFileError(f"{path} has no complete header line, no results CSV; choose another file "
+                               f"(it was not changed)")
+    return data.decode("utf-8", "surrogateescape")  # a torn multi-byte character in the tail stays a byte
+
+
+def _header(records: list[_Record], path: Path) -> tuple[str, ...]:
+    fields = records[0].fields
+    if not fields or any(not c.strip() for c in fields) or len(set(fields)) != len(fields):
+        raise ResultsFileError(f"{path} has no header of distinct column names, no results CSV; choose another "
+                               f"file (it was not changed)")
+    return tuple(fields)
+
+
+def _scan(path: Path) -> tuple[tuple[str, ...], list[_Record], str]:
+    """(header, records after it, text) of a results file; :class:`ResultsFileError` if it is none."""
+    text = _decode(path.read_bytes(), path)
+    records = _split(text)
+    return _header(records, path), records[1:], text
+
+
+def _keys_of(header: Sequence[str], records: list[_Record], key_columns: Sequence[str]) -> set[tuple[str, ...]]:
+    """Keys of the complete records (a torn or malformed record counts for nothing)."""
+    where = [header.index(c) for c in key_columns]
+    n = len(header)
+    return {tuple(r.fields[i] for i in where) for r in records if r.complete(n)}
+
+
+# --------------------------------------------------------------------------- writing
 
 
 class RowStore:
-    """Append rows to one CSV, flushing and fsyncing each write; resume by row key.
+    """Append rows to one CSV, flushing and fsyncing each write; resume by row key; one writer.
 
     Parameters
     ----------
     path : path
-        The CSV (created with a header on the first write of a new file).
+        The CSV (created with a header on opening a new file).
     columns : sequence of str
         The columns this writer knows, in the order of a new file.
     strict : bool, optional
         Raise :class:`UnknownColumnsError` for a row key that is no column
         (default :func:`strict_default`); else warn and drop it.
+    key_columns : sequence of str, optional
+        The columns of a row's key: a row whose key the file holds is not
+        appended (:class:`DroppedRowsWarning`). Default: the key of the kind
+        ``columns`` belong to (:func:`kind_of`); none for free-form rows.
+    allow_raw : bool, optional
+        Open a file in :data:`greenai.paths.RAW_DIR` (only a GPU campaign does);
+        else :class:`ProtectedResultsError`.
+    mixed_ok : bool, optional
+        Append rows of another ``gpu_name``/``precision`` to such a file (:func:`check_compatible`).
+    wait_s : float, optional
+        How long to wait for another writer of the file [s] before :class:`WriterBusyError`.
 
     Attributes
     ----------
@@ -178,61 +309,122 @@ class RowStore:
         The file's columns, in file order (after any extension).
     added_columns : tuple of str
         Columns this open appended to an existing file (older rows NaN there).
+
+    The store holds the file's writer lock until :meth:`close` (also on leaving a
+    ``with`` block, on garbage collection, and at the end of the process).
     """
 
-    def __init__(self, path: str | Path, columns: Sequence[str], strict: bool | None = None):
+    def __init__(self, path: str | Path, columns: Sequence[str], strict: bool | None = None, *,
+                 key_columns: Sequence[str] | None = None, allow_raw: bool = False, mixed_ok: bool = False,
+                 wait_s: float | None = None):
         self.path = Path(path)
         self.strict = strict_default() if strict is None else bool(strict)
         wanted = tuple(dict.fromkeys(columns))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _repair_tail(self.path)
+        kind = kind_of(wanted)
+        self.key_columns = tuple(key_columns) if key_columns is not None else (KEY_COLUMNS[kind] if kind else None)
+        self.protected = is_protected(self.path)
+        if self.protected and not allow_raw:
+            raise ProtectedResultsError(f"{self.path} is a committed measurement: only a GPU campaign writes to "
+                                        f"results/raw; pass --out DIR to write elsewhere")
+        self.mixed_ok = bool(mixed_ok)
         self.added_columns: tuple[str, ...] = ()
-        if self.path.exists() and self.path.stat().st_size > 0:
-            header = _read_header(self.path)
-            unknown = [c for c in header if c not in wanted]
-            if unknown:
-                raise ResultsFileError(
-                    f"{self.path} has other columns than this kind of run writes; append to a new file "
-                    f"(extra: {sorted(unknown)}, missing: {sorted(set(wanted) - set(header))})")
-            self.columns = header
-            new = tuple(c for c in wanted if c not in header)
-            if new:
-                self._extend(new)
-        else:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock = WriterLock(self.path, wait_s)
+        except TimeoutError as exc:
+            raise WriterBusyError(str(exc)) from None
+        try:
+            with self._lock:
+                self._open(wanted)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    # -- lifetime
+    def close(self) -> None:
+        """Release the file's writer lock (idempotent); the store cannot write afterwards."""
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> "RowStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    # -- under the lock
+    def _open(self, wanted: tuple[str, ...]) -> None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
             self.columns = wanted
-            self._write_text(self._line(dict(zip(self.columns, self.columns))))
+            atomic_write(self.path, self._line(dict(zip(wanted, wanted))))
+            return
+        header, records, text = _scan(self.path)  # refuses a foreign file before anything is written
+        unknown = [c for c in header if c not in wanted]
+        if unknown:
+            raise ResultsFileError(
+                f"{self.path} has other columns than this kind of run writes; append to a new file "
+                f"(extra: {sorted(unknown)}, missing: {sorted(set(wanted) - set(header))})")
+        self.columns = header
+        if records and not records[-1].complete(len(header)):
+            self._drop_tail(records[-1], text)
+        new = tuple(c for c in wanted if c not in header)
+        if new:
+            self._extend(new)
+
+    def _drop_tail(self, last: _Record, text: str) -> None:
+        """Cut an incomplete last record (a writer killed mid-write), with a warning."""
+        keep = len(text[:last.start].encode("utf-8", "surrogateescape"))
+        with open(self.path, "rb+") as f:
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        warnings.warn(f"{self.path.name}: dropped an incomplete last row (line {last.line}, "
+                      f"{len(last.raw)} characters) left by an interrupted write", DroppedRowsWarning, stacklevel=4)
 
     def _extend(self, new: tuple[str, ...]) -> None:
         """Append columns ``new`` to the header; older rows get empty cells (NaN). Atomic."""
-        with open(self.path, newline="") as f:
-            rows = list(csv.reader(f))
-        n_old = len(rows) - 1
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(list(rows[0]) + list(new))
-        for r in rows[1:]:
-            w.writerow(r + [""] * len(new))
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        self.columns = self.columns + new
-        self.added_columns = new
+        header, records, _ = _scan(self.path)
+        out = [self._line(dict(zip(header + new, header + new)), header + new)]
+        for r in records:
+            body = r.raw[:-2] if r.raw.endswith("\r\n") else r.raw[:-1]
+            out.append(body + "," * len(new) + "\n")
+        atomic_write(self.path, "".join(out).encode("utf-8", "surrogateescape"))
+        self.columns = header + new
+        self.added_columns = self.added_columns + new
         warnings.warn(f"{self.path.name}: {len(new)} new column(s) appended ({', '.join(new)}); "
-                      f"its {n_old} older row(s) read as NaN for them", SchemaWarning, stacklevel=3)
+                      f"its {len(records)} older row(s) read as NaN for them", SchemaWarning, stacklevel=4)
 
-    def _line(self, row: dict) -> str:
+    def _refresh(self) -> list[_Record] | None:
+        """Re-read the header (another writer of this process may have widened it) and mend a torn tail.
+
+        Returns the records when they were read (keys needed, or a tail to mend)."""
+        with open(self.path, "rb") as f:
+            first = f.readline()
+            f.seek(0, os.SEEK_END)
+            f.seek(max(f.tell() - 1, 0))
+            ends_clean = f.read(1) == b"\n"
+        header = tuple(next(csv.reader([first.decode("utf-8")]), ()))
+        if header != self.columns:
+            missing = tuple(c for c in self.columns if c not in header)
+            self.columns = header
+            if missing:
+                self._extend(missing)
+        if ends_clean and not self.key_columns and not (self.protected and not self.mixed_ok):
+            return None
+        header, records, text = _scan(self.path)
+        if records and not records[-1].complete(len(header)):
+            self._drop_tail(records[-1], text)
+            records = records[:-1]
+        return records
+
+    def _line(self, row: dict, columns: Sequence[str] | None = None) -> str:
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow([cell(row.get(c)) for c in self.columns])
+        csv.writer(buf, lineterminator="\n").writerow([cell(row.get(c)) for c in (columns or self.columns)])
         return buf.getvalue()
-
-    def _write_text(self, text: str) -> None:
-        with open(self.path, "a", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
 
     def check(self, rows: Sequence[dict]) -> None:
         """Raise (strict) or warn about row keys that are no column of the file."""
@@ -246,18 +438,53 @@ class RowStore:
         warnings.warn(msg + "; not written", SchemaWarning, stacklevel=3)
 
     def append(self, rows: Sequence[dict]) -> None:
-        """Append ``rows`` in one write (all or, if killed, at most a partial last line)."""
+        """Append ``rows`` in one write (all or, if killed, at most an incomplete last record).
+
+        Under the writer lock: the header is re-read, rows whose key the file
+        already holds (or that repeat a key of this batch) are left out with a
+        :class:`DroppedRowsWarning`, and in a committed file the rows must match
+        its GPU and precision (:func:`check_compatible`, unless ``mixed_ok``).
+        """
         rows = list(rows)
-        self.check(rows)
-        if rows:
-            self._write_text("".join(self._line(r) for r in rows))
+        if not self._lock.held:
+            raise ResultsFileError(f"{self.path}: this RowStore was closed; open a new one to append")
+        with self._lock:
+            records = self._refresh()
+            self.check(rows)
+            if self.key_columns and rows:
+                rows = self._new_rows(rows, records)
+            if not rows:
+                return
+            if self.protected and not self.mixed_ok:
+                check_compatible(self.path, rows, records=(self.columns, records))
+            text = "".join(self._line(r) for r in rows)
+            with open(self.path, "a", newline="", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _new_rows(self, rows: list[dict], records: list[_Record]) -> list[dict]:
+        seen = _keys_of(self.columns, records, self.key_columns)
+        new, dup = [], 0
+        for r in rows:
+            k = row_key(r, self.key_columns)
+            if k in seen:
+                dup += 1
+                continue
+            seen.add(k)
+            new.append(r)
+        if dup:
+            warnings.warn(f"{self.path.name}: {dup} row(s) not appended: their key is already in the file "
+                          f"or earlier in this batch", DroppedRowsWarning, stacklevel=4)
+        return new
 
     def keys(self, key_columns: Sequence[str]) -> set[tuple[str, ...]]:
-        """Row keys already in the file, as tuples of strings."""
+        """Row keys of the file's complete rows, as tuples of strings (read under the writer lock)."""
         if not self.path.exists():
             return set()
-        with open(self.path, newline="") as f:
-            return {tuple(r[c] for c in key_columns) for r in csv.DictReader(f)}
+        with self._lock:
+            header, records, _ = _scan(self.path)
+            return _keys_of(header, records, key_columns)
 
 
 class MemoryStore:
@@ -289,13 +516,20 @@ class MemoryStore:
         """The keys the client said are present (``done``), as tuples of strings."""
         return set(self._done)
 
+    def close(self) -> None:
+        pass
 
-#: the name the runners used before the store (kept for callers of the old module)
-RowWriter = RowStore
+
+_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\x00": "\\0"})
 
 
 def cell(v) -> str:
-    """The CSV text of one value: empty for None/NaN, ``repr`` for floats, never ``np.float64(...)``."""
+    """The CSV text of one value: empty for None/NaN, ``repr`` for floats, never ``np.float64(...)``.
+
+    A value's newline is written as the two characters ``\\n`` (carriage return
+    ``\\r``, NUL ``\\0``): every record is one line, so a torn write is always
+    a torn last line.
+    """
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -304,11 +538,10 @@ def cell(v) -> str:
         try:
             v = v.item() if hasattr(v, "item") else v
         except (TypeError, ValueError):
-            return str(v)
+            return str(v).translate(_ESCAPES)
         if isinstance(v, float):
             return "" if math.isnan(v) else repr(v)
-    return str(v)
-
+    return str(v).translate(_ESCAPES)
 
 
 def row_key(row: dict, key_columns: Sequence[str]) -> tuple[str, ...]:
@@ -325,9 +558,50 @@ def append_row(path: str | Path, row: dict, strict: bool | None = None) -> None:
     Raises
     ------
     ResultsFileError
-        The file has columns ``row`` lacks (another kind of row: use another file).
+        The file has columns ``row`` lacks (another kind of row: use another
+        file), is no results CSV, or another process writes it.
     """
-    RowStore(path, list(row), strict=strict).append([row])
+    with RowStore(path, list(row), strict=strict, key_columns=()) as store:
+        store.append([row])
+
+
+#: the columns whose values a committed file's new rows must share with its rows (:func:`check_compatible`)
+COMPATIBLE_COLUMNS: tuple[str, ...] = ("gpu_name", "precision")
+
+
+def check_compatible(path: str | Path, rows: Sequence[dict], records=None) -> None:
+    """Refuse ``rows`` whose ``gpu_name`` or ``precision`` is none of the values of the rows of ``path``.
+
+    A committed file holds the measurements of one GPU and its precisions: rows
+    of another one belong in another file. A missing or empty file accepts any
+    rows; rows lacking the column are not compared. ``records`` (header and
+    records, as the store holds them) saves reading the file again.
+
+    Raises
+    ------
+    MixedResultsError
+        The values differ; pass ``mixed_ok=True`` to the store when the mix is meant.
+    """
+    path = Path(path)
+    if records is None:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        header, recs, _ = _scan(path)
+    else:
+        header, recs = records
+    complete = [r for r in recs if r.complete(len(header))]
+    if not complete:
+        return
+    for col in COMPATIBLE_COLUMNS:
+        if col not in header:
+            continue
+        i = header.index(col)
+        have = {r.fields[i] for r in complete}
+        new = {cell(r[col]) for r in rows if col in r} - have
+        if new:
+            raise MixedResultsError(f"{path.name}: rows of {col} {sorted(new)} would join its rows of "
+                                    f"{sorted(have)}; write them to another file, or pass mixed_ok=True if "
+                                    f"the mix is meant")
 
 
 # --------------------------------------------------------------------------- reading
@@ -335,13 +609,6 @@ def append_row(path: str | Path, row: dict, strict: bool | None = None) -> None:
 
 class MissingResultsError(FileNotFoundError):
     """A results CSV the analysis needs is not there; the message says how to make it."""
-
-
-def read_rows(csv_path: str | Path):
-    """The rows of a results CSV as a pandas DataFrame."""
-    import pandas as pd
-
-    return pd.read_csv(csv_path)
 
 
 def kind_of(columns) -> str | None:
@@ -353,11 +620,61 @@ def kind_of(columns) -> str | None:
     return None
 
 
+def read_rows(csv_path: str | Path):
+    """The valid rows of a results CSV as a pandas DataFrame.
+
+    Left out, each with a :class:`DroppedRowsWarning` naming its line and
+    listed in ``frame.attrs["dropped_rows"]`` (``"line N: why"``): a torn last
+    record (no final newline, an open quote), a record without exactly the
+    header's number of fields, and, in a file of a known kind (:func:`kind_of`),
+    a row repeating an earlier row's key (the first is kept). A file with
+    nothing to leave out is read exactly as ``pandas.read_csv`` reads it.
+
+    Raises
+    ------
+    ResultsFileError
+        The file is no results CSV (binary, not UTF-8, no header).
+    """
+    import pandas as pd
+
+    path = Path(csv_path)
+    header, records, text = _scan(path)
+    n = len(header)
+    kind = kind_of(header)
+    where = [header.index(c) for c in KEY_COLUMNS[kind]] if kind else None
+    first: dict[tuple[str, ...], int] = {}
+    dropped: list[str] = []
+    kept: list[_Record] = []
+    for r in records:
+        if not r.raw.endswith("\n") or r.fields is None:
+            dropped.append(f"line {r.line}: torn (no final newline or an open quote)")
+        elif len(r.fields) != n:
+            if not r.raw.strip():
+                continue  # a blank line: pandas skips it too
+            dropped.append(f"line {r.line}: {len(r.fields)} fields, the header has {n}")
+        elif where is not None and (k := tuple(r.fields[i] for i in where)) in first:
+            dropped.append(f"line {r.line}: repeats the key of line {first[k]}")
+        else:
+            if where is not None:
+                first[k] = r.line
+            kept.append(r)
+    if not dropped:
+        frame = pd.read_csv(path)
+    else:
+        warnings.warn(f"{path.name}: {len(dropped)} row(s) left out: {'; '.join(dropped)}", DroppedRowsWarning,
+                      stacklevel=3)
+        clean = text[:records[0].start] if records else text
+        frame = pd.read_csv(io.StringIO(clean + "".join(r.raw for r in kept)))
+    frame.attrs["dropped_rows"] = dropped
+    return frame
+
+
 def load_results(name: str, raw_dir: str | Path | None = None):
-    """Rows of ``<raw_dir>/<name>.csv`` (default ``results/raw``) as a DataFrame.
+    """Rows of ``<raw_dir>/<name>.csv`` (default ``results/raw``) as a DataFrame, validated (:func:`read_rows`).
 
     Columns of the row schema the file predates are added as NaN (older rows),
-    and listed in ``frame.attrs["missing_columns"]``.
+    and listed in ``frame.attrs["missing_columns"]``; rows left out are listed
+    in ``frame.attrs["dropped_rows"]`` (with a :class:`DroppedRowsWarning`).
 
     Raises
     ------
@@ -365,15 +682,13 @@ def load_results(name: str, raw_dir: str | Path | None = None):
         The file is missing: run ``python -m greenai.campaign`` on a GPU (or the
         notebook with ``MEASURE=True``) first.
     """
-    import pandas as pd
-
     from greenai import paths
 
     path = Path(raw_dir or paths.RAW_DIR) / f"{name}.csv"
     if not path.exists():
         raise MissingResultsError(f"{path} does not exist; measure it on a GPU with `python -m greenai.campaign` "
                                   f"(or run the notebook with MEASURE=True) and commit it under results/raw/")
-    frame = pd.read_csv(path)
+    frame = read_rows(path)
     kind = kind_of(frame.columns)
     missing = [c for c in COLUMNS[kind] if c not in frame.columns] if kind else []
     for c in missing:

@@ -45,7 +45,7 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str], key_cols: Sequence[str],
           pending: Callable, run_spec: Callable, env=None, data_root=None, progress: bool = True,
-          validate_first: bool = True, store=None, cache=None) -> SweepSummary:
+          validate_first: bool = True, store=None, cache=None, allow_raw: bool | None = None) -> SweepSummary:
     """The loop every runner shares.
 
     Validates all specs before any GPU time is spent (unless the caller did,
@@ -57,6 +57,8 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     the pending units. ``store`` (default a :class:`RowStore` on ``csv_path``)
     receives the rows: a Dask worker passes a :class:`~greenai.experiments.store.MemoryStore`,
     and its process-wide ``cache`` of loaded datasets (default: one for this call).
+    ``allow_raw`` lets the default store write into the committed ``results/raw``
+    (default: when ``env`` runs on a CUDA device, i.e. a GPU campaign).
     """
     from greenai.experiments import environment as _env
 
@@ -64,7 +66,21 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     if validate_first:
         validate(specs, data_root=data_root)
     env = env or _env.make_environment()
-    store = store if store is not None else RowStore(csv_path, columns)
+    own = store is None
+    if own:
+        if allow_raw is None:
+            allow_raw = str(env.device).startswith("cuda")
+        store = RowStore(csv_path, columns, allow_raw=allow_raw)
+    try:
+        return _sweep(specs, csv_path, key_cols, pending, run_spec, env, store, cache, data_root, progress)
+    finally:
+        if own:
+            store.close()  # the file's writer lock
+
+
+def _sweep(specs, csv_path, key_cols, pending, run_spec, env, store, cache, data_root, progress) -> SweepSummary:
+    from greenai.experiments import environment as _env
+
     done = store.keys(key_cols)
     cache = cache if cache is not None else _env.DataCache(data_root)
     summary = SweepSummary()

@@ -42,9 +42,10 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     The one place the callbacks write rows: it goes through the package's
     row-append helper (header check, flushed and fsynced appends).
     """
-    from greenai.experiments import RowWriter
+    from greenai.experiments.store import RowStore
 
-    RowWriter(path, COLUMNS).append(rows)
+    with RowStore(path, COLUMNS) as store:
+        store.append(rows)
 
 
 @dataclass
