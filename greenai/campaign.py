@@ -516,6 +516,7 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     if getattr(executor, "workers", None):
         placement["workers"] = list(executor.workers.values())
         placement["cells_per_worker"] = summary.cells_per_worker
+        placement.update(start_s=round(summary.start_s, 1), warmup_s=round(summary.warmup_s, 1), warmup=summary.warmup)
     if summary.failed:
         placement["failed_cells"] = [f.describe() for f in summary.failed]
     metadata.write_meta(csv_path, campaign=name, thesis=exp.thesis, description=exp.description,

@@ -1,12 +1,14 @@
-"""The Dask executor on CPU workers: the same rows as in-process, one writer, a killed worker loses nothing
-(a LocalCluster of 2 worker processes, the tiny synthetic specs of test_experiments)."""
+"""The Dask executor on CPU workers: the same rows as in-process, one writer, a killed worker loses nothing,
+cells submitted longest first after each worker's warm-up (a LocalCluster of 2 worker processes, the tiny
+synthetic specs of test_experiments)."""
 
 from __future__ import annotations
 
 import functools
 import math
-import time
 import os
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -209,3 +211,118 @@ def test_a_client_killed_mid_sweep_resumes_to_exactly_the_rows(tmp_path, executo
     again = executor.run(specs(), path, progress=False)
     assert again.written == 8 - written and again.skipped == written
     assert_same_rows(frame(path), reference)
+
+
+# --------------------------------------------------------------------------- longest first, warm-up, timings
+
+
+def test_cell_cost_grows_with_the_work_a_cell_runs():
+    from greenai.experiments.cost import MAC_RATE, STEP_OVERHEAD_S, cell_cost_s, step_s
+
+    base = ex.RunSpec(experiment="c", model="alexnet", dataset="fashion_mnist", batch_size=128, epochs=2,
+                      max_steps=20, warmup_steps=10)
+    cost = cell_cost_s(base)
+    # the unit is seconds: 10 warm-up + 2 x 20 steps of (overhead + 3 x MACs x batch / rate), plus the setup
+    assert step_s(base) == pytest.approx(STEP_OVERHEAD_S + 3 * 663_300_736 * 128 / MAC_RATE, rel=0.01)
+    assert cost == pytest.approx(1.0 + 50 * step_s(base))
+    assert cell_cost_s(replace(base, max_steps=40)) > cost           # more steps
+    assert cell_cost_s(replace(base, epochs=3)) > cost               # more windows
+    assert cell_cost_s(replace(base, batch_size=256)) > cost         # more samples
+    assert cell_cost_s(replace(base, model="vgg11")) > 2 * cost      # 11 x the MACs
+    # a window of window_s lasts window_s whatever the model; a full epoch runs ceil(samples / batch) steps
+    timed = replace(base, max_steps=None, window_s=3.0)
+    assert cell_cost_s(timed) == pytest.approx(1.0 + 10 * step_s(base) + 2 * 3.0)
+    epoch = replace(base, max_steps=None, limit=1000)
+    assert cell_cost_s(epoch) == pytest.approx(1.0 + 10 * step_s(base) + 2 * 8 * step_s(base))
+
+
+def test_longest_first_is_stable_for_ties_and_puts_unknown_costs_last():
+    from greenai.experiments.cost import longest_first
+
+    specs = [ex.RunSpec(experiment="c", model="m", dataset="fashion_mnist", batch_size=b, repeat=r)
+             for r in (0, 1) for b in (1, 3, 2)]
+    cost = {1: 1.0, 2: 2.0, 3: math.nan}
+    got = longest_first(specs, cost=lambda s: cost[s.batch_size])
+    assert [(s.batch_size, s.repeat) for s in got] == [(2, 0), (2, 1), (1, 0), (1, 1), (3, 0), (3, 1)]
+
+
+def test_warm_up_loads_the_cells_data_and_leaves_the_rng_as_it_was():
+    import torch
+
+    from greenai.experiments.environment import DataCache, warm_up
+
+    env = ex.make_environment("cpu", idle_s=0)
+    cache = DataCache()
+    specs = [ex.RunSpec(experiment="w", batch_size=4, epochs=1, max_steps=1, **TINY),
+             ex.RunSpec(experiment="w", batch_size=4, epochs=1, max_steps=1, precision="bf16",
+                        **{**TINY, "dataset": "cifar10"})]
+    state = torch.get_rng_state()
+    record = warm_up(env, specs, cache)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert (record["device"], record["cuda"], record["precisions"]) == ("cpu", False, ["bf16", "default"])
+    assert [(d["dataset"], d["source"], d["train"], d["samples"]) for d in record["datasets"]] == [
+        ("fashion_mnist", "synthetic", True, 12), ("cifar10", "synthetic", True, 12)]
+    assert record["datasets"][1]["h2d_bytes"] == 12 * 3 * 32 * 32 + 12 * 8
+    # the cells find their splits in the cache the warm-up filled
+    assert cache.split("cifar10", "synthetic", True, 12) is cache.split("cifar10", "synthetic", True, 12)
+    assert len(cache._splits) == 2
+    parts = sum(record[k] for k in ("context_s", "kernels_s", "data_s", "macs_s"))
+    assert 0 < parts <= record["seconds"]
+
+
+def _note(path, text: str) -> None:
+    with open(path, "a") as f:  # one short write per line: whole lines from several processes
+        f.write(text + "\n")
+
+
+def slow_warm(env_options, specs, runner_kwargs, log, sleep_s):
+    """The real warm-up, made ``sleep_s`` longer; notes ``warm <pid> <end time>``."""
+    time.sleep(sleep_s)
+    record = executors.warm_worker(env_options, specs, runner_kwargs)
+    _note(log, f"warm {os.getpid()} {time.time()}")
+    return record
+
+
+def noted_cell(kind, spec, csv_name, done, env_options, runner_kwargs, log):
+    """A simulated cell (0.2 s, no rows); notes ``cell <pid> <start> <end> <run id>``."""
+    t0 = time.time()
+    time.sleep(0.2)
+    _note(log, f"cell {os.getpid()} {t0} {time.time()} {spec.run_id()}")
+    return executors.CellResult(rows=[], written=0, skipped=0, seconds=time.time() - t0,
+                                worker=executors.worker_info(env_options))
+
+
+@pytest.mark.slow  # a few seconds after the other tests; ~30 s alone (the workers' first MAC count)
+def test_cells_go_longest_first_after_each_worker_warmed_up_once(tmp_path, executor, monkeypatch):
+    """Given in a shuffled order, cells are submitted by their expected duration (more steps first, the
+    repeats of one cell in the given order); each worker warms up once, before any cell of the sweep starts;
+    the summary keeps the executor's start, the warm-up and the sweep apart."""
+    log = tmp_path / "events.txt"
+    sleep_s = 1.5
+    monkeypatch.setattr(executor, "cell", functools.partial(noted_cell, log=str(log)))
+    monkeypatch.setattr(executor, "warm", functools.partial(slow_warm, log=str(log), sleep_s=sleep_s))
+    given = [ex.RunSpec(experiment=f"s{steps}", batch_size=4, repeat=r, epochs=1, max_steps=steps, **TINY)
+             for r, steps in ((0, 1), (0, 3), (1, 1), (0, 2), (1, 3), (1, 2))]
+    t0 = time.perf_counter()
+    summary = executor.run(given, tmp_path / "rows.csv", progress=False)
+    elapsed = time.perf_counter() - t0
+    by_id = {s.run_id(): s for s in given}
+    assert [(by_id[r].max_steps, by_id[r].repeat) for r in summary.order] == [
+        (3, 0), (3, 1), (2, 0), (2, 1), (1, 0), (1, 1)]
+
+    events = [line.split() for line in log.read_text().splitlines()]
+    warms = [(int(e[1]), float(e[2])) for e in events if e[0] == "warm"]
+    cells = [(int(e[1]), float(e[2]), float(e[3])) for e in events if e[0] == "cell"]
+    worker_pids = sorted(info["pid"] for info in executor.workers.values())
+    assert sorted(pid for pid, _ in warms) == worker_pids            # once per worker
+    assert len(cells) == 6 and {pid for pid, _, _ in cells} <= set(worker_pids)
+    assert max(end for _, end in warms) <= min(start for _, start, _ in cells)   # before any cell
+    # each worker's record: what its warm-up did, on its CPU
+    assert len(summary.warmup) == 2
+    for record in summary.warmup.values():
+        assert record["pid"] in worker_pids and record["device"] == "cpu" and not record["cuda"]
+        assert [(d["dataset"], d["source"]) for d in record["datasets"]] == [("fashion_mnist", "synthetic")]
+    # the three times are apart: the sweep covers the cells and not the warm-up
+    assert summary.start_s > 0 and summary.warmup_s >= sleep_s
+    assert summary.seconds >= max(end for *_, end in cells) - min(start for _, start, _ in cells)
+    assert summary.seconds + summary.warmup_s <= elapsed

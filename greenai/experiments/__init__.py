@@ -15,6 +15,9 @@ A package split along its seams; each concept has one home:
     The sweep driver every runner shares and :func:`run`.
 :mod:`~greenai.experiments.runners`
     :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`.
+:mod:`~greenai.experiments.cost`
+    A cell's expected duration from its spec (:func:`cell_cost_s`), to order
+    cells longest first (:func:`longest_first`).
 :mod:`~greenai.experiments.executors`
     Where the cells of a sweep run: in this process (:class:`InProcess`, the
     default) or on Dask workers holding one GPU each (:class:`DaskExecutor`:
@@ -39,7 +42,8 @@ _HOMES = {
                                   "DroppedRowsWarning", "check_compatible",
                                   "PLACEMENT_COLUMNS",
                                   "append_row", "read_rows", "load_results", "MissingResultsError", "kind_of"),
-    "greenai.experiments.environment": ("Environment", "make_environment", "model_macs"),
+    "greenai.experiments.environment": ("Environment", "make_environment", "model_macs", "DataCache", "warm_up"),
+    "greenai.experiments.cost": ("cell_cost_s", "longest_first"),
     "greenai.experiments.sweep": ("SweepSummary", "run", "sweep"),
     "greenai.experiments.executors": ("InProcess", "DaskExecutor", "CellFailure", "local_gpu_cluster",
                                       "local_cpu_cluster"),

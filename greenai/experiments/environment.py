@@ -110,6 +110,96 @@ def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: 
         return math.nan, float(sum(p.numel() for p in net.parameters()))
 
 
+def warm_up(env: Environment, specs: Sequence[RunSpec], cache: DataCache) -> dict:
+    """Pay, before any timed cell, what the first cell on a device would otherwise pay; say what was done.
+
+    1. The CUDA context of ``env.device`` (a one-element tensor, synchronised).
+    2. The libraries' first kernels: a tiny convolution network (conv, ReLU,
+       pooling, linear) forward and backward once per precision the specs use,
+       under :func:`greenai.train.precision_mode`: this loads cuDNN and cuBLAS and
+       makes their handles. ``torch.backends.cudnn.benchmark`` is left as it is
+       (greenai never sets it, so no algorithm search), and the RNG state is
+       restored (the cells' seeds see no difference).
+    3. The dataset splits the specs need, loaded into ``cache`` (the one the
+       cells then use) and copied to the device once (a throwaway copy: each cell
+       copies its split itself, as in-process, and one batch transformed).
+    4. The MAC count of each model (:func:`model_macs`, cached per process;
+       every row records it).
+
+    On a CPU the same steps run (no CUDA context; the kernels are torch's CPU ones).
+
+    Returns
+    -------
+    dict
+        ``device``, ``cuda`` (bool), ``context_s``, ``kernels_s``, ``data_s``,
+        ``macs_s`` and ``seconds`` (the whole warm-up) [s], ``precisions``,
+        ``datasets`` (one entry per split: ``dataset``, ``source``, ``train``,
+        ``samples``, ``h2d_s`` [s], ``h2d_bytes`` [B]) and ``models``.
+    """
+    import time
+
+    from greenai import data as _data
+    from torch import nn
+
+    device = env.device
+    cuda = device.type == "cuda"
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize(device)
+
+    t_all = time.perf_counter()
+    record: dict = {"device": str(device), "cuda": cuda}
+    t = time.perf_counter()
+    if cuda:
+        torch.zeros(1, device=device)
+        sync()
+    record["context_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    precisions = sorted({s.precision for s in specs}) or ["default"]
+    with torch.random.fork_rng(devices=[device.index or 0] if cuda else []):
+        for precision in precisions:
+            with _train.precision_mode(precision, device) as autocast:
+                net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                    nn.Linear(8, 10)).to(device)
+                x = torch.ones(4, 3, 16, 16, device=device)
+                with autocast():
+                    loss = nn.functional.cross_entropy(net(x), torch.zeros(4, dtype=torch.int64, device=device))
+                loss.backward()
+                del net, x, loss
+        sync()
+    record["kernels_s"], record["precisions"] = time.perf_counter() - t, precisions
+
+    t = time.perf_counter()
+    splits: dict[tuple, int] = {}  # (dataset, source, train, limit) -> image size of the first spec needing it
+    for s in specs:
+        splits.setdefault((s.dataset, s.source, True, s.limit), s.image_size)
+        if s.evaluate:
+            splits.setdefault((s.dataset, s.source, False, s.limit), s.image_size)
+    record["datasets"] = []
+    for (dataset, source, train, limit), image_size in splits.items():
+        split = cache.split(dataset, source, train, limit)
+        batches = _data.GpuBatches(split, min(256, len(split)), device, image_size=image_size, shuffle=False)
+        next(iter(batches))
+        sync()
+        record["datasets"].append({"dataset": dataset, "source": getattr(split, "source", source), "train": train,
+                                   "samples": len(split), "h2d_s": batches.h2d_s, "h2d_bytes": batches.h2d_bytes})
+        del batches
+    record["data_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    models = sorted({(s.model, s.dataset, s.image_size) for s in specs})
+    for model, dataset, image_size in models:
+        ds = _data.DATASETS[dataset]
+        model_macs(model, int(ds.channels), int(ds.num_classes), int(image_size))
+    record["macs_s"], record["models"] = time.perf_counter() - t, sorted({m for m, _, _ in models})
+    if cuda:
+        torch.cuda.empty_cache()
+    record["seconds"] = time.perf_counter() - t_all
+    return record
+
+
 @dataclass
 class Prepared:
     trainer: _train.Trainer

@@ -24,6 +24,16 @@ given by its address (e.g. one of ``dask-jobqueue``'s ``SLURMCluster`` or
   worker dies (or that raises) is retried once on another worker where there is
   one, then reported in :attr:`SweepSummary.failed <greenai.experiments.sweep.SweepSummary>`,
   never dropped silently.
+- Longest first: cells are submitted in the order of their expected duration
+  (:func:`~greenai.experiments.cost.cell_cost_s`), longest first, ties in the grid's
+  order, so the sweep ends on short cells rather than one GPU running a long one
+  while the others idle. Rows land in the file in the order cells finish (within a
+  cell, in their order), as before.
+- Warm-up: before the first cell, every worker creates its CUDA context, runs its
+  first cuDNN/cuBLAS kernels, loads the datasets the cells need (and copies them to
+  its device once) and counts the models' MACs
+  (:func:`~greenai.experiments.environment.warm_up`); the summary records the
+  executor's start, each worker's warm-up and the sweep apart.
 - Progress: one bar over the grid's cells, with the cells finished per GPU.
 
 Dask is an optional dependency (``pip install 'greenai[cluster]'``); this module
@@ -32,16 +42,18 @@ imports it only when an executor is made.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
-from collections import deque
 import sys
+from collections import deque
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from greenai.experiments.cost import cell_cost_s, longest_first
 from greenai.experiments.grids import GridError, RunSpec, validate
 from greenai.experiments.store import COLUMNS, KEY_COLUMNS, MemoryStore, RowStore, row_key
 from greenai.experiments.sweep import SweepSummary, progress_bar
@@ -242,6 +254,24 @@ def worker_info(env_options: dict) -> dict:
             "idle_power_w": env.idle_power_w, "pid": os.getpid()}
 
 
+def _worker_cache(data_root):
+    """This worker process's :class:`~greenai.experiments.environment.DataCache` (datasets loaded once)."""
+    from greenai.experiments.environment import DataCache
+
+    return _WORKER_CACHES.setdefault(str(data_root), DataCache(data_root))
+
+
+def warm_worker(env_options: dict, specs: Sequence[RunSpec], runner_kwargs: dict) -> dict:
+    """Warm this worker up for ``specs`` before the timed sweep; return the record of
+    :func:`~greenai.experiments.environment.warm_up` (times [s], what it did) with the worker's ``pid``."""
+    from greenai.experiments.environment import warm_up
+
+    env = worker_environment(**env_options)
+    record = warm_up(env, specs, _worker_cache(runner_kwargs.get("data_root")))
+    record["pid"] = os.getpid()
+    return record
+
+
 def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: dict,
              runner_kwargs: dict) -> CellResult:
     """Run one cell on this worker into memory; return its rows (the client writes them)."""
@@ -251,10 +281,7 @@ def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: di
     store = MemoryStore(COLUMNS[kind], done, name=Path(csv_name).stem)
     lines: list[str] = []
     t0 = time.perf_counter()
-    from greenai.experiments.environment import DataCache
-
-    data_root = runner_kwargs.get("data_root")
-    cache = _WORKER_CACHES.setdefault(str(data_root), DataCache(data_root))  # datasets loaded once per worker
+    cache = _worker_cache(runner_kwargs.get("data_root"))
     summary = runners()[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
                               log=lines.append, cache=cache, **runner_kwargs)
     return CellResult(rows=store.rows, written=summary.written, skipped=summary.skipped,
@@ -300,12 +327,27 @@ class DaskExecutor:
         The function run per cell on a worker (default :func:`run_cell`).
     close_cluster : bool
         Close the cluster object given as ``address`` with the executor (one it made is always closed).
+    cost : callable or None
+        ``cost(spec)`` → expected duration of a cell [s] (default :func:`~greenai.experiments.cost.cell_cost_s`);
+        cells are submitted longest first, ties in the given order. None: the given order.
+    warm : callable or None
+        The warm-up run once on every worker before the first cell of each :meth:`run`
+        (default :func:`warm_worker`); None skips it.
+
+    Attributes
+    ----------
+    start_s : float
+        Seconds this executor took to start [s]: making its cluster (when it made one; a cluster
+        object given as ``address`` was started before and is not counted), connecting, waiting for
+        the workers and making their environments (its first :meth:`start`).
     """
 
     def __init__(self, address=None, *, gpus: str | Sequence[int] = "all", device: str | None = None,
                  idle_s: float = 0.0, methods=None, gpu_kind: str | Callable | None = None,
                  resources: dict | Callable | None = None, retries: int = 1, cell: Callable = run_cell,
-                 close_cluster: bool = False):
+                 close_cluster: bool = False, cost: Callable | None = cell_cost_s,
+                 warm: Callable | None = warm_worker):
+        t0 = time.perf_counter()
         distributed = _dask()
         self._own_cluster = address if close_cluster and not isinstance(address, str) else None
         if address is None:
@@ -319,7 +361,11 @@ class DaskExecutor:
         self.resources = resources
         self.retries = int(retries)
         self.cell = cell
+        self.cost = cost
+        self.warm = warm
         self.workers: dict[str, dict] = {}
+        self.start_s = math.nan
+        self._init_s = time.perf_counter() - t0
 
     # -- lifecycle
     def close(self) -> None:
@@ -335,9 +381,13 @@ class DaskExecutor:
 
     def start(self, wait_s: float = 120.0) -> dict[str, dict]:
         """Make every worker's environment (device, meter, idle power) once; return ``{address: info}``."""
+        t0 = time.perf_counter()
         n = len(getattr(self._cluster, "workers", {}) or {}) if self._cluster is not None else 1
         self.client.wait_for_workers(max(n, 1), timeout=wait_s)
-        return self._refresh()
+        workers = self._refresh()
+        if math.isnan(self.start_s):
+            self.start_s = self._init_s + time.perf_counter() - t0
+        return workers
 
     def _refresh(self) -> dict[str, dict]:
         """Set up workers that joined since (a restarted one), forget those that left."""
@@ -404,8 +454,7 @@ class DaskExecutor:
 
         key_cols = KEY_COLUMNS[kind]
         done = store.keys(key_cols)
-        summary = SweepSummary()
-        start = time.perf_counter()
+        summary = SweepSummary(start_s=self.start_s)
         unplaceable = []
         todo: list[tuple[RunSpec, list[str] | None]] = []
         for spec in specs:
@@ -422,6 +471,14 @@ class DaskExecutor:
             todo.append((spec, eligible))
         if unplaceable:
             raise GridError(unplaceable)
+        if self.cost is not None:  # longest first; stable, so ties keep the grid's order
+            eligible_of = {id(spec): eligible for spec, eligible in todo}
+            todo = [(spec, eligible_of[id(spec)]) for spec in longest_first([s for s, _ in todo], self.cost)]
+        if todo and self.warm is not None:
+            t_warm = time.perf_counter()
+            summary.warmup = self._warm_up(todo, runner_kwargs, log)
+            summary.warmup_s = time.perf_counter() - t_warm
+        start = time.perf_counter()
 
         from distributed import as_completed
 
@@ -445,6 +502,7 @@ class DaskExecutor:
                                      key=f"greenai-cell-{rid}-{token}-{attempts[rid]}", pure=False, workers=workers,
                                      allow_other_workers=False, resources=self._resources(spec), retries=0)
             future_spec[fut.key] = (spec, eligible)
+            summary.order.append(rid)
             return fut
 
         # at most one cell per worker in flight: a worker holds only the cell it runs, so a dying worker
@@ -513,6 +571,32 @@ class DaskExecutor:
         summary.seconds = time.perf_counter() - start
         summary.cells_per_worker = per_gpu
         return summary
+
+    def _warm_up(self, todo: list[tuple[RunSpec, list[str] | None]], runner_kwargs: dict, log) -> dict[str, dict]:
+        """Run :attr:`warm` on every worker (all at once) for the cells it may get; ``{worker label: record}``.
+
+        A worker whose warm-up fails is logged and recorded with its ``error``; its cells still run
+        (a cell that fails there is retried and reported as any other).
+        """
+        token = uuid.uuid4().hex[:8]
+        futures = {}
+        for a in sorted(self.workers):
+            mine = [spec for spec, eligible in todo if eligible is None or a in eligible]
+            if mine:
+                futures[a] = self.client.submit(self.warm, self.env_options, mine, runner_kwargs, workers=[a],
+                                                allow_other_workers=False, pure=False,
+                                                key=f"greenai-warmup-{a}-{token}")
+        records = {}
+        for a, fut in futures.items():
+            label = worker_label(self.workers[a])
+            try:
+                records[label] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker: its cells go elsewhere
+                records[label] = {"error": _short(exc)}
+                if log:
+                    log(f"[{label}] warm-up failed: {_short(exc)}")
+            fut.release()
+        return records
 
     def _erred_on(self, key) -> list[str]:
         """The workers a task raised on (the scheduler's record), best effort."""

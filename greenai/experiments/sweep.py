@@ -10,6 +10,7 @@ rows, which the client appends through the one :class:`RowStore`.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,8 +23,14 @@ from greenai.experiments.store import RowStore
 
 @dataclass
 class SweepSummary:
-    """Rows written and skipped (already present) by one call of a runner.
+    """Rows written and skipped (already present) by one call of a runner, and where the time went.
 
+    ``seconds`` is the sweep itself [s]: under the Dask executor from the first cell submitted to the
+    last row written, without ``start_s`` (the executor bringing its cluster and the workers'
+    environments up, NaN in-process) and without ``warmup_s`` (the warm-up of every worker before the
+    first cell, wall time [s]); ``warmup`` holds each worker's warm-up record by worker label
+    (:func:`greenai.experiments.environment.warm_up`: ``seconds`` and what it did). ``order`` lists the
+    run ids of the cells in the order they were submitted (longest first; a retried cell appears again).
     ``failed`` lists the cells that did not finish (:class:`~greenai.experiments.executors.CellFailure`:
     a Dask cell whose worker died or raised twice); ``cells_per_worker`` counts finished cells per GPU
     (or worker) under an executor.
@@ -34,6 +41,10 @@ class SweepSummary:
     seconds: float = 0.0
     failed: list = field(default_factory=list)
     cells_per_worker: dict = field(default_factory=dict)
+    start_s: float = math.nan
+    warmup_s: float = 0.0
+    warmup: dict = field(default_factory=dict)
+    order: list = field(default_factory=list)
 
 
 def progress_bar(total: int, desc: str, enabled: bool):
