@@ -11,9 +11,14 @@ from greenai import cli
     (["reproduce", "--only", "nope"], "no notebook matches --only 'nope'"),
     (["models", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["models", "--image-size", "0"], "--image-size must be a positive"),
+    (["models", "--image-size", "8"], "--image-size 8 is too small: "),
 ])
-def test_user_mistake_is_one_line_on_stderr_with_exit_code_2(argv, says, capsys):
+def test_user_mistake_is_one_line_on_stderr_with_exit_code_2(argv, says, capsys, tmp_path):
+    written = tmp_path / "table.csv"
+    if argv[0] == "models":
+        argv = [*argv, "--csv", str(written)]
     assert cli.main(argv) == 2
+    assert not written.exists()
     out, err = capsys.readouterr()
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and says in err and "Traceback" not in err
