@@ -99,8 +99,8 @@ accuracy_cifar100  4.2.3, Figs 4.18, 4.20                  the same grid on real
                                                            where its files exist; not a default)
 =================  ======================================  =====================================
 
-Full epochs of all 20 models do not fit the device time we have (VGG16: ~50-100 s
-per epoch on an H100), hence the windows of ``macs`` and ``cifar10``: each is a
+Full epochs of all 20 models take long (VGG16: ~50-100 s per epoch on an
+H100), hence the windows of ``macs`` and ``cifar10``: each is a
 fixed number of steps (≥ 3 s, chosen from the warm-up step time), and the row's
 ``epoch_energy_j`` is the window energy scaled by n_train / samples, with
 ``epoch_energy_extrapolated = True``. ``datasets`` measures full epochs of two

@@ -63,7 +63,7 @@ def environment_metadata() -> dict:
 def write_meta(csv_path: Path, **extra) -> Path:
     """Write (or update) ``<csv>.meta.json`` beside ``csv_path``.
 
-    ``extra`` (campaign name, description, device time …) is merged over the
+    ``extra`` (campaign name, description, seconds taken …) is merged over the
     environment description. An existing file keeps its earlier runs under
     ``"runs"`` so appending rows from several sessions loses no provenance.
     """
@@ -81,8 +81,8 @@ def write_meta(csv_path: Path, **extra) -> Path:
 def _git_commit() -> str | None:
     """The commit of the code that ran: ``$GREENAI_GIT_COMMIT`` if set, else ``git rev-parse HEAD``.
 
-    The variable is for copies of a checkout whose ``.git`` is stale or missing (a tree sent
-    to a remote GPU machine): the caller names the commit it sent.
+    The variable is for a copy of the checkout without its ``.git`` (or with a stale one): the
+    caller names the commit it copied.
     """
     if os.environ.get("GREENAI_GIT_COMMIT"):
         return os.environ["GREENAI_GIT_COMMIT"].strip()
