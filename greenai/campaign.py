@@ -2,8 +2,10 @@
 
 ``python -m greenai.campaign [--experiment NAME ...] [--out DIR] [--quick]``
 (``make measure``) runs the experiments below and appends rows to
-``<out>/<csv>.csv`` (default ``results/raw/``) with a ``.meta.json`` beside
-each. Every experiment is resumable: rerun the same command after an
+``<out>/<csv>.csv`` (default ``results/raw/``; ``results/scratch/`` for a
+``--quick`` run or one on a CPU, which never writes into ``results/raw/``) with
+a ``.meta.json`` beside each. Ctrl-C stops it (exit code 130) keeping the rows
+written so far. Every experiment is resumable: rerun the same command after an
 interruption and only missing rows are measured. ``--gpus all`` (``make measure
 GPUS=all``) spreads the cells over one Dask worker per local GPU, ``--scheduler
 ADDRESS`` over the workers of a running Dask cluster (e.g. Slurm through
@@ -97,22 +99,21 @@ accuracy_cifar100  4.2.3, Figs 4.18, 4.20                  the same grid on real
                                                            where its files exist; not a default)
 =================  ======================================  =====================================
 
-Full epochs of all 20 models do not fit the device time we have (VGG16: ~50-100 s
-per epoch on an H100), hence the windows of ``macs`` and ``cifar10``: each is a
+Full epochs of all 20 models take long (VGG16: ~50-100 s per epoch on an
+H100), hence the windows of ``macs`` and ``cifar10``: each is a
 fixed number of steps (≥ 3 s, chosen from the warm-up step time), and the row's
 ``epoch_energy_j`` is the window energy scaled by n_train / samples, with
 ``epoch_energy_extrapolated = True``. ``datasets`` measures full epochs of two
 models on the same grid, which checks that extrapolation.
 
 ``--quick`` shrinks every grid to a CPU-sized smoke test (tiny images,
-synthetic data, a few steps); it is what the tests run.
+synthetic data, a few steps); it is what the tests run. ``--list`` lists every
+experiment ``--experiment`` accepts (those of the default set marked).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -526,154 +527,18 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     return summary
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--experiment", "-e", action="append", choices=sorted(EXPERIMENTS),
-                        help="experiment to run (repeatable; default: all but hardware_h200)")
-    parser.add_argument("--out", type=Path, default=None, help="folder for the CSVs (default results/raw)")
-    parser.add_argument("--quick", action="store_true", help="tiny synthetic grids (smoke test, CPU)")
-    parser.add_argument("--device", default=None, help="torch device (default cuda if available)")
-    parser.add_argument("--data-root", default=None, help="dataset folder (default $GREENAI_DATA_DIR or data/)")
-    parser.add_argument("--checkpoint-dir", default=None, help="where multi-epoch runs keep state between epochs")
-    parser.add_argument("--idle-s", type=float, default=5.0, help="idle power measured first [s]; 0 skips")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--list", action="store_true", help="list the experiments and their row counts, then exit")
-    where = parser.add_argument_group("where the cells run (default: one after another in this process)")
-    where.add_argument("--gpus", default=None, metavar="all|I,J",
-                       help="one Dask worker per local GPU (dask-cuda's LocalCUDACluster): all, or CUDA indices")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="a running Dask scheduler (e.g. tcp://host:8786 of a dask-jobqueue SLURMCluster); "
-                            "its workers run the cells, this process writes the rows")
-    where.add_argument("--cpu-workers", type=int, default=None, metavar="N",
-                       help="N local CPU worker processes (a smoke test of the Dask path with --quick --device cpu)")
-    where.add_argument("--gpu-kind", default=None, metavar="TEXT",
-                       help="run cells only on workers whose GPU name contains TEXT (e.g. H200)")
-
-
 def register(subparsers) -> None:
-    """``greenai campaign ...``: the same options as ``python -m greenai.campaign``."""
-    p = subparsers.add_parser("campaign", help="on a GPU: run the measurement campaign (thesis 2.3, 4.1) into results/raw")
-    _add_arguments(p)
-    p.set_defaults(func=_run)
+    """``greenai campaign ...``: the command line of :mod:`greenai.campaign_cli`."""
+    from greenai import campaign_cli
+
+    campaign_cli.register(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m greenai.campaign", description=__doc__.split("\n\n")[0])
-    _add_arguments(parser)
-    return _run(parser.parse_args(argv))
+    """``python -m greenai.campaign ...``: the same command line; returns its exit code."""
+    from greenai import campaign_cli
 
-
-def _run(args: argparse.Namespace) -> int:
-    names = args.experiment or list(DEFAULT_EXPERIMENTS)
-    if args.list:
-        for name in names:
-            e = EXPERIMENTS[name]
-            print(f"{name:14s} {e.csv + '.csv':24s} {len(e.specs(args.quick)):4d} runs  {e.thesis}: {e.description}")
-        return 0
-    distributed = bool(args.gpus or args.scheduler or args.cpu_workers)
-    chosen = [f for f, v in (("--gpus", args.gpus), ("--scheduler", args.scheduler),
-                             ("--cpu-workers", args.cpu_workers)) if v]
-    if len(chosen) > 1:
-        print(f"greenai campaign: choose one of {', '.join(chosen)}", file=sys.stderr)
-        return 2
-    if args.gpu_kind and not distributed:
-        print("greenai campaign: --gpu-kind pins cells to Dask workers; give --gpus or --scheduler too",
-              file=sys.stderr)
-        return 2
-    if args.cpu_workers is not None and args.cpu_workers < 1:
-        print(f"greenai campaign: --cpu-workers must be at least 1, got {args.cpu_workers}", file=sys.stderr)
-        return 2
-    if args.cpu_workers and not (args.quick and args.device == "cpu"):
-        print("greenai campaign: --cpu-workers is a smoke test of the Dask path: use it with --quick --device cpu",
-              file=sys.stderr)
-        return 2
-    if args.gpus and args.gpus != "all" and not all(g.strip().isdigit() for g in args.gpus.split(",")):
-        print(f"greenai campaign: --gpus takes 'all' or CUDA indices like 0,1; got {args.gpus!r}", file=sys.stderr)
-        return 2
-    # with --scheduler this process may be a login node without a GPU: the workers have them
-    no_gpu = None if (args.scheduler or args.cpu_workers) else _no_gpu(args.device)
-    if no_gpu and not args.quick:  # said first: nothing else matters on a machine without a GPU
-        print(f"greenai campaign: {no_gpu}; the campaign measures GPU energy: run it on a machine with an NVIDIA "
-              f"GPU (or `--quick --device cpu` for a CPU smoke test of the code)", file=sys.stderr)
-        return 2
-    # validate every grid once, before any GPU time is spent
-    all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
-    try:
-        ex.validate(all_specs, data_root=args.data_root)
-    except ex.GridError as exc:
-        print(f"greenai campaign: {exc}", file=sys.stderr)
-        return 2
-    if distributed:
-        return _run_distributed(args, names)
-    env = ex.make_environment(args.device, idle_s=args.idle_s)
-    print(f"device {env.device} ({env.gpu_name}), driver {env.driver}, torch {env.torch_version}, "
-          f"idle {env.idle_power_w:.1f} W ({env.idle_kind})", flush=True)
-    for name in names:
-        t0 = time.perf_counter()
-        summary = run_experiment(name, args.out, quick=args.quick, env=env, data_root=args.data_root,
-                                 checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
-                                 log=lambda line: print(line, flush=True), validate_first=False)
-        print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
-              f"{time.perf_counter() - t0:.1f} s", flush=True)
-    return 0
-
-
-def _run_distributed(args: argparse.Namespace, names: list[str]) -> int:
-    """The campaign on Dask workers (``--gpus``, ``--scheduler``, ``--cpu-workers``); this process writes the rows."""
-    from greenai.experiments.executors import make_executor
-
-    try:
-        executor = make_executor(gpus=args.gpus, scheduler=args.scheduler, cpu_workers=args.cpu_workers,
-                                 device=args.device, idle_s=args.idle_s, gpu_kind=args.gpu_kind)
-    except ImportError as exc:
-        print(f"greenai campaign: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, TimeoutError) as exc:
-        print(f"greenai campaign: no Dask scheduler reached at {args.scheduler or 'the local cluster'} ({exc})",
-              file=sys.stderr)
-        return 2
-    failed = 0
-    with executor:
-        try:
-            workers = executor.start()
-        except (OSError, TimeoutError) as exc:
-            print(f"greenai campaign: no Dask worker joined {executor.description} ({exc})", file=sys.stderr)
-            return 2
-        print(f"{executor.description}: {len(workers)} worker(s)", flush=True)
-        for info in workers.values():
-            print(f"  {info['address']}: {info['host']} {info['device']} ({info['gpu_name']}) NVML index "
-                  f"{info['gpu_index']} {info['gpu_uuid']}, idle {info['idle_power_w']:.1f} W", flush=True)
-        for name in names:
-            t0 = time.perf_counter()
-            try:
-                summary = run_experiment(name, args.out, quick=args.quick, data_root=args.data_root,
-                                         checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
-                                         log=lambda line: print(line, flush=True), validate_first=False,
-                                         executor=executor)
-            except ex.GridError as exc:
-                print(f"greenai campaign: {exc}", file=sys.stderr)
-                return 2
-            per = ", ".join(f"{k} {v}" for k, v in sorted(summary.cells_per_worker.items()))
-            print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
-                  f"{time.perf_counter() - t0:.1f} s; cells per GPU: {per or 'none'}", flush=True)
-            for failure in summary.failed:
-                print(f"FAILED {failure.describe()}", file=sys.stderr, flush=True)
-            failed += len(summary.failed)
-    if failed:
-        print(f"greenai campaign: {failed} cell(s) failed twice (listed above and in the .meta.json); "
-              f"rerun the same command to retry them", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _no_gpu(device: str | None) -> str | None:
-    """Why ``device`` (default: the first GPU) is no usable GPU, or None."""
-    if device is not None and not str(device).startswith("cuda"):
-        return f"--device {device} is no GPU"
-    import torch
-
-    if not torch.cuda.is_available():
-        return "no GPU found (CUDA is not available to torch on this machine)"
-    return None
+    return campaign_cli.main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,20 +6,24 @@ measurement as a row. The command's exit code is passed through. On a machine
 without an NVIDIA GPU (``--method auto``, the default) it still runs the
 command, reports energy as unavailable and says why.
 
-Exit codes: the command's own; 127 if it cannot be started; 2 for a usage
-mistake, among them an explicitly requested GPU method (``--method counter``)
-that this machine cannot provide: the command is then not run (``--method
-auto``, the default, runs it and reports energy as unavailable).
+Exit codes: the command's own; 127 if it cannot be started; 130 after Ctrl-C
+(the window is not recorded); 2 for a usage mistake, checked before the command
+runs: among them a ``--gpu`` or an explicitly requested GPU method (``--method
+counter``) that this machine cannot provide, or a ``--csv`` that is a folder or
+holds other rows (``--method auto``, the default, runs the command on a machine
+without a GPU and reports energy as unavailable).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+from greenai.cli import Interrupted, UsageError
 from greenai.energy import METHODS, EnergyMeter, GpuEnergyUnavailable, Measurement
 
 #: An explicitly requested GPU method is unavailable here: a usage error, the command is not run.
@@ -53,12 +57,13 @@ def main(args: argparse.Namespace) -> int:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print("greenai measure: no command given; usage: greenai measure [options] -- CMD [ARG ...]", file=sys.stderr)
-        return 2
+        raise UsageError("no command given; usage: greenai measure [options] -- CMD [ARG ...]")
     methods = args.method or ["auto"]
     if "auto" in methods and len(methods) > 1:
-        print("greenai measure: --method auto cannot be combined with other methods", file=sys.stderr)
-        return 2
+        raise UsageError("--method auto cannot be combined with other methods")
+    check_options(args)
+    if args.csv is not None:
+        check_csv(args.csv)  # before the command runs: a row that cannot be written is known now
     try:
         meter = EnergyMeter(
             gpu_indices=args.gpu,
@@ -71,18 +76,29 @@ def main(args: argparse.Namespace) -> int:
         print(f"greenai measure: --method {' '.join(methods)} cannot be used here: {reason}; the command was not "
               "run (--method auto runs it and reports GPU energy as unavailable)", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except ValueError as exc:  # e.g. a GPU index given twice
+        raise UsageError(f"{exc}; the command was not run") from None
+    if args.gpu is not None and not meter.gpus:  # auto fell back to time only, but these GPUs were asked for
+        reason = "; ".join(meter.notes) or "NVML sees no such GPU"
+        meter.close()
+        raise UsageError(f"--gpu {' '.join(str(i) for i in args.gpu)} cannot be metered here ({reason}); "
+                         "the command was not run")
+    label = args.label or " ".join(cmd)
     with meter:
-        if args.idle_s > 0:
-            idle = meter.measure_idle(args.idle_s)
-            print(f"idle: {_fmt_w(idle.power_w)} total ({idle.idle_kind})", file=sys.stderr)
-        label = args.label or " ".join(cmd)
-        meter.begin_window(label)
         try:
-            returncode = subprocess.call(cmd)
-        except OSError as exc:
-            meter.end_window(label)
-            print(f"greenai measure: cannot run {cmd[0]!r}: {exc}", file=sys.stderr)
-            return EXIT_NOT_STARTED
+            if args.idle_s > 0:
+                idle = meter.measure_idle(args.idle_s)
+                print(f"idle: {_fmt_w(idle.power_w)} total ({idle.idle_kind})", file=sys.stderr)
+            meter.begin_window(label)
+            try:
+                returncode = subprocess.call(cmd)
+            except OSError as exc:
+                meter.end_window(label)
+                print(f"greenai measure: cannot run {cmd[0]!r}: {exc}", file=sys.stderr)
+                return EXIT_NOT_STARTED
+        except KeyboardInterrupt:
+            kept = f"; the rows already in {args.csv} are kept" if args.csv is not None and args.csv.exists() else ""
+            raise Interrupted(f"interrupted: the command was stopped and its window not recorded{kept}") from None
         m = meter.end_window(label)
     print(report(m, returncode), file=sys.stderr)
     if args.csv is not None:
@@ -92,6 +108,53 @@ def main(args: argparse.Namespace) -> int:
             print(f"greenai measure: the row was not written: {exc}", file=sys.stderr)
             return returncode or 2
     return returncode
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse non-positive periods and powers and a negative idle time before anything runs.
+
+    Raises
+    ------
+    UsageError
+        Naming the option and its value.
+    """
+    for option, value, ok, wanted in (
+            ("--sample-period-s", args.sample_period_s, args.sample_period_s > 0, "a positive number of seconds"),
+            ("--idle-s", args.idle_s, args.idle_s >= 0, "a number of seconds >= 0"),
+            ("--tdp-w", args.tdp_w, args.tdp_w is None or args.tdp_w > 0, "a positive power in W")):
+        if value is not None and not (math.isfinite(value) and ok):
+            raise UsageError(f"{option} must be {wanted}, got {value:g}")
+
+
+#: the columns every ``greenai measure`` row has (:meth:`Measurement.as_row` and the command's own)
+MEASURE_COLUMNS = ("window", "begin_unix_s", "duration_s", "method", "energy_j", "command", "exit_code")
+
+
+def check_csv(path: Path) -> None:
+    """Refuse a ``--csv`` the measurement could not be appended to: a directory, a file
+    that is not text, or a CSV whose header is not that of ``greenai measure`` rows.
+    A missing or empty file is fine (it gets a header).
+
+    Raises
+    ------
+    UsageError
+        Saying why and to give a new file.
+    """
+    if path.is_dir():
+        raise UsageError(f"--csv {path} is a directory; give a file name such as {path / 'runs.csv'}")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except UnicodeDecodeError:
+        raise UsageError(f"--csv {path} is not a text CSV file; give a new file") from None
+    except (OSError, csv.Error) as exc:
+        raise UsageError(f"--csv {path} cannot be read ({exc}); give a new file") from None
+    missing = [c for c in MEASURE_COLUMNS if c not in header]
+    if missing:
+        raise UsageError(f"--csv {path} holds other rows than greenai measure writes (no column "
+                         f"{', '.join(missing)}); give a new file")
 
 
 def report(m: Measurement, returncode: int) -> str:

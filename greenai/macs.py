@@ -260,6 +260,11 @@ def model_table(datasets=None, models=None, image_size: int = DEFAULT_IMAGE_SIZE
     pandas.DataFrame
         One row per (model, dataset), columns of :func:`count_model` plus
         ``dataset``; MACs and params are per sample.
+
+    Raises
+    ------
+    ValueError
+        ``image_size`` is too small for a model (its feature maps shrink to nothing).
     """
     import pandas as pd
 
@@ -273,7 +278,11 @@ def model_table(datasets=None, models=None, image_size: int = DEFAULT_IMAGE_SIZE
     for name in names:
         for spec in specs:
             classes = spec.num_classes if head == "dataset" else 10
-            row = count_model(name, spec.channels, classes, image_size)
+            try:
+                row = count_model(name, spec.channels, classes, image_size)
+            except RuntimeError as exc:  # a shape error on the meta device: the input is too small for the model
+                raise ValueError(f"{name} cannot take {image_size}x{image_size} px inputs "
+                                 f"({str(exc).splitlines()[0]})") from exc
             rows.append({"dataset": spec.name, **row})
     return pd.DataFrame(rows)
 
@@ -335,17 +344,17 @@ def register(subparsers) -> None:
 
 
 def _cli(args: argparse.Namespace) -> int:
+    from greenai.cli import UsageError
     from greenai.data import UnknownDatasetError
 
     if args.image_size <= 0:
-        print(f"greenai models: --image-size must be a positive number of pixels, got {args.image_size}",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"--image-size must be a positive number of pixels, got {args.image_size}")
     try:
         table = model_table([args.dataset], image_size=args.image_size, head="ten" if args.ten_class_head else "dataset")
     except UnknownDatasetError as exc:
-        print(f"greenai models: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise UsageError(f"--image-size {args.image_size} is too small: {exc}") from None
     show = table.assign(
         mmacs=(table["macs"] / 1e6).round(2),
         mmacs_flop_counter=(table["macs_flop_counter"] / 1e6).round(2),

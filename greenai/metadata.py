@@ -68,7 +68,7 @@ class MetaWarning(UserWarning):
 def write_meta(csv_path: Path, **extra) -> Path:
     """Add this run's description to ``<csv>.meta.json`` beside ``csv_path``.
 
-    ``extra`` (campaign name, description, device time …) is merged over the
+    ``extra`` (campaign name, description, seconds taken …) is merged over the
     environment description. The file keeps every run under ``"runs"`` (the
     latest also at the top level), so appending rows from several sessions loses
     no provenance. It is replaced atomically (temporary file, fsync,
@@ -121,8 +121,8 @@ def _previous_runs(meta_path: Path) -> tuple[list, str | None]:
 def _git_commit() -> str | None:
     """The commit of the code that ran: ``$GREENAI_GIT_COMMIT`` if set, else ``git rev-parse HEAD``.
 
-    The variable is for copies of a checkout whose ``.git`` is stale or missing (a tree copied
-    to another host): the caller names the commit it copied.
+    The variable is for a copy of the checkout without its ``.git`` (or with a stale one): the
+    caller names the commit it copied.
     """
     if os.environ.get("GREENAI_GIT_COMMIT"):
         return os.environ["GREENAI_GIT_COMMIT"].strip()

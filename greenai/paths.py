@@ -23,6 +23,8 @@ NOTEBOOKS_DIR: Path = REPO_ROOT / "notebooks"
 RESULTS_DIR: Path = REPO_ROOT / "results"
 #: Measurements recorded on GPUs (CSV + ``.meta.json``); immutable inputs.
 RAW_DIR: Path = RESULTS_DIR / "raw"
+#: Rows of trial runs (``greenai campaign --quick`` or on a CPU): never mixed with ``RAW_DIR``; not committed.
+SCRATCH_DIR: Path = RESULTS_DIR / "scratch"
 #: Benchmark outputs recorded by ``benchmarks/*.py``.
 BENCHMARKS_DIR: Path = RESULTS_DIR / "benchmarks"
 #: Small committed inputs (solar weather file, ...).

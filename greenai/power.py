@@ -8,7 +8,7 @@
   turn, run a training-step function, measure time and energy, and restore the
   original limit in every case (return, exception, Ctrl-C). It refuses to run
   unless explicitly enabled (``enable=True`` or ``GREENAI_ALLOW_POWER_LIMIT=1``)
-  and explains the permission it lacks. Never run it on a shared or lent GPU.
+  and explains the permission it lacks. Never run it on a shared or rented GPU.
 
 NVML is reached only through :mod:`greenai.nvml` (wrapped by
 :class:`NvmlPowerLimits`), whose ``pynvml`` a test replaces with a double.
@@ -156,7 +156,7 @@ def power_limit_sweep(
 
     The original limit is restored in all cases (normal return, exception,
     ``KeyboardInterrupt``). Only for GPUs you administer: **never on a shared
-    or lent GPU.**
+    or rented GPU.**
 
     Parameters
     ----------
@@ -191,7 +191,7 @@ def power_limit_sweep(
     if not enable:
         raise PowerLimitError(
             "the power-limit sweep changes your GPU's power limit and is off by default. Enable it explicitly "
-            f"(enable=True or {ENABLE_ENV}=1) only on a GPU you administer, never on a shared or lent one; "
+            f"(enable=True or {ENABLE_ENV}=1) only on a GPU you administer, never on a shared or rented one; "
             "it needs root rights to set NVML power limits."
         )
     if not limits_w:

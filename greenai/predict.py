@@ -146,7 +146,13 @@ class UnmeasuredPrecisionError(PredictionError):
 
 
 class InvalidRunError(PredictionError):
-    """Epochs or batch size below 1 (or not integers)."""
+    """Epochs or batch size below 1 (or not integers), or a batch larger than the dataset."""
+
+
+#: one year [s] (365 days)
+YEAR_S = 365 * 24 * 3600.0
+#: a predicted run longer than this [s] gets a note to check its epochs (a year of training on one GPU)
+LONG_RUN_S = YEAR_S
 
 
 # --------------------------------------------------------------------------- static features (torch, lazily)
@@ -1131,7 +1137,8 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     dataset : str
         ``fashion_mnist``, ``cifar10`` or ``cifar100`` (images resized to 224x224).
     epochs, batch_size : int
-        At least 1.
+        At least 1; the batch at most the dataset's training samples. A run
+        predicted to last more than a year gets a note.
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
         such as ``h200`` suffices); default the GPU with the most zoo rows.
@@ -1174,6 +1181,9 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     feats, source = model_features(model, ds_key, coefficients=coeffs)
     model_name = str(model).strip().lower().replace("-", "_")
     n = coeffs["datasets"][ds_key]["n_train"]
+    if batch_size > n:
+        raise InvalidRunError(f"batch size {batch_size} is larger than the {int(n):,} training samples of {ds_key}: "
+                              "an epoch would be one partial batch, a run nothing was measured on")
     x = regressors(feats, n, batch_size)
     fit, gpu_factor = _gpu_fit_for(coeffs, gpu_name)
     if gpu_factor is not None:
@@ -1192,6 +1202,9 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
     duration = _scale(_scale(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
                       static_factor["duration_s"] if static_factor else None)
+    if duration[0] * epochs > LONG_RUN_S:
+        notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
+                     "pace: check --epochs")
     own_hc = coeffs["fits"][gpu_name].get("thesis_by_precision", {}).get(prec)
     if own_hc is not None:  # HC fitted on this GPU in this precision
         thesis = predict_thesis(own_hc, float(feats["macs"]) * n)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
+from greenai.cli import UsageError
 from greenai.predict import _DATASET_ALIASES, J_PER_KWH, PI_LEVEL, PredictionError, _jsonable, predict_run
 # --------------------------------------------------------------------------- command line
 
@@ -51,27 +51,22 @@ def _cli(args: argparse.Namespace) -> int:
     for name in ("price_eur_per_kwh", "gco2_per_kwh"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value >= 0):
-            print(f"error: --{name.replace('_', '-')} must be a number >= 0, got {value}", file=sys.stderr)
-            return 2
+            raise UsageError(f"--{name.replace('_', '-')} must be a number >= 0, got {value}")
     curve = None
     if args.target_accuracy is not None:
         try:
             curve = _epochs_to_accuracy(args.model, args.dataset, args.target_accuracy)
         except (ValueError, FileNotFoundError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            raise UsageError(str(exc)) from None
         if args.epochs is None:
             args.epochs = curve.epoch
     if args.epochs is None:
-        print("error: give --epochs N (or --target-accuracy A to take the epochs from a learning curve)",
-              file=sys.stderr)
-        return 2
+        raise UsageError("give --epochs N (or --target-accuracy A to take the epochs from a learning curve)")
     try:
         p = predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu,
                         precision=args.precision)
     except (PredictionError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     if curve is not None:
         p.notes.append(
             f"target accuracy {curve.target_accuracy:.4f}: the learning curve of the recorded {curve.model} run on "

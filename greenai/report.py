@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from greenai import claims, paths
+from greenai.cli import UsageError, run_command
 
 #: A level-1 Markdown heading: a chapter's title on the front page.
 TITLE_RE = re.compile(r"^#\s+(.+)$", re.M)
@@ -150,12 +151,20 @@ def build(out_dir: Path | None = None, notebooks_dir: Path | None = None, claims
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m greenai.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="folder of the site (default results/report)")
-    args = parser.parse_args(argv)
+    return run_command("report", _run, parser.parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        import nbconvert  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"the report needs the notebooks extra ({exc.name or exc} cannot be imported): "
+                         "pip install 'greenai[notebooks]'") from None
     try:
         index = build(args.out)
     except FileNotFoundError as exc:
-        print(f"greenai report: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     print(f"report: {index}  (open it in a browser)")
     return 0
 

@@ -30,7 +30,7 @@
 # NVML power limit in turn, runs your training step, measures time and energy with NVML's
 # energy counter and restores the original limit whatever happens (exception, Ctrl-C). It
 # needs root rights and refuses to run unless enabled (`enable=True` or
-# `GREENAI_ALLOW_POWER_LIMIT=1`). Never run it on a shared or lent GPU: the `MEASURE` cell
+# `GREENAI_ALLOW_POWER_LIMIT=1`). Never run it on a shared or rented GPU: the `MEASURE` cell
 # below only runs when both `MEASURE=True` and that variable are set.
 
 # %% tags=["parameters"]

@@ -145,3 +145,105 @@ def test_job_that_cannot_meet_its_deadline(capfd, monkeypatch):
     fake_predict_module(monkeypatch, FakePrediction(11e3 * 3600, 9e3 * 3600, 13e3 * 3600, 30 * 3600))
     code, out, err = run_cli(capfd, *JOB, "--start", "0", "--deadline", "20")
     assert code == 2 and "cannot be met" in err
+
+
+# --------------------------------------------------------------------------- hourly CSVs, PV size, progress, Ctrl-C
+
+N = I.HOURS_PER_YEAR
+
+
+def solar_csv(path, hours, values=None, column="solar_w"):
+    hours = list(hours)
+    values = [float(h % 24) * 10 for h in hours] if values is None else list(values)
+    pd.DataFrame({"hour": hours, column: values}).to_csv(path, index=False)
+    return path
+
+
+def one_usage_line(code, err, says):
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert lines[0].startswith("greenai dispatch: ") and says in lines[0] and "Traceback" not in err
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: p.write_text("hour,solar_w\n0,abc\n" + "".join(f"{h},1\n" for h in range(1, N))),
+     "column 'solar_w' holds 'abc', not a number at file line 2"),
+    (lambda p: p.write_text("hour,solar_w\n,5\n" + "".join(f"{h},1\n" for h in range(1, N))),
+     "column 'hour' is empty at file line 2"),
+    (lambda p: solar_csv(p, range(1, N + 1)),
+     "hour 8760 (file line 8761) is outside the weather year 0 … 8759 (0-based hour of the weather year: 0 is "
+     "00:00-01:00 on 1 January"),
+    (lambda p: solar_csv(p, [h + 0.5 for h in range(N)]), "hour 0.5 (file line 2) is not a whole hour"),
+    (lambda p: solar_csv(p, [*range(N), 0]), "hour 0 appears 2 times"),
+    (lambda p: solar_csv(p, range(N - 1)), "1 hour(s) missing, first [8759]"),
+    (lambda p: pd.DataFrame({"solar_w": np.ones(N + 1)}).to_csv(p, index=False),
+     "8761 rows, but without an 'hour' column row i is hour i of the weather year and there must be exactly 8760"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00"), "cannot read it as CSV"),
+])
+def test_an_hourly_csv_is_aligned_by_its_hours_or_refused(capfd, tmp_path, make, says):
+    path, out = tmp_path / "solar.csv", tmp_path / "plan.csv"
+    make(path)
+    code, _, err = run_cli(capfd, "--start", "10", "--deadline", "23", "--solar-csv", str(path), "--out", str(out))
+    one_usage_line(code, err, says)
+    assert not out.exists()
+
+
+def test_the_hour_column_places_each_value_at_its_hour(capfd, tmp_path):
+    hours = list(range(N))[::-1]  # any order: the hour column says where each value goes
+    path = solar_csv(tmp_path / "solar.csv", hours, [h % 50 for h in hours])  # below the GPU's draw: grid imports
+    carbon = solar_csv(tmp_path / "carbon.csv", hours, [100 + h % 7 for h in hours], column="carbon_g_per_kwh")
+    out = tmp_path / "plan.csv"
+    code, _, err = run_cli(capfd, "--start", "4000", "--deadline", "23", "--solar-csv", str(path),
+                           "--carbon-csv", str(carbon), "--out", str(out))
+    assert code == 0, err
+    plan = pd.read_csv(out)
+    assert plan["hour"].tolist() == list(range(4000, 4023))
+    np.testing.assert_array_equal(plan["solar_w"], plan["hour"] % 50)
+    imports = plan["grid_to_gpu_w"] + plan["grid_to_battery_w"]
+    assert (imports > 0).sum() >= 10
+    np.testing.assert_allclose((plan["emissions_g"] * 1000 / imports)[imports > 0], (100 + plan["hour"] % 7)[imports > 0])
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_a_pv_array_of_negative_or_no_number_of_watts_is_refused(capfd, tmp_path, value):
+    out = tmp_path / "plan.csv"
+    code, _, err = run_cli(capfd, "--start", "10", "--deadline", "23", "--pdc0-w", value, "--out", str(out))
+    one_usage_line(code, err, "pdc0_w must be a finite number of W >= 0")
+    assert not out.exists()
+
+
+def test_the_help_states_the_hour_convention(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["dispatch", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "'hour' column (0-based hour of the weather year: 0 is 00:00-01:00 on 1 January" in help_text
+
+
+@pytest.mark.slow
+def test_a_long_window_shows_progress_and_stops_on_ctrl_c(tmp_path):
+    """A real SIGINT once the progress bar is on stderr: exit 130, one line, no plan written."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from greenai import paths
+
+    out, err_path = tmp_path / "plan.csv", tmp_path / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    with open(err_path, "w") as err_file:
+        proc = subprocess.Popen([sys.executable, "-m", "greenai", "dispatch", "--start", "0", "--deadline", "300",
+                                 "--choose-start", "--out", str(out)], stdout=subprocess.DEVNULL, stderr=err_file,
+                                env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 90
+        while "planning:" not in err_path.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert "/558 [" in err_path.read_text(), err_path.read_text()  # the bar: searches done of the total
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    err = err_path.read_bytes().decode()  # the bar redraws itself after "\r"
+    lines = [line for line in err.split("\n") if line.strip()]
+    assert code == 130, err
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].split("\r")[-1] == "greenai dispatch: interrupted before the plan was found; nothing was written"
+    assert not out.exists()

@@ -109,3 +109,76 @@ def test_console_entry_point_end_to_end(tmp_path):
     assert proc.returncode == 5, proc.stderr
     assert "duration:" in proc.stderr and "GPU energy:" in proc.stderr
     assert len(pd.read_csv(tmp_path / "e2e.csv")) == 1
+
+
+def _one_usage_line(err: str, says: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("greenai measure: ") and says in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--sample-period-s", "0"], "--sample-period-s must be a positive number of seconds, got 0"),
+    (["--sample-period-s", "nan"], "--sample-period-s must be"),
+    (["--idle-s", "-1"], "--idle-s must be a number of seconds >= 0, got -1"),
+    (["--tdp-w", "-5"], "--tdp-w must be a positive power"),
+    (["--gpu", "7"], "--gpu 7 cannot be metered here (GPU energy unavailable, measuring time only: GPU index [7] "
+                     "out of range: NVML sees 1 GPU(s))"),
+    (["--gpu", "0", "--gpu", "0"], "must be distinct"),
+])
+def test_bad_options_are_refused_before_the_command_runs(fake, tmp_path, capsys, options, says):
+    marker, out_csv = tmp_path / "ran", tmp_path / "runs.csv"
+    code = cli.main(["measure", *options, "--csv", str(out_csv), "--", PY, "-c", f"open({str(marker)!r}, 'w')"])
+    assert code == 2
+    _one_usage_line(capsys.readouterr().err, says)
+    assert not marker.exists() and not out_csv.exists()
+
+
+def test_a_gpu_asked_for_on_a_machine_without_one_is_refused(no_gpu, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    assert cli.main(["measure", "--gpu", "0", "--", PY, "-c", f"open({str(marker)!r}, 'w')"]) == 2
+    _one_usage_line(capsys.readouterr().err, "--gpu 0 cannot be metered here (GPU energy unavailable")
+    assert not marker.exists()
+
+
+def _measure_header(path):
+    append_row(path, {"window": "w", "begin_unix_s": 0.0, "duration_s": 1.0, "method": "none", "energy_j": 1.0,
+                      "command": "true", "exit_code": 0})
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: p.write_text("model,energy_j\nalexnet,1.0\n"), "holds other rows than greenai measure writes "
+                                                               "(no column window, begin_unix_s"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe"), "is not a text CSV file"),
+])
+def test_a_csv_that_cannot_take_the_row_is_refused_before_the_command_runs(no_gpu, tmp_path, capsys, make, says):
+    target, marker = tmp_path / "target.csv", tmp_path / "ran"
+    make(target)
+    before = target.read_bytes() if target.is_file() else None
+    code = cli.main(["measure", "--csv", str(target), "--", PY, "-c", f"open({str(marker)!r}, 'w')"])
+    assert code == 2
+    _one_usage_line(capsys.readouterr().err, says)
+    assert not marker.exists()
+    assert (target.read_bytes() if target.is_file() else None) == before
+
+
+def test_ctrl_c_stops_the_command_with_exit_130_and_keeps_the_rows(tmp_path):
+    """A real SIGINT to the measuring process (the command sends it to its parent)."""
+    import signal
+
+    out_csv = tmp_path / "runs.csv"
+    _measure_header(out_csv)
+    before = out_csv.read_bytes()
+    marker = tmp_path / "finished"
+    child = (f"import os, signal, time; os.kill(os.getppid(), signal.SIGINT); time.sleep(20); "
+             f"open({str(marker)!r}, 'w')")
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    proc = subprocess.run([PY, "-m", "greenai", "measure", "--csv", str(out_csv), "--", PY, "-c", child],
+                          capture_output=True, text=True, env=env, timeout=120,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.returncode == 130, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("greenai measure: interrupted") and "are kept" in lines[0], \
+        proc.stderr
+    assert out_csv.read_bytes() == before and not marker.exists()

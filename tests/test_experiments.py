@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import math
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from greenai import campaign
+from greenai import campaign, campaign_cli, paths
 from greenai import experiments as ex
 
 TINY = dict(source="synthetic", image_size=32, limit=12, warmup_steps=1)
@@ -429,3 +430,55 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_campaign_list_names_every_experiment_it_accepts(capsys):
+    parser = argparse.ArgumentParser()
+    campaign_cli._add_arguments(parser)
+    accepted = next(a for a in parser._actions if "--experiment" in a.option_strings).choices
+    assert campaign.main(["--list", "--quick"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("(")]
+    listed = {line[2:].split()[0]: line[0] == "*" for line in rows}
+    assert sorted(listed) == sorted(accepted) and len(rows) == len(accepted)
+    assert {name for name, default in listed.items() if default} == set(campaign.DEFAULT_EXPERIMENTS)
+    assert not listed["hardware_h200"] and not listed["accuracy_cifar100"]  # not in the default set, still listed
+
+
+def _snapshot(folder):
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_readme_cpu_smoke_test_writes_under_scratch_and_leaves_results_raw_untouched(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(paths, "SCRATCH_DIR", tmp_path / "scratch")  # the default for a trial run, here in tmp
+    before = _snapshot(paths.RAW_DIR)
+    # README: greenai campaign -e hardware --quick --device cpu --cpu-workers 2
+    assert campaign.main(["-e", "hardware", "--quick", "--device", "cpu", "--cpu-workers", "2", "--idle-s", "0",
+                          "--no-progress"]) == 0
+    assert f"rows go to {tmp_path / 'scratch'}" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "scratch" / "kpi_hardware.csv")) == 2
+    assert _snapshot(paths.RAW_DIR) == before
+
+
+@pytest.mark.slow
+def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, capsys):
+    from greenai.experiments import store
+
+    append = store.RowStore.append
+
+    def append_then_ctrl_c(self, rows):
+        append(self, rows)
+        if rows:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.RowStore, "append", append_then_ctrl_c)
+    code = campaign.main(["-e", "hardware", "--quick", "--device", "cpu", "--idle-s", "0", "--no-progress",
+                          "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0] == (f"greenai campaign: interrupted; the rows written so far are kept in {tmp_path}: rerun the "
+                        "same command to measure only the missing ones")
+    assert len(pd.read_csv(tmp_path / "kpi_hardware.csv")) >= 1

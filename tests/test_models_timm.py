@@ -50,7 +50,7 @@ def test_campaign_validation_and_predict_pass_the_install_hint_on(no_timm, tmp_p
     assert cli.main(["predict", "--model", "timm:ghostnet_100", "--dataset", "fashion_mnist", "--epochs", "1",
                      "--batch-size", "256"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "greenai[timm]" in err and err.count("\n") == 1
+    assert err.startswith("greenai predict: ") and "greenai[timm]" in err and err.count("\n") == 1
 
 
 # --------------------------------------------------------------------------- with timm installed

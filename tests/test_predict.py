@@ -304,6 +304,7 @@ def test_cli_prints_energy_time_cost_and_co2(capsys):
     (["--gpu", "rtx4090"], "unknown GPU 'rtx4090'"),
     (["--precision", "int8"], "precision 'int8' was never measured"),
     (["--price-eur-per-kwh", "-1"], "--price-eur-per-kwh must be a number >= 0"),
+    (["--batch-size", "50001"], "batch size 50001 is larger than the 50,000 training samples of cifar10"),
 ])
 def test_cli_refuses_bad_input_with_one_line_and_exit_2(argv, words, capsys):
     base = {"--model": "alexnet", "--dataset": "cifar10", "--epochs": "2", "--batch-size": "256"}
@@ -312,7 +313,7 @@ def test_cli_refuses_bad_input_with_one_line_and_exit_2(argv, words, capsys):
     code = cli.main(["predict", *[x for kv in args.items() for x in kv]])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: ") and words in err and err.count("\n") == 1
+    assert err.startswith("greenai predict: ") and words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
 # --------------------------------------------------------------------------- validation on generated held-out rows
@@ -362,6 +363,16 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
 
 
+def test_a_run_of_absurdly_many_epochs_gets_a_note(capsys):
+    base = ["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256"]
+    assert cli.main([*base, "--epochs", str(10**12)]) == 0
+    out = capsys.readouterr().out
+    years = pr.predict_run("alexnet", "fashion_mnist", 10**12, 256).duration_s / pr.YEAR_S
+    assert years > 1e4 and f"note: 1,000,000,000,000 epochs take about {years:,.3g} years" in out
+    assert cli.main([*base, "--epochs", "10"]) == 0
+    assert "years" not in capsys.readouterr().out  # a run of minutes gets no such note
+
+
 def test_cli_needs_epochs_or_a_target_accuracy(capsys, monkeypatch):
     base = ["predict", "--model", "alexnet", "--dataset", "fashion_mnist", "--batch-size", "256"]
     assert cli.main(base) == 2
@@ -371,7 +382,7 @@ def test_cli_needs_epochs_or_a_target_accuracy(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "greenai.accuracy", None)  # an installation without learning curves
     assert cli.main([*base, "--target-accuracy", "0.85"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "needs greenai.accuracy" in err and err.count("\n") == 1
+    assert err.startswith("greenai predict: ") and "needs greenai.accuracy" in err and err.count("\n") == 1
 
 
 def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):

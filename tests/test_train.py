@@ -159,7 +159,7 @@ def fine_counter_gpu(monkeypatch):
 def phase_model() -> nn.Module:
     """Wide enough that each phase of a step lasts milliseconds on a CPU thread: the difference
     method subtracts windows' per-step energies, and with the tiny model's ~0.1 ms phases the
-    scheduling jitter of a busy 2-core machine alone made backward's share negative."""
+    scheduling jitter of a busy machine with few cores alone made backward's share negative."""
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 6 * 6, 3))

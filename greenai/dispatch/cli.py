@@ -12,6 +12,11 @@ Central European *standard* time (UTC+1, no daylight saving) of the typical
 meteorological year near Turin; the year of the date is ignored (the weather is
 a typical year of 365 days, so 29 February has no hour).
 
+``--solar-csv`` and ``--carbon-csv`` give a value for every hour of that year,
+aligned by an ``hour`` column (0-based: hour 0 is 00:00-01:00 on 1 January) or,
+without one, one row per hour. A long window shows its progress on stderr;
+Ctrl-C stops it (exit code 130, nothing written).
+
 Examples
 --------
     greenai dispatch --model resnet18 --dataset cifar10 --epochs 30 --batch-size 256 \\
@@ -31,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from greenai.cli import Interrupted, UsageError
 from greenai.dispatch import inputs as I
 
 
@@ -52,9 +58,15 @@ def register(subparsers) -> None:
     job.add_argument("--precision", help="numeric precision for the prediction (default: the predictor's)")
     p.add_argument("--power-w", type=float, nargs="+", help="GPU power levels [W] (default: thesis Table 5.1)")
     p.add_argument("--duration-h", type=float, nargs="+", help="whole-job duration at each level [h]")
-    p.add_argument("--solar-csv", type=Path, help="CSV with an hourly 'solar_w' column for the whole year (default: pvlib)")
-    p.add_argument("--carbon-csv", type=Path, help="CSV with an hourly 'carbon_g_per_kwh' column for the whole year")
-    p.add_argument("--pdc0-w", type=float, default=I.PvArray().pdc0_w, help="PV array DC size [W] for the pvlib default")
+    p.add_argument("--solar-csv", type=Path,
+                   help="CSV with a 'solar_w' column [W] for every hour of the weather year (default: pvlib); "
+                        f"rows are aligned by an 'hour' column ({I.HOUR_CONVENTION}), else row i is hour i "
+                        f"of exactly {I.HOURS_PER_YEAR}")
+    p.add_argument("--carbon-csv", type=Path,
+                   help="CSV with a 'carbon_g_per_kwh' column for every hour of the weather year, read like "
+                        "--solar-csv")
+    p.add_argument("--pdc0-w", type=float, default=I.PvArray().pdc0_w,
+                   help="PV array DC size [W] for the pvlib default (>= 0; 0: no array)")
     p.add_argument("--battery-wh", type=float, default=I.Battery().capacity_wh, help="battery capacity [Wh]")
     p.add_argument("--objective", choices=("cost", "carbon"), default="cost")
     p.add_argument("--out", type=Path, help="write the plan as CSV here (a file, not a directory)")
@@ -87,20 +99,72 @@ def start_hour(text: str) -> int:
     return hour
 
 
-def _series_from_csv(path: Path, column: str) -> pd.Series:
+def series_from_csv(path: Path, column: str) -> np.ndarray:
+    """One value per hour of the weather year from ``column`` of the CSV ``path``.
+
+    With an ``hour`` column the rows are aligned by it (any order): it must give
+    every hour 0 … 8759 once, as whole numbers (:data:`~greenai.dispatch.inputs.HOUR_CONVENTION`;
+    a 1-based file is refused rather than shifted by one hour). Without one, row
+    ``i`` is hour ``i`` and there must be exactly 8760 rows.
+
+    Raises
+    ------
+    DispatchInputError
+        Naming the file, the offending row or hour, and the convention.
+    """
     if not path.is_file():
         raise I.DispatchInputError(f"{path}: no such file")
     try:
         table = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise I.DispatchInputError(f"{path}: cannot read it as CSV ({exc})") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise I.DispatchInputError(f"{path}: cannot read it as CSV ({' '.join(str(exc).split())})") from None
     if column not in table:
         raise I.DispatchInputError(f"{path}: no column {column!r}; columns are {list(table.columns)}")
-    series = table[column]
-    if "hour" in table:
-        series.index = table["hour"].astype(int)
-    I.check_series(f"{path}:{column}", series)
-    return series
+    values = _numbers(path, table[column], column)
+    n = I.HOURS_PER_YEAR
+    if "hour" not in table:
+        if len(table) != n:
+            raise I.DispatchInputError(
+                f"{path}: {len(table)} rows, but without an 'hour' column row i is hour i of the weather year and "
+                f"there must be exactly {n}; add an 'hour' column ({I.HOUR_CONVENTION})")
+        return I.check_series(f"{path}:{column}", values)
+    hours = _numbers(path, table["hour"], "hour")
+    fractional = np.flatnonzero(hours != np.round(hours))
+    if fractional.size:
+        i = fractional[0]
+        raise I.DispatchInputError(f"{path}: hour {hours[i]:g} (file line {i + 2}) is not a whole hour; "
+                                   f"the plan runs whole hours ({I.HOUR_CONVENTION})")
+    hours = hours.astype(int)
+    outside = np.flatnonzero((hours < 0) | (hours >= n))
+    if outside.size:
+        i = outside[0]
+        looks = ("; the hours run 1 … 8760, which looks 1-based: subtract 1 from each"
+                 if hours.min() == 1 and hours.max() == n else "")
+        raise I.DispatchInputError(f"{path}: hour {hours[i]} (file line {i + 2}) is outside the weather year "
+                                   f"0 … {n - 1} ({I.HOUR_CONVENTION}){looks}")
+    counts = np.bincount(hours, minlength=n)
+    if (counts > 1).any():
+        raise I.DispatchInputError(f"{path}: hour {int(np.argmax(counts > 1))} appears {counts.max()} times; "
+                                   "give each hour once")
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0)
+        raise I.DispatchInputError(f"{path}: {missing.size} hour(s) missing, first {missing[:5].tolist()}; give "
+                                   f"every hour 0 … {n - 1} ({I.HOUR_CONVENTION})")
+    aligned = np.empty(n)
+    aligned[hours] = values
+    return I.check_series(f"{path}:{column}", aligned)
+
+
+def _numbers(path: Path, cells: pd.Series, column: str) -> np.ndarray:
+    """``cells`` as floats; an empty or non-numeric cell is an error naming its file line."""
+    numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(numbers))
+    if bad.size:
+        i = bad[0]
+        text = cells.iloc[i]
+        what = "is empty" if pd.isna(text) or not str(text).strip() else f"holds {str(text)!r}, not a number"
+        raise I.DispatchInputError(f"{path}: column {column!r} {what} at file line {i + 2}")
+    return numbers
 
 
 def _job_args(args) -> bool:
@@ -129,13 +193,52 @@ def predict_job(args):
 
 
 def _year(args) -> pd.DataFrame:
+    given = {column: series_from_csv(option, column)  # read first: a bad file is told before pvlib's year is built
+             for option, column in ((args.solar_csv, "solar_w"), (args.carbon_csv, "carbon_g_per_kwh")) if option}
     year = I.year_inputs(I.PvArray(pdc0_w=args.pdc0_w))
-    if args.solar_csv:
-        year["solar_w"] = I.check_series("solar_w", _series_from_csv(args.solar_csv, "solar_w"), len(year))[: len(year)]
-    if args.carbon_csv:
-        year["carbon_g_per_kwh"] = I.check_series(
-            "carbon_g_per_kwh", _series_from_csv(args.carbon_csv, "carbon_g_per_kwh"), len(year))[: len(year)]
+    for column, values in given.items():
+        year[column] = values
     return year
+
+
+#: start slots searched (twice: cost, then the tie-break) from which a plan shows a progress bar
+#: on a stderr that is no terminal (on a terminal it always does)
+LONG_PLAN_SEARCHES = 200
+
+
+class _Progress:
+    """A tqdm bar on stderr for one plan, opened at the solver's first report once
+    the number of searches is known: on a terminal, or for a long window."""
+
+    def __init__(self, desc: str):
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = False
+            if sys.stderr.isatty() or total >= LONG_PLAN_SEARCHES:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, desc=self.desc, unit="search", file=sys.stderr, leave=False,
+                                dynamic_ncols=True)
+        if self.bar:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def _plan_window(year, start, args, gpu, battery, desc):
+    progress = _Progress(desc)
+    try:
+        from greenai.dispatch import sweep
+
+        return sweep.plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective,
+                                 progress=progress)
+    finally:
+        progress.close()
 
 
 def plan(args) -> tuple[pd.DataFrame, float]:
@@ -145,8 +248,6 @@ def plan(args) -> tuple[pd.DataFrame, float]:
 
 
 def _plan(args):
-    from greenai.dispatch import sweep
-
     if (args.power_w is None) != (args.duration_h is None):
         raise I.DispatchInputError("give both --power-w and --duration-h, or neither")
     if args.out is not None and args.out.is_dir():
@@ -161,15 +262,14 @@ def _plan(args):
     else:
         gpu = I.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else I.thesis_gpu_profile()
     year = _year(args)
-    table, solution = sweep.plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective)
+    table, solution = _plan_window(year, start, args, gpu, battery, "planning")
     if extra:
         p = extra["prediction"]
         ends = {}
         for name, energy in (("low", p.energy_low_j), ("high", p.energy_high_j)):
             gpu_end, _ = I.job_profile(energy, p.duration_s)
             try:
-                ends[name] = sweep.plan_window(year, start, args.deadline, gpu_end, battery, args.choose_start,
-                                         args.objective)[1]
+                ends[name] = _plan_window(year, start, args, gpu_end, battery, f"{name} end")[1]
             except I.InfeasibleDispatchError:
                 ends[name] = None
         extra["ends"] = ends
@@ -192,15 +292,15 @@ def run(args) -> int:
     try:
         table, solution, extra = _plan(args)
     except I.DispatchInputError as exc:
-        print(f"greenai dispatch: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before the plan was found; nothing was written") from None
     if args.out:
         try:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             table.to_csv(args.out, index=False)  # written only after a successful solve
         except OSError as exc:
-            print(f"greenai dispatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     if extra:
         p = extra["prediction"]
         print(f"job: {args.model} on {args.dataset}, {args.epochs} epochs, batch {args.batch_size} "

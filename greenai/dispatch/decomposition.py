@@ -388,7 +388,8 @@ class PatternDecomposition:
 
     # ------------------------------------------------------------ one window
     def solve(self, solar_w, buy_eur_per_kwh, sell_eur_per_kwh, carbon_g_per_kwh=None, objective: str = "cost",
-              carbon_cap_g: float | None = None, latest_start: int = 0, tie_break: bool = True) -> PatternSolution:
+              carbon_cap_g: float | None = None, latest_start: int = 0, tie_break: bool = True,
+              progress=None) -> PatternSolution:
         """Best plan for one window, proven optimal (relative gap ≤ 1e-6).
 
         Parameters
@@ -411,6 +412,10 @@ class PatternDecomposition:
             the one lowest in the other metric (emissions under the cost
             objective, cost under the carbon one), then the earliest start,
             then the higher levels first among interchangeable hours.
+        progress : callable, optional
+            Called as ``progress(done, total)`` after each start slot's search
+            (``total``: the start slots, twice with ``tie_break``); a long window
+            with the start as a decision runs one search per start slot.
         """
         T = self.hours
         if objective not in ("cost", "carbon"):
@@ -433,6 +438,7 @@ class PatternDecomposition:
         cap = {"carbon": float(carbon_cap_g)} if carbon_cap_g is not None else {}
         incumbent = _Incumbent()
         searches = []
+        total = (latest + 1) * (2 if tie_break else 1)
         for s in range(latest + 1):
             self._configure(s, objective, cap)
             if s == 0:
@@ -440,6 +446,8 @@ class PatternDecomposition:
             search = _Search(self, incumbent, start=s, objective=objective, caps=cap)
             search.run()
             searches.append(search)
+            if progress is not None:
+                progress(s + 1, total)
         if incumbent.cols is None:
             raise InfeasibleDispatchError(
                 "no schedule finishes the job inside the window with these inputs (deadline too short, or carbon cap "
@@ -454,6 +462,8 @@ class PatternDecomposition:
             caps = {**cap, objective: limit}
             tied = _Incumbent(self._value(other, stage1.cols), stage1.cols, stage1.start)
             for s, first in zip(range(latest + 1), searches):
+                if progress is not None:
+                    progress(latest + 1 + s, total)
                 candidates = first.bound <= limit
                 if not candidates.any():
                     continue
@@ -463,6 +473,8 @@ class PatternDecomposition:
                 search.run()
                 stats = [u + v for u, v in zip(stats, (search.lps, search.nodes, search.evaluated, search.fallbacks))]
             final = tied
+            if progress is not None:
+                progress(total, total)
             stats[0] += self._earlier_hours(final, objective, other, caps, tied.value + TIE_TOL[other])
         return self._solution(final, objective, bound1, stats, stage1.value)
 

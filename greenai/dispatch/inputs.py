@@ -13,7 +13,8 @@ overridable table.
   ``data/dispatch/`` (:func:`carbon_intensity_g_per_kwh`), overridable.
 
 Hours are counted from 00:00 local standard time (CET, UTC+1) on January 1 of a
-365-day year: hour 0 … 8759, the thesis' indexing ("start hour 0 … 143").
+365-day year: hour 0 … 8759, the thesis' indexing ("start hour 0 … 143")
+(:data:`HOUR_CONVENTION`).
 One slot lasts one hour, so a mean power of ``x`` W in a slot is ``x`` Wh.
 """
 
@@ -30,6 +31,9 @@ import pandas as pd
 from greenai import paths
 
 HOURS_PER_YEAR = 8760
+#: how an hour of the weather year is numbered, in the words of help texts and errors
+HOUR_CONVENTION = ("0-based hour of the weather year: 0 is 00:00-01:00 on 1 January, 8759 is 23:00-24:00 on "
+                   "31 December, local standard time (CET, UTC+1, no daylight saving)")
 #: Offset of local standard time (CET) from UTC [h]; thesis hours are local.
 LOCAL_UTC_OFFSET_H = 1
 
@@ -329,6 +333,14 @@ class PvArray:
     gamma_pdc_per_c: float = -0.0037
     dc_ac_ratio: float = 1.2
     inverter_efficiency: float = 0.96
+
+    def __post_init__(self):
+        if not (math.isfinite(self.pdc0_w) and self.pdc0_w >= 0):
+            raise DispatchInputError(f"the PV array's DC size pdc0_w must be a finite number of W >= 0 (0: no "
+                                     f"array), got {self.pdc0_w}")
+        for name in ("dc_ac_ratio", "inverter_efficiency"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise DispatchInputError(f"{name} must be a positive number, got {getattr(self, name)}")
 
 
 def read_weather(path: Path | str = TMY_FILE) -> tuple[pd.DataFrame, dict]:

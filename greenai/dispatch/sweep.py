@@ -274,15 +274,18 @@ def best_start(
 
 
 def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: float | None = None,
-                 solver: PatternDecomposition | None = None, tie_break: bool = True) -> PatternSolution:
+                 solver: PatternDecomposition | None = None, tie_break: bool = True,
+                 progress=None) -> PatternSolution:
     """One window (``inputs``, its ``latest_start`` included) by the pattern decomposition,
-    proven optimal. ``grid_max_w`` is not supported there: use the Pyomo model."""
+    proven optimal. ``grid_max_w`` is not supported there: use the Pyomo model.
+    ``progress(done, total)`` is told of each start slot searched
+    (:meth:`~greenai.dispatch.decomposition.PatternDecomposition.solve`)."""
     if math.isfinite(inputs.grid_max_w):
         raise I.DispatchInputError("grid_max_w needs the Pyomo model (create_model/solve), not the decomposition")
     solver = solver or PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
     return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh,
                         objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start,
-                        tie_break=tie_break)
+                        tie_break=tie_break, progress=progress)
 
 
 def _capped_cost(args) -> tuple[float, float]:
@@ -346,10 +349,11 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
 
 
 def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile, battery: I.Battery,
-                choose_start: bool = False, objective: str = "cost"):
+                choose_start: bool = False, objective: str = "cost", progress=None):
     """Plan a job (``gpu``, e.g. from :func:`greenai.dispatch.inputs.job_profile`) in the
     window of ``deadline`` hours from hour ``start`` of ``year``, by the exact
     decomposition: ``(plan table with a "band" column, PatternSolution)``.
+    ``progress(done, total)`` is told of each start slot searched (see :func:`solve_window`).
 
     Raises
     ------
@@ -370,7 +374,7 @@ def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile
             f"the job needs at least {fastest} h at its fastest level; a deadline of {deadline} h cannot be met")
     latest = deadline - fastest if choose_start else 0
     inputs = window_inputs(year, start, deadline, gpu, battery, latest_start=latest)
-    solution = solve_window(inputs, objective=objective)
+    solution = solve_window(inputs, objective=objective, progress=progress)
     table = solution.schedule(start, inputs.carbon_g_per_kwh)
     table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
     return table, solution
