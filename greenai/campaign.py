@@ -493,6 +493,10 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
                    validate_first: bool = True, executor=None) -> ex.SweepSummary:
     """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``.
 
+    ``out_dir`` defaults to ``results/raw`` (written only from a GPU), or ``results/scratch`` for a
+    ``quick`` grid, which is never written into ``results/raw``
+    (:class:`~greenai.experiments.store.ProtectedResultsError`).
+
     Its grid is validated once, here (``validate_first=False`` when the caller
     has already validated it, as :func:`main` does for all experiments at once).
     ``executor`` (default in-process on ``env``) may spread the cells over Dask
@@ -503,10 +507,11 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     from greenai import metadata
 
     exp = EXPERIMENTS[name]
-    out_dir = Path(out_dir) if out_dir is not None else paths.RAW_DIR
+    out_dir = Path(out_dir) if out_dir is not None else (paths.SCRATCH_DIR if quick else paths.RAW_DIR)
     csv_path = out_dir / f"{exp.csv}.csv"
     specs = exp.specs(quick)
-    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first)
+    kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first,
+                  allow_raw=False if quick else None)  # a quick grid never writes into results/raw
     if exp.kind == "train":
         kwargs["checkpoint_dir"] = checkpoint_dir
     if exp.kind == "layers":

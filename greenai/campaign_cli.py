@@ -103,6 +103,8 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; the rows written so far are kept in {out}: rerun the same command to "
                           "measure only the missing ones") from None
+    except ex.ResultsFileError as exc:  # a foreign, protected or busy results file: nothing was written to it
+        raise UsageError(str(exc)) from None
     return 0
 
 
@@ -197,7 +199,7 @@ def _run_distributed(args: argparse.Namespace, names: list[str], out: Path) -> i
                                          checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
                                          log=lambda line: print(line, flush=True), validate_first=False,
                                          executor=executor)
-            except ex.GridError as exc:
+            except (ex.GridError, ex.ResultsFileError) as exc:
                 raise UsageError(str(exc)) from None
             per = ", ".join(f"{k} {v}" for k, v in sorted(summary.cells_per_worker.items()))
             print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "

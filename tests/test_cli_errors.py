@@ -78,3 +78,18 @@ def test_report_without_the_notebooks_extra_is_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("greenai report: ") and "Traceback" not in proc.stderr
     assert "pip install 'greenai[notebooks]'" in lines[0]
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("content", [b"name,age\nbob,3\nann,4", b"\x89PNG\r\n\x1a\n\x00\x00binary"])
+def test_campaign_into_a_foreign_file_is_one_line_and_leaves_it_untouched(content, capsys, tmp_path):
+    from greenai import campaign
+
+    foreign = tmp_path / "kpi_hardware.csv"  # where `-e hardware` writes its rows
+    foreign.write_bytes(content)
+    argv = ["-e", "hardware", "--quick", "--device", "cpu", "--idle-s", "0", "--no-progress", "--out", str(tmp_path)]
+    assert campaign.main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("greenai campaign: ") and "kpi_hardware.csv" in lines[0], err
+    assert foreign.read_bytes() == content
+    assert not (tmp_path / "kpi_hardware.meta.json").exists()
