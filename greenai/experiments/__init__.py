@@ -12,9 +12,10 @@ A package split along its seams; each concept has one home:
 :mod:`~greenai.experiments.environment`
     Device, meter and row metadata (:func:`make_environment`), preparing a run.
 :mod:`~greenai.experiments.sweep`
-    The sweep driver every runner shares and :func:`run`.
+    The sweep driver every runner shares.
 :mod:`~greenai.experiments.runners`
-    :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`.
+    :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`,
+    the registry :data:`RUNNERS` of each kind's runner and :func:`run`.
 :mod:`~greenai.experiments.cost`
     A cell's expected duration from its spec (:func:`cell_cost_s`), to order
     cells longest first (:func:`longest_first`).
@@ -26,7 +27,7 @@ A package split along its seams; each concept has one home:
 Only the environment and the runners import torch; names are loaded lazily, so
 ``from greenai import experiments as ex; ex.load_results(...)`` does not.
 The analysis of recorded rows lives in :mod:`greenai.analysis`, the figures in
-:mod:`greenai.figures`; their old names here still resolve (re-exports).
+:mod:`greenai.figures`.
 """
 
 from __future__ import annotations
@@ -44,26 +45,17 @@ _HOMES = {
                                   "append_row", "read_rows", "load_results", "MissingResultsError", "kind_of"),
     "greenai.experiments.environment": ("Environment", "make_environment", "model_macs", "DataCache", "warm_up"),
     "greenai.experiments.cost": ("cell_cost_s", "longest_first"),
-    "greenai.experiments.sweep": ("SweepSummary", "run", "sweep"),
+    "greenai.experiments.sweep": ("SweepSummary", "sweep"),
     "greenai.experiments.executors": ("InProcess", "DaskExecutor", "CellFailure", "local_gpu_cluster",
                                       "local_cpu_cluster"),
-    "greenai.experiments.runners": ("run_training", "run_phase_design", "run_layer_profile"),
-    # re-exports of the analysis and figures that used to live here
-    "greenai.analysis.kpi": ("per_run", "summarize", "percent_change", "LogLogFit", "loglog_fit",
-                             "phase_energy_table", "total_energy_over_epochs"),
-    "greenai.figures.ch4": ("plot_grouped_bars", "plot_batch_size", "plot_total_energy", "plot_macs_energy",
-                            "plot_phase_energy", "plot_epoch_series"),
+    "greenai.experiments.runners": ("RUNNERS", "run", "run_training", "run_phase_design", "run_layer_profile"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted(_WHERE) + ["RUNNERS"]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str):
-    if name == "RUNNERS":
-        from greenai.experiments.sweep import runners
-
-        return runners()
     if name in _WHERE:
         value = getattr(importlib.import_module(_WHERE[name]), name)
         globals()[name] = value

@@ -65,7 +65,7 @@ class InProcess:
     description = "in-process"
 
     def run(self, specs: Sequence[RunSpec], csv_path: str | Path, **kwargs) -> SweepSummary:
-        from greenai.experiments.sweep import run
+        from greenai.experiments.runners import run  # torch
 
         return run(specs, csv_path, **kwargs)
 
@@ -275,14 +275,14 @@ def warm_worker(env_options: dict, specs: Sequence[RunSpec], runner_kwargs: dict
 def run_cell(kind: str, spec: RunSpec, csv_name: str, done: set, env_options: dict,
              runner_kwargs: dict) -> CellResult:
     """Run one cell on this worker into memory; return its rows (the client writes them)."""
-    from greenai.experiments.sweep import runners
+    from greenai.experiments.runners import RUNNERS  # torch
 
     env = worker_environment(**env_options)
     store = MemoryStore(COLUMNS[kind], done, name=Path(csv_name).stem)
     lines: list[str] = []
     t0 = time.perf_counter()
     cache = _worker_cache(runner_kwargs.get("data_root"))
-    summary = runners()[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
+    summary = RUNNERS[kind]([spec], csv_name, env=env, store=store, progress=False, validate_first=False,
                               log=lines.append, cache=cache, **runner_kwargs)
     return CellResult(rows=store.rows, written=summary.written, skipped=summary.skipped,
                       seconds=time.perf_counter() - t0, worker=worker_info(env_options), log=lines)

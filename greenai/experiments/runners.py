@@ -12,6 +12,8 @@
     The windows of :func:`greenai.train.phase_energy_by_design`, one row each.
 ``layers`` (:func:`run_layer_profile`)
     :func:`greenai.profile.profile_layers`: one row per layer type and per layer.
+
+:data:`RUNNERS` maps each kind to its runner; :func:`run` dispatches specs of one kind.
 """
 
 from __future__ import annotations
@@ -267,3 +269,16 @@ def _layer_fields(record: dict) -> dict:
     out = {k: v for k, v in record.items() if k not in ("params", "calls", "time_s")}
     out["layer_params"] = record.get("params")
     return out
+
+
+RUNNERS: dict[str, Callable[..., SweepSummary]] = {
+    "train": run_training, "phases": run_phase_design, "layers": run_layer_profile}
+"""The runner of each kind of run."""
+
+
+def run(specs: Sequence[RunSpec], csv_path: str | Path, **kwargs) -> SweepSummary:
+    """Dispatch specs (all of one kind) to their runner."""
+    kinds = {s.kind for s in specs}
+    if len(kinds) != 1:
+        raise GridError([f"one CSV holds one kind of run; got kinds {sorted(kinds)}"])
+    return RUNNERS[kinds.pop()](specs, csv_path, **kwargs)

@@ -1,8 +1,8 @@
 """The sweep driver: validate once, skip what the store already holds, run the rest, free the GPU.
 
 :func:`sweep` is the loop every runner shares (:mod:`greenai.experiments.runners`
-plugs a ``pending`` and a ``run_spec`` into it); :func:`run` dispatches specs of
-one kind to their runner. :mod:`greenai.experiments.executors` spreads specs
+plugs a ``pending`` and a ``run_spec`` into it; its :func:`~greenai.experiments.runners.run`
+dispatches specs of one kind to their runner). :mod:`greenai.experiments.executors` spreads specs
 over Dask workers: each worker runs its cell through the same runner on a
 :class:`~greenai.experiments.store.MemoryStore` (``store=``) and returns the
 rows, which the client appends through the one :class:`RowStore`.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from greenai.experiments.grids import GridError, RunSpec, validate
+from greenai.experiments.grids import RunSpec, validate
 from greenai.experiments.store import RowStore
 
 
@@ -71,12 +71,12 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     ``allow_raw`` lets the default store write into the committed ``results/raw``
     (default: when ``env`` runs on a CUDA device, i.e. a GPU campaign).
     """
-    from greenai.experiments import environment as _env
+    from greenai.experiments.environment import make_environment  # torch
 
     specs = list(specs)
     if validate_first:
         validate(specs, data_root=data_root)
-    env = env or _env.make_environment()
+    env = env or make_environment()
     own = store is None
     if own:
         if allow_raw is None:
@@ -90,15 +90,15 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
 
 
 def _sweep(specs, csv_path, key_cols, pending, run_spec, env, store, cache, data_root, progress) -> SweepSummary:
-    from greenai.experiments import environment as _env
+    from greenai.experiments.environment import DataCache, free, prepare, spec_meta_key  # torch
 
     done = store.keys(key_cols)
-    cache = cache if cache is not None else _env.DataCache(data_root)
+    cache = cache if cache is not None else DataCache(data_root)
     summary = SweepSummary()
     start = time.perf_counter()
     todo = []
     for spec in specs:
-        units, skipped, payload = pending(spec, _env.spec_meta_key(spec, env), done)
+        units, skipped, payload = pending(spec, spec_meta_key(spec, env), done)
         summary.skipped += skipped
         if units:
             todo.append((spec, units, payload))
@@ -106,29 +106,14 @@ def _sweep(specs, csv_path, key_cols, pending, run_spec, env, store, cache, data
     try:
         for spec, _, payload in todo:
             bar.set_description(f"{spec.model}/{spec.dataset}/b{spec.batch_size}/r{spec.repeat}")
-            prepared = _env.prepare(spec, env, cache)
+            prepared = prepare(spec, env, cache)
             try:
                 written, skipped = run_spec(spec, prepared, payload, store, done, bar)
             finally:
-                _env.free(prepared, env.device)
+                free(prepared, env.device)
             summary.written += written
             summary.skipped += skipped
     finally:
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def runners() -> dict[str, Callable]:
-    """The runner of each kind of run."""
-    from greenai.experiments import runners as _r
-
-    return {"train": _r.run_training, "phases": _r.run_phase_design, "layers": _r.run_layer_profile}
-
-
-def run(specs: Sequence[RunSpec], csv_path: str | Path, **kwargs) -> SweepSummary:
-    """Dispatch specs (all of one kind) to their runner."""
-    kinds = {s.kind for s in specs}
-    if len(kinds) != 1:
-        raise GridError([f"one CSV holds one kind of run; got kinds {sorted(kinds)}"])
-    return runners()[kinds.pop()](specs, csv_path, **kwargs)
