@@ -845,7 +845,8 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.campaign import HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT_MODELS
+    from greenai.experiments.registry import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS,
+                                              HELDOUT_MODELS)
     from greenai.models import MODEL_NAMES
 
     ds = _dataset_table()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from greenai import campaign, campaign_cli, paths
+from greenai import campaign, paths
+from greenai.experiments import registry
 from greenai import experiments as ex
 
 TINY = dict(source="synthetic", image_size=32, limit=12, warmup_steps=1)
@@ -195,7 +196,7 @@ def test_campaign_quick_writes_rows_and_meta(tmp_path):
     # A rerun finds every row present: nothing is measured again, nothing duplicated.
     before = {name: len(pd.read_csv(tmp_path / f"{name}.csv")) for name in ("layer_profile", "phase_design", "kpi_macs")}
     env = ex.make_environment("cpu")
-    summaries = {name: campaign.run_experiment(name, tmp_path, quick=True, env=env, progress=False, log=None)
+    summaries = {name: registry.run_experiment(name, tmp_path, quick=True, env=env, progress=False, log=None)
                  for name in ("layers", "phases", "macs")}
     assert all(s.written == 0 and s.skipped > 0 for s in summaries.values())
     assert before == {name: len(pd.read_csv(tmp_path / f"{name}.csv")) for name in before}
@@ -205,12 +206,12 @@ def test_campaign_quick_writes_rows_and_meta(tmp_path):
 def test_campaign_grids_are_valid_and_sized_as_documented():
     from greenai.models.timm_models import timm_available
 
-    specs = {name: e.specs() for name, e in campaign.EXPERIMENTS.items()}
+    specs = {name: e.specs() for name, e in registry.EXPERIMENTS.items()}
     for name, v in specs.items():
         if name not in ("heldout4", "heldout5") or timm_available():  # their models need the optional timm
             ex.validate(v, check_data=False)
     assert len(specs["batch_size"]) == 6 * 3
-    assert len(specs["macs"]) == 20 * 2 + len(campaign.REPEATED_MODELS) * 2
+    assert len(specs["macs"]) == 20 * 2 + len(registry.REPEATED_MODELS) * 2
     assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
     assert {s.source for s in specs["cifar10_pair"]} == {"real", "synthetic"}
     assert set(specs["macs_fmnist"]) | set(specs["macs_cifar100"]) == set(specs["macs"])
@@ -219,8 +220,8 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
 def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
     from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
 
-    specs = campaign.EXPERIMENTS["heldout"].specs()
-    macs = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
+    specs = registry.EXPERIMENTS["heldout"].specs()
+    macs = [s for s in registry.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
     assert len(specs) >= 8 and len({s.model for s in specs}) == len(specs)
     assert not {s.model for s in specs} & set(MODEL_NAMES)
     families = {model_info(s.model)["family"] for s in specs}
@@ -231,7 +232,7 @@ def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
                                  s.epochs, s.image_size) for s in macs}
     # the smoke run builds a torchvision model, not a zoo model
     env = ex.make_environment("cpu")
-    summary = campaign.run_experiment("heldout", tmp_path, quick=True, env=env, progress=False, log=None)
+    summary = registry.run_experiment("heldout", tmp_path, quick=True, env=env, progress=False, log=None)
     rows = pd.read_csv(tmp_path / "kpi_heldout.csv")
     assert summary.written == 2 and set(rows.model) == {"squeezenet1_1"} and rows.epoch_energy_extrapolated.all()
 
@@ -239,15 +240,15 @@ def test_heldout_grid_is_the_macs_windows_on_models_outside_the_zoo(tmp_path):
 def test_second_heldout_set_is_disjoint_from_the_first_the_zoo_and_the_fit(tmp_path):
     from greenai.models import MODEL_NAMES, ZOO_FAMILIES, model_info
 
-    first = {s.model for s in campaign.EXPERIMENTS["heldout"].specs()}
-    second = campaign.EXPERIMENTS["heldout2"].specs()
+    first = {s.model for s in registry.EXPERIMENTS["heldout"].specs()}
+    second = registry.EXPERIMENTS["heldout2"].specs()
     models = {s.model for s in second}
     assert len(models) == len(second) >= 8 and not models & first and not models & set(MODEL_NAMES)
     assert not {model_info(m)["family"] for m in models} & ZOO_FAMILIES
-    heldout = campaign.EXPERIMENTS["heldout"].specs()[0]
+    heldout = registry.EXPERIMENTS["heldout"].specs()[0]
     assert {(s.dataset, s.batch_size, s.precision, s.window_s, s.epochs) for s in second} == {
         (heldout.dataset, heldout.batch_size, heldout.precision, heldout.window_s, heldout.epochs)}
-    assert campaign.EXPERIMENTS["heldout2"].csv not in campaign.EXPERIMENTS["heldout"].csv  # its own CSV
+    assert registry.EXPERIMENTS["heldout2"].csv not in registry.EXPERIMENTS["heldout"].csv  # its own CSV
 
 
 def _assert_timm_heldout_set(name, models_tuple, like):
@@ -256,13 +257,13 @@ def _assert_timm_heldout_set(name, models_tuple, like):
     from greenai.macs import count_model
     from greenai.models import MODEL_NAMES
 
-    exp = campaign.EXPERIMENTS[name]
+    exp = registry.EXPERIMENTS[name]
     specs = exp.specs()
-    models = [s.model for s in specs if s.model not in campaign.HELDOUT_ANCHORS]
+    models = [s.model for s in specs if s.model not in registry.HELDOUT_ANCHORS]
     assert models == list(models_tuple) and len(set(models)) == len(models) == 16
-    assert [s.model for s in specs[:4]] == list(campaign.HELDOUT_ANCHORS)
-    assert set(campaign.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
-    zoo = {s.model: s for s in campaign.EXPERIMENTS["macs_h200"].specs()}
+    assert [s.model for s in specs[:4]] == list(registry.HELDOUT_ANCHORS)
+    assert set(registry.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
+    zoo = {s.model: s for s in registry.EXPERIMENTS["macs_h200"].specs()}
     for s in specs[:4]:
         assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
     assert all(m.startswith("timm:") for m in models) and not set(models) & set(MODEL_NAMES)
@@ -270,10 +271,10 @@ def _assert_timm_heldout_set(name, models_tuple, like):
         assert 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
     conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
                               s.epochs, s.image_size) for s in ss}
-    assert conditions(specs) == conditions(campaign.EXPERIMENTS[like].specs())
-    assert exp.csv == f"kpi_{name}" and exp.csv not in {campaign.EXPERIMENTS[n].csv for n in campaign.EXPERIMENTS
+    assert conditions(specs) == conditions(registry.EXPERIMENTS[like].specs())
+    assert exp.csv == f"kpi_{name}" and exp.csv not in {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS
                                                           if n != name}
-    assert name in campaign.DEFAULT_EXPERIMENTS
+    assert name in registry.DEFAULT_EXPERIMENTS
     ex.validate(specs, check_data=False)
     return models
 
@@ -284,8 +285,8 @@ def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.models.torchvision_models import torchvision_family, torchvision_names
 
-    models = _assert_timm_heldout_set("heldout4", campaign.HELDOUT4_MODELS, like="heldout3")
-    earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in campaign.EXPERIMENTS[n].specs()}
+    models = _assert_timm_heldout_set("heldout4", registry.HELDOUT4_MODELS, like="heldout3")
+    earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in registry.EXPERIMENTS[n].specs()}
     tv_families = {torchvision_family(n) for n in torchvision_names()}
     families = [model_info(m)["family"] for m in models]
     assert len(set(families)) == len(families)  # one model per timm family
@@ -299,35 +300,35 @@ def test_timm_heldout_quick_run_writes_timm_rows_and_resumes(tmp_path, experimen
     argv = ["--quick", "--out", str(tmp_path), "--device", "cpu", "--idle-s", "0", "--no-progress",
             "-e", experiment]
     assert campaign.main(argv) == 0
-    csv = tmp_path / f"{campaign.EXPERIMENTS[experiment].csv}.csv"
+    csv = tmp_path / f"{registry.EXPERIMENTS[experiment].csv}.csv"
     rows = pd.read_csv(csv)
     assert len(rows) == 2 and set(rows.model) == {model} and rows.epoch_energy_extrapolated.all()
     assert rows.train_loss.notna().all() and (rows.macs > 0).all()
     assert csv.with_suffix(".meta.json").exists()
     # the model name with its colon is a resume key like any other: a rerun measures nothing again
     env = ex.make_environment("cpu")
-    summary = campaign.run_experiment(experiment, tmp_path, quick=True, env=env, progress=False, log=None)
+    summary = registry.run_experiment(experiment, tmp_path, quick=True, env=env, progress=False, log=None)
     assert summary.written == 0 and summary.skipped == 2 and len(pd.read_csv(csv)) == 2
 
 
 def test_synthetic_halves_partition_the_synthetic_grid_into_one_csv(tmp_path):
     from greenai.models.synthetic import SYNTHETIC_NAMES
 
-    whole = campaign.EXPERIMENTS["synthetic"].specs()
-    even, odd = (campaign.EXPERIMENTS[n].specs() for n in ("synthetic_even", "synthetic_odd"))
+    whole = registry.EXPERIMENTS["synthetic"].specs()
+    even, odd = (registry.EXPERIMENTS[n].specs() for n in ("synthetic_even", "synthetic_odd"))
     assert [s.model for s in whole] == list(SYNTHETIC_NAMES)
     assert sorted(even + odd, key=lambda s: s.model) == whole and not {s.model for s in even} & {s.model for s in odd}
-    assert {campaign.EXPERIMENTS[n].csv for n in ("synthetic", "synthetic_even", "synthetic_odd")} == {"kpi_synthetic"}
+    assert {registry.EXPERIMENTS[n].csv for n in ("synthetic", "synthetic_even", "synthetic_odd")} == {"kpi_synthetic"}
     env = ex.make_environment("cpu")
-    summary = campaign.run_experiment("synthetic", tmp_path, quick=True, env=env, progress=False, log=None)
+    summary = registry.run_experiment("synthetic", tmp_path, quick=True, env=env, progress=False, log=None)
     rows = pd.read_csv(tmp_path / "kpi_synthetic.csv")
     assert summary.written == 2 and set(rows.model) == {"synthetic_39"} and rows.train_loss.notna().all()
 
 
 def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
-    h200 = campaign.EXPERIMENTS["macs_h200"]
-    fmnist = [s for s in campaign.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
-    assert h200.csv != campaign.EXPERIMENTS["macs"].csv and "macs_h200" not in campaign.DEFAULT_EXPERIMENTS
+    h200 = registry.EXPERIMENTS["macs_h200"]
+    fmnist = [s for s in registry.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
+    assert h200.csv != registry.EXPERIMENTS["macs"].csv and "macs_h200" not in registry.DEFAULT_EXPERIMENTS
     assert [s.__class__(**{**s.__dict__, "experiment": "macs"}) for s in h200.specs()] == fmnist
 
 
@@ -381,8 +382,8 @@ def torch_device(name):
 
 def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_the_fourth():
     pytest.importorskip("timm")
-    _assert_timm_heldout_set("heldout5", campaign.HELDOUT5_MODELS, like="heldout4")
-    order = campaign.DEFAULT_EXPERIMENTS
+    _assert_timm_heldout_set("heldout5", registry.HELDOUT5_MODELS, like="heldout4")
+    order = registry.DEFAULT_EXPERIMENTS
     assert order.index("heldout5") == order.index("heldout4") + 1
 
 
@@ -393,10 +394,10 @@ def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_t
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.models.torchvision_models import torchvision_family, torchvision_names
 
-    families = [model_info(m)["family"] for m in campaign.HELDOUT5_MODELS]
+    families = [model_info(m)["family"] for m in registry.HELDOUT5_MODELS]
     assert len(set(families)) == len(families)  # one model per timm family
     earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4")
-               for s in campaign.EXPERIMENTS[n].specs()}
+               for s in registry.EXPERIMENTS[n].specs()}
     tv_families = {torchvision_family(n) for n in torchvision_names()}
     synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *BLOCKS}
     vit = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}  # torchvision has ViT
@@ -407,7 +408,7 @@ def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_t
     spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
     screen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(screen)
-    names = [m.removeprefix("timm:") for m in campaign.HELDOUT5_MODELS]
+    names = [m.removeprefix("timm:") for m in registry.HELDOUT5_MODELS]
     assert [c for c in screen.CANDIDATES[5] if c in names] == names
     assert set(screen.VIT_FAMILIES) == vit and not set(names) & set(screen.CANDIDATES[4][:19])
 
@@ -421,7 +422,7 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
             sys.modules[mod] = None
         import torch
         from greenai.models import build_model
-        for name in {list(campaign.HELDOUT5_MODELS)!r}:
+        for name in {list(registry.HELDOUT5_MODELS)!r}:
             with torch.device("meta"):
                 net = build_model(name, 1, 10)
             assert net(torch.empty(2, 1, 224, 224, device="meta")).shape == (2, 10), name
@@ -432,15 +433,36 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
+def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):
+    """docs/campaign.md holds the table `--list --markdown` prints: one row per experiment, the default set marked."""
+    assert campaign.main(["--list", "--markdown"]) == 0
+    table = capsys.readouterr().out
+    doc = (paths.REPO_ROOT / "docs" / "campaign.md").read_text()
+    generated = doc.split("<!-- generated: python -m greenai.campaign --list --markdown -->\n")[1]
+    assert generated.split("<!-- end generated -->")[0] == table, (
+        "docs/campaign.md is stale: replace its table by `python -m greenai.campaign --list --markdown`")
+    rows = [line for line in table.splitlines()[2:]]
+    assert [row.split("`")[1] for row in rows] == list(registry.EXPERIMENTS)
+    marked = {row.split("`")[1] for row in rows if row.split("|")[1].rstrip().endswith("\\*")}
+    assert marked == set(registry.DEFAULT_EXPERIMENTS)
+    macs = next(row for row in rows if row.startswith("| `macs` "))
+    assert f"| {len(registry.EXPERIMENTS['macs'].specs())} |" in macs and "2 windows of ≥ 3 s" in macs
+
+
+def test_campaign_markdown_without_list_is_a_usage_error(capsys):
+    assert campaign.main(["--markdown"]) == 2
+    assert capsys.readouterr().err.startswith("greenai campaign: --markdown formats the --list table")
+
+
 def test_campaign_list_names_every_experiment_it_accepts(capsys):
     parser = argparse.ArgumentParser()
-    campaign_cli._add_arguments(parser)
+    campaign._add_arguments(parser)
     accepted = next(a for a in parser._actions if "--experiment" in a.option_strings).choices
     assert campaign.main(["--list", "--quick"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("(")]
     listed = {line[2:].split()[0]: line[0] == "*" for line in rows}
     assert sorted(listed) == sorted(accepted) and len(rows) == len(accepted)
-    assert {name for name, default in listed.items() if default} == set(campaign.DEFAULT_EXPERIMENTS)
+    assert {name for name, default in listed.items() if default} == set(registry.DEFAULT_EXPERIMENTS)
     assert not listed["hardware_h200"] and not listed["accuracy_cifar100"]  # not in the default set, still listed
 
 
