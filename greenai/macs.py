@@ -367,7 +367,6 @@ def _cli(args: argparse.Namespace) -> int:
         try:
             table.to_csv(args.csv, index=False)
         except OSError as exc:
-            print(f"greenai models: cannot write {args.csv}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
         print(f"wrote {args.csv}")
     return 0

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from greenai import claims, paths
+from greenai.cli import UsageError
 
 
 def notebook_sources(pattern: str = "[0-9][0-9]_*.py") -> list[Path]:
@@ -203,13 +204,10 @@ def register(subparsers) -> None:
 def _main(args: argparse.Namespace) -> int:
     if not notebook_sources(args.only):
         names = ", ".join(p.name for p in notebook_sources())
-        print(f"greenai reproduce: no notebook matches --only {args.only!r}; the notebooks are {names} "
-              "(--only takes a glob such as '04_*.py')", file=sys.stderr)
-        return 2
+        raise UsageError(f"no notebook matches --only {args.only!r}; the notebooks are {names} "
+                         "(--only takes a glob such as '04_*.py')")
     if args.check and args.quick:
-        print("greenai reproduce: --check compares with the committed outputs, which a --quick run does not make",
-              file=sys.stderr)
-        return 2
+        raise UsageError("--check compares with the committed outputs, which a --quick run does not make")
     run_notebooks(args.only, {"QUICK": True} if args.quick else None)
     if not args.check:
         return 0

@@ -9,6 +9,7 @@ from greenai import cli
 
 @pytest.mark.parametrize("argv, says", [
     (["reproduce", "--only", "nope"], "no notebook matches --only 'nope'"),
+    (["reproduce", "--check", "--quick"], "--check compares with the committed outputs"),
     (["models", "--dataset", "nope"], "unknown dataset 'nope'"),
     (["models", "--image-size", "0"], "--image-size must be a positive"),
     (["models", "--image-size", "8"], "--image-size 8 is too small: "),
@@ -23,6 +24,14 @@ def test_user_mistake_is_one_line_on_stderr_with_exit_code_2(argv, says, capsys,
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and says in err and "Traceback" not in err
     assert err.startswith(f"greenai {argv[0]}: ")
+
+
+def test_models_table_into_an_unwritable_csv_is_one_line_and_exit_2(capsys, tmp_path):
+    target = tmp_path / "no-such-folder" / "table.csv"
+    assert cli.main(["models", "--csv", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"greenai models: cannot write {target}: ") and len(err.strip().splitlines()) == 1
+    assert not target.parent.exists()
 
 
 @pytest.fixture
