@@ -1,4 +1,4 @@
-"""Thin, read-only boundary to NVIDIA's management library (NVML).
+"""Thin boundary to NVIDIA's management library (NVML).
 
 This is the only module of :mod:`greenai` that imports ``pynvml``
 (:mod:`greenai.energy`, :mod:`greenai.metadata` and :mod:`greenai.power` go
@@ -6,9 +6,9 @@ through it). It turns NVML's milliwatts and millijoules into watts and joules
 once, here (:func:`mw_to_w`, :func:`mj_to_j`), takes counter differences
 wrap-safe (:func:`energy_delta_mj`) and maps NVML's error codes to typed
 exceptions whose messages say what to do. Every :class:`Gpu` method is a
-read-only ``nvmlDeviceGet*`` query; the one call that changes a GPU's state
-(setting its power limit) lives in :mod:`greenai.power`, used only by the opt-in
-power-limit sweep.
+read-only ``nvmlDeviceGet*`` query but one, the one call of the package that
+changes a GPU's state: :meth:`Gpu.set_power_management_limit_w`, used only by
+the opt-in power-limit sweep of :mod:`greenai.power`.
 
 Tests replace ``pynvml`` (and only ``pynvml``) by a double — globally, or for
 one :class:`Gpu` through its ``lib`` argument; everything above this boundary
@@ -34,6 +34,10 @@ class NvmlError(RuntimeError):
 
 class NvmlUnavailable(NvmlError):
     """NVML cannot be used at all: no ``pynvml``, no driver library, no GPU."""
+
+
+class NvmlNoPermission(NvmlUnavailable):
+    """NVML refused for lack of permission (e.g. setting a power limit without root rights)."""
 
 
 class NvmlNotSupported(NvmlError):
@@ -67,7 +71,7 @@ def _translate(exc: Exception, what: str) -> NvmlError:
             code,
         )
     if code == lib.NVML_ERROR_NO_PERMISSION:
-        return NvmlUnavailable(f"{what}: no permission to query NVML ({exc})", code)
+        return NvmlNoPermission(f"{what}: no permission to query NVML ({exc})", code)
     if code in (lib.NVML_ERROR_NOT_SUPPORTED, getattr(lib, "NVML_ERROR_FUNCTION_NOT_FOUND", -1)):
         return NvmlNotSupported(f"{what}: not supported on this GPU/driver ({exc})", code)
     if code == lib.NVML_ERROR_GPU_IS_LOST:
@@ -207,8 +211,8 @@ class EdgeState:
 class Gpu:
     """One GPU seen through NVML, addressed by its NVML index.
 
-    Every method is a read-only query. Units: W, J (as mJ integers for the raw
-    counter), °C, MHz.
+    Every method but :meth:`set_power_management_limit_w` is a read-only query.
+    Units: W, J (as mJ integers for the raw counter), °C, MHz.
     """
 
     def __init__(self, index: int, lib=None):
@@ -268,6 +272,19 @@ class Gpu:
         """The (min, max) power limit this GPU accepts [W]."""
         low, high = self._get("nvmlDeviceGetPowerManagementLimitConstraints")
         return mw_to_w(low), mw_to_w(high)
+
+    def set_power_management_limit_w(self, power_w: float) -> None:
+        """Set the power limit [W]: the one NVML call of the package that changes a GPU's state.
+
+        Needs root (or administrator) rights; only the opt-in
+        :func:`greenai.power.power_limit_sweep` calls it, and it restores the original limit.
+
+        Raises
+        ------
+        NvmlError
+            NVML refused (:class:`NvmlNoPermission` for a missing permission).
+        """
+        self._get("nvmlDeviceSetPowerManagementLimit", int(round(power_w * 1000)))
 
     def memory_total_gib(self) -> float:
         """Total device memory [GiB]."""

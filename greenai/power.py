@@ -1,15 +1,13 @@
-"""GPU power limits and running speed (thesis section 5.1).
+"""GPU power limits and running speed on users' own GPUs (thesis section 5.1).
 
-* :func:`published_profile` — Table 5.1 (the thesis' GPU data after its
-  reference [16]): power limit [W] and the time to finish one training job at
-  that limit [h], with the energy per job ``P × J`` [Wh]. The dispatch model
-  (:mod:`greenai.dispatch`) reads its levels from here.
-* :func:`power_limit_sweep` — for users' *own* GPUs: set each NVML power limit in
-  turn, run a training-step function, measure time and energy, and restore the
-  original limit in every case (return, exception, Ctrl-C). It refuses to run
-  unless explicitly enabled (``enable=True`` or ``GREENAI_ALLOW_POWER_LIMIT=1``)
-  and explains the permission it lacks. Never run it on a shared or rented GPU.
+:func:`power_limit_sweep` sets each NVML power limit in turn, runs a
+training-step function, measures time and energy, and restores the original
+limit in every case (return, exception, Ctrl-C). It refuses to run unless
+explicitly enabled (``enable=True`` or ``GREENAI_ALLOW_POWER_LIMIT=1``) and
+explains the permission it lacks. Never run it on a shared or rented GPU.
 
+Table 5.1 (the thesis' power levels and job durations) is an input of the
+dispatch model: :func:`greenai.dispatch.inputs.thesis_gpu_table`.
 NVML is reached only through :mod:`greenai.nvml` (wrapped by
 :class:`NvmlPowerLimits`), whose ``pynvml`` a test replaces with a double.
 """
@@ -25,49 +23,7 @@ import pandas as pd
 
 from greenai import nvml
 
-#: Table 5.1, as published: power limit [W] -> approximate whole-job training time [h].
-_TABLE_5_1 = {"power_w": [100, 125, 150, 175, 200, 225, 250], "duration_h": [32, 28, 26, 25, 24, 23, 22]}
-
 ENABLE_ENV = "GREENAI_ALLOW_POWER_LIMIT"
-
-
-def published_profile() -> pd.DataFrame:
-    """Table 5.1 with the energy per job at each level.
-
-    The one computation of Table 5.1: the levels are :data:`_TABLE_5_1`, the
-    energy per job is :meth:`greenai.dispatch.inputs.GpuProfile.energy_per_job_wh`
-    (what the dispatch model uses), so the table and the model cannot disagree.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``level`` (1…), ``power_w`` [W], ``duration_h`` [h] (whole job
-        at that limit), ``energy_per_job_wh`` = power × duration [Wh] (upper
-        bound: the GPU runs at its limit throughout) and ``jobs_per_hour`` =
-        1 / duration [1/h].
-    """
-    from greenai.dispatch.inputs import GpuProfile
-
-    table = GpuProfile(tuple(map(float, _TABLE_5_1["power_w"])), tuple(map(float, _TABLE_5_1["duration_h"]))).table()
-    table["jobs_per_hour"] = 1.0 / table["duration_h"]
-    return table
-
-
-
-def set_power_limit_w(gpu: nvml.Gpu, power_w: float) -> None:
-    """Set ``gpu``'s power limit [W]: the one NVML call of the package that changes a GPU's state.
-
-    Needs root (or administrator) rights; only :func:`power_limit_sweep`
-    calls it, opt-in, and restores the original limit.
-
-    Raises
-    ------
-    NvmlError
-        NVML refused (:class:`NvmlUnavailable` for a missing permission).
-    """
-    lib = gpu._nvml()
-    nvml._call("nvmlDeviceSetPowerManagementLimit", lib.nvmlDeviceSetPowerManagementLimit, gpu._handle,
-               int(round(power_w * 1000)), lib=gpu._lib)
 
 
 class PowerLimitError(RuntimeError):
@@ -81,16 +37,14 @@ class NvmlPowerLimits:
     ----------
     index : int
         NVML device index.
-    nvml : module, optional
+    lib : module, optional
         A ``pynvml`` double for tests (default: the real library, via :mod:`greenai.nvml`).
     """
 
-    def __init__(self, index: int = 0, nvml=None):
-        from greenai import nvml as _nvml
-
-        self._lib = nvml
-        _nvml.init(nvml)
-        self.gpu = _nvml.Gpu(index, lib=nvml)
+    def __init__(self, index: int = 0, lib=None):
+        self._lib = lib
+        nvml.init(lib)
+        self.gpu = nvml.Gpu(index, lib=lib)
 
     def limit_w(self) -> float:
         """Current power limit [W]."""
@@ -102,16 +56,14 @@ class NvmlPowerLimits:
 
     def set_limit_w(self, power_w: float) -> None:
         """Set the power limit [W]; needs root (or admin) rights."""
-        from greenai import nvml as _nvml
-
         try:
-            set_power_limit_w(self.gpu, power_w)
-        except _nvml.NvmlError as exc:
-            if exc.code is not None and exc.code == _nvml._pynvml().NVML_ERROR_NO_PERMISSION:
-                raise PowerLimitError(
-                    "NVML refused to set the power limit: no permission. Setting a GPU power limit needs root "
-                    "(e.g. `sudo`), or `nvidia-smi -pm 1` plus an administrator-granted right on your own machine."
-                ) from exc
+            self.gpu.set_power_management_limit_w(power_w)
+        except nvml.NvmlNoPermission as exc:
+            raise PowerLimitError(
+                "NVML refused to set the power limit: no permission. Setting a GPU power limit needs root "
+                "(e.g. `sudo`), or `nvidia-smi -pm 1` plus an administrator-granted right on your own machine."
+            ) from exc
+        except nvml.NvmlError as exc:
             raise PowerLimitError(f"NVML could not set the power limit to {power_w} W: {exc}") from exc
 
     def energy_mj(self) -> int:
@@ -119,9 +71,7 @@ class NvmlPowerLimits:
         return self.gpu.total_energy_mj()
 
     def close(self) -> None:
-        from greenai import nvml as _nvml
-
-        _nvml.shutdown(self._lib)
+        nvml.shutdown(self._lib)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@
 # here. What the dispatch model uses is Table 5.1, a profile the thesis takes from its
 # reference [16]: seven power levels and the time one training job takes at each.
 #
-# `greenai.power.published_profile()` holds Table 5.1 as data and adds the energy per job
+# `greenai.dispatch.inputs.thesis_gpu_table()` holds Table 5.1 as data and adds the energy per job
 # P × J (an upper bound: the GPU is assumed to draw its limit throughout). In this profile a
 # lower limit is always slower *and* cheaper in energy — 3.2 kWh per job at 100 W against
 # 5.5 kWh at 250 W — which is why the dispatch model (notebook 08) runs long and low when
@@ -41,11 +41,12 @@ QUICK = False
 import os
 
 from greenai import claims, power
+from greenai.dispatch.inputs import thesis_gpu_table
 from greenai.figures import ch5, save_figure, use_style
 
 use_style()
 NOTEBOOK = "07_power_limit"
-profile = power.published_profile()  # Table 5.1; its CSV is written once, by notebook 08 (table_5_1_gpu_levels)
+profile = thesis_gpu_table()  # Table 5.1; its CSV is written once, by notebook 08 (table_5_1_gpu_levels)
 display(profile)  # noqa: F821
 
 # %% [markdown]

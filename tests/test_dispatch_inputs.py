@@ -8,6 +8,17 @@ import pytest
 from greenai.dispatch import inputs as I
 
 
+def test_thesis_gpu_table_is_table_5_1_with_energy_per_job():
+    table = I.thesis_gpu_table()
+    assert table["power_w"].tolist() == [100, 125, 150, 175, 200, 225, 250]
+    assert table["duration_h"].tolist() == [32, 28, 26, 25, 24, 23, 22]
+    np.testing.assert_allclose(table["energy_per_job_wh"], table["power_w"] * table["duration_h"])
+    np.testing.assert_allclose(table["jobs_per_hour"], 1 / table["duration_h"])
+    assert table.drop(columns="jobs_per_hour").equals(I.thesis_gpu_profile().table())  # the model's own levels
+    # Lower limits are slower but use less energy per job in this profile.
+    assert table["energy_per_job_wh"].is_monotonic_increasing
+
+
 @pytest.fixture(scope="module")
 def solar():
     return I.solar_ac_w()

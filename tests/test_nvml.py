@@ -59,7 +59,7 @@ def test_init_is_reference_counted(fake):
     [
         (real_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, nvml.NvmlUnavailable),
         (real_pynvml.NVML_ERROR_DRIVER_NOT_LOADED, nvml.NvmlUnavailable),
-        (real_pynvml.NVML_ERROR_NO_PERMISSION, nvml.NvmlUnavailable),
+        (real_pynvml.NVML_ERROR_NO_PERMISSION, nvml.NvmlNoPermission),
     ],
 )
 def test_init_errors_are_typed(monkeypatch, code, error):
@@ -106,6 +106,7 @@ def test_edge_state_is_nan_where_unsupported(fake):
 def test_nvml_errors_are_runtime_errors():
     assert issubclass(nvml.NvmlError, RuntimeError)
     assert issubclass(nvml.NvmlUnavailable, nvml.NvmlError)
+    assert issubclass(nvml.NvmlNoPermission, nvml.NvmlUnavailable)
 
 
 def test_index_of_uuid_maps_a_visible_gpu_to_its_nvml_index(monkeypatch):

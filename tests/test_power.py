@@ -1,5 +1,5 @@
-"""greenai.power: Table 5.1 as data, and the opt-in power-limit sweep tested
-with an autospec'd double at the NVML boundary only (never a real GPU)."""
+"""greenai.power: the opt-in power-limit sweep tested with an autospec'd double
+at the NVML boundary only (never a real GPU)."""
 
 from unittest import mock
 
@@ -8,15 +8,6 @@ import pytest
 from numpy.testing import assert_allclose
 
 from greenai import power
-
-
-def test_published_profile_is_table_5_1_with_energy_per_job():
-    table = power.published_profile()
-    assert table["power_w"].tolist() == [100, 125, 150, 175, 200, 225, 250]
-    assert table["duration_h"].tolist() == [32, 28, 26, 25, 24, 23, 22]
-    assert_allclose(table["energy_per_job_wh"], table["power_w"] * table["duration_h"])
-    # Lower limits are slower but use less energy per job in this profile.
-    assert table["energy_per_job_wh"].is_monotonic_increasing
 
 
 class FakeGpu:
@@ -63,7 +54,7 @@ def test_refuses_unless_enabled(monkeypatch):
     monkeypatch.delenv(power.ENABLE_ENV, raising=False)
     gpu = FakeGpu()
     with pytest.raises(power.PowerLimitError, match="off by default"):
-        power.power_limit_sweep(gpu.step, [150], device=power.NvmlPowerLimits(nvml=nvml_double(gpu)))
+        power.power_limit_sweep(gpu.step, [150], device=power.NvmlPowerLimits(lib=nvml_double(gpu)))
     assert gpu.history == []
 
 
@@ -71,7 +62,7 @@ def test_sweep_measures_each_limit_and_restores_the_original():
     gpu = FakeGpu(limit_mw=250_000)
     nvml = nvml_double(gpu)
     table = power.power_limit_sweep(gpu.step, [150, 200], steps_per_limit=4, warmup_steps=1, enable=True,
-                                    device=power.NvmlPowerLimits(nvml=nvml), clock=ticking_clock())
+                                    device=power.NvmlPowerLimits(lib=nvml), clock=ticking_clock())
     assert table["power_limit_w"].tolist() == [150, 200]
     assert_allclose(table["energy_j"], [4 * 15.0, 4 * 20.0])  # 4 steps × limit/10 mJ → J
     assert_allclose(table["energy_per_step_j"], [15.0, 20.0])
@@ -91,20 +82,20 @@ def test_original_limit_restored_on_exception_and_ctrl_c(error):
 
     with pytest.raises(type(error)):
         power.power_limit_sweep(step, [150, 200], steps_per_limit=5, warmup_steps=0, enable=True,
-                                device=power.NvmlPowerLimits(nvml=nvml_double(gpu)))
+                                device=power.NvmlPowerLimits(lib=nvml_double(gpu)))
     assert gpu.limit_mw == 250_000 and gpu.history[-1] == 250_000
 
 
 def test_missing_permission_is_explained():
     gpu = FakeGpu(permission=False)
     with pytest.raises(power.PowerLimitError, match="no permission.*root"):
-        power.power_limit_sweep(gpu.step, [150], enable=True, device=power.NvmlPowerLimits(nvml=nvml_double(gpu)))
+        power.power_limit_sweep(gpu.step, [150], enable=True, device=power.NvmlPowerLimits(lib=nvml_double(gpu)))
 
 
 def test_limits_outside_allowed_range_are_refused_before_any_change():
     gpu = FakeGpu(allowed=(100_000, 300_000))
     with pytest.raises(power.PowerLimitError, match="outside"):
-        power.power_limit_sweep(gpu.step, [150, 400], enable=True, device=power.NvmlPowerLimits(nvml=nvml_double(gpu)))
+        power.power_limit_sweep(gpu.step, [150, 400], enable=True, device=power.NvmlPowerLimits(lib=nvml_double(gpu)))
     assert gpu.history == []
 
 
@@ -112,7 +103,7 @@ def test_enable_through_environment(monkeypatch):
     monkeypatch.setenv(power.ENABLE_ENV, "1")
     gpu = FakeGpu()
     table = power.power_limit_sweep(gpu.step, [150], steps_per_limit=2, warmup_steps=0,
-                                    device=power.NvmlPowerLimits(nvml=nvml_double(gpu)), clock=ticking_clock())
+                                    device=power.NvmlPowerLimits(lib=nvml_double(gpu)), clock=ticking_clock())
     assert len(table) == 1 and gpu.limit_mw == 250_000
 
 
@@ -127,5 +118,5 @@ def test_sweep_energy_is_wrap_safe_through_the_nvml_boundary():
     gpu = WrappingGpu(limit_mw=200_000)
     gpu.energy_mj = 2**64 - 30_000  # wraps in the second of 4 steps of 20,000 mJ
     table = power.power_limit_sweep(gpu.step, [200], steps_per_limit=4, warmup_steps=0, enable=True,
-                                    device=power.NvmlPowerLimits(nvml=nvml_double(gpu)), clock=ticking_clock())
+                                    device=power.NvmlPowerLimits(lib=nvml_double(gpu)), clock=ticking_clock())
     assert_allclose(table["energy_j"], [80.0])  # 4 × 20,000 mJ = 80 J, not −1.8e16 J

@@ -115,19 +115,42 @@ class GpuProfile:
         )
 
 
+#: Table 5.1 as published (thesis, after its reference [16]): power limit [W] of each level ...
+TABLE_5_1_POWER_W: tuple[float, ...] = (100.0, 125.0, 150.0, 175.0, 200.0, 225.0, 250.0)
+#: ... and the time one whole training job takes at that limit [h]
+TABLE_5_1_DURATION_H: tuple[float, ...] = (32.0, 28.0, 26.0, 25.0, 24.0, 23.0, 22.0)
+
+
 def thesis_gpu_profile() -> GpuProfile:
     """Table 5.1 (thesis, after its reference [16]): 100…250 W, 32…22 h."""
-    from greenai import power
+    return GpuProfile(TABLE_5_1_POWER_W, TABLE_5_1_DURATION_H)
 
-    table = power.published_profile()
-    return GpuProfile(tuple(table["power_w"]), tuple(table["duration_h"]))
+
+def thesis_gpu_table() -> pd.DataFrame:
+    """Table 5.1 with the energy and the jobs per hour at each level.
+
+    The one computation of Table 5.1: the energy per job is
+    :meth:`GpuProfile.energy_per_job_wh` (what the dispatch model uses), so the
+    table and the model cannot disagree.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level`` (1…), ``power_w`` [W], ``duration_h`` [h] (whole job
+        at that limit), ``energy_per_job_wh`` = power × duration [Wh] (upper
+        bound: the GPU runs at its limit throughout) and ``jobs_per_hour`` =
+        1 / duration [1/h].
+    """
+    table = thesis_gpu_profile().table()
+    table["jobs_per_hour"] = 1.0 / table["duration_h"]
+    return table
 
 
 def job_profile(energy_j: float, duration_s: float, levels: pd.DataFrame | None = None) -> tuple[GpuProfile, pd.DataFrame]:
     """A training job's profile per power level, from its energy and duration at the default limit.
 
     The relative shape comes from the power-limit profile (Table 5.1,
-    :func:`greenai.power.published_profile`; its top level, 250 W, is the
+    :func:`thesis_gpu_table`; its top level, 250 W, is the
     default limit): at level k the whole job takes ``duration_s · J_k / J_top``
     and uses ``energy_j · (P_k J_k) / (P_top J_top)``. That a given job scales
     like the thesis' job is an assumption, stated here.
@@ -157,9 +180,7 @@ def job_profile(energy_j: float, duration_s: float, levels: pd.DataFrame | None 
     if not (math.isfinite(energy_j) and energy_j > 0 and math.isfinite(duration_s) and duration_s > 0):
         raise DispatchInputError(f"a job needs a positive energy [J] and duration [s], got {energy_j!r} J, {duration_s!r} s")
     if levels is None:
-        from greenai import power
-
-        levels = power.published_profile()
+        levels = thesis_gpu_table()
     limit = levels["power_w"].to_numpy(float)
     hours = levels["duration_h"].to_numpy(float)
     top = int(np.argmax(limit))
