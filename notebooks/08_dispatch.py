@@ -66,6 +66,7 @@ from greenai import claims
 from greenai.dispatch import cli as dispatch_cli
 from greenai.dispatch import inputs as I
 from greenai.dispatch import report, sweep
+from greenai.figures import ch5
 from greenai.plots import save_figure, use_style
 from greenai.tables import save_table
 
@@ -76,8 +77,8 @@ solar = I.solar_ac_w()
 
 # %% [markdown]
 # ## Inputs: Tables 5.1–5.3
-# Table 5.1 (GPU levels) comes from `greenai.power`, Table 5.2 (battery) and 5.3 (tariff) from
-# the dataclasses in `greenai.dispatch.inputs`; each can be replaced by the user's own.
+# Table 5.1 (GPU levels), Table 5.2 (battery) and 5.3 (tariff) come from `greenai.dispatch.inputs`
+# (Table 5.1 as data, the others as dataclasses); each can be replaced by the user's own.
 
 # %%
 table_5_1 = I.thesis_gpu_profile().table()
@@ -97,7 +98,7 @@ display(table_5_1, table_5_2, table_5_3)  # noqa: F821
 # clouds we believe in.
 
 # %%
-fig = report.fig_solar_week(solar)
+fig = ch5.fig_5_4_solar_first_week(solar, I.THESIS_FIG_5_4_AC_W)
 save_figure(fig, "fig_5_4_solar_first_week")
 first_day_wh = solar["ac_w"].iloc[:24].sum()
 print(f"first-day AC energy: {first_day_wh:.0f} Wh (thesis excerpt: {sum(I.THESIS_FIG_5_4_AC_W.values()):.0f} Wh); "
@@ -135,7 +136,7 @@ save_table(table.drop(columns="solve_s"), "dispatch_sweep")  # timings vary; the
 # for a 23 h job: it spends the night on the grid and misses the next day's sun.
 
 # %%
-fig = report.fig_solar_vs_cost(table, solar, 23)
+fig = ch5.fig_5_6_solar_vs_min_cost(table, solar, sweep.cheapest_start(table[table["deadline_h"] == 23]), 23)
 save_figure(fig, "fig_5_6_solar_vs_min_cost_23h")
 
 # %% [markdown]
@@ -146,7 +147,7 @@ save_figure(fig, "fig_5_6_solar_vs_min_cost_23h")
 # day, and starting around noon turns from a local maximum into a local minimum.
 
 # %%
-fig = report.fig_cost_by_start(table)
+fig = ch5.fig_5_7_min_cost_by_start_hour(table)
 save_figure(fig, "fig_5_7_min_cost_by_start_hour")
 
 # %% [markdown]
@@ -206,7 +207,7 @@ print(f"solved in {time.perf_counter() - t0:.1f} s")
 print(f"cheapest start inside hours 0-{window_end}: hour {start}, {cost:.3f} EUR "
       f"({(plan['level'] > 0).sum()} h of running)")
 save_table(plan, "dispatch_best_start_plan")
-fig = report.fig_plan(plan, f"Cheapest plan, start chosen in hours 0-{window_end}: start {start} h, {cost:.2f} €")
+fig = ch5.fig_5_x_dispatch_plan(plan, f"Cheapest plan, start chosen in hours 0-{window_end}: start {start} h, {cost:.2f} €")
 save_figure(fig, "fig_5_x_best_start_plan")
 
 # %% [markdown]
@@ -225,7 +226,7 @@ curve = sweep.cost_carbon_curve(inputs, points=3 if QUICK else 8, processes=PROC
 print(f"{len(curve)} points in {time.perf_counter() - t0:.1f} s")
 save_table(curve, "dispatch_cost_carbon")
 display(curve.round(3))  # noqa: F821
-fig = report.fig_cost_carbon(curve)
+fig = ch5.fig_5_x_cost_vs_co2(curve)
 save_figure(fig, "fig_5_x_cost_vs_co2")
 
 # %% [markdown]
@@ -259,7 +260,7 @@ for label, when, figure in (("June", "2027-06-12T08:00", "fig_5_x_job_plan_june"
                  "cost_eur": job_solution.cost_eur,
                  "cost_above_solar_sales_eur": dispatch_cli.job_cost_eur(job_plan, job_solution.cost_eur),
                  "emissions_g": job_solution.emissions_g})
-    fig = report.fig_plan(job_plan, f"6 kWh / 10 h job, 36 h from {when}: {job_solution.cost_eur:.2f} €")
+    fig = ch5.fig_5_x_dispatch_plan(job_plan, f"6 kWh / 10 h job, 36 h from {when}: {job_solution.cost_eur:.2f} €")
     save_figure(fig, figure)
 seasons = pd.DataFrame(rows)
 print(f"2 plans in {time.perf_counter() - t0:.1f} s")
