@@ -113,25 +113,25 @@ def test_pattern_cuts_underestimate_every_other_pattern(year, objective, start):
     """The search prunes patterns by F(m) >= F(n) + g·(m - n) + H(|m|) - H(|n|) (LP duality: F is
     convex in the counts and in which hours run, fixed per pattern); check that inequality directly
     on real patterns of different lengths, for each objective and a later start slot."""
-    from greenai.dispatch.decomposition import _Incumbent, _Search
+    from greenai.dispatch.pattern_search import Incumbent, PatternSearch
 
     hours = 28
     solver = PatternDecomposition(hours, I.thesis_gpu_profile())
     inputs = S.window_inputs(year, 30, hours)
-    solver._load_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
-    solver._configure(start, objective, {})
-    search = _Search(solver, _Incumbent(), start=start, objective=objective)
+    solver.load_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
+    solver.configure(start, objective, {})
+    search = PatternSearch(solver, Incumbent(), start=start, objective=objective)
     rng = np.random.default_rng(3)
-    length = solver._pattern_length
+    length = solver.pattern_length
     picks = np.concatenate([rng.choice(np.flatnonzero(length == n), min(3, (length == n).sum()), replace=False)
                             for n in range(length.min(), hours - start + 1)])
     assert len(set(length[picks])) >= 4  # patterns of several lengths: the running-hours term is exercised
     values, cuts = [], []
     for j in picks:
-        solver._set_pattern(solver.patterns[j], start)
-        value, duals, _, _ = solver._lp()
+        solver.set_pattern(solver.patterns[j], start)
+        value, duals, _, _ = solver.solve_lp()
         values.append(value)
-        cuts.append(search._cut(value, duals, j)[picks])
+        cuts.append(search.cut(value, duals, j)[picks])
     values = np.array(values)
     assert np.ptp(values) > 1e-3  # patterns of really different cost
     for n in range(len(picks)):
@@ -141,8 +141,8 @@ def test_pattern_cuts_underestimate_every_other_pattern(year, objective, start):
     # Fixing the running hours only tightens: each pattern's LP is at least the one with them free.
     for j, value in zip(picks, values):
         counts = solver.patterns[j]
-        solver._set_counts(counts, counts)
-        assert value >= solver._lp()[0] - 1e-9
+        solver.set_counts(counts, counts)
+        assert value >= solver.solve_lp()[0] - 1e-9
 
 
 def simultaneous_hours(plan, beta=0.9):
@@ -292,12 +292,12 @@ def test_equal_plans_run_the_higher_levels_first(year, start, hours):
 
     other = PatternDecomposition(hours, inputs.gpu)  # every window's first LP from a sunny window's basis
     T, K = hours, inputs.gpu.levels
-    other._load_window(np.where(np.arange(T) % 24 < 8, 800.0, 0.0), np.full(T, 0.25), np.full(T, 0.3),
+    other.load_window(np.where(np.arange(T) % 24 < 8, 800.0, 0.0), np.full(T, 0.25), np.full(T, 0.3),
                        200 + np.arange(T) % 7 * 10.0)
-    other._configure(0, "cost", {})
-    other._set_counts(np.zeros(K), np.full(K, T))
-    other._h.run()
-    other._reference_basis = other._h.getBasis()
+    other.configure(0, "cost", {})
+    other.set_counts(np.zeros(K), np.full(K, T))
+    other.highs.run()
+    other._reference_basis = other.highs.getBasis()
     moved = other.solve(*args)
 
     assert moved.cost_eur == pytest.approx(plain.cost_eur, abs=2e-9)
