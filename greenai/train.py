@@ -185,9 +185,6 @@ def window_duration(measurement: Measurement | None, fallback_s: float) -> float
     return d if math.isfinite(d) and d > 0 else fallback_s
 
 
-_window_duration = window_duration  # old name
-
-
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued work on ``device`` (no-op on CPU)."""
     if torch.device(device).type == "cuda":
