@@ -7,56 +7,12 @@ battery or be sold), by the battery and by the grid (which may also charge the
 battery). The objective is the grid cost minus the sell-back revenue (eqs.
 5.1–5.2); a carbon objective and a carbon cap are available beyond the thesis.
 
-Reading of the thesis' loose ends (physically consistent, tested):
-
-* **Units.** Every flow is a mean power over a 1-hour slot [W]; with
-  ΔT = 1 h (eq. 5.3) it equals the energy of the slot [Wh]. Prices are €/kWh,
-  hence the ``/1000`` in the objective. "ESD power" (eq. 5.15–5.19) is stored
-  energy [Wh].
-* **Battery update (eqs. 5.15–5.16).** ``BatteryEnergy[t]`` is the stored energy
-  at the *start* of slot t; ``BatteryEnergy[0]`` is the initial energy (empty in
-  the thesis) and ``BatteryEnergy[t+1] = (1-θ)·(BatteryEnergy[t] + α·charge_t −
-  discharge_t)``: the thesis' formula with the slot's own flows (its
-  ``D_1 = 0`` becomes "nothing is discharged that was not stored").
-  Discharge in a slot is limited by the energy at its start (5.18), the energy
-  after charging by the capacity (5.19, with α: what is stored, not what is
-  sent). β applies on the way out, to the GPU and to the grid (5.14, 5.20).
-* **Eq. 5.21** reuses C_t, the cost symbol, for the GPU's draw; we read it as
-  "the GPU draws exactly its level's power and the supply meets it":
-  ``SolarToGpu + GridToGpu + β·BatteryToGpu = Σ_k P_k·Level[t,k]``.
-* **Pausing.** The thesis assumes the job runs without interruption once
-  started (section 5.4) while eq. 5.7 forces a level in *every* slot. We keep
-  the first and relax the second: the GPU is off (0 W) before the job starts
-  and after it completes, and runs in one contiguous block in between. With a
-  fixed start (the thesis' sweeps) the block starts at slot 0.
-* **Completion (eq. 5.22)** is kept in exact integer "progress units": an hour
-  at level k adds ``L/J_k`` with ``L = lcm(J)``, the job needs ``L``. The last
-  hour is a whole hour at its level (the thesis' "≥ 1").
-* **Solar** may be curtailed (eq. 5.9's "≤"), never needed at a positive
-  sell-back price; the grid import is unbounded unless ``grid_max_w`` is set (5.11).
-* **No buying and selling in the same hour** (beyond the thesis, which does not
-  say): a meter nets an hour's flows, so a plan may import from the grid *or*
-  export to it in a slot, not both (binary ``GridMode[t]``: 1 = the slot may
-  import, 0 = it may export; rows ``Import_Mode`` and ``Export_Mode`` with the
-  bounds ``P_max + ESD_max/α`` on import and ``solar_t + β·ESD_max`` on export).
-  Where the buy price is at least the sell price this removes no optimum
-  (netting an hour's import against its export never costs more); where it is
-  lower (band F3, 0.25 < 0.30 €/kWh: summer mornings with sun, nights with a
-  charged battery) the unconstrained model would buy at 0.25 to sell at 0.30 in
-  the same hour, an arbitrage no meter pays.
-
-Formulation strength (``tight=True``): the completion knapsack (5.22) with rates
-1/22 … 1/32 makes the plain MILP hard to *prove* optimal (many level mixes
-within a few cents). Some optimal plan uses a *minimal* count of hours per
-level (lowering a level never raises cost, since prices and intensities are
-non-negative), so the counts are restricted to the convex hull of those
-patterns (``Count_Hull``), which removes no optimum. This cuts the 23 h
-windows from seconds to a tenth of a second; 25 h windows stay hard for
-branch-and-bound (about a minute). The sweeps, the start hour as a decision,
-the carbon objective and the ε-curve therefore use the exact pattern
-decomposition of :mod:`greenai.dispatch.decomposition` (about 25 ms of CPU a
-sweep window), which is checked against this model; this model remains the
-reference and the only solver for ``grid_max_w``.
+How the thesis' loose ends are read (units, battery update, eq. 5.21, pausing,
+completion, no buying and selling in one hour) and the formulation's strength
+(``tight=True``, ``Count_Hull``): ``docs/dispatch_model.md``. The sweeps use the
+exact pattern decomposition of :mod:`greenai.dispatch.decomposition`, checked
+against this model; this model remains the reference and the only solver for
+``grid_max_w``.
 """
 
 from __future__ import annotations

@@ -1,40 +1,16 @@
 """Where the cells of a sweep run: in this process, or on Dask workers holding one GPU each.
 
-:class:`InProcess` (the default) is today's loop: every cell on this process's
-device, rows appended as they are measured.
-
-:class:`DaskExecutor` spreads the cells (one :class:`~greenai.experiments.grids.RunSpec`
-each) over the workers of a Dask cluster: the GPUs of this host
-(:func:`local_gpu_cluster`: ``dask-cuda``'s ``LocalCUDACluster``, one worker per
-GPU, each worker seeing exactly that GPU), CPU worker processes
+:class:`InProcess` (the default): every cell on this process's device, rows
+appended as they are measured. :class:`DaskExecutor` spreads the cells (one
+:class:`~greenai.experiments.grids.RunSpec` each) over the workers of a Dask
+cluster: the GPUs of this host (:func:`local_gpu_cluster`), CPU worker processes
 (:func:`local_cpu_cluster`, for tests and smoke runs), or any running scheduler
-given by its address (e.g. one of ``dask-jobqueue``'s ``SLURMCluster`` or
-``PBSCluster``: see the README).
-
-- Each cell runs on one worker with one thread (one GPU): its environment
-  (device, meter on that GPU's NVML index, idle power) is made once per worker
-  process, and every row records ``host``, ``gpu_index`` (NVML's) and ``gpu_uuid``.
-- One writer: a worker measures into a :class:`~greenai.experiments.store.MemoryStore`
-  and returns the rows; the client appends them through the one
-  :class:`~greenai.experiments.store.RowStore` as each cell finishes. A killed
-  worker or client loses at most the cells in progress; a rerun skips the rows
-  the file holds and never duplicates one.
-- A cell can be pinned to a GPU kind (``gpu_kind``: a substring of the GPU name,
-  e.g. ``"H200"``) or to Dask worker resources (``resources``). A cell whose
-  worker dies (or that raises) is retried once on another worker where there is
-  one, then reported in :attr:`SweepSummary.failed <greenai.experiments.sweep.SweepSummary>`,
-  never dropped silently.
-- Longest first: cells are submitted in the order of their expected duration
-  (:func:`~greenai.experiments.cost.cell_cost_s`), longest first, ties in the grid's
-  order, so the sweep ends on short cells rather than one GPU running a long one
-  while the others idle. Rows land in the file in the order cells finish (within a
-  cell, in their order), as before.
-- Warm-up: before the first cell, every worker creates its CUDA context, runs its
-  first cuDNN/cuBLAS kernels, loads the datasets the cells need (and copies them to
-  its device once) and counts the models' MACs
-  (:func:`~greenai.experiments.environment.warm_up`); the summary records the
-  executor's start, each worker's warm-up and the sweep apart.
-- Progress: one bar over the grid's cells, with the cells finished per GPU.
+given by its address. A worker measures into a
+:class:`~greenai.experiments.store.MemoryStore` and returns the rows; the client
+appends them through the one :class:`~greenai.experiments.store.RowStore`.
+Cells are submitted longest first, may be pinned to a GPU kind, are retried
+once and never dropped silently; every worker warms up before the first cell.
+The details: ``docs/campaign.md`` (where the cells run).
 
 Dask is an optional dependency (``pip install 'greenai[cluster]'``); this module
 imports it only when an executor is made.
