@@ -78,6 +78,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from greenai import paths
+from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 
 __all__ = [
     "COEFFICIENTS_PATH",
@@ -236,13 +237,13 @@ def _count_step(net, input_shape, batch) -> dict:
     """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, bytes
     moved per :data:`BYTE_GROUPS` group, operators.
 
-    The operators are :func:`greenai.optimes.operator_recorder`'s (allocations counted as operators
+    The operators are :func:`greenai.operator_times.operator_recorder`'s (allocations counted as operators
     and written bytes, not as bytes moved); attention is the fused kernel a GPU runs
-    (:func:`greenai.optimes.fused_attention_on_meta`) and its forward MACs count as matrix products.
+    (:func:`greenai.operator_times.fused_attention_on_meta`) and its forward MACs count as matrix products.
     """
     import torch
 
-    from greenai.optimes import fused_attention_on_meta, operator_class, operator_recorder
+    from greenai.operator_times import fused_attention_on_meta, operator_recorder
 
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
@@ -279,19 +280,7 @@ def _count_step(net, input_shape, batch) -> dict:
     return out
 
 
-#: groups of operators whose bytes are priced apart: elementwise work streams at the memory's full speed,
-#: normalisations (a reduction and a second pass) and convolutions, matrix products and pooling do not
-BYTE_GROUPS = ("elementwise", "norm", "other")
 _ALLOCATIONS = ("empty", "new_empty")
-
-
-def byte_group(op_class: str) -> str:
-    """The :data:`BYTE_GROUPS` group of an operator class of :data:`greenai.optimes.OPERATOR_CLASSES`."""
-    if op_class == "elementwise":
-        return "elementwise"
-    if op_class.startswith(("batch norm", "layer norm")):
-        return "norm"
-    return "other"
 
 
 def compute_model_features(name: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> dict:

@@ -378,7 +378,7 @@ def fig_operator_time_shares(shares, errors):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from greenai.optimes import OPERATOR_CLASSES
+    from greenai.operators import OPERATOR_CLASSES
 
     errors = errors[errors.index.isin(shares.index)].sort_values()
     classes = [c for c in OPERATOR_CLASSES if c in shares.columns]
