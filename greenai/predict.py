@@ -834,14 +834,14 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.campaign import HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT_MODELS
     from greenai.models import MODEL_NAMES
+    from greenai.models.sets import HELDOUT_SETS
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
     keys = {(m, d["channels"], d["num_classes"], IMAGE_SIZE) for m in MODEL_NAMES for d in ds.values()}
     keys |= {(m, ds["fashion_mnist"]["channels"], ds["fashion_mnist"]["num_classes"], IMAGE_SIZE)
-             for m in HELDOUT_MODELS + HELDOUT2_MODELS + HELDOUT3_MODELS + HELDOUT4_MODELS + HELDOUT5_MODELS}
+             for models in HELDOUT_SETS.values() for m in models}
     runs = load_runs(raw_dir)
     keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in runs.itertuples()}
     feats = feature_table(sorted(keys), known, log=log)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenai import campaign, cli
+from greenai import cli
 from greenai import predict as pr
 from greenai import predict_validation as pv
+from greenai.models.sets import HELDOUT5_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 # --------------------------------------------------------------------------- fitting on generated data
@@ -330,7 +331,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     rng = np.random.default_rng(3)
     card = 1.06  # the card of the held-out run draws 6 % more than the fitted one, on every model
     rows = []
-    for model in campaign.HELDOUT5_MODELS[:4]:  # shipped features: no timm needed
+    for model in HELDOUT5_MODELS[:4]:  # shipped features: no timm needed
         truth = card * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.02 * rng.standard_normal())
         for window in range(2):
             row = template.copy()
@@ -410,7 +411,7 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     coeffs = pr.load_coefficients()
     template = h200.iloc[0]
     held = []
-    for model in campaign.HELDOUT5_MODELS[-3:]:
+    for model in HELDOUT5_MODELS[-3:]:
         truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
         held.append({**template.to_dict(), "experiment": "heldout5", "model": model, "epoch_energy_j": truth})
     pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout5.csv", index=False)
