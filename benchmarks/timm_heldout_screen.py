@@ -18,7 +18,7 @@ takes the first 16 that pass, in order:
    unimportable, as on the GPU machine, where only the timm wheel is installed
    (the whole set-5 screen runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
-   (:func:`greenai.predict.compute_model_features` and
+   (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
 4. one training step on the CPU at batch 2, 1x224x224 (forward, cross-entropy,
    backward) gives finite logits of shape ``[2, 10]`` and finite gradients.
@@ -69,7 +69,7 @@ def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | Non
     from greenai.models import UnknownModelError, build_model, model_info
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.operator_times import step_operators
-    from greenai.predict import compute_model_features
+    from greenai.predict.features import compute_model_features
 
     key = f"timm:{name}"
     try:

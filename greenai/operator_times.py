@@ -35,7 +35,7 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
     """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
 
     Views never count; allocations (``empty`` ...) launch no kernel and count only
-    with ``count_allocations`` (the convention of :func:`greenai.predict.static_features`).
+    with ``count_allocations`` (the convention of :func:`greenai.predict.features.static_features`).
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
     """

@@ -68,7 +68,7 @@ QUICK = False
 # %%
 from greenai import claims, paths
 from greenai import predict as pr
-from greenai import predict_validation as pv
+from greenai.predict import validation as pv
 from greenai.figures import ch4, save_figure, use_style
 from greenai.tables import save_table
 

@@ -17,7 +17,7 @@ import pytest
 
 from greenai import cli
 from greenai import predict as pr
-from greenai import predict_validation as pv
+from greenai.predict import validation as pv
 from greenai.models.sets import HELDOUT5_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
@@ -208,7 +208,7 @@ def _assert_close(a, b, path="root"):
 
 
 def test_shipped_coefficients_equal_a_refit_of_the_committed_rows():
-    refit = json.loads(json.dumps(pr._jsonable(pr.build_coefficients())))
+    refit = json.loads(json.dumps(pr.jsonable(pr.build_coefficients())))
     shipped = json.loads(pr.COEFFICIENTS_PATH.read_text())
     _assert_close(refit, shipped)
     assert not set(pr.HELDOUT_CSVS) & set(shipped["rows"])  # held-out rows never enter a fit
@@ -240,9 +240,18 @@ def test_predict_run_matches_the_recorded_zoo_rows_within_the_fit_error():
     assert np.mean(np.abs(errors)) < 0.10
 
 
+def test_the_runtime_and_the_command_line_import_neither_torch_nor_statsmodels():
+    code = ("import sys\n"
+            "import greenai.predict.runtime, greenai.predict.cli\n"
+            "print(sorted(m for m in ('torch', 'statsmodels', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_predicting_a_zoo_model_needs_no_torch():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
-            "from greenai.predict import predict_run\n"
+            "from greenai.predict.runtime import predict_run\n"
             "p = predict_run('vgg16', 'fashion_mnist', 2, 256)\n"
             "assert p.energy_j > 0 and 'statsmodels' not in sys.modules\n"
             "print('ok')")
@@ -348,7 +357,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     # the fit is the same with and without the held-out rows
     with_rows = pr.fit_coefficients(runs, coeffs["features"])
     without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
-    _assert_close(json.loads(json.dumps(pr._jsonable(with_rows))), json.loads(json.dumps(pr._jsonable(without))))
+    _assert_close(json.loads(json.dumps(pr.jsonable(with_rows))), json.loads(json.dumps(pr.jsonable(without))))
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
     held = table[(table["split"] == "heldout5")].set_index("predictor")
     assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4  # no anchor

@@ -115,7 +115,7 @@ HELDOUT5_MODELS = ("timm:pvt_v2_b1", "timm:coat_lite_tiny", "timm:nf_resnet26", 
 
 #: zoo models measured first in ``heldout4`` and in ``heldout5``, on the same card in the same run as that
 #: set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions) measures
-#: that card against the fitted one (two H200s differed by 8 % on the same runs of ``hardware_h200``); they
+#: that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``); they
 #: are not held-out rows
 HELDOUT_ANCHORS = ("resnet18", "mobilenet_v2", "vgg11", "googlenet")
 
