@@ -1,5 +1,5 @@
-"""Choose the fourth and fifth held-out sets (:data:`greenai.experiments.registry.HELDOUT4_MODELS`,
-:data:`greenai.experiments.registry.HELDOUT5_MODELS`) from timm by a stated rule (CPU).
+"""Choose the fourth and fifth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`,
+:data:`greenai.models.sets.HELDOUT5_MODELS`) from timm by a stated rule (CPU).
 
 ``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
@@ -9,7 +9,7 @@ takes the first 16 that pass, in order:
    is no family of the zoo or of torchvision (ignoring underscores:
    ``mobilenetv3`` = ``mobilenet_v3``) and no family taken earlier in the list
    (one model per family); for set 5 also no family of set 4 (the families of
-   :data:`greenai.experiments.registry.HELDOUT4_MODELS`), no ViT-equivalent timm family
+   :data:`greenai.models.sets.HELDOUT4_MODELS`), no ViT-equivalent timm family
    (:data:`VIT_FAMILIES`: torchvision has ViT) and no name of the synthetic
    architectures' blocks (:data:`greenai.models.synthetic.BLOCKS`);
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
@@ -18,13 +18,13 @@ takes the first 16 that pass, in order:
    unimportable, as on the GPU machine, where only the timm wheel is installed
    (the whole set-5 screen runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
-   (:func:`greenai.predict.compute_model_features` and
-   :func:`greenai.optimes.step_operators` at batch 256);
+   (:func:`greenai.predict.features.compute_model_features` and
+   :func:`greenai.operator_times.step_operators` at batch 256);
 4. one training step on the CPU at batch 2, 1x224x224 (forward, cross-entropy,
    backward) gives finite logits of shape ``[2, 10]`` and finite gradients.
 
 Prints one line per candidate (``taken`` or the reason it was dropped) and the
-tuple to paste into greenai/experiments/registry.py. Without ``--all`` the candidates after
+tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``).
 """
 
@@ -68,8 +68,8 @@ def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | Non
     from greenai.macs import count_model
     from greenai.models import UnknownModelError, build_model, model_info
     from greenai.models.timm_models import has_torchvision_counterpart
-    from greenai.optimes import step_operators
-    from greenai.predict import compute_model_features
+    from greenai.operator_times import step_operators
+    from greenai.predict.features import compute_model_features
 
     key = f"timm:{name}"
     try:
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
     excluded: dict[str, str] = {}
     if args.heldout_set == 5:
-        from greenai.experiments.registry import HELDOUT4_MODELS
+        from greenai.models.sets import HELDOUT4_MODELS
         from greenai.models import model_info
         from greenai.models.synthetic import BLOCKS
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from greenai import paths
-from greenai.predict import J_PER_KWH
+from greenai.predict.model import J_PER_KWH
 
 #: learning-curve forms understood by :func:`fit_learning_curve`
 FORMS: tuple[str, ...] = ("exp", "power")

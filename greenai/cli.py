@@ -69,7 +69,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "greenai.macs",
     "dispatch": "greenai.dispatch.cli",
     "campaign": "greenai.campaign",
-    "predict": "greenai.predict_cli",
+    "predict": "greenai.predict.cli",
     "reproduce": "greenai.reproduce",
 }
 

@@ -68,7 +68,7 @@ QUICK = False
 # %%
 from greenai import claims, paths
 from greenai import predict as pr
-from greenai import predict_validation as pv
+from greenai.predict import validation as pv
 from greenai.figures import ch4, save_figure, use_style
 from greenai.tables import save_table
 
@@ -201,7 +201,7 @@ display(worst.round(1))  # noqa: F821
 
 # %% [markdown]
 # ## Where the GPU's time goes, operator by operator
-# `python -m greenai.optimes` timed every operator of one training step (forward and
+# `python -m greenai.operator_times` timed every operator of one training step (forward and
 # backward, batch 256) with CUDA events on an H200, for the zoo, the synthetic
 # architectures and held-out sets 1 to 4 (`op_times_h200*.csv.gz`). The static-feature
 # model prices totals; the shares below show what each model of the earlier held-out sets

@@ -135,10 +135,10 @@ def test_phase_energy_table_three_ways_with_the_counter_bound():
 
 
 def test_analysis_and_notebook_04_import_no_torch(tmp_path):
-    """``import greenai.analysis`` and notebook 04 on the recorded rows leave torch unloaded."""
+    """``import greenai.analysis`` (its operators too) and notebook 04 on the recorded rows leave torch unloaded."""
     code = (
         "import runpy, sys\n"
-        "import greenai.analysis, greenai.figures.ch4\n"
+        "import greenai.analysis, greenai.analysis.operators, greenai.figures.ch4\n"
         "assert 'torch' not in sys.modules, 'import greenai.analysis loaded torch'\n"
         f"runpy.run_path({str(ROOT / 'notebooks' / '04_kpi_analysis.py')!r}, run_name='__main__')\n"
         "loaded = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"

@@ -97,7 +97,7 @@ class FakePrediction:
 
 
 def fake_predict_module(monkeypatch, prediction=None, error=None):
-    module = types.ModuleType("greenai.predict")
+    module = types.ModuleType("greenai.predict.runtime")
 
     def predict_run(model, dataset, epochs, batch_size, gpu=None, precision=None):
         if error:
@@ -105,7 +105,7 @@ def fake_predict_module(monkeypatch, prediction=None, error=None):
         return prediction
 
     module.predict_run = predict_run
-    monkeypatch.setitem(sys.modules, "greenai.predict", module)
+    monkeypatch.setitem(sys.modules, "greenai.predict.runtime", module)
 
 
 JOB = ["--model", "resnet18", "--dataset", "cifar10", "--epochs", "30", "--batch-size", "256"]
@@ -136,7 +136,7 @@ def test_job_errors_from_the_predictor_are_one_line(capfd, monkeypatch):
 
 
 def test_job_without_the_predictor_says_so(capfd, monkeypatch):
-    monkeypatch.setitem(sys.modules, "greenai.predict", None)  # import fails
+    monkeypatch.setitem(sys.modules, "greenai.predict.runtime", None)  # import fails
     code, out, err = run_cli(capfd, *JOB, "--start", "0", "--deadline", "36")
     assert code == 2 and "greenai.predict" in err
 

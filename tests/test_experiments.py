@@ -18,6 +18,7 @@ import pytest
 
 from greenai import campaign, paths
 from greenai.experiments import registry
+from greenai.models import sets
 from greenai import experiments as ex
 
 TINY = dict(source="synthetic", image_size=32, limit=12, warmup_steps=1)
@@ -211,7 +212,7 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
         if name not in ("heldout4", "heldout5") or timm_available():  # their models need the optional timm
             ex.validate(v, check_data=False)
     assert len(specs["batch_size"]) == 6 * 3
-    assert len(specs["macs"]) == 20 * 2 + len(registry.REPEATED_MODELS) * 2
+    assert len(specs["macs"]) == 20 * 2 + len(sets.REPEATED_MODELS) * 2
     assert {s.source for s in specs["macs"] if s.dataset == "cifar100"} == {"synthetic"}
     assert {s.source for s in specs["cifar10_pair"]} == {"real", "synthetic"}
     assert set(specs["macs_fmnist"]) | set(specs["macs_cifar100"]) == set(specs["macs"])
@@ -259,10 +260,10 @@ def _assert_timm_heldout_set(name, models_tuple, like):
 
     exp = registry.EXPERIMENTS[name]
     specs = exp.specs()
-    models = [s.model for s in specs if s.model not in registry.HELDOUT_ANCHORS]
+    models = [s.model for s in specs if s.model not in sets.HELDOUT_ANCHORS]
     assert models == list(models_tuple) and len(set(models)) == len(models) == 16
-    assert [s.model for s in specs[:4]] == list(registry.HELDOUT_ANCHORS)
-    assert set(registry.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
+    assert [s.model for s in specs[:4]] == list(sets.HELDOUT_ANCHORS)
+    assert set(sets.HELDOUT_ANCHORS) <= set(MODEL_NAMES)
     zoo = {s.model: s for s in registry.EXPERIMENTS["macs_h200"].specs()}
     for s in specs[:4]:
         assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
@@ -285,7 +286,7 @@ def test_fourth_heldout_set_is_timm_families_outside_the_zoo_torchvision_and_the
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.models.torchvision_models import torchvision_family, torchvision_names
 
-    models = _assert_timm_heldout_set("heldout4", registry.HELDOUT4_MODELS, like="heldout3")
+    models = _assert_timm_heldout_set("heldout4", sets.HELDOUT4_MODELS, like="heldout3")
     earlier = {s.model for n in ("heldout", "heldout2", "heldout3") for s in registry.EXPERIMENTS[n].specs()}
     tv_families = {torchvision_family(n) for n in torchvision_names()}
     families = [model_info(m)["family"] for m in models]
@@ -382,7 +383,7 @@ def torch_device(name):
 
 def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_the_fourth():
     pytest.importorskip("timm")
-    _assert_timm_heldout_set("heldout5", registry.HELDOUT5_MODELS, like="heldout4")
+    _assert_timm_heldout_set("heldout5", sets.HELDOUT5_MODELS, like="heldout4")
     order = registry.DEFAULT_EXPERIMENTS
     assert order.index("heldout5") == order.index("heldout4") + 1
 
@@ -394,7 +395,7 @@ def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_t
     from greenai.models.timm_models import has_torchvision_counterpart
     from greenai.models.torchvision_models import torchvision_family, torchvision_names
 
-    families = [model_info(m)["family"] for m in registry.HELDOUT5_MODELS]
+    families = [model_info(m)["family"] for m in sets.HELDOUT5_MODELS]
     assert len(set(families)) == len(families)  # one model per timm family
     earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4")
                for s in registry.EXPERIMENTS[n].specs()}
@@ -408,7 +409,7 @@ def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_t
     spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
     screen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(screen)
-    names = [m.removeprefix("timm:") for m in registry.HELDOUT5_MODELS]
+    names = [m.removeprefix("timm:") for m in sets.HELDOUT5_MODELS]
     assert [c for c in screen.CANDIDATES[5] if c in names] == names
     assert set(screen.VIT_FAMILIES) == vit and not set(names) & set(screen.CANDIDATES[4][:19])
 
@@ -422,7 +423,7 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
             sys.modules[mod] = None
         import torch
         from greenai.models import build_model
-        for name in {list(registry.HELDOUT5_MODELS)!r}:
+        for name in {list(sets.HELDOUT5_MODELS)!r}:
             with torch.device("meta"):
                 net = build_model(name, 1, 10)
             assert net(torch.empty(2, 1, 224, 224, device="meta")).shape == (2, 10), name

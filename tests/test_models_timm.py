@@ -105,7 +105,7 @@ def test_timm_families_are_timm_modules_and_counterparts_are_found():
 def test_static_features_of_a_timm_model_on_meta():
     pytest.importorskip("timm")
     from greenai.macs import count_model
-    from greenai.optimes import step_operators
+    from greenai.operator_times import step_operators
 
     feats = pr.compute_model_features("timm:test_resnet", 1, 10, image_size=64)
     assert feats["model"] == "timm:test_resnet" and feats["family"] == "resnet"

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenai import campaign, cli
+from greenai import cli
 from greenai import predict as pr
-from greenai import predict_validation as pv
+from greenai.predict import validation as pv
+from greenai.models.sets import HELDOUT5_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 # --------------------------------------------------------------------------- fitting on generated data
@@ -207,7 +208,7 @@ def _assert_close(a, b, path="root"):
 
 
 def test_shipped_coefficients_equal_a_refit_of_the_committed_rows():
-    refit = json.loads(json.dumps(pr._jsonable(pr.build_coefficients())))
+    refit = json.loads(json.dumps(pr.jsonable(pr.build_coefficients())))
     shipped = json.loads(pr.COEFFICIENTS_PATH.read_text())
     _assert_close(refit, shipped)
     assert not set(pr.HELDOUT_CSVS) & set(shipped["rows"])  # held-out rows never enter a fit
@@ -239,9 +240,18 @@ def test_predict_run_matches_the_recorded_zoo_rows_within_the_fit_error():
     assert np.mean(np.abs(errors)) < 0.10
 
 
+def test_the_runtime_and_the_command_line_import_neither_torch_nor_statsmodels():
+    code = ("import sys\n"
+            "import greenai.predict.runtime, greenai.predict.cli\n"
+            "print(sorted(m for m in ('torch', 'statsmodels', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_predicting_a_zoo_model_needs_no_torch():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['torchvision'] = None\n"
-            "from greenai.predict import predict_run\n"
+            "from greenai.predict.runtime import predict_run\n"
             "p = predict_run('vgg16', 'fashion_mnist', 2, 256)\n"
             "assert p.energy_j > 0 and 'statsmodels' not in sys.modules\n"
             "print('ok')")
@@ -330,7 +340,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     rng = np.random.default_rng(3)
     card = 1.06  # the card of the held-out run draws 6 % more than the fitted one, on every model
     rows = []
-    for model in campaign.HELDOUT5_MODELS[:4]:  # shipped features: no timm needed
+    for model in HELDOUT5_MODELS[:4]:  # shipped features: no timm needed
         truth = card * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.02 * rng.standard_normal())
         for window in range(2):
             row = template.copy()
@@ -347,7 +357,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     # the fit is the same with and without the held-out rows
     with_rows = pr.fit_coefficients(runs, coeffs["features"])
     without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
-    _assert_close(json.loads(json.dumps(pr._jsonable(with_rows))), json.loads(json.dumps(pr._jsonable(without))))
+    _assert_close(json.loads(json.dumps(pr.jsonable(with_rows))), json.loads(json.dumps(pr.jsonable(without))))
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
     held = table[(table["split"] == "heldout5")].set_index("predictor")
     assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4  # no anchor
@@ -410,7 +420,7 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     coeffs = pr.load_coefficients()
     template = h200.iloc[0]
     held = []
-    for model in campaign.HELDOUT5_MODELS[-3:]:
+    for model in HELDOUT5_MODELS[-3:]:
         truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
         held.append({**template.to_dict(), "experiment": "heldout5", "model": model, "epoch_energy_j": truth})
     pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout5.csv", index=False)

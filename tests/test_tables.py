@@ -6,7 +6,8 @@ import math
 
 import pandas as pd
 
-from greenai import predict, tables
+from greenai import tables
+from greenai.predict.coefficients import portable_coefficients
 
 
 def test_save_table_rounds_floats_to_ten_significant_digits(tmp_path, monkeypatch):
@@ -24,9 +25,9 @@ def test_portable_coefficients_round_every_float_and_equal_their_json_reading():
     import json
 
     coefficients = {"features": {"alexnet": (1.0 / 3.0, 7, "x")}, "fit": {"h100": {"coef": [2.0 / 3.0, math.nan]}}}
-    portable = predict.portable_coefficients(coefficients)
+    portable = portable_coefficients(coefficients)
     assert portable == {"features": {"alexnet": [0.333333333333, 7, "x"]},
                         "fit": {"h100": {"coef": [0.666666666667, None]}}}
     assert json.loads(json.dumps(portable)) == portable
     # a refit that differs from the shipped one in the last bits only is the same shipped file
-    assert predict.portable_coefficients({"c": 1.0 / 3.0 * (1 + 1e-15)}) == predict.portable_coefficients({"c": 1.0 / 3.0})
+    assert portable_coefficients({"c": 1.0 / 3.0 * (1 + 1e-15)}) == portable_coefficients({"c": 1.0 / 3.0})

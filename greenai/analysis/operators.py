@@ -1,4 +1,4 @@
-"""Where a training step's GPU time goes, operator class by operator class (rows of :mod:`greenai.optimes`).
+"""Where a training step's GPU time goes, operator class by operator class (rows of :mod:`greenai.operator_times`).
 
 No torch: reads ``results/raw/op_times_h200.csv.gz`` (one row per operator of
 one training step's forward and backward, its GPU time by CUDA events).
@@ -18,18 +18,18 @@ OP_TIMES_GLOB = "op_times_*.csv.gz"
 
 def load_operator_times(raw_dir: str | Path | None = None):
     """The recorded operator rows of every :data:`OP_TIMES_GLOB` file with their class (``op_class``,
-    :func:`greenai.optimes.operator_class`); a model timed in two files keeps the first file's rows."""
+    :func:`greenai.operators.operator_class`); a model timed in two files keeps the first file's rows."""
     import pandas as pd
 
     from greenai import paths
     from greenai.experiments.store import MissingResultsError
-    from greenai.optimes import operator_class
+    from greenai.operators import operator_class
 
     folder = Path(raw_dir or paths.RAW_DIR)
     files = sorted(folder.glob(OP_TIMES_GLOB), key=lambda f: (f.name != OP_TIMES, f.name))
     if not files:
         raise MissingResultsError(f"{folder / OP_TIMES} does not exist; measure it on a GPU with "
-                                  f"`python -m greenai.optimes --models ... --out {OP_TIMES}`")
+                                  f"`python -m greenai.operator_times --models ... --out {OP_TIMES}`")
     frames, seen = [], set()
     for f in files:
         rows = pd.read_csv(f)

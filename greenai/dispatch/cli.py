@@ -181,7 +181,7 @@ def _job_args(args) -> bool:
 def predict_job(args):
     """The prediction of ``greenai.predict`` for the job in ``args`` (imported lazily)."""
     try:
-        from greenai.predict import predict_run
+        from greenai.predict.runtime import predict_run
     except ImportError:
         raise I.DispatchInputError(
             "job-based planning needs greenai.predict (energy prediction), which this installation lacks; "

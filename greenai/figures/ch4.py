@@ -242,7 +242,8 @@ def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from greenai.predict import fit_thesis, thesis_figure_runs
+    from greenai.predict.build import thesis_figure_runs
+    from greenai.predict.fits import fit_thesis
 
     r = thesis_figure_runs(runs, features, gpu)
     colors = {"fashion_mnist": "tab:blue", "cifar100": "tab:orange", "cifar10": "tab:green"}
@@ -286,7 +287,7 @@ def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
 def fig_4_14_hc_fits_per_dataset(runs, features: dict, gpu: str):
     """Fig 4.14: Fashion-MNIST and CIFAR-100 with ``E = HC_d x MACs x N`` fitted through the origin per dataset.
 
-    ``runs``: :func:`greenai.predict.load_runs`; ``features``: the coefficients'
+    ``runs``: :func:`greenai.predict.build.load_runs`; ``features``: the coefficients'
     ``features`` (static features per model key); ``gpu``: the GPU whose rows are drawn.
     """
     return _thesis_fits(runs, features, gpu, "4.14")
@@ -317,7 +318,7 @@ def _split_axes(n: int, width: float, height: float, columns: int = 4):
 def fig_prediction_predicted_vs_measured(predictions, predictors=("static_features", "thesis_hc")):
     """Predicted vs measured energy per epoch [J] (log-log), one panel per split, both models; ±10 % band.
 
-    ``predictions``: :func:`greenai.predict_validation.cross_validate`.
+    ``predictions``: :func:`greenai.predict.validation.cross_validate`.
     """
     import numpy as np
 
@@ -378,7 +379,7 @@ def fig_operator_time_shares(shares, errors):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from greenai.optimes import OPERATOR_CLASSES
+    from greenai.operators import OPERATOR_CLASSES
 
     errors = errors[errors.index.isin(shares.index)].sort_values()
     classes = [c for c in OPERATOR_CLASSES if c in shares.columns]

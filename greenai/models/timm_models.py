@@ -10,8 +10,8 @@ dependency (``pip install 'greenai[timm]'``, pinned to the version whose
 models were measured); it brings architecture families that neither the zoo
 nor torchvision has (GhostNet, RepVGG, DLA, HRNet, MLP-Mixer, PoolFormer,
 LeViT, MobileViT, ...), the fourth held-out set of :mod:`greenai.predict`
-(:data:`greenai.experiments.registry.HELDOUT4_MODELS`) and the fifth
-(:data:`greenai.experiments.registry.HELDOUT5_MODELS`).
+(:data:`greenai.models.sets.HELDOUT4_MODELS`) and the fifth
+(:data:`greenai.models.sets.HELDOUT5_MODELS`).
 
 A timm model's **family** is the timm module that defines its architecture
 (``timm:ghostnet_100`` -> ``ghostnet``, ``timm:repvgg_a2`` and

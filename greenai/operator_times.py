@@ -1,26 +1,21 @@
 """Every operator of a training step's forward and backward: what it does (statically) and how long it runs (on a GPU).
 
-The static-feature model of :mod:`greenai.predict` sums a network's work into a
-few totals (MACs by kind, bytes, launches) and prices each total. Two networks
-with the same totals can still differ in speed, because one runs its work in
-efficient kernels and the other in slow ones (a grouped convolution at 56x56
-with 16 planes per group, a LayerNorm over channels-last tensors). This module
-describes a step operator by operator, the same way on PyTorch's ``meta`` device
-(no GPU: :func:`step_operators`) and on a GPU, where each operator's kernels
-are timed by CUDA events recorded on the stream around it
-(:func:`time_step_operators`; ``python -m greenai.optimes`` writes the rows).
+Two networks with the same totals of work (MACs by kind, bytes, launches: what
+the static-feature model of :mod:`greenai.predict` prices) can still differ in
+speed, because one runs its work in efficient kernels and the other in slow ones.
+This module describes a step operator by operator, the same way on PyTorch's
+``meta`` device (no GPU: :func:`step_operators`) and on a GPU, where each
+operator's kernels are timed by CUDA events recorded on the stream around it
+(:func:`time_step_operators`; ``python -m greenai.operator_times`` writes the rows).
 
-Each operator is a tuple ``(name, kind, macs, bytes_read, bytes_written)``:
-``name`` the aten overload packet (``convolution``, ``convolution_backward``,
-``native_batch_norm``, ``addmm`` ...), ``kind`` one of ``conv_dense``,
-``conv_depthwise``, ``conv_grouped``, ``matmul``, ``attention`` or ``other``,
-``macs`` its multiply-accumulates (a convolution's backward: grad input plus
-grad weight, each as many MACs as the forward), and the bytes of every tensor it
-reads and writes. Views (``view``, ``transpose``, ``detach`` ...) launch no
-kernel and are left out.
+Each operator is a tuple of :data:`greenai.operators.OPERATOR_FIELDS`: its aten
+name, kind (``conv_dense``, ``conv_depthwise``, ``conv_grouped``, ``matmul``,
+``attention`` or ``other``), multiply-accumulates (a convolution's backward: grad
+input plus grad weight) and the bytes of every tensor it reads and writes. Views
+launch no kernel and are left out.
 
 >>> ops = step_operators("resnet18", in_channels=1, num_classes=10, batch_size=256)   # no GPU
->>> python -m greenai.optimes --models resnet18 synthetic_00 --out results/raw/op_times_h200.csv.gz
+>>> python -m greenai.operator_times --models resnet18 synthetic_00 --out results/raw/op_times_h200.csv.gz
 """
 
 from __future__ import annotations
@@ -32,44 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["OPERATOR_FIELDS", "OPERATOR_CLASSES", "operator_class", "operator_recorder", "fused_attention_on_meta", "step_operators", "time_step_operators", "main"]
+from greenai.operators import OPERATOR_FIELDS
 
-#: the fields of one operator, in order
-OPERATOR_FIELDS = ("name", "kind", "macs", "bytes_read", "bytes_written")
-#: classes of operators (:func:`operator_class`), in the order figures stack them
-OPERATOR_CLASSES = ("conv dense", "conv dense backward", "conv depthwise", "conv depthwise backward",
-                    "conv grouped", "conv grouped backward", "matmul", "attention", "attention backward",
-                    "batch norm", "batch norm backward", "layer norm", "layer norm backward", "pooling",
-                    "pooling backward", "elementwise")
-
-
-def operator_class(name: str, kind: str) -> str:
-    """The class of one operator (one of :data:`OPERATOR_CLASSES`) from its aten name and kind.
-
-    Backward operators are their own classes; batch norm is one class whether
-    cuDNN (GPU) or PyTorch's native kernel (meta, CPU) runs it; group norm
-    (a layer norm over groups of channels) is in the layer-norm class.
-    """
-    backward = "backward" in name
-    suffix = " backward" if backward else ""
-    if name in ("convolution", "convolution_backward"):
-        return f"conv {kind.removeprefix('conv_')}{suffix}"
-    if kind == "matmul":
-        return "matmul"
-    if kind == "attention":
-        return "attention" + suffix
-    for key, label in (("batch_norm", "batch norm"), ("layer_norm", "layer norm"), ("group_norm", "layer norm"),
-                       ("pool", "pooling")):
-        if key in name:
-            return label + suffix
-    return "elementwise"
-
+__all__ = ["operator_recorder", "fused_attention_on_meta", "step_operators", "time_step_operators", "main"]
 
 def operator_recorder(on_op=None, count_allocations: bool = False):
     """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
 
     Views never count; allocations (``empty`` ...) launch no kernel and count only
-    with ``count_allocations`` (the convention of :func:`greenai.predict.static_features`).
+    with ``count_allocations`` (the convention of :func:`greenai.predict.features.static_features`).
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
     """
@@ -207,7 +173,7 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
     bracketed by CUDA events recorded on the current stream, so its time is the
     GPU's time between its first kernel's start and its last kernel's end (no
     host time); on a CPU (tests) the host clock times each operator. Returns ``(operators, step_time_s)``: tuples of
-    :data:`OPERATOR_FIELDS` plus ``gpu_time_s``, and the median wall time of an
+    :data:`greenai.operators.OPERATOR_FIELDS` plus ``gpu_time_s``, and the median wall time of an
     untimed step [s].
     """
     import statistics
@@ -266,12 +232,12 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m greenai.optimes --models NAME ... --out FILE.csv.gz``: per-operator GPU times, resumable."""
+    """``python -m greenai.operator_times --models NAME ... --out FILE.csv.gz``: per-operator GPU times, resumable."""
     import pandas as pd
 
     from greenai import metadata, models
 
-    p = argparse.ArgumentParser(prog="python -m greenai.optimes", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m greenai.operator_times", description=main.__doc__)
     p.add_argument("--models", nargs="+", required=True, help="model names (zoo, torchvision, synthetic_NN)")
     p.add_argument("--out", type=Path, required=True, help="CSV (gzip if it ends in .gz); models in it are skipped")
     p.add_argument("--batch-size", type=int, default=256)
@@ -281,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     if not torch.cuda.is_available():
-        print("greenai.optimes: no CUDA GPU; operator times are measured on a GPU", file=sys.stderr)
+        print("greenai.operator_times: no CUDA GPU; operator times are measured on a GPU", file=sys.stderr)
         return 2
     for m in args.models:
         try:
             models.model_info(m)
         except models.UnknownModelError as exc:
-            print(f"greenai.optimes: {exc}", file=sys.stderr)
+            print(f"greenai.operator_times: {exc}", file=sys.stderr)
             return 2
     done = set(pd.read_csv(args.out)["model"]) if args.out.exists() else set()
     gpu = torch.cuda.get_device_name()

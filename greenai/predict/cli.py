@@ -1,7 +1,7 @@
 """``greenai predict``: a training run's energy, time, euros and CO2 before it starts.
 
-The command line of :mod:`greenai.predict` (kept apart like :mod:`greenai.energy_cli`);
-every number comes from :func:`greenai.predict.predict_run`.
+The command line of :mod:`greenai.predict`; every number comes from
+:func:`greenai.predict.runtime.predict_run`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import json
 import math
 
 from greenai.cli import UsageError
-from greenai.predict import _DATASET_ALIASES, J_PER_KWH, PI_LEVEL, PredictionError, _jsonable, predict_run
+from greenai.predict.coefficients import jsonable
+from greenai.predict.model import DATASET_ALIASES, J_PER_KWH, PI_LEVEL
+from greenai.predict.runtime import PredictionError, predict_run
+
 # --------------------------------------------------------------------------- command line
 
 #: assumed electricity price [EUR/kWh] when none is given (order of an EU household tariff; override it)
@@ -80,7 +83,7 @@ def _cli(args: argparse.Namespace) -> int:
     if args.json:
         extra = {} if curve is None else {"target_accuracy": curve.target_accuracy, "epochs_to_target": curve.epoch,
                                           "curve_run_energy_to_target_j": curve.energy_j}
-        print(json.dumps(_jsonable({**p.as_dict(), **extra, "energy_low_kwh": kwh[1], "energy_high_kwh": kwh[2],
+        print(json.dumps(jsonable({**p.as_dict(), **extra, "energy_low_kwh": kwh[1], "energy_high_kwh": kwh[2],
                                     "cost_eur": eur[0], "cost_low_eur": eur[1], "cost_high_eur": eur[2],
                                     "co2_g": co2[0], "co2_low_g": co2[1], "co2_high_g": co2[2],
                                     "price_eur_per_kwh": args.price_eur_per_kwh,
@@ -112,7 +115,7 @@ def _epochs_to_accuracy(model: str, dataset: str, target: float):
                               "installation lacks") from None
     name = str(model).strip().lower().replace("-", "_")
     key = str(dataset).strip().lower().replace("-", "_")
-    return energy_to_accuracy(name, _DATASET_ALIASES.get(key, key), target_accuracy=target)
+    return energy_to_accuracy(name, DATASET_ALIASES.get(key, key), target_accuracy=target)
 
 
 def _hms(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""Operators of a training step (greenai.optimes) and their time shares (greenai.analysis.operators)."""
+"""Operators of a training step (greenai.operator_times, greenai.operators) and their time shares (greenai.analysis.operators)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from greenai import optimes
+from greenai import operator_times, operators
 from greenai.analysis import operators as opa
 
 
@@ -19,7 +19,7 @@ def test_a_convolution_is_described_by_hand_counts(monkeypatch):
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, bias=False), nn.ReLU(), nn.Flatten(),
                         nn.Linear(2 * 4 * 4, 3, bias=False))
     monkeypatch.setattr(models, "build_model", lambda name, c, k: net.to("meta") if name == "tiny" else None)
-    ops = optimes.step_operators("tiny", in_channels=1, num_classes=3, batch_size=2, image_size=4)
+    ops = operator_times.step_operators("tiny", in_channels=1, num_classes=3, batch_size=2, image_size=4)
     conv = ops[0]
     out = 2 * 2 * 4 * 4  # batch x planes x 4 x 4
     assert conv == ("convolution", "conv_dense", out * 1 * 9, (2 * 16 + 2 * 9) * 4, out * 4)
@@ -32,15 +32,15 @@ def test_a_convolution_is_described_by_hand_counts(monkeypatch):
 
 
 def test_the_cpu_timer_describes_the_same_operators_as_meta():
-    timed, wall = optimes.time_step_operators("synthetic_39", 1, 10, batch_size=2, image_size=64, device="cpu",
+    timed, wall = operator_times.time_step_operators("synthetic_39", 1, 10, batch_size=2, image_size=64, device="cpu",
                                               warmup=1, repeats=2)
-    assert [t[:5] for t in timed] == [tuple(o) for o in optimes.step_operators("synthetic_39", 1, 10, 2, 64)]
+    assert [t[:5] for t in timed] == [tuple(o) for o in operator_times.step_operators("synthetic_39", 1, 10, 2, 64)]
     assert all(t[5] >= 0 for t in timed) and wall > 0
     assert sum(t[5] for t in timed) < 10 * wall  # operator times are parts of a step
 
 
 def test_attention_is_described_as_the_fused_kernel_a_gpu_runs():
-    ops = optimes.step_operators("synthetic_06", 1, 10, batch_size=2)  # has attention blocks
+    ops = operator_times.step_operators("synthetic_06", 1, 10, batch_size=2)  # has attention blocks
     names = [o[0] for o in ops]
     assert "_scaled_dot_product_efficient_attention" in names
     assert "_scaled_dot_product_efficient_attention_backward" in names
@@ -61,8 +61,8 @@ def test_attention_is_described_as_the_fused_kernel_a_gpu_runs():
     ("add", "other", "elementwise"),
 ])
 def test_operator_classes(name, kind, expected):
-    assert optimes.operator_class(name, kind) == expected
-    assert expected in optimes.OPERATOR_CLASSES
+    assert operators.operator_class(name, kind) == expected
+    assert expected in operators.OPERATOR_CLASSES
 
 
 def test_time_shares_and_their_correlation_with_errors():
@@ -85,14 +85,14 @@ def test_the_command_needs_a_gpu(tmp_path, capsys):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    assert optimes.main(["--models", "alexnet", "--out", str(tmp_path / "ops.csv.gz")]) == 2
+    assert operator_times.main(["--models", "alexnet", "--out", str(tmp_path / "ops.csv.gz")]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "ops.csv.gz").exists()
 
 
 def test_operator_times_of_several_runs_are_read_together_first_file_first(tmp_path):
     from greenai.experiments.store import MissingResultsError
 
-    with pytest.raises(MissingResultsError, match="python -m greenai.optimes"):
+    with pytest.raises(MissingResultsError, match="python -m greenai.operator_times"):
         opa.load_operator_times(tmp_path)
     row = {"gpu_name": "G", "op_index": 0, "name": "relu", "kind": "other", "macs": 0, "bytes_read": 8,
            "bytes_written": 8, "gpu_time_s": 1e-5, "step_wall_s": 1e-3, "batch_size": 256, "in_channels": 1,

@@ -1,7 +1,7 @@
 """How well :mod:`greenai.predict` predicts energy per epoch: the validation splits of notebook 05.
 
 Each split fits the models of :mod:`greenai.predict` on part of the recorded rows
-(:func:`greenai.predict.load_runs`) and predicts the rest, for each of
+(:func:`greenai.predict.build.load_runs`) and predicts the rest, for each of
 :data:`PREDICTORS`: the thesis' split (fit FMNIST + CIFAR-100, predict CIFAR-10),
 leave one zoo model, synthetic architecture or earlier held-out family out, the
 earlier held-out sets as a zoo-and-synthetic fit meets them, and the fresh held-out
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
-from greenai.predict import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSV, _beyond_zoo, _gpu_fit_for,
-                             _gpus_by_rows, _macs_n, _matched_ratio, _premiums, _scale, _x, feature_key,
-                             fit_coefficients, fit_factor, fit_gpu, predict_loglog, predict_static, predict_thesis)
+from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSV, beyond_zoo, fit_coefficients,
+                                   fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
+from greenai.predict.fits import fit_factor
+from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
 
 __all__ = ["PREDICTORS", "predict_runs", "cross_validate", "validation_table", "validation_value"]
 
@@ -34,14 +35,14 @@ def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None
 
     rows = []
     for r in test.to_dict("records"):
-        x = _x(r, features)
-        mn = _macs_n(r, features)
+        x = run_regressors(r, features)
+        mn = run_macs(r, features)
         preds = {"thesis_hc": predict_thesis(fit["thesis"], mn), "thesis_loglog": predict_loglog(fit["thesis"], mn)}
         if "static" in fit:
             preds["static_features"] = predict_static(fit["static"]["energy_j"], x,
                                                       unseen=r["model"] not in fit["models"])
         for name, triple in preds.items():
-            est, lo, hi = _scale(triple, gpu_factor if name == "static_features" else None)
+            est, lo, hi = scale_prediction(triple, gpu_factor if name == "static_features" else None)
             rows.append({"predictor": name, "model": r["model"], "dataset": r["dataset"], "gpu_name": r["gpu_name"],
                          "batch_size": r["batch_size"], "repeat": r["repeat"], "csv": r["csv"],
                          "measured_j": r["epoch_energy_j"], "predicted_j": est, "low_j": lo, "high_j": hi})
@@ -66,14 +67,14 @@ def cross_validate(runs, features: dict, log=None):
         The same for each synthetic architecture, predicting its ``kpi_synthetic`` rows.
     ``leave_one_family_out``
         For each family of the architectures of the earlier held-out sets
-        (:data:`greenai.predict.FORMER_HELDOUT_CSVS`: DenseNet, ShuffleNet, Swin, ... from
+        (:data:`greenai.predict.build.FORMER_HELDOUT_CSVS`: DenseNet, ShuffleNet, Swin, ... from
         torchvision, DLA, HRNet, LeViT, ... from timm): fitted without any model
         of that family, predicting its rows.
     ``heldout``, ``heldout2``, ``heldout3``, ``heldout4``
         The earlier held-out sets as a fit on the zoo and the synthetic
         architectures alone meets them.
     ``heldout5``
-        The fresh set (:data:`greenai.predict.HELDOUT_CSVS`), fitted on every other row, as shipped;
+        The fresh set (:data:`greenai.predict.build.HELDOUT_CSVS`), fitted on every other row, as shipped;
         ``heldout5_card_adjusted``: the same times the card factor, the ratio of
         the set's zoo anchors (measured on the same card in the same run) to
         their fitted rows: what is left is the architecture's error, without
@@ -92,10 +93,10 @@ def cross_validate(runs, features: dict, log=None):
 
     all_fit = runs[~runs["heldout"]]
     fit_rows = all_fit[all_fit["precision"] == "default"]
-    reference = _gpus_by_rows(fit_rows)[0]
+    reference = gpus_by_rows(fit_rows)[0]
 
     def premium(gpu, without=()):
-        p = _premiums(all_fit[~all_fit["model"].isin(without)], features, reference)
+        p = premiums_by_gpu(all_fit[~all_fit["model"].isin(without)], features, reference)
         return p.get(str(gpu)) or p.get(reference)
 
     def family(run) -> str:
@@ -144,8 +145,8 @@ def cross_validate(runs, features: dict, log=None):
             if on_card.empty:
                 continue
             card = pd.concat([on_card.assign(card="set"), fit_rows[fit_rows["gpu_name"] == gpu].assign(card="fit")])
-            ratio = _matched_ratio(card.assign(gpu_name=card["card"]), "set", "fit")
-            fit, factor = _gpu_fit_for(coeffs, gpu)
+            ratio = matched_ratio(card.assign(gpu_name=card["card"]), "set", "fit")
+            fit, factor = gpu_fit_for(coeffs, gpu)
             test = held[~anchor & (held["gpu_name"] == gpu)]
             if len(ratio) < 1 or fit is None or test.empty:
                 continue
@@ -161,21 +162,21 @@ def cross_validate(runs, features: dict, log=None):
 def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
     """:func:`predict_runs` of rows of architectures beyond the fit, per GPU, split by their CSV.
 
-    Each GPU's own fit or the reference GPU's x a GPU factor (:func:`greenai.predict._gpu_fit_for`); where the GPU has
+    Each GPU's own fit or the reference GPU's x a GPU factor (:func:`greenai.predict.model.gpu_fit_for`); where the GPU has
     its own fit and is not the reference, also by the reference's model x the GPU factor
     (``*_via_reference_gpu``).
     """
     frames = []
     for gpu in test["gpu_name"].unique():
         on_gpu = test[test["gpu_name"] == gpu]
-        fit, factor = _gpu_fit_for(coeffs, gpu)
+        fit, factor = gpu_fit_for(coeffs, gpu)
         if fit is None:
             continue
         p = predict_runs(fit, on_gpu, features, gpu_factor=factor)
         frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
         ref = coeffs["reference_gpu"]
         if factor is None and gpu != ref and ref in coeffs["fits"]:
-            ratio = _matched_ratio(fit_rows[~_beyond_zoo(fit_rows)], gpu, ref)
+            ratio = matched_ratio(fit_rows[~beyond_zoo(fit_rows)], gpu, ref)
             if len(ratio) >= 2:
                 via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
                        "models": coeffs["fits"][ref]["models"]}
@@ -186,7 +187,7 @@ def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
 
 
 def _combine(a: dict | None, b: dict | None) -> dict | None:
-    """Two :func:`greenai.predict.fit_factor` factors applied one after the other (log spreads in quadrature)."""
+    """Two :func:`greenai.predict.fits.fit_factor` factors applied one after the other (log spreads in quadrature)."""
     if not a or not b:
         return a or b
     sd = math.hypot(a["log_sd"] or 0.0, b["log_sd"] or 0.0)

@@ -1,0 +1,175 @@
+"""Static features of a network: what one training step does, counted on PyTorch's ``meta`` device (torch, lazily).
+
+:func:`static_features` runs a forward, a cross-entropy loss and a backward
+pass of any ``torch.nn.Module`` on ``meta`` under the operator recorder of
+:mod:`greenai.operator_times` and sums MACs by kind, bytes by operator group
+(:data:`greenai.operators.BYTE_GROUPS`) and launched operators; no GPU needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from greenai.operators import BYTE_GROUPS, byte_group, operator_class
+from greenai.predict.model import IMAGE_SIZE, feature_key, has_features
+
+__all__ = ["static_features", "compute_model_features", "feature_table"]
+
+def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple[int, int] = (2, 4)) -> dict:
+    """Count what one training step of ``model`` does, without a GPU.
+
+    The model is moved to (or built on) PyTorch's ``meta`` device and runs a
+    forward pass, a cross-entropy loss and a backward pass at two batch sizes
+    under a dispatch mode that sees every aten operator; the per-sample part of
+    each count is the difference between the two, divided by the batch
+    difference, the rest is per step.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any classifier mapping ``[B, *input_shape]`` to ``[B, classes]``; it is
+        not modified (a meta copy is used when it is not on ``meta`` already).
+    input_shape : (C, H, W)
+        One sample.
+
+    Returns
+    -------
+    dict
+        Per sample: ``macs_conv_dense``, ``macs_conv_depthwise`` (one input
+        plane per group), ``macs_conv_grouped`` (``groups > 1`` with several
+        planes per group), ``macs_matmul`` (mm, addmm, bmm,
+        attention) of the forward pass [MAC]; ``conv_narrow_elements``: the sum
+        over forward convolutions of MACs / ``w``, ``w`` the narrow side of the
+        convolution's GEMM per group, ``min(C_out / groups, C_in / groups x kh x kw)``
+        [MAC per channel]; ``bytes_forward``,
+        ``bytes_backward``: bytes of every tensor written by a non-view operator
+        (allocations included) [B]; ``bytes_elementwise``, ``bytes_norm``,
+        ``bytes_other``: bytes read and written by the operators of each group
+        (:data:`BYTE_GROUPS`), forward and backward together, allocations not
+        counted [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
+        operators dispatched [count]. ``params`` [count] and ``macs_total``
+        (the three MAC kinds summed) [MAC].
+    """
+    import copy
+
+
+    b1, b2 = (int(b) for b in batch_sizes)
+    if not 1 <= b1 < b2:
+        raise ValueError(f"batch_sizes must be two increasing positive integers, got {batch_sizes}")
+    try:
+        on_meta = next(model.parameters()).device.type == "meta"
+    except StopIteration:
+        on_meta = True
+    net = model if on_meta else copy.deepcopy(model).to("meta")
+    was_training = net.training
+    counts = {}
+    try:
+        net.train()
+        for b in (b1, b2):
+            counts[b] = _count_step(net, tuple(int(d) for d in input_shape), b)
+    finally:
+        net.train(was_training)
+        net.zero_grad(set_to_none=True)
+    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1]}
+    out = {
+        "macs_conv_dense": per["fwd_conv_dense"],
+        "macs_conv_depthwise": per["fwd_conv_depthwise"],
+        "macs_conv_grouped": per["fwd_conv_grouped"],
+        "conv_narrow_elements": per["fwd_conv_narrow"],
+        "macs_matmul": per["fwd_matmul"],
+        "bytes_forward": per["fwd_bytes"],
+        "bytes_backward": per["bwd_bytes"],
+        **{f"bytes_{g}": per[f"fwd_moved_{g}"] + per[f"bwd_moved_{g}"] for g in BYTE_GROUPS},
+        "kernels_forward": float(counts[b1]["fwd_kernels"]),
+        "kernels_backward": float(counts[b1]["bwd_kernels"]),
+        "params": float(sum(p.numel() for p in net.parameters())),
+    }
+    out["macs_total"] = (out["macs_conv_dense"] + out["macs_conv_depthwise"] + out["macs_conv_grouped"]
+                         + out["macs_matmul"])
+    return out
+
+
+def _count_step(net, input_shape, batch) -> dict:
+    """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, bytes
+    moved per :data:`BYTE_GROUPS` group, operators.
+
+    The operators are :func:`greenai.operator_times.operator_recorder`'s (allocations counted as operators
+    and written bytes, not as bytes moved); attention is the fused kernel a GPU runs
+    (:func:`greenai.operator_times.fused_attention_on_meta`) and its forward MACs count as matrix products.
+    """
+    import torch
+
+    from greenai.operator_times import fused_attention_on_meta, operator_recorder
+
+    net.zero_grad(set_to_none=True)
+    x = torch.empty((batch, *input_shape), device="meta")
+    y = torch.zeros((batch,), dtype=torch.long, device="meta")
+    conv = torch.ops.aten.convolution
+
+    def gemm_width(func, args, kwargs):
+        """Run the operator; a convolution's narrow GEMM side per group rides along (0 for any other)."""
+        out = func(*args, **kwargs)
+        if func.overloadpacket is not conv:
+            return out, (0,)
+        weight, groups = args[1], args[8]
+        return out, (min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:])),)
+
+    mode = operator_recorder(on_op=gemm_width, count_allocations=True)
+    with fused_attention_on_meta(), mode:
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        n_forward = len(mode.ops)
+        loss.backward()
+    out = {}
+    for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
+        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "bytes": 0,
+                  "kernels": len(ops), **{f"moved_{g}": 0 for g in BYTE_GROUPS}}
+        for name, kind, macs, read, written, width in ops:
+            counts["bytes"] += written
+            if not name.startswith(_ALLOCATIONS):
+                counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
+            if name == "convolution":
+                counts[kind] += macs
+                counts["conv_narrow"] += macs / width
+            elif kind == "matmul" or (kind == "attention" and "backward" not in name):
+                counts["matmul"] += macs
+        out.update({f"{phase}_{k}": v for k, v in counts.items()})
+    return out
+
+
+_ALLOCATIONS = ("empty", "new_empty")
+
+
+def compute_model_features(name: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> dict:
+    """:func:`static_features` and thop's ``macs`` of a zoo or torchvision model, built on ``meta``."""
+    import torch
+
+    from greenai import models
+    from greenai.macs import count_macs
+
+    with torch.device("meta"):
+        net = models.build_model(name, in_channels, num_classes)
+    feats = static_features(net, (in_channels, image_size, image_size))
+    try:
+        feats["macs"] = float(count_macs(net, (in_channels, image_size, image_size)).macs)
+    except ImportError:  # thop missing: the MAC kinds summed stand in (conv + linear, as thop counts them)
+        feats["macs"] = feats["macs_total"]
+    info = models.model_info(name)
+    feats.update(model=info["name"], family=info["family"], in_channels=int(in_channels),
+                 num_classes=int(num_classes), image_size=int(image_size))
+    return feats
+
+
+def feature_table(keys, known: dict | None = None, log=None) -> dict:
+    """Static features of ``(model, in_channels, num_classes, image_size)`` keys (computed where not in ``known``)."""
+    out = {}
+    for model, c, k, s in keys:
+        key = feature_key(model, c, k, s)
+        if known and has_features(known.get(key)):
+            out[key] = known[key]
+            continue
+        if log:
+            log(f"static features of {model} ({c}x{s}x{s}, {k} classes)")
+        feats = compute_model_features(model, int(c), int(k), int(s))
+        out[key] = {k2: v for k2, v in feats.items() if k2 not in ("model", "family", "in_channels", "num_classes",
+                                                                   "image_size")} | {"family": feats["family"]}
+    return out

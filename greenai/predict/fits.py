@@ -1,0 +1,249 @@
+"""Fitting the models of :mod:`greenai.predict` (statsmodels and scipy, lazily).
+
+:func:`fit_static` (the static-feature model by WLS), :func:`fit_matmul_premium`
+(the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
+and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
+:func:`unseen_spread` (the error on an architecture outside the fit). Their
+results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
+"""
+
+from __future__ import annotations
+
+import math
+
+from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, predict_static
+
+__all__ = ["fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread"]
+
+#: MAC kinds: a kind whose own coefficient is not positive is priced like convolutions
+_MAC_KINDS = ("conv", "matmul")
+#: byte groups: a group whose own coefficient is not positive is priced like the bytes of "other" operators
+_BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
+#: where a kind of MAC or byte goes when it cannot be priced on its own
+_MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
+_UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
+          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B",
+          "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
+_DESCRIPTIONS = {
+    "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
+    "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "
+                   "cannot amortise; a depthwise convolution's MAC)",
+    "matmul": "a multiply-accumulate of a matrix product (linear layers, attention)",
+    "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
+    "bytes_norm": "a byte read or written by a batch, layer or group norm, forward or backward",
+    "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
+    "kernels": "an operator launched in a training step (forward + backward)",
+    "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",
+    "param_updates": "a parameter updated by the optimizer (read weight, gradient, momentum; write two)",
+}
+
+
+def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | None = None) -> dict:
+    """Fit the static-feature model ``y = sum_k c_k x_k`` (no intercept) by WLS with weights ``1/y^2``.
+
+    ``premium`` (from :func:`fit_matmul_premium`), where given, is the measured
+    extra cost of a matrix-product MAC in FP32 over TF32 (PyTorch's default
+    precision runs convolutions in TF32 but matrix products in FP32): its part
+    ``premium x matmul`` is taken off ``y`` before the fit and added back by
+    :func:`predict_static`.
+
+    Matrix-product MACs, absent from every run or with a coefficient not positive, are merged into the
+    convolution term (priced like a convolution's MAC), a byte group likewise into ``bytes_other``
+    (:data:`_MERGE_INTO`); any other term with a coefficient not positive is dropped; the fit is
+    repeated until every coefficient is positive.
+
+    Parameters
+    ----------
+    x_rows : list of dict
+        :func:`regressors` of each run.
+    y : array-like
+        Measured per-epoch energy [J] (or duration [s]) of each run.
+
+    Returns
+    -------
+    dict
+        JSON-able: ``terms`` (name, components, coef, 95 % ci, unit, p-value),
+        ``cov`` (coefficient covariance), ``sigma_rel`` (residual relative
+        standard deviation), ``df_resid``, ``t_pi`` (Student t quantile of the
+        90 % prediction interval), ``n_runs``, ``dropped`` and ``merged`` (term -> the term it joined).
+    """
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy import stats
+
+    y = np.asarray(y, dtype=float)
+    prem = premium["coef"] if premium else 0.0
+    y_fit = y - prem * np.array([r["matmul"] for r in x_rows], dtype=float)
+    groups = {t: [t] for t in terms}
+    merged, dropped = {}, []
+
+    def merge_or_drop(t):
+        """A MAC kind or byte group is priced like its :data:`_MERGE_INTO` term from now on; any other leaves."""
+        into = _MERGE_INTO.get(t)
+        if into in groups:
+            groups[into] += groups.pop(t)
+            merged[t] = into
+        else:
+            groups.pop(t)
+            dropped.append(t)
+
+    for t in terms:  # a kind absent from every run cannot be priced on its own
+        if t in groups and not any(r[t] for r in x_rows):
+            merge_or_drop(t)
+    while True:
+        names = list(groups)
+        X = np.array([[sum(r[c] for c in groups[n]) for n in names] for r in x_rows], dtype=float)
+        res = sm.WLS(y_fit, X, weights=1.0 / y**2).fit()
+        params = np.asarray(res.params)
+        bad = [n for n, p in zip(names, params) if not p > 0]
+        if not bad:
+            break
+        merge_or_drop(min(bad, key=lambda n: params[names.index(n)] / (np.asarray(res.bse)[names.index(n)] or 1)))
+        if not groups:
+            raise ValueError("no term of the static-feature model has a positive coefficient")
+    ci = np.asarray(res.conf_int(alpha=0.05))
+    df = float(res.df_resid)
+    return {
+        "terms": [{"name": n, "components": groups[n], "coef": float(p), "ci_low": float(lo), "ci_high": float(hi),
+                   "se": float(se), "p_value": float(pv), "unit": _UNITS[n], "per": _DESCRIPTIONS[n]}
+                  for n, p, (lo, hi), se, pv in zip(names, params, ci, np.asarray(res.bse), np.asarray(res.pvalues))],
+        "cov": np.asarray(res.cov_params()).tolist(),
+        "sigma_rel": float(np.sqrt(res.scale)),
+        "df_resid": df,
+        "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, df)),
+        "n_runs": int(len(y)),
+        "merged": merged,
+        "dropped": dropped,
+        "matmul_premium": premium,
+    }
+
+
+def fit_matmul_premium(runs, features: dict, column: str = "epoch_energy_j") -> dict | None:
+    """The extra cost of a matrix-product MAC in FP32 over TF32, from the precision rows.
+
+    PyTorch's ``default`` precision lets cuDNN convolutions use TF32 but runs
+    matrix products (linear layers, attention) in full FP32; ``tf32`` differs
+    from it only there. Regressing the per-epoch difference ``E(default) -
+    E(tf32)`` of each model on its forward matrix-product MACs x samples through
+    the origin (OLS) gives the premium [J/MAC] (or [s/MAC] for durations).
+
+    Returns
+    -------
+    dict or None
+        ``coef``, ``se``, ``ci`` (95 %), ``t_pi`` (Student t of the 90 % interval),
+        ``n`` (models), ``models``, ``gpu``; None without default/tf32 pairs. A
+        premium not above zero is returned as 0 (no premium).
+    """
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy import stats
+
+    sub = runs[(runs["csv"] == "kpi_precision") & runs["precision"].isin(["default", "tf32"])]
+    if sub.empty:
+        return None
+    keys = ["gpu_name", "model", "dataset", "in_channels", "num_classes", "n_train", "image_size", "batch_size"]
+    means = sub.groupby(["precision", *keys])[column].mean()
+    if not {"default", "tf32"} <= set(means.index.get_level_values(0)):
+        return None
+    diff = (means.loc["default"] - means.loc["tf32"]).dropna().reset_index()
+    if len(diff) < 2:
+        return None
+    x = np.array([features[feature_key(r.model, r.in_channels, r.num_classes, r.image_size)]["macs_matmul"]
+                  * r.n_train for r in diff.itertuples()])
+    res = sm.OLS(diff[column].to_numpy(dtype=float), x[:, None]).fit()
+    coef, se = float(res.params[0]), float(res.bse[0])
+    lo, hi = (float(v) for v in np.asarray(res.conf_int(alpha=0.05))[0])
+    if not coef > 0:
+        coef, se, lo, hi = 0.0, 0.0, 0.0, 0.0
+    return {"coef": coef, "se": se, "ci": [lo, hi], "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(diff) - 1)),
+            "n": int(len(diff)), "models": sorted(diff["model"]), "gpu": sorted(set(diff["gpu_name"])),
+            "unit": "J/MAC" if column.endswith("_j") else "s/MAC",
+            "per": "extra cost of a matrix-product MAC in FP32 over TF32 (default vs tf32 rows)"}
+
+
+def fit_thesis(macs_times_samples, y) -> dict:
+    """The thesis' model ``E = HC x MACs x N`` through the origin (OLS), and its log-log regression.
+
+    Parameters
+    ----------
+    macs_times_samples : array-like
+        Forward MACs per sample (thop) x samples per epoch [MAC].
+    y : array-like
+        Energy per epoch [J].
+
+    Returns
+    -------
+    dict
+        ``hc_j_per_mac`` with its 95 % ``hc_ci``, ``r2`` (uncentred, as
+        statsmodels reports it without a constant), ``s`` (residual standard
+        deviation [J]), ``sum_x2``, ``df_resid``, ``t_pi``, ``n_runs``;
+        ``loglog``: ``slope``, ``intercept`` (log10 J), their 95 % CIs, ``r2``,
+        ``s`` (log10 residual sd), ``t_pi``, ``x_mean``, ``sxx`` (for intervals).
+    """
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy import stats
+
+    x = np.asarray(macs_times_samples, dtype=float)
+    y = np.asarray(y, dtype=float)
+    res = sm.OLS(y, x[:, None]).fit()
+    lo, hi = np.asarray(res.conf_int(alpha=0.05))[0]
+    lx, ly = np.log10(x), np.log10(y)
+    ll = sm.OLS(ly, sm.add_constant(lx)).fit()
+    llci = np.asarray(ll.conf_int(alpha=0.05))
+    t = lambda df: float(stats.t.ppf(0.5 + PI_LEVEL / 2, df))  # noqa: E731
+    return {
+        "hc_j_per_mac": float(res.params[0]), "hc_ci": [float(lo), float(hi)], "r2": float(res.rsquared),
+        "s": float(np.sqrt(res.scale)), "sum_x2": float((x**2).sum()), "df_resid": float(res.df_resid),
+        "t_pi": t(res.df_resid), "n_runs": int(len(y)),
+        "loglog": {"slope": float(ll.params[1]), "intercept": float(ll.params[0]),
+                   "slope_ci": [float(v) for v in llci[1]], "intercept_ci": [float(v) for v in llci[0]],
+                   "r2": float(ll.rsquared), "s": float(np.sqrt(ll.scale)), "t_pi": t(ll.df_resid),
+                   "x_mean": float(lx.mean()), "sxx": float(((lx - lx.mean()) ** 2).sum()), "n": int(len(y))},
+    }
+
+
+def fit_factor(ratios) -> dict:
+    """A multiplicative factor (precision, GPU) from measured ratios: geometric mean, 95 % CI, log sd."""
+    import numpy as np
+    from scipy import stats
+
+    lr = np.log(np.asarray(ratios, dtype=float))
+    n = len(lr)
+    mean = float(lr.mean())
+    sd = float(lr.std(ddof=1)) if n > 1 else 0.0
+    tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else float("nan")
+    se = sd / math.sqrt(n) if n > 1 else float("nan")
+    return {"factor": math.exp(mean), "ci": [math.exp(mean - tq * se), math.exp(mean + tq * se)] if n > 1 else
+            [float("nan"), float("nan")], "log_sd": sd, "n": n,
+            "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, n - 1)) if n > 1 else float("nan")}
+
+
+def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None) -> dict:
+    """The error of the static-feature model on an architecture it has not seen.
+
+    Each model is left out in turn, the model refitted on the others and its
+    runs predicted; ``sigma_rel_unseen`` is the root mean square of those
+    relative errors (one value per left-out model, the mean over its runs),
+    ``t_pi_unseen`` the Student t quantile with (models - 1) degrees of freedom.
+    The prediction interval of a model outside the fit uses these instead of
+    the in-sample residuals (which understate the error on a new architecture).
+    """
+    import numpy as np
+    from scipy import stats
+
+    models = runs["model"].to_numpy()
+    y = runs[column].to_numpy(dtype=float)
+    errs = []
+    for m in sorted(set(models)):
+        train = models != m
+        try:
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
+        except ValueError:
+            continue
+        pred = np.array([predict_static(fit, x)[0] for x, t in zip(xs, train) if not t])
+        errs.append(float(np.mean(pred / y[~train] - 1)))
+    if len(errs) < 3:
+        return {"sigma_rel_unseen": float("nan"), "t_pi_unseen": float("nan"), "n_unseen": len(errs)}
+    return {"sigma_rel_unseen": float(np.sqrt(np.mean(np.square(errs)))),
+            "t_pi_unseen": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(errs) - 1)), "n_unseen": len(errs)}

@@ -1,0 +1,151 @@
+"""The two energy models of :mod:`greenai.predict`: their terms and their predictions (no torch, no statsmodels).
+
+The thesis' model ``E_epoch = HC x MACs x N`` (:func:`predict_thesis`, its log-log
+regression :func:`predict_loglog`) and the static-feature model, a sum of priced
+per-epoch quantities (:data:`FEATURES`, :func:`regressors`, :func:`predict_static`).
+Each returns ``(estimate, low, high)`` with the 90 % prediction interval
+(:data:`PI_LEVEL`). The models are described in ``docs/prediction.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from greenai.operators import BYTE_GROUPS
+
+__all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
+           "has_features", "feature_key", "regressors", "predict_static", "predict_thesis", "predict_loglog",
+           "scale_prediction", "gpu_fit_for"]
+
+#: height and width [px] every recorded run used
+IMAGE_SIZE = 224
+#: level of the prediction intervals
+PI_LEVEL = 0.90
+#: joules in a kilowatt-hour
+J_PER_KWH = 3.6e6
+#: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
+FEATURES: dict[str, tuple[str, str]] = {
+    "conv": ("N x MACs of convolutions (dense, grouped, depthwise) per sample", "J/MAC"),
+    "conv_narrow": ("N x sum over convolutions of MACs / w per sample, w the narrow side of the convolution's "
+                    "GEMM per group (min(C_out / groups, C_in / groups x kh x kw))", "J/element"),
+    "matmul": ("N x MACs of matrix products (linear layers, attention) per sample", "J/MAC"),
+    "bytes_elementwise": ("N x bytes read and written by elementwise operators, forward and backward, per sample",
+                          "J/B"),
+    "bytes_norm": ("N x bytes read and written by batch, layer and group norms, forward and backward, per sample",
+                   "J/B"),
+    "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
+                    "attention), forward and backward, per sample", "J/B"),
+    "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
+    "samples": ("N (a fixed cost per sample: input pipeline, resize, loss)", "J/sample"),
+    "param_updates": ("steps x parameters (optimizer traffic)", "J/parameter update"),
+}
+#: dataset name aliases (as :func:`greenai.data.dataset_spec` reads them; no torch here)
+DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
+                    "cifar_100": "cifar100"}
+#: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES`)
+CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels",
+                   "samples", "param_updates")
+#: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
+FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
+                "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
+                "kernels_forward", "kernels_backward", "params", "macs")
+
+
+def has_features(entry) -> bool:
+    """Whether a feature entry holds every one of :data:`FEATURE_KEYS`."""
+    return isinstance(entry, dict) and all(k in entry for k in FEATURE_KEYS)
+
+
+def feature_key(model: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> str:
+    """The key of a model's static features on one input shape: ``model|channels|classes|size``."""
+    return f"{model}|{int(in_channels)}|{int(num_classes)}|{int(image_size)}"
+
+
+def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
+    """Per-epoch quantities of the static-feature model (see :data:`CANDIDATE_TERMS`).
+
+    ``features`` are per-sample / per-step counts from :func:`greenai.predict.features.static_features`;
+    ``n_samples`` the samples per epoch, ``batch_size`` the samples per step.
+    """
+    n = float(n_samples)
+    steps = n / float(batch_size)
+    return {
+        "conv": n * (features["macs_conv_dense"] + features["macs_conv_depthwise"] + features["macs_conv_grouped"]),
+        "conv_narrow": n * features["conv_narrow_elements"],
+        "matmul": n * features["macs_matmul"],
+        **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
+        "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
+        "samples": n,
+        "param_updates": steps * features["params"],
+    }
+
+
+def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool = True) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` of the static-feature model at regressors ``x`` (90 % prediction interval).
+
+    For a model of the fit, the variance of a new run is
+    ``(sigma_rel x estimate)^2 + x' Cov x``; for an architecture outside the
+    fit (``unseen``), the interval is ``estimate x (1 +/- t x sigma_rel_unseen)``
+    from the leave-one-model-out errors (see :func:`greenai.predict.fits.unseen_spread`), where known.
+    The FP32 matrix-product premium of the fit (if any) is added unless
+    ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature.
+    """
+    vec = [sum(x[c] for c in t["components"]) for t in fit["terms"]]
+    est = sum(t["coef"] * v for t, v in zip(fit["terms"], vec))
+    prem = fit.get("matmul_premium") if fp32_matmuls else None
+    extra, extra_half = 0.0, 0.0
+    if prem:
+        extra = prem["coef"] * x["matmul"]
+        extra_half = prem["t_pi"] * prem["se"] * x["matmul"]
+    sigma_unseen = fit.get("sigma_rel_unseen")
+    if unseen and sigma_unseen is not None and sigma_unseen == sigma_unseen:
+        half = math.hypot(fit["t_pi_unseen"] * sigma_unseen * (est + extra), extra_half)
+    else:
+        cov = fit["cov"]
+        var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
+        half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
+                          extra_half)
+    est += extra
+    return est, max(est - half, 0.0), est + half
+
+
+def predict_thesis(fit: dict, macs_times_samples: float) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` [J] of ``HC x MACs x N`` with its 90 % prediction interval (OLS through the origin)."""
+    x = float(macs_times_samples)
+    est = fit["hc_j_per_mac"] * x
+    half = fit["t_pi"] * fit["s"] * math.sqrt(1 + x * x / fit["sum_x2"])
+    return est, max(est - half, 0.0), est + half
+
+
+def predict_loglog(fit: dict, macs_times_samples: float) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` [J] of the thesis' log-log regression (90 % prediction interval)."""
+    ll = fit["loglog"]
+    lx = math.log10(float(macs_times_samples))
+    mean = ll["intercept"] + ll["slope"] * lx
+    half = ll["t_pi"] * ll["s"] * math.sqrt(1 + 1 / ll["n"] + (lx - ll["x_mean"]) ** 2 / ll["sxx"])
+    return 10**mean, 10 ** (mean - half), 10 ** (mean + half)
+
+
+def scale_prediction(triple, factor: dict | None):
+    """Multiply an (estimate, low, high) by a fitted factor (:func:`greenai.predict.fits.fit_factor`), widening
+    the interval by its spread."""
+    if not factor:
+        return triple
+    est, lo, hi = triple
+    f = factor["factor"]
+    sd = factor["log_sd"] or 0.0
+    t = factor["t_pi"] if factor["t_pi"] == factor["t_pi"] else 0.0  # NaN for one ratio
+    widen = math.exp(t * sd * math.sqrt(1 + 1 / max(factor["n"], 1)))
+    return est * f, lo * f / widen, hi * f * widen
+
+
+def gpu_fit_for(coeffs: dict, gpu: str):
+    """``(fit, gpu_factor)`` for predicting on ``gpu``: its own static fit, or the reference's x factor."""
+    fits = coeffs["fits"]
+    if gpu not in fits:
+        return None, None
+    own = fits[gpu]
+    if "static" in own:
+        return own, None
+    ref = fits[own["gpu_factor"]["reference"]]
+    return {"thesis": own["thesis"], "static": ref["static"], "models": ref["models"]}, own["gpu_factor"]["energy_j"]

@@ -1,0 +1,317 @@
+"""Predict a training run's energy and duration from the shipped coefficients (no torch, no statsmodels at import).
+
+:func:`predict_run` reads :func:`greenai.predict.coefficients.load_coefficients`
+and evaluates :mod:`greenai.predict.model`; a model whose static features are
+not shipped is counted on the spot (:mod:`greenai.predict.features`, torch) and
+cached under the data folder. Every refusal is a :class:`PredictionError`.
+
+>>> p = predict_run("resnet18", "cifar10", epochs=30, batch_size=256)
+>>> p.energy_j, p.energy_low_j, p.energy_high_j   # joules, 90 % prediction interval
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from greenai import paths
+from greenai.predict.coefficients import jsonable, load_coefficients
+from greenai.predict.model import (DATASET_ALIASES, IMAGE_SIZE, J_PER_KWH, feature_key, gpu_fit_for, has_features,
+                                   predict_static, predict_thesis, regressors, scale_prediction)
+
+__all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
+           "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction", "model_features",
+           "predict_run"]
+
+class PredictionError(ValueError):
+    """A prediction cannot be made from these inputs; the message says why and what is valid."""
+
+
+class UnknownModelError(PredictionError):
+    """Neither a zoo model nor a torchvision classification model."""
+
+
+class UnknownDatasetError(PredictionError):
+    """A dataset without a known shape."""
+
+
+class UnknownGpuError(PredictionError):
+    """A GPU without fitted coefficients."""
+
+
+class UnmeasuredPrecisionError(PredictionError):
+    """A precision never measured (on this or any GPU)."""
+
+
+class InvalidRunError(PredictionError):
+    """Epochs or batch size below 1 (or not integers), or a batch larger than the dataset."""
+
+
+#: one year [s] (365 days)
+YEAR_S = 365 * 24 * 3600.0
+#: a predicted run longer than this [s] gets a note to check its epochs (a year of training on one GPU)
+LONG_RUN_S = YEAR_S
+
+
+@dataclass
+class Prediction:
+    """A training run's predicted energy and duration, with 90 % prediction intervals.
+
+    The per-epoch error of a model repeats every epoch (a model mispriced once is
+    mispriced every epoch), so the run's interval is ``epochs`` times the
+    epoch's interval, not narrower.
+
+    Attributes
+    ----------
+    energy_j, energy_low_j, energy_high_j : float
+        Whole run [J], with the 90 % prediction interval.
+    duration_s, duration_low_s, duration_high_s : float
+        Whole run [s] (training steps only; no evaluation, no start-up).
+    epoch_energy_j, epoch_energy_low_j, epoch_energy_high_j : float
+        One epoch [J].
+    epoch_duration_s : float
+        One epoch [s].
+    thesis_energy_j : float
+        The thesis' ``HC x MACs x N x epochs`` for the same run [J] (baseline).
+    gpu, precision : str
+        What the coefficients were fitted for (``gpu`` as NVML names it).
+    features_source : str
+        ``shipped`` (precomputed) or ``computed`` (static pass on the spot).
+    notes : list of str
+        How the prediction was derived where it is not a plain fit (GPU or precision factor).
+    """
+
+    model: str
+    dataset: str
+    epochs: int
+    batch_size: int
+    gpu: str
+    precision: str
+    energy_j: float
+    energy_low_j: float
+    energy_high_j: float
+    duration_s: float
+    duration_low_s: float
+    duration_high_s: float
+    epoch_energy_j: float
+    epoch_energy_low_j: float
+    epoch_energy_high_j: float
+    epoch_duration_s: float
+    thesis_energy_j: float
+    samples_per_epoch: int
+    features_source: str
+    notes: list = field(default_factory=list)
+
+    @property
+    def energy_kwh(self) -> float:
+        """Whole run [kWh]."""
+        return self.energy_j / J_PER_KWH
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "energy_kwh": self.energy_kwh}
+
+
+def _positive_int(name: str, value) -> int:
+    try:
+        ok = int(value) == value and int(value) >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(value, bool):
+        raise InvalidRunError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _resolve_dataset(coeffs: dict, dataset: str) -> str:
+    key = str(dataset).strip().lower().replace("-", "_")
+    key = DATASET_ALIASES.get(key, key)
+    if key not in coeffs["datasets"]:
+        raise UnknownDatasetError(f"unknown dataset {dataset!r}; known datasets: {', '.join(coeffs['datasets'])}")
+    return key
+
+
+def _resolve_gpu(coeffs: dict, gpu: str | None) -> str:
+    names = list(coeffs["fits"])
+    if gpu is None:
+        return coeffs["reference_gpu"]
+    want = str(gpu).strip().lower()
+    exact = [n for n in names if n.lower() == want]
+    if exact:
+        return exact[0]
+    hits = [n for n in names if want and want in n.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    raise UnknownGpuError(f"unknown GPU {gpu!r}; coefficients exist for: {', '.join(names)}"
+                          + (" (the name matches several; be more specific)" if hits else ""))
+
+
+def _synthetic_names() -> tuple[str, ...]:
+    """The synthetic training architectures (buildable by name, but not offered to users)."""
+    try:
+        from greenai.models.synthetic import SYNTHETIC_NAMES
+    except ImportError:  # torch missing
+        return ()
+    return SYNTHETIC_NAMES
+
+
+def _known_model_names(coeffs: dict) -> list[str]:
+    names = sorted({k.split("|")[0] for k in coeffs["features"]} - set(_synthetic_names()))
+    try:
+        from greenai.models.torchvision_models import torchvision_names
+
+        names = sorted(set(names) | set(torchvision_names()))
+    except ImportError:
+        pass
+    return names
+
+
+def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coefficients: dict | None = None):
+    """``(features, source)`` of a model on a dataset's shape: shipped, else computed (torch) and cached."""
+    coeffs = coefficients or load_coefficients()
+    ds = coeffs["datasets"][_resolve_dataset(coeffs, dataset)]
+    name = str(model).strip().lower().replace("-", "_")
+    key = feature_key(name, ds["channels"], ds["num_classes"], image_size)
+    if key in coeffs["features"]:
+        return coeffs["features"][key], "shipped"
+    cache = _cache_path()
+    cached = _read_cache(cache)
+    if has_features(cached.get(key)):
+        return cached[key], "computed (cached)"
+    try:
+        from greenai import models
+    except ImportError as exc:  # torch missing
+        raise UnknownModelError(f"model {model!r} is not in the shipped features and torch is not importable "
+                                f"({exc}); shipped: {', '.join(sorted({k.split('|')[0] for k in coeffs['features']}))}"
+                                ) from None
+    try:
+        models.model_info(name)
+    except models.TimmMissingError as exc:  # timm:NAME without timm: say how to install it
+        raise UnknownModelError(str(exc)) from None
+    except models.UnknownModelError:
+        from greenai.models.timm_models import TIMM_HINT
+
+        raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
+                                f"{TIMM_HINT}") from None
+    from greenai.predict.features import feature_table  # torch: the static pass on meta
+
+    feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
+    cached[key] = feats
+    _write_cache(cache, cached)
+    return feats, "computed"
+
+
+def _cache_path() -> Path:
+    return paths.data_dir() / "cache" / "predict_features.json"
+
+
+def _read_cache(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(path: Path, data: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(jsonable(data), sort_keys=True))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only data folder only costs recomputation
+
+
+def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str | None = None,
+                precision: str | None = None) -> Prediction:
+    """Predict the energy and duration of training ``model`` on ``dataset`` before it starts.
+
+    Parameters
+    ----------
+    model : str
+        A zoo model (:data:`greenai.models.MODEL_NAMES`), any torchvision
+        classification model or ``timm:NAME`` (timm installed), adapted to the
+        dataset's channels and classes.
+    dataset : str
+        ``fashion_mnist``, ``cifar10`` or ``cifar100`` (images resized to 224x224).
+    epochs, batch_size : int
+        At least 1; the batch at most the dataset's training samples. A run
+        predicted to last more than a year gets a note.
+    gpu : str, optional
+        A GPU with coefficients (case-insensitive, a unique part of the name
+        such as ``h200`` suffices); default the GPU with the most zoo rows.
+    precision : str, optional
+        ``default`` (PyTorch's defaults), or a measured one (``fp32``, ``tf32``, ``bf16``).
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    UnknownModelError, UnknownDatasetError, UnknownGpuError, UnmeasuredPrecisionError, InvalidRunError
+        All :class:`PredictionError` (a ``ValueError``), with a message listing what is valid.
+    """
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch size", batch_size)
+    coeffs = load_coefficients()
+    ds_key = _resolve_dataset(coeffs, dataset)
+    gpu_name = _resolve_gpu(coeffs, gpu)
+    prec = "default" if precision is None else str(precision).strip().lower()
+    notes: list[str] = []
+    factor = None
+    if prec != "default":
+        measured = {g: p for g, p in coeffs["precision_factors"].items() if prec in p}
+        if not measured:
+            known = sorted({"default"} | {p for f in coeffs["precision_factors"].values() for p in f})
+            raise UnmeasuredPrecisionError(f"precision {precision!r} was never measured; measured precisions: "
+                                           f"{', '.join(known)}")
+        src = gpu_name if gpu_name in measured else coeffs["reference_gpu"] if coeffs["reference_gpu"] in measured \
+            else sorted(measured)[0]
+        factor = measured[src][prec]
+        if prec == "tf32":
+            notes.append("tf32: matrix products priced like dense convolutions (no FP32 premium); the thesis "
+                         f"model x the tf32/default ratio measured on {src}")
+        else:
+            notes.append(f"{prec}: the default-precision prediction x {factor['energy_j']['factor']:.3f} (energy) "
+                         f"and x {factor['duration_s']['factor']:.3f} (time), ratios measured on {src} "
+                         f"({', '.join(factor['models'])})")
+    feats, source = model_features(model, ds_key, coefficients=coeffs)
+    model_name = str(model).strip().lower().replace("-", "_")
+    n = coeffs["datasets"][ds_key]["n_train"]
+    if batch_size > n:
+        raise InvalidRunError(f"batch size {batch_size} is larger than the {int(n):,} training samples of {ds_key}: "
+                              "an epoch would be one partial batch, a run nothing was measured on")
+    x = regressors(feats, n, batch_size)
+    fit, gpu_factor = gpu_fit_for(coeffs, gpu_name)
+    if gpu_factor is not None:
+        notes.append(f"{gpu_name}: too few zoo models for its own fit; {coeffs['fits'][gpu_name]['source']} "
+                     f"{gpu_factor['factor']:.3f}")
+    unseen = model_name not in fit["models"]
+    if unseen:
+        notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
+                     "the leave-one-model-out error of the static-feature model")
+    # tf32 differs from the default precision only in the matrix products (the static model prices that);
+    # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
+    fp32_matmuls = prec != "tf32"
+    static_factor = factor if factor and prec != "tf32" else None
+    energy = scale_prediction(scale_prediction(predict_static(fit["static"]["energy_j"], x, unseen, fp32_matmuls), gpu_factor),
+                    static_factor["energy_j"] if static_factor else None)
+    dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
+    duration = scale_prediction(scale_prediction(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
+                      static_factor["duration_s"] if static_factor else None)
+    if duration[0] * epochs > LONG_RUN_S:
+        notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
+                     "pace: check --epochs")
+    own_hc = coeffs["fits"][gpu_name].get("thesis_by_precision", {}).get(prec)
+    if own_hc is not None:  # HC fitted on this GPU in this precision
+        thesis = predict_thesis(own_hc, float(feats["macs"]) * n)
+    else:
+        thesis = scale_prediction(predict_thesis(fit["thesis"], float(feats["macs"]) * n), factor["energy_j"] if factor else None)
+    return Prediction(
+        model=model_name, dataset=ds_key, epochs=epochs, batch_size=batch_size,
+        gpu=gpu_name, precision=prec,
+        energy_j=energy[0] * epochs, energy_low_j=energy[1] * epochs, energy_high_j=energy[2] * epochs,
+        duration_s=duration[0] * epochs, duration_low_s=duration[1] * epochs, duration_high_s=duration[2] * epochs,
+        epoch_energy_j=energy[0], epoch_energy_low_j=energy[1], epoch_energy_high_j=energy[2],
+        epoch_duration_s=duration[0], thesis_energy_j=thesis[0] * epochs, samples_per_epoch=int(n),
+        features_source=source, notes=notes)
