@@ -54,7 +54,8 @@ from torch import nn
 
 # the arithmetic of phase energy lives with the analysis (no torch); re-exported here
 from greenai.analysis.phases import DESIGN_WINDOWS, PHASES, DesignWindow, PhaseSplit, split_phase_energy  # noqa: F401
-from greenai.energy import EnergyMeter, Measurement
+from greenai.energy.meter import EnergyMeter
+from greenai.energy.results import Measurement
 
 #: precision modes understood by :func:`precision_mode`
 PRECISIONS: tuple[str, ...] = ("default", "fp32", "tf32", "bf16")

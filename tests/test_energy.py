@@ -12,8 +12,11 @@ import pandas as pd
 import pynvml as real_pynvml
 import pytest
 
-from greenai import energy, nvml
-from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError
+from greenai import nvml
+from greenai.analysis import methods
+from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError, measurement_row
+from greenai.energy.arithmetic import NOMINAL_COUNTER_PERIOD_S
+from greenai.energy.edges import torch_indices
 from greenai.rapl import RaplReader
 from nvml_double import FakeGpu, FakeNvml, install, installed
 
@@ -57,7 +60,7 @@ def test_window_without_a_counter_update_still_bounds_its_error(monkeypatch):
             m = timed_window(meter, "w", 0.05)
             t1 = time.perf_counter()
         assert m.energy_j == 0.0 and m.counter_updates == 0
-        assert m.uncertainty_j == pytest.approx(2 * 650.0 * energy.NOMINAL_COUNTER_PERIOD_S)
+        assert m.uncertainty_j == pytest.approx(2 * 650.0 * NOMINAL_COUNTER_PERIOD_S)
         assert abs(m.energy_j - double.true_energy_j(0, t0, t1)) <= m.uncertainty_j
     finally:
         gen.close()
@@ -191,7 +194,9 @@ def test_gpu_indices_select_gpus(monkeypatch):
     assert m.gpu_energy_j.keys() == {1}
     assert m.power_w == pytest.approx(300.0, rel=0.5)
     with pytest.raises(GpuEnergyUnavailable, match="out of range"):
-        EnergyMeter(gpu_indices=[2])
+        EnergyMeter(gpu_indices=[2], methods=("counter",))
+    with EnergyMeter(gpu_indices=[2]) as meter:  # "auto": time only, saying why
+        assert meter.methods == () and any("out of range" in note for note in meter.notes)
 
 
 def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch):
@@ -205,7 +210,7 @@ def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch):
     assert any("GPU energy unavailable" in w and "NVML" in w for w in m.warnings)
     assert math.isnan(idle.energy_j) and meter.idle_power_w == {}
     assert m.edges == {}
-    row = m.as_row()
+    row = measurement_row(m)
     assert math.isnan(row["energy_j"]) and math.isnan(row["energy_counter_j"])
 
 
@@ -220,9 +225,10 @@ def test_no_nvml_explicit_gpu_method_raises_naming_cause(monkeypatch, method):
 def test_no_pynvml_at_all(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)
     with pytest.raises(GpuEnergyUnavailable, match="nvidia-ml-py"):
-        EnergyMeter()
-    with EnergyMeter(methods="auto") as meter:
+        EnergyMeter(methods=("counter",))
+    with EnergyMeter() as meter:  # the default, "auto": time only, saying why
         assert meter.methods == () and meter.primary_method == "none"
+        assert any("nvidia-ml-py" in note for note in meter.notes)
 
 
 def test_gpu_without_counter(monkeypatch):
@@ -278,10 +284,10 @@ def test_invalid_arguments(fake):
         assert meter.methods == ("sampled",)
 
 
-def test_as_row_is_flat(fake):
+def test_measurement_row_is_flat(fake):
     with EnergyMeter(methods=("counter", "tdp")) as meter:
         m = timed_window(meter, "epoch-1", 0.3)
-    row = m.as_row()
+    row = measurement_row(m)
     assert row["window"] == "epoch-1" and row["method"] == "counter"
     assert row["energy_counter_j"] == m.energy_j and math.isnan(row["energy_sampled_j"])
     assert row["gpu0_begin_temperature_c"] == 45.0 and "gpu0_end_power_limit_w" in row
@@ -294,7 +300,7 @@ def test_counter_updates_not_polled(fake):
     with EnergyMeter(counter_poll_period_s=None) as meter:
         m = timed_window(meter, "w", 0.3)
     assert m.counter_updates is None and m.energy_j > 0
-    assert m.uncertainty_j == pytest.approx(2 * m.power_w * energy.NOMINAL_COUNTER_PERIOD_S)
+    assert m.uncertainty_j == pytest.approx(2 * m.power_w * NOMINAL_COUNTER_PERIOD_S)
 
 
 def test_cpu_energy_from_rapl(fake, tmp_path):
@@ -333,7 +339,7 @@ def test_torch_index_mapping(monkeypatch, visible, expected):
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     else:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
-    assert energy._torch_indices([0, 2]) == expected
+    assert torch_indices([0, 2]) == expected
 
 
 def test_method_errors_and_summary():
@@ -346,32 +352,12 @@ def test_method_errors_and_summary():
             "energy_tdp_j": [700.0, 7000.0, 7000.0],
         }
     )
-    errors = energy.method_errors(rows)
+    errors = methods.method_errors(rows)
     assert set(errors["compared_method"]) == {"smi", "tdp"}
     smi = errors[errors.compared_method == "smi"]["relative_error"].to_numpy()
     np.testing.assert_allclose(smi, [-0.1, -0.05, 0.0])
-    summary = energy.summarize_errors(errors, min_duration_s=5.0)
+    summary = methods.summarize_errors(errors, min_duration_s=5.0)
     a_tdp = summary[(summary.workload == "a") & (summary.compared_method == "tdp")].iloc[0]
     assert a_tdp["median"] == pytest.approx(6.0) and a_tdp["n"] == 1
     with pytest.raises(ValueError, match="reference"):
-        energy.method_errors(rows.drop(columns="energy_counter_j"))
-
-
-def test_plot_method_errors_has_one_panel_per_workload():
-    rows = pd.DataFrame(
-        {
-            "workload": ["idle", "idle", "load"],
-            "window": ["a", "b", "c"],
-            "target_window_s": [1.0, 10.0, 1.0],
-            "duration_s": [1.0, 10.0, 1.0],
-            "uncertainty_j": [20.0, 20.0, 100.0],
-            "energy_counter_j": [100.0, 1000.0, 500.0],
-            "energy_smi_j": [101.0, 1000.0, 400.0],
-            "energy_tdp_j": [700.0, 7000.0, 700.0],
-        }
-    )
-    fig = energy.plot_method_errors(energy.method_errors(rows))
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in axes] == ["idle", "load"]
-    assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "symlog"
-    assert len(axes[0].collections) == 3  # counter band + smi + tdp points
+        methods.method_errors(rows.drop(columns="energy_counter_j"))

@@ -129,7 +129,7 @@ def measurement_fields(m) -> dict:
     Runners meter one GPU; with several, the edges are those of the lowest
     index (all indices in ``metered_gpus``).
     """
-    from greenai.energy import METHODS
+    from greenai.energy.results import METHODS
 
     nan = math.nan
     if m is None:

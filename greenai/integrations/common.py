@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenai.energy import EnergyMeter, Measurement, PendingMeasurement
+from greenai.energy.meter import EnergyMeter
+from greenai.energy.results import Measurement, PendingMeasurement
 
 log = logging.getLogger("greenai")
 
