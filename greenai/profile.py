@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from greenai.energy import Measurement
+from greenai.energy.results import Measurement
 from greenai.train import StepTimer, Trainer, cycle_batches, measured, precision_mode, steps_for_duration, synchronize
 
 #: layer types of the thesis' Fig 2.2, plus normalisation and other (home: the analysis, no torch)
@@ -311,27 +311,3 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
             if id(m) in inplace_saved:
                 m.inplace = inplace_saved[id(m)]
     return pd.DataFrame(rows)
-
-
-def layer_type_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Moved to :func:`greenai.analysis.layers.layer_type_table` (no torch; kept for old callers)."""
-    from greenai.analysis.layers import layer_type_table as _table
-
-    return _table(rows)
-
-
-def plot_layer_types(table: pd.DataFrame, title: str = ""):
-    """Moved to :func:`greenai.figures.ch2.fig_2_2_time_per_layer_type` (kept for old callers)."""
-    from greenai.figures.ch2 import fig_2_2_time_per_layer_type
-
-    return fig_2_2_time_per_layer_type(table, title)
-
-
-def plot_params_vs_time(rows: pd.DataFrame):
-    """Moved: :func:`greenai.analysis.layers.per_layer_time` and
-    :func:`greenai.figures.ch2.fig_2_2b_params_vs_time_per_layer` (kept for old callers)."""
-    from greenai.analysis.layers import per_layer_time
-    from greenai.figures.ch2 import fig_2_2b_params_vs_time_per_layer
-
-    layers = per_layer_time(rows)
-    return fig_2_2b_params_vs_time_per_layer(layers), layers
