@@ -22,6 +22,7 @@ activations) is not seen by hooks; it appears as ``unhooked_time_per_step_s``.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ import torch
 from torch import nn
 
 from greenai.energy.results import Measurement
-from greenai.train import StepTimer, Trainer, cycle_batches, measured, precision_mode, steps_for_duration, synchronize
+from greenai.energy.meter import measured_window
+from greenai.train import StepTimer, Trainer, cycle_batches, precision_mode, steps_for_duration, synchronize
 
 #: layer types of the thesis' Fig 2.2, plus normalisation and other (home: the analysis, no torch)
 from greenai.analysis.layers import LAYER_TYPES  # noqa: E402
@@ -285,7 +287,7 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
                     pass_s = (time.perf_counter() - start) / 10
                     passes = steps_for_duration(pass_s, window_s, min_steps=10)
                     key = f"replay-{ltype}-{id(model)}-{time.perf_counter_ns()}"
-                    with measured(meter, key, device) as w:
+                    with measured_window(meter, key, sync=functools.partial(synchronize, device)) as w:
                         start = time.perf_counter()
                         chunk, passes = passes, 0
                         while True:  # the calibration may be off: run on until the window is long enough
