@@ -18,47 +18,68 @@ from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, Windo
 from greenai.energy.arithmetic import NOMINAL_COUNTER_PERIOD_S
 from greenai.energy.edges import torch_indices
 from greenai.rapl import RaplReader
-from nvml_double import FakeGpu, FakeNvml, install, installed
+from nvml_double import FakeGpu, FakeNvml, ManualClock, install, installed
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    yield from installed(monkeypatch, [FakeGpu(power_w=200.0)])
+def clock():
+    """The meter's and the simulated GPU's time: windows last exactly what a test says."""
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(monkeypatch, clock):
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0)], clock=clock)
 
 
 def timed_window(meter, key, seconds):
+    """A window of ``seconds`` on the meter's clock (a :class:`ManualClock` is advanced; a real one slept on)."""
     meter.begin_window(key)
-    time.sleep(seconds)
+    (meter.clock.advance if isinstance(meter.clock, ManualClock) else time.sleep)(seconds)
     return meter.end_window(key)
 
 
-def test_counter_window_matches_true_energy_within_its_uncertainty(fake):
-    with EnergyMeter() as meter:
-        t0 = time.perf_counter()
+def test_counter_window_matches_true_energy_within_its_uncertainty(fake, clock):
+    with EnergyMeter(clock=clock, counter_poll_period_s=None) as meter:
+        t0 = clock()
         m = timed_window(meter, "w", 1.0)
-        t1 = time.perf_counter()
+        t1 = clock()
     true_j = fake.true_energy_j(0, t0, t1)
     assert m.method == "counter"
-    assert m.duration_s == pytest.approx(1.0, abs=0.05)
-    # one 100 ms step at 200 W is 20 J; the bound is one step at each edge
-    assert m.uncertainty_j == pytest.approx(40.0, rel=0.2)
+    assert m.duration_s == pytest.approx(1.0, abs=1e-9)
+    # one 100 ms step at 200 W is 20 J; the bound is one step at each edge (nominal period: not polled)
+    assert m.uncertainty_j == pytest.approx(2 * m.power_w * NOMINAL_COUNTER_PERIOD_S)
+    assert m.uncertainty_j == pytest.approx(40.0, rel=0.1)
     assert abs(m.energy_j - true_j) <= m.uncertainty_j
     assert m.power_w == pytest.approx(m.energy_j / m.duration_s)
-    assert 8 <= m.counter_updates <= 11
     assert m.gpu_energy_j.keys() == {0}
     assert any("shorter than 2 s" in w for w in m.warnings)
+
+
+def test_the_poller_counts_counter_updates_inside_a_window(monkeypatch):
+    """On real time: the poller reads the counter every 50 ms, the counter steps every 100 ms."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0)])
+    next(gen)
+    try:
+        with EnergyMeter() as meter:
+            m = timed_window(meter, "w", 1.0)
+        assert 8 <= m.counter_updates <= 11
+        assert m.uncertainty_j == pytest.approx(40.0, rel=0.2)
+    finally:
+        gen.close()
 
 
 def test_window_without_a_counter_update_still_bounds_its_error(monkeypatch):
     """A window the counter never advanced in reads 0 J; its uncertainty is not 0 but one step at
     the power limit at each edge (the window's own average power says nothing there)."""
-    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=10.0, limit_w=650.0)])
+    clock = ManualClock()
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=10.0, limit_w=650.0)], clock=clock)
     double = next(gen)
     try:
-        with EnergyMeter() as meter:
-            t0 = time.perf_counter()
+        with EnergyMeter(clock=clock) as meter:
+            t0 = clock()
             m = timed_window(meter, "w", 0.05)
-            t1 = time.perf_counter()
+            t1 = clock()
         assert m.energy_j == 0.0 and m.counter_updates == 0
         assert m.uncertainty_j == pytest.approx(2 * 650.0 * NOMINAL_COUNTER_PERIOD_S)
         assert abs(m.energy_j - double.true_energy_j(0, t0, t1)) <= m.uncertainty_j
@@ -81,19 +102,22 @@ def test_a_counter_that_advanced_counts_at_least_one_update(monkeypatch):
         gen.close()
 
 
-def test_all_methods_on_the_same_window(fake):
-    with EnergyMeter(methods=("counter", "sampled", "smi", "tdp")) as meter:
+def test_all_methods_on_the_same_window(fake, clock):
+    with EnergyMeter(methods=("counter", "sampled", "smi", "tdp"), clock=clock) as meter:
         m = timed_window(meter, "w", 1.2)
     e = m.energy_by_method
     assert set(e) == {"counter", "sampled", "smi", "tdp"}
-    assert e["sampled"] == pytest.approx(200.0 * m.duration_s, rel=0.03)
+    assert m.duration_s == pytest.approx(1.2, abs=1e-9)
+    assert e["sampled"] == pytest.approx(200.0 * m.duration_s, rel=1e-9)  # constant power: exact
     assert e["smi"] == pytest.approx(200.0 * m.duration_s, rel=1e-6)  # constant power: exact
     assert e["tdp"] == pytest.approx(700.0 * m.duration_s, rel=1e-9)  # NVML default limit
     assert m.energy_j == e["counter"]
 
 
-def test_smi_method_averages_one_hertz_readings(fake):
-    """Power steps from 100 W to 300 W half-way: 1 Hz sampling sees few values."""
+def test_smi_method_averages_one_hertz_readings(monkeypatch):
+    """Power steps from 100 W to 300 W half-way: 1 Hz sampling sees few values (real time: the poller's)."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0)])
+    fake = next(gen)
     fake.set_power(0, 100.0)
     with EnergyMeter(methods=("counter", "smi", "sampled")) as meter:
         meter.begin_window("w")
@@ -106,11 +130,12 @@ def test_smi_method_averages_one_hertz_readings(fake):
     # smi saw 2-3 readings: its energy is a multiple of a reading times duration
     readings = smi / m.duration_s
     assert min(abs(readings - v) for v in (100.0, 200.0, 300.0, 500 / 3, 700 / 3)) < 1e-6
+    gen.close()
 
 
-def test_smi_without_reading_in_window_uses_last_and_warns(fake):
-    with EnergyMeter(methods=("smi",)) as meter:
-        time.sleep(0.05)
+def test_smi_without_reading_in_window_uses_last_and_warns(fake, clock):
+    with EnergyMeter(methods=("smi",), clock=clock) as meter:
+        clock.advance(0.05)
         m = timed_window(meter, "short", 0.2)
     assert m.energy_j == pytest.approx(200.0 * m.duration_s)
     assert any("no 1 Hz power reading" in w for w in m.warnings)
@@ -118,19 +143,21 @@ def test_smi_without_reading_in_window_uses_last_and_warns(fake):
 
 
 def test_counter_wrap_around(monkeypatch):
-    double = install(monkeypatch, FakeNvml([FakeGpu(power_w=300.0, counter_start_mj=2**64 - 40_000)]))
-    with EnergyMeter() as meter:
+    clock = ManualClock()
+    double = install(monkeypatch, FakeNvml([FakeGpu(power_w=300.0, counter_start_mj=2**64 - 40_000)], clock=clock))
+    with EnergyMeter(clock=clock) as meter:
         m = timed_window(meter, "w", 0.5)
     assert 0 < m.energy_j < 300.0
     assert m.energy_j == pytest.approx(300.0 * 0.5, abs=m.uncertainty_j + 1)
     assert any("wrapped" in w for w in m.warnings)
-    assert double.gpus[0].counter_mj(time.perf_counter()) < 2**63  # it really wrapped
+    assert double.gpus[0].counter_mj(clock()) < 2**63  # it really wrapped
 
 
-def test_idle_baseline_gives_energy_above_idle(fake):
+def test_idle_baseline_gives_energy_above_idle(fake, clock):
     fake.set_power(0, 70.0)
-    with EnergyMeter() as meter:
-        idle = meter.measure_idle(duration_s=1.0)
+    with EnergyMeter(clock=clock) as meter:
+        idle = meter.measure_idle(duration_s=1.0, sleep=clock.advance)
+        assert idle.duration_s == pytest.approx(1.0, abs=1e-9)
         assert meter.idle_power_w[0] == pytest.approx(70.0, abs=15.0)
         fake.set_power(0, 270.0)
         m = timed_window(meter, "work", 2.0)
@@ -142,8 +169,8 @@ def test_idle_baseline_gives_energy_above_idle(fake):
     assert not any("shorter" in w for w in m.warnings)
 
 
-def test_without_idle_baseline_above_idle_is_nan(fake):
-    with EnergyMeter() as meter:
+def test_without_idle_baseline_above_idle_is_nan(fake, clock):
+    with EnergyMeter(clock=clock) as meter:
         m = timed_window(meter, "w", 0.1)
     assert math.isnan(m.idle_power_w) and math.isnan(m.energy_above_idle_j)
 
@@ -163,11 +190,14 @@ def test_window_keys(fake):
         meter.begin_window("c")
 
 
-def test_window_context_manager(fake):
-    with EnergyMeter() as meter:
-        with meter.window("block") as w:
-            time.sleep(0.3)
+def test_window_context_manager(fake, clock):
+    synced = []
+    with EnergyMeter(clock=clock) as meter:
+        with meter.window("block", sync=lambda: synced.append(clock())) as w:
+            clock.advance(0.3)
         assert w.measurement.key == "block" and w.measurement.energy_j > 0
+        assert w.duration_s == w.measurement.duration_s == pytest.approx(0.3, abs=1e-9)
+        assert len(synced) == 2 and synced[1] - synced[0] == pytest.approx(0.3, abs=1e-9)  # before each edge
         with pytest.raises(KeyError):
             with meter.window("fails") as w2:
                 raise KeyError("boom")
@@ -176,9 +206,9 @@ def test_window_context_manager(fake):
             meter.end_window("fails")  # was closed by the context manager
 
 
-def test_two_gpus_are_summed(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
-    with EnergyMeter(methods=("counter", "tdp"), tdp_w={0: 250.0, 1: 400.0}) as meter:
+def test_two_gpus_are_summed(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)], clock=clock))
+    with EnergyMeter(methods=("counter", "tdp"), tdp_w={0: 250.0, 1: 400.0}, clock=clock) as meter:
         m = timed_window(meter, "w", 1.0)
     assert m.gpu_energy_j.keys() == {0, 1}
     assert m.energy_j == pytest.approx(sum(m.gpu_energy_j.values()))
@@ -187,9 +217,9 @@ def test_two_gpus_are_summed(monkeypatch):
     assert m.edges["begin"].keys() == {0, 1} and m.edges["end"][1]["sm_clock_mhz"] == 1980.0
 
 
-def test_gpu_indices_select_gpus(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
-    with EnergyMeter(gpu_indices=[1]) as meter:
+def test_gpu_indices_select_gpus(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)], clock=clock))
+    with EnergyMeter(gpu_indices=[1], clock=clock) as meter:
         m = timed_window(meter, "w", 0.5)
     assert m.gpu_energy_j.keys() == {1}
     assert m.power_w == pytest.approx(300.0, rel=0.5)
@@ -199,13 +229,13 @@ def test_gpu_indices_select_gpus(monkeypatch):
         assert meter.methods == () and any("out of range" in note for note in meter.notes)
 
 
-def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch):
+def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch, clock):
     install(monkeypatch, FakeNvml(init_error=real_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))
-    with EnergyMeter(methods="auto") as meter:
+    with EnergyMeter(clock=clock) as meter:  # the default is "auto"
         m = timed_window(meter, "w", 0.2)
-        idle = meter.measure_idle(0.1)
+        idle = meter.measure_idle(0.1, sleep=clock.advance)
     assert m.method == "none"
-    assert m.duration_s == pytest.approx(0.2, abs=0.05)
+    assert m.duration_s == pytest.approx(0.2, abs=1e-9)
     assert math.isnan(m.energy_j) and math.isnan(m.power_w)  # never a silent zero
     assert any("GPU energy unavailable" in w and "NVML" in w for w in m.warnings)
     assert math.isnan(idle.energy_j) and meter.idle_power_w == {}
@@ -231,14 +261,14 @@ def test_no_pynvml_at_all(monkeypatch):
         assert any("nvidia-ml-py" in note for note in meter.notes)
 
 
-def test_gpu_without_counter(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=150.0, has_counter=False)]))
+def test_gpu_without_counter(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=150.0, has_counter=False)], clock=clock))
     with pytest.raises(GpuEnergyUnavailable, match="not supported on GPU 0"):
         EnergyMeter(methods=("counter",))
-    with EnergyMeter(methods="auto") as meter:
+    with EnergyMeter(clock=clock) as meter:
         assert meter.methods == ("sampled",)
         m = timed_window(meter, "w", 0.5)
-    assert m.energy_j == pytest.approx(150.0 * m.duration_s, rel=0.05)
+    assert m.energy_j == pytest.approx(150.0 * 0.5, rel=1e-9)  # constant power: the integral is exact
     assert any("no NVML energy counter" in w for w in m.warnings)
     assert math.isnan(m.uncertainty_j)
 
@@ -284,8 +314,8 @@ def test_invalid_arguments(fake):
         assert meter.methods == ("sampled",)
 
 
-def test_measurement_row_is_flat(fake):
-    with EnergyMeter(methods=("counter", "tdp")) as meter:
+def test_measurement_row_is_flat(fake, clock):
+    with EnergyMeter(methods=("counter", "tdp"), clock=clock) as meter:
         m = timed_window(meter, "epoch-1", 0.3)
     row = measurement_row(m)
     assert row["window"] == "epoch-1" and row["method"] == "counter"
@@ -296,8 +326,8 @@ def test_measurement_row_is_flat(fake):
     pd.DataFrame([row])  # one CSV row
 
 
-def test_counter_updates_not_polled(fake):
-    with EnergyMeter(counter_poll_period_s=None) as meter:
+def test_counter_updates_not_polled(fake, clock):
+    with EnergyMeter(counter_poll_period_s=None, clock=clock) as meter:
         m = timed_window(meter, "w", 0.3)
     assert m.counter_updates is None and m.energy_j > 0
     assert m.uncertainty_j == pytest.approx(2 * m.power_w * NOMINAL_COUNTER_PERIOD_S)
@@ -317,8 +347,8 @@ def test_cpu_energy_from_rapl(fake, tmp_path):
     assert m.cpu_energy_note == ""
 
 
-def test_cpu_energy_missing_is_nan_with_reason(fake, tmp_path):
-    with EnergyMeter(rapl_root=tmp_path / "absent") as meter:
+def test_cpu_energy_missing_is_nan_with_reason(fake, clock, tmp_path):
+    with EnergyMeter(rapl_root=tmp_path / "absent", clock=clock) as meter:
         m = timed_window(meter, "w", 0.05)
     assert math.isnan(m.cpu_energy_j) and "no RAPL package zone" in m.cpu_energy_note
     zone = tmp_path / "intel-rapl:0"
