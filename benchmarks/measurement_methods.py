@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 
 from greenai import metadata, paths
-from greenai.energy import METHODS, EnergyMeter
+from greenai.energy import METHODS, EnergyMeter, measurement_row
 
 #: target window length [s] -> repeats, per workload
 SCHEDULES: dict[str, dict[float, int]] = {
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                         "gpu_name": meter.gpus[0].name,
                         "sample_period_s": meter.sample_period_s,
                         "data_source": "synthetic" if workload.startswith("alexnet") else "",
-                        **m.as_row(),
+                        **measurement_row(m),
                     }
                     if writer is None:
                         writer = csv.DictWriter(f, fieldnames=list(row))

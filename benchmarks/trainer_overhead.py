@@ -1,5 +1,5 @@
 """What the meter costs inside the package's own trainer: AlexNet epochs through
-:meth:`greenai.train.Trainer.train_epoch` (the public ``measured`` window, CUDA-event
+:meth:`greenai.train.Trainer.train_epoch` (``Trainer.window``, i.e. ``EnergyMeter.window``, CUDA-event
 phase timing) with and without an :class:`~greenai.energy.EnergyMeter`.
 
 ``benchmarks/meter_overhead.py`` times a bare training step; this one times the

@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from greenai.cli import Interrupted, UsageError
-from greenai.energy import METHODS, EnergyMeter, GpuEnergyUnavailable, Measurement
+from greenai.energy.meter import EnergyMeter
+from greenai.energy.results import METHODS, GpuEnergyUnavailable, Measurement, measurement_row
 
 #: An explicitly requested GPU method is unavailable here: a usage error, the command is not run.
 EXIT_UNAVAILABLE = 2
@@ -103,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
     print(report(m, returncode), file=sys.stderr)
     if args.csv is not None:
         try:
-            append_row(args.csv, {**m.as_row(), "command": " ".join(cmd), "exit_code": returncode})
+            append_row(args.csv, {**measurement_row(m), "command": " ".join(cmd), "exit_code": returncode})
         except (OSError, ValueError) as exc:
             print(f"greenai measure: the row was not written: {exc}", file=sys.stderr)
             return returncode or 2
@@ -126,7 +127,7 @@ def check_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} must be {wanted}, got {value:g}")
 
 
-#: the columns every ``greenai measure`` row has (:meth:`Measurement.as_row` and the command's own)
+#: the columns every ``greenai measure`` row has (:func:`greenai.energy.results.measurement_row` and the command's own)
 MEASURE_COLUMNS = ("window", "begin_unix_s", "duration_s", "method", "energy_j", "command", "exit_code")
 
 

@@ -48,7 +48,6 @@ __all__ = [
     "count_model",
     "model_table",
     "thesis_comparison",
-    "plot_model_table",
     "THESIS_MACS",
     "register",
 ]
@@ -319,13 +318,6 @@ def thesis_comparison(image_size: int = DEFAULT_IMAGE_SIZE):
         )
         rows.append(out)
     return pd.DataFrame(rows)
-
-
-def plot_model_table(table):
-    """Moved to :func:`greenai.figures.ch3.fig_3_models_macs_params` (kept for old callers)."""
-    from greenai.figures.ch3 import fig_3_models_macs_params
-
-    return fig_3_models_macs_params(table)
 
 
 def register(subparsers) -> None:

@@ -22,6 +22,7 @@ activations) is not seen by hooks; it appears as ``unhooked_time_per_step_s``.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from greenai.energy import Measurement
-from greenai.train import StepTimer, Trainer, cycle_batches, measured, precision_mode, steps_for_duration, synchronize
+from greenai.energy.results import Measurement
+from greenai.energy.meter import measured_window
+from greenai.train import StepTimer, Trainer, cycle_batches, precision_mode, steps_for_duration, synchronize
 
 #: layer types of the thesis' Fig 2.2, plus normalisation and other (home: the analysis, no torch)
 from greenai.analysis.layers import LAYER_TYPES  # noqa: E402
@@ -285,7 +287,7 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
                     pass_s = (time.perf_counter() - start) / 10
                     passes = steps_for_duration(pass_s, window_s, min_steps=10)
                     key = f"replay-{ltype}-{id(model)}-{time.perf_counter_ns()}"
-                    with measured(meter, key, device) as w:
+                    with measured_window(meter, key, sync=functools.partial(synchronize, device)) as w:
                         start = time.perf_counter()
                         chunk, passes = passes, 0
                         while True:  # the calibration may be off: run on until the window is long enough
@@ -311,27 +313,3 @@ def replay_layer_types(model: nn.Module, x: torch.Tensor, meter, device, window_
             if id(m) in inplace_saved:
                 m.inplace = inplace_saved[id(m)]
     return pd.DataFrame(rows)
-
-
-def layer_type_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Moved to :func:`greenai.analysis.layers.layer_type_table` (no torch; kept for old callers)."""
-    from greenai.analysis.layers import layer_type_table as _table
-
-    return _table(rows)
-
-
-def plot_layer_types(table: pd.DataFrame, title: str = ""):
-    """Moved to :func:`greenai.figures.ch2.fig_2_2_time_per_layer_type` (kept for old callers)."""
-    from greenai.figures.ch2 import fig_2_2_time_per_layer_type
-
-    return fig_2_2_time_per_layer_type(table, title)
-
-
-def plot_params_vs_time(rows: pd.DataFrame):
-    """Moved: :func:`greenai.analysis.layers.per_layer_time` and
-    :func:`greenai.figures.ch2.fig_2_2b_params_vs_time_per_layer` (kept for old callers)."""
-    from greenai.analysis.layers import per_layer_time
-    from greenai.figures.ch2 import fig_2_2b_params_vs_time_per_layer
-
-    layers = per_layer_time(rows)
-    return fig_2_2b_params_vs_time_per_layer(layers), layers

@@ -43,6 +43,7 @@ matmuls, on for cuDNN convolutions), ``"fp32"`` turns TF32 off everywhere,
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ from torch import nn
 
 # the arithmetic of phase energy lives with the analysis (no torch); re-exported here
 from greenai.analysis.phases import DESIGN_WINDOWS, PHASES, DesignWindow, PhaseSplit, split_phase_energy  # noqa: F401
-from greenai.energy import EnergyMeter, Measurement
+from greenai.energy.meter import measured_window
+from greenai.energy.results import Measurement, Window
 
 #: precision modes understood by :func:`precision_mode`
 PRECISIONS: tuple[str, ...] = ("default", "fp32", "tf32", "bf16")
@@ -179,88 +181,10 @@ def as_float(value) -> float:
         return math.nan
 
 
-def window_duration(measurement: Measurement | None, fallback_s: float) -> float:
-    """The meter's window length [s] (the edges its energy refers to), else ``fallback_s``."""
-    d = measurement.duration_s if measurement is not None else math.nan
-    return d if math.isfinite(d) and d > 0 else fallback_s
-
-
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued work on ``device`` (no-op on CPU)."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
-
-
-@dataclass
-class Window:
-    """One measured window (:func:`measured`).
-
-    Attributes
-    ----------
-    key : str
-        The meter's window key.
-    measurement : Measurement or None
-        What the meter measured (None without a meter).
-    wall_s : float
-        Wall time from opening to closing the window [s].
-    duration_s : float
-        The meter's own window length [s] (the edges its energy refers to), else ``wall_s``.
-    """
-
-    key: str
-    measurement: Measurement | None = None
-    wall_s: float = math.nan
-    duration_s: float = math.nan
-
-    @property
-    def energy_j(self) -> float:
-        """Energy of the window [J] (NaN without a meter)."""
-        return self.measurement.energy_j if self.measurement is not None else math.nan
-
-    @property
-    def counter_updates(self) -> float:
-        """Counter updates inside the window (NaN without a counter)."""
-        m = self.measurement
-        return float(m.counter_updates) if m is not None and m.counter_updates is not None else math.nan
-
-    @property
-    def uncertainty_j(self) -> float:
-        """The counter's resolution bound on ``energy_j`` [J] (NaN without one)."""
-        return self.measurement.uncertainty_j if self.measurement is not None else math.nan
-
-
-@contextlib.contextmanager
-def measured(meter: EnergyMeter | None, key: str, device: torch.device | str) -> Iterator[Window]:
-    """The one implementation of a measured window: synchronise → begin → (the block) → synchronise → end.
-
-    ::
-
-        with measured(trainer.meter, trainer.next_key("epoch0"), trainer.device) as w:
-            for _ in range(steps):
-                trainer.step(batches)
-        w.energy_j, w.duration_s, w.measurement
-
-    Queued device work is waited for before the window opens (so that it does
-    not count) and before it closes (so that all of the block's work does).
-    Without a meter (``meter=None``) only times are recorded. If the block
-    raises, the meter's window is closed and the error propagates.
-    """
-    synchronize(device)
-    if meter is not None:
-        meter.begin_window(key)
-    window = Window(key)
-    start = time.perf_counter()
-    try:
-        yield window
-        synchronize(device)
-    except BaseException:
-        if meter is not None:
-            with contextlib.suppress(Exception):
-                meter.end_window(key)
-        raise
-    window.measurement = meter.end_window(key) if meter is not None else None
-    window.wall_s = time.perf_counter() - start
-    window.duration_s = window_duration(window.measurement, window.wall_s)
 
 
 class StepOutput(NamedTuple):
@@ -453,9 +377,10 @@ class Trainer:
         self._window_counter += 1
         return f"{label}-{id(self)}-{self._window_counter}"
 
-    def window(self, label: str):
-        """A :func:`measured` window on this trainer's meter and device, keyed by :meth:`next_key`."""
-        return measured(self.meter, self.next_key(label), self.device)
+    def window(self, label: str) -> contextlib.AbstractContextManager[Window]:
+        """A measured window (:meth:`greenai.energy.meter.EnergyMeter.window`; times only without a meter)
+        keyed by :meth:`next_key`, waiting for this trainer's device at both edges."""
+        return measured_window(self.meter, self.next_key(label), sync=functools.partial(synchronize, self.device))
 
     def train_epoch(self, epoch_index: int, max_steps: int | None = None, batch_iter=None) -> EpochResult:
         """Train one epoch (or ``max_steps`` steps) inside one meter window.

@@ -51,7 +51,8 @@ import sys
 
 import pandas as pd
 
-from greenai import claims, energy, paths
+from greenai import claims, paths
+from greenai.analysis import methods
 from greenai.figures import ch2, save_figure, use_style
 from greenai.tables import save_table
 
@@ -76,7 +77,7 @@ rows.groupby("workload").agg(windows=("window", "count"), shortest_s=("duration_
 # is wrong. The y axis is linear within ±10 % and logarithmic beyond.
 
 # %%
-errors = energy.method_errors(rows)
+errors = methods.method_errors(rows)
 fig = ch2.fig_2_2_method_error_vs_window(errors)
 save_figure(fig, "fig_2_2_method_error_vs_window")
 
@@ -88,8 +89,8 @@ save_figure(fig, "fig_2_2_method_error_vs_window")
 # relative error and its quartiles, in percent.
 
 # %%
-steady = energy.summarize_errors(errors, min_duration_s=STEADY_MIN_WINDOW_S)
-short = energy.summarize_errors(errors[errors["duration_s"] < 2.5])
+steady = methods.summarize_errors(errors, min_duration_s=STEADY_MIN_WINDOW_S)
+short = methods.summarize_errors(errors[errors["duration_s"] < 2.5])
 table = steady.merge(short, on=["workload", "compared_method"], suffixes=("_steady", "_short"))
 for col in [c for c in table.columns if c.split("_")[0] in ("median", "q25", "q75")]:
     table[col] = 100.0 * table[col]
@@ -103,7 +104,7 @@ def median_error(workload: str, method: str, frame: pd.DataFrame) -> float:
     return float(100.0 * hit["median"].iloc[0]) if len(hit) else float("nan")
 
 
-from_idle_short = energy.summarize_errors(errors[(errors["workload"] == "alexnet_from_idle") & (errors["duration_s"] < 2.5)])
+from_idle_short = methods.summarize_errors(errors[(errors["workload"] == "alexnet_from_idle") & (errors["duration_s"] < 2.5)])
 numbers = {
     "smi_alexnet_steady": median_error("alexnet", "smi", steady),
     "smi_from_idle_short": median_error("alexnet_from_idle", "smi", from_idle_short),

@@ -66,8 +66,7 @@ from greenai import claims
 from greenai.dispatch import cli as dispatch_cli
 from greenai.dispatch import inputs as I
 from greenai.dispatch import report, sweep
-from greenai.figures import ch5
-from greenai.plots import save_figure, use_style
+from greenai.figures import ch5, save_figure, use_style
 from greenai.tables import save_table
 
 use_style()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -59,22 +60,43 @@ class FakeGpu:
         return (self.counter_start_mj + int(round(self.true_energy_j(boundary) * 1000))) % MODULUS_MJ
 
 
-class FakeNvml:
-    """Simulated NVML; ``module`` is what gets installed as ``sys.modules['pynvml']``."""
+class ManualClock:
+    """A monotonic clock [s] that moves only when told (``advance``, or ``step_s`` at every read):
+    pass it as the meter's ``clock=`` and the simulated GPU's, and windows last exactly what the test says."""
 
-    def __init__(self, gpus: list[FakeGpu] | None = None, init_error: int | None = None):
+    def __init__(self, start_s: float = 1000.0, step_s: float = 0.0):
+        self.t = start_s
+        self.step_s = step_s
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self.t += self.step_s
+            return self.t
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.t += seconds
+
+
+class FakeNvml:
+    """Simulated NVML; ``module`` is what gets installed as ``sys.modules['pynvml']``.
+    Its time is ``clock`` (default :func:`time.perf_counter`)."""
+
+    def __init__(self, gpus: list[FakeGpu] | None = None, init_error: int | None = None, clock=time.perf_counter):
+        self.clock = clock
         self.gpus = gpus if gpus is not None else [FakeGpu()]
         self.init_error = init_error
         self.failing: dict[str, int] = {}  # function name -> NVML error code raised
         self.initialised = 0
-        now = time.perf_counter()
+        now = clock()
         for gpu in self.gpus:
             gpu.start(now)
         self.module = self._build_module()
 
     # simulation helpers for tests
     def set_power(self, index: int, power_w: float) -> None:
-        self.gpus[index].set_power(power_w, time.perf_counter())
+        self.gpus[index].set_power(power_w, self.clock())
 
     def true_energy_j(self, index: int, t0: float, t1: float) -> float:
         g = self.gpus[index]
@@ -118,7 +140,7 @@ class FakeNvml:
         gpu = self._gpu(handle)
         if not gpu.has_counter:
             raise real_pynvml.NVMLError(real_pynvml.NVML_ERROR_NOT_SUPPORTED)
-        return gpu.counter_mj(time.perf_counter())
+        return gpu.counter_mj(self.clock())
 
     def nvmlDeviceGetPowerUsage(self, handle):
         self._check("nvmlDeviceGetPowerUsage")
@@ -165,7 +187,7 @@ def install(monkeypatch, double: FakeNvml) -> FakeNvml:
     return double
 
 
-def installed(monkeypatch, gpus: list[FakeGpu]):
+def installed(monkeypatch, gpus: list[FakeGpu], clock=time.perf_counter):
     """Fixture body: install a :class:`FakeNvml` of ``gpus``, yield it, and
     afterwards shut ``greenai.nvml`` down as often as the test left it open.
 
@@ -173,7 +195,7 @@ def installed(monkeypatch, gpus: list[FakeGpu]):
     """
     from greenai import nvml
 
-    double = install(monkeypatch, FakeNvml(gpus))
+    double = install(monkeypatch, FakeNvml(gpus, clock=clock))
     yield double
     while nvml._init_count:
         nvml.shutdown()

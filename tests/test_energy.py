@@ -12,52 +12,76 @@ import pandas as pd
 import pynvml as real_pynvml
 import pytest
 
-from greenai import energy, nvml
-from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError
+from greenai import nvml
+from greenai.analysis import methods
+from greenai.energy import EnergyMeter, GpuEnergyUnavailable, Measurement, WindowError, measurement_row
+from greenai.energy.arithmetic import NOMINAL_COUNTER_PERIOD_S
+from greenai.energy.edges import torch_indices
 from greenai.rapl import RaplReader
-from nvml_double import FakeGpu, FakeNvml, install, installed
+from nvml_double import FakeGpu, FakeNvml, ManualClock, install, installed
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    yield from installed(monkeypatch, [FakeGpu(power_w=200.0)])
+def clock():
+    """The meter's and the simulated GPU's time: windows last exactly what a test says."""
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(monkeypatch, clock):
+    yield from installed(monkeypatch, [FakeGpu(power_w=200.0)], clock=clock)
 
 
 def timed_window(meter, key, seconds):
+    """A window of ``seconds`` on the meter's clock (a :class:`ManualClock` is advanced; a real one slept on)."""
     meter.begin_window(key)
-    time.sleep(seconds)
+    (meter.clock.advance if isinstance(meter.clock, ManualClock) else time.sleep)(seconds)
     return meter.end_window(key)
 
 
-def test_counter_window_matches_true_energy_within_its_uncertainty(fake):
-    with EnergyMeter() as meter:
-        t0 = time.perf_counter()
+def test_counter_window_matches_true_energy_within_its_uncertainty(fake, clock):
+    with EnergyMeter(clock=clock, counter_poll_period_s=None) as meter:
+        t0 = clock()
         m = timed_window(meter, "w", 1.0)
-        t1 = time.perf_counter()
+        t1 = clock()
     true_j = fake.true_energy_j(0, t0, t1)
     assert m.method == "counter"
-    assert m.duration_s == pytest.approx(1.0, abs=0.05)
-    # one 100 ms step at 200 W is 20 J; the bound is one step at each edge
-    assert m.uncertainty_j == pytest.approx(40.0, rel=0.2)
+    assert m.duration_s == pytest.approx(1.0, abs=1e-9)
+    # one 100 ms step at 200 W is 20 J; the bound is one step at each edge (nominal period: not polled)
+    assert m.uncertainty_j == pytest.approx(2 * m.power_w * NOMINAL_COUNTER_PERIOD_S)
+    assert m.uncertainty_j == pytest.approx(40.0, rel=0.1)
     assert abs(m.energy_j - true_j) <= m.uncertainty_j
     assert m.power_w == pytest.approx(m.energy_j / m.duration_s)
-    assert 8 <= m.counter_updates <= 11
     assert m.gpu_energy_j.keys() == {0}
     assert any("shorter than 2 s" in w for w in m.warnings)
+
+
+def test_the_poller_counts_counter_updates_inside_a_window(monkeypatch):
+    """On real time: the poller reads the counter every 50 ms, the counter steps every 100 ms."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0)])
+    next(gen)
+    try:
+        with EnergyMeter() as meter:
+            m = timed_window(meter, "w", 1.0)
+        assert 8 <= m.counter_updates <= 11
+        assert m.uncertainty_j == pytest.approx(40.0, rel=0.2)
+    finally:
+        gen.close()
 
 
 def test_window_without_a_counter_update_still_bounds_its_error(monkeypatch):
     """A window the counter never advanced in reads 0 J; its uncertainty is not 0 but one step at
     the power limit at each edge (the window's own average power says nothing there)."""
-    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=10.0, limit_w=650.0)])
+    clock = ManualClock()
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=10.0, limit_w=650.0)], clock=clock)
     double = next(gen)
     try:
-        with EnergyMeter() as meter:
-            t0 = time.perf_counter()
+        with EnergyMeter(clock=clock) as meter:
+            t0 = clock()
             m = timed_window(meter, "w", 0.05)
-            t1 = time.perf_counter()
+            t1 = clock()
         assert m.energy_j == 0.0 and m.counter_updates == 0
-        assert m.uncertainty_j == pytest.approx(2 * 650.0 * energy.NOMINAL_COUNTER_PERIOD_S)
+        assert m.uncertainty_j == pytest.approx(2 * 650.0 * NOMINAL_COUNTER_PERIOD_S)
         assert abs(m.energy_j - double.true_energy_j(0, t0, t1)) <= m.uncertainty_j
     finally:
         gen.close()
@@ -78,19 +102,22 @@ def test_a_counter_that_advanced_counts_at_least_one_update(monkeypatch):
         gen.close()
 
 
-def test_all_methods_on_the_same_window(fake):
-    with EnergyMeter(methods=("counter", "sampled", "smi", "tdp")) as meter:
+def test_all_methods_on_the_same_window(fake, clock):
+    with EnergyMeter(methods=("counter", "sampled", "smi", "tdp"), clock=clock) as meter:
         m = timed_window(meter, "w", 1.2)
     e = m.energy_by_method
     assert set(e) == {"counter", "sampled", "smi", "tdp"}
-    assert e["sampled"] == pytest.approx(200.0 * m.duration_s, rel=0.03)
+    assert m.duration_s == pytest.approx(1.2, abs=1e-9)
+    assert e["sampled"] == pytest.approx(200.0 * m.duration_s, rel=1e-9)  # constant power: exact
     assert e["smi"] == pytest.approx(200.0 * m.duration_s, rel=1e-6)  # constant power: exact
     assert e["tdp"] == pytest.approx(700.0 * m.duration_s, rel=1e-9)  # NVML default limit
     assert m.energy_j == e["counter"]
 
 
-def test_smi_method_averages_one_hertz_readings(fake):
-    """Power steps from 100 W to 300 W half-way: 1 Hz sampling sees few values."""
+def test_smi_method_averages_one_hertz_readings(monkeypatch):
+    """Power steps from 100 W to 300 W half-way: 1 Hz sampling sees few values (real time: the poller's)."""
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0)])
+    fake = next(gen)
     fake.set_power(0, 100.0)
     with EnergyMeter(methods=("counter", "smi", "sampled")) as meter:
         meter.begin_window("w")
@@ -103,11 +130,12 @@ def test_smi_method_averages_one_hertz_readings(fake):
     # smi saw 2-3 readings: its energy is a multiple of a reading times duration
     readings = smi / m.duration_s
     assert min(abs(readings - v) for v in (100.0, 200.0, 300.0, 500 / 3, 700 / 3)) < 1e-6
+    gen.close()
 
 
-def test_smi_without_reading_in_window_uses_last_and_warns(fake):
-    with EnergyMeter(methods=("smi",)) as meter:
-        time.sleep(0.05)
+def test_smi_without_reading_in_window_uses_last_and_warns(fake, clock):
+    with EnergyMeter(methods=("smi",), clock=clock) as meter:
+        clock.advance(0.05)
         m = timed_window(meter, "short", 0.2)
     assert m.energy_j == pytest.approx(200.0 * m.duration_s)
     assert any("no 1 Hz power reading" in w for w in m.warnings)
@@ -115,19 +143,21 @@ def test_smi_without_reading_in_window_uses_last_and_warns(fake):
 
 
 def test_counter_wrap_around(monkeypatch):
-    double = install(monkeypatch, FakeNvml([FakeGpu(power_w=300.0, counter_start_mj=2**64 - 40_000)]))
-    with EnergyMeter() as meter:
+    clock = ManualClock()
+    double = install(monkeypatch, FakeNvml([FakeGpu(power_w=300.0, counter_start_mj=2**64 - 40_000)], clock=clock))
+    with EnergyMeter(clock=clock) as meter:
         m = timed_window(meter, "w", 0.5)
     assert 0 < m.energy_j < 300.0
     assert m.energy_j == pytest.approx(300.0 * 0.5, abs=m.uncertainty_j + 1)
     assert any("wrapped" in w for w in m.warnings)
-    assert double.gpus[0].counter_mj(time.perf_counter()) < 2**63  # it really wrapped
+    assert double.gpus[0].counter_mj(clock()) < 2**63  # it really wrapped
 
 
-def test_idle_baseline_gives_energy_above_idle(fake):
+def test_idle_baseline_gives_energy_above_idle(fake, clock):
     fake.set_power(0, 70.0)
-    with EnergyMeter() as meter:
-        idle = meter.measure_idle(duration_s=1.0)
+    with EnergyMeter(clock=clock) as meter:
+        idle = meter.measure_idle(duration_s=1.0, sleep=clock.advance)
+        assert idle.duration_s == pytest.approx(1.0, abs=1e-9)
         assert meter.idle_power_w[0] == pytest.approx(70.0, abs=15.0)
         fake.set_power(0, 270.0)
         m = timed_window(meter, "work", 2.0)
@@ -139,8 +169,8 @@ def test_idle_baseline_gives_energy_above_idle(fake):
     assert not any("shorter" in w for w in m.warnings)
 
 
-def test_without_idle_baseline_above_idle_is_nan(fake):
-    with EnergyMeter() as meter:
+def test_without_idle_baseline_above_idle_is_nan(fake, clock):
+    with EnergyMeter(clock=clock) as meter:
         m = timed_window(meter, "w", 0.1)
     assert math.isnan(m.idle_power_w) and math.isnan(m.energy_above_idle_j)
 
@@ -160,11 +190,14 @@ def test_window_keys(fake):
         meter.begin_window("c")
 
 
-def test_window_context_manager(fake):
-    with EnergyMeter() as meter:
-        with meter.window("block") as w:
-            time.sleep(0.3)
+def test_window_context_manager(fake, clock):
+    synced = []
+    with EnergyMeter(clock=clock) as meter:
+        with meter.window("block", sync=lambda: synced.append(clock())) as w:
+            clock.advance(0.3)
         assert w.measurement.key == "block" and w.measurement.energy_j > 0
+        assert w.duration_s == w.measurement.duration_s == pytest.approx(0.3, abs=1e-9)
+        assert len(synced) == 2 and synced[1] - synced[0] == pytest.approx(0.3, abs=1e-9)  # before each edge
         with pytest.raises(KeyError):
             with meter.window("fails") as w2:
                 raise KeyError("boom")
@@ -173,9 +206,9 @@ def test_window_context_manager(fake):
             meter.end_window("fails")  # was closed by the context manager
 
 
-def test_two_gpus_are_summed(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
-    with EnergyMeter(methods=("counter", "tdp"), tdp_w={0: 250.0, 1: 400.0}) as meter:
+def test_two_gpus_are_summed(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)], clock=clock))
+    with EnergyMeter(methods=("counter", "tdp"), tdp_w={0: 250.0, 1: 400.0}, clock=clock) as meter:
         m = timed_window(meter, "w", 1.0)
     assert m.gpu_energy_j.keys() == {0, 1}
     assert m.energy_j == pytest.approx(sum(m.gpu_energy_j.values()))
@@ -184,28 +217,30 @@ def test_two_gpus_are_summed(monkeypatch):
     assert m.edges["begin"].keys() == {0, 1} and m.edges["end"][1]["sm_clock_mhz"] == 1980.0
 
 
-def test_gpu_indices_select_gpus(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)]))
-    with EnergyMeter(gpu_indices=[1]) as meter:
+def test_gpu_indices_select_gpus(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=100.0), FakeGpu(power_w=300.0)], clock=clock))
+    with EnergyMeter(gpu_indices=[1], clock=clock) as meter:
         m = timed_window(meter, "w", 0.5)
     assert m.gpu_energy_j.keys() == {1}
     assert m.power_w == pytest.approx(300.0, rel=0.5)
     with pytest.raises(GpuEnergyUnavailable, match="out of range"):
-        EnergyMeter(gpu_indices=[2])
+        EnergyMeter(gpu_indices=[2], methods=("counter",))
+    with EnergyMeter(gpu_indices=[2]) as meter:  # "auto": time only, saying why
+        assert meter.methods == () and any("out of range" in note for note in meter.notes)
 
 
-def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch):
+def test_no_nvml_auto_measures_time_only_with_nan(monkeypatch, clock):
     install(monkeypatch, FakeNvml(init_error=real_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))
-    with EnergyMeter(methods="auto") as meter:
+    with EnergyMeter(clock=clock) as meter:  # the default is "auto"
         m = timed_window(meter, "w", 0.2)
-        idle = meter.measure_idle(0.1)
+        idle = meter.measure_idle(0.1, sleep=clock.advance)
     assert m.method == "none"
-    assert m.duration_s == pytest.approx(0.2, abs=0.05)
+    assert m.duration_s == pytest.approx(0.2, abs=1e-9)
     assert math.isnan(m.energy_j) and math.isnan(m.power_w)  # never a silent zero
     assert any("GPU energy unavailable" in w and "NVML" in w for w in m.warnings)
     assert math.isnan(idle.energy_j) and meter.idle_power_w == {}
     assert m.edges == {}
-    row = m.as_row()
+    row = measurement_row(m)
     assert math.isnan(row["energy_j"]) and math.isnan(row["energy_counter_j"])
 
 
@@ -220,19 +255,20 @@ def test_no_nvml_explicit_gpu_method_raises_naming_cause(monkeypatch, method):
 def test_no_pynvml_at_all(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)
     with pytest.raises(GpuEnergyUnavailable, match="nvidia-ml-py"):
-        EnergyMeter()
-    with EnergyMeter(methods="auto") as meter:
+        EnergyMeter(methods=("counter",))
+    with EnergyMeter() as meter:  # the default, "auto": time only, saying why
         assert meter.methods == () and meter.primary_method == "none"
+        assert any("nvidia-ml-py" in note for note in meter.notes)
 
 
-def test_gpu_without_counter(monkeypatch):
-    install(monkeypatch, FakeNvml([FakeGpu(power_w=150.0, has_counter=False)]))
+def test_gpu_without_counter(monkeypatch, clock):
+    install(monkeypatch, FakeNvml([FakeGpu(power_w=150.0, has_counter=False)], clock=clock))
     with pytest.raises(GpuEnergyUnavailable, match="not supported on GPU 0"):
         EnergyMeter(methods=("counter",))
-    with EnergyMeter(methods="auto") as meter:
+    with EnergyMeter(clock=clock) as meter:
         assert meter.methods == ("sampled",)
         m = timed_window(meter, "w", 0.5)
-    assert m.energy_j == pytest.approx(150.0 * m.duration_s, rel=0.05)
+    assert m.energy_j == pytest.approx(150.0 * 0.5, rel=1e-9)  # constant power: the integral is exact
     assert any("no NVML energy counter" in w for w in m.warnings)
     assert math.isnan(m.uncertainty_j)
 
@@ -278,10 +314,10 @@ def test_invalid_arguments(fake):
         assert meter.methods == ("sampled",)
 
 
-def test_as_row_is_flat(fake):
-    with EnergyMeter(methods=("counter", "tdp")) as meter:
+def test_measurement_row_is_flat(fake, clock):
+    with EnergyMeter(methods=("counter", "tdp"), clock=clock) as meter:
         m = timed_window(meter, "epoch-1", 0.3)
-    row = m.as_row()
+    row = measurement_row(m)
     assert row["window"] == "epoch-1" and row["method"] == "counter"
     assert row["energy_counter_j"] == m.energy_j and math.isnan(row["energy_sampled_j"])
     assert row["gpu0_begin_temperature_c"] == 45.0 and "gpu0_end_power_limit_w" in row
@@ -290,11 +326,11 @@ def test_as_row_is_flat(fake):
     pd.DataFrame([row])  # one CSV row
 
 
-def test_counter_updates_not_polled(fake):
-    with EnergyMeter(counter_poll_period_s=None) as meter:
+def test_counter_updates_not_polled(fake, clock):
+    with EnergyMeter(counter_poll_period_s=None, clock=clock) as meter:
         m = timed_window(meter, "w", 0.3)
     assert m.counter_updates is None and m.energy_j > 0
-    assert m.uncertainty_j == pytest.approx(2 * m.power_w * energy.NOMINAL_COUNTER_PERIOD_S)
+    assert m.uncertainty_j == pytest.approx(2 * m.power_w * NOMINAL_COUNTER_PERIOD_S)
 
 
 def test_cpu_energy_from_rapl(fake, tmp_path):
@@ -311,8 +347,8 @@ def test_cpu_energy_from_rapl(fake, tmp_path):
     assert m.cpu_energy_note == ""
 
 
-def test_cpu_energy_missing_is_nan_with_reason(fake, tmp_path):
-    with EnergyMeter(rapl_root=tmp_path / "absent") as meter:
+def test_cpu_energy_missing_is_nan_with_reason(fake, clock, tmp_path):
+    with EnergyMeter(rapl_root=tmp_path / "absent", clock=clock) as meter:
         m = timed_window(meter, "w", 0.05)
     assert math.isnan(m.cpu_energy_j) and "no RAPL package zone" in m.cpu_energy_note
     zone = tmp_path / "intel-rapl:0"
@@ -333,7 +369,7 @@ def test_torch_index_mapping(monkeypatch, visible, expected):
         monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     else:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
-    assert energy._torch_indices([0, 2]) == expected
+    assert torch_indices([0, 2]) == expected
 
 
 def test_method_errors_and_summary():
@@ -346,32 +382,12 @@ def test_method_errors_and_summary():
             "energy_tdp_j": [700.0, 7000.0, 7000.0],
         }
     )
-    errors = energy.method_errors(rows)
+    errors = methods.method_errors(rows)
     assert set(errors["compared_method"]) == {"smi", "tdp"}
     smi = errors[errors.compared_method == "smi"]["relative_error"].to_numpy()
     np.testing.assert_allclose(smi, [-0.1, -0.05, 0.0])
-    summary = energy.summarize_errors(errors, min_duration_s=5.0)
+    summary = methods.summarize_errors(errors, min_duration_s=5.0)
     a_tdp = summary[(summary.workload == "a") & (summary.compared_method == "tdp")].iloc[0]
     assert a_tdp["median"] == pytest.approx(6.0) and a_tdp["n"] == 1
     with pytest.raises(ValueError, match="reference"):
-        energy.method_errors(rows.drop(columns="energy_counter_j"))
-
-
-def test_plot_method_errors_has_one_panel_per_workload():
-    rows = pd.DataFrame(
-        {
-            "workload": ["idle", "idle", "load"],
-            "window": ["a", "b", "c"],
-            "target_window_s": [1.0, 10.0, 1.0],
-            "duration_s": [1.0, 10.0, 1.0],
-            "uncertainty_j": [20.0, 20.0, 100.0],
-            "energy_counter_j": [100.0, 1000.0, 500.0],
-            "energy_smi_j": [101.0, 1000.0, 400.0],
-            "energy_tdp_j": [700.0, 7000.0, 700.0],
-        }
-    )
-    fig = energy.plot_method_errors(energy.method_errors(rows))
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in axes] == ["idle", "load"]
-    assert axes[0].get_xscale() == "log" and axes[0].get_yscale() == "symlog"
-    assert len(axes[0].collections) == 3  # counter band + smi + tdp points
+        methods.method_errors(rows.drop(columns="energy_counter_j"))

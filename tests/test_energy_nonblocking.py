@@ -11,13 +11,14 @@ as a CUDA event does.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import threading
 import time
 
 import pytest
 
 from greenai.energy import EdgeTimeoutError, EnergyMeter, PendingMeasurement, WindowError
-from nvml_double import FakeGpu, installed
+from nvml_double import FakeGpu, ManualClock, installed
 
 IDLE_W, BUSY_W, STEP_S = 60.0, 400.0, 0.02
 
@@ -173,15 +174,24 @@ def test_back_to_back_event_windows_share_edges_and_sum_to_one_blocking_window(g
     assert len(gpu.busy_spans) == 1
 
 
-def test_edge_the_gpu_never_reaches_times_out_with_a_clear_error(fake, gpu):
-    with EnergyMeter(edge_timeout_s=0.3) as meter:
-        meter.begin_window("hung", block=False, streams=[gpu])
-        t = time.perf_counter()
+def test_edge_the_gpu_never_reaches_times_out_with_a_clear_error(monkeypatch):
+    clock = ManualClock()
+    gen = installed(monkeypatch, [FakeGpu(power_w=IDLE_W, step_s=STEP_S)], clock=clock)
+    next(gen)
+    with EnergyMeter(edge_timeout_s=0.3, counter_poll_period_s=None, clock=clock) as meter:
+        meter.begin_window("hung", block=False)
         pending = meter.end_window("hung", block=False, streams=[HungStream()])
+        clock.advance(0.29)
+        with pytest.raises(concurrent.futures.TimeoutError):
+            pending.result(timeout=0.05)  # before its deadline the edge is still awaited
+        clock.advance(0.02)
         with pytest.raises(EdgeTimeoutError, match=r"window 'hung', end edge: the GPU did not reach .* within 0.3 s"):
             pending.result(timeout=10.0)
-        assert 0.25 <= time.perf_counter() - t < 3.0
+    gen.close()
 
+
+def test_a_blocking_edge_on_a_hung_stream_times_out_and_the_meter_stays_usable(fake, gpu):
+    with EnergyMeter(edge_timeout_s=0.3) as meter:
         # a blocking edge on a hung stream fails too, and the meter stays usable
         meter.begin_window("blocking-hung")
         with pytest.raises(EdgeTimeoutError, match="did not reach"):
@@ -210,16 +220,20 @@ def test_close_reads_pending_edges_first(gpu):
     assert pending.result().energy_j > 0
 
 
-def test_without_cuda_work_a_non_blocking_edge_is_read_at_once(fake):
-    with EnergyMeter() as meter:
+def test_without_cuda_work_a_non_blocking_edge_is_read_at_once(monkeypatch):
+    clock = ManualClock()
+    gen = installed(monkeypatch, [FakeGpu(power_w=IDLE_W, step_s=STEP_S)], clock=clock)
+    fake = next(gen)
+    with EnergyMeter(clock=clock) as meter:
+        t0 = clock()
         meter.begin_window("w", block=False)
-        t0 = time.perf_counter()
-        time.sleep(0.3)
+        clock.advance(0.3)
         pending = meter.end_window("w", block=False)
-        t1 = time.perf_counter()
+        t1 = clock()
         assert pending.done()
         m = pending.result()
-    assert m.duration_s == pytest.approx(0.3, abs=0.03)
+    gen.close()
+    assert m.duration_s == pytest.approx(0.3, abs=1e-9)
     assert abs(m.energy_j - fake.true_energy_j(0, t0, t1)) <= m.uncertainty_j + 2 * IDLE_W * STEP_S
 
 

@@ -7,6 +7,7 @@ the phase split can be checked against the truth."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from torch import nn
 
 from greenai import train
 from greenai.energy import EnergyMeter
+from greenai.energy.meter import measured_window
 from nvml_double import FakeGpu, installed
 
 
@@ -245,6 +247,7 @@ class RecordingMeter:
 
     def __init__(self):
         self.calls = []
+        self.clock = time.perf_counter
 
     def begin_window(self, key):
         self.calls.append(("begin", key))
@@ -257,24 +260,26 @@ class RecordingMeter:
                            counter_updates=70, uncertainty_j=0.1)
 
 
-def test_measured_opens_and_closes_one_window_and_takes_the_meters_duration():
+def test_measured_window_syncs_opens_and_closes_one_window_and_takes_the_meters_duration():
     meter = RecordingMeter()
-    with train.measured(meter, "k", "cpu") as w:
-        assert meter.calls == [("begin", "k")] and w.measurement is None
-    assert meter.calls == [("begin", "k"), ("end", "k")]
+    sync = lambda: meter.calls.append(("sync", None))  # noqa: E731
+    with measured_window(meter, "k", sync) as w:
+        assert meter.calls == [("sync", None), ("begin", "k")] and w.measurement is None
+    assert meter.calls == [("sync", None), ("begin", "k"), ("sync", None), ("end", "k")]
     assert (w.duration_s, w.energy_j, w.counter_updates, w.uncertainty_j) == (7.0, 70.0, 70.0, 0.1)
     assert 0 <= w.wall_s < 7.0  # the meter's window length wins over the wall time
-    with train.measured(None, "t", "cpu") as bare:
+    with measured_window(None, "t") as bare:
         pass
     assert bare.measurement is None and math.isnan(bare.energy_j) and bare.duration_s == bare.wall_s > 0
 
 
-def test_measured_closes_the_window_when_the_block_fails():
+def test_measured_window_closes_the_window_when_the_block_fails():
     meter = RecordingMeter()
     with pytest.raises(ZeroDivisionError):
-        with train.measured(meter, "boom", "cpu"):
+        with measured_window(meter, "boom") as w:
             1 / 0
     assert meter.calls == [("begin", "boom"), ("end", "boom")]
+    assert w.measurement.warnings[-1] == "the measured block raised an exception"
 
 
 def test_trainer_window_keys_are_unique_and_step_reports_samples():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # no import at run time: the analysis stays light
-    from greenai.energy import Measurement
+    from greenai.energy.results import Measurement
 
 #: phases of a training step, in order
 PHASES: tuple[str, ...] = ("h2d", "forward", "backward", "optimizer")

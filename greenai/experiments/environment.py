@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 
 from greenai import train as _train
-from greenai.energy import EnergyMeter
+from greenai.energy.meter import EnergyMeter
 from greenai.experiments.grids import RunSpec
 
 

@@ -58,6 +58,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from greenai.energy.results import METHODS, Measurement, measurement_row
 from greenai.experiments.filelock import WriterLock, atomic_write
 
 # values of any size read back (the default limit, 128 KiB, failed every resume after a long value)
@@ -117,20 +118,15 @@ LAYER_COLUMNS: tuple[str, ...] = KEY_COLUMNS["layers"] + (
 COLUMNS: dict[str, tuple[str, ...]] = {"train": TRAIN_COLUMNS, "phases": PHASE_COLUMNS, "layers": LAYER_COLUMNS}
 
 
-def measurement_fields(m) -> dict:
-    """The columns of one meter window for a row: everything ``Measurement.as_row`` knows.
+def measurement_fields(m: Measurement | None) -> dict:
+    """The meter's columns of a row: :func:`greenai.energy.results.measurement_row` under this file's names.
 
-    ``energy_method``, ``energy_j``-related totals (``energy_<method>_j``,
-    ``energy_above_idle_j``, ``counter_updates``, ``uncertainty_j``), the CPU
-    package energy with the reason when it is NaN (``cpu_energy_note``), the
-    window-edge temperature [°C], SM clock [MHz] and power limit [W] of the
-    metered GPU, its begin time [Unix s] and the ``warnings``. ``m`` is a
-    :class:`greenai.energy.Measurement`, or None (no meter: NaN, with the reason).
-    Runners meter one GPU; with several, the edges are those of the lowest
-    index (all indices in ``metered_gpus``).
+    ``window_begin_unix_s`` and ``energy_method`` are the row's ``begin_unix_s``
+    and ``method``; the window-edge temperature [°C], SM clock [MHz] and power
+    limit [W] are those of the lowest metered GPU (all indices in
+    ``metered_gpus``); ``cpu_energy_note`` says why ``cpu_energy_j`` is NaN.
+    ``m`` None (no meter): NaN, with the reason.
     """
-    from greenai.energy import METHODS
-
     nan = math.nan
     if m is None:
         out = dict.fromkeys(MEASUREMENT_COLUMNS, nan)
@@ -138,21 +134,18 @@ def measurement_fields(m) -> dict:
                     "energy_above_idle_j": nan, "counter_updates": nan, "uncertainty_j": nan, "warnings": ""})
         out.update({f"energy_{k}_j": nan for k in METHODS})
         return out
-    out = {"window_begin_unix_s": m.begin_unix_s, "energy_method": m.method,
-           "energy_above_idle_j": m.energy_above_idle_j,
-           "counter_updates": float(m.counter_updates) if m.counter_updates is not None else nan,
-           "uncertainty_j": m.uncertainty_j, "cpu_energy_j": m.cpu_energy_j,
-           "cpu_energy_note": "" if math.isfinite(m.cpu_energy_j) else (m.cpu_energy_note or "RAPL not read"),
-           "warnings": "; ".join(str(w) for w in m.warnings)}
-    out.update({f"energy_{k}_j": m.energy_by_method.get(k, nan) for k in METHODS})
+    row = measurement_row(m)
+    out = {"window_begin_unix_s": row["begin_unix_s"], "energy_method": row["method"],
+           "counter_updates": float(row["counter_updates"]),
+           "cpu_energy_note": "" if math.isfinite(m.cpu_energy_j) else (m.cpu_energy_note or "RAPL not read")}
+    out.update({k: row[k] for k in ("energy_above_idle_j", "uncertainty_j", "cpu_energy_j", "warnings")})
+    out.update({f"energy_{k}_j": row[f"energy_{k}_j"] for k in METHODS})
     gpus = sorted(set(m.gpu_energy_j) | set(m.edges.get("begin", {})))
     out["metered_gpus"] = " ".join(str(g) for g in gpus)
     for edge in ("begin", "end"):
-        state = m.edges.get(edge, {}).get(gpus[0], {}) if gpus else {}
         for name in ("temperature_c", "sm_clock_mhz", "power_limit_w"):
-            out[f"{edge}_{name}"] = state.get(name, nan)
+            out[f"{edge}_{name}"] = row.get(f"gpu{gpus[0]}_{edge}_{name}", nan) if gpus else nan
     return out
-
 
 
 class ResultsFileError(ValueError):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: colours of the energy methods in every figure
+METHOD_COLORS = {"counter": "black", "sampled": "tab:blue", "smi": "tab:orange", "tdp": "tab:red"}
+
 
 def fig_2_2_method_error_vs_window(errors, linthresh_pct: float = 10.0):
     """Error of each method against the counter versus window length, one panel per workload.
@@ -15,7 +18,7 @@ def fig_2_2_method_error_vs_window(errors, linthresh_pct: float = 10.0):
     Parameters
     ----------
     errors : pandas.DataFrame
-        Output of :func:`greenai.energy.method_errors` with ``workload``, ``duration_s`` and
+        Output of :func:`greenai.analysis.methods.method_errors` with ``workload``, ``duration_s`` and
         ``target_window_s`` columns.
 
     Returns
@@ -23,8 +26,6 @@ def fig_2_2_method_error_vs_window(errors, linthresh_pct: float = 10.0):
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
-
-    from greenai.energy import METHOD_COLORS
 
     workloads = list(dict.fromkeys(errors["workload"]))
     fig, axes = plt.subplots(

@@ -19,12 +19,12 @@ epoch-start and epoch-end hooks.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenai.energy import EnergyMeter, Measurement, PendingMeasurement
+from greenai.energy.meter import EnergyMeter
+from greenai.energy.results import Measurement, PendingMeasurement, measurement_row
 
 log = logging.getLogger("greenai")
 
@@ -72,7 +72,7 @@ class EnergyLog:
     block : bool
         Blocking edges (``torch.cuda.synchronize`` at each) instead of CUDA events.
     meter : EnergyMeter, optional
-        Use this meter (and leave it open); default a new ``EnergyMeter(methods="auto")``
+        Use this meter (and leave it open); default a new ``EnergyMeter()`` (``methods="auto"``)
         opened at the start of training and closed at its end.
     run : str, optional
         Written to the ``run`` column (default: the start time, ``%Y%m%dT%H%M%S``).
@@ -89,7 +89,6 @@ class EnergyLog:
         self.meter = meter
         self._own_meter = meter is None
         self.meter_kwargs = dict(meter_kwargs or {})
-        self.meter_kwargs.setdefault("methods", "auto")
         self.run = run
         self._epoch: _Window | None = None
         self._steps: _Window | None = None
@@ -202,15 +201,12 @@ class EnergyLog:
         return out
 
     def _row(self, w: _Window, m: Measurement) -> dict:
-        return {
-            "framework": self.framework, "run": self.run, "scope": w.scope, "window": w.key, "epoch": w.epoch,
-            "step_begin": w.step_begin, "step_end": w.step_end, "begin_unix_s": m.begin_unix_s,
-            "duration_s": m.duration_s, "method": m.method, "energy_j": m.energy_j,
-            "uncertainty_j": m.uncertainty_j, "power_w": m.power_w,
-            "counter_updates": m.counter_updates if m.counter_updates is not None else math.nan,
-            "cpu_energy_j": m.cpu_energy_j, "edges": "blocking" if self.block else "cuda_event",
-            "warnings": "; ".join(m.warnings),
-        }
+        flat = measurement_row(m)
+        row = {c: flat[c] for c in COLUMNS if c in flat}
+        row.update({"framework": self.framework, "run": self.run, "scope": w.scope, "window": w.key,
+                    "epoch": w.epoch, "step_begin": w.step_begin, "step_end": w.step_end,
+                    "edges": "blocking" if self.block else "cuda_event"})
+        return row
 
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
