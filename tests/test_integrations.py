@@ -164,3 +164,48 @@ def test_every_n_steps_must_be_positive():
 
     with pytest.raises(ValueError, match="every_n_steps"):
         EnergyLog("x", every_n_steps=0)
+
+
+def test_lightning_callback_counters_survive_a_checkpoint_and_resume(tmp_path, fake_gpu):
+    L = pytest.importorskip("lightning.pytorch", reason="the greenai[lightning] extra is not installed")
+    from greenai.integrations.lightning import EnergyCallback
+
+    class Tiny(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(4, 2)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return torch.nn.functional.cross_entropy(self.net(x), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    x, y = _dataset()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+
+    def fit(epochs, ckpt_path=None):
+        callback = EnergyCallback(csv_path=tmp_path / "energy.csv", every_n_steps=3,
+                                  run=None if ckpt_path else "first")
+        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, callbacks=[callback],
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(Tiny(), loader, ckpt_path=ckpt_path)
+        return callback, trainer
+
+    first, trainer = fit(1)
+    trainer.save_checkpoint(tmp_path / "one.ckpt")
+    saved = first.energy_log.state_dict()
+    assert saved["run"] == "first" and saved["n_windows"] > 1 and saved["energy_j_total"] > 0
+    assert saved["energy_j_total"] == pytest.approx(sum(r["energy_j"] for r in first.energy_log.rows
+                                                        if r["scope"] == "epoch"))
+    resumed, _ = fit(2, ckpt_path=tmp_path / "one.ckpt")
+    log = resumed.energy_log
+    assert log.run == "first"  # the resumed run's rows carry the first run's name
+    epoch_rows = [r for r in log.rows if r["scope"] == "epoch"]
+    assert [r["epoch"] for r in epoch_rows] == [1]
+    keys = [r["window"] for r in log.rows]
+    assert all(int(k.split("-")[1]) >= saved["n_windows"] for k in keys)  # numbering goes on, no key reused
+    assert log.energy_j_total == pytest.approx(saved["energy_j_total"] + epoch_rows[0]["energy_j"])
+    rows = pd.read_csv(tmp_path / "energy.csv")
+    assert rows.window.is_unique and set(rows.run) == {"first"}

@@ -19,6 +19,7 @@ epoch-start and epoch-end hooks.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,8 @@ class EnergyLog:
         self._pending: list[_Window] = []
         self._warned: set[str] = set()
         self.rows: list[dict] = []  # every row written, in order
+        self.energy_j_total = 0.0  # [J] every window of scope "epoch" so far, across resumed runs
+        self.duration_s_total = 0.0  # [s] the same windows' duration
 
     # -- hooks the callbacks call ----------------------------------------
     def start(self) -> None:
@@ -167,6 +170,21 @@ class EnergyLog:
         if self._own_meter and self.meter is not None:
             self.meter.close()
 
+    # -- checkpoints ---------------------------------------------------------
+    def state_dict(self) -> dict:
+        """What a resumed run needs to go on counting: the run name, the window and step counters, and the
+        epoch windows' energy [J] and duration [s] so far (NaN energies count as 0 J)."""
+        return {"run": self.run, "n_windows": self._n_windows, "steps_seen": self._steps_seen,
+                "energy_j_total": self.energy_j_total, "duration_s_total": self.duration_s_total}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`'s counters (before the resumed run starts)."""
+        self.run = state.get("run", self.run)
+        self._n_windows = int(state.get("n_windows", 0))
+        self._steps_seen = int(state.get("steps_seen", 0))
+        self.energy_j_total = float(state.get("energy_j_total", 0.0))
+        self.duration_s_total = float(state.get("duration_s_total", 0.0))
+
     # -- internals ----------------------------------------------------------
     def _begin(self, scope: str, epoch: int, step: int, edge) -> _Window:
         window = _Window(scope, f"{scope}-{self._n_windows}", int(epoch), int(step))
@@ -191,6 +209,9 @@ class EnergyLog:
                 m = m.result()
             out.append((w, m))
             rows.append(self._row(w, m))
+            if w.scope == "epoch":
+                self.energy_j_total += m.energy_j if math.isfinite(m.energy_j) else 0.0
+                self.duration_s_total += m.duration_s
             for warning in m.warnings:
                 if not warning.startswith("window of "):  # short windows are expected for step windows
                     self._warn_once(warning)

@@ -15,7 +15,8 @@ training loop one event record per edge, and the numbers are logged a few
 steps later, when the GPU has got there. Without a GPU the meter measures time
 only and the energies are NaN, the reason logged once (logger ``greenai``).
 ``EnergyCallback.energy_log`` (an :class:`~greenai.integrations.common.EnergyLog`)
-holds every row written. In multi-process runs only global rank 0 measures
+holds every row written; its counters (window numbers, the epochs' energy so far)
+are saved with each checkpoint and restored on resume (``state_dict``). In multi-process runs only global rank 0 measures
 (by default every GPU NVML sees on its node).
 
 ``EnergyCallback`` subclasses ``lightning.pytorch.Callback`` where the
@@ -83,6 +84,14 @@ class _EnergyHooks:
         if self._active:
             self._active = False
             self.energy_log.close()
+
+    def state_dict(self) -> dict:
+        """Saved with each checkpoint (like Lightning's ``Timer``): the counters of :attr:`energy_log`."""
+        return self.energy_log.state_dict()
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restored from a checkpoint: a resumed run goes on numbering windows and summing energy."""
+        self.energy_log.load_state_dict(state_dict)
 
     def _send(self, trainer, done) -> None:
         for window, m in done:
