@@ -146,9 +146,16 @@ def test_committed_measurements_are_written_only_by_a_gpu_campaign(tmp_path, mon
                 s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "bf16", "repeat": 2, **other}])
     with pytest.raises(store.MixedResultsError, match=r"gpu_name \['NVIDIA A100'\]"):
         store.check_compatible(path, [{"gpu_name": "NVIDIA A100"}])
+    # a grid's own precisions join (the precision experiment writes four into one file); another GPU does not
+    with store.RowStore(path, store.TRAIN_COLUMNS, allow_raw=True, declared={"precision": {"bf16", "fp32"}}) as s:
+        s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "fp32", "repeat": 3}])
+        with pytest.raises(store.MixedResultsError, match=r"precision \['tf32'\]"):
+            s.append([{**base, "gpu_name": "NVIDIA H200", "precision": "tf32", "repeat": 4}])
+        with pytest.raises(store.MixedResultsError, match="gpu_name"):
+            s.append([{**base, "gpu_name": "NVIDIA A100", "precision": "fp32", "repeat": 5}])
     with store.RowStore(path, store.TRAIN_COLUMNS, allow_raw=True, mixed_ok=True) as s:
         s.append([{**base, "gpu_name": "NVIDIA A100", "precision": "bf16"}])
-    assert len(store.read_rows(path)) == 3
+    assert len(store.read_rows(path)) == 4
     store.check_compatible(tmp_path / "elsewhere.csv", [{"gpu_name": "any"}])  # no file: anything goes
 
 

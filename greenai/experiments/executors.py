@@ -419,7 +419,8 @@ class DaskExecutor:
         self.start()
         if allow_raw is None:
             allow_raw = bool(self.workers) and all(str(i["device"]).startswith("cuda") for i in self.workers.values())
-        store = RowStore(csv_path, COLUMNS[kind], allow_raw=allow_raw)
+        store = RowStore(csv_path, COLUMNS[kind], allow_raw=allow_raw,
+                         declared={"precision": {s.precision for s in specs}})
         try:
             return self._run(specs, csv_path, kind, store, progress, log, runner_kwargs)
         finally:

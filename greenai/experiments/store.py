@@ -293,6 +293,9 @@ class RowStore:
         else :class:`ProtectedResultsError`.
     mixed_ok : bool, optional
         Append rows of another ``gpu_name``/``precision`` to such a file (:func:`check_compatible`).
+    declared : mapping of str to set of str, optional
+        Values this writer says it writes (a grid's precisions): rows with them join a committed file
+        although its rows have others (:func:`check_compatible`).
     wait_s : float, optional
         How long to wait for another writer of the file [s] before :class:`WriterBusyError`.
 
@@ -309,7 +312,7 @@ class RowStore:
 
     def __init__(self, path: str | Path, columns: Sequence[str], strict: bool | None = None, *,
                  key_columns: Sequence[str] | None = None, allow_raw: bool = False, mixed_ok: bool = False,
-                 wait_s: float | None = None):
+                 declared: dict[str, set[str]] | None = None, wait_s: float | None = None):
         self.path = Path(path)
         self.strict = strict_default() if strict is None else bool(strict)
         wanted = tuple(dict.fromkeys(columns))
@@ -320,6 +323,7 @@ class RowStore:
             raise ProtectedResultsError(f"{self.path} is a committed measurement: only a GPU campaign writes to "
                                         f"results/raw; pass --out DIR to write elsewhere")
         self.mixed_ok = bool(mixed_ok)
+        self.declared = {c: {cell(v) for v in vs} for c, vs in (declared or {}).items()}
         self.added_columns: tuple[str, ...] = ()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -449,7 +453,7 @@ class RowStore:
             if not rows:
                 return
             if self.protected and not self.mixed_ok:
-                check_compatible(self.path, rows, records=(self.columns, records))
+                check_compatible(self.path, rows, records=(self.columns, records), declared=self.declared)
             text = "".join(self._line(r) for r in rows)
             with open(self.path, "a", newline="", encoding="utf-8") as f:
                 f.write(text)
@@ -562,8 +566,10 @@ def append_row(path: str | Path, row: dict, strict: bool | None = None) -> None:
 COMPATIBLE_COLUMNS: tuple[str, ...] = ("gpu_name", "precision")
 
 
-def check_compatible(path: str | Path, rows: Sequence[dict], records=None) -> None:
-    """Refuse ``rows`` whose ``gpu_name`` or ``precision`` is none of the values of the rows of ``path``.
+def check_compatible(path: str | Path, rows: Sequence[dict], records=None,
+                     declared: dict[str, set[str]] | None = None) -> None:
+    """Refuse ``rows`` whose ``gpu_name`` or ``precision`` is none of the values of the rows of ``path``
+    (nor of ``declared``: the values a writer's grid says it writes, as CSV text).
 
     A committed file holds the measurements of one GPU and its precisions: rows
     of another one belong in another file. A missing or empty file accepts any
@@ -589,7 +595,7 @@ def check_compatible(path: str | Path, rows: Sequence[dict], records=None) -> No
         if col not in header:
             continue
         i = header.index(col)
-        have = {r.fields[i] for r in complete}
+        have = {r.fields[i] for r in complete} | set((declared or {}).get(col, ()))
         new = {cell(r[col]) for r in rows if col in r} - have
         if new:
             raise MixedResultsError(f"{path.name}: rows of {col} {sorted(new)} would join its rows of "

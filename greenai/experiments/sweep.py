@@ -81,7 +81,8 @@ def sweep(specs: Sequence[RunSpec], csv_path: str | Path, columns: Sequence[str]
     if own:
         if allow_raw is None:
             allow_raw = str(env.device).startswith("cuda")
-        store = RowStore(csv_path, columns, allow_raw=allow_raw)
+        store = RowStore(csv_path, columns, allow_raw=allow_raw,
+                         declared={"precision": {s.precision for s in specs}})
     try:
         return _sweep(specs, csv_path, key_cols, pending, run_spec, env, store, cache, data_root, progress)
     finally:
