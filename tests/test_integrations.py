@@ -53,14 +53,8 @@ def check_rows(rows: pd.DataFrame, framework: str, epochs: int, steps_per_epoch:
     assert set(rows.edges) == {"cuda_event"}
 
 
-def lightning_fit(tmp_path, every: int, epochs: int = 2, package: str = "lightning.pytorch"):
-    L = pytest.importorskip(package, reason=f"the greenai[lightning] extra ({package}) is not installed")
-    CSVLogger = L.loggers.CSVLogger
-
-    from greenai.integrations import lightning as integration
-
-    EnergyCallback = (integration.EnergyCallback if package == "lightning.pytorch"
-                      else getattr(integration, "PLEnergyCallback", integration.EnergyCallback))
+def _tiny_module(L):
+    """A LightningModule class of one linear layer (``L``: ``lightning.pytorch`` or ``pytorch_lightning``)."""
 
     class Tiny(L.LightningModule):
         def __init__(self):
@@ -73,6 +67,20 @@ def lightning_fit(tmp_path, every: int, epochs: int = 2, package: str = "lightni
 
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    return Tiny
+
+
+def lightning_fit(tmp_path, every: int, epochs: int = 2, package: str = "lightning.pytorch"):
+    L = pytest.importorskip(package, reason=f"the greenai[lightning] extra ({package}) is not installed")
+    CSVLogger = L.loggers.CSVLogger
+
+    from greenai.integrations import lightning as integration
+
+    EnergyCallback = (integration.EnergyCallback if package == "lightning.pytorch"
+                      else getattr(integration, "PLEnergyCallback", integration.EnergyCallback))
+
+    Tiny = _tiny_module(L)
 
     x, y = _dataset()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
@@ -170,17 +178,7 @@ def test_lightning_callback_counters_survive_a_checkpoint_and_resume(tmp_path, f
     L = pytest.importorskip("lightning.pytorch", reason="the greenai[lightning] extra is not installed")
     from greenai.integrations.lightning import EnergyCallback
 
-    class Tiny(L.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = torch.nn.Linear(4, 2)
-
-        def training_step(self, batch, batch_idx):
-            x, y = batch
-            return torch.nn.functional.cross_entropy(self.net(x), y)
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=0.1)
+    Tiny = _tiny_module(L)
 
     x, y = _dataset()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
