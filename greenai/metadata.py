@@ -11,7 +11,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from greenai import __version__, paths
+from greenai import __version__, nvml, paths
 
 
 def environment_metadata() -> dict:
@@ -44,8 +44,6 @@ def environment_metadata() -> dict:
     except ImportError:  # pragma: no cover - torch is a core dependency
         pass
     try:
-        from greenai import nvml
-
         nvml.init()
         try:
             meta["driver"] = nvml.driver_version()

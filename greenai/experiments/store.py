@@ -58,6 +58,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from greenai import paths
 from greenai.energy.results import METHODS, Measurement, measurement_row
 from greenai.experiments.filelock import WriterLock, atomic_write
 
@@ -183,8 +184,6 @@ def strict_default() -> bool:
 
 def is_protected(path: str | Path) -> bool:
     """Whether ``path`` lies in the committed measurements, :data:`greenai.paths.RAW_DIR`."""
-    from greenai import paths
-
     return Path(path).resolve().is_relative_to(Path(paths.RAW_DIR).resolve())
 
 
@@ -675,8 +674,6 @@ def load_results(name: str, raw_dir: str | Path | None = None):
         The file is missing: run ``python -m greenai.campaign`` on a GPU (or the
         notebook with ``MEASURE=True``) first.
     """
-    from greenai import paths
-
     path = Path(raw_dir or paths.RAW_DIR) / f"{name}.csv"
     if not path.exists():
         raise MissingResultsError(f"{path} does not exist; measure it on a GPU with `python -m greenai.campaign` "

@@ -10,6 +10,7 @@ Each function takes the tables of :mod:`greenai.analysis.kpi`, :mod:`greenai.pre
 from __future__ import annotations
 
 from greenai.analysis.kpi import LogLogFit
+from greenai.operators import OPERATOR_CLASSES
 
 
 def plot_grouped_bars(summary, x: str, hue: str, y: str = "epoch_energy_j_mean", yerr: str | None = "epoch_energy_j_std",
@@ -378,8 +379,6 @@ def fig_operator_time_shares(shares, errors):
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
-
-    from greenai.operators import OPERATOR_CLASSES
 
     errors = errors[errors.index.isin(shares.index)].sort_values()
     classes = [c for c in OPERATOR_CLASSES if c in shares.columns]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from greenai.operator_times import fused_attention_on_meta, operator_recorder
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 from greenai.predict.model import IMAGE_SIZE, feature_key, has_features
 
@@ -98,8 +99,6 @@ def _count_step(net, input_shape, batch) -> dict:
     (:func:`greenai.operator_times.fused_attention_on_meta`) and its forward MACs count as matrix products.
     """
     import torch
-
-    from greenai.operator_times import fused_attention_on_meta, operator_recorder
 
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
