@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from greenai import __version__, nvml, paths
+from greenai.filelock import atomic_write, locked
 
 
 def environment_metadata() -> dict:
@@ -71,13 +72,11 @@ def write_meta(csv_path: Path, **extra) -> Path:
     latest also at the top level), so appending rows from several sessions loses
     no provenance. It is replaced atomically (temporary file, fsync,
     ``os.replace``) under the CSV's writer lock
-    (:mod:`greenai.experiments.filelock`). A file that is no valid meta (not
+    (:mod:`greenai.filelock`). A file that is no valid meta (not
     JSON, no object, ``runs`` no list) is never overwritten: it is renamed to
     ``<name>.meta.json.corrupt-N`` with a one-line :class:`MetaWarning` and the
     new file names it (``"corrupt_meta_kept_as"``).
     """
-    from greenai.experiments.filelock import atomic_write, locked
-
     csv_path = Path(csv_path)
     meta_path = csv_path.with_suffix(".meta.json")
     run = {**environment_metadata(), **extra}
