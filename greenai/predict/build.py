@@ -17,7 +17,7 @@ from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSV", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
            "MIN_MODELS_OWN_FIT", "load_runs", "run_regressors", "run_macs", "fit_gpu", "beyond_zoo",
            "matched_ratio", "gpus_by_rows", "premiums_by_gpu", "fit_coefficients", "build_coefficients",
-           "coefficient_table", "thesis_figure_runs"]
+           "coefficient_table", "thesis_figure_runs", "thesis_figure_fits"]
 
 #: CSVs of ``results/raw`` whose zoo rows may enter a fit (``train`` rows)
 ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_extrapolation", "kpi_epochs",
@@ -287,3 +287,19 @@ def thesis_figure_runs(runs, features: dict, gpu: str):
     r["macs_epoch"] = [run_macs(x, features) for x in r.to_dict("records")]
     return r[(r["gpu_name"] == gpu) & (r["precision"] == "default") & (r["batch_size"] == 256) & ~r["heldout"]
              & r["csv"].isin(["kpi_macs", "kpi_cifar10"])]
+
+
+def thesis_figure_fits(shown) -> dict:
+    """The fits Figs 4.14-4.16 draw over :func:`thesis_figure_runs`' rows ``shown`` (:func:`fit_thesis`).
+
+    ``datasets``: each dataset with at least 3 runs, fitted alone; ``hc_model``: Fashion-MNIST and CIFAR-100
+    together (the thesis' HC model), or ``None`` below 3 runs.
+    """
+    datasets = {}
+    for ds in ("fashion_mnist", "cifar100", "cifar10"):
+        sub = shown[shown["dataset"] == ds]
+        if len(sub) >= 3:
+            datasets[ds] = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
+    both = shown[shown["dataset"].isin(["fashion_mnist", "cifar100"])]
+    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
+    return {"datasets": datasets, "hc_model": hc}
