@@ -10,7 +10,6 @@ Which rows enter a fit: :data:`FIT_CSVS`; never: :data:`HELDOUT_CSVS`.
 from __future__ import annotations
 
 from greenai.predict.coefficients import load_coefficients
-from greenai.predict.features import feature_table
 from greenai.predict.fits import fit_factor, fit_matmul_premium, fit_static, fit_thesis, unseen_spread
 from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
@@ -206,8 +205,9 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.models import MODEL_NAMES
-    from greenai.models.sets import HELDOUT_SETS
+    from greenai.models import MODEL_NAMES  # heavy: torch
+    from greenai.models.sets import HELDOUT_SETS  # heavy: torch (greenai.models)
+    from greenai.predict.features import feature_table  # heavy: torch
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
