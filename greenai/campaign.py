@@ -23,6 +23,7 @@ from pathlib import Path
 from greenai import paths
 from greenai.cli import Interrupted, UsageError, run_command
 from greenai.experiments.grids import GridError, validate
+from greenai.experiments.executors import make_executor
 from greenai.experiments.registry import DEFAULT_EXPERIMENTS, EXPERIMENTS, markdown_table, run_experiment
 from greenai.experiments.store import ResultsFileError
 
@@ -185,8 +186,6 @@ def out_dir(args: argparse.Namespace) -> Path:
 
 def _run_distributed(args: argparse.Namespace, names: list[str], out: Path) -> int:
     """The campaign on Dask workers (``--gpus``, ``--scheduler``, ``--cpu-workers``); this process writes the rows."""
-    from greenai.experiments.executors import make_executor
-
     try:
         executor = make_executor(gpus=args.gpus, scheduler=args.scheduler, cpu_workers=args.cpu_workers,
                                  device=args.device, idle_s=args.idle_s, gpu_kind=args.gpu_kind)

@@ -66,7 +66,7 @@ def _one_line(exc: Exception) -> str:
 #: sub-command name -> module defining ``register(subparsers)``
 SUBCOMMANDS: dict[str, str] = {
     "measure": "greenai.energy_cli",
-    "models": "greenai.macs",
+    "models": "greenai.macs_cli",
     "dispatch": "greenai.dispatch.cli",
     "campaign": "greenai.campaign",
     "predict": "greenai.predict.cli",

@@ -26,6 +26,7 @@ from pathlib import Path
 from greenai.cli import Interrupted, UsageError
 from greenai.energy.meter import EnergyMeter
 from greenai.energy.results import METHODS, GpuEnergyUnavailable, Measurement, measurement_row
+from greenai.experiments import store
 
 #: An explicitly requested GPU method is unavailable here: a usage error, the command is not run.
 EXIT_UNAVAILABLE = 2
@@ -195,13 +196,10 @@ def append_row(path: Path, row: dict) -> None:
     ValueError
         The file exists with columns this row lacks (choose another file).
     """
-    from greenai.experiments.store import ResultsFileError
-    from greenai.experiments.store import append_row as _append
-
     try:
-        _append(path, row)
-    except ResultsFileError as exc:
-        raise ResultsFileError(f"{exc}; write to a new --csv file") from None
+        store.append_row(path, row)
+    except store.ResultsFileError as exc:
+        raise store.ResultsFileError(f"{exc}; write to a new --csv file") from None
 
 
 def _fmt_w(power_w: float) -> str:

@@ -11,7 +11,8 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from greenai import __version__, paths
+from greenai import __version__, nvml, paths
+from greenai.filelock import atomic_write, locked
 
 
 def environment_metadata() -> dict:
@@ -44,8 +45,6 @@ def environment_metadata() -> dict:
     except ImportError:  # pragma: no cover - torch is a core dependency
         pass
     try:
-        from greenai import nvml
-
         nvml.init()
         try:
             meta["driver"] = nvml.driver_version()
@@ -73,13 +72,11 @@ def write_meta(csv_path: Path, **extra) -> Path:
     latest also at the top level), so appending rows from several sessions loses
     no provenance. It is replaced atomically (temporary file, fsync,
     ``os.replace``) under the CSV's writer lock
-    (:mod:`greenai.experiments.filelock`). A file that is no valid meta (not
+    (:mod:`greenai.filelock`). A file that is no valid meta (not
     JSON, no object, ``runs`` no list) is never overwritten: it is renamed to
     ``<name>.meta.json.corrupt-N`` with a one-line :class:`MetaWarning` and the
     new file names it (``"corrupt_meta_kept_as"``).
     """
-    from greenai.experiments.filelock import atomic_write, locked
-
     csv_path = Path(csv_path)
     meta_path = csv_path.with_suffix(".meta.json")
     run = {**environment_metadata(), **extra}

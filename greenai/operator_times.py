@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from greenai import metadata
 from greenai.operators import OPERATOR_FIELDS
 
 __all__ = ["operator_recorder", "fused_attention_on_meta", "step_operators", "time_step_operators", "main"]
@@ -233,9 +234,9 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m greenai.operator_times --models NAME ... --out FILE.csv.gz``: per-operator GPU times, resumable."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai import metadata, models
+    from greenai import models  # heavy: torch
 
     p = argparse.ArgumentParser(prog="python -m greenai.operator_times", description=main.__doc__)
     p.add_argument("--models", nargs="+", required=True, help="model names (zoo, torchvision, synthetic_NN)")

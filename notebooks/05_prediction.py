@@ -158,9 +158,11 @@ print("merged (term -> the term it joined):", ref_fit["static"]["energy_j"]["mer
 # one — small and depthwise models cost far more per MAC than VGG.
 
 # %%
-save_figure(ch4.fig_4_14_hc_fits_per_dataset(runs, features, ref), "fig_4_14_hc_fits_per_dataset")
-save_figure(ch4.fig_4_15_hc_model_vs_cifar10(runs, features, ref), "fig_4_15_hc_model_vs_cifar10")
-save_figure(ch4.fig_4_16_loglog_per_dataset(runs, features, ref), "fig_4_16_loglog_per_dataset")
+shown = pr.thesis_figure_runs(runs, features, ref)
+shown_fits = pr.thesis_figure_fits(shown)
+save_figure(ch4.fig_4_14_hc_fits_per_dataset(shown, shown_fits, ref), "fig_4_14_hc_fits_per_dataset")
+save_figure(ch4.fig_4_15_hc_model_vs_cifar10(shown, shown_fits, ref), "fig_4_15_hc_model_vs_cifar10")
+save_figure(ch4.fig_4_16_loglog_per_dataset(shown, shown_fits, ref), "fig_4_16_loglog_per_dataset")
 
 # %% [markdown]
 # ## Validation: predicted vs measured energy per epoch

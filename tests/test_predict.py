@@ -456,8 +456,11 @@ def test_figures_4_14_to_4_16_draw_the_reference_gpus_zoo_rows_at_batch_256():
     shown = pr.thesis_figure_runs(runs, coeffs["features"], ref)
     assert len(shown) and set(shown["batch_size"]) == {256} and set(shown["gpu_name"]) == {ref}
     assert not shown["heldout"].any() and (shown["macs_epoch"] > 0).all()
-    for fig, n_datasets in ((ch4.fig_4_14_hc_fits_per_dataset(runs, coeffs["features"], ref), 2),
-                            (ch4.fig_4_16_loglog_per_dataset(runs, coeffs["features"], ref), 3)):
+    fits = pr.thesis_figure_fits(shown)
+    assert fits["hc_model"]["n_runs"] == shown["dataset"].isin(["fashion_mnist", "cifar100"]).sum()
+    assert {ds: f["n_runs"] for ds, f in fits["datasets"].items()} == shown["dataset"].value_counts().to_dict()
+    for fig, n_datasets in ((ch4.fig_4_14_hc_fits_per_dataset(shown, fits, ref), 2),
+                            (ch4.fig_4_16_loglog_per_dataset(shown, fits, ref), 3)):
         ax = fig.axes[0]
         scatter = [c for c in ax.collections if c.get_label().endswith("(measured)")]
         shown_ds = shown[shown["dataset"].isin(["fashion_mnist", "cifar100"] if n_datasets == 2 else

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from greenai import paths
+from greenai.experiments.store import MissingResultsError
+from greenai.operators import operator_class
+
 __all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_residual_correlation"]
 
 #: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
@@ -19,11 +23,8 @@ OP_TIMES_GLOB = "op_times_*.csv.gz"
 def load_operator_times(raw_dir: str | Path | None = None):
     """The recorded operator rows of every :data:`OP_TIMES_GLOB` file with their class (``op_class``,
     :func:`greenai.operators.operator_class`); a model timed in two files keeps the first file's rows."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai import paths
-    from greenai.experiments.store import MissingResultsError
-    from greenai.operators import operator_class
 
     folder = Path(raw_dir or paths.RAW_DIR)
     files = sorted(folder.glob(OP_TIMES_GLOB), key=lambda f: (f.name != OP_TIMES, f.name))

@@ -38,6 +38,7 @@ import pandas as pd
 
 from greenai.cli import Interrupted, UsageError
 from greenai.dispatch import inputs as I
+from greenai.predict.runtime import predict_run
 
 
 def register(subparsers) -> None:
@@ -179,13 +180,7 @@ def _job_args(args) -> bool:
 
 
 def predict_job(args):
-    """The prediction of ``greenai.predict`` for the job in ``args`` (imported lazily)."""
-    try:
-        from greenai.predict.runtime import predict_run
-    except ImportError:
-        raise I.DispatchInputError(
-            "job-based planning needs greenai.predict (energy prediction), which this installation lacks; "
-            "give --power-w/--duration-h instead") from None
+    """The prediction of :func:`greenai.predict.runtime.predict_run` for the job in ``args``."""
     try:
         return predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu, precision=args.precision)
     except (ValueError, OSError) as exc:  # unknown model, dataset or GPU; a missing fit: the predictor's own message

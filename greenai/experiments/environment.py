@@ -11,6 +11,7 @@ from typing import Sequence
 
 import torch
 
+from greenai import metadata, nvml
 from greenai import train as _train
 from greenai.energy.meter import EnergyMeter
 from greenai.experiments.grids import RunSpec
@@ -51,8 +52,6 @@ def make_environment(device: str | torch.device | None = None, meter="default", 
     idle_s : float
         Seconds of idle measured after opening the meter (0 skips it) [s].
     """
-    from greenai import metadata
-
     device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -281,8 +280,6 @@ def nvml_index(device: torch.device) -> int:
     They differ when ``CUDA_VISIBLE_DEVICES`` hides or reorders GPUs (one process per GPU):
     matched by UUID, so the meter reads the GPU that does the work.
     """
-    from greenai import nvml
-
     uuid = str(torch.cuda.get_device_properties(device).uuid)
     nvml.init()
     try:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from greenai import nvml
 from greenai.experiments.cost import cell_cost_s, longest_first
 from greenai.experiments.grids import GridError, RunSpec, validate
 from greenai.experiments.store import COLUMNS, KEY_COLUMNS, MemoryStore, RowStore, row_key
@@ -138,8 +139,6 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True,
         if visible:
             devices = visible
         else:
-            from greenai import nvml
-
             nvml.init()
             try:
                 devices = [str(i) for i in range(nvml.device_count())]

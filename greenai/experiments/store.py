@@ -5,10 +5,10 @@ window, a layer, a ``greenai measure`` run) is appended here by
 :class:`RowStore`: one write per batch of rows, flushed and fsynced.
 
 One writer per file. A :class:`RowStore` holds the file's writer lock
-(``fcntl.flock`` on the sidecar ``<file>.lock``, :mod:`greenai.experiments.filelock`)
+(``fcntl.flock`` on the sidecar ``<file>.lock``, :mod:`greenai.filelock`)
 from its opening to :meth:`RowStore.close` (or the end of its process, however
 it ends). A second writer of the same file waits up to ``wait_s`` seconds
-(default :data:`~greenai.experiments.filelock.WAIT_S`, 10 s) and then gives up
+(default :data:`~greenai.filelock.WAIT_S`, 10 s) and then gives up
 with :class:`WriterBusyError`, whose one-line message names the holder (process
 id, host, since when, command), read from the lock file. Under the lock the
 store checks the header, repairs a torn tail, creates or widens the header,
@@ -58,8 +58,9 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from greenai import paths
 from greenai.energy.results import METHODS, Measurement, measurement_row
-from greenai.experiments.filelock import WriterLock, atomic_write
+from greenai.filelock import WriterLock, atomic_write
 
 # values of any size read back (the default limit, 128 KiB, failed every resume after a long value)
 csv.field_size_limit(2**31 - 1)
@@ -183,8 +184,6 @@ def strict_default() -> bool:
 
 def is_protected(path: str | Path) -> bool:
     """Whether ``path`` lies in the committed measurements, :data:`greenai.paths.RAW_DIR`."""
-    from greenai import paths
-
     return Path(path).resolve().is_relative_to(Path(paths.RAW_DIR).resolve())
 
 
@@ -681,8 +680,6 @@ def load_results(name: str, raw_dir: str | Path | None = None):
         The file is missing: run ``python -m greenai.campaign`` on a GPU (or the
         notebook with ``MEASURE=True``) first.
     """
-    from greenai import paths
-
     path = Path(raw_dir or paths.RAW_DIR) / f"{name}.csv"
     if not path.exists():
         raise MissingResultsError(f"{path} does not exist; measure it on a GPU with `python -m greenai.campaign` "

@@ -10,6 +10,7 @@ Each function takes the tables of :mod:`greenai.analysis.kpi`, :mod:`greenai.pre
 from __future__ import annotations
 
 from greenai.analysis.kpi import LogLogFit
+from greenai.operators import OPERATOR_CLASSES
 
 
 def plot_grouped_bars(summary, x: str, hue: str, y: str = "epoch_energy_j_mean", yerr: str | None = "epoch_energy_j_std",
@@ -237,29 +238,25 @@ def fig_precision(summary):
 # --------------------------------------------------------------------------- thesis 4.2: predicting energy (notebook 05)
 
 
-def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
+def _thesis_fits(shown, fits: dict, gpu: str, fig_kind: str):
     """Figs 4.14-4.16 on MACs-energy axes (log-log); ``fig_kind`` says which of the three."""
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
-    from greenai.predict.build import thesis_figure_runs
-    from greenai.predict.fits import fit_thesis
-
-    r = thesis_figure_runs(runs, features, gpu)
+    r = shown
     colors = {"fashion_mnist": "tab:blue", "cifar100": "tab:orange", "cifar10": "tab:green"}
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     grid = np.logspace(np.log10(r["macs_epoch"].min() / 1.5), np.log10(r["macs_epoch"].max() * 1.5), 50)
-    both = r[r["dataset"].isin(["fashion_mnist", "cifar100"])]
-    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
-    shown = ["fashion_mnist", "cifar100"] if fig_kind == "4.14" else ["fashion_mnist", "cifar100", "cifar10"]
-    for ds in shown:
+    hc = fits["hc_model"]
+    shown_ds = ["fashion_mnist", "cifar100"] if fig_kind == "4.14" else ["fashion_mnist", "cifar100", "cifar10"]
+    for ds in shown_ds:
         sub = r[r["dataset"] == ds]
         if sub.empty:
             continue
         ax.scatter(sub["macs_epoch"], sub["epoch_energy_j"], s=22, color=colors[ds], label=f"{ds} (measured)")
-        if len(sub) < 3:
+        if ds not in fits["datasets"]:
             continue
-        f = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
+        f = fits["datasets"][ds]
         if fig_kind == "4.14":
             ax.plot(grid, f["hc_j_per_mac"] * grid, color=colors[ds],
                     label=f"{ds}: HC = {f['hc_j_per_mac']:.3g} J/MAC")
@@ -272,9 +269,8 @@ def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
                 label=f"HC model (FMNIST + CIFAR-100): {hc['hc_j_per_mac']:.3g} J/MAC")
     if fig_kind == "4.15" and hc is not None:
         for ds in ("fashion_mnist", "cifar100"):
-            sub = r[r["dataset"] == ds]
-            if len(sub) >= 3:
-                ll = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])["loglog"]
+            if ds in fits["datasets"]:
+                ll = fits["datasets"][ds]["loglog"]
                 ax.plot(grid, 10 ** (ll["intercept"] + ll["slope"] * np.log10(grid)), color=colors[ds], ls=":",
                         label=f"{ds} regression")
     ax.set(xscale="log", yscale="log", xlabel="forward MACs per sample x samples per epoch [MAC] (thop)",
@@ -284,23 +280,23 @@ def _thesis_fits(runs, features: dict, gpu: str, fig_kind: str):
     return fig
 
 
-def fig_4_14_hc_fits_per_dataset(runs, features: dict, gpu: str):
+def fig_4_14_hc_fits_per_dataset(shown, fits: dict, gpu: str):
     """Fig 4.14: Fashion-MNIST and CIFAR-100 with ``E = HC_d x MACs x N`` fitted through the origin per dataset.
 
-    ``runs``: :func:`greenai.predict.build.load_runs`; ``features``: the coefficients'
-    ``features`` (static features per model key); ``gpu``: the GPU whose rows are drawn.
+    ``shown``: :func:`greenai.predict.build.thesis_figure_runs` (one GPU's rows); ``fits``: their
+    :func:`greenai.predict.build.thesis_figure_fits`; ``gpu``: that GPU's name, for the title.
     """
-    return _thesis_fits(runs, features, gpu, "4.14")
+    return _thesis_fits(shown, fits, gpu, "4.14")
 
 
-def fig_4_15_hc_model_vs_cifar10(runs, features: dict, gpu: str):
+def fig_4_15_hc_model_vs_cifar10(shown, fits: dict, gpu: str):
     """Fig 4.15: the HC model fitted on Fashion-MNIST + CIFAR-100 beside the CIFAR-10 rows it predicts."""
-    return _thesis_fits(runs, features, gpu, "4.15")
+    return _thesis_fits(shown, fits, gpu, "4.15")
 
 
-def fig_4_16_loglog_per_dataset(runs, features: dict, gpu: str):
+def fig_4_16_loglog_per_dataset(shown, fits: dict, gpu: str):
     """Fig 4.16: free log-log regressions per dataset (FMNIST, CIFAR-10, CIFAR-100) beside the HC model."""
-    return _thesis_fits(runs, features, gpu, "4.16")
+    return _thesis_fits(shown, fits, gpu, "4.16")
 
 
 def _split_axes(n: int, width: float, height: float, columns: int = 4):
@@ -378,8 +374,6 @@ def fig_operator_time_shares(shares, errors):
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
-
-    from greenai.operators import OPERATOR_CLASSES
 
     errors = errors[errors.index.isin(shares.index)].sort_values()
     classes = [c for c in OPERATOR_CLASSES if c in shares.columns]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from greenai.energy.meter import EnergyMeter
 from greenai.energy.results import Measurement, PendingMeasurement, measurement_row
+from greenai.experiments.store import RowStore
 
 log = logging.getLogger("greenai")
 
@@ -43,8 +44,6 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     The one place the callbacks write rows: it goes through the package's
     row-append helper (header check, flushed and fsynced appends).
     """
-    from greenai.experiments.store import RowStore
-
     with RowStore(path, COLUMNS) as store:
         store.append(rows)
 

@@ -10,14 +10,13 @@ Which rows enter a fit: :data:`FIT_CSVS`; never: :data:`HELDOUT_CSVS`.
 from __future__ import annotations
 
 from greenai.predict.coefficients import load_coefficients
-from greenai.predict.features import feature_table
 from greenai.predict.fits import fit_factor, fit_matmul_premium, fit_static, fit_thesis, unseen_spread
 from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSV", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
            "MIN_MODELS_OWN_FIT", "load_runs", "run_regressors", "run_macs", "fit_gpu", "beyond_zoo",
            "matched_ratio", "gpus_by_rows", "premiums_by_gpu", "fit_coefficients", "build_coefficients",
-           "coefficient_table", "thesis_figure_runs"]
+           "coefficient_table", "thesis_figure_runs", "thesis_figure_fits"]
 
 #: CSVs of ``results/raw`` whose zoo rows may enter a fit (``train`` rows)
 ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_extrapolation", "kpi_epochs",
@@ -206,8 +205,9 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     which needs torch); every zoo model x dataset shape and every held-out
     architecture's Fashion-MNIST shape is included so that predicting them needs no torch.
     """
-    from greenai.models import MODEL_NAMES
-    from greenai.models.sets import HELDOUT_SETS
+    from greenai.models import MODEL_NAMES  # heavy: torch
+    from greenai.models.sets import HELDOUT_SETS  # heavy: torch (greenai.models)
+    from greenai.predict.features import feature_table  # heavy: torch
 
     ds = _dataset_table()
     known = features if features is not None else _shipped_features()
@@ -287,3 +287,19 @@ def thesis_figure_runs(runs, features: dict, gpu: str):
     r["macs_epoch"] = [run_macs(x, features) for x in r.to_dict("records")]
     return r[(r["gpu_name"] == gpu) & (r["precision"] == "default") & (r["batch_size"] == 256) & ~r["heldout"]
              & r["csv"].isin(["kpi_macs", "kpi_cifar10"])]
+
+
+def thesis_figure_fits(shown) -> dict:
+    """The fits Figs 4.14-4.16 draw over :func:`thesis_figure_runs`' rows ``shown`` (:func:`fit_thesis`).
+
+    ``datasets``: each dataset with at least 3 runs, fitted alone; ``hc_model``: Fashion-MNIST and CIFAR-100
+    together (the thesis' HC model), or ``None`` below 3 runs.
+    """
+    datasets = {}
+    for ds in ("fashion_mnist", "cifar100", "cifar10"):
+        sub = shown[shown["dataset"] == ds]
+        if len(sub) >= 3:
+            datasets[ds] = fit_thesis(sub["macs_epoch"], sub["epoch_energy_j"])
+    both = shown[shown["dataset"].isin(["fashion_mnist", "cifar100"])]
+    hc = fit_thesis(both["macs_epoch"], both["epoch_energy_j"]) if len(both) >= 3 else None
+    return {"datasets": datasets, "hc_model": hc}

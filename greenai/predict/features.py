@@ -1,4 +1,4 @@
-"""Static features of a network: what one training step does, counted on PyTorch's ``meta`` device (torch, lazily).
+"""Static features of a network: what one training step does, counted on PyTorch's ``meta`` device (torch).
 
 :func:`static_features` runs a forward, a cross-entropy loss and a backward
 pass of any ``torch.nn.Module`` on ``meta`` under the operator recorder of
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 
+import torch
+
+from greenai.operator_times import fused_attention_on_meta, operator_recorder
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 from greenai.predict.model import IMAGE_SIZE, feature_key, has_features
 
@@ -97,10 +100,6 @@ def _count_step(net, input_shape, batch) -> dict:
     and written bytes, not as bytes moved); attention is the fused kernel a GPU runs
     (:func:`greenai.operator_times.fused_attention_on_meta`) and its forward MACs count as matrix products.
     """
-    import torch
-
-    from greenai.operator_times import fused_attention_on_meta, operator_recorder
-
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
@@ -141,10 +140,8 @@ _ALLOCATIONS = ("empty", "new_empty")
 
 def compute_model_features(name: str, in_channels: int, num_classes: int, image_size: int = IMAGE_SIZE) -> dict:
     """:func:`static_features` and thop's ``macs`` of a zoo or torchvision model, built on ``meta``."""
-    import torch
-
-    from greenai import models
-    from greenai.macs import count_macs
+    from greenai import models  # heavy: torchvision (the model zoo)
+    from greenai.macs import count_macs  # heavy: torchvision (greenai.models)
 
     with torch.device("meta"):
         net = models.build_model(name, in_channels, num_classes)

@@ -178,7 +178,7 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
     if has_features(cached.get(key)):
         return cached[key], "computed (cached)"
     try:
-        from greenai import models
+        from greenai import models  # heavy: torch
     except ImportError as exc:  # torch missing
         raise UnknownModelError(f"model {model!r} is not in the shipped features and torch is not importable "
                                 f"({exc}); shipped: {', '.join(sorted({k.split('|')[0] for k in coeffs['features']}))}"
@@ -188,11 +188,11 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
     except models.TimmMissingError as exc:  # timm:NAME without timm: say how to install it
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
-        from greenai.models.timm_models import TIMM_HINT
+        from greenai.models.timm_models import TIMM_HINT  # heavy: torch (greenai.models)
 
         raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
                                 f"{TIMM_HINT}") from None
-    from greenai.predict.features import feature_table  # torch: the static pass on meta
+    from greenai.predict.features import feature_table  # heavy: torch (the static pass on meta)
 
     feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
     cached[key] = feats
