@@ -198,7 +198,16 @@ def test_two_writers_with_different_keys_write_all(tmp_path, writer):
 def test_a_header_widened_while_another_writer_appends_loses_no_row(tmp_path, writer):
     path = tmp_path / "widen.csv"
     store.RowStore(path, COLUMNS).close()
-    run_two(writer, path, (200, 1, "one-store", 0, 0, 2), (200, 1, "widen", 0, 1, 2))
+    appender = start(writer, path, 200, 1, "one-store", 0, 0, 2)
+    # the campaign has its store open (it has appended) before the other writer tries to widen the header:
+    # the widening waits for the file's writer lock (a writer that opened second, on a file already widened
+    # with a column it does not know, would refuse the file: another kind of row)
+    deadline = time.perf_counter() + 60
+    while len(path.read_bytes().splitlines()) < 2 and time.perf_counter() < deadline and appender.poll() is None:
+        time.sleep(0.005)
+    widener = start(writer, path, 200, 1, "widen", 0, 1, 2)
+    for p in (appender, widener):
+        assert p.wait(timeout=120) == 0, p.stderr.read()
     assert damage(path, 200, 0) == {"lost": 0, "duplicated": 0, "unreadable": 0}
     assert pd.read_csv(path).columns[-1] == "extra"
 
