@@ -219,6 +219,44 @@ class LearningCurve:
 CHANCE_MARGIN = 0.02
 
 
+def prepare_curve(epochs: Sequence[float], accuracy: Sequence[float],
+                  chance: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Checked, sorted epochs and accuracies of one run, leading epochs at chance left out.
+
+    Returns ``(n, y, offset)``: epochs counted from ``offset`` (the last leading epoch within
+    :data:`CHANCE_MARGIN` of ``chance``; 0 when none) and their accuracies.
+
+    Raises
+    ------
+    TooFewEpochsError, AccuracyError
+        Fewer than :data:`MIN_EPOCHS` finite points (above chance); accuracies outside [0, 1] or epochs < 1.
+    """
+    n = np.asarray(epochs, dtype=float)
+    y = np.asarray(accuracy, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(y)
+    n, y = n[ok], y[ok]
+    if len(n) < MIN_EPOCHS:
+        raise TooFewEpochsError(f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy, "
+                                f"got {len(n)}")
+    if (y < 0).any() or (y > 1).any():
+        raise AccuracyError("accuracy must be a fraction in [0, 1] (divide percentages by 100)")
+    if (n <= 0).any():
+        raise AccuracyError("epochs must be >= 1 (1 = accuracy after the first epoch)")
+    order = np.argsort(n)
+    n, y = n[order], y[order]
+    offset = 0.0
+    if chance is not None and math.isfinite(chance):
+        lagging = int(np.argmax(y > chance + CHANCE_MARGIN)) if (y > chance + CHANCE_MARGIN).any() else len(y)
+        if lagging:
+            if len(y) - lagging < MIN_EPOCHS:
+                raise TooFewEpochsError(
+                    f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy above chance "
+                    f"({chance:.3f} + {CHANCE_MARGIN}), got {len(y) - lagging} of {len(y)}")
+            offset = float(n[lagging - 1])
+            n, y = n[lagging:] - offset, y[lagging:]
+    return n, y, offset
+
+
 def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form: str = DEFAULT_FORM,
                        chance: float | None = None) -> LearningCurve:
     """Least-squares fit of a learning curve to test accuracy after ``epochs`` epochs.
@@ -271,29 +309,8 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
         return best
     if form not in FORMS:
         raise AccuracyError(f"unknown learning-curve form {form!r}; choose one of {', '.join(FORMS + (AUTO,))}")
-    n = np.asarray(epochs, dtype=float)
-    y = np.asarray(accuracy, dtype=float)
-    ok = np.isfinite(n) & np.isfinite(y)
-    n, y = n[ok], y[ok]
-    if len(n) < MIN_EPOCHS:
-        raise TooFewEpochsError(f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy, "
-                                f"got {len(n)}")
-    if (y < 0).any() or (y > 1).any():
-        raise AccuracyError("accuracy must be a fraction in [0, 1] (divide percentages by 100)")
-    if (n <= 0).any():
-        raise AccuracyError("epochs must be >= 1 (1 = accuracy after the first epoch)")
-    order = np.argsort(n)
-    n, y = n[order], y[order]
-    n_all, offset = len(n), 0.0
-    if chance is not None and math.isfinite(chance):
-        lagging = int(np.argmax(y > chance + CHANCE_MARGIN)) if (y > chance + CHANCE_MARGIN).any() else len(y)
-        if lagging:
-            if len(y) - lagging < MIN_EPOCHS:
-                raise TooFewEpochsError(
-                    f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy above chance "
-                    f"({chance:.3f} + {CHANCE_MARGIN}), got {len(y) - lagging} of {len(y)}")
-            offset = float(n[lagging - 1])
-            n, y = n[lagging:] - offset, y[lagging:]
+    n, y, offset = prepare_curve(epochs, accuracy, chance)
+    n_all = int(np.sum(np.isfinite(np.asarray(epochs, dtype=float)) & np.isfinite(np.asarray(accuracy, dtype=float))))
     a0 = min(1.0, y.max() + 0.25 * max(y.max() - y.min(), 0.01))
     b0 = max(a0 - y[0], 1e-3)
     if form == "exp":
