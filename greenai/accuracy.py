@@ -1,42 +1,15 @@
 """Energy to reach an accuracy: learning curves fitted to recorded epochs (thesis 4.2.3 and beyond).
 
-The thesis trained AlexNet and ResNet18 for many epochs, saw test accuracy level
-off, and found "no clear mathematical relationship between accuracy and energy".
-Here a learning curve is fitted to test accuracy vs epochs of one recorded run
-and turned into the epoch, and the cumulative training energy, at which a
-target accuracy is reached:
-
-``exp``   (saturating exponential) ``acc(n) = a − b · exp(−c · n)``
-``power`` (inverse power law)      ``acc(n) = a − b · n^(−c)``
-
-``n`` is the number of epochs trained (1 after the first epoch), ``a`` the
-plateau (accuracy in [0, 1] as n → ∞), ``b`` and ``c`` > 0. Fits are
-least-squares (:func:`scipy.optimize.curve_fit`) with the plateau bounded to
-[0, 1]; ``auto`` (the default) keeps whichever form fits the later half of
-the run's epochs better.
-Leading epochs at chance accuracy (1 / classes, a network that has not started
-learning) shift the curve (``offset``) instead of bending it. A target the curve
-reaches only beyond 10× the recorded epochs is refused rather than extrapolated.
-
-Energy: the measured training energy of each epoch (``epoch_energy_j``: GPU
-energy of the epoch's training window; warm-up and the test-set evaluation are
-outside it). The energy of ``N`` epochs is the measured cumulative sum where
-``N`` is within the recorded run, and measured sum + (N − measured) × mean
-energy per epoch beyond it (flagged ``energy_extrapolated``).
-
-Rows come from ``results/raw/accuracy_<dataset>.csv`` (campaign experiments
-``accuracy_*``: 30 epochs, bf16) and from ``kpi_epochs.csv`` (10 epochs of
-AlexNet on Fashion-MNIST with test accuracy). Nothing here imports torch.
-Example::
+A learning curve (``exp``: ``a − b·exp(−c·n)``, ``power``: ``a − b·n^(−c)``; ``auto`` keeps the better) is
+fitted to test accuracy vs epochs of one recorded run and turned into the epoch, and the cumulative
+training energy [J] (measured epochs summed, extrapolated beyond them and flagged), at which a target
+accuracy is reached. Nothing here imports torch. The method in full: ``docs/energy_to_accuracy.md``;
+the ensemble of seven forms with calibrated intervals: :mod:`greenai.learning_curves`. Example::
 
     r = energy_to_accuracy("alexnet", "fashion_mnist")          # 99 % of the fitted plateau
-    r = energy_to_accuracy("alexnet", "fashion_mnist", target_accuracy=0.88)
     r.epoch, r.energy_j, r.curve.plateau, r.energy_extrapolated
 
-Every refusal is an :class:`AccuracyError` (a ``ValueError``) with a one-line
-message: no recorded curve for the model and dataset (:class:`NoCurveError`,
-listing the known ones), too few epochs, a target at or above the plateau or
-beyond the horizon.
+Every refusal is an :class:`AccuracyError` (a ``ValueError``) with a one-line message.
 """
 
 from __future__ import annotations
@@ -219,6 +192,44 @@ class LearningCurve:
 CHANCE_MARGIN = 0.02
 
 
+def prepare_curve(epochs: Sequence[float], accuracy: Sequence[float],
+                  chance: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Checked, sorted epochs and accuracies of one run, leading epochs at chance left out.
+
+    Returns ``(n, y, offset)``: epochs counted from ``offset`` (the last leading epoch within
+    :data:`CHANCE_MARGIN` of ``chance``; 0 when none) and their accuracies.
+
+    Raises
+    ------
+    TooFewEpochsError, AccuracyError
+        Fewer than :data:`MIN_EPOCHS` finite points (above chance); accuracies outside [0, 1] or epochs < 1.
+    """
+    n = np.asarray(epochs, dtype=float)
+    y = np.asarray(accuracy, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(y)
+    n, y = n[ok], y[ok]
+    if len(n) < MIN_EPOCHS:
+        raise TooFewEpochsError(f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy, "
+                                f"got {len(n)}")
+    if (y < 0).any() or (y > 1).any():
+        raise AccuracyError("accuracy must be a fraction in [0, 1] (divide percentages by 100)")
+    if (n <= 0).any():
+        raise AccuracyError("epochs must be >= 1 (1 = accuracy after the first epoch)")
+    order = np.argsort(n)
+    n, y = n[order], y[order]
+    offset = 0.0
+    if chance is not None and math.isfinite(chance):
+        lagging = int(np.argmax(y > chance + CHANCE_MARGIN)) if (y > chance + CHANCE_MARGIN).any() else len(y)
+        if lagging:
+            if len(y) - lagging < MIN_EPOCHS:
+                raise TooFewEpochsError(
+                    f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy above chance "
+                    f"({chance:.3f} + {CHANCE_MARGIN}), got {len(y) - lagging} of {len(y)}")
+            offset = float(n[lagging - 1])
+            n, y = n[lagging:] - offset, y[lagging:]
+    return n, y, offset
+
+
 def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form: str = DEFAULT_FORM,
                        chance: float | None = None) -> LearningCurve:
     """Least-squares fit of a learning curve to test accuracy after ``epochs`` epochs.
@@ -271,29 +282,8 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
         return best
     if form not in FORMS:
         raise AccuracyError(f"unknown learning-curve form {form!r}; choose one of {', '.join(FORMS + (AUTO,))}")
-    n = np.asarray(epochs, dtype=float)
-    y = np.asarray(accuracy, dtype=float)
-    ok = np.isfinite(n) & np.isfinite(y)
-    n, y = n[ok], y[ok]
-    if len(n) < MIN_EPOCHS:
-        raise TooFewEpochsError(f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy, "
-                                f"got {len(n)}")
-    if (y < 0).any() or (y > 1).any():
-        raise AccuracyError("accuracy must be a fraction in [0, 1] (divide percentages by 100)")
-    if (n <= 0).any():
-        raise AccuracyError("epochs must be >= 1 (1 = accuracy after the first epoch)")
-    order = np.argsort(n)
-    n, y = n[order], y[order]
-    n_all, offset = len(n), 0.0
-    if chance is not None and math.isfinite(chance):
-        lagging = int(np.argmax(y > chance + CHANCE_MARGIN)) if (y > chance + CHANCE_MARGIN).any() else len(y)
-        if lagging:
-            if len(y) - lagging < MIN_EPOCHS:
-                raise TooFewEpochsError(
-                    f"a learning curve needs at least {MIN_EPOCHS} epochs with test accuracy above chance "
-                    f"({chance:.3f} + {CHANCE_MARGIN}), got {len(y) - lagging} of {len(y)}")
-            offset = float(n[lagging - 1])
-            n, y = n[lagging:] - offset, y[lagging:]
+    n, y, offset = prepare_curve(epochs, accuracy, chance)
+    n_all = int(np.sum(np.isfinite(np.asarray(epochs, dtype=float)) & np.isfinite(np.asarray(accuracy, dtype=float))))
     a0 = min(1.0, y.max() + 0.25 * max(y.max() - y.min(), 0.01))
     b0 = max(a0 - y[0], 1e-3)
     if form == "exp":

@@ -203,7 +203,9 @@ def load_dataset(
     download : bool
         Let torchvision download missing files into ``root`` (needs internet).
     limit : int, optional
-        Keep only the first ``limit`` samples (for tests and quick runs).
+        Keep only the first ``limit`` samples (tests, quick runs, and CIFAR-10
+        runs on part of its training set: then only the training batches those
+        samples lie in are read, and need to exist).
 
     Returns
     -------
@@ -227,6 +229,11 @@ def load_dataset(
         ds = tvd.FashionMNIST(str(read_root), train=train, download=download)
         images = ds.data.unsqueeze(1).contiguous()
         labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+    elif spec.name == "cifar10" and limit is not None and _cifar10_batches_needed(train, limit) is not None:
+        # the first ``limit`` training samples lie in the first batches: read only those, so that a copy
+        # holding only them serves a limited run (torchvision's reader insists on all five)
+        read_root = root
+        images, labels = _read_cifar10_batches(root / spec.folder, _cifar10_batches_needed(train, limit))
     else:
         cls = tvd.CIFAR10 if spec.name == "cifar10" else tvd.CIFAR100
         read_root = root
@@ -249,18 +256,50 @@ _CIFAR_FILES = {
 }
 
 
-def missing_files(name: str, root: str | Path | None = None) -> str | None:
+#: samples in each of CIFAR-10's five pickled training batches
+CIFAR10_BATCH_SAMPLES = 10_000
+
+
+def _cifar10_batches_needed(train: bool, limit: int | None) -> tuple[str, ...] | None:
+    """The CIFAR-10 files holding the first ``limit`` samples of a split (None: every training batch)."""
+    if not train:
+        return ("test_batch",)
+    if limit is None or limit >= 5 * CIFAR10_BATCH_SAMPLES:
+        return None
+    return tuple(f"data_batch_{i + 1}" for i in range(max(1, math.ceil(limit / CIFAR10_BATCH_SAMPLES))))
+
+
+def _read_cifar10_batches(folder: Path, files: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 images ``[N, 3, 32, 32]`` and int64 labels of CIFAR-10's pickled ``files`` (in order)."""
+    import pickle
+
+    images, labels = [], []
+    for f in files:
+        try:
+            with open(folder / f, "rb") as fh:
+                entry = pickle.load(fh, encoding="latin1")
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise DatasetNotFoundError(_missing_message(DATASETS["cifar10"], folder.parent)) from exc
+        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(entry["labels"], dtype=np.int64))
+    return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels))
+
+
+def missing_files(name: str, root: str | Path | None = None, limit: int | None = None) -> str | None:
     """Why the real files of dataset ``name`` are not usable under ``root``; None when they are there.
 
     Only checks that the files :func:`load_dataset` reads exist (Fashion-MNIST
-    extracted or as ``.gz``; CIFAR's pickled batches); reads and decodes
-    nothing, so a whole grid is validated in milliseconds.
+    extracted or as ``.gz``; CIFAR's pickled batches; for CIFAR-10 with a
+    ``limit``, only the training batches the first ``limit`` samples lie in);
+    reads and decodes nothing, so a whole grid is validated in milliseconds.
     """
     spec = dataset_spec(name)
     root = Path(root).expanduser() if root is not None else paths.data_dir()
     folder = root / spec.folder
     if spec.name == "fashion_mnist":
         ok = any(all((folder / "raw" / f"{f}{ext}").is_file() for f in _FMNIST_FILES) for ext in ("", ".gz"))
+    elif spec.name == "cifar10" and _cifar10_batches_needed(True, limit) is not None:
+        ok = all((folder / f).is_file() for f in _cifar10_batches_needed(True, limit) + ("test_batch",))
     else:
         ok = all((folder / f).is_file() for f in _CIFAR_FILES[spec.name])
     if ok:

@@ -277,3 +277,42 @@ def test_missing_files_checks_presence_without_reading(tmp_path):
     assert "CIFAR-100 not found" in data.missing_files("cifar100", tmp_path)  # meta is missing
     (folder / "meta").write_bytes(b"")
     assert data.missing_files("cifar100", tmp_path) is None
+
+
+def _fake_cifar10(folder, batches, seed=0):
+    """CIFAR-10's pickled layout with random pixels: ``batches`` training files and the test file."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    made = {}
+    for name, n in [(f"data_batch_{i}", 10_000) for i in batches] + [("test_batch", 10_000)]:
+        entry = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 "labels": rng.integers(0, 10, n).tolist()}
+        (folder / name).write_bytes(pickle.dumps(entry))
+        made[name] = entry
+    return made
+
+
+def test_cifar10_with_a_limit_reads_only_the_batches_it_needs(tmp_path):
+    """The first 20,000 training images are batches 1-2 in order; batches 3-5 need not exist, the test set is whole."""
+    from greenai import data
+
+    import numpy as np
+
+    made = _fake_cifar10(tmp_path / "cifar-10-batches-py", (1, 2))
+    assert data.missing_files("cifar10", tmp_path, limit=20_000) is None
+    assert "CIFAR-10 not found" in data.missing_files("cifar10", tmp_path)  # the whole set needs five batches
+    assert "CIFAR-10 not found" in data.missing_files("cifar10", tmp_path, limit=20_001)
+    train = data.load_dataset("cifar10", True, root=tmp_path, limit=15_000)
+    assert train.images.shape == (15_000, 3, 32, 32) and train.source == "real"
+    first = np.concatenate([made["data_batch_1"]["data"], made["data_batch_2"]["data"]])[:15_000]
+    assert np.array_equal(train.images.numpy().reshape(15_000, -1), first)
+    assert train.labels[10_000].item() == made["data_batch_2"]["labels"][0]
+    test = data.load_dataset("cifar10", False, root=tmp_path, limit=20_000)
+    assert test.images.shape == (10_000, 3, 32, 32)
+    assert test.labels.tolist() == made["test_batch"]["labels"]
+    with pytest.raises(data.DatasetNotFoundError):
+        data.load_dataset("cifar10", True, root=tmp_path, limit=30_000)

@@ -197,7 +197,7 @@ def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, chec
     def bad(spec, msg):
         problems.append(f"{spec.describe()}: {msg}")
 
-    real_checked: dict[str, str | None] = {}
+    real_checked: dict[tuple, str | None] = {}
     seen: dict[tuple, RunSpec] = {}
     for s in specs:
         if s.kind not in KINDS:
@@ -211,10 +211,10 @@ def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, chec
         if s.dataset not in DATASETS:
             bad(s, f"unknown dataset {s.dataset!r}; valid: {', '.join(DATASETS)}")
         elif s.source == "real" and check_data:
-            if s.dataset not in real_checked:
-                real_checked[s.dataset] = missing_real_data(s.dataset, data_root)
-            if real_checked[s.dataset]:
-                bad(s, f"real dataset missing: {real_checked[s.dataset]} (or set source: synthetic)")
+            if (s.dataset, s.limit) not in real_checked:
+                real_checked[(s.dataset, s.limit)] = missing_real_data(s.dataset, data_root, s.limit)
+            if real_checked[(s.dataset, s.limit)]:
+                bad(s, f"real dataset missing: {real_checked[(s.dataset, s.limit)]} (or set source: synthetic)")
         if not isinstance(s.batch_size, int) or s.batch_size < 1:
             bad(s, f"batch size must be an integer >= 1, got {s.batch_size!r}")
         if not isinstance(s.epochs, int) or s.epochs < 1:
@@ -250,12 +250,15 @@ def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, chec
 
 
 
-def missing_real_data(dataset: str, data_root=None) -> str | None:
+def missing_real_data(dataset: str, data_root=None, limit: int | None = None) -> str | None:
     """Why the real files of ``dataset`` are not usable under ``data_root``, or None when present.
+
+    ``limit``: the run uses only the first ``limit`` samples (CIFAR-10 then needs only the training
+    batches they lie in).
 
     Checks that the files exist (no decoding: validating a grid of 89 runs must
     not read a dataset 89 times); see :func:`greenai.data.real_files_present`.
     """
     from greenai import data as _data
 
-    return _data.missing_files(dataset, data_root)
+    return _data.missing_files(dataset, data_root, limit)

@@ -203,6 +203,34 @@ def _accuracy(dataset):
     return grids
 
 
+#: models of the ``accuracy_curves`` grid: six zoo models and two torchvision families outside the zoo
+CURVE_MODELS = ("resnet18", "resnet34", "vgg11", "mobilenet_v2", "googlenet", "shufflenet_v2_x1_0",
+                "regnet_y_400mf")
+#: AlexNet's 11x11/4 stem and three poolings need at least 64 px; it trains at this size in ``accuracy_curves``
+CURVE_ALEXNET_IMAGE_SIZE = 64
+#: image size [px] of the other ``accuracy_curves`` runs: CIFAR-10's own, Fashion-MNIST's 28 px resized up
+#: (224 px, as the thesis, costs ~49x the work per epoch; 16 runs x 30 epochs would not fit a campaign slot)
+CURVE_IMAGE_SIZE = 32
+#: CIFAR-10 training images of the ``accuracy_curves`` runs: the first two of its five training batches (the
+#: test set is whole); Fashion-MNIST trains on all 60,000
+CURVE_CIFAR10_LIMIT = 20_000
+
+
+def _accuracy_curves(datasets):
+    """Learning curves for energy to accuracy: 8 models x ``datasets``, 30 full epochs, test accuracy after each."""
+    def grids(q):
+        out = []
+        for dataset in datasets:
+            limit = {CIFAR10: CURVE_CIFAR10_LIMIT}.get(dataset)
+            for models, size in ((("alexnet",), CURVE_ALEXNET_IMAGE_SIZE), (CURVE_MODELS, CURVE_IMAGE_SIZE)):
+                out.append(Grid("accuracy_curves", ["alexnet"] if q else list(models), [dataset],
+                                [4 if q else 256], precisions=[ACCURACY_PRECISION],
+                                options=_quick({"epochs": ACCURACY_EPOCHS, "warmup_steps": 20, "evaluate": True,
+                                                "image_size": size, "limit": limit}, q, evaluate=False)))
+        return out
+    return grids
+
+
 def _extrapolation(q):
     return [Grid("extrapolation", ["alexnet"] if q else ["vgg16", "mobilenet_v2", "googlenet", "googlenet_mod8"],
                     [FMNIST], [4 if q else 256], options=_quick({"epochs": 1, "warmup_steps": 10}, q))]
@@ -268,6 +296,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("accuracy_cifar10", "accuracy_cifar10", "train", "4.2.3, Figs 4.18, 4.20 (CIFAR-10 for CIFAR-100)",
                "AlexNet, ResNet18, real CIFAR-10, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR10)),
+    Experiment("accuracy_curves", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
+               "8 models (6 zoo, 2 torchvision families outside it) x real FMNIST and CIFAR-10 (20,000 training "
+               "images), 32 px (AlexNet 64 px), batch 256, bf16, 30 epochs with test accuracy",
+               _accuracy_curves((FMNIST, CIFAR10))),
+    Experiment("accuracy_curves_fmnist", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
+               "the Fashion-MNIST half of accuracy_curves (same CSV)", _accuracy_curves((FMNIST,))),
+    Experiment("accuracy_curves_cifar10", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
+               "the CIFAR-10 half of accuracy_curves (same CSV)", _accuracy_curves((CIFAR10,))),
     Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
                "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR100)),

@@ -31,12 +31,12 @@ def register(subparsers) -> None:
                     "models, any torchvision classification model, or timm:NAME with timm installed) on a "
                     "dataset, with 90 % prediction intervals, from coefficients fitted on recorded GPU runs "
                     "(notebook 05).")
-    p.add_argument("--model", required=True,
+    p.add_argument("--model", default=None,
                    help="zoo, torchvision or timm:NAME model name, e.g. resnet18, densenet121, timm:dla34")
-    p.add_argument("--dataset", required=True, help="fashion_mnist, cifar10 or cifar100")
+    p.add_argument("--dataset", default=None, help="fashion_mnist, cifar10 or cifar100")
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (>= 1); optional with --target-accuracy")
-    p.add_argument("--batch-size", required=True, type=int, help="samples per step (>= 1)")
+    p.add_argument("--batch-size", default=None, type=int, help="samples per step (>= 1)")
     p.add_argument("--gpu", default=None, help="GPU with coefficients (e.g. h100, h200); default: the most measured")
     p.add_argument("--precision", default=None, help="default (PyTorch's), fp32, tf32 or bf16")
     p.add_argument("--price-eur-per-kwh", type=float, default=DEFAULT_PRICE_EUR_PER_KWH,
@@ -46,11 +46,20 @@ def register(subparsers) -> None:
     p.add_argument("--target-accuracy", type=float, default=None,
                    help="test accuracy to reach (fraction, e.g. 0.9): the epochs come from the learning curve "
                         "recorded for this model and dataset (greenai.accuracy), where one exists")
+    p.add_argument("--observed", default=None, metavar="CSV",
+                   help="your run's first epochs (columns epoch, accuracy and optionally energy_j per epoch; at "
+                        f"least {MIN_OBSERVED} epochs): with --target-accuracy, the epoch and energy at which your "
+                        "run reaches it, from an ensemble of learning curves (greenai.learning_curves)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cli)
 
 
 def _cli(args: argparse.Namespace) -> int:
+    if args.observed is not None:
+        return _observed_cli(args)
+    missing = [f"--{n.replace('_', '-')}" for n in ("model", "dataset", "batch_size") if getattr(args, n) is None]
+    if missing:
+        raise UsageError(f"give {', '.join(missing)} (or --observed CSV --target-accuracy A for your own run)")
     for name in ("price_eur_per_kwh", "gco2_per_kwh"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value >= 0):
@@ -116,6 +125,62 @@ def _epochs_to_accuracy(model: str, dataset: str, target: float):
     name = str(model).strip().lower().replace("-", "_")
     key = str(dataset).strip().lower().replace("-", "_")
     return energy_to_accuracy(name, DATASET_ALIASES.get(key, key), target_accuracy=target)
+
+
+#: fewest observed epochs ``--observed`` accepts (the ensemble's forms have up to 4 parameters)
+MIN_OBSERVED = 5
+
+
+def _observed_cli(args: argparse.Namespace) -> int:
+    """``--observed CSV --target-accuracy A``: when the user's own run reaches A (greenai.learning_curves)."""
+    import pandas as pd
+
+    from greenai import accuracy, learning_curves
+
+    target = args.target_accuracy
+    if target is None:
+        raise UsageError("--observed needs --target-accuracy A (a fraction, e.g. 0.9)")
+    if not (math.isfinite(target) and 0 < target < 1):
+        raise UsageError(f"--target-accuracy must be a fraction in (0, 1), got {target:g}")
+    try:
+        obs = pd.read_csv(args.observed)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read --observed {args.observed}: {exc}") from None
+    lacking = [c for c in ("epoch", "accuracy") if c not in obs]
+    if lacking:
+        raise UsageError(f"--observed {args.observed} lacks the column(s) {', '.join(lacking)} (need epoch, accuracy "
+                         f"and optionally energy_j; it has {', '.join(map(str, obs.columns)) or 'none'})")
+    try:
+        obs = obs.assign(**{c: pd.to_numeric(obs[c], errors="raise") for c in obs.columns
+                            if c in ("epoch", "accuracy", "energy_j")}).dropna(subset=["epoch", "accuracy"])
+    except ValueError as exc:
+        raise UsageError(f"--observed {args.observed}: epoch, accuracy and energy_j must be numbers ({exc})") from None
+    if len(obs) < MIN_OBSERVED:
+        raise UsageError(f"--observed {args.observed} has {len(obs)} epoch(s); give at least {MIN_OBSERVED}")
+    if ((obs.accuracy < 0) | (obs.accuracy > 1)).any():
+        raise UsageError("--observed accuracy must be fractions in [0, 1] (divide percentages by 100)")
+    if "energy_j" in obs and not (obs.energy_j.notna().all() and (obs.energy_j >= 0).all()):
+        raise UsageError("--observed energy_j must be a number >= 0 on every epoch (or leave the column out)")
+    try:
+        p = learning_curves.predict_observed(obs, target)
+    except accuracy.AccuracyError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(p.as_dict(), indent=1))
+        return 0
+    print(f"target accuracy {p.target_accuracy:.4f} from {p.observed_epochs} observed epochs "
+          f"({p.level:.0%} interval; {p.calibration})")
+    if not p.reachable:
+        print(f"  unreachable: {1 - p.p_reach:.0%} of the learning curves' posterior never reaches it within "
+              f"{learning_curves.HORIZON:g} x the observed epochs (ensemble plateau {p.plateau:.4f})")
+        return 0
+    print(f"  epoch    {p.epoch:.0f}  [{p.epoch_low:.0f}, {p.epoch_high:.0f}]")
+    if math.isfinite(p.energy_j):
+        print(f"  energy   {p.energy_j:,.0f} J  [{p.energy_low_j:,.0f}, {p.energy_high_j:,.0f}]  = "
+              f"{p.energy_j / J_PER_KWH:.4f} kWh (observed epochs, then their mean energy per epoch)")
+    print(f"  plateau  {p.plateau:.4f}; forms " + ", ".join(f"{m.form} {m.weight:.2f}" for m in p.curve.members
+                                                          if m.weight >= 0.01))
+    return 0
 
 
 def _hms(seconds: float) -> str:
