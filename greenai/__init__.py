@@ -17,6 +17,8 @@ A research compendium reproducing the thesis "Energy Sustainability Analysis of
 Machine Learning Algorithms"; the notebooks in ``notebooks/`` call into the package.
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it (loaded on first use)
@@ -29,8 +31,6 @@ __all__ = ["__version__", *_EXPORTS]
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'greenai' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value

@@ -259,7 +259,7 @@ def fit_learning_curve(epochs: Sequence[float], accuracy: Sequence[float], form:
     FitFailedError
         The fit did not converge.
     """
-    from scipy.optimize import curve_fit
+    from scipy.optimize import curve_fit  # heavy: scipy
 
     if form == AUTO:
         fitted, failures = [], []

@@ -143,7 +143,7 @@ def _check_device(args: argparse.Namespace) -> None:
     process (e.g. a login node) needs none.
     """
     if args.device is not None:
-        import torch
+        import torch  # heavy: torch
 
         try:
             kind = torch.device(args.device).type
@@ -231,7 +231,7 @@ def _no_gpu(device: str | None) -> str | None:
     """Why ``device`` (default: the first GPU) is no usable GPU, or None."""
     if device is not None and not str(device).startswith("cuda"):
         return f"--device {device} is no GPU"
-    import torch
+    import torch  # heavy: torch
 
     if not torch.cuda.is_available():
         return "no GPU found (CUDA is not available to torch on this machine)"

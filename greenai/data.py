@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import os
 import math
+import pickle
 import shutil
 import time
 import zlib
@@ -222,7 +223,7 @@ def load_dataset(
     if synthetic:
         return synthetic_split(spec.name, train=train, limit=limit)
     root = Path(root).expanduser() if root is not None else paths.data_dir()
-    import torchvision.datasets as tvd
+    import torchvision.datasets as tvd  # heavy: torchvision
 
     if spec.name == "fashion_mnist":
         read_root = _fashion_mnist_root(root, download)
@@ -271,7 +272,6 @@ def _cifar10_batches_needed(train: bool, limit: int | None) -> tuple[str, ...] |
 
 def _read_cifar10_batches(folder: Path, files: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 images ``[N, 3, 32, 32]`` and int64 labels of CIFAR-10's pickled ``files`` (in order)."""
-    import pickle
 
     images, labels = [], []
     for f in files:

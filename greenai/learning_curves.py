@@ -213,7 +213,7 @@ def fit_ensemble(epochs: Sequence[float], accuracy: Sequence[float], chance: flo
     ------
     greenai.accuracy.TooFewEpochsError, greenai.accuracy.AccuracyError, greenai.accuracy.FitFailedError
     """
-    from scipy.optimize import curve_fit
+    from scipy.optimize import curve_fit  # heavy: scipy
 
     n, y, offset = acc.prepare_curve(epochs, accuracy, chance)
     members = []

@@ -102,7 +102,7 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAG
     -------
     MacCount
     """
-    import thop
+    import thop  # heavy: thop
 
     input_shape = tuple(int(d) for d in input_shape)
     if len(input_shape) != 3 or min(input_shape) < 1:
@@ -262,9 +262,9 @@ def model_table(datasets=None, models=None, image_size: int = DEFAULT_IMAGE_SIZE
     ValueError
         ``image_size`` is too small for a model (its feature maps shrink to nothing).
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai.data import DATASETS, dataset_spec
+    from greenai.data import DATASETS, dataset_spec  # heavy: numpy
 
     if head not in ("dataset", "ten"):
         raise ValueError(f"head must be 'dataset' or 'ten', got {head!r}")
@@ -297,9 +297,9 @@ def thesis_comparison(image_size: int = DEFAULT_IMAGE_SIZE):
         relative differences to the thesis (``rel_diff_*``), and
         ``macs_ptflops_100_class_head`` (NaN where not CIFAR-100).
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai.data import dataset_spec
+    from greenai.data import dataset_spec  # heavy: numpy
 
     rows = []
     for (model, dataset), thesis in THESIS_MACS.items():

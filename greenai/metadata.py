@@ -36,7 +36,7 @@ def environment_metadata() -> dict:
         "cudnn": None,
     }
     try:
-        import torch
+        import torch  # heavy: torch
 
         meta["torch"] = torch.__version__
         meta["cuda"] = torch.version.cuda

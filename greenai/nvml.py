@@ -51,7 +51,7 @@ class NvmlGpuLost(NvmlError):
 def _pynvml():
     """Import ``pynvml`` lazily so that a CPU-only install imports greenai."""
     try:
-        import pynvml
+        import pynvml  # optional: pynvml
     except ImportError as exc:  # pragma: no cover - nvidia-ml-py is a dependency
         raise NvmlUnavailable(
             "the Python package nvidia-ml-py (module pynvml) is not installed; "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,9 +41,9 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
     """
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten
+    import torch  # heavy: torch
+    from torch.utils._python_dispatch import TorchDispatchMode  # heavy: torch
+    from torch.utils._pytree import tree_flatten  # heavy: torch
 
     aten = torch.ops.aten
     matmuls = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm}
@@ -98,7 +99,7 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
 
 
 def _step(net, optimizer, x, y, mode):
-    import torch
+    import torch  # heavy: torch
 
     with mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
@@ -108,10 +109,10 @@ def _step(net, optimizer, x, y, mode):
 
 
 def _build(model: str, in_channels: int, num_classes: int, device):
-    import torch
+    import torch  # heavy: torch
 
-    from greenai import models
-    from greenai.train import make_optimizer
+    from greenai import models  # heavy: torch
+    from greenai.train import make_optimizer  # heavy: numpy
 
     with torch.device(device):
         net = models.build_model(model, in_channels, num_classes)
@@ -127,8 +128,8 @@ def fused_attention_on_meta():
     GPU and decomposes attention into matrix products and a softmax on the
     ``meta`` device; describing the GPU's operator keeps both lists alike.
     """
-    import torch
-    import torch.nn.functional as F
+    import torch  # heavy: torch
+    import torch.nn.functional as F  # heavy: torch
 
     original = F.scaled_dot_product_attention
 
@@ -154,7 +155,7 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     optimizer's step is left out (its kernels differ between devices; the
     energy model prices it per parameter).
     """
-    import torch
+    import torch  # heavy: torch
 
     net, opt = _build(model, in_channels, num_classes, "meta")
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
@@ -177,9 +178,8 @@ def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10,
     :data:`greenai.operators.OPERATOR_FIELDS` plus ``gpu_time_s``, and the median wall time of an
     untimed step [s].
     """
-    import statistics
 
-    import torch
+    import torch  # heavy: torch
 
     net, opt = _build(model, in_channels, num_classes, device)
     x = torch.randn((batch_size, in_channels, image_size, image_size), device=device)
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--in-channels", type=int, default=1)
     p.add_argument("--num-classes", type=int, default=10)
     args = p.parse_args(argv)
-    import torch
+    import torch  # heavy: torch
 
     if not torch.cuda.is_available():
         print("greenai.operator_times: no CUDA GPU; operator times are measured on a GPU", file=sys.stderr)

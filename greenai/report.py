@@ -17,6 +17,7 @@ Usage: ``python -m greenai.report [--out DIR]``.
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import sys
 from pathlib import Path
@@ -52,9 +53,8 @@ def figures_of(source: str, figures_dir: Path) -> list[Path]:
 
 def with_figures(notebook, figures_dir: Path):
     """``notebook`` with each code cell's saved figures appended to its outputs (in memory only)."""
-    import base64
 
-    import nbformat
+    import nbformat  # optional: nbformat
 
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -67,7 +67,7 @@ def with_figures(notebook, figures_dir: Path):
 
 
 def _exporter():
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # optional: nbconvert
 
     return HTMLExporter(template_name="lab")
 
@@ -80,7 +80,7 @@ def _render(notebook, title: str, target: Path) -> Path:
 
 
 def _markdown_page(title: str, markdown: str, target: Path) -> Path:
-    import nbformat
+    import nbformat  # optional: nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(markdown)])
     return _render(nb, title, target)
@@ -99,7 +99,7 @@ def build(out_dir: Path | None = None, notebooks_dir: Path | None = None, claims
     FileNotFoundError
         No executed notebook: run ``make reproduce`` first.
     """
-    import nbformat
+    import nbformat  # optional: nbformat
 
     notebooks_dir = Path(notebooks_dir or paths.executed_notebooks_dir())
     figures_dir = Path(figures_dir or paths.figures_dir())

@@ -28,7 +28,7 @@ def notebook_sources(pattern: str = "[0-9][0-9]_*.py") -> list[Path]:
 
 def to_ipynb(source: Path) -> Path:
     """Convert a jupytext percent script to ``.ipynb`` beside it; returns the path."""
-    import jupytext
+    import jupytext  # optional: jupytext
 
     target = source.with_suffix(".ipynb")
     notebook = jupytext.read(source)
@@ -42,7 +42,7 @@ def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path 
 
     A failing cell raises ``papermill.PapermillExecutionError``.
     """
-    import papermill
+    import papermill  # optional: papermill
 
     ipynb = to_ipynb(source)
     out_dir = output_dir or paths.executed_notebooks_dir()
@@ -88,7 +88,7 @@ def _strip_volatile_metadata(executed: Path) -> None:
     Consecutive chunks of one stream are joined: how the kernel splits what a cell prints
     depends on timing (a print before a slow call arrives as a chunk of its own).
     """
-    import nbformat
+    import nbformat  # optional: nbformat
 
     nb = nbformat.read(executed, as_version=4)
     for key in _TIMING_KEYS:
@@ -111,7 +111,7 @@ def _strip_machine_paths(executed: Path) -> None:
     become relative to it (``results/figures/...``), so the executed copy is the
     same on every machine.
     """
-    import nbformat
+    import nbformat  # optional: nbformat
 
     root = str(paths.REPO_ROOT) + "/"
     nb = nbformat.read(executed, as_version=4)

@@ -183,3 +183,21 @@ def _stdlib() -> frozenset[str]:
 
     return frozenset(sys.stdlib_module_names)
 
+
+def test_every_deferred_import_says_why():
+    """An import inside a function carries its reason (``# heavy: torch``, ``# optional: timm``) on its line or the
+    line above; the standard library is imported at module level."""
+    import sys
+
+    modules = _modules()
+    unexplained = []
+    for name, path in modules.items():
+        lines = path.read_text().splitlines()
+        for target, line, lazy, _ in _imports(name, path, modules):
+            if not lazy:
+                continue
+            here, above = lines[line - 1], lines[line - 2] if line >= 2 else ""
+            stdlib = target.split(".")[0] in sys.stdlib_module_names
+            if stdlib or not ("#" in here or above.strip().startswith("#")):
+                unexplained.append(f"{path.relative_to(paths.REPO_ROOT)}:{line} {here.strip()}")
+    assert not unexplained, "\n".join(unexplained)

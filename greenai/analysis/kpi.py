@@ -64,15 +64,15 @@ class LogLogFit:
     n: int
 
     def predict(self, macs):
-        import numpy as np
+        import numpy as np  # heavy: numpy
 
         return 10 ** (self.intercept + self.slope * np.log10(macs))
 
 
 def loglog_fit(macs, energy_j) -> LogLogFit:
     """Fit the thesis' log-log linear relation between MACs and energy per epoch (4.1.4)."""
-    import numpy as np
-    import statsmodels.api as sm
+    import numpy as np  # heavy: numpy
+    import statsmodels.api as sm  # heavy: statsmodels
 
     x = np.log10(np.asarray(macs, dtype=float))
     y = np.log10(np.asarray(energy_j, dtype=float))
@@ -96,7 +96,7 @@ def phase_energy_table(rows):
     differenced, added), ``resolved`` (|by_difference| above that bound) and
     ``thesis_error`` = thesis / by_difference − 1.
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     out = []
     for (gpu, model, batch), g in rows.groupby(["gpu_name", "model", "batch_size"], sort=False):
@@ -136,7 +136,7 @@ def total_energy_over_epochs(rows, epochs: Sequence[int] = (10, 20, 30, 40, 50))
     stationary after warm-up, so the total scales linearly; the table says so in
     ``basis``).
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     s = summarize(rows, ["batch_size"])
     out = [{"batch_size": r.batch_size, "epochs": n, "total_energy_j": n * r.epoch_energy_j_mean,
@@ -156,7 +156,7 @@ def compare_with_recorded(check_rows, recorded_rows, by: Sequence[str] = ("model
     between epochs, repeats and machines), ``recorded_rows``, ``within`` (the
     check lies in [min, max]) and ``vs_recorded_mean`` (check / recorded mean − 1).
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     check = per_run(check_rows).groupby(list(by), sort=False).agg(
         check_epoch_energy_j=("epoch_energy_j", "mean"), check_epoch_duration_s=("epoch_duration_s", "mean"),

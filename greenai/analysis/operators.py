@@ -66,8 +66,8 @@ def share_residual_correlation(shares, errors):
     Returns one row per class with ``r``, ``p_value``, ``n_models`` and ``mean_share``,
     largest ``|r|`` first.
     """
-    import pandas as pd
-    from scipy import stats
+    import pandas as pd  # heavy: pandas
+    from scipy import stats  # heavy: scipy
 
     common = shares.index.intersection(errors.index)
     rows = []

@@ -84,7 +84,7 @@ def split_phase_energy(windows: list[DesignWindow]) -> PhaseSplit:
     power = dict.fromkeys(names, math.nan)
     ok = np.isfinite(b).all() and len(windows) >= len(names)
     if ok:
-        from scipy.optimize import nnls
+        from scipy.optimize import nnls  # heavy: scipy
 
         coef, _ = nnls(a, b)
         power = dict(zip(names, map(float, coef)))

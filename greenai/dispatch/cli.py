@@ -213,7 +213,7 @@ class _Progress:
         if self.bar is None:
             self.bar = False
             if sys.stderr.isatty() or total >= LONG_PLAN_SEARCHES:
-                from tqdm import tqdm
+                from tqdm import tqdm  # heavy: tqdm
 
                 self.bar = tqdm(total=total, desc=self.desc, unit="search", file=sys.stderr, leave=False,
                                 dynamic_ncols=True)
@@ -228,7 +228,7 @@ class _Progress:
 def _plan_window(year, start, args, gpu, battery, desc):
     progress = _Progress(desc)
     try:
-        from greenai.dispatch import sweep
+        from greenai.dispatch import sweep  # heavy: numpy
 
         return sweep.plan_window(year, start, args.deadline, gpu, battery, args.choose_start, args.objective,
                                  progress=progress)

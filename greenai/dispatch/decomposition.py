@@ -19,7 +19,10 @@ Tests check this solver against :func:`greenai.dispatch.model.create_model`.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import highspy
@@ -92,7 +95,7 @@ class PatternSolution:
         """The plan, one row per slot, with the columns of :func:`greenai.dispatch.model.schedule`.
 
         ``carbon_g_per_kwh`` (per slot) gives the ``emissions_g`` column [gCO2]; zeros without it."""
-        import pandas as pd
+        import pandas as pd  # heavy: pandas
 
         f = self.flows_w
         table = pd.DataFrame({
@@ -125,9 +128,6 @@ def quiet_highs() -> "highspy.Highs":
     """A silent ``highspy.Highs``: its constructor prints a banner on the C-level
     stdout (mixed into ``greenai dispatch``'s plan otherwise), so stdout is
     pointed at /dev/null while it is built."""
-    import ctypes
-    import os
-    import sys
 
     sys.stdout.flush()
     libc = ctypes.CDLL(None)

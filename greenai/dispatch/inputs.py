@@ -371,7 +371,7 @@ def read_weather(path: Path | str = TMY_FILE) -> tuple[pd.DataFrame, dict]:
     a cell-temperature model needs one continuous calendar, so the time stamps
     are rewritten to 2019 keeping month, day and hour.
     """
-    import pvlib
+    import pvlib  # heavy: pvlib
 
     weather, meta = pvlib.iotools.read_pvgis_tmy(str(path), map_variables=True)
     idx = weather.index
@@ -400,7 +400,7 @@ def solar_ac_w(array: PvArray | None = None, weather_path: Path | str = TMY_FILE
         ``time_utc``, ``ghi_w_m2``, ``poa_w_m2`` (plane of array), ``temp_cell_c``,
         ``dc_w`` (after losses) and ``ac_w`` [W] (= Wh in that hour).
     """
-    import pvlib
+    import pvlib  # heavy: pvlib
 
     array = array or PvArray()
     weather, meta = read_weather(weather_path)

@@ -349,7 +349,7 @@ def _compute_hull_vertices(power_w, duration_h, max_hours: int) -> np.ndarray:
     patterns = _minimal_patterns(power_w, duration_h, max_hours)
     if len(patterns) <= patterns.shape[1] + 1:
         return patterns
-    from scipy.spatial import ConvexHull, QhullError
+    from scipy.spatial import ConvexHull, QhullError  # heavy: scipy
 
     try:
         hull = ConvexHull(patterns.astype(float))
@@ -390,7 +390,7 @@ class DispatchSolveError(RuntimeError):
 
 def make_solver(time_limit_s: float | None = None):
     """A HiGHS solver through Pyomo's persistent interface, gap 1e-6, silent, one thread."""
-    from pyomo.contrib.solver.solvers.highs import Highs
+    from pyomo.contrib.solver.solvers.highs import Highs  # heavy: pyomo
 
     solver = Highs()
     solver.config.tee = False
@@ -416,7 +416,7 @@ def solve(model: pyo.ConcreteModel, solver=None) -> dict:
     DispatchSolveError
         When HiGHS stops without proving optimality.
     """
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition  # heavy: pyomo
 
     solver = solver or make_solver()
     results = solver.solve(model)
@@ -437,7 +437,7 @@ def solve(model: pyo.ConcreteModel, solver=None) -> dict:
 
 def schedule(model: pyo.ConcreteModel, first_hour: int = 0) -> "pd.DataFrame":
     """The solved plan, one row per slot: level, GPU power and every flow [W = Wh]."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     rows = []
     for t in model.HOURS:

@@ -40,8 +40,8 @@ DESIGN_WINDOW_COUNT = 4
 @functools.lru_cache(maxsize=None)
 def _macs_per_sample(model: str, dataset: str, image_size: int) -> float:
     """MACs of one forward pass of one sample [MAC], as every row records them (cached per process)."""
-    from greenai.data import DATASETS
-    from greenai.experiments.environment import model_macs
+    from greenai.data import DATASETS  # heavy: numpy
+    from greenai.experiments.environment import model_macs  # heavy: torch
 
     ds = DATASETS[dataset]
     try:
@@ -69,7 +69,7 @@ def cell_cost_s(spec: RunSpec) -> float:
     replay windows (a runner setting, not the spec's) are not counted. Each step
     lasts :func:`step_s`. Only the order of cells is meant to be right.
     """
-    from greenai.data import DATASETS
+    from greenai.data import DATASETS  # heavy: numpy
 
     one = step_s(spec)
     warmup_s = spec.warmup_steps * one

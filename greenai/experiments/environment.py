@@ -6,6 +6,7 @@ import datetime as _dt
 import math
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -85,7 +86,7 @@ class DataCache:
         self._splits: dict[tuple, object] = {}
 
     def split(self, dataset: str, source: str, train: bool, limit: int | None = None):
-        from greenai import data as _data
+        from greenai import data as _data  # heavy: numpy
 
         key = (dataset, source, train, limit)
         if key not in self._splits:
@@ -96,10 +97,10 @@ class DataCache:
 def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: int) -> tuple[float, float]:
     """(MACs per image, parameters) of a model from :func:`greenai.macs.count_model` (cached there); NaN MACs
     when the counter (thop) is missing."""
-    from greenai import models as _models
+    from greenai import models as _models  # heavy: torch
 
     try:
-        from greenai.macs import count_model
+        from greenai.macs import count_model  # heavy: torch
 
         counted = count_model(model_name, in_channels, num_classes, image_size)
         return float(counted["macs"]), float(counted["params"])
@@ -135,10 +136,9 @@ def warm_up(env: Environment, specs: Sequence[RunSpec], cache: DataCache) -> dic
         ``datasets`` (one entry per split: ``dataset``, ``source``, ``train``,
         ``samples``, ``h2d_s`` [s], ``h2d_bytes`` [B]) and ``models``.
     """
-    import time
 
-    from greenai import data as _data
-    from torch import nn
+    from greenai import data as _data  # heavy: numpy
+    from torch import nn  # heavy: torch
 
     device = env.device
     cuda = device.type == "cuda"
@@ -208,8 +208,8 @@ class Prepared:
 
 
 def prepare(spec: RunSpec, env: Environment, cache: DataCache) -> Prepared:
-    from greenai import data as _data
-    from greenai import models as _models
+    from greenai import data as _data  # heavy: numpy
+    from greenai import models as _models  # heavy: torch
 
     train_split = cache.split(spec.dataset, spec.source, True, spec.limit)
     ds = _data.DATASETS[spec.dataset]

@@ -83,7 +83,7 @@ class CellResult:
 def _dask():
     try:
         import dask  # noqa: F401
-        import distributed
+        import distributed  # optional: distributed
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError("the Dask executors need dask[distributed]: pip install 'greenai[cluster]'") from exc
     return distributed
@@ -103,7 +103,7 @@ def local_cpu_cluster(n_workers: int = 2, **kwargs):
     dies comes back to the client at once, which retries it once (exactly one retry).
     """
     distributed = _dask()
-    import dask
+    import dask  # optional: dask
 
     with dask.config.set(SCHEDULER_CONFIG):
         cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -130,7 +130,7 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True,
     ``CUDA_VISIBLE_DEVICES``, is made instead (said on stderr and in ``.description``).
     """
     distributed = _dask()
-    import dask
+    import dask  # optional: dask
 
     visible = [g for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
     if isinstance(gpus, str) and gpus != "all":
@@ -152,7 +152,7 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True,
         if not dask_cuda:
             return _nanny_per_gpu(distributed, devices, **kwargs)
         try:
-            from dask_cuda import LocalCUDACluster
+            from dask_cuda import LocalCUDACluster  # optional: dask_cuda
         except Exception as exc:  # noqa: BLE001 - missing, or its CUDA bindings fail to import
             print(f"dask-cuda not importable ({type(exc).__name__}: {exc}); one distributed Nanny per GPU instead",
                   file=sys.stderr)
@@ -170,7 +170,7 @@ def local_gpu_cluster(gpus: str | Sequence[int] = "all", dask_cuda: bool = True,
 
 def _nanny_per_gpu(distributed, devices: list[str], **kwargs):
     """A ``SpecCluster`` with one Nanny per GPU whose ``CUDA_VISIBLE_DEVICES`` is that GPU alone."""
-    from distributed import Nanny, Scheduler, SpecCluster
+    from distributed import Nanny, Scheduler, SpecCluster  # optional: distributed
 
     workers = {f"gpu{d}": {"cls": Nanny, "options": {"nthreads": 1, "env": {"CUDA_VISIBLE_DEVICES": d}}}
                for d in devices}
@@ -195,7 +195,7 @@ def _narrow_visible_devices() -> None:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     if "," not in visible:
         return
-    import torch
+    import torch  # heavy: torch
 
     if not torch.cuda.is_initialized():
         os.environ["CUDA_VISIBLE_DEVICES"] = visible.split(",")[0].strip()
@@ -206,7 +206,7 @@ def worker_environment(device: str | None = None, idle_s: float = 0.0, methods=N
     key = (device, idle_s, tuple(methods) if isinstance(methods, (list, tuple)) else methods)
     if key not in _WORKER_ENVS:
         _narrow_visible_devices()
-        from greenai.experiments.environment import make_environment
+        from greenai.experiments.environment import make_environment  # heavy: torch
 
         _WORKER_ENVS[key] = make_environment(device, idle_s=idle_s, methods=methods)
     return _WORKER_ENVS[key]
@@ -214,7 +214,7 @@ def worker_environment(device: str | None = None, idle_s: float = 0.0, methods=N
 
 def _worker_address() -> str:
     try:
-        from distributed import get_worker
+        from distributed import get_worker  # optional: distributed
 
         return get_worker().address
     except (ImportError, ValueError):
@@ -231,7 +231,7 @@ def worker_info(env_options: dict) -> dict:
 
 def _worker_cache(data_root):
     """This worker process's :class:`~greenai.experiments.environment.DataCache` (datasets loaded once)."""
-    from greenai.experiments.environment import DataCache
+    from greenai.experiments.environment import DataCache  # heavy: torch
 
     return _WORKER_CACHES.setdefault(str(data_root), DataCache(data_root))
 
@@ -239,7 +239,7 @@ def _worker_cache(data_root):
 def warm_worker(env_options: dict, specs: Sequence[RunSpec], runner_kwargs: dict) -> dict:
     """Warm this worker up for ``specs`` before the timed sweep; return the record of
     :func:`~greenai.experiments.environment.warm_up` (times [s], what it did) with the worker's ``pid``."""
-    from greenai.experiments.environment import warm_up
+    from greenai.experiments.environment import warm_up  # heavy: torch
 
     env = worker_environment(**env_options)
     record = warm_up(env, specs, _worker_cache(runner_kwargs.get("data_root")))
@@ -426,7 +426,7 @@ class DaskExecutor:
             store.close()  # the file's writer lock
 
     def _run(self, specs, csv_path, kind, store, progress, log, runner_kwargs) -> SweepSummary:
-        from greenai.experiments.runners import PENDING
+        from greenai.experiments.runners import PENDING  # heavy: torch
 
         key_cols = KEY_COLUMNS[kind]
         done = store.keys(key_cols)
@@ -456,7 +456,7 @@ class DaskExecutor:
             summary.warmup_s = time.perf_counter() - t_warm
         start = time.perf_counter()
 
-        from distributed import as_completed
+        from distributed import as_completed  # optional: distributed
 
         token = uuid.uuid4().hex[:8]  # this sweep's task keys: never a result left by another client or call
         attempts: dict[str, int] = {}

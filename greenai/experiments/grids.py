@@ -156,7 +156,7 @@ def _aslist(v) -> list:
 
 def load_grids(path: str | Path) -> list[Grid]:
     """Grids from a YAML file: one mapping, a list of mappings, or ``{grids: [...]}``."""
-    import yaml
+    import yaml  # heavy: yaml
 
     data = yaml.safe_load(Path(path).read_text())
     if isinstance(data, dict) and "grids" in data:
@@ -188,9 +188,9 @@ def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, chec
     presence of the files, without reading them), and no two specs with the
     same row key.
     """
-    from greenai import models as _models
-    from greenai.data import DATASETS
-    from greenai.train import OPTIMIZERS, PRECISIONS
+    from greenai import models as _models  # heavy: torch
+    from greenai.data import DATASETS  # heavy: numpy
+    from greenai.train import OPTIMIZERS, PRECISIONS  # heavy: numpy
 
     problems: list[str] = []
 
@@ -259,6 +259,6 @@ def missing_real_data(dataset: str, data_root=None, limit: int | None = None) ->
     Checks that the files exist (no decoding: validating a grid of 89 runs must
     not read a dataset 89 times); see :func:`greenai.data.real_files_present`.
     """
-    from greenai import data as _data
+    from greenai import data as _data  # heavy: numpy
 
     return _data.missing_files(dataset, data_root, limit)

@@ -226,7 +226,7 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
     one row per layer type (``level="type"``) and per leaf layer (``level="layer"``)
     in one append.
     """
-    from greenai import profile as _profile
+    from greenai import profile as _profile  # heavy: pandas
 
     key_cols = KEY_COLUMNS["layers"]
 

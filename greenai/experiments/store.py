@@ -633,7 +633,7 @@ def read_rows(csv_path: str | Path):
     ResultsFileError
         The file is no results CSV (binary, not UTF-8, no header).
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     path = Path(csv_path)
     header, records, text = _scan(path)

@@ -49,7 +49,7 @@ class SweepSummary:
 
 def progress_bar(total: int, desc: str, enabled: bool):
     """A tqdm bar on stderr (disabled when ``enabled`` is false)."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy: tqdm
 
     return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 

@@ -20,7 +20,7 @@ from greenai import paths  # noqa: E402
 
 def use_style() -> None:
     """Apply the project's plotting style (seaborn whitegrid, readable fonts)."""
-    import seaborn as sns
+    import seaborn as sns  # heavy: seaborn
 
     sns.set_theme(style="whitegrid", context="notebook")
 

@@ -25,7 +25,7 @@ def fig_2_2_method_error_vs_window(errors, linthresh_pct: float = 10.0):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: matplotlib
 
     workloads = list(dict.fromkeys(errors["workload"]))
     fig, axes = plt.subplots(
@@ -62,8 +62,8 @@ def fig_2_2_time_per_layer_type(table: pd.DataFrame, title: str = ""):
     energy per epoch [J] the thesis' way (window power × time) beside the
     measured replay energy.
     """
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
     fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
     x = np.arange(len(table))
@@ -89,8 +89,8 @@ def fig_2_2b_params_vs_time_per_layer(layers):
 
     ``layers`` is :func:`greenai.analysis.layers.per_layer_time` of the layer rows.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import seaborn as sns  # heavy: seaborn
 
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.scatterplot(data=layers, x="layer_params", y="time_per_epoch_s", hue="layer_type", ax=ax, s=60)

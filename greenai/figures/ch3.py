@@ -16,8 +16,8 @@ def fig_3_models_macs_params(table):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import seaborn as sns  # heavy: seaborn
 
     dataset = "fashion_mnist" if "fashion_mnist" in set(table["dataset"]) else table["dataset"].iloc[0]
     sub = table[table["dataset"] == dataset].copy()

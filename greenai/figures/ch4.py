@@ -9,6 +9,8 @@ Each function takes the tables of :mod:`greenai.analysis.kpi`, :mod:`greenai.pre
 
 from __future__ import annotations
 
+import math
+
 from greenai.analysis.kpi import LogLogFit
 from greenai.operators import OPERATOR_CLASSES
 
@@ -16,8 +18,8 @@ from greenai.operators import OPERATOR_CLASSES
 def plot_grouped_bars(summary, x: str, hue: str, y: str = "epoch_energy_j_mean", yerr: str | None = "epoch_energy_j_std",
                       ylabel: str = "energy per epoch [J]", title: str = "", log: bool = False):
     """Grouped bars of ``summary[y]`` by ``x`` and ``hue`` (error bars from ``yerr``)."""
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
     xs = list(dict.fromkeys(summary[x]))
     hues = list(dict.fromkeys(summary[hue]))
@@ -42,7 +44,7 @@ def plot_grouped_bars(summary, x: str, hue: str, y: str = "epoch_energy_j_mean",
 
 def plot_batch_size(summary, title: str = ""):
     """Figs 4.3/4.4: energy per epoch and average power vs batch size (log2 axis)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: matplotlib
 
     fig, (ax_e, ax_p) = plt.subplots(1, 2, figsize=(10, 4))
     ax_e.errorbar(summary.batch_size, summary.epoch_energy_j_mean, yerr=summary.epoch_energy_j_std.fillna(0),
@@ -69,7 +71,7 @@ def plot_batch_size(summary, title: str = ""):
 
 
 def plot_total_energy(totals, title: str = ""):
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: matplotlib
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for b, g in totals.groupby("batch_size"):
@@ -88,9 +90,9 @@ def plot_macs_energy(runs, fit: LogLogFit | None = None, y: str = "epoch_energy_
                      hue: str | None = None, ylabel: str = "energy per epoch [J]", title: str = "",
                      annotate: bool = True):
     """Figs 4.7/4.9/4.10-4.13: MACs vs a per-epoch quantity on log-log axes, with the fitted line."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import seaborn as sns
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
+    import seaborn as sns  # heavy: seaborn
 
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.scatterplot(data=runs, x="macs", y=y, hue=hue, ax=ax, s=50)
@@ -116,8 +118,8 @@ def plot_macs_energy(runs, fit: LogLogFit | None = None, y: str = "epoch_energy_
 
 def plot_phase_energy(table, title: str = ""):
     """Energy per step per phase: thesis' way vs by difference vs by regression."""
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
     models = list(dict.fromkeys(table.model))
     fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
@@ -143,7 +145,7 @@ def plot_phase_energy(table, title: str = ""):
 def plot_epoch_series(rows, title: str = ""):
     """Energy per epoch and test accuracy vs epoch index of one run, with the cumulative energy
     measured beside ``N × mean`` (the linear extrapolation used for Figs 4.5/4.6)."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: matplotlib
 
     r = rows.sort_values("epoch_index")
     n = r.epoch_index + 1
@@ -301,7 +303,7 @@ def fig_4_16_loglog_per_dataset(shown, fits: dict, gpu: str):
 
 def _split_axes(n: int, width: float, height: float, columns: int = 4):
     """A figure with ``n`` panels, at most ``columns`` a row; the unused panels hidden."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: matplotlib
 
     cols = min(n, columns)
     rows = -(-n // cols)
@@ -316,7 +318,7 @@ def fig_prediction_predicted_vs_measured(predictions, predictors=("static_featur
 
     ``predictions``: :func:`greenai.predict.validation.cross_validate`.
     """
-    import numpy as np
+    import numpy as np  # heavy: numpy
 
     splits = list(dict.fromkeys(predictions["split"]))
     fig, axes = _split_axes(len(splits), 5.2, 4.8)
@@ -346,7 +348,7 @@ def fig_prediction_predicted_vs_measured(predictions, predictors=("static_featur
 
 def fig_prediction_residuals_per_model(predictions, predictors=("static_features", "thesis_hc")):
     """Per-model mean percentage error of energy per epoch [%], one panel per split (``cross_validate``)."""
-    import seaborn as sns
+    import seaborn as sns  # heavy: seaborn
 
     p = predictions[predictions["predictor"].isin(predictors)]
     splits = list(dict.fromkeys(p["split"]))
@@ -372,8 +374,8 @@ def fig_operator_time_shares(shares, errors):
     ``shares``: :func:`greenai.analysis.operators.operator_time_shares`; ``errors``: signed
     error of energy per epoch [%] by model (the models drawn are those in both).
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import seaborn as sns  # heavy: seaborn
 
     errors = errors[errors.index.isin(shares.index)].sort_values()
     classes = [c for c in OPERATOR_CLASSES if c in shares.columns]
@@ -409,12 +411,11 @@ def fig_4_17_4_20_accuracy_vs_epochs(rows, forms=None, extend: float = 1.5):
     points, each form's curve (default :data:`greenai.accuracy.FORMS`) drawn to
     ``extend`` × the recorded epochs, its plateau dotted; the form ``auto`` keeps is drawn thicker.
     """
-    import math
 
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
-    from greenai import accuracy as acc
+    from greenai import accuracy as acc  # heavy: numpy
 
     forms = acc.FORMS if forms is None else forms
     table = acc.runs(rows)
@@ -457,10 +458,10 @@ def fig_4_17_4_20_accuracy_vs_energy(rows, form: str | None = None, fraction_of_
     :data:`greenai.accuracy.DEFAULT_FORM`) reaches ``fraction_of_plateau`` × its
     plateau (hollow, with the curve dashed, when beyond the recorded epochs, at their mean energy per epoch).
     """
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
 
-    from greenai import accuracy as acc
+    from greenai import accuracy as acc  # heavy: numpy
 
     form = acc.DEFAULT_FORM if form is None else form
     table = acc.runs(rows)

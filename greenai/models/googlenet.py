@@ -152,7 +152,7 @@ def _googlenet(in_channels: int, num_classes: int, inception_block) -> nn.Module
 
 def googlenet(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
     """torchvision's GoogLeNet layout (4-branch Inception blocks, no aux heads)."""
-    from torchvision.models.googlenet import Inception
+    from torchvision.models.googlenet import Inception  # heavy: torchvision
 
     return _googlenet(in_channels, num_classes, Inception)
 

@@ -56,7 +56,7 @@ def timm_name(name: str) -> str:
 
 def _timm(name: str):
     try:
-        import timm
+        import timm  # optional: timm
     except ImportError:
         raise ImportError(missing_message(name)) from None
     return timm
@@ -120,7 +120,7 @@ def build_timm_model(name: str, in_channels: int = 3, num_classes: int = 1000):
     try:
         return timm.create_model(timm_name(name), **kwargs)
     except (NotImplementedError, RuntimeError):
-        import torch
+        import torch  # heavy: torch
 
         if torch.empty(0).device.type != "meta":
             raise

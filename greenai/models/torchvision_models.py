@@ -30,7 +30,7 @@ __all__ = ["torchvision_names", "is_torchvision_model", "build_torchvision_model
 @functools.lru_cache(maxsize=1)
 def torchvision_names() -> tuple[str, ...]:
     """Names of torchvision's image classification models (installed version)."""
-    import torchvision
+    import torchvision  # heavy: torchvision
 
     return tuple(sorted(torchvision.models.list_models(module=torchvision.models)))
 
@@ -83,7 +83,7 @@ def build_torchvision_model(name: str, in_channels: int = 3, num_classes: int = 
         If ``name`` is not a torchvision classification model (callers turn this
         into :class:`greenai.models.UnknownModelError`).
     """
-    import torchvision
+    import torchvision  # heavy: torchvision
 
     if not is_torchvision_model(name):
         raise KeyError(name)

@@ -48,9 +48,9 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
     set on its card (rows of a zoo model in a held-out CSV; they count as zoo rows, and those of the
     current held-out set measure its card). Missing CSVs are skipped.
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai import analysis as an
+    from greenai import analysis as an  # heavy: numpy
 
     frames = []
     for name in FIT_CSVS + (HELDOUT_CSVS if include_heldout else ()):
@@ -226,7 +226,7 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
 
 
 def _dataset_table() -> dict:
-    from greenai.data import DATASETS
+    from greenai.data import DATASETS  # heavy: numpy
 
     return {k: {"channels": int(v.channels), "num_classes": int(v.num_classes), "n_train": int(v.n_train),
                 "display_name": v.display_name} for k, v in DATASETS.items()}
@@ -241,7 +241,7 @@ def _shipped_features() -> dict:
 
 def coefficient_table(coeffs: dict):
     """The fitted coefficients with units and 95 % intervals, one row per GPU, target and term."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     rows = []
     for gpu, f in coeffs["fits"].items():

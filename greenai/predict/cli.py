@@ -118,7 +118,7 @@ def _epochs_to_accuracy(model: str, dataset: str, target: float):
     if not (math.isfinite(target) and 0 < target < 1):
         raise PredictionError(f"--target-accuracy must be a fraction in (0, 1), got {target:g}")
     try:
-        from greenai.accuracy import energy_to_accuracy
+        from greenai.accuracy import energy_to_accuracy  # heavy: numpy
     except ImportError:
         raise PredictionError("--target-accuracy needs greenai.accuracy (learning curves), which this "
                               "installation lacks") from None
@@ -133,9 +133,9 @@ MIN_OBSERVED = 5
 
 def _observed_cli(args: argparse.Namespace) -> int:
     """``--observed CSV --target-accuracy A``: when the user's own run reaches A (greenai.learning_curves)."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    from greenai import accuracy, learning_curves
+    from greenai import accuracy, learning_curves  # heavy: numpy
 
     target = args.target_accuracy
     if target is None:

@@ -8,6 +8,7 @@ pass of any ``torch.nn.Module`` on ``meta`` under the operator recorder of
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -53,7 +54,6 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         operators dispatched [count]. ``params`` [count] and ``macs_total``
         (the three MAC kinds summed) [MAC].
     """
-    import copy
 
 
     b1, b2 = (int(b) for b in batch_sizes)

@@ -67,9 +67,9 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         standard deviation), ``df_resid``, ``t_pi`` (Student t quantile of the
         90 % prediction interval), ``n_runs``, ``dropped`` and ``merged`` (term -> the term it joined).
     """
-    import numpy as np
-    import statsmodels.api as sm
-    from scipy import stats
+    import numpy as np  # heavy: numpy
+    import statsmodels.api as sm  # heavy: statsmodels
+    from scipy import stats  # heavy: scipy
 
     y = np.asarray(y, dtype=float)
     prem = premium["coef"] if premium else 0.0
@@ -134,9 +134,9 @@ def fit_matmul_premium(runs, features: dict, column: str = "epoch_energy_j") -> 
         ``n`` (models), ``models``, ``gpu``; None without default/tf32 pairs. A
         premium not above zero is returned as 0 (no premium).
     """
-    import numpy as np
-    import statsmodels.api as sm
-    from scipy import stats
+    import numpy as np  # heavy: numpy
+    import statsmodels.api as sm  # heavy: statsmodels
+    from scipy import stats  # heavy: scipy
 
     sub = runs[(runs["csv"] == "kpi_precision") & runs["precision"].isin(["default", "tf32"])]
     if sub.empty:
@@ -180,9 +180,9 @@ def fit_thesis(macs_times_samples, y) -> dict:
         ``loglog``: ``slope``, ``intercept`` (log10 J), their 95 % CIs, ``r2``,
         ``s`` (log10 residual sd), ``t_pi``, ``x_mean``, ``sxx`` (for intervals).
     """
-    import numpy as np
-    import statsmodels.api as sm
-    from scipy import stats
+    import numpy as np  # heavy: numpy
+    import statsmodels.api as sm  # heavy: statsmodels
+    from scipy import stats  # heavy: scipy
 
     x = np.asarray(macs_times_samples, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -205,8 +205,8 @@ def fit_thesis(macs_times_samples, y) -> dict:
 
 def fit_factor(ratios) -> dict:
     """A multiplicative factor (precision, GPU) from measured ratios: geometric mean, 95 % CI, log sd."""
-    import numpy as np
-    from scipy import stats
+    import numpy as np  # heavy: numpy
+    from scipy import stats  # heavy: scipy
 
     lr = np.log(np.asarray(ratios, dtype=float))
     n = len(lr)
@@ -229,8 +229,8 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     The prediction interval of a model outside the fit uses these instead of
     the in-sample residuals (which understate the error on a new architecture).
     """
-    import numpy as np
-    from scipy import stats
+    import numpy as np  # heavy: numpy
+    from scipy import stats  # heavy: scipy
 
     models = runs["model"].to_numpy()
     y = runs[column].to_numpy(dtype=float)

@@ -148,7 +148,7 @@ def _resolve_gpu(coeffs: dict, gpu: str | None) -> str:
 def _synthetic_names() -> tuple[str, ...]:
     """The synthetic training architectures (buildable by name, but not offered to users)."""
     try:
-        from greenai.models.synthetic import SYNTHETIC_NAMES
+        from greenai.models.synthetic import SYNTHETIC_NAMES  # heavy: torch
     except ImportError:  # torch missing
         return ()
     return SYNTHETIC_NAMES
@@ -157,7 +157,7 @@ def _synthetic_names() -> tuple[str, ...]:
 def _known_model_names(coeffs: dict) -> list[str]:
     names = sorted({k.split("|")[0] for k in coeffs["features"]} - set(_synthetic_names()))
     try:
-        from greenai.models.torchvision_models import torchvision_names
+        from greenai.models.torchvision_models import torchvision_names  # heavy: torch
 
         names = sorted(set(names) | set(torchvision_names()))
     except ImportError:

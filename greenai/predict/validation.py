@@ -31,7 +31,7 @@ ENERGY = ("energy_j",)
 
 def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None):
     """Predictions of each of :data:`PREDICTORS` for the runs in ``test`` (DataFrame; one row per run and predictor)."""
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     rows = []
     for r in test.to_dict("records"):
@@ -89,7 +89,7 @@ def cross_validate(runs, features: dict, log=None):
     pandas.DataFrame
         :func:`predict_runs` rows with a ``split`` column.
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     all_fit = runs[~runs["heldout"]]
     fit_rows = all_fit[all_fit["precision"] == "default"]
@@ -202,7 +202,7 @@ def validation_table(predictions):
     ``max_ape_pct``, ``bias_pct`` (mean signed error), ``covered`` (runs inside
     the 90 % prediction interval) and ``coverage_pct``.
     """
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
     if predictions is None or len(predictions) == 0:
         return pd.DataFrame(columns=["split", "predictor", "gpu_name", "n_runs", "n_models", "mape_pct", "median_ape_pct",
