@@ -510,21 +510,21 @@ def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, ca
 def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_csv(tmp_path):
     from greenai.models import MODEL_NAMES, model_info
 
-    whole = campaign.EXPERIMENTS["accuracy_curves"].specs()
-    halves = [campaign.EXPERIMENTS[n].specs() for n in ("accuracy_curves_fmnist", "accuracy_curves_cifar10")]
+    whole = registry.EXPERIMENTS["accuracy_curves"].specs()
+    halves = [registry.EXPERIMENTS[n].specs() for n in ("accuracy_curves_fmnist", "accuracy_curves_cifar10")]
     assert sorted(halves[0] + halves[1], key=ex.RunSpec.run_id) == sorted(whole, key=ex.RunSpec.run_id)
-    assert {campaign.EXPERIMENTS[n].csv for n in ("accuracy_curves", "accuracy_curves_fmnist",
+    assert {registry.EXPERIMENTS[n].csv for n in ("accuracy_curves", "accuracy_curves_fmnist",
                                                   "accuracy_curves_cifar10")} == {"accuracy_curves"}
     # its own CSV: the recorded accuracy_* files stay as they are
-    assert "accuracy_curves" not in {e.csv for n, e in campaign.EXPERIMENTS.items() if not n.startswith("accuracy_curves")}
+    assert "accuracy_curves" not in {e.csv for n, e in registry.EXPERIMENTS.items() if not n.startswith("accuracy_curves")}
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
     assert models - set(MODEL_NAMES) and {model_info(m)["family"] for m in models - set(MODEL_NAMES)}.isdisjoint(
         {model_info(m)["family"] for m in MODEL_NAMES})  # families outside the zoo too
     assert all(s.source == "real" and s.evaluate and s.epochs >= 30 and s.kind == "train" for s in whole)
-    assert {s.image_size for s in whole if s.model != "alexnet"} == {campaign.CURVE_IMAGE_SIZE}
-    assert {s.limit for s in whole} == {None, campaign.CURVE_CIFAR10_LIMIT}
+    assert {s.image_size for s in whole if s.model != "alexnet"} == {registry.CURVE_IMAGE_SIZE}
+    assert {s.limit for s in whole} == {None, registry.CURVE_CIFAR10_LIMIT}
     ex.validate(whole, check_data=False)
     # the CIFAR-10 half needs only the training batches its limit reads
     folder = tmp_path / "cifar-10-batches-py"
@@ -533,7 +533,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
         (folder / name).write_bytes(b"")
     ex.validate(halves[1], data_root=tmp_path)
     with pytest.raises(ex.GridError, match="CIFAR-10 not found"):
-        ex.validate(campaign.EXPERIMENTS["accuracy_cifar10"].specs(), data_root=tmp_path)
+        ex.validate(registry.EXPERIMENTS["accuracy_cifar10"].specs(), data_root=tmp_path)
     # a quick run writes rows into the new CSV
     env = ex.make_environment("cpu")
     summary = campaign.run_experiment("accuracy_curves", tmp_path, quick=True, env=env, progress=False, log=None)
