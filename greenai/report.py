@@ -1,10 +1,10 @@
 """A static HTML report of the executed notebooks and the claims table (``make report``).
 
 nbconvert renders every executed notebook in ``<output>/notebooks/`` to
-``<output>/report/NN_name.html``. The notebooks draw on the ``agg`` backend and
-save their figures to ``<output>/figures/`` rather than displaying them, so
-each figure a code cell names (``save_figure(fig, "fig_4_7_...")``) is added
-under that cell as an image output, inline as a data URI; the claims table and
+``<output>/report/NN_name.html``. The notebooks draw on the ``agg`` backend, save
+their figures to ``<output>/figures/`` and show each as an output naming the file
+(:func:`greenai.figures.announce_figure`); the report puts the PNG there, inline
+as a data URI (no cell source is read); the claims table and
 a front page are built as small notebooks of Markdown cells and rendered the
 same way, so there is no HTML template of our own. The front page links every
 chapter and every claim (``claims.html#claim-<id>``).
@@ -24,11 +24,10 @@ from pathlib import Path
 
 from greenai import claims, paths
 from greenai.cli import UsageError, run_command
+from greenai.figures import FIGURE_METADATA_KEY
 
 #: A level-1 Markdown heading: a chapter's title on the front page.
 TITLE_RE = re.compile(r"^#\s+(.+)$", re.M)
-#: A quoted figure name in a cell's source.
-FIGURE_RE = re.compile(r"""["'](fig_[A-Za-z0-9_]+?)(?:\.png)?["']""")
 
 
 def chapter_title(notebook) -> str:
@@ -41,28 +40,16 @@ def chapter_title(notebook) -> str:
     return notebook.metadata.get("name", "")
 
 
-def figures_of(source: str, figures_dir: Path) -> list[Path]:
-    """The figures of ``figures_dir`` whose name a cell's source quotes, in order of appearance."""
-    found = []
-    for name in FIGURE_RE.findall(source):
-        path = figures_dir / f"{name}.png"
-        if path.is_file() and path not in found:
-            found.append(path)
-    return found
-
-
-def with_figures(notebook, figures_dir: Path):
-    """``notebook`` with each code cell's saved figures appended to its outputs (in memory only)."""
-
-    import nbformat  # optional: nbformat
-
+def figure_outputs(notebook, figures_dir: Path):
+    """``notebook`` with each figure a cell announced (:func:`greenai.figures.announce_figure`) as an inline
+    image of the saved PNG (in memory only); a figure whose file is missing keeps its text."""
     for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        for path in figures_of(cell.source, figures_dir):
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            cell.outputs.append(nbformat.v4.new_output(
-                "display_data", data={"image/png": data, "text/plain": f"<figure {path.name}>"}))
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get(FIGURE_METADATA_KEY)
+            path = figures_dir / name if name else None
+            if path is not None and path.is_file():
+                output["data"] = {"image/png": base64.b64encode(path.read_bytes()).decode("ascii"),
+                                  "text/plain": f"<figure {name}>"}
     return notebook
 
 
@@ -113,7 +100,7 @@ def build(out_dir: Path | None = None, notebooks_dir: Path | None = None, claims
 
     chapters = []
     for path in executed:
-        nb = with_figures(nbformat.read(path, as_version=4), figures_dir)
+        nb = figure_outputs(nbformat.read(path, as_version=4), figures_dir)
         title = chapter_title(nb) or path.stem
         _render(nb, f"{path.stem}: {title}", out_dir / f"{path.stem}.html")
         chapters.append((path.stem, title))

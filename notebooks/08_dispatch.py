@@ -64,15 +64,15 @@ import pandas as pd
 
 from greenai import claims
 from greenai.dispatch import cli as dispatch_cli
-from greenai.dispatch import inputs as I
+from greenai.dispatch import inputs as dispatch_inputs
 from greenai.dispatch import report, sweep
 from greenai.figures import ch5, save_figure, use_style
 from greenai.tables import save_table
 
 use_style()
 NOTEBOOK = "08_dispatch"
-year = I.year_inputs()
-solar = I.solar_ac_w()
+year = dispatch_inputs.year_inputs()
+solar = dispatch_inputs.solar_ac_w()
 
 # %% [markdown]
 # ## Inputs: Tables 5.1–5.3
@@ -80,9 +80,9 @@ solar = I.solar_ac_w()
 # (Table 5.1 as data, the others as dataclasses); each can be replaced by the user's own.
 
 # %%
-table_5_1 = I.thesis_gpu_profile().table()
-table_5_2 = I.Battery().table()
-table_5_3 = I.Tariff().table()
+table_5_1 = dispatch_inputs.thesis_gpu_profile().table()
+table_5_2 = dispatch_inputs.Battery().table()
+table_5_3 = dispatch_inputs.Tariff().table()
 for name, t in (("table_5_1_gpu_levels", table_5_1), ("table_5_2_battery", table_5_2),
                 ("table_5_3_tariff", table_5_3)):
     save_table(t, name)
@@ -97,11 +97,11 @@ display(table_5_1, table_5_2, table_5_3)  # noqa: F821
 # clouds we believe in.
 
 # %%
-fig = ch5.fig_5_4_solar_first_week(solar, I.THESIS_FIG_5_4_AC_W)
+fig = ch5.fig_5_4_solar_first_week(solar, dispatch_inputs.THESIS_FIG_5_4_AC_W)
 save_figure(fig, "fig_5_4_solar_first_week")
 first_day_wh = solar["ac_w"].iloc[:24].sum()
-print(f"first-day AC energy: {first_day_wh:.0f} Wh (thesis excerpt: {sum(I.THESIS_FIG_5_4_AC_W.values()):.0f} Wh); "
-      f"annual yield {solar['ac_w'].sum() / 1000:.0f} kWh = {solar['ac_w'].sum() / I.PvArray().pdc0_w:.0f} kWh/kWp")
+print(f"first-day AC energy: {first_day_wh:.0f} Wh (thesis excerpt: {sum(dispatch_inputs.THESIS_FIG_5_4_AC_W.values()):.0f} Wh); "
+      f"annual yield {solar['ac_w'].sum() / 1000:.0f} kWh = {solar['ac_w'].sum() / dispatch_inputs.PvArray().pdc0_w:.0f} kWh/kWp")
 
 # %% [markdown]
 # ## The sweep: start hour 0…143 × deadline {23, 25, 27, 29, 31, 32} h
@@ -171,9 +171,9 @@ display(beside.round(3))  # noqa: F821
 early = table[table["run_hours"] < table["deadline_h"]].groupby("deadline_h").size()
 print("windows whose plan stops before the deadline, by deadline:",
       {int(d): int(early.get(d, 0)) for d in sorted(table["deadline_h"].unique())})
-thesis_sun = year.assign(solar_w=year["solar_w"] * sum(I.THESIS_FIG_5_4_AC_W.values()) / first_day_wh)
+thesis_sun = year.assign(solar_w=year["solar_w"] * sum(dispatch_inputs.THESIS_FIG_5_4_AC_W.values()) / first_day_wh)
 dim = sweep.run_sweep(thesis_sun, starts=starts[::6], deadlines=(23,), processes=PROCESSES)  # every 6th start: a check
-print(f"23 h, every 6th start hour, with our solar scaled to the thesis' Jan 1 ({sum(I.THESIS_FIG_5_4_AC_W.values()) / first_day_wh:.2f}x): "
+print(f"23 h, every 6th start hour, with our solar scaled to the thesis' Jan 1 ({sum(dispatch_inputs.THESIS_FIG_5_4_AC_W.values()) / first_day_wh:.2f}x): "
       f"min {dim['cost_eur'].min():.2f} EUR at start {int(sweep.cheapest_start(dim)['start_hour'])}, "
       f"max {dim['cost_eur'].max():.2f} EUR (thesis: 0.20 and 1.32)")
 note = ("QUICK subset (every 12th start hour)" if QUICK else "all 144 start hours") + "; our weather (PVGIS TMY), 3 kW DC"
@@ -186,7 +186,7 @@ claims.record(NOTEBOOK, report.headline_claims(head, note) + [
     for key in ("min_cost_eur", "max_cost_eur")
 ] + [
     dict(claim_id="solar_jan1_ac_wh", section="5.2.3", description="AC energy of Jan 1 (hours 9-16)",
-         thesis_value=float(sum(I.THESIS_FIG_5_4_AC_W.values())), our_value=float(first_day_wh), unit="Wh",
+         thesis_value=float(sum(dispatch_inputs.THESIS_FIG_5_4_AC_W.values())), our_value=float(first_day_wh), unit="Wh",
          note="different weather year; same 3 kW DC array the excerpt implies"),
 ])
 
@@ -243,13 +243,13 @@ save_figure(fig, "fig_5_x_cost_vs_co2")
 
 # %%
 job_energy_j, job_duration_s = 6.0 * 3.6e6, 10 * 3600.0
-job_gpu, job_levels = I.job_profile(job_energy_j, job_duration_s)
+job_gpu, job_levels = dispatch_inputs.job_profile(job_energy_j, job_duration_s)
 display(job_levels.round(2))  # noqa: F821
 t0 = time.perf_counter()
 rows = []
 for label, when, figure in (("June", "2027-06-12T08:00", "fig_5_x_job_plan_june"),
                             ("January", "2027-01-12T08:00", "fig_5_x_job_plan_january")):
-    job_plan, job_solution = sweep.plan_window(year, dispatch_cli.start_hour(when), 36, job_gpu, I.Battery())
+    job_plan, job_solution = sweep.plan_window(year, dispatch_cli.start_hour(when), 36, job_gpu, dispatch_inputs.Battery())
     running = job_plan[job_plan["level"] > 0]
     rows.append({"month": label, "start": when, "run_hours": len(running),
                  "levels": "".join(str(k) for k in job_plan["level"]),

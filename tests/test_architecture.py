@@ -201,3 +201,18 @@ def test_every_deferred_import_says_why():
             if stdlib or not ("#" in here or above.strip().startswith("#")):
                 unexplained.append(f"{path.relative_to(paths.REPO_ROOT)}:{line} {here.strip()}")
     assert not unexplained, "\n".join(unexplained)
+
+
+def test_greenai_modules_are_imported_under_names_that_say_what_they_are():
+    """No one-letter alias for a greenai module (``inputs as I``): the reader should not have to look it up."""
+    short = []
+    for path in sorted([*PACKAGE.rglob("*.py"), *(paths.REPO_ROOT / "notebooks").glob("*.py"),
+                        *(paths.REPO_ROOT / "tests").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+                for alias in node.names:
+                    full = f"{module}.{alias.name}" if module else alias.name
+                    if full.startswith("greenai") and alias.asname and len(alias.asname) == 1:
+                        short.append(f"{path.relative_to(paths.REPO_ROOT)}:{node.lineno} {full} as {alias.asname}")
+    assert not short, "\n".join(short)

@@ -9,22 +9,22 @@ import pandas as pd
 import pytest
 
 from greenai import cli
-from greenai.dispatch import inputs as I
-from greenai.dispatch import cli as D
-from greenai.dispatch import sweep as S
+from greenai.dispatch import inputs as dispatch_inputs
+from greenai.dispatch import cli as dispatch_cli
+from greenai.dispatch import sweep as dispatch_sweep
 
 
 def test_job_profile_reproduces_table_5_1_for_the_thesis_job():
-    table = I.thesis_gpu_profile()
-    gpu, levels = I.job_profile(5500 * 3600.0, 22 * 3600.0)  # 5.5 kWh in 22 h at 250 W
+    table = dispatch_inputs.thesis_gpu_profile()
+    gpu, levels = dispatch_inputs.job_profile(5500 * 3600.0, 22 * 3600.0)  # 5.5 kWh in 22 h at 250 W
     assert gpu.power_w == table.power_w and gpu.duration_h == table.duration_h
     assert levels["kept"].all()
 
 
 def test_job_profile_scales_with_energy_and_rounds_to_whole_hours():
-    gpu, levels = I.job_profile(3e7, 5 * 3600.0)
+    gpu, levels = dispatch_inputs.job_profile(3e7, 5 * 3600.0)
     # Energy per level scales like Table 5.1's energy per job; durations like its hours.
-    thesis = I.thesis_gpu_profile()
+    thesis = dispatch_inputs.thesis_gpu_profile()
     ratio = np.array(thesis.power_w) * np.array(thesis.duration_h) / (250 * 22)
     np.testing.assert_allclose(levels["energy_wh"], 3e7 / 3600 * ratio)
     np.testing.assert_allclose(levels["duration_h"], 5 * np.array(thesis.duration_h) / 22)
@@ -34,13 +34,13 @@ def test_job_profile_scales_with_energy_and_rounds_to_whole_hours():
     assert sorted(gpu.duration_h, reverse=True) == list(gpu.duration_h)
     np.testing.assert_allclose(sorted(gpu.power_w), kept["energy_wh"] / kept["slot_hours"])
     assert not levels.loc[~levels["kept"]].empty  # 175-225 W take 6 h like 150 W, with more energy
-    with pytest.raises(I.DispatchInputError):
-        I.job_profile(-1, 10)
+    with pytest.raises(dispatch_inputs.DispatchInputError):
+        dispatch_inputs.job_profile(-1, 10)
 
 
 def test_a_short_job_plans_its_energy(year):
-    gpu, levels = I.job_profile(2e6, 1800.0)  # 0.56 kWh in half an hour at the default limit
-    table, solution = S.plan_window(year, 3896, 6, gpu, I.Battery())
+    gpu, levels = dispatch_inputs.job_profile(2e6, 1800.0)  # 0.56 kWh in half an hour at the default limit
+    table, solution = dispatch_sweep.plan_window(year, 3896, 6, gpu, dispatch_inputs.Battery())
     assert (table["level"] > 0).sum() == 1
     assert table["gpu_w"].sum() == pytest.approx(levels.loc[levels["kept"], "energy_wh"].min())
 
@@ -48,13 +48,13 @@ def test_a_short_job_plans_its_energy(year):
 @pytest.mark.parametrize("text,hour", [("0", 0), ("2027-01-01T00:00", 0), ("2027-06-12T08:00", 162 * 24 + 8),
                                        ("2030-12-31T23:00", 8759)])
 def test_start_as_hour_or_local_date_time(text, hour):
-    assert D.start_hour(text) == hour
+    assert dispatch_cli.start_hour(text) == hour
 
 
 @pytest.mark.parametrize("text", ["8760", "-1", "2028-02-29T10:00", "2027-06-12T08:30", "soon", "2027-06-12T08:00+02:00"])
 def test_bad_start_is_a_clear_error(text):
-    with pytest.raises(I.DispatchInputError):
-        D.start_hour(text)
+    with pytest.raises(dispatch_inputs.DispatchInputError):
+        dispatch_cli.start_hour(text)
 
 
 def run_cli(capfd, *argv):
@@ -101,7 +101,7 @@ def fake_predictor(monkeypatch, prediction=None, error=None):
             raise error
         return prediction
 
-    monkeypatch.setattr(D, "predict_run", predict_run)
+    monkeypatch.setattr(dispatch_cli, "predict_run", predict_run)
 
 
 JOB = ["--model", "resnet18", "--dataset", "cifar10", "--epochs", "30", "--batch-size", "256"]
@@ -115,11 +115,11 @@ def test_job_plan_with_interval_ends(year, capfd, monkeypatch, tmp_path):
     assert code == 0, err
     assert "low end:" in out and "high end:" in out and "cost" in out
     plan = pd.read_csv(out_csv)
-    gpu, levels = I.job_profile(11e3 * 3600, 11 * 3600)
-    table, solution = S.plan_window(year, 162 * 24 + 8, 36, gpu, I.Battery())
+    gpu, levels = dispatch_inputs.job_profile(11e3 * 3600, 11 * 3600)
+    table, solution = dispatch_sweep.plan_window(year, 162 * 24 + 8, 36, gpu, dispatch_inputs.Battery())
     assert plan["cost_eur"].sum() == pytest.approx(solution.cost_eur, abs=1e-9)
     # The interval's ends bracket the plan's cost (more energy never costs less).
-    low, high = (S.plan_window(year, 162 * 24 + 8, 36, I.job_profile(e, 11 * 3600)[0], I.Battery())[1].cost_eur
+    low, high = (dispatch_sweep.plan_window(year, 162 * 24 + 8, 36, dispatch_inputs.job_profile(e, 11 * 3600)[0], dispatch_inputs.Battery())[1].cost_eur
                  for e in (9e3 * 3600, 13e3 * 3600))
     assert low <= solution.cost_eur + 1e-9 <= high + 2e-9
     assert f"{low:.4f}" in out and f"{high:.4f}" in out
@@ -139,7 +139,7 @@ def test_job_that_cannot_meet_its_deadline(capfd, monkeypatch):
 
 # --------------------------------------------------------------------------- hourly CSVs, PV size, progress, Ctrl-C
 
-N = I.HOURS_PER_YEAR
+N = dispatch_inputs.HOURS_PER_YEAR
 
 
 def solar_csv(path, hours, values=None, column="solar_w"):

@@ -5,9 +5,9 @@ hours and on thesis windows; its plans satisfy every balance."""
 import numpy as np
 import pytest
 
-from greenai.dispatch import inputs as I
-from greenai.dispatch import model as M
-from greenai.dispatch import sweep as S
+from greenai.dispatch import inputs as dispatch_inputs
+from greenai.dispatch import model as dispatch_model
+from greenai.dispatch import sweep as dispatch_sweep
 from greenai.dispatch.decomposition import PatternDecomposition
 from tests.test_dispatch_model import check_balances
 
@@ -17,8 +17,8 @@ def banded_instance(rng, hours):
     levels = int(rng.integers(2, 5))
     power = np.sort(rng.choice(np.arange(50, 300, 25), size=levels, replace=False)).astype(float)
     duration = np.sort(rng.integers(3, 8, size=levels))[::-1].astype(float)
-    battery = I.Battery(capacity_wh=float(rng.choice([0, 100, 250])), self_discharge_per_h=float(rng.choice([0, 0.005, 0.05])))
-    battery = I.Battery(capacity_wh=battery.capacity_wh, self_discharge_per_h=battery.self_discharge_per_h,
+    battery = dispatch_inputs.Battery(capacity_wh=float(rng.choice([0, 100, 250])), self_discharge_per_h=float(rng.choice([0, 0.005, 0.05])))
+    battery = dispatch_inputs.Battery(capacity_wh=battery.capacity_wh, self_discharge_per_h=battery.self_discharge_per_h,
                         initial_wh=float(rng.uniform(0, battery.capacity_wh)))
     solar, buy = [], []
     while len(solar) < hours:
@@ -29,9 +29,9 @@ def banded_instance(rng, hours):
             solar.append(0.0 if kind == 0 else 700.0 + rng.uniform(0, 300) if kind == 1 else rng.uniform(0, 400))
             buy.append(price)
     sell = float(rng.choice([0.0, 0.1, 0.3]))
-    return M.DispatchInputs(
+    return dispatch_model.DispatchInputs(
         solar_w=np.array(solar[:hours]), buy_eur_per_kwh=np.array(buy[:hours]), sell_eur_per_kwh=np.full(hours, sell),
-        gpu=I.GpuProfile(tuple(power), tuple(duration)), battery=battery, hours=hours)
+        gpu=dispatch_inputs.GpuProfile(tuple(power), tuple(duration)), battery=battery, hours=hours)
 
 
 def decompose(inputs, symmetry=True):
@@ -45,15 +45,15 @@ def test_equals_milp_on_many_banded_windows():
     for _ in range(60):
         inputs = banded_instance(rng, int(rng.integers(6, 11)))
         try:
-            milp = M.solve(M.create_model(inputs, tight=False))
-        except I.InfeasibleDispatchError:
-            with pytest.raises(I.InfeasibleDispatchError):
+            milp = dispatch_model.solve(dispatch_model.create_model(inputs, tight=False))
+        except dispatch_inputs.InfeasibleDispatchError:
+            with pytest.raises(dispatch_inputs.InfeasibleDispatchError):
                 decompose(inputs)
             continue
         for symmetry in (True, False):
             solution = decompose(inputs, symmetry)
             assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-7)
-            assert solution.rel_gap <= M.MIP_REL_GAP
+            assert solution.rel_gap <= dispatch_model.MIP_REL_GAP
             check_balances(solution.schedule(), inputs)
         solver = PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
         symmetric_pairs += int(solver.interchangeable(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh).sum())
@@ -64,8 +64,8 @@ def test_equals_milp_on_many_banded_windows():
 
 @pytest.mark.parametrize("deadline,start", [(23, 0), (23, 10), (24, 100), (27, 40)])
 def test_equals_milp_on_thesis_windows(year, deadline, start):
-    inputs = S.window_inputs(year, start, deadline)
-    milp = M.solve(M.create_model(inputs, tight=True))
+    inputs = dispatch_sweep.window_inputs(year, start, deadline)
+    milp = dispatch_model.solve(dispatch_model.create_model(inputs, tight=True))
     solution = decompose(inputs)
     assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-7)
     check_balances(solution.schedule(start).assign(slot=range(deadline)), inputs)
@@ -73,24 +73,24 @@ def test_equals_milp_on_thesis_windows(year, deadline, start):
 
 def test_sweep_methods_agree(year):
     starts = [0, 57, 115]
-    fast = S.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1)
-    slow = S.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1, method="milp")
+    fast = dispatch_sweep.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1)
+    slow = dispatch_sweep.run_sweep(year, starts=starts, deadlines=[23, 27], processes=1, method="milp")
     np.testing.assert_allclose(fast["cost_eur"], slow["cost_eur"], atol=1e-7)
-    assert (fast["rel_gap"] <= M.MIP_REL_GAP).all()
+    assert (fast["rel_gap"] <= dispatch_model.MIP_REL_GAP).all()
     assert list(fast.columns) == list(slow.columns)
 
 
 def test_clear_errors():
-    gpu = I.thesis_gpu_profile()
-    with pytest.raises(I.InfeasibleDispatchError, match="22"):
+    gpu = dispatch_inputs.thesis_gpu_profile()
+    with pytest.raises(dispatch_inputs.InfeasibleDispatchError, match="22"):
         PatternDecomposition(21, gpu)
     solver = PatternDecomposition(23, gpu)
-    with pytest.raises(I.DispatchInputError):
+    with pytest.raises(dispatch_inputs.DispatchInputError):
         solver.solve(np.zeros(22), np.full(23, 0.3), np.full(23, 0.3))  # series shorter than the window
-    with pytest.raises(I.DispatchInputError):
+    with pytest.raises(dispatch_inputs.DispatchInputError):
         solver.solve(np.r_[-1.0, np.zeros(22)], np.full(23, 0.3), np.full(23, 0.3))
-    with pytest.raises(I.DispatchInputError, match="method"):
-        S.run_sweep(starts=[0], deadlines=[23], method="fast")
+    with pytest.raises(dispatch_inputs.DispatchInputError, match="method"):
+        dispatch_sweep.run_sweep(starts=[0], deadlines=[23], method="fast")
 
 
 def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
@@ -101,8 +101,8 @@ def test_cli_fixed_start_plan_is_the_milp_optimum(year, tmp_path, capsys):
     out = tmp_path / "plan.csv"
     assert cli.main(["dispatch", "--start", "10", "--deadline", "23", "--out", str(out)]) == 0
     plan = pd.read_csv(out)
-    inputs = S.window_inputs(year, 10, 23)
-    milp = M.solve(M.create_model(inputs))
+    inputs = dispatch_sweep.window_inputs(year, 10, 23)
+    milp = dispatch_model.solve(dispatch_model.create_model(inputs))
     assert plan["cost_eur"].sum() == pytest.approx(milp["cost_eur"], abs=1e-7)
     check_balances(plan.assign(slot=range(23)), inputs)
     assert f"cost {milp['cost_eur']:.4f} EUR" in capsys.readouterr().out
@@ -116,8 +116,8 @@ def test_pattern_cuts_underestimate_every_other_pattern(year, objective, start):
     from greenai.dispatch.pattern_search import Incumbent, PatternSearch
 
     hours = 28
-    solver = PatternDecomposition(hours, I.thesis_gpu_profile())
-    inputs = S.window_inputs(year, 30, hours)
+    solver = PatternDecomposition(hours, dispatch_inputs.thesis_gpu_profile())
+    inputs = dispatch_sweep.window_inputs(year, 30, hours)
     solver.load_window(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
     solver.configure(start, objective, {})
     search = PatternSearch(solver, Incumbent(), start=start, objective=objective)
@@ -155,20 +155,20 @@ def simultaneous_hours(plan, beta=0.9):
 def test_no_buying_and_selling_in_one_hour_on_june_windows(year, start, deadline):
     """June windows with sun in the cheap F3 band (0.25 < 0.30 €/kWh): a model without the
     rule would buy and sell in the same hour; both solvers forbid it and agree."""
-    inputs = S.window_inputs(year, start, deadline)
-    relaxed = M.create_model(inputs)
+    inputs = dispatch_sweep.window_inputs(year, start, deadline)
+    relaxed = dispatch_model.create_model(inputs)
     relaxed.Import_Mode.deactivate()
     relaxed.Export_Mode.deactivate()
-    arbitrage = M.solve(relaxed)
-    assert len(simultaneous_hours(M.schedule(relaxed))) > 0  # the window really tempts the model
-    model = M.create_model(inputs)
-    milp = M.solve(model)
+    arbitrage = dispatch_model.solve(relaxed)
+    assert len(simultaneous_hours(dispatch_model.schedule(relaxed))) > 0  # the window really tempts the model
+    model = dispatch_model.create_model(inputs)
+    milp = dispatch_model.solve(model)
     assert milp["cost_eur"] > arbitrage["cost_eur"] + 0.01  # the rule costs cents here
-    check_balances(M.schedule(model), inputs)
+    check_balances(dispatch_model.schedule(model), inputs)
     solution = PatternDecomposition(deadline, inputs.gpu).solve(
         inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
     assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6)
-    assert solution.rel_gap <= M.MIP_REL_GAP
+    assert solution.rel_gap <= dispatch_model.MIP_REL_GAP
     check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
 
 
@@ -178,22 +178,22 @@ def test_solvers_agree_on_random_windows_from_every_month(year):
     for first in month_starts:
         start = int(first + rng.integers(0, 27 * 24))
         deadline = int(rng.choice([23, 24]))
-        inputs = S.window_inputs(year, start, deadline)
-        milp = M.solve(M.create_model(inputs))
+        inputs = dispatch_sweep.window_inputs(year, start, deadline)
+        milp = dispatch_model.solve(dispatch_model.create_model(inputs))
         solution = PatternDecomposition(deadline, inputs.gpu).solve(
             inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
         assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-6), (start, deadline)
-        assert solution.rel_gap <= M.MIP_REL_GAP
+        assert solution.rel_gap <= dispatch_model.MIP_REL_GAP
         check_balances(solution.schedule().assign(slot=range(deadline)), inputs)
 
 
 @pytest.mark.parametrize("first,end", [(0, 30), (4100, 4130), (7000, 7028)])
 def test_start_as_decision_equals_milp(year, first, end):
-    start, cost, plan = S.best_start(year, first, end)
-    start_milp, cost_milp, _ = S.best_start(year, first, end, method="milp")
+    start, cost, plan = dispatch_sweep.best_start(year, first, end)
+    start_milp, cost_milp, _ = dispatch_sweep.best_start(year, first, end, method="milp")
     assert cost == pytest.approx(cost_milp, abs=1e-6)
     assert int(plan.loc[plan["level"] > 0, "hour"].min()) == start
-    inputs = S.window_inputs(year, first, end - first, latest_start=end - first - 22)
+    inputs = dispatch_sweep.window_inputs(year, first, end - first, latest_start=end - first - 22)
     check_balances(plan.assign(slot=range(end - first)), inputs)
 
 
@@ -211,21 +211,21 @@ def test_carbon_objective_caps_and_start_decision_equal_milp_on_banded_windows()
                                      latest_start=int(rng.integers(0, 3)))
         try:
             inputs.__post_init__()
-            curve_milp = S.cost_carbon_curve(inputs, points=3, method="milp")
-        except I.InfeasibleDispatchError:
+            curve_milp = dispatch_sweep.cost_carbon_curve(inputs, points=3, method="milp")
+        except dispatch_inputs.InfeasibleDispatchError:
             continue
-        curve = S.cost_carbon_curve(inputs, points=3)
+        curve = dispatch_sweep.cost_carbon_curve(inputs, points=3)
         # Least emissions: one value. Cheapest plan: the decomposition takes the lowest-emission
         # one among equal-cost plans, the MILP any of them.
         assert curve["emissions_cap_g"].iloc[0] == pytest.approx(curve_milp["emissions_cap_g"].iloc[0], abs=2e-6)
         assert curve["emissions_cap_g"].iloc[-1] <= curve_milp["emissions_cap_g"].iloc[-1] + 1e-6
         np.testing.assert_allclose(curve["cost_eur"], curve_milp["cost_eur"], atol=1e-6)
         for cap, cost in zip(curve["emissions_cap_g"], curve["cost_eur"]):  # the MILP at the same caps
-            model = M.create_model(inputs)
+            model = dispatch_model.create_model(inputs)
             model.carbon_cap_g = cap + 1e-6 * max(1.0, cap)
-            assert M.solve(model)["cost_eur"] == pytest.approx(cost, abs=1e-6)
+            assert dispatch_model.solve(model)["cost_eur"] == pytest.approx(cost, abs=1e-6)
         assert (curve["emissions_g"] <= curve["emissions_cap_g"] * (1 + 1e-6) + 1e-6).all()
-        solution = S.solve_window(inputs, objective="carbon")
+        solution = dispatch_sweep.solve_window(inputs, objective="carbon")
         check_balances(solution.schedule(), inputs)
         checked += 1
     assert checked >= 15
@@ -235,19 +235,19 @@ def _assert_milp_lexicographic_optimum(inputs, plan):
     """``plan`` costs the MILP's minimum and emits the least among plans of that cost (MILP, cost capped)."""
     import pyomo.environ as pyo
 
-    model = M.create_model(inputs)
-    assert plan.cost_eur == pytest.approx(M.solve(model)["cost_eur"], abs=2e-9)
+    model = dispatch_model.create_model(inputs)
+    assert plan.cost_eur == pytest.approx(dispatch_model.solve(model)["cost_eur"], abs=2e-9)
     model.Cost.deactivate()
     model.Emissions.activate()
     model.Cost_Cap = pyo.Constraint(expr=model.Cost.expr <= plan.cost_eur + 1e-9)
-    assert plan.emissions_g == pytest.approx(M.solve(model)["emissions_g"], abs=1e-3)
+    assert plan.emissions_g == pytest.approx(dispatch_model.solve(model)["emissions_g"], abs=1e-3)
 
 
 def test_ties_go_to_the_lower_emission_plan(year):
     """Start 88, 23 h: several plans cost the same to the cent's millionth; the solver returns
     the one lowest in emissions, whatever plan it met first."""
-    inputs = S.window_inputs(year, 88, 23)
-    _assert_milp_lexicographic_optimum(inputs, S.solve_window(inputs))
+    inputs = dispatch_sweep.window_inputs(year, 88, 23)
+    _assert_milp_lexicographic_optimum(inputs, dispatch_sweep.solve_window(inputs))
 
 
 def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
@@ -255,7 +255,7 @@ def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
     patterns might hold an equal-cost plan. The emissions tie-break drops the patterns a cut of
     the cost LP puts above the cost cap instead of solving each (without: 150 LPs, then a
     whole-window MIP), and returns the MILP's lexicographic optimum."""
-    inputs = S.window_inputs(year, 69, 29)
+    inputs = dispatch_sweep.window_inputs(year, 69, 29)
     solver = PatternDecomposition(29, inputs.gpu)
     args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
     first = solver.solve(*args, tie_break=False)
@@ -270,10 +270,10 @@ def test_tie_stage_on_a_window_whose_relaxation_is_a_plan(year):
 def test_cost_carbon_curve_equals_milp_on_real_windows(year, first, hours, job):
     """The ε-curve (cost under emission caps) by the decomposition equals the Pyomo MILP's on a
     June day (Table 5.1's profile) and a January window of a 6 kWh / 10 h job (five levels)."""
-    gpu = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)[0] if job else None
-    inputs = S.window_inputs(year, first, hours, gpu=gpu)
-    curve = S.cost_carbon_curve(inputs, points=5)
-    milp = S.cost_carbon_curve(inputs, points=5, method="milp")
+    gpu = dispatch_inputs.job_profile(6.0 * 3.6e6, 10 * 3600.0)[0] if job else None
+    inputs = dispatch_sweep.window_inputs(year, first, hours, gpu=gpu)
+    curve = dispatch_sweep.cost_carbon_curve(inputs, points=5)
+    milp = dispatch_sweep.cost_carbon_curve(inputs, points=5, method="milp")
     assert np.ptp(curve["cost_eur"]) > 1e-3  # the caps really bind
     np.testing.assert_allclose(curve["cost_eur"], milp["cost_eur"], atol=1e-6)
     np.testing.assert_allclose(curve["emissions_g"], milp["emissions_g"], atol=1e-3)
@@ -286,7 +286,7 @@ def test_equal_plans_run_the_higher_levels_first(year, start, hours):
     returns the one with the higher levels first in each such group, whichever tied plan its LP
     path met first: here the same plan from two different starting bases (without the rule, these
     windows' plans differ)."""
-    inputs = S.window_inputs(year, start, hours)
+    inputs = dispatch_sweep.window_inputs(year, start, hours)
     args = (inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh)
     plain = PatternDecomposition(hours, inputs.gpu).solve(*args)
 
@@ -315,13 +315,13 @@ def test_capped_window_costing_cents_is_proven_optimal(year):
     """A 6 kWh job's 18 h window from hour 2538 under an emission cap costs about 0.02 €. HiGHS'
     MIP, pruning on the objective within its default feasibility tolerance (1e-6 absolute), left
     a 3.6e-6 relative gap there and the solve failed; the solver now proves it to 1e-6."""
-    gpu, _ = I.job_profile(6.0 * 3.6e6, 10 * 3600.0)
-    inputs = S.window_inputs(year, 2538, 18, gpu=gpu)
+    gpu, _ = dispatch_inputs.job_profile(6.0 * 3.6e6, 10 * 3600.0)
+    inputs = dispatch_sweep.window_inputs(year, 2538, 18, gpu=gpu)
     cap = 826.8280986773337
-    solution = S.solve_window(inputs, carbon_cap_g=cap, tie_break=False)
-    model = M.create_model(inputs)
+    solution = dispatch_sweep.solve_window(inputs, carbon_cap_g=cap, tie_break=False)
+    model = dispatch_model.create_model(inputs)
     model.carbon_cap_g = cap
-    milp = M.solve(model)
+    milp = dispatch_model.solve(model)
     assert abs(solution.cost_eur) < 0.05  # a window of cents: relative gaps are strict here
-    assert solution.rel_gap <= M.MIP_REL_GAP
+    assert solution.rel_gap <= dispatch_model.MIP_REL_GAP
     assert solution.cost_eur == pytest.approx(milp["cost_eur"], abs=1e-9)

@@ -8,25 +8,25 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from greenai.dispatch import inputs as I
-from greenai.dispatch import model as M
-from greenai.dispatch import sweep as S
+from greenai.dispatch import inputs as dispatch_inputs
+from greenai.dispatch import model as dispatch_model
+from greenai.dispatch import sweep as dispatch_sweep
 
 TOL_WH = 1e-5
 
 
-def hand_inputs(battery: I.Battery) -> M.DispatchInputs:
+def hand_inputs(battery: dispatch_inputs.Battery) -> dispatch_model.DispatchInputs:
     # Two levels: 100 W finishes the job in 3 h, 200 W in 2 h. Three 1-h slots.
-    return M.DispatchInputs(
+    return dispatch_model.DispatchInputs(
         solar_w=[250.0, 0.0, 0.0],
         buy_eur_per_kwh=[0.40, 0.20, 0.20],
         sell_eur_per_kwh=[0.10, 0.10, 0.10],
-        gpu=I.GpuProfile((100, 200), (3, 2)),
+        gpu=dispatch_inputs.GpuProfile((100, 200), (3, 2)),
         battery=battery,
     )
 
 
-def check_balances(plan: pd.DataFrame, inputs: M.DispatchInputs) -> None:
+def check_balances(plan: pd.DataFrame, inputs: dispatch_model.DispatchInputs) -> None:
     """Every energy balance of the reading documented in model.py, hour by hour."""
     b = inputs.battery
     flows = ["solar_to_gpu_w", "solar_to_battery_w", "solar_sold_w", "grid_to_gpu_w", "grid_to_battery_w",
@@ -69,10 +69,10 @@ def test_hand_solved_without_battery(tight):
     # 3 h at 100 W: slot 0 uses 100 of 250 W solar and sells 150 (-0.015 EUR),
     # slots 1-2 buy 100 Wh each at 0.20 (+0.040): 0.025 EUR. 2 h at 200 W costs
     # -0.005 + 0.040 = 0.035 EUR. Mixed plans need 3 h with a 200 W hour: dearer.
-    inputs = hand_inputs(I.Battery(capacity_wh=0.0))
-    model = M.create_model(inputs, tight=tight)
-    result = M.solve(model)
-    plan = M.schedule(model)
+    inputs = hand_inputs(dispatch_inputs.Battery(capacity_wh=0.0))
+    model = dispatch_model.create_model(inputs, tight=tight)
+    result = dispatch_model.solve(model)
+    plan = dispatch_model.schedule(model)
     assert result["cost_eur"] == pytest.approx(0.025, abs=1e-9)
     assert plan["level"].tolist() == [1, 1, 1]
     check_balances(plan, inputs)
@@ -81,11 +81,11 @@ def test_hand_solved_without_battery(tight):
 def test_hand_solved_with_lossless_battery():
     # A 100 Wh lossless battery stores 100 Wh of slot 0's surplus (forgoing 0.010
     # EUR of sales) and covers slot 1 or 2 (saving 0.020): 0.025 - 0.010 = 0.015 EUR.
-    inputs = hand_inputs(I.Battery(capacity_wh=100.0, charge_efficiency=1.0, discharge_efficiency=1.0,
+    inputs = hand_inputs(dispatch_inputs.Battery(capacity_wh=100.0, charge_efficiency=1.0, discharge_efficiency=1.0,
                                    self_discharge_per_h=0.0))
-    model = M.create_model(inputs)
-    result = M.solve(model)
-    plan = M.schedule(model)
+    model = dispatch_model.create_model(inputs)
+    result = dispatch_model.solve(model)
+    plan = dispatch_model.schedule(model)
     assert result["cost_eur"] == pytest.approx(0.015, abs=1e-9)
     assert plan["battery_to_gpu_w"].iloc[1:].sum() == pytest.approx(100.0, abs=1e-6)  # slot 1 or 2: a tie
     check_balances(plan, inputs)
@@ -93,19 +93,19 @@ def test_hand_solved_with_lossless_battery():
 
 @pytest.mark.parametrize("deadline,start", [(23, 0), (23, 115), (24, 40)])
 def test_thesis_windows_balance(year, deadline, start):
-    inputs = S.window_inputs(year, start, deadline)
-    model = M.create_model(inputs)
-    M.solve(model)
-    check_balances(M.schedule(model, start), inputs)
+    inputs = dispatch_sweep.window_inputs(year, start, deadline)
+    model = dispatch_model.create_model(inputs)
+    dispatch_model.solve(model)
+    check_balances(dispatch_model.schedule(model, start), inputs)
 
 
 def test_start_hour_decision_balances_and_beats_fixed_start(year):
-    start, cost, plan = S.best_start(year, 0, 24)
-    inputs = S.window_inputs(year, 0, 24, latest_start=24 - 22)
+    start, cost, plan = dispatch_sweep.best_start(year, 0, 24)
+    inputs = dispatch_sweep.window_inputs(year, 0, 24, latest_start=24 - 22)
     check_balances(plan.assign(slot=range(len(plan))), inputs)
     # Fixing the start at the window's first hour cannot be cheaper.
-    fixed = M.create_model(S.window_inputs(year, 0, 24))
-    assert M.solve(fixed)["cost_eur"] >= cost - 1e-9
+    fixed = dispatch_model.create_model(dispatch_sweep.window_inputs(year, 0, 24))
+    assert dispatch_model.solve(fixed)["cost_eur"] >= cost - 1e-9
     assert plan.loc[plan["level"] > 0, "hour"].min() == start
 
 
@@ -114,13 +114,13 @@ def random_instance(rng, hours):
     power = np.sort(rng.choice(np.arange(50, 300, 25), size=levels, replace=False)).astype(float)
     duration = np.sort(rng.integers(3, 8, size=levels))[::-1].astype(float)
     duration = np.maximum.accumulate(duration[::-1])[::-1]  # faster at higher power, ties allowed
-    return M.DispatchInputs(
+    return dispatch_model.DispatchInputs(
         solar_w=rng.uniform(0, 400, hours) * (rng.random(hours) < 0.6),
         buy_eur_per_kwh=rng.choice([0.25, 0.35, 0.45], hours),
         sell_eur_per_kwh=np.full(hours, rng.choice([0.0, 0.1, 0.3])),
         carbon_g_per_kwh=rng.uniform(100, 400, hours),
-        gpu=I.GpuProfile(tuple(power), tuple(duration)),
-        battery=I.Battery(capacity_wh=float(rng.choice([0, 100, 250]))),
+        gpu=dispatch_inputs.GpuProfile(tuple(power), tuple(duration)),
+        battery=dispatch_inputs.Battery(capacity_wh=float(rng.choice([0, 100, 250]))),
         hours=hours,
         latest_start=int(rng.integers(0, 2)),
     )
@@ -133,33 +133,33 @@ def test_tight_formulation_equals_plain_milp_on_many_instances():
         hours = int(rng.integers(7, 10))
         inputs = random_instance(rng, hours)
         try:
-            plain = M.solve(M.create_model(inputs, tight=False))
-        except I.InfeasibleDispatchError:
-            with pytest.raises(I.InfeasibleDispatchError):
-                M.solve(M.create_model(inputs, tight=True))
+            plain = dispatch_model.solve(dispatch_model.create_model(inputs, tight=False))
+        except dispatch_inputs.InfeasibleDispatchError:
+            with pytest.raises(dispatch_inputs.InfeasibleDispatchError):
+                dispatch_model.solve(dispatch_model.create_model(inputs, tight=True))
             continue
-        tight_model = M.create_model(inputs, tight=True)
-        tight = M.solve(tight_model)
+        tight_model = dispatch_model.create_model(inputs, tight=True)
+        tight = dispatch_model.solve(tight_model)
         assert tight["cost_eur"] == pytest.approx(plain["cost_eur"], abs=1e-7)
-        check_balances(M.schedule(tight_model), inputs)
+        check_balances(dispatch_model.schedule(tight_model), inputs)
         checked += 1
     assert checked >= 25
 
 
 @pytest.mark.parametrize("deadline,start", [(23, 0), (24, 100)])
 def test_tight_equals_plain_on_thesis_windows(year, deadline, start):
-    inputs = S.window_inputs(year, start, deadline)
-    plain = M.solve(M.create_model(inputs, tight=False))
-    tight = M.solve(M.create_model(inputs, tight=True))
+    inputs = dispatch_sweep.window_inputs(year, start, deadline)
+    plain = dispatch_model.solve(dispatch_model.create_model(inputs, tight=False))
+    tight = dispatch_model.solve(dispatch_model.create_model(inputs, tight=True))
     assert tight["cost_eur"] == pytest.approx(plain["cost_eur"], abs=1e-7)
 
 
 @pytest.mark.parametrize("gpu, hours", [
-    (I.GpuProfile((100, 150, 250), (7, 5, 4)), 8),
-    (I.GpuProfile((90, 120, 160, 230), (9.5, 7.25, 6, 5)), 11),  # fractional durations, four levels
-    (I.GpuProfile((100, 130, 200), (6, 6, 4.5)), 9),  # two levels of equal speed
-    (I.GpuProfile((100, 150, 250), (4, 3, 2)), 8),  # lowering an hour can leave exactly the required progress
-    (I.GpuProfile((150,), (3.5,)), 5),  # one level
+    (dispatch_inputs.GpuProfile((100, 150, 250), (7, 5, 4)), 8),
+    (dispatch_inputs.GpuProfile((90, 120, 160, 230), (9.5, 7.25, 6, 5)), 11),  # fractional durations, four levels
+    (dispatch_inputs.GpuProfile((100, 130, 200), (6, 6, 4.5)), 9),  # two levels of equal speed
+    (dispatch_inputs.GpuProfile((100, 150, 250), (4, 3, 2)), 8),  # lowering an hour can leave exactly the required progress
+    (dispatch_inputs.GpuProfile((150,), (3.5,)), 5),  # one level
 ])
 def test_minimal_patterns_match_brute_force(gpu, hours):
     progress, required = gpu.progress_units()
@@ -174,41 +174,41 @@ def test_minimal_patterns_match_brute_force(gpu, hours):
         if any(counts[k] and prog - progress[k] + progress[k - 1] >= required for k in range(1, K)):
             continue
         brute.add(counts)
-    patterns = M.minimal_patterns(gpu, hours)
+    patterns = dispatch_model.minimal_patterns(gpu, hours)
     assert len(patterns) == len(brute) and {tuple(r) for r in patterns} == brute
 
 
 @pytest.mark.parametrize("hours", [23, 24, 32])
 def test_shipped_hull_vertices_equal_qhull(hours):
     """The precomputed hulls of Table 5.1's profile (greenai/data_files) are Qhull's, row for row."""
-    gpu = I.thesis_gpu_profile()
+    gpu = dispatch_inputs.thesis_gpu_profile()
     key = (tuple(gpu.power_w), tuple(gpu.duration_h), hours)
-    assert key in M._hull_table()
-    computed = M._compute_hull_vertices(gpu.power_w, gpu.duration_h, hours)
-    shipped = M.hull_vertices(gpu, hours)
+    assert key in dispatch_model._hull_table()
+    computed = dispatch_model._compute_hull_vertices(gpu.power_w, gpu.duration_h, hours)
+    shipped = dispatch_model.hull_vertices(gpu, hours)
     assert shipped.dtype == computed.dtype and np.array_equal(shipped, computed)
     # Every shipped vertex is a minimal pattern, and the table covers every size the notebook's windows use.
-    assert {tuple(r) for r in shipped} <= {tuple(r) for r in M.minimal_patterns(gpu, hours)}
-    assert all((tuple(gpu.power_w), tuple(gpu.duration_h), h) in M._hull_table() for h in range(23, 33))
+    assert {tuple(r) for r in shipped} <= {tuple(r) for r in dispatch_model.minimal_patterns(gpu, hours)}
+    assert all((tuple(gpu.power_w), tuple(gpu.duration_h), h) in dispatch_model._hull_table() for h in range(23, 33))
 
 
 def test_hull_vertices_of_other_profiles_are_computed(tmp_path, monkeypatch):
-    gpu = I.GpuProfile((100, 150, 250), (7, 5, 4))
-    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in M._hull_table()
-    monkeypatch.setattr(M, "HULL_TABLE_PATH", tmp_path / "hulls.json")
-    assert M.write_hull_table(gpu, [8]) == tmp_path / "hulls.json"
+    gpu = dispatch_inputs.GpuProfile((100, 150, 250), (7, 5, 4))
+    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in dispatch_model._hull_table()
+    monkeypatch.setattr(dispatch_model, "HULL_TABLE_PATH", tmp_path / "hulls.json")
+    assert dispatch_model.write_hull_table(gpu, [8]) == tmp_path / "hulls.json"
     try:
-        assert np.array_equal(M.hull_vertices(gpu, 8), M._compute_hull_vertices(gpu.power_w, gpu.duration_h, 8))
-        assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) in M._hull_table()
+        assert np.array_equal(dispatch_model.hull_vertices(gpu, 8), dispatch_model._compute_hull_vertices(gpu.power_w, gpu.duration_h, 8))
+        assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) in dispatch_model._hull_table()
     finally:
         monkeypatch.undo()
-        M._hull_table.cache_clear()
-        M._hull_vertices.cache_clear()
-    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in M._hull_table()
+        dispatch_model._hull_table.cache_clear()
+        dispatch_model._hull_vertices.cache_clear()
+    assert (tuple(gpu.power_w), tuple(gpu.duration_h), 8) not in dispatch_model._hull_table()
 
 
 def test_progress_units_are_exact():
-    per_level, required = I.thesis_gpu_profile().progress_units()
+    per_level, required = dispatch_inputs.thesis_gpu_profile().progress_units()
     assert per_level[-1] * 22 == required and per_level[0] * 32 == required
 
 
@@ -216,15 +216,15 @@ def test_progress_units_are_exact():
 
 
 def test_deadline_shorter_than_fastest_level_is_infeasible(year):
-    with pytest.raises(I.InfeasibleDispatchError, match="at least 22 h"):
-        S.window_inputs(year, 0, 21)
+    with pytest.raises(dispatch_inputs.InfeasibleDispatchError, match="at least 22 h"):
+        dispatch_sweep.window_inputs(year, 0, 21)
 
 
 def test_infeasible_grid_limit_raises_documented_error():
-    inputs = hand_inputs(I.Battery(capacity_wh=0.0))
+    inputs = hand_inputs(dispatch_inputs.Battery(capacity_wh=0.0))
     inputs.grid_max_w = 50.0
-    with pytest.raises(I.InfeasibleDispatchError):
-        M.solve(M.create_model(inputs))
+    with pytest.raises(dispatch_inputs.InfeasibleDispatchError):
+        dispatch_model.solve(dispatch_model.create_model(inputs))
 
 
 @pytest.mark.parametrize("field,values,match", [
@@ -234,23 +234,23 @@ def test_infeasible_grid_limit_raises_documented_error():
 ])
 def test_bad_series_raise(field, values, match):
     kwargs = dict(solar_w=[250.0, 0.0, 0.0], buy_eur_per_kwh=[0.4, 0.2, 0.2], sell_eur_per_kwh=[0.1] * 3,
-                  gpu=I.GpuProfile((100, 200), (3, 2)))
+                  gpu=dispatch_inputs.GpuProfile((100, 200), (3, 2)))
     kwargs[field] = values
-    with pytest.raises(I.DispatchInputError, match=match):
-        M.DispatchInputs(**kwargs)
+    with pytest.raises(dispatch_inputs.DispatchInputError, match=match):
+        dispatch_model.DispatchInputs(**kwargs)
 
 
 def test_missing_hour_in_indexed_series_raises():
     series = pd.Series([1.0, 2.0, 3.0], index=[0, 1, 3])
-    with pytest.raises(I.DispatchInputError, match="missing or repeated around hour \\[2\\]"):
-        I.check_series("solar_w", series)
+    with pytest.raises(dispatch_inputs.DispatchInputError, match="missing or repeated around hour \\[2\\]"):
+        dispatch_inputs.check_series("solar_w", series)
 
 
 @pytest.mark.parametrize("kwargs", [dict(charge_efficiency=0.0), dict(discharge_efficiency=1.1),
                                     dict(self_discharge_per_h=1.0), dict(initial_wh=300.0)])
 def test_battery_parameters_outside_range_raise(kwargs):
-    with pytest.raises(I.DispatchInputError):
-        I.Battery(**kwargs)
+    with pytest.raises(dispatch_inputs.DispatchInputError):
+        dispatch_inputs.Battery(**kwargs)
 
 
 def test_cli_writes_no_file_on_bad_input(tmp_path, capsys):
@@ -263,22 +263,22 @@ def test_cli_writes_no_file_on_bad_input(tmp_path, capsys):
 
 
 def test_dispatcher_resolves_without_rebuilding_like_fresh_models(year):
-    dispatcher = S.Dispatcher(S.window_inputs(year, 0, 23))
+    dispatcher = dispatch_sweep.Dispatcher(dispatch_sweep.window_inputs(year, 0, 23))
     for start in (0, 60, 115):
-        inputs = S.window_inputs(year, start, 23)
+        inputs = dispatch_sweep.window_inputs(year, start, 23)
         reused = dispatcher.solve(inputs)
-        check_balances(M.schedule(dispatcher.model), inputs)
-        fresh = M.solve(M.create_model(inputs))
+        check_balances(dispatch_model.schedule(dispatcher.model), inputs)
+        fresh = dispatch_model.solve(dispatch_model.create_model(inputs))
         assert reused["cost_eur"] == pytest.approx(fresh["cost_eur"], abs=1e-7)
 
 
 def test_cost_carbon_curve_respects_each_cap(year):
-    inputs = S.window_inputs(year, 0, 32)
-    curve = S.cost_carbon_curve(inputs, points=4)
+    inputs = dispatch_sweep.window_inputs(year, 0, 32)
+    curve = dispatch_sweep.cost_carbon_curve(inputs, points=4)
     caps = curve["emissions_cap_g"].to_numpy()
     assert (curve["emissions_g"].to_numpy() <= caps + 1e-3).all()
     assert np.all(np.diff(curve["cost_eur"].to_numpy()) <= 1e-9)  # looser cap, never dearer
-    cheapest = M.solve(M.create_model(inputs))
+    cheapest = dispatch_model.solve(dispatch_model.create_model(inputs))
     assert curve["cost_eur"].iloc[-1] == pytest.approx(cheapest["cost_eur"], abs=1e-7)
     assert curve["cost_eur"].iloc[0] > cheapest["cost_eur"] + 0.01  # a real trade-off on this window
 

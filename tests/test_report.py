@@ -106,3 +106,20 @@ def test_every_link_resolves(site):
 def test_without_executed_notebooks_the_report_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="make reproduce"):
         report.build(tmp_path / "site", notebooks_dir=tmp_path / "none")
+
+
+def test_an_announced_figure_becomes_its_png_and_nothing_else_is_read(tmp_path):
+    import nbformat
+
+    (tmp_path / "fig_a.png").write_bytes(b"\x89PNG a")
+    announced = nbformat.v4.new_output("display_data", data={"text/plain": "<figure fig_a.png>"},
+                                       metadata={report.FIGURE_METADATA_KEY: "fig_a.png"})
+    missing = nbformat.v4.new_output("display_data", data={"text/plain": "<figure fig_b.png>"},
+                                     metadata={report.FIGURE_METADATA_KEY: "fig_b.png"})
+    quoted = nbformat.v4.new_code_cell('save_figure(fig, "fig_a")')  # a name in the source alone shows nothing
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[announced, missing]), quoted])
+    out = report.figure_outputs(nb, tmp_path)
+    first, second = out.cells[0].outputs
+    assert first.data["image/png"] == base64.b64encode(b"\x89PNG a").decode("ascii")
+    assert second.data == {"text/plain": "<figure fig_b.png>"}
+    assert out.cells[1].outputs == []

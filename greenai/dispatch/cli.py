@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from greenai.cli import Interrupted, UsageError
-from greenai.dispatch import inputs as I
+from greenai.dispatch import inputs as dispatch_inputs
 from greenai.predict.runtime import predict_run
 
 
@@ -61,14 +61,14 @@ def register(subparsers) -> None:
     p.add_argument("--duration-h", type=float, nargs="+", help="whole-job duration at each level [h]")
     p.add_argument("--solar-csv", type=Path,
                    help="CSV with a 'solar_w' column [W] for every hour of the weather year (default: pvlib); "
-                        f"rows are aligned by an 'hour' column ({I.HOUR_CONVENTION}), else row i is hour i "
-                        f"of exactly {I.HOURS_PER_YEAR}")
+                        f"rows are aligned by an 'hour' column ({dispatch_inputs.HOUR_CONVENTION}), else row i is hour i "
+                        f"of exactly {dispatch_inputs.HOURS_PER_YEAR}")
     p.add_argument("--carbon-csv", type=Path,
                    help="CSV with a 'carbon_g_per_kwh' column for every hour of the weather year, read like "
                         "--solar-csv")
-    p.add_argument("--pdc0-w", type=float, default=I.PvArray().pdc0_w,
+    p.add_argument("--pdc0-w", type=float, default=dispatch_inputs.PvArray().pdc0_w,
                    help="PV array DC size [W] for the pvlib default (>= 0; 0: no array)")
-    p.add_argument("--battery-wh", type=float, default=I.Battery().capacity_wh, help="battery capacity [Wh]")
+    p.add_argument("--battery-wh", type=float, default=dispatch_inputs.Battery().capacity_wh, help="battery capacity [Wh]")
     p.add_argument("--objective", choices=("cost", "carbon"), default="cost")
     p.add_argument("--out", type=Path, help="write the plan as CSV here (a file, not a directory)")
     p.set_defaults(func=run)
@@ -84,19 +84,19 @@ def start_hour(text: str) -> int:
         try:
             when = datetime.fromisoformat(text)
         except ValueError:
-            raise I.DispatchInputError(
-                f"--start {text!r} is neither an hour index (0-{I.HOURS_PER_YEAR - 1}) nor a date-time "
+            raise dispatch_inputs.DispatchInputError(
+                f"--start {text!r} is neither an hour index (0-{dispatch_inputs.HOURS_PER_YEAR - 1}) nor a date-time "
                 "YYYY-MM-DDTHH:MM") from None
         if when.tzinfo is not None:
-            raise I.DispatchInputError(f"--start {text!r}: give local time (CET, UTC+1) without a time zone")
+            raise dispatch_inputs.DispatchInputError(f"--start {text!r}: give local time (CET, UTC+1) without a time zone")
         if when.minute or when.second or when.microsecond:
-            raise I.DispatchInputError(f"--start {text!r}: the plan runs in whole hours; give HH:00")
+            raise dispatch_inputs.DispatchInputError(f"--start {text!r}: the plan runs in whole hours; give HH:00")
         if (when.month, when.day) == (2, 29):
-            raise I.DispatchInputError("--start: the weather is a typical year of 365 days, without 29 February")
+            raise dispatch_inputs.DispatchInputError("--start: the weather is a typical year of 365 days, without 29 February")
         day_of_year = datetime(2001, when.month, when.day).timetuple().tm_yday  # 2001: a year of 365 days
         hour = (day_of_year - 1) * 24 + when.hour
-    if not 0 <= hour < I.HOURS_PER_YEAR:
-        raise I.DispatchInputError(f"--start {hour} is outside the weather year (hours 0-{I.HOURS_PER_YEAR - 1})")
+    if not 0 <= hour < dispatch_inputs.HOURS_PER_YEAR:
+        raise dispatch_inputs.DispatchInputError(f"--start {hour} is outside the weather year (hours 0-{dispatch_inputs.HOURS_PER_YEAR - 1})")
     return hour
 
 
@@ -114,46 +114,46 @@ def series_from_csv(path: Path, column: str) -> np.ndarray:
         Naming the file, the offending row or hour, and the convention.
     """
     if not path.is_file():
-        raise I.DispatchInputError(f"{path}: no such file")
+        raise dispatch_inputs.DispatchInputError(f"{path}: no such file")
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise I.DispatchInputError(f"{path}: cannot read it as CSV ({' '.join(str(exc).split())})") from None
+        raise dispatch_inputs.DispatchInputError(f"{path}: cannot read it as CSV ({' '.join(str(exc).split())})") from None
     if column not in table:
-        raise I.DispatchInputError(f"{path}: no column {column!r}; columns are {list(table.columns)}")
+        raise dispatch_inputs.DispatchInputError(f"{path}: no column {column!r}; columns are {list(table.columns)}")
     values = _numbers(path, table[column], column)
-    n = I.HOURS_PER_YEAR
+    n = dispatch_inputs.HOURS_PER_YEAR
     if "hour" not in table:
         if len(table) != n:
-            raise I.DispatchInputError(
+            raise dispatch_inputs.DispatchInputError(
                 f"{path}: {len(table)} rows, but without an 'hour' column row i is hour i of the weather year and "
-                f"there must be exactly {n}; add an 'hour' column ({I.HOUR_CONVENTION})")
-        return I.check_series(f"{path}:{column}", values)
+                f"there must be exactly {n}; add an 'hour' column ({dispatch_inputs.HOUR_CONVENTION})")
+        return dispatch_inputs.check_series(f"{path}:{column}", values)
     hours = _numbers(path, table["hour"], "hour")
     fractional = np.flatnonzero(hours != np.round(hours))
     if fractional.size:
         i = fractional[0]
-        raise I.DispatchInputError(f"{path}: hour {hours[i]:g} (file line {i + 2}) is not a whole hour; "
-                                   f"the plan runs whole hours ({I.HOUR_CONVENTION})")
+        raise dispatch_inputs.DispatchInputError(f"{path}: hour {hours[i]:g} (file line {i + 2}) is not a whole hour; "
+                                   f"the plan runs whole hours ({dispatch_inputs.HOUR_CONVENTION})")
     hours = hours.astype(int)
     outside = np.flatnonzero((hours < 0) | (hours >= n))
     if outside.size:
         i = outside[0]
         looks = ("; the hours run 1 … 8760, which looks 1-based: subtract 1 from each"
                  if hours.min() == 1 and hours.max() == n else "")
-        raise I.DispatchInputError(f"{path}: hour {hours[i]} (file line {i + 2}) is outside the weather year "
-                                   f"0 … {n - 1} ({I.HOUR_CONVENTION}){looks}")
+        raise dispatch_inputs.DispatchInputError(f"{path}: hour {hours[i]} (file line {i + 2}) is outside the weather year "
+                                   f"0 … {n - 1} ({dispatch_inputs.HOUR_CONVENTION}){looks}")
     counts = np.bincount(hours, minlength=n)
     if (counts > 1).any():
-        raise I.DispatchInputError(f"{path}: hour {int(np.argmax(counts > 1))} appears {counts.max()} times; "
+        raise dispatch_inputs.DispatchInputError(f"{path}: hour {int(np.argmax(counts > 1))} appears {counts.max()} times; "
                                    "give each hour once")
     if (counts == 0).any():
         missing = np.flatnonzero(counts == 0)
-        raise I.DispatchInputError(f"{path}: {missing.size} hour(s) missing, first {missing[:5].tolist()}; give "
-                                   f"every hour 0 … {n - 1} ({I.HOUR_CONVENTION})")
+        raise dispatch_inputs.DispatchInputError(f"{path}: {missing.size} hour(s) missing, first {missing[:5].tolist()}; give "
+                                   f"every hour 0 … {n - 1} ({dispatch_inputs.HOUR_CONVENTION})")
     aligned = np.empty(n)
     aligned[hours] = values
-    return I.check_series(f"{path}:{column}", aligned)
+    return dispatch_inputs.check_series(f"{path}:{column}", aligned)
 
 
 def _numbers(path: Path, cells: pd.Series, column: str) -> np.ndarray:
@@ -164,7 +164,7 @@ def _numbers(path: Path, cells: pd.Series, column: str) -> np.ndarray:
         i = bad[0]
         text = cells.iloc[i]
         what = "is empty" if pd.isna(text) or not str(text).strip() else f"holds {str(text)!r}, not a number"
-        raise I.DispatchInputError(f"{path}: column {column!r} {what} at file line {i + 2}")
+        raise dispatch_inputs.DispatchInputError(f"{path}: column {column!r} {what} at file line {i + 2}")
     return numbers
 
 
@@ -172,9 +172,9 @@ def _job_args(args) -> bool:
     given = [args.model, args.dataset, args.epochs, args.batch_size]
     if any(v is not None for v in given):
         if any(v is None for v in given):
-            raise I.DispatchInputError("a training job needs all of --model, --dataset, --epochs and --batch-size")
+            raise dispatch_inputs.DispatchInputError("a training job needs all of --model, --dataset, --epochs and --batch-size")
         if args.power_w is not None or args.duration_h is not None:
-            raise I.DispatchInputError("give either a training job (--model ...) or --power-w/--duration-h, not both")
+            raise dispatch_inputs.DispatchInputError("give either a training job (--model ...) or --power-w/--duration-h, not both")
         return True
     return False
 
@@ -184,13 +184,13 @@ def predict_job(args):
     try:
         return predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu, precision=args.precision)
     except (ValueError, OSError) as exc:  # unknown model, dataset or GPU; a missing fit: the predictor's own message
-        raise I.DispatchInputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise dispatch_inputs.DispatchInputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def _year(args) -> pd.DataFrame:
     given = {column: series_from_csv(option, column)  # read first: a bad file is told before pvlib's year is built
              for option, column in ((args.solar_csv, "solar_w"), (args.carbon_csv, "carbon_g_per_kwh")) if option}
-    year = I.year_inputs(I.PvArray(pdc0_w=args.pdc0_w))
+    year = dispatch_inputs.year_inputs(dispatch_inputs.PvArray(pdc0_w=args.pdc0_w))
     for column, values in given.items():
         year[column] = values
     return year
@@ -244,28 +244,28 @@ def plan(args) -> tuple[pd.DataFrame, float]:
 
 def _plan(args):
     if (args.power_w is None) != (args.duration_h is None):
-        raise I.DispatchInputError("give both --power-w and --duration-h, or neither")
+        raise dispatch_inputs.DispatchInputError("give both --power-w and --duration-h, or neither")
     if args.out is not None and args.out.is_dir():
-        raise I.DispatchInputError(f"--out {args.out} is a directory; give a file name such as {args.out / 'plan.csv'}")
+        raise dispatch_inputs.DispatchInputError(f"--out {args.out} is a directory; give a file name such as {args.out / 'plan.csv'}")
     start = start_hour(args.start)
-    battery = I.Battery(capacity_wh=args.battery_wh)
+    battery = dispatch_inputs.Battery(capacity_wh=args.battery_wh)
     extra = {}
     if _job_args(args):
         prediction = predict_job(args)
-        gpu, levels = I.job_profile(prediction.energy_j, prediction.duration_s)
+        gpu, levels = dispatch_inputs.job_profile(prediction.energy_j, prediction.duration_s)
         extra = {"prediction": prediction, "levels": levels}
     else:
-        gpu = I.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else I.thesis_gpu_profile()
+        gpu = dispatch_inputs.GpuProfile(tuple(args.power_w), tuple(args.duration_h)) if args.power_w else dispatch_inputs.thesis_gpu_profile()
     year = _year(args)
     table, solution = _plan_window(year, start, args, gpu, battery, "planning")
     if extra:
         p = extra["prediction"]
         ends = {}
         for name, energy in (("low", p.energy_low_j), ("high", p.energy_high_j)):
-            gpu_end, _ = I.job_profile(energy, p.duration_s)
+            gpu_end, _ = dispatch_inputs.job_profile(energy, p.duration_s)
             try:
                 ends[name] = _plan_window(year, start, args, gpu_end, battery, f"{name} end")[1]
-            except I.InfeasibleDispatchError:
+            except dispatch_inputs.InfeasibleDispatchError:
                 ends[name] = None
         extra["ends"] = ends
     return table, solution, extra
@@ -286,7 +286,7 @@ def _clean(x: float, digits: int) -> float:
 def run(args) -> int:
     try:
         table, solution, extra = _plan(args)
-    except I.DispatchInputError as exc:
+    except dispatch_inputs.DispatchInputError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         raise Interrupted("interrupted before the plan was found; nothing was written") from None

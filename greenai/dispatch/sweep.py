@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from greenai.dispatch import inputs as I
+from greenai.dispatch import inputs as dispatch_inputs
 from greenai.dispatch.decomposition import PatternDecomposition, PatternSolution
 from greenai.dispatch.model import NO_CARBON_CAP_G, DispatchInputs, create_model, make_solver, schedule, solve
 
@@ -39,14 +39,14 @@ def window_inputs(
     year: pd.DataFrame,
     first_hour: int,
     hours: int,
-    gpu: I.GpuProfile | None = None,
-    battery: I.Battery | None = None,
+    gpu: dispatch_inputs.GpuProfile | None = None,
+    battery: dispatch_inputs.Battery | None = None,
     latest_start: int = 0,
 ) -> DispatchInputs:
     """The :class:`DispatchInputs` of ``hours`` slots from ``first_hour`` of
     ``year`` (a table like :func:`greenai.dispatch.inputs.year_inputs`)."""
     if first_hour < 0 or first_hour + hours > len(year):
-        raise I.DispatchInputError(
+        raise dispatch_inputs.DispatchInputError(
             f"window {first_hour}..{first_hour + hours - 1} is outside the {len(year)} hours given")
     w = year.iloc[first_hour:first_hour + hours]
     return DispatchInputs(
@@ -54,8 +54,8 @@ def window_inputs(
         buy_eur_per_kwh=w["buy_eur_per_kwh"].to_numpy(),
         sell_eur_per_kwh=w["sell_eur_per_kwh"].to_numpy(),
         carbon_g_per_kwh=w["carbon_g_per_kwh"].to_numpy() if "carbon_g_per_kwh" in w else None,
-        gpu=gpu or I.thesis_gpu_profile(),
-        battery=battery or I.Battery(),
+        gpu=gpu or dispatch_inputs.thesis_gpu_profile(),
+        battery=battery or dispatch_inputs.Battery(),
         hours=hours,
         latest_start=latest_start,
         first_hour=first_hour,
@@ -76,7 +76,7 @@ class Dispatcher:
 
     def solve(self, inputs: DispatchInputs) -> dict:
         if inputs.hours != self.hours:
-            raise I.DispatchInputError(f"this Dispatcher solves {self.hours}-h windows, got {inputs.hours}")
+            raise dispatch_inputs.DispatchInputError(f"this Dispatcher solves {self.hours}-h windows, got {inputs.hours}")
         m = self.model
         for t in range(self.hours):
             m.solar_w[t] = float(inputs.solar_w[t])
@@ -123,7 +123,7 @@ METHODS = ("decomposition", "milp")
 
 
 @functools.lru_cache(maxsize=8)
-def _process_solver(hours: int, gpu: I.GpuProfile, battery: I.Battery) -> PatternDecomposition:
+def _process_solver(hours: int, gpu: dispatch_inputs.GpuProfile, battery: dispatch_inputs.Battery) -> PatternDecomposition:
     """One :class:`PatternDecomposition` per window length in this (worker) process, reused by
     the sweep jobs and capped points it solves (each solve starts from the pristine model, so reuse changes no plan)."""
     return PatternDecomposition(hours, gpu, battery)
@@ -156,8 +156,8 @@ def run_sweep(
     year: pd.DataFrame | None = None,
     starts=THESIS_START_HOURS,
     deadlines=THESIS_DEADLINES_H,
-    gpu: I.GpuProfile | None = None,
-    battery: I.Battery | None = None,
+    gpu: dispatch_inputs.GpuProfile | None = None,
+    battery: dispatch_inputs.Battery | None = None,
     processes: int = 2,
     method: str = "decomposition",
 ) -> pd.DataFrame:
@@ -179,10 +179,10 @@ def run_sweep(
         per slot, 0 = off) and ``solve_s``.
     """
     if method not in METHODS:
-        raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
-    year = I.year_inputs() if year is None else year
-    gpu = gpu or I.thesis_gpu_profile()
-    battery = battery or I.Battery()
+        raise dispatch_inputs.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
+    year = dispatch_inputs.year_inputs() if year is None else year
+    gpu = gpu or dispatch_inputs.thesis_gpu_profile()
+    battery = battery or dispatch_inputs.Battery()
     starts = list(starts)
     # Jobs of one deadline each (each builds its model once, ~0.1 s), shortest deadline (the
     # slowest windows) first; the starts are split so that there are about three jobs per
@@ -236,8 +236,8 @@ def best_start(
     year: pd.DataFrame,
     earliest_hour: int,
     latest_end_hour: int,
-    gpu: I.GpuProfile | None = None,
-    battery: I.Battery | None = None,
+    gpu: dispatch_inputs.GpuProfile | None = None,
+    battery: dispatch_inputs.Battery | None = None,
     tight: bool = True,
     method: str = "decomposition",
 ) -> tuple[int, float, pd.DataFrame]:
@@ -252,13 +252,13 @@ def best_start(
     ``(start_hour, cost_eur, plan)``.
     """
     if method not in METHODS:
-        raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
-    gpu = gpu or I.thesis_gpu_profile()
-    battery = battery or I.Battery()
+        raise dispatch_inputs.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
+    gpu = gpu or dispatch_inputs.thesis_gpu_profile()
+    battery = battery or dispatch_inputs.Battery()
     hours = latest_end_hour - earliest_hour
     latest = hours - int(math.ceil(min(gpu.duration_h)))
     if latest < 0:
-        raise I.InfeasibleDispatchError(
+        raise dispatch_inputs.InfeasibleDispatchError(
             f"the window {earliest_hour}..{latest_end_hour} ({hours} h) is shorter than the fastest level's "
             f"{min(gpu.duration_h):g} h")
     inputs = window_inputs(year, earliest_hour, hours, gpu, battery, latest_start=latest)
@@ -281,7 +281,7 @@ def solve_window(inputs: DispatchInputs, objective: str = "cost", carbon_cap_g: 
     ``progress(done, total)`` is told of each start slot searched
     (:meth:`~greenai.dispatch.decomposition.PatternDecomposition.solve`)."""
     if math.isfinite(inputs.grid_max_w):
-        raise I.DispatchInputError("grid_max_w needs the Pyomo model (create_model/solve), not the decomposition")
+        raise dispatch_inputs.DispatchInputError("grid_max_w needs the Pyomo model (create_model/solve), not the decomposition")
     solver = solver or PatternDecomposition(inputs.hours, inputs.gpu, inputs.battery)
     return solver.solve(inputs.solar_w, inputs.buy_eur_per_kwh, inputs.sell_eur_per_kwh, inputs.carbon_g_per_kwh,
                         objective=objective, carbon_cap_g=carbon_cap_g, latest_start=inputs.latest_start,
@@ -308,7 +308,7 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
     Each row: ``emissions_cap_g``, ``cost_eur``, ``emissions_g``.
     """
     if method not in METHODS:
-        raise I.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
+        raise dispatch_inputs.DispatchInputError(f"method must be one of {METHODS}, got {method!r}")
 
     def loosen(cap):
         return float(cap) + 1e-6 * max(1.0, abs(cap))
@@ -348,7 +348,7 @@ def cost_carbon_curve(inputs: DispatchInputs, points: int = 8, tight: bool = Tru
     return pd.DataFrame(rows)
 
 
-def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile, battery: I.Battery,
+def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: dispatch_inputs.GpuProfile, battery: dispatch_inputs.Battery,
                 choose_start: bool = False, objective: str = "cost", progress=None):
     """Plan a job (``gpu``, e.g. from :func:`greenai.dispatch.inputs.job_profile`) in the
     window of ``deadline`` hours from hour ``start`` of ``year``, by the exact
@@ -363,18 +363,18 @@ def plan_window(year: pd.DataFrame, start: int, deadline: int, gpu: I.GpuProfile
         A deadline shorter than the job at its fastest level.
     """
     if deadline <= 0:
-        raise I.DispatchInputError(f"--deadline must be a positive number of hours, got {deadline}")
+        raise dispatch_inputs.DispatchInputError(f"--deadline must be a positive number of hours, got {deadline}")
     if start + deadline > len(year):
-        raise I.DispatchInputError(
+        raise dispatch_inputs.DispatchInputError(
             f"the window {start}..{start + deadline - 1} runs past the weather year's last hour ({len(year) - 1}): "
             "start earlier or shorten the deadline")
     fastest = int(np.ceil(min(gpu.duration_h) - 1e-9))
     if deadline < fastest:
-        raise I.InfeasibleDispatchError(
+        raise dispatch_inputs.InfeasibleDispatchError(
             f"the job needs at least {fastest} h at its fastest level; a deadline of {deadline} h cannot be met")
     latest = deadline - fastest if choose_start else 0
     inputs = window_inputs(year, start, deadline, gpu, battery, latest_start=latest)
     solution = solve_window(inputs, objective=objective, progress=progress)
     table = solution.schedule(start, inputs.carbon_g_per_kwh)
-    table.insert(2, "band", I.Tariff().band(table["hour"].to_numpy()))
+    table.insert(2, "band", dispatch_inputs.Tariff().band(table["hour"].to_numpy()))
     return table, solution

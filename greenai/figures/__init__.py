@@ -8,6 +8,7 @@ Chapters: :mod:`greenai.figures.ch2` to :mod:`greenai.figures.ch5`; ch4 holds th
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -34,4 +35,25 @@ def save_figure(fig: "plt.Figure", name: str, dpi: int = 150) -> Path:
     stem = name[:-4] if name.endswith(".png") else name
     path = paths.figures_dir() / f"{stem}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    announce_figure(path)
     return path
+
+
+#: the key of a notebook output's metadata that names the figure a cell saved (:func:`announce_figure`)
+FIGURE_METADATA_KEY = "greenai_figure"
+
+
+def announce_figure(path: Path) -> None:
+    """In a notebook, show the saved figure as an output of the cell that saved it.
+
+    The output is a link to the PNG (``![name](../figures/name.png)``, where the executed copies sit in
+    ``results/notebooks/``) whose metadata names the file (:data:`FIGURE_METADATA_KEY`): the executed
+    notebook stays small and the same at every run, and :mod:`greenai.report` puts the image itself there.
+    Outside a notebook kernel this does nothing.
+    """
+    if "ipykernel" not in sys.modules:
+        return
+    from IPython.display import display  # heavy: IPython (only inside a notebook kernel)
+
+    display({"text/markdown": f"![{path.stem}](../figures/{path.name})", "text/plain": f"<figure {path.name}>"},
+            raw=True, metadata={FIGURE_METADATA_KEY: path.name})
