@@ -8,30 +8,10 @@ writes ``results/claims.md`` and ``results/claims.csv``. A thesis number
 appears in code only here, or in a notebook's ``record`` call, as the reference
 a value is compared against.
 
-The verdict rule (:func:`verdict`, also printed in the table's header)
----------------------------------------------------------------------
-A claim's test is ``op`` with a ``threshold`` (our value should lie above ``>``
-or below ``<`` it: the thesis' direction, e.g. a difference > 0 or a ratio > 1)
-or ``≈`` (our value should equal the thesis', within ``tolerance`` × |thesis|,
-``atol`` or our noise, whichever is largest). ``noise`` is the spread of our own
-measurement, in the claim's unit: the range (max − min) between repeats run on
-separate machines or days, or the counter's stated bound; a difference of two
-measured quantities carries the sum of both spreads. In this order:
-
-1. no registry entry (context we report beside the thesis): ``context``;
-2. nothing recorded, or our value missing: ``no data yet``;
-3. the claim cannot be tested with our hardware or data: ``not testable here``
-   with the reason (``untestable``, from the registry or the recorded row);
-4. ``>``/``<``: |ours − threshold| ≤ noise: ``within noise``; else the
-   direction fails: ``not reproduced``; else, if the thesis' magnitude is
-   comparable (``tolerance`` given) and ours is off by more than it:
-   ``partly``; else ``reproduced``;
-5. ``≈``: |ours − thesis| within the tolerance above: ``reproduced``, else
-   ``not reproduced``.
-
-Registry entries whose ``notebook`` has not run yet (notebooks 05 and 06 while
-they are being written) show as ``no data yet``; a notebook fills its entries by
-recording rows with the registry's ``claim_id``.
+A claim is tested by a direction (``>``/``<`` a ``threshold``) or an equality
+(``≈`` the thesis' value within ``tolerance``, ``atol`` or our ``noise``, in the
+claim's unit); :func:`verdict` gives one of :data:`VERDICTS` and :data:`RULE`
+states the rule in the table's header. The rule in full: ``docs/claims.md``.
 """
 
 from __future__ import annotations

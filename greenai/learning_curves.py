@@ -1,42 +1,21 @@
 """Energy to accuracy from a few epochs: an ensemble of learning-curve forms with a calibrated interval.
 
-A run's first epochs (test accuracy after each, and optionally the energy of
-each) are fitted by seven parametric learning-curve forms, the set Domhan,
-Springenberg and Hutter (IJCAI 2015) combined; ``n`` is epochs trained,
-the first parameter the plateau (accuracy as n → ∞, in [0, 1]):
+A run's first epochs (test accuracy after each, in [0, 1], and optionally the
+energy of each [J]) are fitted by the seven learning-curve forms of
+:data:`FORMS` (``pow3``, ``log_power``, ``exp3``, ``janoschek``, ``weibull``,
+``mmf``, ``ilog2``: the set Domhan, Springenberg and Hutter, IJCAI 2015,
+combined), weighted by their BIC (:func:`fit_ensemble`). Draws of each form's
+parameters give the posterior of the first epoch that reaches a target
+accuracy (:func:`predict_target`; its median is the prediction, within
+:data:`HORIZON` × the observed epochs, else ``unreachable``). The interval is
+calibrated on recorded runs (:func:`calibration`: a conformal interval of the
+log ratio of predicted to measured epoch, validated leave-one-run-out by
+:func:`early_stop_validation`). Energy [J]: the observed energy of the first
+epochs plus their mean energy per epoch for every further epoch
+(:func:`greenai.accuracy.cumulative_energy_j`). Nothing here imports torch.
 
-=============  =============================================
-``pow3``       ``c − a · n^(−α)``
-``log_power``  ``a / (1 + (n / e^b)^(−c))``
-``exp3``       ``c − exp(−a · n + b)``
-``janoschek``  ``α − (α − β) · exp(−κ · n^δ)``
-``weibull``    ``α − (α − β) · exp(−(κ n)^δ)``
-``mmf``        ``α − (α − β) / (1 + (κ n)^δ)``
-``ilog2``      ``c − a / log(n + 1)``
-=============  =============================================
-
-Each form is fitted by least squares (:func:`scipy.optimize.curve_fit`) and
-weighted by its BIC (``exp(−BIC / 2)``, residual variance floored at the
-binomial noise of a 10,000-image test set, :data:`NOISE_FLOOR`): a Bayesian
-model average in the Laplace approximation. Each form's parameters are drawn
-from a normal distribution with the fit's covariance; every draw gives the
-first whole epoch at which its curve reaches the target (within
-:data:`HORIZON` × the observed epochs, else never). The mixture of the draws
-over the forms is the posterior of that epoch: its median is the prediction,
-and ``unreachable`` is said only when more than (1 + level) / 2 of it never
-reaches the target, i.e. when the whole interval lies beyond the horizon.
-
-The interval is then calibrated on recorded runs: the parametric spread of a
-few epochs knows the noise of those epochs but not whether any form is right.
-:func:`calibration` collects, for every recorded run, the log ratio of the
-predicted to the measured epoch after fitting its first ``k`` epochs; the
-prediction's interval is ``epoch × exp([q_lo, q_hi])`` with the ``level``
-quantiles of those ratios (a conformal interval, leave-one-run-out in
-:func:`early_stop_validation`), joined with the posterior's own interval where
-that is finite, and cut at the horizon. It is finite whenever the prediction
-is. Energy: the observed energy of the first epochs plus their mean energy per
-epoch for every further epoch (:func:`greenai.accuracy.cumulative_energy_j`).
-Nothing here imports torch.
+The forms, the weighting and the calibration in full: ``docs/energy_to_accuracy.md``
+("The ensemble of learning-curve forms").
 """
 
 from __future__ import annotations

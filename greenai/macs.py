@@ -3,28 +3,21 @@
 Three counts of the same forward pass, all per sample (one image):
 
 ``macs`` (primary)
-    thop, the maintained ``ultralytics-thop`` distribution: convolutions and
-    linear layers without their bias adds (``out_elements x in_ch/groups x
-    kernel``; ``in x out``), plus batch norm (2 per element when affine) and
-    average pooling (1 per output element); nothing for ReLU, max pooling,
-    residual adds or concatenation.
+    thop (``ultralytics-thop``): convolutions and linear layers without their
+    bias adds, plus batch norm and average pooling.
 ``macs_flop_counter`` (cross-check)
-    :class:`torch.utils.flop_counter.FlopCounterMode` traces the aten ops:
-    convolutions and matrix products only (its FLOPs / 2). It differs from thop
-    exactly by batch norm and average pooling, so the two agree to <0.01% on
-    AlexNet/VGG and differ by ~9% on MobileNetV2 (batch norm on thin layers).
+    :class:`torch.utils.flop_counter.FlopCounterMode`: convolutions and matrix
+    products only (its FLOPs / 2); it differs from thop exactly by batch norm
+    and average pooling.
 ``macs_ptflops_convention``
-    The convention of ptflops' module hooks (pytorch backend), which the thesis
-    used: thop's convolutions and linear layers plus their bias adds, one op
-    per element of every ReLU-family output and of every pooling input, 2 per
-    batch-norm element. Functional calls (``F.relu`` in torchvision's
-    GoogLeNet, residual ``+``) are not counted, as with ptflops' module hooks.
+    The convention of ptflops' module hooks, which the thesis used: thop's
+    counts plus bias adds, activations, pooling inputs and batch norm.
 
-The thesis' four numbers (AlexNet 665.53 / 712.39 MMAC, VGG11 7.58 / 7.64 GMAC
-at 224x224) are matched by all three within 1% with torchvision's layouts and
-a 10-class head; ``macs_ptflops_convention`` reproduces them to 0.01%.
-Counting runs on PyTorch's ``meta`` device (no memory, no arithmetic), so the
-20 x 3 table takes seconds.
+:func:`count_macs` counts any model (:class:`MacCount`); :func:`count_model` a
+registered one, built on PyTorch's ``meta`` device (no memory, no arithmetic).
+:data:`THESIS_MACS` holds the thesis' four counts [MACs]. What each convention
+counts: ``docs/models.md`` ("Counting MACs"); how close the counts come to the
+thesis': ``results/claims.md`` (``macs_*``).
 """
 
 from __future__ import annotations

@@ -1,43 +1,19 @@
 """An instrumented training loop: energy per epoch from meter windows, time per
 phase from CUDA events, and energy per phase two ways (thesis 2.2 and 4.1).
 
-Phases of a training step
--------------------------
-``h2d``
-    Getting the next batch onto the device (for :class:`greenai.data.GpuBatches`
-    that is indexing the uint8 tensor already on the GPU, converting and resizing
-    it to 224×224: the thesis' "time to device").
-``forward``
-    Forward pass and loss.
-``backward``
-    ``loss.backward()`` (and ``zero_grad`` before it).
-``optimizer``
-    ``optimizer.step()``.
+:class:`Trainer` runs epochs and returns an :class:`EpochResult` each: energy
+[J] from an :class:`~greenai.energy.meter.EnergyMeter` window, time [s] per
+phase of a step (``h2d``, ``forward``, ``backward``, ``optimizer``) from CUDA
+events resolved once per epoch (:class:`StepTimer`; on a CPU,
+:func:`time.perf_counter`). Energy per phase [J], the thesis' way: epoch average
+power × phase time (:meth:`EpochResult.phase_energy_thesis_j`); measured by
+design: long windows that run only the first phases of a step, split by
+difference and by a least-squares fit (:func:`phase_energy_by_design`).
+``precision`` is one of :data:`PRECISIONS` (``"default"``: PyTorch's defaults, as
+the thesis ran; ``"fp32"``, ``"tf32"``, ``"bf16"``: :func:`precision_mode`), and
+every row records which.
 
-On a GPU each step records five CUDA events; they are resolved once, at the end
-of the epoch, so timing adds no synchronisation per batch. On a CPU the same
-marks read :func:`time.perf_counter` (the CPU is synchronous anyway).
-
-Energy per phase
-----------------
-*Thesis way* (section 2.2): epoch average power × phase time
-(:meth:`EpochResult.phase_energy_thesis_j`). It assumes every phase draws the
-same power.
-
-*Measured by design* (:func:`phase_energy_by_design`): phases last milliseconds
-while the NVML energy counter moves in ~100 ms steps, so we run long windows
-over the same batches that execute only the first phases of a step — data only,
-data + forward, data + forward + backward, full step — and split the energy by
-difference (each window's energy per step minus the previous one's) and by a
-least-squares fit ``E_w = Σ_k p_k · t_k,w + p_other · t_other,w`` over all
-windows (``p_k`` in W, times from the CUDA events).
-
-Precision
----------
-``"default"`` leaves PyTorch's defaults (what the thesis ran: TF32 off for
-matmuls, on for cuDNN convolutions), ``"fp32"`` turns TF32 off everywhere,
-``"tf32"`` turns it on everywhere and ``"bf16"`` runs forward and loss under
-``torch.autocast(dtype=torch.bfloat16)``. Every row records which.
+The phases, the two ways and the precisions in full: ``docs/training.md``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The shape of the package: no import cycle, no module over 700 lines, lazy imports only for heavy or optional
-dependencies, and no module reaching into another's private names."""
+"""The shape of the package: no import cycle, no module over 700 lines, no module docstring over 20 lines, lazy
+imports only for heavy or optional dependencies, and no module reaching into another's private names."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ PACKAGE = paths.REPO_ROOT / "greenai"
 
 #: the most lines a module may have before it holds two concepts
 MAX_MODULE_LINES = 700
+
+#: the most lines a module docstring may have; the essay behind it goes to docs/
+MAX_DOCSTRING_LINES = 20
 
 #: third-party packages an in-function import may bring in: heavy at import, or optional extras
 LAZY_OK = {"torch", "torchvision", "thop", "statsmodels", "scipy", "pyomo", "highspy", "pvlib", "matplotlib",
@@ -118,6 +121,16 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_module_is_over_700_lines(name, path):
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines: split it along its concepts"
+
+
+@pytest.mark.parametrize("name, path", sorted(_modules().items()), ids=lambda v: str(v))
+def test_no_module_docstring_is_over_20_lines(name, path):
+    """A module docstring says what the module is for, its main names and units, and where its essay is."""
+    docstring = ast.get_docstring(ast.parse(path.read_text(), filename=str(path)), clean=False) or ""
+    lines = len(docstring.splitlines())
+    assert lines <= MAX_DOCSTRING_LINES, (
+        f"{name}'s docstring has {lines} lines: keep what it is for, its main names and units, and move the "
+        f"rest to docs/")
 
 
 def _loads(target: str, heavy: set[str], importer: str = "") -> bool:

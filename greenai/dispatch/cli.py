@@ -2,28 +2,18 @@
 grid, print the plan, its cost and emissions, and write it as CSV.
 
 The job is either a training run (``--model``, ``--dataset``, ``--epochs``,
-``--batch-size``: its energy and duration come from ``greenai.predict`` and are
-spread over the power levels of Table 5.1) or a power-level profile
-(``--power-w`` / ``--duration-h``; default: Table 5.1 itself).
-
-``--start`` is an hour index of the weather year (0 … 8759) or a local date and
-time such as ``2027-06-12T08:00``. Local time is the weather file's clock:
-Central European *standard* time (UTC+1, no daylight saving) of the typical
-meteorological year near Turin; the year of the date is ignored (the weather is
-a typical year of 365 days, so 29 February has no hour).
-
-``--solar-csv`` and ``--carbon-csv`` give a value for every hour of that year,
-aligned by an ``hour`` column (0-based: hour 0 is 00:00-01:00 on 1 January) or,
-without one, one row per hour. A long window shows its progress on stderr;
-Ctrl-C stops it (exit code 130, nothing written).
+``--batch-size``: energy [J] and duration [s] predicted by ``greenai.predict``)
+or a power-level profile (``--power-w`` [W] / ``--duration-h`` [h]; default:
+thesis Table 5.1). ``--start`` is an hour index of the weather year (0 … 8759)
+or a local date and time (``2027-06-12T08:00``); ``--deadline`` is the window
+length [h]. The clock, the CSV inputs (``--solar-csv``, ``--carbon-csv``) and
+more examples: ``docs/dispatch_model.md`` ("The command line").
 
 Examples
 --------
     greenai dispatch --model resnet18 --dataset cifar10 --epochs 30 --batch-size 256 \\
         --start 2027-06-12T08:00 --deadline 36
-    greenai dispatch --start 100 --deadline 25
     greenai dispatch --start 0 --deadline 60 --choose-start --out plan.csv
-    greenai dispatch --power-w 100 150 200 --duration-h 30 24 20 --start 0 --deadline 30
 """
 
 from __future__ import annotations

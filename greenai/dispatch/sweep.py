@@ -167,9 +167,9 @@ def run_sweep(
     ----------
     method : {"decomposition", "milp"}
         ``"decomposition"`` (default): :class:`~greenai.dispatch.decomposition.PatternDecomposition`,
-        about 10 ms a window; ``"milp"``: the Pyomo model (hull-tightened) re-solved
-        by HiGHS, seconds to minutes a window at deadlines 23–25 h. Both prove
-        the same optimum.
+        the fast one; ``"milp"``: the Pyomo model (hull-tightened) re-solved by
+        HiGHS, much slower at deadlines 23–25 h (timings: ``results/benchmarks/``).
+        Both prove the same optimum.
 
     Returns
     -------

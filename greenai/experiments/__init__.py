@@ -2,32 +2,19 @@
 
 A package split along its seams; each concept has one home:
 
-:mod:`~greenai.experiments.grids`
-    :class:`RunSpec`, :class:`Grid`, YAML grids and :func:`validate` (every
-    problem at once, before any GPU time; data files checked, not decoded).
-:mod:`~greenai.experiments.store`
-    The row store: the columns of each kind of row, :class:`RowStore` (the one
-    writer: append + fsync, resume by key, additive schema changes),
-    :func:`load_results` for the analysis.
-:mod:`~greenai.experiments.environment`
-    Device, meter and row metadata (:func:`make_environment`), preparing a run.
-:mod:`~greenai.experiments.sweep`
-    The sweep driver every runner shares.
-:mod:`~greenai.experiments.runners`
-    :func:`run_training`, :func:`run_phase_design`, :func:`run_layer_profile`,
-    the registry :data:`RUNNERS` of each kind's runner and :func:`run`.
-:mod:`~greenai.experiments.cost`
-    A cell's expected duration from its spec (:func:`cell_cost_s`), to order
-    cells longest first (:func:`longest_first`).
-:mod:`~greenai.experiments.executors`
-    Where the cells of a sweep run: in this process (:class:`InProcess`, the
-    default) or on Dask workers holding one GPU each (:class:`DaskExecutor`:
-    all local GPUs, or any running scheduler, e.g. a Slurm cluster).
+- :mod:`~greenai.experiments.grids`: :class:`RunSpec`, :class:`Grid`, YAML grids, :func:`validate`;
+- :mod:`~greenai.experiments.store`: the row store (:class:`RowStore`, the one writer), :func:`load_results`;
+- :mod:`~greenai.experiments.environment`: device, meter and row metadata (:func:`make_environment`);
+- :mod:`~greenai.experiments.sweep`: the sweep driver every runner shares;
+- :mod:`~greenai.experiments.runners`: :func:`run_training`, :func:`run_phase_design`,
+  :func:`run_layer_profile`, the registry :data:`RUNNERS` and :func:`run`;
+- :mod:`~greenai.experiments.cost`: a cell's expected duration [s] (:func:`cell_cost_s`), :func:`longest_first`;
+- :mod:`~greenai.experiments.executors`: where the cells run (:class:`InProcess`, :class:`DaskExecutor`).
 
 Only the environment and the runners import torch; names are loaded lazily, so
 ``from greenai import experiments as ex; ex.load_results(...)`` does not.
 The analysis of recorded rows lives in :mod:`greenai.analysis`, the figures in
-:mod:`greenai.figures`.
+:mod:`greenai.figures`. The package and the row store in full: ``docs/experiments.md``.
 """
 
 from __future__ import annotations

@@ -7,11 +7,10 @@ long tail). The estimate only orders cells: its absolute value is rough.
 
 The model: a training step lasts ``STEP_OVERHEAD_S + 3 × MACs × batch / MAC_RATE``
 (forward plus backward ≈ three forward passes; a fixed cost per step for kernel
-launches and the optimiser). The two constants are a least-squares fit (relative
-error) to the 304 H200 rows of ``results/raw/kpi_*.csv`` (step time =
-``duration_s / steps``): median relative error 38 %, Spearman rank correlation
-0.70 (MACs alone: 0.93 rms log error against 0.61). Precision (bf16 is faster)
-and the GPU kind are not modelled.
+launches and the optimiser), with the two constants fitted to the recorded
+``results/raw/kpi_*.csv`` rows (step time = ``duration_s / steps``). Precision
+and the GPU kind are not modelled. The fit and its errors: ``docs/campaign.md``
+("Longest first").
 """
 
 from __future__ import annotations

@@ -2,50 +2,20 @@
 
 Every row the package records (a training epoch or window, a phase-design
 window, a layer, a ``greenai measure`` run) is appended here by
-:class:`RowStore`: one write per batch of rows, flushed and fsynced.
-
-One writer per file. A :class:`RowStore` holds the file's writer lock
-(``fcntl.flock`` on the sidecar ``<file>.lock``, :mod:`greenai.filelock`)
-from its opening to :meth:`RowStore.close` (or the end of its process, however
-it ends). A second writer of the same file waits up to ``wait_s`` seconds
-(default :data:`~greenai.filelock.WAIT_S`, 10 s) and then gives up
-with :class:`WriterBusyError`, whose one-line message names the holder (process
-id, host, since when, command), read from the lock file. Under the lock the
-store checks the header, repairs a torn tail, creates or widens the header,
-reads the keys for a resume and appends; before each append it re-reads the
-header and the keys, so a key already in the file is never written again.
-Readers (:func:`load_results`) take no lock.
-
-Damage it cannot cause, or repairs:
-
-- A file that is no results file of the writer's kind (other columns, binary,
-  not UTF-8, no header line) is refused with :class:`ResultsFileError` before
-  anything is written: it stays byte-identical.
-- A record is one line: :func:`cell` writes a newline in a value as the two
-  characters ``\\n`` (carriage return ``\\r``, NUL ``\\0``). A process killed
-  mid-write leaves at most an incomplete last record (no final newline, an open
-  quote, too few fields), which the next writer drops (with a
-  :class:`DroppedRowsWarning`) and :meth:`RowStore.keys` never counts.
-- A new file appears with its header in one step (temporary file + fsync +
-  ``os.replace``); so does a widened header.
-- Values of any size are read back (the csv module's field limit is raised).
-
-Schema changes are additive. When a writer knows columns the file lacks, the
-file's header is extended with them (at the end; the file is rewritten
-atomically) and the older rows read as NaN for them; the store says so with a
-:class:`SchemaWarning`. A file with columns the writer does not know is refused
-(:class:`ResultsFileError`: another kind of row). A row carrying a key that is no
-column is never dropped silently: :class:`UnknownColumnsError` under
-``strict=True`` (the default when ``GREENAI_STRICT_ROWS=1``, as in the tests),
-else a :class:`SchemaWarning` naming the keys.
-
-Committed measurements (:data:`greenai.paths.RAW_DIR`, ``results/raw``) are
-written only by a GPU campaign: a store there needs ``allow_raw=True``
-(else :class:`ProtectedResultsError`), and rows of another ``gpu_name`` or
-``precision`` than the file's rows need ``mixed_ok=True`` as well
+:class:`RowStore`: one write per batch of rows, flushed and fsynced, under the
+file's writer lock (:mod:`greenai.filelock`; a second writer waits ``wait_s``
+seconds, then :class:`WriterBusyError` names the holder). Readers
+(:func:`load_results`) take no lock. A file of another kind is refused
+(:class:`ResultsFileError`) and stays byte-identical; a torn last record is
+dropped (:class:`DroppedRowsWarning`). Schema changes are additive: new columns
+are appended to the header and older rows read NaN (:class:`SchemaWarning`); an
+unknown key raises :class:`UnknownColumnsError` under ``strict=True``.
+Committed measurements (``results/raw``) need ``allow_raw=True``
+(:class:`ProtectedResultsError`), and mixed GPUs or precisions ``mixed_ok=True``
 (:func:`check_compatible`, :class:`MixedResultsError`).
 
-This module imports no torch.
+The locking, the repairs and the schema rules in full: ``docs/experiments.md``
+("The row store"). This module imports no torch.
 """
 
 from __future__ import annotations

@@ -7,21 +7,14 @@ Three lines::
     trainer.fit(model)
 
 Each window's energy [J], its uncertainty [J], duration [s] and power [W] go
-to the trainer's loggers (``energy/epoch_j``, ``energy/steps_j``, …, at the
-global step where the window ended) and, with the method and the warnings, as
-one row to ``csv_path`` (:data:`greenai.integrations.common.COLUMNS`). The
-edges are CUDA events (``block=False``, the default): measuring costs the
-training loop one event record per edge, and the numbers are logged a few
-steps later, when the GPU has got there. Without a GPU the meter measures time
-only and the energies are NaN, the reason logged once (logger ``greenai``).
-``EnergyCallback.energy_log`` (an :class:`~greenai.integrations.common.EnergyLog`)
-holds every row written; its counters (window numbers, the epochs' energy so far)
-are saved with each checkpoint and restored on resume (``state_dict``). In multi-process runs only global rank 0 measures
-(by default every GPU NVML sees on its node).
-
-``EnergyCallback`` subclasses ``lightning.pytorch.Callback`` where the
-``lightning`` package is installed, else ``pytorch_lightning.Callback``;
-``PLEnergyCallback`` is the ``pytorch_lightning`` one where both are.
+to the trainer's loggers (``energy/epoch_j``, ``energy/steps_j``, …) and, with
+the method and the warnings, as one row to ``csv_path``
+(:data:`greenai.integrations.common.COLUMNS`). The edges are CUDA events
+(``block=False``); without a GPU the energies are NaN. ``EnergyCallback.energy_log``
+holds every row written and is saved with each checkpoint; only global rank 0
+measures. ``EnergyCallback`` subclasses ``lightning.pytorch.Callback`` (else
+``pytorch_lightning.Callback``; ``PLEnergyCallback`` is that one where both are).
+Logging, checkpoints and multi-process runs in full: ``docs/integrations.md``.
 """
 
 from __future__ import annotations

@@ -3,37 +3,19 @@
 >>> from greenai.models import MODEL_NAMES, build_model, model_info
 >>> model = build_model("resnet18", in_channels=1, num_classes=10)  # 224x224 input
 
-Families and layouts (each module's docstring gives details):
+:data:`MODEL_NAMES` holds the zoo: ``alexnet``, ``vgg11/13/16``, ``mobilenet_v1/v2``,
+``resnet18/34/50``, ``googlenet`` and its ten variants ``googlenet_mod*`` (1 to 4
+branches per Inception block, thesis 4.1.5). :func:`build_model` also builds every
+other torchvision classification model by its torchvision name
+(:mod:`greenai.models.torchvision_models`), the random architectures
+``synthetic_00`` ... ``synthetic_47`` (:mod:`greenai.models.synthetic`) and, with
+timm installed, ``timm:NAME`` (:mod:`greenai.models.timm_models`; without timm:
+:class:`TimmMissingError`). An unknown name raises :class:`UnknownModelError`.
 
-- ``alexnet``: torchvision's layout (64-192-384-256-256, first conv 11/4/2, 6x6
-  adaptive pool), :mod:`greenai.models.alexnet`;
-- ``vgg11``, ``vgg13``, ``vgg16``: torchvision's layouts without batch norm;
-- ``mobilenet_v1`` (built here), ``mobilenet_v2`` (torchvision), width 1.0;
-- ``resnet18``, ``resnet34``, ``resnet50``: torchvision's layouts;
-- ``googlenet`` (torchvision's layout, no auxiliary heads) and ten variants
-  ``googlenet_mod*`` whose Inception blocks have 1 to 4 branches
-  (thesis 4.1.5, Fig. 4.8), :mod:`greenai.models.googlenet`.
-
-Beyond the zoo, every other torchvision classification model
-(``torchvision.models.list_models(module=torchvision.models)``: DenseNet,
-EfficientNet, RegNet, ConvNeXt, ViT, ...) builds by its torchvision name, with
-random weights, its stem adapted to ``in_channels`` and its head to
-``num_classes`` (:mod:`greenai.models.torchvision_models`); zoo names take
-precedence over torchvision's names of the same models. ``synthetic_00`` ...
-``synthetic_47`` are random architectures drawn from common blocks
-(:mod:`greenai.models.synthetic`), measured to teach the energy predictor what
-each kind of work costs.
-
-With timm installed (``pip install 'greenai[timm]'``), ``timm:NAME`` builds
-any model of ``timm.list_models()`` (``timm.create_model(NAME,
-pretrained=False, in_chans=in_channels, num_classes=num_classes)``; family =
-the timm module that defines it), :mod:`greenai.models.timm_models`; without
-timm such a name raises :class:`TimmMissingError`, which says how to install it.
-
-Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for
-CIFAR) and ends in adaptive pooling, so it accepts any input size from about
-64x64 up; the thesis resized every dataset to 224x224 and so do we by default
-(:class:`greenai.data.GpuBatches`). Weights are randomly initialised.
+Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for CIFAR),
+ends in adaptive pooling and has random weights; inputs are 224x224 pixels by
+default (:data:`DEFAULT_IMAGE_SIZE`). Families, layouts and the other sources in
+full: ``docs/models.md``.
 """
 
 from __future__ import annotations

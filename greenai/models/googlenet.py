@@ -13,8 +13,8 @@ thesis says about them: each replaces every Inception block by a block with
 1 to 4 branches and scaled inner (reduction) widths, and every block keeps the
 original block's output width, so the network around the blocks is unchanged.
 Several variants have similar MACs and different branch counts: ``mod1``
-(1 branch), ``mod6`` (3), ``mod8`` and ``mod12`` (4) all lie within about 5%
-of each other, the 4-branch ones below ``mod1``, as in the thesis. The names
+(1 branch), ``mod6`` (3), ``mod8`` and ``mod12`` (4), the 4-branch ones below
+``mod1``, as in the thesis (their counts: ``results/tables/models.csv``). The names
 are ``mod1`` to ``mod9`` and ``mod12`` (the thesis' numbering reaches 12 but
 the count of variants is ten; ``mod10`` and ``mod11`` are not defined).
 """

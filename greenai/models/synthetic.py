@@ -1,29 +1,14 @@
 """Random image classifiers built from the common blocks of modern CNNs and transformers.
 
-They exist to teach :mod:`greenai.predict` what each kind of work costs. The 20
-zoo models of the thesis are chains of dense convolutions, a few depthwise ones
-(the MobileNets) and small linear heads, and their features move together, so a
-fit on them alone cannot tell the price of a grouped convolution, a
-channels-last MLP, an attention block or a LayerNorm apart. Each synthetic model
-draws, from its index as the random seed, a stem, 2-4 stages of one block kind
-each, widths, depths, an activation and a head; the draw is a plain dict
-(:func:`synthetic_spec`) so a row can always be traced back to its network.
-
-Block kinds (``block`` of a stage):
-
-- ``plain``: ``k x k`` convolution, batch norm, activation (VGG-like);
-- ``bottleneck``: 1x1 reduce, ``k x k``, 1x1 expand, residual (ResNet-like);
-- ``grouped``: a bottleneck whose ``k x k`` convolution is grouped with
-  ``channels_per_group`` in 2-64, optional squeeze-excitation and channel
-  shuffle (ResNeXt/RegNet/ShuffleNet-like);
-- ``inverted``: 1x1 expand, depthwise ``k x k`` (k in 3, 5, 7), optional
-  squeeze-excitation, 1x1 project, residual (MobileNetV2/EfficientNet-like);
-- ``convnext``: depthwise ``k x k``, channels-last LayerNorm, Linear to 4C,
-  activation, Linear back, residual (ConvNeXt-like);
-- ``concat``: dense connectivity: each layer's BN-act-1x1-BN-act-3x3 output is
-  concatenated to its input, then a 1x1 transition (DenseNet-like);
-- ``attention``: pre-norm transformer blocks over the stage's pixels as tokens
-  (scaled dot-product attention, MLP ratio 2-4), at 28x28 or coarser.
+They exist to teach :mod:`greenai.predict` what each kind of work costs: the
+zoo's features move together, so a fit on it alone cannot tell the price of a
+grouped convolution, a channels-last MLP, an attention block or a LayerNorm
+apart. Each of :data:`SYNTHETIC_NAMES` draws, from its index as the random seed,
+a stem, 2-4 stages of one block kind each (:data:`BLOCKS`: ``plain``,
+``bottleneck``, ``grouped``, ``inverted``, ``convnext``, ``concat``,
+``attention``), widths, depths, an activation and a head; the draw is a plain
+dict (:func:`synthetic_spec`) so a row can always be traced back to its network.
+The block kinds in full: ``docs/models.md`` ("Synthetic models").
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]

@@ -2,29 +2,16 @@
 
 ``build_model("timm:ghostnet_100", in_channels=1, num_classes=10)`` is
 ``timm.create_model("ghostnet_100", pretrained=False, in_chans=1,
-num_classes=10)``: random weights, nothing downloaded, the stem built by timm
-for ``in_channels`` planes and the head for ``num_classes`` outputs. NAME is
-any name of ``timm.list_models()`` (a pretrained tag such as
-``resnet50.a1_in1k`` names the same architecture). timm is an optional
-dependency (``pip install 'greenai[timm]'``, pinned to the version whose
-models were measured); it brings architecture families that neither the zoo
-nor torchvision has (GhostNet, RepVGG, DLA, HRNet, MLP-Mixer, PoolFormer,
-LeViT, MobileViT, ...), the fourth held-out set of :mod:`greenai.predict`
-(:data:`greenai.models.sets.HELDOUT4_MODELS`) and the fifth
-(:data:`greenai.models.sets.HELDOUT5_MODELS`).
+num_classes=10)``: random weights, nothing downloaded. NAME is any name of
+``timm.list_models()``. timm is an optional dependency (``pip install
+'greenai[timm]'``); it brings architecture families that neither the zoo nor
+torchvision has, the held-out sets :data:`greenai.models.sets.HELDOUT4_MODELS`
+and :data:`greenai.models.sets.HELDOUT5_MODELS` of :mod:`greenai.predict`.
 
-A timm model's **family** is the timm module that defines its architecture
-(``timm:ghostnet_100`` -> ``ghostnet``, ``timm:repvgg_a2`` and
-``timm:mobileone_s1`` -> ``byobnet``, ``timm:mixer_s16_224`` and
-``timm:resmlp_12_224`` -> ``mlp_mixer``, ``timm:lcnet_100`` -> ``mobilenetv3``):
-one file of timm per family of related architectures, read from the model's
-registered entry point, so it needs no list kept here. Where timm reimplements
-a torchvision family the module's name says so (``resnet``, ``densenet``,
-``efficientnet``, ``mobilenetv3``), which :func:`has_torchvision_counterpart`
-compares ignoring underscores.
-
-Some timm models fix their input size (MLP-Mixer, LeViT, ViTs: 224x224 unless
-built for another ``img_size``); the convolutional ones accept other sizes.
+A timm model's family (:func:`timm_family`) is the timm module that defines its
+architecture (``timm:ghostnet_100`` -> ``ghostnet``); :func:`has_torchvision_counterpart`
+says whether it reimplements a torchvision family. Families and input sizes in
+full: ``docs/models.md`` ("timm models").
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 torchvision's reference layout (configurations A, B, D; 7x7 adaptive average
 pool; classifier 4096-4096-``num_classes`` with dropout), the first convolution
-rebuilt for ``in_channels``. At 224x224, VGG11 gives the thesis' 7.58 / 7.64
-GMAC within 1% (see ``greenai.macs``).
+rebuilt for ``in_channels``. At 224x224, VGG11's MACs match the thesis' counts
+(:mod:`greenai.macs`; claims ``macs_vgg11_*`` in ``results/claims.md``).
 """
 
 from __future__ import annotations
