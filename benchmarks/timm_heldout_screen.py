@@ -15,7 +15,7 @@ takes the first 16 that pass, in order:
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
    10 classes) between 0.3 and 10 GMAC; for set 5 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
-   unimportable, as on the GPU machine, where only the timm wheel is installed
+   unimportable, as in an install of timm alone (`pip install --no-deps timm`)
    (the whole set-5 screen runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
@@ -49,7 +49,7 @@ CANDIDATES5 = ("pvt_v2_b1", "coat_lite_tiny", "nf_resnet26", "inception_next_tin
 CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5}
 #: timm families equivalent to torchvision's ViT, excluded from set 5
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
-#: packages the GPU machine lacks (it has only the timm wheel): unimportable during the set-5 screen
+#: packages an install of timm alone (--no-deps) lacks: unimportable during the set-5 screen
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
 #: forward MACs per sample allowed [MAC] (thop, 1x224x224)
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
                         help="which held-out set to screen (default 4)")
     parser.add_argument("--all", action="store_true", help="check every candidate, also after the 16th taken")
     args = parser.parse_args(argv)
-    if args.heldout_set == 5:  # as on the GPU machine: only the timm wheel, none of timm's optional packages
+    if args.heldout_set == 5:  # as with timm installed alone: none of timm's optional packages
         for mod in BARE_MISSING:
             sys.modules[mod] = None
     try:

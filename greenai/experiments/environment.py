@@ -104,7 +104,7 @@ def model_macs(model_name: str, in_channels: int, num_classes: int, image_size: 
 
         counted = count_model(model_name, in_channels, num_classes, image_size)
         return float(counted["macs"]), float(counted["params"])
-    except ImportError as exc:  # thop missing on a bare GPU machine
+    except ImportError as exc:  # thop not installed
         print(f"MACs not counted ({exc}); recording NaN", file=sys.stderr)
         net = _models.build_model(model_name, in_channels, num_classes)
         return math.nan, float(sum(p.numel() for p in net.parameters()))

@@ -79,8 +79,8 @@ HELDOUT4_MODELS = ("timm:repvgg_a2", "timm:cspresnet50", "timm:dla34", "timm:hrn
 #: checks of set 4, with its family check widened: the family is also no family of set 4 (those of
 #: :data:`HELDOUT4_MODELS`), no ViT-equivalent timm family (vision_transformer, deit, beit, eva,
 #: vision_transformer_hybrid: torchvision has ViT) and no name of the synthetic architectures' blocks; and the
-#: whole screen runs with huggingface_hub, safetensors and yaml unimportable (the GPU machine has only the timm
-#: wheel), the model first built with 1 input plane and 10 classes; the CPU training step is at 1x224x224.
+#: whole screen runs with huggingface_hub, safetensors and yaml unimportable (as with timm
+#: installed alone, --no-deps), the model first built with 1 input plane and 10 classes; the CPU training step is at 1x224x224.
 #: Dropped: cait_xxs24_224 and pit_ti_224 (thop's MAC count fails: torch's module tracker in
 #: :func:`greenai.macs.count_macs` raises "Expected gradient function to be set"), twins_svt_small and
 #: nest_tiny (static features on ``meta`` fail: a reshape / a permute of the meta tensors); not needed after
