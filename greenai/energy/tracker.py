@@ -92,6 +92,6 @@ def summary(m: Measurement, notes: Sequence[str] = ()) -> str:
     """One line: the window's key, duration [s], GPU energy [J] and average power [W] by its method, or why not."""
     if math.isfinite(m.energy_j):
         return (f"{m.key}: {m.duration_s:.3f} s, {m.energy_j:.1f} J ({m.energy_j / 3600.0:.4f} Wh), "
-                f"{m.energy_j / m.duration_s if m.duration_s > 0 else math.nan:.1f} W average ({m.method})")
+                f"{m.power_w:.1f} W average ({m.method})")
     why = "; ".join(notes) or "GPU energy unavailable"
     return f"{m.key}: {m.duration_s:.3f} s; {why}"
