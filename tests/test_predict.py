@@ -61,6 +61,59 @@ def test_fit_static_recovers_known_coefficients():
     assert 0.85 <= np.mean(covered) <= 0.95
 
 
+def test_leverage_is_the_hat_diagonal_of_the_weighted_fit_relative_to_its_mean():
+    rng = np.random.default_rng(1)
+    rows, y = _generated_runs(120, rng, noise=0.02)
+    fit = pr.fit_static(rows, y)
+    names = [t["name"] for t in fit["terms"]]
+    z = np.array([[r[n] / yi for n in names] for r, yi in zip(rows, y)])  # WLS rows: weights 1/y^2
+    hat = np.einsum("ij,jk,ik->i", z, np.linalg.inv(z.T @ z), z)
+    got = np.array([pr.leverage(fit, x, yi) for x, yi in zip(rows, y)])
+    assert got == pytest.approx(hat / (len(names) / len(y)), rel=1e-4)
+    assert got.mean() == pytest.approx(1.0, rel=1e-4)
+    # a mix twice as far from the origin of the weighted design: four times the leverage
+    est = pr.predict_static(fit, rows[0])[0]
+    assert pr.leverage(fit, rows[0], est / 2) == pytest.approx(4 * pr.leverage(fit, rows[0], est))
+
+
+def test_unseen_interval_is_conformal_and_widens_with_leverage():
+    from greenai.predict.fits import unseen_spread
+
+    rng = np.random.default_rng(2)
+    rows, y = _generated_runs(60, rng, noise=0.1)
+    runs = pd.DataFrame({"model": [f"m{i}" for i in range(len(y))], "energy": y})
+    spread = unseen_spread(runs, rows, "energy")
+    assert spread["n_unseen"] == 60 and set(spread["unseen_scores"]) == set(runs["model"])
+    scores = sorted(abs(r) / math.sqrt(1 + h) for r, h in spread["unseen_scores"].values())
+    assert spread["q_unseen"] == scores[math.ceil(61 * 0.9) - 1]  # the conformal order statistic
+    fit = {**pr.fit_static(rows, y), **spread}
+    new, y_new = _generated_runs(400, rng, noise=0.1)
+    covered = [lo <= yn <= hi for x, yn in zip(new, y_new) for _, lo, hi in [pr.predict_static(fit, x, unseen=True)]]
+    assert 0.85 <= np.mean(covered) <= 0.99
+    est, lo, hi = pr.predict_static(fit, new[0], unseen=True)
+    assert math.log(hi / est) == pytest.approx(math.log(est / lo))  # symmetric in log
+    assert math.log(hi / est) == pytest.approx(spread["q_unseen"] * math.sqrt(1 + pr.leverage(fit, new[0], est)))
+    lev = [pr.leverage(fit, x, pr.predict_static(fit, x)[0]) for x in new]
+    far, near = new[int(np.argmax(lev))], new[int(np.argmin(lev))]
+    width = [math.log(h / e) for e, _, h in (pr.predict_static(fit, v, unseen=True) for v in (far, near))]
+    assert width[0] > width[1]
+
+
+def test_unseen_scores_leave_a_whole_group_out():
+    from greenai.predict.fits import unseen_spread
+
+    rng = np.random.default_rng(3)
+    rows, y = _generated_runs(60, rng, noise=0.05)
+    runs = pd.DataFrame({"model": [f"m{i}" for i in range(len(y))], "energy": y})
+    by_model = unseen_spread(runs, rows, "energy")["unseen_scores"]
+    by_family = unseen_spread(runs, rows, "energy", groups=["f"] * 4 + [f"g{i}" for i in range(4, 60)])["unseen_scores"]
+    # a family's members are each predicted by the fit that saw none of them; alone, by the fit without itself
+    without_family, without_m0 = pr.fit_static(rows[4:], y[4:]), pr.fit_static(rows[1:], y[1:])
+    assert by_family["m0"][0] == pytest.approx(math.log(y[0] / pr.predict_static(without_family, rows[0])[0]))
+    assert by_model["m0"][0] == pytest.approx(math.log(y[0] / pr.predict_static(without_m0, rows[0])[0]))
+    assert by_family["m0"][0] != pytest.approx(by_model["m0"][0])
+
+
 def test_matrix_products_without_a_positive_price_are_priced_like_convolution_macs():
     rng = np.random.default_rng(1)
     rows, _ = _generated_runs(80, rng)

@@ -14,7 +14,7 @@ from greenai.predict.fits import fit_factor, fit_matmul_premium, fit_static, fit
 from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSV", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
-           "MIN_MODELS_OWN_FIT", "load_runs", "run_regressors", "run_macs", "fit_gpu", "beyond_zoo",
+           "MIN_MODELS_OWN_FIT", "load_runs", "run_regressors", "run_macs", "fit_gpu", "family_groups", "beyond_zoo",
            "matched_ratio", "gpus_by_rows", "premiums_by_gpu", "fit_coefficients", "build_coefficients",
            "coefficient_table", "thesis_figure_runs", "thesis_figure_fits"]
 
@@ -104,8 +104,21 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
         out["static"] = {}
         for target in targets:
             fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
-            fit.update(unseen_spread(runs, xs, f"epoch_{target}", premium.get(target)))
+            fit.update(unseen_spread(runs, xs, f"epoch_{target}", premium.get(target),
+                                     groups=family_groups(runs, features)))
             out["static"][target] = fit
+    return out
+
+
+def family_groups(runs, features: dict) -> list[str]:
+    """The group each run is left out with when the unseen-architecture interval is scored: its family
+    (a zoo or torchvision family, a timm module), each synthetic architecture on its own (they share no blocks'
+    sizes or order)."""
+    out = []
+    for r in runs.to_dict("records"):
+        synthetic = bool(r.get("synthetic", False))
+        f = features[feature_key(r["model"], r["in_channels"], r["num_classes"], r["image_size"])]
+        out.append(str(r["model"]) if synthetic else str(f["family"]))
     return out
 
 

@@ -3,15 +3,14 @@
 :func:`fit_static` (the static-feature model by WLS), :func:`fit_matmul_premium`
 (the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
 and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
-:func:`unseen_spread` (the error on an architecture outside the fit). Their
-results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
+:func:`unseen_spread` (a conformal interval for an architecture outside the fit). Their results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
 """
 
 from __future__ import annotations
 
 import math
 
-from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, predict_static
+from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, leverage, predict_static
 
 __all__ = ["fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread"]
 
@@ -219,31 +218,45 @@ def fit_factor(ratios) -> dict:
             "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, n - 1)) if n > 1 else float("nan")}
 
 
-def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None) -> dict:
-    """The error of the static-feature model on an architecture it has not seen.
+def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None, groups=None) -> dict:
+    """The error of the static-feature model on an architecture it has not seen: a conformal interval.
 
-    Each model is left out in turn, the model refitted on the others and its
-    runs predicted; ``sigma_rel_unseen`` is the root mean square of those
-    relative errors (one value per left-out model, the mean over its runs),
-    ``t_pi_unseen`` the Student t quantile with (models - 1) degrees of freedom.
-    The prediction interval of a model outside the fit uses these instead of
-    the in-sample residuals (which understate the error on a new architecture).
+    Each group of models (``groups``: one label per run, e.g. the family; default the model) is left out
+    in turn, the model refitted on the rest and each of the group's models predicted. Its score is
+    ``|log(measured / predicted)| / sqrt(1 + leverage)`` (mean log ratio over the model's runs;
+    :func:`leverage` of its feature mix in the refit, mean over its runs). ``q_unseen`` is the
+    ``ceil((n + 1) x PI_LEVEL)``-th smallest of the ``n`` scores (split-conformal, one score per model),
+    and a model outside the fit is predicted ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``:
+    the interval widens with how far its mix lies from the fit's rows.
+
+    Returns
+    -------
+    dict
+        ``q_unseen`` (NaN with fewer than 10 scored models), ``n_unseen`` (models scored),
+        ``unseen_scores``: ``{model: [log ratio, leverage]}``.
     """
     import numpy as np  # heavy: numpy
-    from scipy import stats  # heavy: scipy
 
     models = runs["model"].to_numpy()
+    labels = models if groups is None else np.asarray(groups)
     y = runs[column].to_numpy(dtype=float)
-    errs = []
-    for m in sorted(set(models)):
-        train = models != m
+    scored = {}
+    for g in sorted(set(labels)):
+        train = labels != g
         try:
             fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
         except ValueError:
             continue
-        pred = np.array([predict_static(fit, x)[0] for x, t in zip(xs, train) if not t])
-        errs.append(float(np.mean(pred / y[~train] - 1)))
-    if len(errs) < 3:
-        return {"sigma_rel_unseen": float("nan"), "t_pi_unseen": float("nan"), "n_unseen": len(errs)}
-    return {"sigma_rel_unseen": float(np.sqrt(np.mean(np.square(errs)))),
-            "t_pi_unseen": float(stats.t.ppf(0.5 + PI_LEVEL / 2, len(errs) - 1)), "n_unseen": len(errs)}
+        left = [i for i in np.flatnonzero(~train)]
+        for m in sorted(set(models[left])):
+            rows = [i for i in left if models[i] == m]
+            est = [predict_static(fit, xs[i])[0] for i in rows]
+            ratio = float(np.mean([math.log(y[i] / e) for i, e in zip(rows, est)]))
+            lev = float(np.mean([leverage(fit, xs[i], e) for i, e in zip(rows, est)]))
+            scored[str(m)] = [ratio, lev]
+    n = len(scored)
+    rank = math.ceil((n + 1) * PI_LEVEL)
+    if n < 10 or rank > n:
+        return {"q_unseen": float("nan"), "n_unseen": n, "unseen_scores": scored}
+    scores = sorted(abs(r) / math.sqrt(1 + h) for r, h in scored.values())
+    return {"q_unseen": float(scores[rank - 1]), "n_unseen": n, "unseen_scores": scored}

@@ -14,7 +14,7 @@ import math
 from greenai.operators import BYTE_GROUPS
 
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
-           "has_features", "feature_key", "regressors", "predict_static", "predict_thesis", "predict_loglog",
+           "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis", "predict_loglog",
            "scale_prediction", "gpu_fit_for"]
 
 #: height and width [px] every recorded run used
@@ -80,13 +80,31 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
     }
 
 
+def leverage(fit: dict, x: dict, estimate: float) -> float:
+    """How far the feature mix ``x`` lies from the rows of ``fit``, relative to their mean [1].
+
+    In the WLS fit (weights ``1/y^2``) a run's design row is its term vector
+    divided by its energy, ``z = x / y``; a new model's is ``z = x / estimate``.
+    Its leverage is ``h = z' (Z'Z)^-1 z = z' Cov z / sigma_rel^2`` (the fit's
+    coefficient covariance is ``sigma_rel^2 (Z'Z)^-1``); the result is ``h``
+    over the mean leverage of the fitted rows (terms / runs): about 1 for a mix
+    like the fit's, far above 1 for a mix the fit has to extrapolate to.
+    """
+    vec = [sum(x[c] for c in t["components"]) / estimate for t in fit["terms"]]
+    cov = fit["cov"]
+    h = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec))) / fit["sigma_rel"] ** 2
+    return max(h, 0.0) / (len(vec) / fit["n_runs"])
+
+
 def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool = True) -> tuple[float, float, float]:
     """``(estimate, low, high)`` of the static-feature model at regressors ``x`` (90 % prediction interval).
 
     For a model of the fit, the variance of a new run is
     ``(sigma_rel x estimate)^2 + x' Cov x``; for an architecture outside the
-    fit (``unseen``), the interval is ``estimate x (1 +/- t x sigma_rel_unseen)``
-    from the leave-one-model-out errors (see :func:`greenai.predict.fits.unseen_spread`), where known.
+    fit (``unseen``), the interval is ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``,
+    the conformal quantile of the leave-one-family-out errors
+    (:func:`greenai.predict.fits.unseen_spread`) widened by how far its feature mix
+    lies from the fit's rows (:func:`leverage`), where known.
     The FP32 matrix-product premium of the fit (if any) is added unless
     ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature.
     """
@@ -97,14 +115,15 @@ def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool 
     if prem:
         extra = prem["coef"] * x["matmul"]
         extra_half = prem["t_pi"] * prem["se"] * x["matmul"]
-    sigma_unseen = fit.get("sigma_rel_unseen")
-    if unseen and sigma_unseen is not None and sigma_unseen == sigma_unseen:
-        half = math.hypot(fit["t_pi_unseen"] * sigma_unseen * (est + extra), extra_half)
-    else:
-        cov = fit["cov"]
-        var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
-        half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
-                          extra_half)
+    q = fit.get("q_unseen")
+    if unseen and q is not None and q == q:
+        total = est + extra
+        spread = math.hypot(q * math.sqrt(1 + leverage(fit, x, total)), extra_half / total if total > 0 else 0.0)
+        return total, total * math.exp(-spread), total * math.exp(spread)
+    cov = fit["cov"]
+    var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
+    half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
+                      extra_half)
     est += extra
     return est, max(est - half, 0.0), est + half
 
