@@ -520,3 +520,19 @@ def test_figures_4_14_to_4_16_draw_the_reference_gpus_zoo_rows_at_batch_256():
                                                ["fashion_mnist", "cifar100", "cifar10"])]
         assert len(scatter) == shown_ds["dataset"].nunique()
         assert sum(len(c.get_offsets()) for c in scatter) == len(shown_ds)
+
+
+def test_target_table_scores_models_and_says_which_targets_are_met():
+    rows = []
+    for model, measured, predicted, low, high in (("a", 100.0, 104.0, 90.0, 110.0),   # 4 % off, inside
+                                                  ("b", 100.0, 70.0, 60.0, 80.0),     # 30 % off, 25 % above high
+                                                  ("c", 100.0, 100.0, 95.0, 105.0)):  # exact
+        rows.append({"predictor": "static_features", "split": "fresh", "gpu_name": "G", "model": model,
+                     "measured_j": measured, "predicted_j": predicted, "low_j": low, "high_j": high,
+                     "error_pct": 100 * (predicted - measured) / measured, "covered": low <= measured <= high})
+    t = pv.target_table(pd.DataFrame(rows), {"fresh": "fresh"}).iloc[0]
+    assert t["n_models"] == 3 and t["mape_pct"] == pytest.approx(34 / 3)
+    assert t["worst_model"] == "b" and t["worst_model_ape_pct"] == pytest.approx(30)
+    assert t["worst_outside_pct"] == pytest.approx(25) and t["coverage_pct"] == pytest.approx(200 / 3)
+    assert not t["mape_pct_met"] and not t["worst_model_ape_pct_met"] and not t["coverage_pct_met"]
+    assert list(pv.outside_pct([50.0, 100.0], [60.0, 90.0], [80.0, 110.0])) == pytest.approx([20.0, 0.0])

@@ -19,10 +19,16 @@ from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC
 from greenai.predict.fits import fit_factor
 from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
 
-__all__ = ["PREDICTORS", "predict_runs", "cross_validate", "validation_table", "validation_value"]
+__all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
+           "outside_pct", "target_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
+#: what the static-feature model must reach on a split (issue targets): MAPE and worst model [%], 90 % interval
+#: coverage [%] and how far outside its interval any model may fall [%]; ``None``: not targeted
+TARGETS = {"fresh": {"mape_pct": 8.0, "worst_model_ape_pct": 25.0, "coverage_pct": 90.0, "worst_outside_pct": 10.0},
+           "near_family": {"mape_pct": 5.0, "worst_model_ape_pct": None, "coverage_pct": 90.0,
+                           "worst_outside_pct": 10.0}}
 #: the grids a left-out model is predicted on (batch 256): the 20-model grids and the synthetic architectures
 _LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", SYNTHETIC_CSV)
 #: what the validation fits: energy per epoch only (the duration's fit is not validated)
@@ -222,3 +228,42 @@ def validation_value(validation, split: str, predictor: str, column: str = "mape
     if len(row) > 1:
         row = row[row["gpu_name"] == gpu]
     return float(row[column].iloc[0]) if len(row) else float("nan")
+
+
+def outside_pct(measured, low, high):
+    """How far a measured value lies outside its interval ``[low, high]``, relative to the nearer end [%] (0 inside)."""
+    import numpy as np  # heavy: numpy
+
+    measured, low, high = (np.asarray(v, dtype=float) for v in (measured, low, high))
+    above = measured / high - 1
+    below = np.where(measured > 0, low / measured - 1, np.inf)
+    return 100 * np.maximum(np.maximum(above, below), 0)
+
+
+def target_table(predictions, splits: dict):
+    """The static-feature model against :data:`TARGETS` on each split, one row per split and GPU.
+
+    ``splits`` maps a split name to a key of :data:`TARGETS`. Per model (runs averaged): absolute error
+    [%], and how far outside its 90 % interval (:func:`outside_pct`); columns ``n_models``, ``mape_pct`` (mean
+    over models), ``worst_model``, ``worst_model_ape_pct``, ``coverage_pct`` (runs inside their interval),
+    ``worst_outside_pct``, each target and whether it is met (``*_met``; NaN where not targeted).
+    """
+    import pandas as pd  # heavy: pandas
+
+    p = predictions[(predictions["predictor"] == "static_features") & predictions["split"].isin(list(splits))]
+    rows = []
+    for (split, gpu), sub in p.groupby(["split", "gpu_name"], sort=False):
+        per_model = sub.assign(ape=sub["error_pct"].abs(),
+                               outside=outside_pct(sub["measured_j"], sub["low_j"], sub["high_j"]))
+        per_model = per_model.groupby("model").agg(ape=("ape", "mean"), outside=("outside", "max"))
+        target = TARGETS[splits[split]]
+        row = {"split": split, "gpu_name": gpu, "targets": splits[split], "n_models": len(per_model),
+               "mape_pct": per_model["ape"].mean(), "worst_model": per_model["ape"].idxmax(),
+               "worst_model_ape_pct": per_model["ape"].max(), "coverage_pct": 100 * sub["covered"].mean(),
+               "worst_outside_pct": per_model["outside"].max()}
+        for key, goal in target.items():
+            row[f"target_{key}"] = goal
+            met = row[key] >= goal if key == "coverage_pct" else row[key] <= goal
+            row[f"{key}_met"] = float("nan") if goal is None else bool(met)
+        rows.append(row)
+    return pd.DataFrame(rows)
