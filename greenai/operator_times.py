@@ -10,9 +10,10 @@ operator's kernels are timed by CUDA events recorded on the stream around it
 
 Each operator is a tuple of :data:`greenai.operators.OPERATOR_FIELDS`: its aten
 name, kind (``conv_dense``, ``conv_depthwise``, ``conv_grouped``, ``matmul``,
-``attention`` or ``other``), multiply-accumulates (a convolution's backward: grad
-input plus grad weight) and the bytes of every tensor it reads and writes. Views
-launch no kernel and are left out.
+``attention``, ``fft`` or ``other``), multiply-accumulates (a convolution's backward:
+grad input plus grad weight) and the bytes of every tensor it reads and writes. Views
+launch no kernel and are left out. On ``meta``, attention and recurrent layers run
+as the fused kernels a GPU runs (:func:`fused_kernels_on_meta`).
 
 >>> ops = step_operators("resnet18", in_channels=1, num_classes=10, batch_size=256)   # no GPU
 >>> python -m greenai.operator_times --models resnet18 synthetic_00 --out results/raw/op_times_h200.csv.gz
@@ -29,9 +30,10 @@ import time
 from pathlib import Path
 
 from greenai import metadata
-from greenai.operators import OPERATOR_FIELDS
+from greenai.operators import OPERATOR_FIELDS, pricing_rule
 
-__all__ = ["operator_recorder", "fused_attention_on_meta", "step_operators", "time_step_operators", "main"]
+__all__ = ["operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta", "fused_kernels_on_meta",
+           "operator_pricing", "sequential_launches", "step_operators", "time_step_operators", "main"]
 
 def operator_recorder(on_op=None, count_allocations: bool = False):
     """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
@@ -40,6 +42,15 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
     with ``count_allocations`` (the convention of :func:`greenai.predict.features.static_features`).
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
+
+    MACs: a convolution's output elements x its weight's per-output work (backward: once
+    for grad input, once for grad weight); a matrix product's output elements x its inner
+    dimension; attention ``2 x B x H x L x S x E`` (QK^T and AV; backward twice that);
+    cuDNN's fused recurrent layer (kind ``matmul``) its time steps x batch (the tokens) x
+    the elements of its weight matrices, i.e. per layer and direction ``T x B x gates x H x
+    (I + H)`` (backward: once through time for the data, once more for the weights); an
+    FFT (kind ``fft``) ``2.5 N log2 N`` per complex transform of ``N`` points (``5 N log2 N``
+    flops), half that for a real one.
     """
     import torch  # heavy: torch
     from torch.utils._python_dispatch import TorchDispatchMode  # heavy: torch
@@ -47,6 +58,7 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
 
     aten = torch.ops.aten
     matmuls = {aten.mm, aten.addmm, aten.bmm, aten.baddbmm}
+    ffts = {aten._fft_r2c: 0.5, aten._fft_c2r: 0.5, aten._fft_c2c: 1.0}  # a real transform: half the work
     free = {aten.detach, aten.lift_fresh, aten.alias}  # views: no kernel, no bytes
     if not count_allocations:
         free |= {aten.empty, aten.empty_like, aten.empty_strided, aten.new_empty, aten.new_empty_strided}
@@ -88,6 +100,17 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
             elif packet in matmuls:
                 a = args[1] if packet in (aten.addmm, aten.baddbmm) else args[0]
                 kind, macs = "matmul", outs[0].numel() * a.shape[-1]
+            elif packet in (aten._cudnn_rnn, aten._cudnn_rnn_backward):
+                inp, weights = args[0], args[1]
+                tokens = inp.numel() // inp.shape[-1]  # time steps x batch (packed: the batch sizes summed)
+                kind, macs = "matmul", tokens * sum(w.numel() for w in weights if w.dim() == 2)
+                if packet is aten._cudnn_rnn_backward:
+                    macs *= 1 + int(args[21][3])  # data through time, plus the weights' gradient
+            elif packet in ffts:
+                signal = outs[0] if packet is aten._fft_c2r else args[0]  # the real side of a real transform
+                points = math.prod(signal.shape[d] for d in args[1])
+                kind = "fft"
+                macs = ffts[packet] * 2.5 * signal.numel() * math.log2(max(points, 1))
             elif "scaled_dot_product" in name:
                 q, k = args[0], args[1]  # [B, H, L, E], [B, H, S, E]: QK^T and AV (backward: twice that)
                 kind = "attention"
@@ -126,7 +149,10 @@ def fused_attention_on_meta():
 
     PyTorch picks the fused (memory-efficient) attention kernel on an NVIDIA
     GPU and decomposes attention into matrix products and a softmax on the
-    ``meta`` device; describing the GPU's operator keeps both lists alike.
+    ``meta`` device; describing the GPU's operator keeps both lists alike. An
+    ``attn_mask`` (shifted windows, a relative-position bias) is taken as the
+    kernel's additive bias, prepared as PyTorch prepares it on a GPU: a boolean
+    mask becomes ``0 / -inf``, a bias whose rows are not 8-aligned is padded.
     """
     import torch  # heavy: torch
     import torch.nn.functional as F  # heavy: torch
@@ -134,17 +160,128 @@ def fused_attention_on_meta():
     original = F.scaled_dot_product_attention
 
     def fused(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
-        if query.device.type != "meta" or attn_mask is not None or enable_gqa:
+        if query.device.type != "meta" or enable_gqa or (is_causal and attn_mask is not None):
             return original(query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
                             scale=scale, enable_gqa=enable_gqa)
+        bias = attn_mask
+        if bias is not None:
+            if bias.dtype == torch.bool:
+                bias = torch.where(bias.logical_not(), -math.inf,
+                                   torch.scalar_tensor(0.0, dtype=query.dtype, device=bias.device))
+            if bias.stride(-1) != 1 or any(st % 8 for st in bias.stride()[:-1]):
+                n = bias.shape[-1]
+                bias = F.pad(bias, (0, 8 - n % 8))[..., :n]
+            bias = bias.expand(query.shape[0], query.shape[1], query.shape[2], key.shape[2])
         return torch.ops.aten._scaled_dot_product_efficient_attention(
-            query, key, value, None, query.requires_grad, dropout_p, is_causal, scale=scale)[0]
+            query, key, value, bias, query.requires_grad, dropout_p, is_causal, scale=scale)[0]
 
     F.scaled_dot_product_attention = fused
     try:
         yield
     finally:
         F.scaled_dot_product_attention = original
+
+
+#: cuDNN's mode and gates per hidden unit of each recurrent layer ``torch._VF`` runs
+_RNN_MODES = {"rnn_relu": (0, 1), "rnn_tanh": (1, 1), "lstm": (2, 4), "gru": (3, 3)}
+_RNN_BACKWARD_META = []  # the library holding the meta kernel of aten::_cudnn_rnn_backward, once registered
+
+
+def _register_rnn_backward_meta():
+    """Give ``aten._cudnn_rnn_backward`` a ``meta`` kernel (PyTorch has one for the forward only): shapes only."""
+    import torch  # heavy: torch
+
+    if _RNN_BACKWARD_META:
+        return
+
+    def backward(input, weight, weight_stride0, weight_buf, hx, cx, *rest):
+        grad_cx = torch.empty_like(cx) if cx is not None else input.new_empty(0)
+        return input.new_empty(input.shape), torch.empty_like(hx), grad_cx, [torch.empty_like(w) for w in weight]
+
+    lib = torch.library.Library("aten", "IMPL")
+    lib.impl("_cudnn_rnn_backward", backward, "Meta")
+    _RNN_BACKWARD_META.append(lib)
+
+
+@contextlib.contextmanager
+def fused_rnn_on_meta():
+    """``nn.LSTM``, ``nn.GRU`` and ``nn.RNN`` on ``meta`` as cuDNN's fused recurrent layer a GPU runs.
+
+    On ``meta`` PyTorch decomposes a recurrent layer into matrix products and
+    gates per time step (a 16-step bidirectional LSTM: about a thousand
+    operators); a GPU runs one ``_cudnn_rnn`` forward and one
+    ``_cudnn_rnn_backward``. Unpacked sequences only (a packed one keeps the
+    decomposition); the flat weight buffer cuDNN reads is made outside the recorder
+    (on a GPU the module holds it already).
+    """
+    import torch  # heavy: torch
+    from torch.utils._python_dispatch import _disable_current_modes  # heavy: torch
+
+    _register_rnn_backward_meta()
+    vf = torch._VF
+    originals = {name: getattr(vf, name) for name in _RNN_MODES}
+
+    def fused(name):
+        original = originals[name]
+        mode, gates = _RNN_MODES[name]
+
+        def run(*args):
+            inp, hx = args[0], args[1]
+            if inp.device.type != "meta" or (isinstance(hx, torch.Tensor) and hx.dtype == torch.long):
+                return original(*args)  # not meta, or a packed sequence (batch sizes second)
+            params, _, num_layers, dropout, train, bidirectional, batch_first = args[2:]
+            hx, cx = (hx[0], hx[1]) if name == "lstm" else (hx, None)
+            per = len(params) // (num_layers * (2 if bidirectional else 1))
+            proj = params[per - 1].shape[0] if per % 2 else 0  # an LSTM's projection: a fifth (third) weight
+            with _disable_current_modes():
+                buf = torch.empty(sum(p.numel() for p in params), device="meta")
+            out = torch.ops.aten._cudnn_rnn(inp, params, per, buf, hx, cx, mode, params[0].shape[0] // gates, proj,
+                                            num_layers, batch_first, dropout, train, bidirectional, [], None)
+            return out[:3] if name == "lstm" else out[:2]
+
+        return run
+
+    for name in _RNN_MODES:
+        setattr(vf, name, fused(name))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(vf, name, original)
+
+
+@contextlib.contextmanager
+def fused_kernels_on_meta():
+    """:func:`fused_attention_on_meta` and :func:`fused_rnn_on_meta` together: ``meta`` runs the GPU's operators."""
+    with fused_attention_on_meta(), fused_rnn_on_meta():
+        yield
+
+
+def operator_pricing(func) -> str | None:
+    """How the static-feature model prices aten operator ``func`` (:func:`greenai.operators.pricing_rule`, with
+    torch's ``pointwise`` tag), or ``None``: unpriced."""
+    import torch  # heavy: torch
+
+    packet = func.overloadpacket
+    name = packet.__name__ if hasattr(packet, "__name__") else str(packet).split(".")[-1]
+    return pricing_rule(name, torch.Tag.pointwise in func.tags)
+
+
+def sequential_launches(func, args) -> int:
+    """Kernel launches of one operator: 1, but cuDNN's fused recurrent layer launches at least one kernel per time
+    step, layer and direction (the recurrence is sequential; its standard algorithm a GEMM and a gate kernel each)."""
+    import torch  # heavy: torch
+
+    aten = torch.ops.aten
+    packet = func.overloadpacket
+    if packet is aten._cudnn_rnn:
+        layers, batch_first, bidirectional, batch_sizes = args[9], args[10], args[13], args[14]
+    elif packet is aten._cudnn_rnn_backward:
+        layers, batch_first, bidirectional, batch_sizes = args[13], args[14], args[17], args[18]
+    else:
+        return 1
+    steps = len(batch_sizes) if len(batch_sizes) else args[0].shape[1 if batch_first else 0]
+    return int(layers * (2 if bidirectional else 1) * steps)
 
 
 def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,
@@ -161,7 +298,7 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
     y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
     mode = operator_recorder()
-    with fused_attention_on_meta():
+    with fused_kernels_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
 

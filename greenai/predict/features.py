@@ -4,6 +4,8 @@
 pass of any ``torch.nn.Module`` on ``meta`` under the operator recorder of
 :mod:`greenai.operator_times` and sums MACs by kind, bytes by operator group
 (:data:`greenai.operators.BYTE_GROUPS`) and launched operators; no GPU needed.
+An operator outside :data:`greenai.operators.PRICED_OPERATORS` is unpriced: the
+pass names it with the module that ran it (``unpriced_modules``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import math
 
 import torch
 
-from greenai.operator_times import fused_attention_on_meta, operator_recorder
+from torch.utils.module_tracker import ModuleTracker
+
+from greenai.operator_times import fused_kernels_on_meta, operator_pricing, operator_recorder, sequential_launches
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 from greenai.predict.model import IMAGE_SIZE, feature_key, has_features
 
@@ -51,8 +55,19 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         ``bytes_other``: bytes read and written by the operators of each group
         (:data:`BYTE_GROUPS`), forward and backward together, allocations not
         counted [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
-        operators dispatched [count]. ``params`` [count] and ``macs_total``
-        (the three MAC kinds summed) [MAC].
+        operators dispatched, a fused recurrent layer counting one launch per time
+        step, layer and direction [count]. ``params`` [count] and ``macs_total``
+        (the three MAC kinds summed) [MAC]. Also, not in ``macs_total`` (an FFT of
+        these sizes streams memory: its bytes, in ``bytes_other``, price it):
+        ``macs_fft``, the forward FFTs' ``2.5 N log2 N`` per complex transform of ``N``
+        points (half for a real one) [MAC]. Unpriced operators (outside
+        :data:`greenai.operators.PRICED_OPERATORS`): ``bytes_unpriced``, the bytes they
+        read and write per sample (a part of the byte groups) [B], and
+        ``unpriced_modules``, one ``"module.path (Class): op, op"`` string per module
+        that ran one (the network's own ``forward``: its class), empty when all are priced.
+
+        Recurrent layers are counted as cuDNN's fused kernel, attention as the GPU's
+        fused kernel (:func:`greenai.operator_times.fused_kernels_on_meta`).
     """
 
 
@@ -73,7 +88,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     finally:
         net.train(was_training)
         net.zero_grad(set_to_none=True)
-    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1]}
+    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k != "unpriced"}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
@@ -89,41 +104,54 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     }
     out["macs_total"] = (out["macs_conv_dense"] + out["macs_conv_depthwise"] + out["macs_conv_grouped"]
                          + out["macs_matmul"])
+    out["macs_fft"] = per["fwd_fft"]
+    out["bytes_unpriced"] = per["fwd_moved_unpriced"] + per["bwd_moved_unpriced"]
+    out["unpriced_modules"] = counts[b1]["unpriced"]
     return out
 
 
 def _count_step(net, input_shape, batch) -> dict:
     """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, bytes
-    moved per :data:`BYTE_GROUPS` group, operators.
+    moved per :data:`BYTE_GROUPS` group (and by unpriced operators), kernel launches; ``unpriced``: the modules
+    that ran unpriced operators (see :func:`static_features`).
 
     The operators are :func:`greenai.operator_times.operator_recorder`'s (allocations counted as operators
-    and written bytes, not as bytes moved); attention is the fused kernel a GPU runs
-    (:func:`greenai.operator_times.fused_attention_on_meta`) and its forward MACs count as matrix products.
+    and written bytes, not as bytes moved); attention and recurrent layers are the fused kernels a GPU runs
+    (:func:`greenai.operator_times.fused_kernels_on_meta`) and their forward MACs count as matrix products.
     """
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
     conv = torch.ops.aten.convolution
+    tracker = ModuleTracker()
+    names = {type(net).__name__ + (f".{n}" if n else ""): (n, type(m).__name__) for n, m in net.named_modules()}
 
-    def gemm_width(func, args, kwargs):
-        """Run the operator; a convolution's narrow GEMM side per group rides along (0 for any other)."""
+    def extras(func, args, kwargs):
+        """Run the operator; along ride a convolution's narrow GEMM side per group (0 for any other), its kernel
+        launches and, when it is unpriced, the module running it."""
         out = func(*args, **kwargs)
-        if func.overloadpacket is not conv:
-            return out, (0,)
-        weight, groups = args[1], args[8]
-        return out, (min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:])),)
+        width = 0
+        if func.overloadpacket is conv:
+            weight, groups = args[1], args[8]
+            width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
+        where = None
+        if operator_pricing(func) is None:
+            where = max(tracker.parents, key=lambda n: (n != "Global", n.count(".")))
+        return out, (width, sequential_launches(func, args), where)
 
-    mode = operator_recorder(on_op=gemm_width, count_allocations=True)
-    with fused_attention_on_meta(), mode:
+    mode = operator_recorder(on_op=extras, count_allocations=True)
+    with fused_kernels_on_meta(), tracker, mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
         n_forward = len(mode.ops)
         loss.backward()
     out = {}
+    unpriced = {}
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
-        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "bytes": 0,
-                  "kernels": len(ops), **{f"moved_{g}": 0 for g in BYTE_GROUPS}}
-        for name, kind, macs, read, written, width in ops:
+        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
+                  "bytes": 0, "kernels": 0, **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
+        for name, kind, macs, read, written, width, launches, where in ops:
             counts["bytes"] += written
+            counts["kernels"] += launches
             if not name.startswith(_ALLOCATIONS):
                 counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
             if name == "convolution":
@@ -131,8 +159,22 @@ def _count_step(net, input_shape, batch) -> dict:
                 counts["conv_narrow"] += macs / width
             elif kind == "matmul" or (kind == "attention" and "backward" not in name):
                 counts["matmul"] += macs
+            elif kind == "fft":
+                counts["fft"] += macs
+            if where is not None:
+                counts["moved_unpriced"] += read + written
+                unpriced.setdefault(where, set()).add(name)
         out.update({f"{phase}_{k}": v for k, v in counts.items()})
+    out["unpriced"] = [f"{_module_label(names, w)}: {', '.join(sorted(ops))}" for w, ops in sorted(unpriced.items())]
     return out
+
+
+def _module_label(names: dict, tracked: str) -> str:
+    """``"path.to.module (Class)"`` of a module the tracker names ``tracked`` (the network itself: its class)."""
+    if tracked == "Global":
+        return "outside the network"
+    fqn, cls = names.get(tracked, (tracked, "?"))
+    return f"{fqn} ({cls})" if fqn else cls
 
 
 _ALLOCATIONS = ("empty", "new_empty")

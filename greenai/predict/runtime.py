@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from greenai import paths
+from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.model import (DATASET_ALIASES, IMAGE_SIZE, J_PER_KWH, feature_key, gpu_fit_for, has_features,
                                    predict_static, predict_thesis, regressors, scale_prediction)
 
 __all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
-           "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction", "model_features",
-           "predict_run"]
+           "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "UNPRICED_MIN_WIDEN", "Prediction",
+           "model_features", "predict_run"]
 
 class PredictionError(ValueError):
     """A prediction cannot be made from these inputs; the message says why and what is valid."""
@@ -52,6 +53,8 @@ class InvalidRunError(PredictionError):
 YEAR_S = 365 * 24 * 3600.0
 #: a predicted run longer than this [s] gets a note to check its epochs (a year of training on one GPU)
 LONG_RUN_S = YEAR_S
+#: the least factor on the interval's high end of a model with operators the static pass cannot price
+UNPRICED_MIN_WIDEN = 1.10
 
 
 @dataclass
@@ -236,6 +239,12 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     epochs, batch_size : int
         At least 1; the batch at most the dataset's training samples. A run
         predicted to last more than a year gets a note.
+
+    A model whose static pass met operators it cannot price (``unpriced_modules``
+    of :func:`greenai.predict.features.static_features`) gets a note naming the
+    modules that ran them, and the high end of both intervals (energy and time)
+    x ``max(UNPRICED_MIN_WIDEN, 1 + s)``, ``s`` their share of the bytes read and
+    written (their work is priced only as bytes, if at all).
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
         such as ``h200`` suffices); default the GPU with the most zoo rows.
@@ -299,6 +308,14 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
     duration = scale_prediction(scale_prediction(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
                       static_factor["duration_s"] if static_factor else None)
+    unpriced = feats.get("unpriced_modules") or []
+    if unpriced:
+        moved = sum(float(feats[f"bytes_{g}"]) for g in BYTE_GROUPS)
+        share = float(feats.get("bytes_unpriced", 0.0)) / moved if moved > 0 else 0.0
+        widen = max(UNPRICED_MIN_WIDEN, 1.0 + share)
+        energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
+        notes.append(f"operators the static model cannot price ({share:.1%} of the bytes moved) ran in "
+                     f"{'; '.join(unpriced)}: the intervals' high end x {widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
         notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
                      "pace: check --epochs")

@@ -1,0 +1,279 @@
+"""Every layer kind priced by the static pass (greenai.predict.features, greenai.operator_times, greenai.operators):
+hand-built modules with hand-counted MACs, and no unpriced operator; an unpriced one is named and widens the interval."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from greenai import models, operators
+from greenai.operator_times import fused_kernels_on_meta, operator_recorder
+from greenai.predict import runtime
+from greenai.predict.features import static_features
+
+F = nn.functional
+
+
+def _tokens(x):
+    """[B, C, H, W] -> [B, H x W, C]: the image's pixels as a sequence of C-wide tokens."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def _forward_ops(net, input_shape, batch=2):
+    net = net.to("meta")
+    mode = operator_recorder()
+    with fused_kernels_on_meta(), mode:
+        F.cross_entropy(net(torch.empty(batch, *input_shape, device="meta")),
+                        torch.zeros(batch, dtype=torch.long, device="meta")).backward()
+    return [o[0] for o in mode.ops]
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, cell, layers, hidden):
+        super().__init__()
+        self.rnn = cell(8, hidden, num_layers=layers, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(2 * hidden, 10)
+
+    def forward(self, x):
+        return self.head(self.rnn(_tokens(x))[0][:, -1])
+
+
+@pytest.mark.parametrize("cell, gates", [(nn.LSTM, 4), (nn.GRU, 3)])
+def test_a_bidirectional_recurrent_layer_is_cudnns_fused_kernel_with_its_gemm_macs(cell, gates):
+    net = _Recurrent(cell, layers=2, hidden=12)
+    f = static_features(net, (8, 4, 4))
+    steps, hidden = 16, 12  # 4 x 4 pixels as time steps; 8 inputs
+    # per layer and direction: steps x gates x H x (I + H); the second layer reads both directions (2 H)
+    rnn = steps * 2 * gates * hidden * ((8 + hidden) + (2 * hidden + hidden))
+    assert f["macs_matmul"] == rnn + 2 * hidden * 10
+    assert f["unpriced_modules"] == [] and f["bytes_unpriced"] == 0
+    ops = _forward_ops(_Recurrent(cell, 2, 12), (8, 4, 4))
+    assert ops.count("_cudnn_rnn") == 1 and ops.count("_cudnn_rnn_backward") == 1
+    # not decomposed per time step: the head's addmm and its backward's two mm are the only matrix products
+    assert ops.count("addmm") + ops.count("mm") == 3 and "sigmoid" not in ops and "tanh" not in ops
+    # forward launches: zeros for h0 (and c0), one per time step, layer and direction, addmm, log_softmax, nll_loss
+    assert f["kernels_forward"] == (2 if cell is nn.LSTM else 1) + steps * 2 * 2 + 3
+    assert f["kernels_backward"] >= steps * 2 * 2
+
+
+class _Fourier(nn.Module):
+    """A global filter (GFNet): rfft2 over the plane, a learned complex filter, irfft2."""
+
+    def __init__(self):
+        super().__init__()
+        self.filter = nn.Parameter(torch.ones(4, 8, 5, dtype=torch.complex64))
+        self.head = nn.Linear(4 * 64, 10, bias=False)
+
+    def forward(self, x):
+        y = torch.fft.irfft2(torch.fft.rfft2(x, norm="ortho") * self.filter, s=(8, 8), norm="ortho")
+        return self.head(y.flatten(1))
+
+
+def test_an_fft_mixer_counts_2_5_n_log2_n_apart_and_its_bytes_as_other():
+    f = static_features(_Fourier(), (4, 8, 8))
+    # forward, per sample: a real transform of 64 points per plane, there and back: 2 x 4 x 64 x 0.5 x 2.5 x log2 64
+    assert f["macs_fft"] == 2 * 4 * 64 * 0.5 * 2.5 * 6
+    assert f["macs_matmul"] == 4 * 64 * 10 and f["macs_total"] == f["macs_matmul"]
+    assert f["unpriced_modules"] == []
+    assert operators.byte_group(operators.operator_class("_fft_r2c", "fft")) == "other"
+
+
+class _Attention(nn.Module):
+    """Multi-head self-attention over the pixels, SDPA with a mask: a relative-position bias or a window mask."""
+
+    def __init__(self, tokens, mask):
+        super().__init__()
+        self.qkv = nn.Linear(16, 48, bias=False)
+        self.head = nn.Linear(16, 10, bias=False)
+        self.bias = nn.Parameter(torch.zeros(1, 2, tokens, tokens)) if mask == "bias" else None
+        self.register_buffer("window", torch.ones(tokens, tokens, dtype=torch.bool).tril() if mask == "bool" else None)
+
+    def forward(self, x):
+        b, n = x.shape[0], x.shape[2] * x.shape[3]
+        q, k, v = self.qkv(_tokens(x)).reshape(b, n, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        mask = self.bias if self.bias is not None else self.window
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.head(y.transpose(1, 2).reshape(b, n, 16).mean(1))
+
+
+@pytest.mark.parametrize("side", [4, 3])  # 16 tokens: rows 8-aligned; 9: the bias is padded as on a GPU
+@pytest.mark.parametrize("mask", ["bias", "bool"])
+def test_attention_with_a_mask_is_the_efficient_kernel_with_a_bias(mask, side):
+    n = side * side
+    f = static_features(_Attention(n, mask), (16, side, side))
+    # qkv (n x 16 x 48), attention 2 x heads x n x n x head dim (QK^T and AV), head 16 x 10
+    assert f["macs_matmul"] == n * 16 * 48 + 2 * 2 * n * n * 8 + 16 * 10
+    assert f["unpriced_modules"] == []
+    ops = _forward_ops(_Attention(n, mask), (16, side, side))
+    assert "_scaled_dot_product_efficient_attention" in ops and "_safe_softmax" not in ops and "bmm" not in ops
+    assert ("constant_pad_nd" in ops) == (side == 3)
+
+
+class _LinearAttention(nn.Module):
+    """Linear attention: softmax-normalised q and k, (k^T v) first, then q (k^T v): two einsums (bmm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(16, 48, bias=False)
+        self.head = nn.Linear(16, 10, bias=False)
+
+    def forward(self, x):
+        q, k, v = self.qkv(_tokens(x)).chunk(3, dim=-1)
+        kv = torch.einsum("bnd,bne->bde", k.softmax(-1), v)
+        return self.head(torch.einsum("bnd,bde->bne", q.softmax(-1), kv).mean(1))
+
+
+def test_linear_attention_is_two_matrix_products():
+    f = static_features(_LinearAttention(), (16, 4, 4))
+    assert f["macs_matmul"] == 16 * 16 * 48 + 2 * 16 * 16 * 16 + 16 * 10  # qkv, k^T v and q (k^T v), head
+    assert f["unpriced_modules"] == []
+
+
+class _PooledAttention(nn.Module):
+    """Pooled attention (PVT, MViT): keys and values from a 2x2-average-pooled plane."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = nn.Linear(16, 16, bias=False)
+        self.kv = nn.Linear(16, 32, bias=False)
+        self.head = nn.Linear(16, 10, bias=False)
+
+    def forward(self, x):
+        b = x.shape[0]
+        q = self.q(_tokens(x)).reshape(b, 16, 2, 8).transpose(1, 2)
+        k, v = self.kv(_tokens(F.avg_pool2d(x, 2))).reshape(b, 4, 2, 2, 8).permute(2, 0, 3, 1, 4)
+        return self.head(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, 16, 16).mean(1))
+
+
+def test_pooled_attention_counts_queries_against_the_pooled_keys():
+    f = static_features(_PooledAttention(), (16, 4, 4))
+    # q: 16 tokens x 16 x 16; kv: 4 pooled tokens x 16 x 32; attention 2 x 2 heads x 16 x 4 x 8; head
+    assert f["macs_matmul"] == 16 * 16 * 16 + 4 * 16 * 32 + 2 * 2 * 16 * 4 * 8 + 16 * 10
+    assert f["unpriced_modules"] == []
+
+
+class _Mixer(nn.Module):
+    """A token mixer (shift: rolled channel groups concatenated; pooling: avgpool(x) - x), then a 1x1 conv."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.mix = nn.Conv2d(8, 8, 1, bias=False)
+        self.head = nn.Linear(8, 10, bias=False)
+
+    def forward(self, x):
+        if self.kind == "shift":
+            a, b, c = x.split([3, 3, 2], dim=1)
+            x = torch.cat([torch.roll(a, 1, dims=2), torch.roll(b, -1, dims=3), c], dim=1)
+        else:
+            x = x + (F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False) - x)
+        return self.head(self.mix(x).mean((2, 3)))
+
+
+@pytest.mark.parametrize("kind, moves", [("shift", {"roll", "cat"}), ("pool", {"avg_pool2d"})])
+def test_shift_and_pooling_mixers_add_bytes_but_no_macs(kind, moves):
+    f = static_features(_Mixer(kind), (8, 4, 4))
+    assert f["macs_conv_dense"] == 16 * 8 * 8 and f["macs_matmul"] == 8 * 10
+    assert f["unpriced_modules"] == []
+    assert moves <= set(_forward_ops(_Mixer(kind), (8, 4, 4)))
+
+
+class _SqueezeExcite(nn.Module):
+    """A 3x3 conv, squeeze-excite gating (mean, linear, ReLU, linear, sigmoid, multiply), a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.squeeze, self.excite = nn.Linear(8, 2), nn.Linear(2, 8)
+        self.head = nn.Linear(8, 10, bias=False)
+
+    def forward(self, x):
+        x = self.conv(x)
+        gate = torch.sigmoid(self.excite(F.relu(self.squeeze(x.mean((2, 3))))))
+        return self.head((x * gate[:, :, None, None]).mean((2, 3)))
+
+
+def test_squeeze_excite_gating_counts_its_two_small_linears():
+    f = static_features(_SqueezeExcite(), (1, 4, 4))
+    assert f["macs_conv_dense"] == 16 * 8 * 9
+    assert f["macs_matmul"] == 8 * 2 + 2 * 8 + 8 * 10
+    assert f["unpriced_modules"] == []
+
+
+def test_a_pre_activation_block_prices_its_batch_norm_as_norm_bytes():
+    net = nn.Sequential(nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 8, 3, padding=1, bias=False),
+                        nn.Flatten(), nn.Linear(8 * 16, 10, bias=False))
+    f = static_features(net, (4, 4, 4))
+    assert f["macs_conv_dense"] == 8 * 16 * 4 * 9 and f["macs_matmul"] == 8 * 16 * 10
+    act = 4 * 16 * 4  # bytes of the normalised plane per sample
+    # per sample: forward reads the input and writes the output; backward reads grad and input, writes grad
+    assert f["bytes_norm"] == 2 * act + 3 * act
+    assert f["unpriced_modules"] == []
+
+
+class _Distances(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(16, 10, bias=False)
+
+    def forward(self, x):
+        t = _tokens(x)
+        return self.head(torch.cdist(t, t).mean(1))
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.dist = _Distances()
+
+    def forward(self, x):
+        return self.dist(self.stem(x))
+
+
+def test_an_unpriced_operator_is_named_with_its_module_and_widens_the_interval(monkeypatch):
+    f = static_features(_Net(), (1, 4, 4))
+    f["macs"] = f["macs_total"]  # the thesis model's MACs (compute_model_features' stand-in without thop)
+    assert f["unpriced_modules"] == ["dist (_Distances): _cdist_backward, _cdist_forward"]
+    assert 0 < f["bytes_unpriced"] < f["bytes_elementwise"] + f["bytes_norm"] + f["bytes_other"]
+    share = f["bytes_unpriced"] / (f["bytes_elementwise"] + f["bytes_norm"] + f["bytes_other"])
+    priced = {k: v for k, v in f.items() if k not in ("unpriced_modules", "bytes_unpriced")}
+    predictions = {}
+    for name, feats in (("priced", priced), ("unpriced", f)):
+        monkeypatch.setattr(runtime, "model_features", lambda *a, feats=feats, **k: (feats, "computed"))
+        predictions[name] = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64)
+    a, b = predictions["priced"], predictions["unpriced"]
+    widen = max(runtime.UNPRICED_MIN_WIDEN, 1 + share)
+    assert (b.energy_j, b.energy_low_j, b.duration_s) == (a.energy_j, a.energy_low_j, a.duration_s)
+    assert b.energy_high_j == pytest.approx(a.energy_high_j * widen)
+    assert b.duration_high_s == pytest.approx(a.duration_high_s * widen)
+    assert any("dist (_Distances): _cdist_backward, _cdist_forward" in n for n in b.notes)
+    assert not any("cannot price" in n for n in a.notes)
+
+
+@pytest.mark.parametrize("model, size", [*((m, 112) for m in models.MODEL_NAMES),
+                                         ("mobilenet_v3_large", 112), ("efficientnet_b0", 112),
+                                         ("convnext_tiny", 112), ("vit_b_16", 224), ("swin_t", 112)])
+def test_zoo_and_torchvision_models_have_no_unpriced_operator(model, size):
+    with torch.device("meta"):
+        net = models.build_model(model, 1, 10)
+    f = static_features(net, (1, size, size))
+    assert f["unpriced_modules"] == [] and f["bytes_unpriced"] == 0
+
+
+@pytest.mark.gpu
+def test_a_recurrent_layer_runs_the_same_operators_on_meta_and_on_a_gpu():
+    net = _Recurrent(nn.LSTM, layers=2, hidden=12)
+    names = {}
+    for device in ("cuda", "meta"):
+        mode = operator_recorder()
+        model = _Recurrent(nn.LSTM, 2, 12).to(device)
+        model.load_state_dict(net.state_dict()) if device == "cuda" else None
+        with fused_kernels_on_meta(), mode:
+            F.cross_entropy(model(torch.randn(2, 8, 4, 4, device=device)),
+                            torch.zeros(2, dtype=torch.long, device=device)).backward()
+        names[device] = [o[0] for o in mode.ops]
+    assert names["meta"] == names["cuda"]
