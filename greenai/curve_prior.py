@@ -239,7 +239,8 @@ def _spread(log_ratios: np.ndarray) -> float:
 
 def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
                           level: float = lc.LEVEL, model_out: bool = False,
-                          configs: Sequence[tuple[str, float]] = CONFIGS, match: Callable | None = None) -> pd.DataFrame:
+                          configs: Sequence[tuple[str, float]] = CONFIGS,
+                          match: Callable | None = None) -> pd.DataFrame:
     """The population prior validated like :func:`greenai.learning_curves.early_stop_validation` (same cases,
     targets and columns, so :func:`greenai.learning_curves.summary` applies), strictly leave-one-run-out.
 

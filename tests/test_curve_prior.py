@@ -17,7 +17,7 @@ def _curve(n, plateau, rate, gap=0.5):
 
 
 def _first(plateau, rate, target, gap=0.5):
-    """First whole epoch at which the noiseless curve reaches ``target`` (solved by hand: n ≥ ln(gap/(p−t))/rate)."""
+    """First whole epoch at which the noiseless curve reaches ``target`` (by hand: n ≥ ln(gap / (p − t)) / rate)."""
     return math.ceil(math.log(gap / (plateau - target)) / rate - 1e-12)
 
 
