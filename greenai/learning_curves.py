@@ -372,7 +372,7 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = KS, fraction_o
             out.append(line)
             continue
         others = frame[(frame.index != i) & (frame.k == line["k"])].get("log_ratio", pd.Series(dtype=float))
-        q = _quantiles(others.dropna().to_numpy(), level)
+        q = conformal_quantiles(others.dropna().to_numpy(), level)
         p2 = predict_target(head.n_epochs, head.test_accuracy, line["target_accuracy"], head.epoch_energy_j,
                             acc.chance_accuracy(head), calib=q, level=level)
         m_epoch, m_energy = line["measured_epoch"], line["measured_energy_j"]
@@ -385,7 +385,7 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = KS, fraction_o
     return pd.DataFrame(out)
 
 
-def _quantiles(log_ratios: np.ndarray, level: float) -> tuple[float, float, float] | None:
+def conformal_quantiles(log_ratios: np.ndarray, level: float) -> tuple[float, float, float] | None:
     """(shift, q_lo, q_hi) from log(predicted / measured epoch) of recorded runs (None: fewer than 3).
 
     shift: their median; q_lo ≤ 0 ≤ q_hi: finite-sample conformal ends of the residuals around it, turned
@@ -434,14 +434,14 @@ def _calibration(raw_dir: str | None, level: float) -> dict[int, tuple[float, fl
     out = {}
     for k in KS:
         r = v[v.k == k].log_ratio.dropna().to_numpy() if "log_ratio" in v else np.array([])
-        q = _quantiles(r, level)
+        q = conformal_quantiles(r, level)
         if q is not None:
             out[k] = q
     return out
 
 
 def calibration(raw_dir: str | Path | None = None, level: float = LEVEL) -> dict[int, tuple[float, float, float]]:
-    """(shift, q_lo, q_hi) per early-stop window k from every recorded run (see :func:`_quantiles`)."""
+    """(shift, q_lo, q_hi) per early-stop window k from every recorded run (see :func:`conformal_quantiles`)."""
     return _calibration(None if raw_dir is None else str(raw_dir), level)
 
 

@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--observed", default=None, metavar="CSV",
                    help="your run's first epochs (columns epoch, accuracy and optionally energy_j per epoch; at "
                         f"least {MIN_OBSERVED} epochs): with --target-accuracy, the epoch and energy at which your "
-                        "run reaches it, from an ensemble of learning curves (greenai.learning_curves)")
+                        "run reaches it, from a prior learned from the recorded learning curves (greenai.curve_prior)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cli)
 
@@ -132,10 +132,10 @@ MIN_OBSERVED = 5
 
 
 def _observed_cli(args: argparse.Namespace) -> int:
-    """``--observed CSV --target-accuracy A``: when the user's own run reaches A (greenai.learning_curves)."""
+    """``--observed CSV --target-accuracy A``: when the user's own run reaches A (greenai.curve_prior)."""
     import pandas as pd  # heavy: pandas
 
-    from greenai import accuracy, learning_curves  # heavy: numpy
+    from greenai import accuracy, curve_prior, learning_curves  # heavy: numpy
 
     target = args.target_accuracy
     if target is None:
@@ -162,7 +162,7 @@ def _observed_cli(args: argparse.Namespace) -> int:
     if "energy_j" in obs and not (obs.energy_j.notna().all() and (obs.energy_j >= 0).all()):
         raise UsageError("--observed energy_j must be a number >= 0 on every epoch (or leave the column out)")
     try:
-        p = learning_curves.predict_observed(obs, target)
+        p = curve_prior.predict_observed(obs, target)
     except accuracy.AccuracyError as exc:
         raise UsageError(str(exc)) from None
     if args.json:

@@ -1,0 +1,357 @@
+"""Energy to accuracy from a few epochs with a prior learned from a population of recorded curves.
+
+Each recorded run's whole curve (test accuracy per epoch, extended beyond its last epoch by its own
+:func:`greenai.learning_curves.fit_ensemble`) is a *reference*. A new run's first epochs are matched by
+every reference under an affine change of accuracy and a stretch of time, ``y(n) ≈ a + b · y_ref(s · n)``
+(``s`` in :data:`SCALES`, ``b`` in :data:`GAINS` with a log-normal prior of sd :data:`GAIN_SD`, ``a`` least
+squares); each match says at which epoch the target is first reached. The matches are weighted by how well
+they fit (a kernel or the nearest references, :data:`CONFIGS`), and the weighted median epoch, among those
+that reach the target within the horizon, is the prediction: nearest-curve regression in the spirit of
+LC-PFN (Adriaensen et al. 2023), which learns its prior over curves from a population.
+:func:`early_stop_validation` is strictly leave-one-run-out (optionally leave-the-model-out): the held-out
+run is never a reference, nor used to choose the weighting (nested leave-one-out) or to calibrate its
+conformal interval. Energy [J]: observed epochs, then their mean energy per epoch. Nothing imports torch.
+In full: ``docs/energy_to_accuracy.md`` ("A prior learned from the recorded curves").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from greenai import accuracy as acc
+from greenai import learning_curves as lc
+
+#: time stretches s tried for every reference (the new run at epoch n is the reference at epoch s·n)
+SCALES = np.exp(np.linspace(math.log(1 / 3), math.log(3), 49))
+#: accuracy gains b tried for every reference (the new run moves b times as far as the reference)
+GAINS = np.exp(np.linspace(math.log(0.25), math.log(4), 25))
+#: prior standard deviation of log(b)
+GAIN_SD = 0.5
+#: weightings of the matches, chosen by (nested) leave-one-out: ("nearest", K) keeps the K best-fitting
+#: references, each weighting its matches at its own residual scale; ("kernel", q) weights every match by
+#: exp(−SSE / (2 k h²)), h² the q-quantile of the references' best SSE / k
+CONFIGS: tuple[tuple[str, float], ...] = (("nearest", 3), ("nearest", 5), ("nearest", 8), ("kernel", 0.25),
+                                         ("kernel", 0.5), ("kernel", 1.0))
+#: floor of the kernel's residual scale h [accuracy]
+SCALE_FLOOR = lc.NOISE_FLOOR
+#: epochs a reference is extended to by its fitted ensemble
+EXTENT = 400
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One recorded run's curve: ``accuracy[n]`` after ``n`` epochs (``accuracy[0]`` = chance), recorded up to
+    ``recorded_epochs`` and extended by its fitted ensemble (shifted to the mean of its last 5 epochs) beyond."""
+
+    name: str
+    model: str
+    dataset: str
+    accuracy: np.ndarray
+    recorded_epochs: int
+
+
+def reference(name: str, model: str, dataset: str, accuracy: Sequence[float], chance: float | None) -> Reference:
+    """A :class:`Reference` from a whole recorded curve (accuracy after epochs 1, 2, …, fractions)."""
+    y = np.asarray(accuracy, dtype=float)
+    n = np.arange(1, len(y) + 1, dtype=float)
+    curve = lc.fit_ensemble(n, y, chance)
+    last = np.arange(max(1, len(y) - 4), len(y) + 1, dtype=float)
+    shift = float(np.mean(y[-len(last):]) - np.nanmean(curve.predict(last)))
+    tail = curve.predict(np.arange(len(y) + 1, EXTENT + 1, dtype=float)) + shift
+    start = chance if chance is not None else max(0.0, 2 * y[0] - y[1])
+    return Reference(name, model, dataset, np.concatenate([[start], y, tail]), len(y))
+
+
+def references(rows: pd.DataFrame) -> list[Reference]:
+    """A :class:`Reference` for every recorded run of ``rows`` (:func:`greenai.accuracy.load_rows`) it can fit."""
+    out = []
+    for _, r in acc.runs(rows).iterrows():
+        sel = acc.run_rows(rows, r)
+        try:
+            out.append(reference(run_name(r), r.model, r.dataset, sel.test_accuracy, acc.chance_accuracy(sel)))
+        except acc.AccuracyError:
+            continue
+    return out
+
+
+def run_name(run) -> str:
+    """A recorded run's name, unique among runs: its :data:`greenai.accuracy.RUN_KEYS` and source file."""
+    return "/".join(str(run[k]) for k in (*acc.RUN_KEYS, "source_file"))
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Every (s, b) match of one reference to a run's first epochs: SSE, log prior and first epoch reaching the
+    target (``inf``: not within the horizon)."""
+
+    reference: str
+    sse: np.ndarray
+    log_prior: np.ndarray
+    epoch: np.ndarray
+
+
+def matches(epochs, accuracy, target: float, ref: Reference, horizon: float = lc.HORIZON) -> Matches:
+    """Match ``ref`` to the observed epochs (see the module docstring); epochs after the last observed one."""
+    n = np.asarray(epochs, dtype=float)
+    y = np.asarray(accuracy, dtype=float)
+    grid = np.arange(len(ref.accuracy), dtype=float)
+    ahead = np.arange(n.max() + 1, math.ceil(horizon * n.max()) + 1, dtype=float)
+    f = np.interp(SCALES[:, None] * n[None, :], grid, ref.accuracy)        # scale × observed
+    g = np.interp(SCALES[:, None] * ahead[None, :], grid, ref.accuracy)    # scale × ahead
+    b = GAINS[None, :, None]
+    a = (y[None, None, :] - b * f[:, None, :]).mean(-1)                    # scale × gain
+    sse = ((y[None, None, :] - a[..., None] - b * f[:, None, :]) ** 2).sum(-1)
+    hit = (a[..., None] + b * g[:, None, :]) >= target
+    first = np.where(hit.any(-1), ahead[np.argmax(hit, -1)], np.inf)
+    log_prior = np.broadcast_to(-np.log(GAINS)[None, :] ** 2 / (2 * GAIN_SD ** 2), sse.shape)
+    return Matches(ref.name, sse.ravel(), log_prior.ravel(), first.ravel())
+
+
+def posterior(found: Sequence[Matches], n_observed: int, config: tuple[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, weights) of the matches under a weighting of :data:`CONFIGS` (weights sum to 1)."""
+    kind, par = config
+    best = np.array([m.sse.min() for m in found])
+    epochs, weights = [], []
+    if kind == "nearest":
+        for j in np.argsort(best, kind="stable")[:int(par)]:
+            m = found[j]
+            w = np.exp(m.log_prior - (m.sse - best[j]) / (2 * max(best[j] / n_observed, SCALE_FLOOR ** 2)))
+            epochs.append(m.epoch)
+            weights.append(w / w.sum())
+    elif kind == "kernel":
+        h2 = max(float(np.quantile(best, par)) / n_observed, SCALE_FLOOR ** 2)
+        for m in found:
+            epochs.append(m.epoch)
+            weights.append(np.exp(m.log_prior - (m.sse - best.min()) / (2 * h2)))
+    else:
+        raise ValueError(f"unknown weighting {kind!r}")
+    w = np.concatenate(weights)
+    return np.concatenate(epochs), w / w.sum()
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value whose cumulative weight reaches ``q`` (weights need not sum to 1)."""
+    order = np.argsort(values, kind="stable")
+    c = np.cumsum(weights[order]) / weights.sum()
+    return float(values[order][min(int(np.searchsorted(c, q - 1e-12)), len(values) - 1)])
+
+
+def point(epochs: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """(predicted epoch, probability of reaching within the horizon): the weighted median of the matches that
+    reach the target (``inf`` when none does)."""
+    ok = np.isfinite(epochs)
+    if not ok.any():
+        return math.inf, 0.0
+    w = weights[ok] if weights[ok].sum() > 0 else np.ones(int(ok.sum()))  # reached only where weight underflowed
+    return weighted_quantile(epochs[ok], w, 0.5), float(weights[ok].sum() / weights.sum())
+
+
+def predict_epoch(epochs, accuracy, target: float, refs: Sequence[Reference], config: tuple[str, float],
+                  horizon: float = lc.HORIZON) -> tuple[float, float]:
+    """(epoch, p_reach) of :func:`point` from the references ``refs`` (uncalibrated, fractional epochs allowed)."""
+    if not refs:
+        raise acc.FitFailedError("no recorded reference curve to learn the prior from")
+    found = [matches(epochs, accuracy, target, r, horizon) for r in refs]
+    return point(*posterior(found, len(np.asarray(epochs)), config))
+
+
+# --------------------------------------------------------------------------- leave-one-out validation
+
+
+@dataclass(frozen=True)
+class _Case:
+    run: int
+    k: int
+    target: float
+    measured_epoch: int
+    within: bool
+
+
+def _excluded(refs: Sequence[Reference], i: int, model_out: bool) -> set[int]:
+    """Indices of references that may not inform run ``i``: itself, and with ``model_out`` its model's runs."""
+    return {j for j, r in enumerate(refs) if j == i or (model_out and r.model == refs[i].model)}
+
+
+def _loo_log_ratios(heads: dict, cases: Sequence[_Case], refs: Sequence[Reference], config, held_out: set[int],
+                   model_out: bool, match: Callable = matches) -> np.ndarray:
+    """log(predicted / measured epoch) of the ``cases`` not yet reached, each predicted from the references
+    other than itself (its model with ``model_out``) and ``held_out``; unreached predictions left out."""
+    out = []
+    for c in cases:
+        if c.within or c.run in held_out:
+            continue
+        use = [r for j, r in enumerate(refs) if j not in _excluded(refs, c.run, model_out) | held_out]
+        n, y = heads[(c.run, c.k)]
+        found = [match(n, y, c.target, r) for r in use]
+        e, _ = point(*posterior(found, len(n), config))
+        if math.isfinite(e):
+            out.append(math.log(e / c.measured_epoch))
+    return np.asarray(out)
+
+
+def _cached_match(cache: dict):
+    def match(n, y, target, ref):
+        key = (ref.name, tuple(n), tuple(y), float(target))
+        if key not in cache:
+            cache[key] = matches(n, y, target, ref)
+        return cache[key]
+    return match
+
+
+def _cases(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fraction_of_best: float):
+    """(cases, first-k epochs and accuracies per (reference index, k), table lines) of every recorded run."""
+    by_name = {r.name: j for j, r in enumerate(refs)}
+    cases, heads, lines = [], {}, []
+    for _, r in acc.runs(rows).iterrows():
+        if run_name(r) not in by_name:
+            continue
+        sel = acc.run_rows(rows, r)
+        i = by_name[run_name(r)]
+        target = fraction_of_best * float(sel.test_accuracy.max())
+        m_epoch = int(sel[sel.test_accuracy >= target].n_epochs.iloc[0])
+        m_energy = acc.cumulative_energy_j(sel.epoch_energy_j.to_numpy(dtype=float), m_epoch)[0]
+        for k in ks:
+            if k >= len(sel):
+                continue
+            head = sel.iloc[:k]
+            heads[(i, k)] = (head.n_epochs.to_numpy(dtype=float), head.test_accuracy.to_numpy(dtype=float))
+            cases.append(_Case(i, k, target, m_epoch, m_epoch <= k))
+            line = {c: r[c] for c in ("experiment", "gpu_name", "model", "dataset", "precision", "batch_size")}
+            lines.append(line | {"source_file": r.source_file, "k": k, "recorded_epochs": len(sel),
+                                 "target_accuracy": target, "measured_epoch": m_epoch, "measured_energy_j": m_energy,
+                                 "reached_within_fit": m_epoch <= k,
+                                 "_energy": head.epoch_energy_j.to_numpy(dtype=float)})
+    return cases, heads, lines
+
+
+def _spread(log_ratios: np.ndarray) -> float:
+    """Median |log ratio − their median|: how far the predictions scatter once their bias is removed."""
+    lr = np.asarray(log_ratios)
+    return float(np.median(np.abs(lr - np.median(lr)))) if len(lr) >= 3 else math.inf
+
+
+def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
+                          level: float = lc.LEVEL, model_out: bool = False,
+                          configs: Sequence[tuple[str, float]] = CONFIGS,
+                          match: Callable | None = None) -> pd.DataFrame:
+    """The population prior validated like :func:`greenai.learning_curves.early_stop_validation` (same cases,
+    targets and columns, so :func:`greenai.learning_curves.summary` applies), strictly leave-one-run-out.
+
+    For each held-out run and k: the weighting (of ``configs``) with the smallest median |log ratio − its
+    median| over the *other* runs, each predicted without itself and without the held-out run (nested
+    leave-one-out); the prediction from every reference but the held-out run; its interval calibrated
+    (:func:`greenai.learning_curves.conformal_quantiles`) on the other runs' log ratios, predicted without the
+    held-out run. ``model_out``: every run of the held-out run's model is left out as well.
+    ``match``: the matching function (a test may wrap :func:`matches` to watch which references are used).
+    """
+    refs = references(rows)
+    cases, heads, lines = _cases(rows, refs, ks, fraction_of_best)
+    match = _cached_match({}) if match is None else match
+    out = []
+    for c, line in zip(cases, lines):
+        energy = line.pop("_energy")
+        line["prior"] = "leave-model-out" if model_out else "leave-run-out"
+        if c.within:  # the first k epochs measured it: the answer itself
+            m = float(c.measured_epoch)
+            e = acc.cumulative_energy_j(energy, m)[0]
+            out.append(line | {"reachable": True, "p_reach": 1.0, "config": "observed", "error": "",
+                               "predicted_epoch": m, "predicted_epoch_low": m, "predicted_epoch_high": m,
+                               "covered": True, "predicted_energy_j": e, "energy_low_j": e, "energy_high_j": e,
+                               "epoch_error": 0.0, "energy_error_pct": 100.0 * (e - line["measured_energy_j"])
+                               / line["measured_energy_j"]})
+            continue
+        others = [o for o in cases if o.k == c.k]
+        held = _excluded(refs, c.run, model_out)
+
+        config = min(configs, key=lambda cf: _spread(_loo_log_ratios(heads, others, refs, cf, held, model_out, match)))
+        n, y = heads[(c.run, c.k)]
+        use = [r for j, r in enumerate(refs) if j not in held]
+        raw, p_reach = point(*posterior([match(n, y, c.target, r) for r in use], len(n), config))
+        calib = lc.conformal_quantiles(_loo_log_ratios(heads, others, refs, config, held, model_out, match), level)
+        line |= {"config": f"{config[0]}:{config[1]:g}", "p_reach": p_reach, "error": ""}
+        if not math.isfinite(raw):
+            out.append(line | {"reachable": False, "covered": False})
+            continue
+        epoch, lo, hi = calibrated(raw, calib, n.max())
+        e_hat, e_lo, e_hi = (acc.cumulative_energy_j(energy, x)[0] for x in (epoch, lo, hi))
+        m_epoch, m_energy = c.measured_epoch, line["measured_energy_j"]
+        out.append(line | {"reachable": True, "log_ratio": math.log(raw / m_epoch), "predicted_epoch": epoch,
+                           "predicted_epoch_low": lo, "predicted_epoch_high": hi, "covered": bool(lo <= m_epoch <= hi),
+                           "predicted_energy_j": e_hat, "energy_low_j": e_lo, "energy_high_j": e_hi,
+                           "epoch_error": epoch - m_epoch, "energy_error_pct": 100.0 * (e_hat - m_energy) / m_energy})
+    return pd.DataFrame(out)
+
+
+def calibrated(raw_epoch: float, calib: tuple[float, float, float] | None, last_observed: float,
+               horizon: float = lc.HORIZON) -> tuple[float, float, float]:
+    """(epoch, low, high) in whole epochs: ``raw_epoch`` divided by exp(shift), the interval epoch × exp([q_lo,
+    q_hi]) (:func:`greenai.learning_curves.conformal_quantiles`; the point alone when None), all after the last
+    observed epoch and within ``horizon`` × it."""
+    after, limit = last_observed + 1.0, float(math.ceil(horizon * last_observed))
+    shift, q_lo, q_hi = (0.0, 0.0, 0.0) if calib is None else calib
+    epoch = max(after, raw_epoch * math.exp(-shift))
+    lo, hi = epoch * math.exp(q_lo), epoch * math.exp(q_hi)
+    epoch = float(min(math.ceil(epoch - 1e-9), limit))
+    lo = float(min(max(after, math.floor(lo)), epoch))
+    hi = float(max(min(math.ceil(hi), limit), epoch))
+    return epoch, lo, hi
+
+
+# --------------------------------------------------------------------------- a user's own first epochs
+
+
+@lru_cache(maxsize=4)
+def _recorded(raw_dir: str | None, level: float) -> tuple[tuple[Reference, ...], dict]:
+    """The recorded references and, per k of :data:`greenai.learning_curves.KS`, the weighting with the
+    smallest leave-one-run-out spread over every recorded run and its conformal (shift, q_lo, q_hi)."""
+    rows = acc.load_rows(raw_dir)
+    refs = references(rows) if len(rows) else []
+    cases, heads, _ = _cases(rows, refs, lc.KS, 0.99) if refs else ([], {}, [])
+    match = _cached_match({})
+    out = {}
+    for k in lc.KS:
+        at_k = [c for c in cases if c.k == k]
+        ratios = {cf: _loo_log_ratios(heads, at_k, refs, cf, set(), False, match) for cf in CONFIGS}
+        config = min(CONFIGS, key=lambda cf: _spread(ratios[cf]))
+        q = lc.conformal_quantiles(ratios[config], level)
+        if q is not None:
+            out[k] = (config, q)
+    return tuple(refs), out
+
+
+def predict_observed(observed: pd.DataFrame, target_accuracy: float, raw_dir: str | Path | None = None,
+                     level: float = lc.LEVEL, num_classes: int | None = None) -> lc.Prediction:
+    """A user's first epochs (``epoch``, ``accuracy``, optionally ``energy_j`` [J] per epoch) →
+    :class:`greenai.learning_curves.Prediction`, from the prior of the recorded curves in ``raw_dir``
+    (default ``results/raw``) at the largest validated window k ≤ the observed epochs; without recorded
+    curves, :func:`greenai.learning_curves.predict_observed` (the per-run ensemble)."""
+    refs, cal = _recorded(None if raw_dir is None else str(raw_dir), level)
+    if not refs or not cal:
+        return lc.predict_observed(observed, target_accuracy, raw_dir, level, num_classes)
+    obs = observed.sort_values("epoch")
+    base = lc.predict_target(obs["epoch"], obs["accuracy"], target_accuracy, obs.get("energy_j"),
+                             chance=None if num_classes is None else 1.0 / num_classes, level=level)
+    if base.calibration == "observed":
+        return base
+    k = max([k for k in cal if k <= len(obs)], default=min(cal))
+    config, q = cal[k]
+    n, y = obs["epoch"].to_numpy(dtype=float), obs["accuracy"].to_numpy(dtype=float)
+    raw, p_reach = predict_epoch(n, y, float(target_accuracy), refs, config)
+    note = (f"prior of {len(refs)} recorded curves ({config[0]}:{config[1]:g}), interval calibrated on them "
+            f"fitted on their first {k} epochs")
+    nan = math.nan
+    if not math.isfinite(raw):
+        return lc.Prediction(float(target_accuracy), len(obs), False, nan, nan, nan, nan, nan, nan, p_reach,
+                             base.plateau, level, note, base.curve)
+    epoch, lo, hi = calibrated(raw, q, n.max())
+    e = obs["energy_j"].to_numpy(dtype=float) if "energy_j" in obs else None
+    energies = [nan] * 3 if e is None else [acc.cumulative_energy_j(e, x)[0] for x in (epoch, lo, hi)]
+    return lc.Prediction(float(target_accuracy), len(obs), True, epoch, lo, hi, *energies, p_reach, base.plateau,
+                         level, note, base.curve)
