@@ -174,6 +174,16 @@ def _synthetic(part):
     return grids
 
 
+def _synthetic_kinds(q):
+    """The synthetic architectures led by the later block kinds (``synthetic_48`` ... ``synthetic_63``)."""
+    from greenai.models.synthetic import KINDS_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_kinds", [KINDS_NAMES[8]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_kinds", FMNIST, "real", list(KINDS_NAMES))]
+
+
 def _macs_h200(q):
     if q:
         return [Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
@@ -288,6 +298,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "the even half of synthetic (same CSV)", _synthetic(0), quick_model="synthetic_39"),
     Experiment("synthetic_odd", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "the odd half of synthetic (same CSV)", _synthetic(1), quick_model="synthetic_39"),
+    Experiment("synthetic_kinds", "kpi_synthetic_kinds", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by recurrent (LSTM, GRU), windowed, pooled and linear attention, FFT, "
+               "shift, pooling, gated-MLP, squeeze-excite and pre-activation blocks, FMNIST, batch 256, windows",
+               _synthetic_kinds, quick_model="synthetic_56"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
     Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
@@ -313,6 +327,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
+                                        "synthetic_kinds",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -3,12 +3,14 @@
 They exist to teach :mod:`greenai.predict` what each kind of work costs: the
 zoo's features move together, so a fit on it alone cannot tell the price of a
 grouped convolution, a channels-last MLP, an attention block or a LayerNorm
-apart. Each of :data:`SYNTHETIC_NAMES` draws, from its index as the random seed,
-a stem, 2-4 stages of one block kind each (:data:`BLOCKS`: ``plain``,
-``bottleneck``, ``grouped``, ``inverted``, ``convnext``, ``concat``,
-``attention``), widths, depths, an activation and a head; the draw is a plain
-dict (:func:`synthetic_spec`) so a row can always be traced back to its network.
-The block kinds in full: ``docs/models.md`` ("Synthetic models").
+apart. Each synthetic model draws, from its index as the random seed, a stem,
+2-4 stages of one block kind each, widths, depths, an activation and a head; the
+draw is a plain dict (:func:`synthetic_spec`) so a row can always be traced back
+to its network. :data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
+:data:`BLOCKS`; :data:`KINDS_NAMES` (``synthetic_48`` ... ``_63``) lead with one of
+:data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear attention, FFT, shift
+and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`)
+and mix both lists later. The block kinds in full: ``docs/models.md`` ("Synthetic models").
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -23,26 +25,40 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "BLOCKS", "synthetic_spec", "build_synthetic", "is_synthetic"]
+from greenai.models.synthetic_blocks import SqueezeExcite, conv_bn_act, kinds_block
 
-#: how many synthetic models there are (``synthetic_00`` ... ``synthetic_47``)
+__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS",
+           "synthetic_spec", "build_synthetic", "is_synthetic"]
+
+#: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
+#: how many synthetic models lead with a kind of :data:`KINDS_BLOCKS` (``synthetic_48`` ... ``synthetic_63``)
+N_KINDS = 16
 SYNTHETIC_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTHETIC))
+KINDS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTHETIC, N_SYNTHETIC + N_KINDS))
+#: every synthetic model, buildable by name
+ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
 _LATER_BLOCKS = BLOCKS + ("grouped",)
+#: the block kinds that lead the first stage of :data:`KINDS_NAMES` (:mod:`greenai.models.synthetic_blocks`)
+KINDS_BLOCKS = ("lstm", "gru", "window", "pooled", "linear", "fft", "shift", "pool", "gated", "se", "preact")
+#: later stages of :data:`KINDS_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_KINDS = KINDS_BLOCKS * 2 + BLOCKS
+#: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
+_SHAPE_KEEPING = ("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
 
 
 def is_synthetic(name: str) -> bool:
-    return str(name) in SYNTHETIC_NAMES
+    return str(name) in ALL_SYNTHETIC_NAMES
 
 
 def _index(name: str) -> int:
     if not is_synthetic(name):
         raise ValueError(f"unknown synthetic model {name!r}; valid names are synthetic_00 ... "
-                         f"synthetic_{N_SYNTHETIC - 1:02d}")
+                         f"{ALL_SYNTHETIC_NAMES[-1]}")
     return int(str(name).rsplit("_", 1)[1])
 
 
@@ -59,6 +75,8 @@ def synthetic_spec(name: str) -> dict:
         ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``); ``head_hidden``
         (0 for a linear head on the pooled features).
     """
+    if _index(name) >= N_SYNTHETIC:
+        return _kinds_spec(_index(name))
     rng = random.Random(1000 + _index(name))
     # every block kind leads the first stage of some model: the index cycles through them
     lead = BLOCKS[_index(name) % len(BLOCKS)]
@@ -79,45 +97,87 @@ def synthetic_spec(name: str) -> dict:
         width = int(width * rng.choice([1.5, 2.0, 2.0]) // 16 * 16) if i else int(width * rng.choice([1, 2]))
         width = max(width, 32)
         s = {"block": block, "depth": rng.randint(1, 5), "width": width, "downsample": i > 0}
-        if block == "plain":
-            s["kernel"] = rng.choice([1, 3, 3, 5])
-        elif block == "bottleneck":
-            s["kernel"] = rng.choice([3, 5])
-        elif block == "grouped":
-            cpg = rng.choice([c for c in (2, 4, 8, 16, 32, 64) if width % c == 0 and c < width])
-            s.update(kernel=3, channels_per_group=cpg, se=rng.random() < 0.4,
-                     shuffle=rng.random() < 0.3)
-        elif block == "inverted":
-            s.update(kernel=rng.choice([3, 5, 7]), expand=rng.choice([2, 4, 6]), se=rng.random() < 0.5)
-        elif block == "convnext":
-            s.update(kernel=rng.choice([3, 7]), mlp_ratio=4)
-        elif block == "concat":
-            s.update(growth=rng.choice([16, 32]), depth=rng.randint(2, 10))
-        elif block == "attention":
-            s.update(heads=max(1, width // 64), mlp_ratio=rng.choice([2, 4]), depth=rng.randint(1, 3))
+        _block_options(rng, s)
         stages.append(s)
     return {"name": str(name), "stem": stem, "stem_width": stages[0]["width"] if stem == "patchify" else 32,
             "activation": rng.choice(list(_ACTIVATIONS)), "stages": stages,
             "head_hidden": rng.choice([0, 0, 512, 1024])}
 
 
+def _block_options(rng: random.Random, s: dict) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`BLOCKS` into it (in the first draw's order)."""
+    block, width = s["block"], s["width"]
+    if block == "plain":
+        s["kernel"] = rng.choice([1, 3, 3, 5])
+    elif block == "bottleneck":
+        s["kernel"] = rng.choice([3, 5])
+    elif block == "grouped":
+        cpg = rng.choice([c for c in (2, 4, 8, 16, 32, 64) if width % c == 0 and c < width])
+        s.update(kernel=3, channels_per_group=cpg, se=rng.random() < 0.4,
+                 shuffle=rng.random() < 0.3)
+    elif block == "inverted":
+        s.update(kernel=rng.choice([3, 5, 7]), expand=rng.choice([2, 4, 6]), se=rng.random() < 0.5)
+    elif block == "convnext":
+        s.update(kernel=rng.choice([3, 7]), mlp_ratio=4)
+    elif block == "concat":
+        s.update(growth=rng.choice([16, 32]), depth=rng.randint(2, 10))
+    elif block == "attention":
+        s.update(heads=max(1, width // 64), mlp_ratio=rng.choice([2, 4]), depth=rng.randint(1, 3))
+
+
+def _heads(width: int, head_width: int) -> int:
+    """The most heads of at least ``head_width`` channels each that divide ``width`` (at least 1)."""
+    return max(h for h in range(1, max(1, width // head_width) + 1) if width % h == 0)
+
+
+def _kinds_spec(index: int) -> dict:
+    """The draw of ``synthetic_48`` ...: like the first draw's, led by a kind of :data:`KINDS_BLOCKS`."""
+    rng = random.Random(1000 + index)
+    lead = KINDS_BLOCKS[(index - N_SYNTHETIC) % len(KINDS_BLOCKS)]
+    stem = rng.choice(["conv", "patchify"])
+    width = rng.choice([48, 64, 96])
+    n_stages = rng.choice([2, 3, 3, 4])
+    stages = []
+    for i in range(n_stages):
+        block = lead if i == 0 else rng.choice(_LATER_KINDS)
+        width = int(width * rng.choice([1.5, 2.0, 2.0]) // 16 * 16) if i else width
+        s = {"block": block, "depth": rng.randint(2, 4), "width": width, "downsample": i > 0}
+        if block in BLOCKS:
+            _block_options(rng, s)
+        else:
+            _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
+        stages.append(s)
+    return {"name": f"synthetic_{index:02d}", "stem": stem,
+            "stem_width": stages[0]["width"] if stem == "patchify" else 32,
+            "activation": rng.choice(list(_ACTIVATIONS)), "stages": stages,
+            "head_hidden": rng.choice([0, 0, 512, 1024])}
+
+
+def _kinds_options(rng: random.Random, s: dict, resolution: int) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`KINDS_BLOCKS` into it."""
+    block, width = s["block"], s["width"]
+    if block in ("lstm", "gru"):
+        s.update(hidden=width // rng.choice([2, 1]), mlp_ratio=rng.choice([2, 3]))
+    elif block == "window":
+        s.update(heads=_heads(width, 32), window=7, mlp_ratio=rng.choice([2, 4]), depth=rng.choice([2, 2, 4]))
+    elif block == "pooled":
+        s.update(heads=_heads(width, 64), pool=rng.choice(["avg", "conv"]), mlp_ratio=rng.choice([2, 4]))
+    elif block == "linear":
+        s.update(heads=_heads(width, 32), kernel_fn=rng.choice(["relu", "elu"]), mlp_ratio=rng.choice([2, 4]))
+    elif block == "fft":
+        s.update(resolution=resolution, mlp_ratio=rng.choice([2, 4]))
+    elif block == "shift":
+        s.update(shift_div=rng.choice([8, 12]), mlp_ratio=rng.choice([2, 4]), depth=rng.randint(1, 6))
+    elif block == "pool":
+        s.update(mlp_ratio=4, depth=rng.randint(1, 6))
+    elif block == "gated":
+        s.update(mlp_ratio=rng.choice([2, 3]), conv_gate=rng.random() < 0.5)
+    elif block == "se":
+        s.update(kernel=3, reduction=rng.choice([4, 16]))
+    elif block == "preact":
+        s.update(kernel=3, bottleneck=rng.random() < 0.5)
+
 # --------------------------------------------------------------------------- blocks
-
-
-def _conv_bn_act(cin, cout, k, act, stride=1, groups=1):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), act())
-
-
-class _SqueezeExcite(nn.Module):
-    def __init__(self, c, act):
-        super().__init__()
-        hidden = max(8, c // 4)
-        self.fc1, self.act, self.fc2 = nn.Conv2d(c, hidden, 1), act(), nn.Conv2d(hidden, c, 1)
-
-    def forward(self, x):
-        s = F.adaptive_avg_pool2d(x, 1)
-        return x * torch.sigmoid(self.fc2(self.act(self.fc1(s))))
 
 
 class _Residual(nn.Module):
@@ -187,35 +247,35 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
     cout, stride = s["width"], 2 if s["downsample"] else 1
     layers: list[nn.Module] = []
     block = s["block"]
-    if block in ("convnext", "attention", "concat") and stride == 2:  # these blocks keep the resolution
+    if block in _SHAPE_KEEPING and stride == 2:  # these blocks keep the resolution
         layers.append(nn.Sequential(nn.Conv2d(cin, cout, 2, stride=2), nn.BatchNorm2d(cout)))
         cin, stride = cout, 1
     for d in range(s["depth"]):
         st = stride if d == 0 else 1
         if block == "plain":
-            layers.append(_conv_bn_act(cin, cout, s["kernel"], act, stride=st))
+            layers.append(conv_bn_act(cin, cout, s["kernel"], act, stride=st))
         elif block == "bottleneck":
             mid = max(16, cout // 4)
-            layers.append(_Residual(nn.Sequential(_conv_bn_act(cin, mid, 1, act),
-                                                  _conv_bn_act(mid, mid, s["kernel"], act, stride=st),
+            layers.append(_Residual(nn.Sequential(conv_bn_act(cin, mid, 1, act),
+                                                  conv_bn_act(mid, mid, s["kernel"], act, stride=st),
                                                   nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)),
                                     cin, cout, st))
         elif block == "grouped":
             cpg = s["channels_per_group"]
             groups = cout // cpg
-            body = [_conv_bn_act(cin, cout, 1, act)]
+            body = [conv_bn_act(cin, cout, 1, act)]
             if s["shuffle"] and groups > 1:
                 body.append(_Shuffle(groups))
-            body.append(_conv_bn_act(cout, cout, s["kernel"], act, stride=st, groups=groups))
+            body.append(conv_bn_act(cout, cout, s["kernel"], act, stride=st, groups=groups))
             if s["se"]:
-                body.append(_SqueezeExcite(cout, act))
+                body.append(SqueezeExcite(cout, act))
             body += [nn.Conv2d(cout, cout, 1, bias=False), nn.BatchNorm2d(cout)]
             layers.append(_Residual(nn.Sequential(*body), cin, cout, st))
         elif block == "inverted":
             mid = cin * s["expand"]
-            body = [_conv_bn_act(cin, mid, 1, act), _conv_bn_act(mid, mid, s["kernel"], act, stride=st, groups=mid)]
+            body = [conv_bn_act(cin, mid, 1, act), conv_bn_act(mid, mid, s["kernel"], act, stride=st, groups=mid)]
             if s["se"]:
-                body.append(_SqueezeExcite(mid, act))
+                body.append(SqueezeExcite(mid, act))
             body += [nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
             layers.append(_Residual(nn.Sequential(*body), cin, cout, st))
         elif block == "convnext":
@@ -229,9 +289,14 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
             layers.append(_AttentionBlock(cout, s["heads"], s["mlp_ratio"], act))
+        else:  # a kind of KINDS_BLOCKS
+            if block in _SHAPE_KEEPING and cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+                cin = cout
+            layers.append(kinds_block(s, cin, cout, st, d, act))
         cin = cout
     if block == "concat":  # transition to the stage's width
-        layers.append(_conv_bn_act(cin, s["width"], 1, act))
+        layers.append(conv_bn_act(cin, s["width"], 1, act))
         cin = s["width"]
     return nn.Sequential(*layers), cin
 
@@ -244,7 +309,7 @@ class SyntheticNet(nn.Module):
         act = _ACTIVATIONS[spec["activation"]]
         w = spec["stem_width"]
         if spec["stem"] == "conv":
-            self.stem = nn.Sequential(_conv_bn_act(in_channels, w, 3, act, stride=2), nn.MaxPool2d(3, 2, 1))
+            self.stem = nn.Sequential(conv_bn_act(in_channels, w, 3, act, stride=2), nn.MaxPool2d(3, 2, 1))
         else:
             self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 4, stride=4), nn.BatchNorm2d(w))
         stages, c = [], w

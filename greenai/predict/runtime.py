@@ -151,10 +151,10 @@ def _resolve_gpu(coeffs: dict, gpu: str | None) -> str:
 def _synthetic_names() -> tuple[str, ...]:
     """The synthetic training architectures (buildable by name, but not offered to users)."""
     try:
-        from greenai.models.synthetic import SYNTHETIC_NAMES  # heavy: torch
+        from greenai.models.synthetic import ALL_SYNTHETIC_NAMES  # heavy: torch
     except ImportError:  # torch missing
         return ()
-    return SYNTHETIC_NAMES
+    return ALL_SYNTHETIC_NAMES
 
 
 def _known_model_names(coeffs: dict) -> list[str]:
