@@ -176,7 +176,8 @@ def energy_delta_mj(start_mj: int, end_mj: int, modulus_mj: int = ENERGY_COUNTER
     return (int(end_mj) - int(start_mj)) % int(modulus_mj)
 
 
-def _bare_uuid(uuid: str) -> str:
+def bare_uuid(uuid: str) -> str:
+    """A GPU's UUID in one form for comparisons: lower case, without NVML's ``GPU-`` prefix."""
     u = str(uuid).strip().lower()
     return u[4:] if u.startswith("gpu-") else u
 
@@ -190,11 +191,11 @@ def index_of_uuid(uuid: str) -> int:
     NVML must be initialised (:func:`init`).
     """
     lib = _pynvml()
-    wanted = _bare_uuid(uuid)
+    wanted = bare_uuid(uuid)
     for i in range(device_count()):
         handle = _call(f"nvmlDeviceGetHandleByIndex({i})", lib.nvmlDeviceGetHandleByIndex, i)
         got = _call("nvmlDeviceGetUUID", lib.nvmlDeviceGetUUID, handle)
-        if _bare_uuid(got.decode() if isinstance(got, bytes) else got) == wanted:
+        if bare_uuid(got.decode() if isinstance(got, bytes) else got) == wanted:
             return i
     raise NvmlError(f"no GPU with UUID {uuid!r} among the {device_count()} that NVML sees")
 

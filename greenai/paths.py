@@ -10,6 +10,10 @@ GREENAI_OUTPUT_DIR
     claims). Default ``<repo>/results``. Tests point it at a temporary folder so
     that running the suite never touches committed results. Recorded GPU
     measurements (``RAW_DIR``) are always read from the repository.
+GREENAI_CACHE_DIR
+    What belongs to this machine rather than to a checkout (the card
+    calibration of ``greenai predict --calibrate``). Default
+    ``$XDG_CACHE_HOME/greenai``, else ``~/.cache/greenai``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ def data_dir() -> Path:
 def output_dir() -> Path:
     """Root for derived outputs (``$GREENAI_OUTPUT_DIR`` or ``<repo>/results``)."""
     return Path(os.environ.get("GREENAI_OUTPUT_DIR", RESULTS_DIR)).expanduser()
+
+
+def cache_dir() -> Path:
+    """Per-user cache (``$GREENAI_CACHE_DIR``, else ``$XDG_CACHE_HOME/greenai``, else ``~/.cache/greenai``);
+    not created here (a reader of a missing cache needs no folder)."""
+    if os.environ.get("GREENAI_CACHE_DIR"):
+        return Path(os.environ["GREENAI_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "greenai"
 
 
 def figures_dir() -> Path:

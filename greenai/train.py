@@ -441,6 +441,20 @@ class Trainer:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
 
 
+def timed_warmup(trainer: Trainer, warmup_steps: int) -> float:
+    """Warm up ``warmup_steps`` steps; return seconds per step over the last half of them (NaN if too short).
+
+    The warm-up of a run of fixed-length windows (the runners' and ``greenai predict --calibrate``'s):
+    :func:`steps_for_duration` sizes the windows from the step time it returns.
+    """
+    first = warmup_steps // 2
+    trainer.warmup(first)
+    rest = warmup_steps - first
+    if rest <= 0:
+        return math.nan
+    return trainer.time_steps(rest, epoch=0)
+
+
 def steps_for_duration(step_s: float, target_s: float, min_steps: int = 5, max_steps: int | None = None) -> int:
     """Number of steps so that a window of steps lasting ``step_s`` each reaches ``target_s``."""
     if step_s <= 0 or not math.isfinite(step_s):

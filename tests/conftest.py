@@ -26,6 +26,18 @@ def _isolated_outputs(tmp_path_factory):
         os.environ["GREENAI_OUTPUT_DIR"] = old
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """The per-user cache (a stored card calibration that ``greenai predict`` would apply) is a temporary folder."""
+    old = os.environ.get("GREENAI_CACHE_DIR")
+    os.environ["GREENAI_CACHE_DIR"] = str(tmp_path_factory.mktemp("greenai-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GREENAI_CACHE_DIR", None)
+    else:
+        os.environ["GREENAI_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def year():
     """The dispatch inputs of the whole year (solar from the committed TMY file, tariff, carbon)."""

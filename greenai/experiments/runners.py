@@ -139,7 +139,7 @@ def _run_one_training(spec: RunSpec, prep: Prepared, missing: list[int], writer:
             ckpt.unlink()
         return written
     # fixed-length windows after warm-up, over one continuing batch stream
-    step_s = _timed_warmup(trainer, spec.warmup_steps)
+    step_s = _train.timed_warmup(trainer, spec.warmup_steps)
     if spec.max_steps is not None:
         steps = spec.max_steps
     else:
@@ -153,16 +153,6 @@ def _run_one_training(spec: RunSpec, prep: Prepared, missing: list[int], writer:
         if log:
             log(_log_line(spec, result))
     return written
-
-
-def _timed_warmup(trainer: _train.Trainer, warmup_steps: int) -> float:
-    """Warm up; return seconds per step over the last half of the warm-up (NaN if too short)."""
-    first = warmup_steps // 2
-    trainer.warmup(first)
-    rest = warmup_steps - first
-    if rest <= 0:
-        return math.nan
-    return trainer.time_steps(rest, epoch=0)
 
 
 def _train_row(spec: RunSpec, prep: Prepared, result: _train.EpochResult, mode: str) -> dict:
@@ -231,7 +221,7 @@ def run_layer_profile(specs: Sequence[RunSpec], csv_path: str | Path, env: Envir
     key_cols = KEY_COLUMNS["layers"]
 
     def run_spec(spec, prep, _, writer, done, bar):
-        step_s = _timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
+        step_s = _train.timed_warmup(prep.trainer, max(spec.warmup_steps, 2))
         steps = spec.max_steps or _train.steps_for_duration(step_s, spec.window_s, min_steps=5)
         prof = _profile.profile_layers(prep.trainer, steps=steps, steps_per_epoch=prep.steps_per_epoch,
                                        replay_window_s=replay_window_s)

@@ -1,7 +1,8 @@
 """``greenai predict``: a training run's energy, time, euros and CO2 before it starts.
 
 The command line of :mod:`greenai.predict`; every number comes from
-:func:`greenai.predict.runtime.predict_run`.
+:func:`greenai.predict.runtime.predict_run`, calibrated to the GPU here where a
+calibration is stored or ``--calibrate`` measures one (:mod:`greenai.predict.calibrate`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
 from greenai.cli import UsageError
 from greenai.predict.coefficients import jsonable
 from greenai.predict.model import DATASET_ALIASES, J_PER_KWH, PI_LEVEL
-from greenai.predict.runtime import PredictionError, predict_run
+from greenai.predict.calibrate import predict_on_this_card
+from greenai.predict.runtime import PredictionError
 
 # --------------------------------------------------------------------------- command line
 
@@ -50,12 +53,20 @@ def register(subparsers) -> None:
                    help="your run's first epochs (columns epoch, accuracy and optionally energy_j per epoch; at "
                         f"least {MIN_OBSERVED} epochs): with --target-accuracy, the epoch and energy at which your "
                         "run reaches it, from a prior learned from the recorded learning curves (greenai.curve_prior)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="first measure this GPU's card factor (four zoo anchors, about a minute; "
+                        "greenai.predict.calibrate) and store it; later predictions on this card use it")
+    p.add_argument("--calibration-file", default=None, metavar="PATH",
+                   help="where card calibrations are stored and read (default ~/.cache/greenai/calibration.json, "
+                        "or under $GREENAI_CACHE_DIR)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cli)
 
 
 def _cli(args: argparse.Namespace) -> int:
     if args.observed is not None:
+        if args.calibrate:
+            raise UsageError("--calibrate scales a prediction from --model/--dataset/--epochs, not an --observed run")
         return _observed_cli(args)
     missing = [f"--{n.replace('_', '-')}" for n in ("model", "dataset", "batch_size") if getattr(args, n) is None]
     if missing:
@@ -75,8 +86,9 @@ def _cli(args: argparse.Namespace) -> int:
     if args.epochs is None:
         raise UsageError("give --epochs N (or --target-accuracy A to take the epochs from a learning curve)")
     try:
-        p = predict_run(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu,
-                        precision=args.precision)
+        p = predict_on_this_card(args.model, args.dataset, args.epochs, args.batch_size, gpu=args.gpu,
+                                 precision=args.precision, calibrate=args.calibrate, path=args.calibration_file,
+                                 log=lambda line: print(line, file=sys.stderr, flush=True))
     except (PredictionError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
     if curve is not None:
