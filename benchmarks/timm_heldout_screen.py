@@ -1,7 +1,7 @@
-"""Choose the fourth and fifth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`,
-:data:`greenai.models.sets.HELDOUT5_MODELS`) from timm by a stated rule (CPU).
+"""Choose the fourth to sixth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`,
+``HELDOUT5_MODELS``, ``HELDOUT6_MODELS``) from timm by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -11,12 +11,13 @@ takes the first 16 that pass, in order:
    (one model per family); for set 5 also no family of set 4 (the families of
    :data:`greenai.models.sets.HELDOUT4_MODELS`), no ViT-equivalent timm family
    (:data:`VIT_FAMILIES`: torchvision has ViT) and no name of the synthetic
-   architectures' blocks (:data:`greenai.models.synthetic.BLOCKS`);
+   architectures' blocks (:data:`greenai.models.synthetic.BLOCKS`); for set 6
+   also no family of set 5 and no name of :data:`greenai.models.synthetic.KINDS_BLOCKS`;
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC; for set 5 the model must first build
+   10 classes) between 0.3 and 10 GMAC; for sets 5 and 6 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole set-5 screen runs with them blocked);
+   (the whole set-5 and set-6 screen runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
@@ -46,10 +47,17 @@ CANDIDATES5 = ("pvt_v2_b1", "coat_lite_tiny", "nf_resnet26", "inception_next_tin
                "convit_tiny", "twins_svt_small", "nest_tiny", "visformer_tiny", "xcit_nano_12_p16_224", "davit_tiny",
                "focalnet_tiny_srf", "efficientvit_b1", "ghostnetv2_160", "starnet_s2", "rdnet_tiny", "pit_ti_224",
                "tnt_s_patch16_224", "volo_d1_224", "efficientvit_m5", "mambaout_femto", "hiera_tiny_224", "tresnet_m")
-CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5}
-#: timm families equivalent to torchvision's ViT, excluded from set 5
+#: set 6 prefers families exercising the block kinds of synthetic_48 ... (recurrent, pooled / windowed / linear
+#: attention, pre-activation, squeeze-excitation) first
+CANDIDATES6 = ("sequencer2d_s", "mvitv2_tiny", "halonet26t", "efficientvit_b1", "resnetv2_50", "legacy_seresnet18",
+               "efficientvit_m5", "ghostnetv2_160", "starnet_s2", "rdnet_tiny", "tnt_s_patch16_224", "volo_d1_224",
+               "mambaout_femto", "tresnet_m", "nextvit_small", "efficientformerv2_s1", "swiftformer_s",
+               "repghostnet_200", "inception_v4", "inception_resnet_v2", "hardcorenas_f", "vitamin_small",
+               "shvit_s4", "fasternet_t1")
+CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6}
+#: timm families equivalent to torchvision's ViT, excluded from sets 5 and 6
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
-#: packages an install of timm alone (--no-deps) lacks: unimportable during the set-5 screen
+#: packages an install of timm alone (--no-deps) lacks: unimportable during the set-5 and set-6 screens
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
 #: forward MACs per sample allowed [MAC] (thop, 1x224x224)
@@ -120,7 +128,7 @@ def main(argv=None) -> int:
                         help="which held-out set to screen (default 4)")
     parser.add_argument("--all", action="store_true", help="check every candidate, also after the 16th taken")
     args = parser.parse_args(argv)
-    if args.heldout_set == 5:  # as with timm installed alone: none of timm's optional packages
+    if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
         for mod in BARE_MISSING:
             sys.modules[mod] = None
     try:
@@ -136,14 +144,17 @@ def main(argv=None) -> int:
     torch.set_num_threads(2)
     zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
     excluded: dict[str, str] = {}
-    if args.heldout_set == 5:
-        from greenai.models.sets import HELDOUT4_MODELS
+    if args.heldout_set >= 5:
         from greenai.models import model_info
-        from greenai.models.synthetic import BLOCKS
+        from greenai.models.sets import HELDOUT4_MODELS, HELDOUT5_MODELS
+        from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS
 
-        excluded.update({f: "is a synthetic block" for f in ("synthetic", *BLOCKS)})
+        blocks = BLOCKS + KINDS_BLOCKS if args.heldout_set == 6 else BLOCKS
+        excluded.update({f: "is a synthetic block" for f in ("synthetic", *blocks)})
         excluded.update({f: "is ViT-equivalent (torchvision has ViT)" for f in VIT_FAMILIES})
         excluded.update({model_info(m)["family"]: f"taken by set 4 ({m})" for m in HELDOUT4_MODELS})
+        if args.heldout_set == 6:
+            excluded.update({model_info(m)["family"]: f"taken by set 5 ({m})" for m in HELDOUT5_MODELS})
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken: list[tuple[str, str, float]] = []
     for name in CANDIDATES[args.heldout_set]:
@@ -152,7 +163,7 @@ def main(argv=None) -> int:
             continue
         t0 = time.perf_counter()
         family, verdict, macs = screen(name, {f for _, f, _ in taken}, zoo_and_tv, excluded,
-                                       build_first=args.heldout_set == 5)
+                                       build_first=args.heldout_set >= 5)
         if verdict == "taken" and len(taken) >= WANTED:
             verdict = f"passes, not needed ({WANTED} taken)"
         elif verdict == "taken":

@@ -209,7 +209,7 @@ def test_campaign_grids_are_valid_and_sized_as_documented():
 
     specs = {name: e.specs() for name, e in registry.EXPERIMENTS.items()}
     for name, v in specs.items():
-        if name not in ("heldout4", "heldout5") or timm_available():  # their models need the optional timm
+        if name not in ("heldout4", "heldout5", "heldout6") or timm_available():  # their models need timm
             ex.validate(v, check_data=False)
     assert len(specs["batch_size"]) == 6 * 3
     assert len(specs["macs"]) == 20 * 2 + len(sets.REPEATED_MODELS) * 2
@@ -430,7 +430,8 @@ def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_t
     assert set(screen.VIT_FAMILIES) == vit and not set(names) & set(screen.CANDIDATES[4][:19])
 
 
-def test_fifth_heldout_models_build_with_only_the_timm_wheel():
+@pytest.mark.parametrize("models", [sets.HELDOUT5_MODELS, sets.HELDOUT6_MODELS], ids=["set5", "set6"])
+def test_timm_heldout_models_build_with_only_the_timm_wheel(models):
     pytest.importorskip("timm")
     # as on the GPU machine: huggingface_hub, safetensors and yaml not importable
     code = textwrap.dedent(f"""
@@ -439,7 +440,7 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
             sys.modules[mod] = None
         import torch
         from greenai.models import build_model
-        for name in {list(sets.HELDOUT5_MODELS)!r}:
+        for name in {list(models)!r}:
             with torch.device("meta"):
                 net = build_model(name, 1, 10)
             assert net(torch.empty(2, 1, 224, 224, device="meta")).shape == (2, 10), name
@@ -448,6 +449,59 @@ def test_fifth_heldout_models_build_with_only_the_timm_wheel():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_sixth_heldout_set_is_new_timm_families_chosen_by_the_screens_rule():
+    pytest.importorskip("timm")
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS, SYNTHETIC_NAMES
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    _assert_timm_heldout_set("heldout6", sets.HELDOUT6_MODELS, like="heldout5")
+    assert sets.HELDOUT_SETS["heldout6"] == sets.HELDOUT6_MODELS
+    families = [model_info(m)["family"] for m in sets.HELDOUT6_MODELS]
+    assert len(set(families)) == len(families)
+    earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+               for s in registry.EXPERIMENTS[n].specs()}
+    tv_families = {torchvision_family(n) for n in torchvision_names()}
+    synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *BLOCKS, *KINDS_BLOCKS}
+    vit = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}
+    for family in families:
+        assert not has_torchvision_counterpart(family, tv_families | earlier | synthetic | vit, ZOO_FAMILIES), family
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "timm_heldout_screen.py"
+    spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    names = [m.removeprefix("timm:") for m in sets.HELDOUT6_MODELS]
+    assert [c for c in screen.CANDIDATES[6] if c in names] == names
+    assert not {f"timm:{n}" for n in names} & {m for ms in sets.HELDOUT_SETS.values() if ms is not sets.HELDOUT6_MODELS
+                                               for m in ms}
+
+
+def test_nearfamily_set_is_every_unmeasured_variant_of_a_fitted_family_in_the_mac_range():
+    from greenai.macs import count_model
+    from greenai.models import MODEL_NAMES, ZOO_FAMILIES
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    exp = registry.EXPERIMENTS["nearfamily"]
+    specs = exp.specs()
+    assert [s.model for s in specs] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY_MODELS)
+    zoo = {s.model: s for s in registry.EXPERIMENTS["macs_h200"].specs()}
+    for s in specs[:4]:  # the anchors in the conditions of their fitted rows
+        assert dataclasses.replace(s, experiment="macs_h200") == zoo[s.model]
+    assert exp.csv == "kpi_nearfamily" and "nearfamily" in registry.DEFAULT_EXPERIMENTS
+    assert sets.HELDOUT_SETS["nearfamily"] == sets.NEARFAMILY_MODELS
+    # the rule, recomputed: torchvision's order, a fitted family, not the zoo nor sets 1-3, 0.3-10 GMAC, at most 16
+    earlier = set(MODEL_NAMES) | set(sets.HELDOUT_MODELS + sets.HELDOUT2_MODELS + sets.HELDOUT3_MODELS)
+    fitted = set(ZOO_FAMILIES) | {torchvision_family(m) for m in earlier}
+    rule = [n for n in torchvision_names() if torchvision_family(n) in fitted and n not in earlier
+            and 0.3e9 <= count_model(n, 1, 10, 224)["macs"] <= 10e9][:16]
+    assert list(sets.NEARFAMILY_MODELS) == rule and len(rule) == 12
+    # and none of them was measured before (kpi_nearfamily.csv itself aside)
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_nearfamily" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(rule), csv.name
 
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):

@@ -18,8 +18,8 @@ from greenai import metadata, paths
 from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
-from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT_ANCHORS,
-                                 HELDOUT_MODELS, REPEATED_MODELS)
+from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
+                                 HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -291,6 +291,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 more timm models of families neither the zoo, torchvision nor heldout4 has (needs timm), "
                "FMNIST, batch 256, windows", _heldout_set("heldout5", HELDOUT_ANCHORS + HELDOUT5_MODELS),
                quick_model="timm:skresnet18"),
+    Experiment("heldout6", "kpi_heldout6", "train", "4.2 prediction (sixth held-out test)",
+               "16 more timm models of families neither the zoo, torchvision, heldout4 nor heldout5 has (needs "
+               "timm), FMNIST, batch 256, windows", _heldout_set("heldout6", HELDOUT_ANCHORS + HELDOUT6_MODELS),
+               quick_model="timm:legacy_seresnet18"),
+    Experiment("nearfamily", "kpi_nearfamily", "train", "4.2 prediction (near-family test)",
+               "12 unmeasured torchvision variants of families already fitted (zoo, heldout-heldout3), FMNIST, "
+               "batch 256, windows", _heldout_set("nearfamily", HELDOUT_ANCHORS + NEARFAMILY_MODELS),
+               quick_model="regnet_x_800mf"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -327,7 +335,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
-                                        "synthetic_kinds",
+                                        "synthetic_kinds", "heldout6", "nearfamily",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

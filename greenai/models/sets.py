@@ -8,7 +8,7 @@ current held-out set. How each set was chosen is written beside it.
 from __future__ import annotations
 
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
-           "HELDOUT5_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -113,13 +113,86 @@ HELDOUT5_MODELS = ("timm:pvt_v2_b1", "timm:coat_lite_tiny", "timm:nf_resnet26", 
                    "timm:selecsls42b", "timm:skresnet18", "timm:res2net50_26w_4s", "timm:convit_tiny",
                    "timm:visformer_tiny", "timm:xcit_nano_12_p16_224", "timm:davit_tiny", "timm:focalnet_tiny_srf")
 
-#: zoo models measured first in ``heldout4`` and in ``heldout5``, on the same card in the same run as that
-#: set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions) measures
-#: that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``); they
-#: are not held-out rows
+#: a sixth held-out set, built like the fifth (timm 1.0.31, random weights, timm's own 1-channel stem), of 16 more
+#: timm families, preferring those with the layer kinds of ``synthetic_48`` ... (recurrent, pooled / windowed /
+#: linear attention, pre-activation, squeeze-excitation). Rule (benchmarks/timm_heldout_screen.py --set 6, CPU):
+#: walk these candidates in this order and take the first 16 that pass, keeping the order -- sequencer2d_s,
+#: mvitv2_tiny, halonet26t, efficientvit_b1, resnetv2_50, legacy_seresnet18, efficientvit_m5, ghostnetv2_160,
+#: starnet_s2, rdnet_tiny, tnt_s_patch16_224, volo_d1_224, mambaout_femto, tresnet_m, nextvit_small,
+#: efficientformerv2_s1, swiftformer_s, repghostnet_200, inception_v4, inception_resnet_v2, hardcorenas_f,
+#: vitamin_small, shvit_s4, fasternet_t1. The checks of set 5, with its family check widened: the family is also
+#: no family of set 5 (those of :data:`HELDOUT5_MODELS`) and no name of the block kinds of ``synthetic_48`` ...
+#: (:data:`greenai.models.synthetic.KINDS_BLOCKS`). Dropped: halonet26t (thop's MAC count fails: an
+#: AssertionError). Not needed after 16 (all pass): repghostnet_200, inception_v4, inception_resnet_v2,
+#: hardcorenas_f, shvit_s4, fasternet_t1; vitamin_small is no model of timm 1.0.31. efficientformerv2_s1's family
+#: (the module ``efficientformer_v2``) is not set 4's ``efficientformer``.
+#:
+#: ==========================  ==================  ==========
+#: model                       family              GMAC/sample
+#: ==========================  ==================  ==========
+#: timm:sequencer2d_s          sequencer           8.367
+#: timm:mvitv2_tiny            mvitv2              4.669
+#: timm:efficientvit_b1        efficientvit_mit    0.532
+#: timm:resnetv2_50            resnetv2            4.045
+#: timm:legacy_seresnet18      senet               1.745
+#: timm:efficientvit_m5        efficientvit_msra   0.525
+#: timm:ghostnetv2_160         ghostnet            0.421
+#: timm:starnet_s2             starnet             0.542
+#: timm:rdnet_tiny             rdnet               5.044
+#: timm:tnt_s_patch16_224      tnt                 5.232
+#: timm:volo_d1_224            volo                6.790
+#: timm:mambaout_femto         mambaout            1.148
+#: timm:tresnet_m              tresnet             5.704
+#: timm:nextvit_small          nextvit             5.812
+#: timm:efficientformerv2_s1   efficientformer_v2  0.681
+#: timm:swiftformer_s          swiftformer         0.986
+#: ==========================  ==================  ==========
+HELDOUT6_MODELS = ("timm:sequencer2d_s", "timm:mvitv2_tiny", "timm:efficientvit_b1", "timm:resnetv2_50",
+                   "timm:legacy_seresnet18", "timm:efficientvit_m5", "timm:ghostnetv2_160", "timm:starnet_s2",
+                   "timm:rdnet_tiny", "timm:tnt_s_patch16_224", "timm:volo_d1_224", "timm:mambaout_femto",
+                   "timm:tresnet_m", "timm:nextvit_small", "timm:efficientformerv2_s1", "timm:swiftformer_s")
+
+#: a near-family set: torchvision models that are new variants of families already fitted, to test the predictor
+#: on unseen sizes of known families. Rule: walk torchvision's classification models in its list order
+#: (:func:`greenai.models.torchvision_models.torchvision_names`) and take, up to 16, every model whose family
+#: (:func:`~greenai.models.torchvision_models.torchvision_family`) is a family of the zoo or of held-out sets 1-3,
+#: that no ``results/raw/kpi_*.csv`` had measured when the set was chosen (their ``model`` columns then held, of
+#: torchvision's models, exactly the zoo's and those of sets 1-3), whose forward MACs per sample (thop, :func:`greenai.macs.count_model`,
+#: 1x224x224, 10 classes) lie in 0.3-10 GMAC. 12 pass, so the cap does not bind. Dropped by MACs: convnext_large
+#: 34.4, efficientnet_v2_l 12.4, mnasnet0_75 0.228, regnet_x_16gf 16.0, regnet_x_32gf 31.9, regnet_y_128gf 127.8,
+#: regnet_y_16gf 16.0, regnet_y_32gf 32.4, resnet152 11.5, shufflenet_v2_x0_5 0.038, swin_b 15.4, swin_v2_b 17.1,
+#: vgg13_bn 11.3, vgg16_bn 15.5, vgg19 19.6, vgg19_bn 19.6, vit_h_14 167.4, vit_l_16 61.5, vit_l_32 15.3 GMAC; not
+#: of a fitted family: inception_v3, wide_resnet50_2, wide_resnet101_2. Every one's static features build on
+#: ``meta``.
+#:
+#: ================  ===============  ==========
+#: model             family           GMAC/sample
+#: ================  ===============  ==========
+#: densenet161       densenet         7.727
+#: efficientnet_b4   efficientnet     1.566
+#: efficientnet_b5   efficientnet     2.447
+#: efficientnet_b6   efficientnet     3.477
+#: efficientnet_b7   efficientnet     5.330
+#: regnet_x_800mf    regnet           0.812
+#: regnet_x_8gf      regnet           8.042
+#: regnet_y_3_2gf    regnet           3.216
+#: regnet_y_8gf      regnet           8.547
+#: resnet101         resnet           7.786
+#: swin_v2_s         swin_v2          9.706
+#: vgg11_bn          vgg              7.577
+#: ================  ===============  ==========
+NEARFAMILY_MODELS = ("densenet161", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
+                     "regnet_x_800mf", "regnet_x_8gf", "regnet_y_3_2gf", "regnet_y_8gf", "resnet101", "swin_v2_s",
+                     "vgg11_bn")
+
+#: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
+#: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
+#: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
+#: they are not held-out rows
 HELDOUT_ANCHORS = ("resnet18", "mobilenet_v2", "vgg11", "googlenet")
 
 
 #: every held-out set, in the order it was measured (the experiment that measured it -> its models)
 HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout3": HELDOUT3_MODELS,
-                "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS}
+                "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS, "heldout6": HELDOUT6_MODELS,
+                "nearfamily": NEARFAMILY_MODELS}
