@@ -18,13 +18,14 @@ import pytest
 from greenai import cli
 from greenai import predict as pr
 from greenai.predict import validation as pv
-from greenai.models.sets import HELDOUT5_MODELS
+from greenai.models.sets import HELDOUT5_MODELS, HELDOUT6_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 # --------------------------------------------------------------------------- fitting on generated data
 
 TRUE = {"conv": 2e-11, "conv_narrow": 1e-9, "matmul": 6e-11, "bytes_elementwise": 1e-10,
-        "bytes_norm": 4e-10, "bytes_other": 8e-10, "kernels": 0.008, "samples": 0.01, "param_updates": 2e-8}
+        "bytes_norm": 4e-10, "bytes_other": 8e-10, "kernels": 0.008, "recurrent": 0.02, "samples": 0.01,
+        "param_updates": 2e-8}
 
 
 def _generated_runs(n, rng, noise=0.02):
@@ -37,7 +38,8 @@ def _generated_runs(n, rng, noise=0.02):
                  "bytes_backward": 10 ** rng.uniform(5, 8.3), "bytes_elementwise": 10 ** rng.uniform(5, 9.2),
                  "bytes_norm": 10 ** rng.uniform(4, 8.6), "bytes_other": 10 ** rng.uniform(5, 8.3),
                  "kernels_forward": rng.integers(30, 600),
-                 "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6)}
+                 "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6),
+                 "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0}  # a third recurrent
         rows.append(pr.regressors(feats, rng.integers(5_000, 100_000), rng.choice([16, 64, 256, 1024])))
     clean = np.array([sum(TRUE[k] * r[k] for k in TRUE) for r in rows])
     return rows, clean * (1 + noise * rng.standard_normal(n))
@@ -393,18 +395,18 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     rng = np.random.default_rng(3)
     card = 1.06  # the card of the held-out run draws 6 % more than the fitted one, on every model
     rows = []
-    for model in HELDOUT5_MODELS[:4]:  # shipped features: no timm needed
+    for model in HELDOUT6_MODELS[:4]:  # shipped features: no timm needed
         truth = card * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.02 * rng.standard_normal())
         for window in range(2):
             row = template.copy()
-            row.update({"experiment": "heldout5", "model": model, "epoch_index": window, "epoch_energy_j": truth,
+            row.update({"experiment": "heldout6", "model": model, "epoch_index": window, "epoch_energy_j": truth,
                         "epoch_duration_s": 60.0, "gpu_name": ref})
             rows.append(row.to_dict())
     for model in ("resnet18", "vgg11"):  # zoo anchors on the same card, in the conditions of their fitted rows
         fitted = macs[(macs["model"] == model) & (macs["dataset"] == "fashion_mnist")]
-        rows += [r.copy().to_dict() | {"experiment": "heldout5", "epoch_energy_j": card * r["epoch_energy_j"]}
+        rows += [r.copy().to_dict() | {"experiment": "heldout6", "epoch_energy_j": card * r["epoch_energy_j"]}
                  for _, r in fitted.iterrows()]
-    pd.DataFrame(rows).to_csv(tmp_path / "kpi_heldout5.csv", index=False)
+    pd.DataFrame(rows).to_csv(tmp_path / "kpi_heldout6.csv", index=False)
     runs = pr.load_runs(tmp_path)
     assert runs["heldout"].sum() == 4 + len(runs[runs["heldout"] & runs["model"].isin(["resnet18", "vgg11"])])
     # the fit is the same with and without the held-out rows
@@ -412,16 +414,16 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
     _assert_close(json.loads(json.dumps(pr.jsonable(with_rows))), json.loads(json.dumps(pr.jsonable(without))))
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
-    held = table[(table["split"] == "heldout5")].set_index("predictor")
+    held = table[(table["split"] == "heldout6")].set_index("predictor")
     assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4  # no anchor
     assert held.loc["static_features", "mape_pct"] > 2  # the card's 6 % is in the error...
     assert held.loc["static_features", "coverage_pct"] == 100
-    adjusted = table[table["split"] == "heldout5_card_adjusted"].set_index("predictor")
+    adjusted = table[table["split"] == "heldout6_card_adjusted"].set_index("predictor")
     assert list(adjusted.index) == ["static_features"] and adjusted.loc["static_features", "n_models"] == 4
     # ... and the anchors take it out: the truth is the model itself x the card, +/- 2 %
     assert adjusted.loc["static_features", "mape_pct"] < 3
     assert adjusted.loc["static_features", "mape_pct"] < held.loc["static_features", "mape_pct"]
-    splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5"}
+    splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5", "heldout6"}
     assert splits <= set(table["split"])
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
 
@@ -463,7 +465,7 @@ def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):
 
 def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_rows(tmp_path):
     for csv in RAW_DIR.glob("kpi_*.csv"):
-        if csv.stem not in (pr.SYNTHETIC_CSV, *pr.FORMER_HELDOUT_CSVS, *pr.HELDOUT_CSVS):  # this GPU: zoo rows only
+        if csv.stem not in (*pr.SYNTHETIC_CSVS, *pr.FORMER_HELDOUT_CSVS, *pr.HELDOUT_CSVS):  # this GPU: zoo rows only
             shutil.copy(csv, tmp_path / csv.name)
     macs = pd.read_csv(RAW_DIR / "kpi_macs.csv")
     h200 = macs[(macs["dataset"] == "fashion_mnist") & (macs["repeat"] == 0)].copy()
@@ -475,19 +477,19 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     held = []
     for model in HELDOUT5_MODELS[-3:]:
         truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
-        held.append({**template.to_dict(), "experiment": "heldout5", "model": model, "epoch_energy_j": truth})
-    pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout5.csv", index=False)
+        held.append({**template.to_dict(), "experiment": "heldout6", "model": model, "epoch_energy_j": truth})
+    pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout6.csv", index=False)
     runs = pr.load_runs(tmp_path)
     fitted = pr.fit_coefficients(runs, coeffs["features"])
     assert fitted["reference_gpu"] == coeffs["reference_gpu"]  # the H100 has more runs
     own = fitted["fits"]["NVIDIA H200"]
     assert own["source"] == "own rows" and "static" in own and "gpu_factor" not in own and own["n_models"] == 20
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
-    held_rows = table[(table["split"] == "heldout5") & (table["predictor"] == "static_features")]
+    held_rows = table[(table["split"] == "heldout6") & (table["predictor"] == "static_features")]
     assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
     assert float(held_rows["mape_pct"].iloc[0]) < 10
     assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
-    via = table[table["split"] == "heldout5_via_reference_gpu"]
+    via = table[table["split"] == "heldout6_via_reference_gpu"]
     assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
 
 

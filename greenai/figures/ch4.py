@@ -368,6 +368,38 @@ def fig_prediction_residuals_per_model(predictions, predictors=("static_features
     return fig
 
 
+def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = ""):
+    """The unseen-architecture interval: each left-out model's error against its leverage, and the band.
+
+    ``scores``: ``{model: [log(measured / predicted), leverage]}`` (``unseen_scores`` of a static fit,
+    :func:`greenai.predict.fits.unseen_spread`); ``q`` its conformal quantile. The band is the 90 % interval
+    ``exp(+/- q sqrt(1 + leverage))`` in percent; points outside it are the models it would have missed.
+    """
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import numpy as np  # heavy: numpy
+
+    names = list(scores)
+    ratio = np.array([scores[n][0] for n in names])
+    lev = np.array([scores[n][1] for n in names])
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    grid = np.geomspace(max(lev.min(), 1e-3) / 1.5, lev.max() * 1.5, 200)
+    ax.fill_between(grid, 100 * np.expm1(-q * np.sqrt(1 + grid)), 100 * np.expm1(q * np.sqrt(1 + grid)),
+                    color="0.88", label="90 % interval of a new architecture")
+    outside = np.abs(ratio) > q * np.sqrt(1 + lev)
+    ax.scatter(lev[~outside], 100 * np.expm1(ratio[~outside]), s=14, label="left-out model")
+    ax.scatter(lev[outside], 100 * np.expm1(ratio[outside]), s=18, color="C3", label="outside its interval")
+    for i in np.flatnonzero(outside):
+        ax.annotate(names[i], (lev[i], 100 * np.expm1(ratio[i])), fontsize=6, xytext=(3, 2),
+                    textcoords="offset points")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xscale="log", xlabel="leverage of the feature mix (1 = the fit's mean)",
+           ylabel="(measured - predicted) / predicted [%]",
+           title=f"leave-one-family-out errors and the conformal band{' (' + gpu + ')' if gpu else ''}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def fig_operator_time_shares(shares, errors):
     """Each model's step GPU time by operator class (stacked shares), models sorted by prediction error.
 

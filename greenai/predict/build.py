@@ -13,7 +13,7 @@ from greenai.predict.coefficients import load_coefficients
 from greenai.predict.fits import fit_factor, fit_matmul_premium, fit_static, fit_thesis, unseen_spread
 from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
-__all__ = ["ZOO_CSVS", "SYNTHETIC_CSV", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
+__all__ = ["ZOO_CSVS", "SYNTHETIC_CSVS", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
            "MIN_MODELS_OWN_FIT", "load_runs", "run_regressors", "run_macs", "fit_gpu", "family_groups", "beyond_zoo",
            "matched_ratio", "gpus_by_rows", "premiums_by_gpu", "fit_coefficients", "build_coefficients",
            "coefficient_table", "thesis_figure_runs", "thesis_figure_fits"]
@@ -21,19 +21,23 @@ __all__ = ["ZOO_CSVS", "SYNTHETIC_CSV", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELD
 #: CSVs of ``results/raw`` whose zoo rows may enter a fit (``train`` rows)
 ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_extrapolation", "kpi_epochs",
             "kpi_hardware", "kpi_hardware_h200", "kpi_precision", "kpi_cifar10_pair", "kpi_macs_h200")
-#: the synthetic architectures' CSV (:mod:`greenai.models.synthetic`): fitted beside the zoo
-SYNTHETIC_CSV = "kpi_synthetic"
+#: the synthetic architectures' CSVs (:mod:`greenai.models.synthetic`): fitted beside the zoo; the second holds
+#: the block kinds added for recurrent, windowed, pooled and linear attention, FFT, shift and pooling mixers,
+#: gating and pre-activation
+SYNTHETIC_CSVS = ("kpi_synthetic", "kpi_synthetic_kinds")
 #: architectures outside the zoo that were held-out sets once, tests of earlier versions of this model:
-#: torchvision (sets 1 to 3) and timm families (set 4); fitted since the next set was chosen
-FORMER_HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3", "kpi_heldout4")
+#: torchvision (sets 1 to 3) and timm families (sets 4 and 5); fitted since the next set was chosen
+FORMER_HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3", "kpi_heldout4", "kpi_heldout5")
 #: CSVs whose rows may enter a fit
-FIT_CSVS = ZOO_CSVS + (SYNTHETIC_CSV,) + FORMER_HELDOUT_CSVS
-#: the held-out architectures' CSVs (never fitted): set 5, timm families that none of the other rows has,
-#: measured after the coefficients had been frozen; its zoo rows (anchors) measure the card
-HELDOUT_CSVS = ("kpi_heldout5",)
+FIT_CSVS = ZOO_CSVS + SYNTHETIC_CSVS + FORMER_HELDOUT_CSVS
+#: the held-out architectures' CSVs (never fitted), measured after the coefficients had been frozen: set 6,
+#: timm families that none of the other rows has, and new torchvision variants of fitted families (the near-family
+#: split); their zoo rows (anchors) measure the card
+HELDOUT_CSVS = ("kpi_heldout6", "kpi_nearfamily")
 #: the split name of each CSV of architectures outside the zoo in the validation table
 HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3",
-                  "kpi_heldout4": "heldout4", "kpi_heldout5": "heldout5"}
+                  "kpi_heldout4": "heldout4", "kpi_heldout5": "heldout5",
+                  "kpi_heldout6": "heldout6", "kpi_nearfamily": "nearfamily"}
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
 
@@ -64,7 +68,7 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
         runs = an.per_run(rows, extra_keys=("in_channels", "num_classes", "n_train", "image_size"))
         runs["csv"] = name
         runs["heldout"] = name in HELDOUT_CSVS
-        runs["synthetic"] = name == SYNTHETIC_CSV
+        runs["synthetic"] = name in SYNTHETIC_CSVS
         runs["former_heldout"] = name in FORMER_HELDOUT_CSVS
         frames.append(runs)
     if not frames:

@@ -55,8 +55,9 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         ``bytes_other``: bytes read and written by the operators of each group
         (:data:`BYTE_GROUPS`), forward and backward together, allocations not
         counted [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
-        operators dispatched, a fused recurrent layer counting one launch per time
-        step, layer and direction [count]. ``params`` [count] and ``macs_total``
+        operators dispatched [count]; ``recurrent_steps``: the sequential steps of the
+        fused recurrent layers, forward and backward (time steps x layers x directions of
+        each; cuDNN runs each step as its own small GEMM and gate kernels) [count]. ``params`` [count] and ``macs_total``
         (the three MAC kinds summed) [MAC]. Also, not in ``macs_total`` (an FFT of
         these sizes streams memory: its bytes, in ``bytes_other``, price it):
         ``macs_fft``, the forward FFTs' ``2.5 N log2 N`` per complex transform of ``N``
@@ -100,6 +101,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         **{f"bytes_{g}": per[f"fwd_moved_{g}"] + per[f"bwd_moved_{g}"] for g in BYTE_GROUPS},
         "kernels_forward": float(counts[b1]["fwd_kernels"]),
         "kernels_backward": float(counts[b1]["bwd_kernels"]),
+        "recurrent_steps": float(counts[b1]["fwd_recurrent_steps"] + counts[b1]["bwd_recurrent_steps"]),
         "params": float(sum(p.numel() for p in net.parameters())),
     }
     out["macs_total"] = (out["macs_conv_dense"] + out["macs_conv_depthwise"] + out["macs_conv_grouped"]
@@ -148,10 +150,12 @@ def _count_step(net, input_shape, batch) -> dict:
     unpriced = {}
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
-                  "bytes": 0, "kernels": 0, **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
+                  "bytes": 0, "kernels": 0, "recurrent_steps": 0, **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
         for name, kind, macs, read, written, width, launches, where in ops:
             counts["bytes"] += written
-            counts["kernels"] += launches
+            counts["kernels"] += 1
+            if name.startswith("_cudnn_rnn"):
+                counts["recurrent_steps"] += launches
             if not name.startswith(_ALLOCATIONS):
                 counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
             if name == "convolution":

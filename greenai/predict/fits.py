@@ -22,7 +22,7 @@ _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
           "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B",
-          "kernels": "J/launch", "samples": "J/sample", "param_updates": "J/parameter update"}
+          "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
     "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "
@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     "bytes_norm": "a byte read or written by a batch, layer or group norm, forward or backward",
     "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
     "kernels": "an operator launched in a training step (forward + backward)",
+    "recurrent": "a sequential time step of a recurrent layer (a small GEMM and gate kernels, latency-bound)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",
     "param_updates": "a parameter updated by the optimizer (read weight, gradient, momentum; write two)",
 }

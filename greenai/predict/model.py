@@ -36,6 +36,8 @@ FEATURES: dict[str, tuple[str, str]] = {
     "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
                     "attention), forward and backward, per sample", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
+    "recurrent": ("steps x sequential time steps of the recurrent layers per training step (time steps x layers x "
+                  "directions, forward + backward)", "J/step"),
     "samples": ("N (a fixed cost per sample: input pipeline, resize, loss)", "J/sample"),
     "param_updates": ("steps x parameters (optimizer traffic)", "J/parameter update"),
 }
@@ -44,11 +46,11 @@ DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "
                     "cifar_100": "cifar100"}
 #: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES`)
 CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels",
-                   "samples", "param_updates")
+                   "recurrent", "samples", "param_updates")
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
-                "kernels_forward", "kernels_backward", "params", "macs")
+                "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs")
 
 
 def has_features(entry) -> bool:
@@ -75,6 +77,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "matmul": n * features["macs_matmul"],
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
+        "recurrent": steps * features["recurrent_steps"],
         "samples": n,
         "param_updates": steps * features["params"],
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSV, beyond_zoo, fit_coefficients,
+from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
 from greenai.predict.fits import fit_factor
 from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
@@ -30,7 +30,7 @@ TARGETS = {"fresh": {"mape_pct": 8.0, "worst_model_ape_pct": 25.0, "coverage_pct
            "near_family": {"mape_pct": 5.0, "worst_model_ape_pct": None, "coverage_pct": 90.0,
                            "worst_outside_pct": 10.0}}
 #: the grids a left-out model is predicted on (batch 256): the 20-model grids and the synthetic architectures
-_LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", SYNTHETIC_CSV)
+_LOMO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_macs_h200", *SYNTHETIC_CSVS)
 #: what the validation fits: energy per epoch only (the duration's fit is not validated)
 ENERGY = ("energy_j",)
 
