@@ -538,3 +538,5 @@ def test_target_table_scores_models_and_says_which_targets_are_met():
     assert t["worst_outside_pct"] == pytest.approx(25) and t["coverage_pct"] == pytest.approx(200 / 3)
     assert not t["mape_pct_met"] and not t["worst_model_ape_pct_met"] and not t["coverage_pct_met"]
     assert list(pv.outside_pct([50.0, 100.0], [60.0, 90.0], [80.0, 110.0])) == pytest.approx([20.0, 0.0])
+    near = pv.target_table(pd.DataFrame(rows).assign(split="near"), {"near": "near_family"}).iloc[0]
+    assert math.isnan(near["worst_model_ape_pct_met"]) and not near["mape_pct_met"]  # not targeted; 11 % > 5 %

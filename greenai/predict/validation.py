@@ -263,7 +263,9 @@ def target_table(predictions, splits: dict):
                "worst_outside_pct": per_model["outside"].max()}
         for key, goal in target.items():
             row[f"target_{key}"] = goal
-            met = row[key] >= goal if key == "coverage_pct" else row[key] <= goal
-            row[f"{key}_met"] = float("nan") if goal is None else bool(met)
+            if goal is None:
+                row[f"{key}_met"] = float("nan")
+            else:
+                row[f"{key}_met"] = bool(row[key] >= goal if key == "coverage_pct" else row[key] <= goal)
         rows.append(row)
     return pd.DataFrame(rows)
