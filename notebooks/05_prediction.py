@@ -222,12 +222,13 @@ display(targets.round(2).T)  # noqa: F821
 # `exp(±q·sqrt(1 + leverage))`, `q` the conformal quantile of these scores.
 
 # %%
-for gpu, fit in coeffs["fits"].items():
-    static_energy = fit.get("static", {}).get("energy_j")
+LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverage_h100",
+                    "NVIDIA H200": "fig_prediction_interval_vs_leverage_h200"}
+for gpu, figure_name in LEVERAGE_FIGURES.items():
+    static_energy = coeffs["fits"].get(gpu, {}).get("static", {}).get("energy_j")
     if static_energy and static_energy.get("unseen_scores") and static_energy["q_unseen"] == static_energy["q_unseen"]:
-        slug = "h200" if "H200" in gpu else "h100" if "H100" in gpu else gpu.lower().replace(" ", "_")
         save_figure(ch4.fig_prediction_interval_vs_leverage(static_energy["unseen_scores"], static_energy["q_unseen"],
-                                                            gpu), f"fig_prediction_interval_vs_leverage_{slug}")
+                                                            gpu), figure_name)
         print(f"{gpu}: q = {static_energy['q_unseen']:.4f} over {static_energy['n_unseen']} left-out models")
 
 # %%
