@@ -24,7 +24,7 @@ __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validatio
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
-#: what the static-feature model must reach on a split (issue targets): MAPE and worst model [%], 90 % interval
+#: what the static-feature model must reach on a split: MAPE and worst model [%], 90 % interval
 #: coverage [%] and how far outside its interval any model may fall [%]; ``None``: not targeted
 TARGETS = {"fresh": {"mape_pct": 8.0, "worst_model_ape_pct": 25.0, "coverage_pct": 90.0, "worst_outside_pct": 10.0},
            "near_family": {"mape_pct": 5.0, "worst_model_ape_pct": None, "coverage_pct": 90.0,
