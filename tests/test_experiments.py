@@ -404,30 +404,47 @@ def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_t
     assert order.index("heldout5") == order.index("heldout4") + 1
 
 
-def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_the_synthetic_blocks():
-    pytest.importorskip("timm")
-    from greenai.models import ZOO_FAMILIES, model_info
-    from greenai.models.synthetic import BLOCKS, SYNTHETIC_NAMES
-    from greenai.models.timm_models import has_torchvision_counterpart
-    from greenai.models.torchvision_models import torchvision_family, torchvision_names
-
-    families = [model_info(m)["family"] for m in sets.HELDOUT5_MODELS]
-    assert len(set(families)) == len(families)  # one model per timm family
-    earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4")
-               for s in registry.EXPERIMENTS[n].specs()}
-    tv_families = {torchvision_family(n) for n in torchvision_names()}
-    synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *BLOCKS}
-    vit = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}  # torchvision has ViT
-    for family in families:
-        assert not has_torchvision_counterpart(family, tv_families | earlier | synthetic | vit, ZOO_FAMILIES), family
-    # the screen's rule: the first 16 of its set-5 candidates that pass, in its order
+def _heldout_screen():
+    """benchmarks/timm_heldout_screen.py, imported as a module (its candidate lists and ViT families)."""
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "timm_heldout_screen.py"
     spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
     screen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(screen)
+    return screen
+
+
+#: timm families equivalent to torchvision's ViT (torchvision has ViT), excluded from sets 5 and 6
+_VIT_FAMILIES = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}
+
+
+def _assert_new_timm_families(models, earlier_sets, blocks):
+    """One model per timm family, none of them a family of ``earlier_sets``, of torchvision, of the zoo, of a
+    ViT equivalent or named like a synthetic block (``blocks``)."""
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.synthetic import SYNTHETIC_NAMES
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+
+    families = [model_info(m)["family"] for m in models]
+    assert len(set(families)) == len(families)  # one model per timm family
+    earlier = {model_info(s.model)["family"] for n in earlier_sets for s in registry.EXPERIMENTS[n].specs()}
+    tv_families = {torchvision_family(n) for n in torchvision_names()}
+    synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *blocks}
+    for family in families:
+        assert not has_torchvision_counterpart(family, tv_families | earlier | synthetic | _VIT_FAMILIES,
+                                               ZOO_FAMILIES), family
+
+
+def test_fifth_heldout_families_are_new_to_sets_1_to_4_the_zoo_torchvision_and_the_synthetic_blocks():
+    pytest.importorskip("timm")
+    from greenai.models.synthetic import BLOCKS
+
+    _assert_new_timm_families(sets.HELDOUT5_MODELS, ("heldout", "heldout2", "heldout3", "heldout4"), BLOCKS)
+    # the screen's rule: the first 16 of its set-5 candidates that pass, in its order
+    screen = _heldout_screen()
     names = [m.removeprefix("timm:") for m in sets.HELDOUT5_MODELS]
     assert [c for c in screen.CANDIDATES[5] if c in names] == names
-    assert set(screen.VIT_FAMILIES) == vit and not set(names) & set(screen.CANDIDATES[4][:19])
+    assert set(screen.VIT_FAMILIES) == _VIT_FAMILIES and not set(names) & set(screen.CANDIDATES[4][:19])
 
 
 @pytest.mark.parametrize("models", [sets.HELDOUT5_MODELS, sets.HELDOUT6_MODELS], ids=["set5", "set6"])
@@ -453,26 +470,13 @@ def test_timm_heldout_models_build_with_only_the_timm_wheel(models):
 
 def test_sixth_heldout_set_is_new_timm_families_chosen_by_the_screens_rule():
     pytest.importorskip("timm")
-    from greenai.models import ZOO_FAMILIES, model_info
-    from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS, SYNTHETIC_NAMES
-    from greenai.models.timm_models import has_torchvision_counterpart
-    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+    from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS
 
     _assert_timm_heldout_set("heldout6", sets.HELDOUT6_MODELS, like="heldout5")
     assert sets.HELDOUT_SETS["heldout6"] == sets.HELDOUT6_MODELS
-    families = [model_info(m)["family"] for m in sets.HELDOUT6_MODELS]
-    assert len(set(families)) == len(families)
-    earlier = {model_info(s.model)["family"] for n in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
-               for s in registry.EXPERIMENTS[n].specs()}
-    tv_families = {torchvision_family(n) for n in torchvision_names()}
-    synthetic = {model_info(SYNTHETIC_NAMES[0])["family"], *BLOCKS, *KINDS_BLOCKS}
-    vit = {"vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid"}
-    for family in families:
-        assert not has_torchvision_counterpart(family, tv_families | earlier | synthetic | vit, ZOO_FAMILIES), family
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "timm_heldout_screen.py"
-    spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
-    screen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(screen)
+    _assert_new_timm_families(sets.HELDOUT6_MODELS, ("heldout", "heldout2", "heldout3", "heldout4", "heldout5"),
+                              (*BLOCKS, *KINDS_BLOCKS))
+    screen = _heldout_screen()
     names = [m.removeprefix("timm:") for m in sets.HELDOUT6_MODELS]
     assert [c for c in screen.CANDIDATES[6] if c in names] == names
     assert not {f"timm:{n}" for n in names} & {m for ms in sets.HELDOUT_SETS.values() if ms is not sets.HELDOUT6_MODELS
