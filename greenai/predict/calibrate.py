@@ -26,6 +26,7 @@ from typing import Callable
 
 from greenai import nvml, paths
 from greenai.energy.meter import EnergyMeter
+from greenai.filelock import atomic_write
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.fits import fit_factor
 from greenai.predict.model import scale_prediction
@@ -262,9 +263,7 @@ def write_calibration(cal: dict, path: str | Path | None = None) -> Path:
         cards = {}
     cards[nvml.bare_uuid(cal["uuid"])] = cal
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(jsonable({"version": 1, "cards": cards}), indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(jsonable({"version": 1, "cards": cards}), indent=1, sort_keys=True) + "\n")
     return path
 
 
