@@ -106,10 +106,10 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
     out["models"] = sorted(runs["model"].unique())
     if out["n_models"] >= MIN_MODELS_OWN_FIT:
         out["static"] = {}
+        groups = family_groups(runs, features)
         for target in targets:
             fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
-            fit.update(unseen_spread(runs, xs, f"epoch_{target}", premium.get(target),
-                                     groups=family_groups(runs, features)))
+            fit.update(unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups))
             out["static"][target] = fit
     return out
 

@@ -248,7 +248,7 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
             fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
         except ValueError:
             continue
-        left = [i for i in np.flatnonzero(~train)]
+        left = np.flatnonzero(~train)
         for m in sorted(set(models[left])):
             rows = [i for i in left if models[i] == m]
             est = [predict_static(fit, xs[i])[0] for i in rows]
