@@ -23,7 +23,8 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["conv_bn_act", "SqueezeExcite", "RNN2D", "WindowAttention", "PooledAttention", "LinearAttention",
-           "GlobalFilter", "Shift", "PoolMix", "MetaBlock", "GatedMLPBlock", "SEBasicBlock", "PreActBlock", "kinds_block"]
+           "GlobalFilter", "Shift", "PoolMix", "MetaBlock", "GatedMLPBlock", "SEBasicBlock", "PreActBlock",
+           "kinds_block"]
 
 
 def conv_bn_act(cin, cout, k, act, stride=1, groups=1):

@@ -57,7 +57,8 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         counted [B]. Per step: ``kernels_forward``, ``kernels_backward``: non-view
         operators dispatched [count]; ``recurrent_steps``: the sequential steps of the
         fused recurrent layers, forward and backward (time steps x layers x directions of
-        each; cuDNN runs each step as its own small GEMM and gate kernels) [count]. ``params`` [count] and ``macs_total``
+        each; cuDNN runs each step as its own small GEMM and gate kernels) [count].
+        ``params`` [count] and ``macs_total``
         (the three MAC kinds summed) [MAC]. Also, not in ``macs_total`` (an FFT of
         these sizes streams memory: its bytes, in ``bytes_other``, price it):
         ``macs_fft``, the forward FFTs' ``2.5 N log2 N`` per complex transform of ``N``
@@ -150,7 +151,8 @@ def _count_step(net, input_shape, batch) -> dict:
     unpriced = {}
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
-                  "bytes": 0, "kernels": 0, "recurrent_steps": 0, **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
+                  "bytes": 0, "kernels": 0, "recurrent_steps": 0,
+                  **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
         for name, kind, macs, read, written, width, launches, where in ops:
             counts["bytes"] += written
             counts["kernels"] += 1

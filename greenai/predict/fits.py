@@ -3,7 +3,8 @@
 :func:`fit_static` (the static-feature model by WLS), :func:`fit_matmul_premium`
 (the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
 and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
-:func:`unseen_spread` (a conformal interval for an architecture outside the fit). Their results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
+:func:`unseen_spread` (a conformal interval for an architecture outside the fit). Their
+results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import math
 from greenai.operators import BYTE_GROUPS
 
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
-           "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis", "predict_loglog",
-           "scale_prediction", "gpu_fit_for"]
+           "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
+           "predict_loglog", "scale_prediction", "gpu_fit_for"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
