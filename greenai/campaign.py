@@ -39,6 +39,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cuda, cuda:N (a GPU) or cpu (with --quick); default cuda if available")
     parser.add_argument("--data-root", default=None, help="dataset folder (default $GREENAI_DATA_DIR or data/)")
     parser.add_argument("--checkpoint-dir", default=None, help="where multi-epoch runs keep state between epochs")
+    parser.add_argument("--model", "-m", action="append", default=None, metavar="NAME",
+                        help="run only this model's cells of the experiments' grids (repeatable; default: all)")
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle power measured first [s]; 0 skips")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list", action="store_true",
@@ -93,6 +95,13 @@ def _run(args: argparse.Namespace) -> int:
     out = out_dir(args)
     # validate every grid once, before any GPU time is spent
     all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
+    if args.model:
+        in_grids = {s.model for s in all_specs}
+        unknown = [m for m in args.model if m not in in_grids]
+        if unknown:
+            raise UsageError(f"--model {', '.join(unknown)}: not in the grid of {', '.join(names)} (its models: "
+                             f"{', '.join(sorted(in_grids))})")
+        all_specs = [s for s in all_specs if s.model in args.model]
     try:
         validate(all_specs, data_root=args.data_root)
     except GridError as exc:
@@ -108,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         for name in names:
             t0 = time.perf_counter()
             summary = run_experiment(name, out, quick=args.quick, env=env, data_root=args.data_root,
-                                     checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                     models=args.model, checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
                                      log=lambda line: print(line, flush=True), validate_first=False)
             print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
@@ -209,7 +218,7 @@ def _run_distributed(args: argparse.Namespace, names: list[str], out: Path) -> i
             t0 = time.perf_counter()
             try:
                 summary = run_experiment(name, out, quick=args.quick, data_root=args.data_root,
-                                         checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                         models=args.model, checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
                                          log=lambda line: print(line, flush=True), validate_first=False,
                                          executor=executor)
             except (GridError, ResultsFileError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import json
 import math
 import signal
 import subprocess
@@ -613,3 +614,22 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     summary = campaign.run_experiment("accuracy_curves", tmp_path, quick=True, env=env, progress=False, log=None)
     rows = pd.read_csv(tmp_path / "accuracy_curves.csv")
     assert summary.written == len(rows) > 0 and set(rows.dataset) == {"fashion_mnist", "cifar10"}
+
+
+@pytest.mark.slow
+def test_campaign_model_filter_runs_only_those_cells_and_refuses_a_model_outside_the_grid(tmp_path, capsys):
+    code = campaign.main(["-e", "hardware", "--quick", "--device", "cpu", "--idle-s", "0", "--no-progress",
+                          "--out", str(tmp_path), "--model", "vgg99"])
+    assert code == 2 and not (tmp_path / "kpi_hardware.csv").exists()
+    assert capsys.readouterr().err.startswith(
+        f"greenai campaign: --model vgg99: not in the grid of hardware (its models: {registry.QUICK_MODEL})")
+    env = ex.make_environment("cpu")
+    none = registry.run_experiment("hardware", tmp_path, quick=True, env=env, models=["resnet18"], progress=False,
+                                   log=None)
+    assert none.written == 0 and not (tmp_path / "kpi_hardware.csv").exists()
+    assert campaign.main(["-e", "hardware", "--quick", "--device", "cpu", "--idle-s", "0", "--no-progress",
+                          "--out", str(tmp_path), "-m", registry.QUICK_MODEL]) == 0
+    rows = pd.read_csv(tmp_path / "kpi_hardware.csv")
+    assert len(rows) == 2 and set(rows.model) == {registry.QUICK_MODEL}
+    meta = json.loads((tmp_path / "kpi_hardware.meta.json").read_text())
+    assert [run.get("models") for run in meta["runs"]] == [[registry.QUICK_MODEL]]

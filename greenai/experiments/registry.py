@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from greenai import metadata, paths
 from greenai.experiments.executors import InProcess
@@ -340,7 +340,8 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,
-                   data_root=None, checkpoint_dir=None, progress: bool = True, log=print,
+                   data_root=None, models: Sequence[str] | None = None, checkpoint_dir=None,
+                   progress: bool = True, log=print,
                    validate_first: bool = True, executor=None) -> SweepSummary:
     """Run one named experiment into ``<out_dir>/<csv>.csv`` and write its ``.meta.json``.
 
@@ -352,6 +353,8 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     has already validated it, as the command line does for all experiments at once).
     ``executor`` (default in-process on ``env``) may spread the cells over Dask
     workers (:class:`~greenai.experiments.executors.DaskExecutor`); this process writes the rows either way.
+    ``models`` (default all) keeps only those models' cells of the grid; the ``.meta.json`` names them, and a grid
+    holding none of them is left alone (no CSV, no ``.meta.json``).
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
@@ -359,6 +362,10 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     out_dir = Path(out_dir) if out_dir is not None else (paths.SCRATCH_DIR if quick else paths.RAW_DIR)
     csv_path = out_dir / f"{exp.csv}.csv"
     specs = exp.specs(quick)
+    if models is not None:
+        specs = [s for s in specs if s.model in models]
+        if not specs:  # none of those models is in this grid: nothing to run, nothing to record
+            return SweepSummary()
     kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first,
                   allow_raw=False if quick else None)  # a quick grid never writes into results/raw
     if exp.kind == "train":
@@ -372,6 +379,8 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
         placement["workers"] = list(executor.workers.values())
         placement["cells_per_worker"] = summary.cells_per_worker
         placement.update(start_s=round(summary.start_s, 1), warmup_s=round(summary.warmup_s, 1), warmup=summary.warmup)
+    if models is not None:
+        placement["models"] = list(models)
     if summary.failed:
         placement["failed_cells"] = [f.describe() for f in summary.failed]
     metadata.write_meta(csv_path, campaign=name, thesis=exp.thesis, description=exp.description,
