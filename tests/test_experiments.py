@@ -579,7 +579,12 @@ def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, ca
     assert len(lines) == 1 and "Traceback" not in err
     assert lines[0] == (f"greenai campaign: interrupted; the rows written so far are kept in {tmp_path}: rerun the "
                         "same command to measure only the missing ones")
-    assert len(pd.read_csv(tmp_path / "kpi_hardware.csv")) >= 1
+    written = len(pd.read_csv(tmp_path / "kpi_hardware.csv"))
+    assert written >= 1
+    # the interrupted grid still records what ran its rows
+    meta = json.loads((tmp_path / "kpi_hardware.meta.json").read_text())
+    assert meta["rows_written"] == written and meta["stopped"].startswith("interrupted (SIGINT)")
+    assert meta["campaign"] == "hardware" and len(meta["runs"]) == 1
 
 
 def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_csv(tmp_path):

@@ -11,6 +11,7 @@ The command line is :mod:`greenai.campaign`; the table of experiments in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -373,21 +374,39 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     if exp.kind == "layers":
         kwargs["replay_window_s"] = 0.1 if quick else 3.0
     executor = executor or InProcess()
-    summary = executor.run(specs, csv_path, **kwargs)
+    described = dict(campaign=name, thesis=exp.thesis, description=exp.description, quick=quick,
+                     idle_power_w=getattr(env, "idle_power_w", None), idle_kind=getattr(env, "idle_kind", None))
+    if models is not None:
+        described["models"] = list(models)
+    rows_before, t0 = _rows_in(csv_path), time.perf_counter()
+    try:
+        summary = executor.run(specs, csv_path, **kwargs)
+    except KeyboardInterrupt:  # the rows written so far are a measurement too: record what ran them
+        written = _rows_in(csv_path) - rows_before
+        if written:
+            metadata.write_meta(csv_path, **described, rows_written=written,
+                                seconds=round(time.perf_counter() - t0, 1),
+                                stopped="interrupted (SIGINT) before the grid was done; a rerun measures the rest")
+        raise
     placement = {"executor": executor.description}
     if getattr(executor, "workers", None):
         placement["workers"] = list(executor.workers.values())
         placement["cells_per_worker"] = summary.cells_per_worker
         placement.update(start_s=round(summary.start_s, 1), warmup_s=round(summary.warmup_s, 1), warmup=summary.warmup)
-    if models is not None:
-        placement["models"] = list(models)
     if summary.failed:
         placement["failed_cells"] = [f.describe() for f in summary.failed]
-    metadata.write_meta(csv_path, campaign=name, thesis=exp.thesis, description=exp.description,
-                        quick=quick, rows_written=summary.written, rows_skipped=summary.skipped,
-                        seconds=round(summary.seconds, 1), idle_power_w=getattr(env, "idle_power_w", None),
-                        idle_kind=getattr(env, "idle_kind", None), **placement)
+    metadata.write_meta(csv_path, **described, rows_written=summary.written, rows_skipped=summary.skipped,
+                        seconds=round(summary.seconds, 1), **placement)
     return summary
+
+
+def _rows_in(csv_path: Path) -> int:
+    """Data rows of a results CSV (0 when there is none yet)."""
+    if not csv_path.exists():
+        return 0
+    import pandas as pd
+
+    return len(pd.read_csv(csv_path, usecols=[0]))
 
 
 def describe_grid(specs: list[RunSpec]) -> str:
