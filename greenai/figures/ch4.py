@@ -495,34 +495,44 @@ def fig_4_17_4_20_accuracy_vs_energy(rows, form: str | None = None, fraction_of_
 
     from greenai import accuracy as acc  # heavy: numpy
 
+    import seaborn as sns  # heavy: matplotlib
+
     form = acc.DEFAULT_FORM if form is None else form
     table = acc.runs(rows)
     datasets = list(dict.fromkeys(table.dataset))
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(6 * max(1, len(datasets)), 4), squeeze=False)
+    most = max([int((table.dataset == d).sum()) for d in datasets] + [1])
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(6.5 * max(1, len(datasets)), 4.5 + 0.2 * most),
+                             squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
-        for _, r in table[table.dataset == dataset].iterrows():
+        runs = table[table.dataset == dataset]
+        for (_, r), color in zip(runs.iterrows(), sns.color_palette("tab20", len(runs))):
             sel = acc.run_rows(rows, r)
-            line, = ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3,
-                            label=f"{r.model} ({r.precision})")
+            size = f", {int(sel.image_size.iloc[0])} px" if "image_size" in sel and sel.image_size.notna().any() else ""
+            name = f"{r.model}{size} ({r.precision})"
             try:
                 curve = acc.fit_learning_curve(sel.n_epochs, sel.test_accuracy, form=form,
                                                chance=acc.chance_accuracy(sel))
                 hit = acc.energy_for_curve(curve, sel, None, fraction_of_plateau)
             except acc.AccuracyError:
+                ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3, color=color,
+                        label=f"{name}: no curve fitted")
                 continue
+            ax.plot(sel.epoch_energy_j.cumsum() / 1e3, sel.test_accuracy, marker="o", ms=3, color=color,
+                    label=f"{name}: {fraction_of_plateau:.0%} of plateau at epoch {hit['epoch']}, "
+                          f"{hit['energy_j'] / 1e3:.0f} kJ" + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
             if hit["energy_extrapolated"]:  # the fitted curve beyond the recorded epochs, at their mean energy
                 n_last = int(sel.n_epochs.max())
                 ns = np.arange(n_last, hit["epoch"] + 1)
                 e_last = float(sel.epoch_energy_j.sum())
                 ax.plot((e_last + (ns - n_last) * hit["energy_per_epoch_j"]) / 1e3, curve.predict(ns), ls="--",
-                        lw=1, color=line.get_color())
-            ax.plot(hit["energy_j"] / 1e3, hit["target_accuracy"], "*", ms=14, color=line.get_color(),
-                    mfc="none" if hit["energy_extrapolated"] else line.get_color(),
-                    label=f"{fraction_of_plateau:.0%} of plateau: epoch {hit['epoch']}, {hit['energy_j'] / 1e3:.0f} kJ"
-                          + (" (extrapolated)" if hit["energy_extrapolated"] else ""))
+                        lw=1, color=color)
+            ax.plot(hit["energy_j"] / 1e3, hit["target_accuracy"], "*", ms=14, color=color,
+                    mfc="none" if hit["energy_extrapolated"] else color)
         ax.set_xlabel("cumulative training energy [kJ]")
         ax.set_ylabel("test accuracy")
         ax.set_title(ACCURACY_PANELS.get(dataset, dataset), fontsize=10)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, frameon=False,
+                  title=f"star: {fraction_of_plateau:.0%} of the fitted plateau (hollow: beyond the recorded epochs)",
+                  title_fontsize=7)
     fig.tight_layout()
     return fig
