@@ -401,12 +401,15 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
 
 
 def _rows_in(csv_path: Path) -> int:
-    """Data rows of a results CSV (0 when there is none yet)."""
+    """Data rows of a results CSV (0 when there is none yet, or it is no CSV: the store refuses such a file)."""
     if not csv_path.exists():
         return 0
-    import pandas as pd
+    import pandas as pd  # heavy: pandas
 
-    return len(pd.read_csv(csv_path, usecols=[0]))
+    try:
+        return len(pd.read_csv(csv_path, usecols=[0]))
+    except (ValueError, UnicodeDecodeError):  # pandas' parser errors are ValueErrors
+        return 0
 
 
 def describe_grid(specs: list[RunSpec]) -> str:
