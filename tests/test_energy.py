@@ -56,6 +56,41 @@ def test_counter_window_matches_true_energy_within_its_uncertainty(fake, clock):
     assert any("shorter than 2 s" in w for w in m.warnings)
 
 
+@pytest.mark.parametrize("stalled_edge", ["begin", "end"])
+def test_a_stall_between_the_counter_and_the_clock_does_not_skew_the_window(monkeypatch, stalled_edge):
+    """The thread loses the CPU for 50 ms right after reading the counter at one edge (a busy machine
+    preempts it, or another thread takes the GIL): the counter must not be dated 50 ms late.
+
+    Dated late, a 1 s window at 200 W read 200 J over 1.05 s (end edge) or 210 J over 1 s (begin edge),
+    and under load the simulated-GPU phase test failed on such a window."""
+    clock = ManualClock()
+    gen = installed(monkeypatch, [FakeGpu(power_w=200.0, step_s=0.001)], clock=clock)
+    next(gen)
+    stall = {"armed": False}
+    read_counter = nvml.Gpu.total_energy_mj
+
+    def stalled_read(self):
+        value = read_counter(self)
+        if stall["armed"]:
+            stall["armed"] = False
+            clock.advance(0.05)  # the stall: after the counter is read, before the meter's next statement
+        return value
+
+    monkeypatch.setattr(nvml.Gpu, "total_energy_mj", stalled_read)
+    try:
+        with EnergyMeter(methods=("counter",), clock=clock, counter_poll_period_s=None) as meter:
+            stall["armed"] = stalled_edge == "begin"
+            meter.begin_window("w")
+            clock.advance(1.0)
+            stall["armed"] = stalled_edge == "end"
+            m = meter.end_window("w")
+        assert not stall["armed"]
+        # 200 W over the window's own duration, to within the counter's 1 ms step (0.2 J) at each edge
+        assert m.energy_j == pytest.approx(200.0 * m.duration_s, abs=0.4 + 1e-9)
+    finally:
+        gen.close()
+
+
 def test_the_poller_counts_counter_updates_inside_a_window(monkeypatch):
     """On real time: the poller reads the counter every 50 ms, the counter steps every 100 ms."""
     gen = installed(monkeypatch, [FakeGpu(power_w=200.0)])

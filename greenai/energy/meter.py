@@ -25,6 +25,13 @@ from greenai.energy.results import (METHODS, EdgeTimeoutError, GpuEnergyUnavaila
                                     Window, WindowError, window_duration)
 from greenai.rapl import RaplReader
 
+#: Longest span [s] per GPU of the clock readings around a counter read that is taken as one instant
+#: (twice the ~2.5 ms an H100's counter read takes): a longer one means the thread was preempted (or
+#: waited for the GIL) in between, and the counters are read again.
+COUNTER_READ_SPAN_S: float = 0.005
+#: Most counter reads per edge; the one with the shortest span of clock readings is kept.
+COUNTER_READ_TRIES: int = 5
+
 
 class EnergyMeter:
     """Measure GPU energy (and CPU package energy) over named windows.
@@ -453,13 +460,34 @@ class EnergyMeter:
         return out
 
     def _snapshot(self, edges) -> Snapshot:
-        counter = {}
         if "counter" in self.methods:
-            counter = {g.index: g.total_energy_mj() for g in self.gpus}
-        t = self.clock()
+            t, counter = self._read_counters()
+        else:
+            t, counter = self.clock(), {}
         unix = self.wall_clock()
         poll = self._poller.snapshot(t) if self._poller is not None else {}
         return Snapshot(t=t, unix=unix, counter_mj=counter, poll=poll, rapl=self.rapl.snapshot(), edges=edges)
+
+    def _read_counters(self) -> tuple[float, dict[int, int]]:
+        """The metered GPUs' energy counters [mJ] and the clock time [s] they were read at.
+
+        The clock is read just before and just after the counters, and the reading dated at the midpoint.
+        A thread that loses the CPU (or the GIL) between a counter read and a clock read would otherwise
+        date the counter milliseconds late, and give a window the energy of a shorter or longer one than
+        its duration. A reading whose clock readings lie more than :data:`COUNTER_READ_SPAN_S` per GPU
+        apart is repeated, at most :data:`COUNTER_READ_TRIES` times in all; the tightest one is kept.
+        """
+        best = None  # (span [s], time [s], counters [mJ])
+        for _ in range(COUNTER_READ_TRIES):
+            before_s = self.clock()
+            counter = {g.index: g.total_energy_mj() for g in self.gpus}
+            after_s = self.clock()
+            span_s = after_s - before_s
+            if best is None or span_s < best[0]:
+                best = (span_s, before_s + 0.5 * span_s, counter)
+            if span_s <= COUNTER_READ_SPAN_S * max(1, len(self.gpus)):
+                break
+        return best[1], best[2]
 
     def _read_edge(self) -> Snapshot:
         """Read an edge the GPU has reached: counter and clock first, then the GPU's state."""
