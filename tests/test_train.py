@@ -173,6 +173,7 @@ def test_phase_energy_by_design_on_the_simulated_gpu(fine_counter_gpu):
     try:
         with EnergyMeter(methods=("counter",)) as meter:
             trainer = train.Trainer(phase_model(), TinyBatches(n=160, batch_size=16), "cpu", meter=meter)
+            trainer.warmup(2)  # as the campaign does: the first window would carry the one-time set-up
             split = train.phase_energy_by_design(trainer, steps=10, repeats=2)
     finally:
         torch.set_num_threads(threads)
