@@ -5,10 +5,10 @@ This is the only module of :mod:`greenai` that imports ``pynvml``
 through it). It turns NVML's milliwatts and millijoules into watts and joules
 once, here (:func:`mw_to_w`, :func:`mj_to_j`), takes counter differences
 wrap-safe (:func:`energy_delta_mj`) and maps NVML's error codes to typed
-exceptions whose messages say what to do. Every :class:`Gpu` method is a
-read-only ``nvmlDeviceGet*`` query but one, the one call of the package that
-changes a GPU's state: :meth:`Gpu.set_power_management_limit_w`, used only by
-the opt-in power-limit sweep of :mod:`greenai.power`.
+exceptions whose messages say what to do. Every named :class:`Gpu` method is a
+read-only ``nvmlDeviceGet*`` query. The one call of the package that changes a
+GPU's state (its power limit) is made by :mod:`greenai.power`'s opt-in sweep,
+through :meth:`Gpu.call`.
 
 Tests replace ``pynvml`` (and only ``pynvml``) by a double — globally, or for
 one :class:`Gpu` through its ``lib`` argument; everything above this boundary
@@ -212,7 +212,7 @@ class EdgeState:
 class Gpu:
     """One GPU seen through NVML, addressed by its NVML index.
 
-    Every method but :meth:`set_power_management_limit_w` is a read-only query.
+    Every named method is a read-only query; :meth:`call` serves :mod:`greenai.power`'s power-limit setter.
     Units: W, J (as mJ integers for the raw counter), °C, MHz.
     """
 
@@ -231,6 +231,14 @@ class Gpu:
     def _get(self, what: str, *args):
         lib = self._nvml()
         return _call(what, getattr(lib, what), self._handle, *args, lib=self._lib)
+
+    def call(self, what: str, *args):
+        """NVML's function ``what`` on this GPU's handle with ``args``, its errors typed (:class:`NvmlError`).
+
+        For the one state-changing call, which lives in :mod:`greenai.power`; everything else here is a
+        read-only method of this class.
+        """
+        return self._get(what, *args)
 
     def __repr__(self) -> str:
         return f"Gpu(index={self.index}, name={self.name!r})"
@@ -273,19 +281,6 @@ class Gpu:
         """The (min, max) power limit this GPU accepts [W]."""
         low, high = self._get("nvmlDeviceGetPowerManagementLimitConstraints")
         return mw_to_w(low), mw_to_w(high)
-
-    def set_power_management_limit_w(self, power_w: float) -> None:
-        """Set the power limit [W]: the one NVML call of the package that changes a GPU's state.
-
-        Needs root (or administrator) rights; only the opt-in
-        :func:`greenai.power.power_limit_sweep` calls it, and it restores the original limit.
-
-        Raises
-        ------
-        NvmlError
-            NVML refused (:class:`NvmlNoPermission` for a missing permission).
-        """
-        self._get("nvmlDeviceSetPowerManagementLimit", int(round(power_w * 1000)))
 
     def memory_total_gib(self) -> float:
         """Total device memory [GiB]."""

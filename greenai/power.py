@@ -55,9 +55,10 @@ class NvmlPowerLimits:
         return self.gpu.power_limit_constraints_w()
 
     def set_limit_w(self, power_w: float) -> None:
-        """Set the power limit [W]; needs root (or admin) rights."""
+        """Set the power limit [W]; needs root (or admin) rights. The one call of the package that changes a
+        GPU's state: only the opt-in :func:`power_limit_sweep` makes it, and it restores the original limit."""
         try:
-            self.gpu.set_power_management_limit_w(power_w)
+            self.gpu.call("nvmlDeviceSetPowerManagementLimit", int(round(power_w * 1000)))
         except nvml.NvmlNoPermission as exc:
             raise PowerLimitError(
                 "NVML refused to set the power limit: no permission. Setting a GPU power limit needs root "
