@@ -94,14 +94,13 @@ def _run(args: argparse.Namespace) -> int:
     _check_device(args)
     out = out_dir(args)
     # validate every grid once, before any GPU time is spent
-    all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick)]
     if args.model:
-        in_grids = {s.model for s in all_specs}
+        in_grids = {s.model for n in names for s in EXPERIMENTS[n].specs(args.quick)}
         unknown = [m for m in args.model if m not in in_grids]
         if unknown:
             raise UsageError(f"--model {', '.join(unknown)}: not in the grid of {', '.join(names)} (its models: "
                              f"{', '.join(sorted(in_grids))})")
-        all_specs = [s for s in all_specs if s.model in args.model]
+    all_specs = [s for n in names for s in EXPERIMENTS[n].specs(args.quick, args.model)]
     try:
         validate(all_specs, data_root=args.data_root)
     except GridError as exc:
@@ -117,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         for name in names:
             t0 = time.perf_counter()
             summary = run_experiment(name, out, quick=args.quick, env=env, data_root=args.data_root,
-                                     models=args.model, checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                     models=args.model, checkpoint_dir=args.checkpoint_dir,
+                                     progress=not args.no_progress,
                                      log=lambda line: print(line, flush=True), validate_first=False)
             print(f"== {name}: {summary.written} rows written, {summary.skipped} skipped, "
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
@@ -218,7 +218,8 @@ def _run_distributed(args: argparse.Namespace, names: list[str], out: Path) -> i
             t0 = time.perf_counter()
             try:
                 summary = run_experiment(name, out, quick=args.quick, data_root=args.data_root,
-                                         models=args.model, checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress,
+                                         models=args.model, checkpoint_dir=args.checkpoint_dir,
+                                     progress=not args.no_progress,
                                          log=lambda line: print(line, flush=True), validate_first=False,
                                          executor=executor)
             except (GridError, ResultsFileError) as exc:

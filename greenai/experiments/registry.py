@@ -41,10 +41,13 @@ class Experiment:
     grids: Callable[[bool], list]
     quick_model: str = QUICK_MODEL
 
-    def specs(self, quick: bool = False) -> list[RunSpec]:
+    def specs(self, quick: bool = False, models: Sequence[str] | None = None) -> list[RunSpec]:
+        """The grid's runs (``quick``: the smoke grid); ``models`` (default all) keeps only those models' runs."""
         specs = expand(self.grids(quick))
         if quick:  # one small model for every smoke run, duplicates removed
             specs = list(dict.fromkeys(replace(s, model=self.quick_model) for s in specs))
+        if models is not None:
+            specs = [s for s in specs if s.model in models]
         return specs
 
 
@@ -362,11 +365,9 @@ def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = F
     exp = EXPERIMENTS[name]
     out_dir = Path(out_dir) if out_dir is not None else (paths.SCRATCH_DIR if quick else paths.RAW_DIR)
     csv_path = out_dir / f"{exp.csv}.csv"
-    specs = exp.specs(quick)
-    if models is not None:
-        specs = [s for s in specs if s.model in models]
-        if not specs:  # none of those models is in this grid: nothing to run, nothing to record
-            return SweepSummary()
+    specs = exp.specs(quick, models)
+    if models is not None and not specs:  # none of those models is in this grid: nothing to run, nothing to record
+        return SweepSummary()
     kwargs = dict(env=env, data_root=data_root, progress=progress, log=log, validate_first=validate_first,
                   allow_raw=False if quick else None)  # a quick grid never writes into results/raw
     if exp.kind == "train":

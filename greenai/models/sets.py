@@ -158,8 +158,8 @@ HELDOUT6_MODELS = ("timm:sequencer2d_s", "timm:mvitv2_tiny", "timm:efficientvit_
 #: (:func:`~greenai.models.torchvision_models.torchvision_family`) is a family of the zoo or of held-out sets 1-3,
 #: that no ``results/raw/kpi_*.csv`` had measured when the set was chosen (their ``model`` columns then held, of
 #: torchvision's models, exactly the zoo's and those of sets 1-3), whose forward MACs per sample (thop,
-#: :func:`greenai.macs.count_model`, 1x224x224, 10 classes) lie in 0.3-10 GMAC. 12 pass, so the cap does not bind. Dropped by MACs: convnext_large
-#: 34.4, efficientnet_v2_l 12.4, mnasnet0_75 0.228, regnet_x_16gf 16.0, regnet_x_32gf 31.9, regnet_y_128gf 127.8,
+#: :func:`greenai.macs.count_model`, 1x224x224, 10 classes) lie in 0.3-10 GMAC. 12 pass, so the cap does not bind.
+#: Dropped by MACs: convnext_large 34.4, efficientnet_v2_l 12.4, mnasnet0_75 0.228, regnet_x_16gf 16.0, regnet_x_32gf 31.9, regnet_y_128gf 127.8,
 #: regnet_y_16gf 16.0, regnet_y_32gf 32.4, resnet152 11.5, shufflenet_v2_x0_5 0.038, swin_b 15.4, swin_v2_b 17.1,
 #: vgg13_bn 11.3, vgg16_bn 15.5, vgg19 19.6, vgg19_bn 19.6, vit_h_14 167.4, vit_l_16 61.5, vit_l_32 15.3 GMAC; not
 #: of a fitted family: inception_v3, wide_resnet50_2, wide_resnet101_2. Every one's static features build on
