@@ -597,6 +597,17 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
                                                   "accuracy_curves_cifar10")} == {"accuracy_curves"}
     # its own CSV: the recorded accuracy_* files stay as they are
     assert "accuracy_curves" not in {e.csv for n, e in registry.EXPERIMENTS.items() if not n.startswith("accuracy_curves")}
+    # the fresh curves: other models, the same conditions, their own CSV (kept out of the prior they test)
+    fresh = registry.EXPERIMENTS["accuracy_curves_fresh"].specs()
+    fresh_halves = [registry.EXPERIMENTS[n].specs() for n in ("accuracy_curves_fresh_fmnist",
+                                                               "accuracy_curves_fresh_cifar10")]
+    assert sorted(fresh_halves[0] + fresh_halves[1], key=ex.RunSpec.run_id) == sorted(fresh, key=ex.RunSpec.run_id)
+    assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
+        "accuracy_curves_fresh"}
+    assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
+    assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh} == {
+        (s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole if s.model != "alexnet"}
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
