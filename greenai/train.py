@@ -436,9 +436,9 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["cpu_rng"])
+        torch.set_rng_state(state["cpu_rng"].cpu())  # a checkpoint loaded onto the GPU moved it there
         if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
 
 def timed_warmup(trainer: Trainer, warmup_steps: int) -> float:
