@@ -381,6 +381,31 @@ def _prior(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fra
             for k in ks}
 
 
+def fresh_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks: Sequence[int] = lc.KS,
+                     fraction_of_best: float = 0.99, level: float = lc.LEVEL,
+                     configs: Sequence[tuple[str, float]] = CONFIGS, match: Callable | None = None,
+                     same_dataset: bool = SAME_DATASET, time_in_steps: bool = TIME_IN_STEPS) -> pd.DataFrame:
+    """Every run of ``fresh_rows`` (and k below its recorded epochs) predicted from a prior built on
+    ``reference_rows`` alone: the references, and per k the weighting and the conformal interval chosen by
+    leave-one-run-out over the reference runs, as :func:`predict_observed` does for a user. The columns of
+    :func:`early_stop_validation` (``prior`` = "fresh"; energies [J]), so :func:`greenai.learning_curves.summary`
+    applies. A run in both frames (same keys and source file) is left out of the references."""
+    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
+    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
+    if not refs:
+        raise acc.FitFailedError("no reference curve to learn the prior from")
+    match = _cached_match({}) if match is None else match
+    prior = _prior(reference_rows, refs, ks, fraction_of_best, level, (same_dataset, time_in_steps), configs, match)
+    cases, heads, lines = _cases(fresh_rows, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))},
+                                 ks, fraction_of_best)
+    out = []
+    for c, line in zip(cases, lines):
+        config, calib = prior[c.k]
+        use = usable_references(refs, c.dataset, set(), same_dataset)
+        out.append(_line(c, line | {"prior": "fresh"}, heads, use, config, calib, match, time_in_steps))
+    return pd.DataFrame(out)
+
+
 # --------------------------------------------------------------------------- a user's own first epochs
 
 

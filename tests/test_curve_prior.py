@@ -206,3 +206,51 @@ def test_time_in_steps_matches_a_run_with_three_times_the_steps_per_epoch_at_str
     best = int(np.argmin(m.sse))
     assert m.sse[best] < 1e-12 and cp.SCALES[best // len(cp.GAINS)] == pytest.approx(1.0)
     assert m.epoch[best] == _first(0.9, 0.3, target) == 11  # the run is the reference at 3 × the rate
+
+
+# --------------------------------------------------------------------------- fresh validation
+
+
+#: saturating curves a − b·exp(−n/τ) of different τ [epochs]: (model, dataset, plateau a, gap b, τ)
+FAMILY = [("r0", "d", 0.90, 0.5, 3.0), ("r1", "d", 0.90, 0.5, 5.0), ("r2", "d", 0.90, 0.5, 8.0),
+          ("r3", "d", 0.90, 0.5, 12.0), ("r4", "d", 0.90, 0.5, 4.0), ("r5", "d", 0.90, 0.5, 6.5)]
+
+
+def _family_rows(family, source, epochs=40):
+    return _rows_of([(m, d, a, 1.0 / tau) for m, d, a, _, tau in family], epochs=epochs, source=source)
+
+
+def test_fresh_validation_predicts_a_fresh_curve_shaped_like_a_reference_and_never_uses_it_as_one():
+    references = _family_rows(FAMILY, "accuracy_t.csv")
+    fresh = _family_rows([("f0", "d", 0.90, 0.5, 6.5), ("f1", "d", 0.90, 0.5, 10.0)], "accuracy_fresh.csv")
+    used = set()
+
+    def spy(n, y, target, ref, time_ratio=1.0):
+        used.add(ref.name)
+        return cp.matches(n, y, target, ref, time_ratio=time_ratio)
+
+    v = cp.fresh_validation(references, fresh, ks=(5, 10), match=spy)
+    assert (v.prior == "fresh").all() and len(v) == 4 and set(v.model) == {"f0", "f1"} and set(v.k) == {5, 10}
+    assert set(cp.early_stop_validation(references, ks=(5,)).columns) - {"prior"} <= set(v.columns)
+    assert not any("fresh" in name for name in used) and len(used) == len(FAMILY)
+    s = lc.summary(v)
+    assert set(s.k) == {5, 10} and (s.reachable == s.runs).all()
+    twin = v[(v.model == "f0") & ~v.reached_within_fit]  # the same shape as reference r5
+    truth = _first(0.90, 1 / 6.5, 0.99 * float(max(_curve(np.arange(1, 41), 0.90, 1 / 6.5))))
+    assert (twin.measured_epoch == truth).all()
+    assert (abs(twin.predicted_epoch - truth) <= max(2, 0.1 * truth)).all()
+    assert ((twin.predicted_epoch_low <= truth) & (truth <= twin.predicted_epoch_high)).all()
+
+
+def test_fresh_validation_leaves_a_run_in_both_frames_out_of_the_references():
+    references = _family_rows(FAMILY, "accuracy_t.csv")
+    fresh = references[references.model == "r5"]
+    used = set()
+
+    def spy(n, y, target, ref, time_ratio=1.0):
+        used.add(ref.model)
+        return cp.matches(n, y, target, ref, time_ratio=time_ratio)
+
+    v = cp.fresh_validation(references, fresh, ks=(5,), match=spy)
+    assert len(v) == 1 and v.model.iloc[0] == "r5"
+    assert "r5" not in used and len(used) == len(FAMILY) - 1
