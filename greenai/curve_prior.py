@@ -10,17 +10,28 @@ that reach the target within the horizon, is the prediction: nearest-curve regre
 LC-PFN (Adriaensen et al. 2023), which learns its prior over curves from a population.
 :func:`early_stop_validation` is strictly leave-one-run-out (optionally leave-the-model-out): the held-out
 run is never a reference, nor used to choose the weighting (nested leave-one-out) or to calibrate its
-conformal interval. Energy [J]: observed epochs, then their mean energy per epoch. Nothing imports torch.
+conformal interval. :func:`fresh_validation` predicts runs that were never references from a prior built on the
+reference runs alone. Energy [J]: observed epochs, then their mean energy per epoch. Nothing imports torch.
+
+Two variants are kept behind parameters; the default is the one a rule fixed beforehand chose on the recorded
+curves alone (in-sample selection, before a fresh test): C0, the method above; C1 ``same_dataset``: a run is matched
+only against references of its own dataset when at least :data:`MIN_SAME_DATASET` are usable after the leave-out
+rules, else against all; C2 ``time_in_steps``: time in optimiser steps (each run's steps per epoch, from its rows'
+``steps``, else ``samples`` / ``batch_size``): a reference of ``p_ref`` steps an epoch is read at epoch
+``s · n · p_run / p_ref`` and the prediction is in the run's epochs; C3 both. The rule: the smallest mean of the
+leave-the-model-out median |energy error| at k = 5 (all runs) and at k = 10 (runs not yet at the target); ties
+within 1 percentage point to the simpler (C0 < C1 < C2 < C3). Means on the 21 recorded runs: C0 22.1 %, C1 41.0 %,
+C2 40.0 %, C3 42.4 %: C0 stays (:data:`SAME_DATASET`, :data:`TIME_IN_STEPS`).
 In full: ``docs/energy_to_accuracy.md`` ("A prior learned from the recorded curves").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,18 +54,27 @@ CONFIGS: tuple[tuple[str, float], ...] = (("nearest", 3), ("nearest", 5), ("near
 SCALE_FLOOR = lc.NOISE_FLOOR
 #: epochs a reference is extended to by its fitted ensemble
 EXTENT = 400
+#: candidate C1: a run is matched only against references of its own dataset when at least this many are usable
+MIN_SAME_DATASET = 3
+#: the candidates compared before the fresh test: (same_dataset, time_in_steps) of each
+CANDIDATES: dict[str, tuple[bool, bool]] = {"C0": (False, False), "C1": (True, False), "C2": (False, True),
+                                            "C3": (True, True)}
+#: the defaults of ``same_dataset`` and ``time_in_steps`` (the candidate chosen, see the module docstring)
+SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 
 
 @dataclass(frozen=True)
 class Reference:
     """One recorded run's curve: ``accuracy[n]`` after ``n`` epochs (``accuracy[0]`` = chance), recorded up to
-    ``recorded_epochs`` and extended by its fitted ensemble (shifted to the mean of its last 5 epochs) beyond."""
+    ``recorded_epochs`` and extended by its fitted ensemble (shifted to the mean of its last 5 epochs) beyond;
+    ``steps_per_epoch``: optimiser steps per epoch [steps] (None: not recorded)."""
 
     name: str
     model: str
     dataset: str
     accuracy: np.ndarray
     recorded_epochs: int
+    steps_per_epoch: float | None = None
 
 
 def reference(name: str, model: str, dataset: str, accuracy: Sequence[float], chance: float | None) -> Reference:
@@ -75,10 +95,39 @@ def references(rows: pd.DataFrame) -> list[Reference]:
     for _, r in acc.runs(rows).iterrows():
         sel = acc.run_rows(rows, r)
         try:
-            out.append(reference(run_name(r), r.model, r.dataset, sel.test_accuracy, acc.chance_accuracy(sel)))
+            ref = reference(run_name(r), r.model, r.dataset, sel.test_accuracy, acc.chance_accuracy(sel))
         except acc.AccuracyError:
             continue
+        out.append(replace(ref, steps_per_epoch=steps_per_epoch(sel)))
     return out
+
+
+def steps_per_epoch(run: pd.DataFrame) -> float | None:
+    """Optimiser steps per epoch [steps] of one run's rows: their ``steps``, else ceil(``samples`` (or
+    ``n_train``) / ``batch_size``); None when the rows record neither."""
+    if "steps" in run and run.steps.notna().any():
+        return float(run.steps.dropna().median())
+    for col in ("samples", "n_train"):
+        if col in run and "batch_size" in run and run[col].notna().any() and run.batch_size.notna().any():
+            return float(math.ceil(float(run[col].dropna().iloc[0]) / float(run.batch_size.dropna().iloc[0])))
+    return None
+
+
+def time_ratio(run_steps_per_epoch: float | None, ref: Reference, time_in_steps: bool = TIME_IN_STEPS) -> float:
+    """Reference epochs per epoch of the run: its steps per epoch / the reference's with ``time_in_steps`` (1 when
+    either is unknown or time is in epochs)."""
+    if not time_in_steps or not run_steps_per_epoch or not ref.steps_per_epoch:
+        return 1.0
+    return float(run_steps_per_epoch) / ref.steps_per_epoch
+
+
+def usable_references(refs: Sequence[Reference], dataset: str | None, excluded: Collection[int] = (),
+                      same_dataset: bool = SAME_DATASET) -> list[Reference]:
+    """The references a run of ``dataset`` is matched against: every one not in ``excluded`` (indices), and with
+    ``same_dataset`` only those of its own dataset when at least :data:`MIN_SAME_DATASET` of them are left."""
+    use = [r for j, r in enumerate(refs) if j not in excluded]
+    same = [r for r in use if r.dataset == dataset]
+    return same if same_dataset and len(same) >= MIN_SAME_DATASET else use
 
 
 def run_name(run) -> str:
@@ -97,14 +146,17 @@ class Matches:
     epoch: np.ndarray
 
 
-def matches(epochs, accuracy, target: float, ref: Reference, horizon: float = lc.HORIZON) -> Matches:
-    """Match ``ref`` to the observed epochs (see the module docstring); epochs after the last observed one."""
+def matches(epochs, accuracy, target: float, ref: Reference, horizon: float = lc.HORIZON,
+            time_ratio: float = 1.0) -> Matches:
+    """Match ``ref`` to the observed epochs (see the module docstring); epochs (of the run) after the last observed
+    one. ``time_ratio``: reference epochs per epoch of the run at s = 1 (:func:`time_ratio`)."""
     n = np.asarray(epochs, dtype=float)
     y = np.asarray(accuracy, dtype=float)
     grid = np.arange(len(ref.accuracy), dtype=float)
     ahead = np.arange(n.max() + 1, math.ceil(horizon * n.max()) + 1, dtype=float)
-    f = np.interp(SCALES[:, None] * n[None, :], grid, ref.accuracy)        # scale × observed
-    g = np.interp(SCALES[:, None] * ahead[None, :], grid, ref.accuracy)    # scale × ahead
+    scales = SCALES * time_ratio
+    f = np.interp(scales[:, None] * n[None, :], grid, ref.accuracy)        # scale × observed
+    g = np.interp(scales[:, None] * ahead[None, :], grid, ref.accuracy)    # scale × ahead
     b = GAINS[None, :, None]
     a = (y[None, None, :] - b * f[:, None, :]).mean(-1)                    # scale × gain
     sse = ((y[None, None, :] - a[..., None] - b * f[:, None, :]) ** 2).sum(-1)
@@ -154,11 +206,14 @@ def point(epochs: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
 
 
 def predict_epoch(epochs, accuracy, target: float, refs: Sequence[Reference], config: tuple[str, float],
-                  horizon: float = lc.HORIZON) -> tuple[float, float]:
-    """(epoch, p_reach) of :func:`point` from the references ``refs`` (uncalibrated, fractional epochs allowed)."""
+                  horizon: float = lc.HORIZON, steps_per_epoch: float | None = None,
+                  time_in_steps: bool = TIME_IN_STEPS) -> tuple[float, float]:
+    """(epoch, p_reach) of :func:`point` from the references ``refs`` (uncalibrated, fractional epochs allowed);
+    ``steps_per_epoch`` [steps] of the run puts time in optimiser steps with ``time_in_steps``."""
     if not refs:
         raise acc.FitFailedError("no recorded reference curve to learn the prior from")
-    found = [matches(epochs, accuracy, target, r, horizon) for r in refs]
+    found = [matches(epochs, accuracy, target, r, horizon, time_ratio(steps_per_epoch, r, time_in_steps))
+             for r in refs]
     return point(*posterior(found, len(np.asarray(epochs)), config))
 
 
@@ -168,28 +223,37 @@ def predict_epoch(epochs, accuracy, target: float, refs: Sequence[Reference], co
 @dataclass(frozen=True)
 class _Case:
     run: int
+    model: str
+    dataset: str
+    steps_per_epoch: float | None
     k: int
     target: float
     measured_epoch: int
     within: bool
 
 
-def _excluded(refs: Sequence[Reference], i: int, model_out: bool) -> set[int]:
-    """Indices of references that may not inform run ``i``: itself, and with ``model_out`` its model's runs."""
-    return {j for j, r in enumerate(refs) if j == i or (model_out and r.model == refs[i].model)}
+def _excluded(refs: Sequence[Reference], case: _Case, model_out: bool) -> set[int]:
+    """Indices of references that may not inform ``case``: its own run, and with ``model_out`` its model's runs."""
+    return {j for j, r in enumerate(refs) if j == case.run or (model_out and r.model == case.model)}
+
+
+def _found(match: Callable, heads: dict, c: _Case, use: Sequence[Reference], time_in_steps: bool):
+    """(matches of every reference of ``use`` to the case's first k epochs, those epochs)."""
+    n, y = heads[(c.run, c.k)]
+    return [match(n, y, c.target, r, time_ratio=time_ratio(c.steps_per_epoch, r, time_in_steps)) for r in use], n
 
 
 def _loo_log_ratios(heads: dict, cases: Sequence[_Case], refs: Sequence[Reference], config, held_out: set[int],
-                   model_out: bool, match: Callable = matches) -> np.ndarray:
+                    model_out: bool, match: Callable, how: tuple[bool, bool]) -> np.ndarray:
     """log(predicted / measured epoch) of the ``cases`` not yet reached, each predicted from the references
-    other than itself (its model with ``model_out``) and ``held_out``; unreached predictions left out."""
+    other than itself (its model with ``model_out``) and ``held_out`` (``how`` = (same_dataset, time_in_steps));
+    unreached predictions left out."""
     out = []
     for c in cases:
         if c.within or c.run in held_out:
             continue
-        use = [r for j, r in enumerate(refs) if j not in _excluded(refs, c.run, model_out) | held_out]
-        n, y = heads[(c.run, c.k)]
-        found = [match(n, y, c.target, r) for r in use]
+        use = usable_references(refs, c.dataset, _excluded(refs, c, model_out) | held_out, how[0])
+        found, n = _found(match, heads, c, use, how[1])
         e, _ = point(*posterior(found, len(n), config))
         if math.isfinite(e):
             out.append(math.log(e / c.measured_epoch))
@@ -197,23 +261,24 @@ def _loo_log_ratios(heads: dict, cases: Sequence[_Case], refs: Sequence[Referenc
 
 
 def _cached_match(cache: dict):
-    def match(n, y, target, ref):
-        key = (ref.name, tuple(n), tuple(y), float(target))
+    def match(n, y, target, ref, time_ratio=1.0):
+        key = (ref.name, tuple(n), tuple(y), float(target), float(time_ratio))
         if key not in cache:
-            cache[key] = matches(n, y, target, ref)
+            cache[key] = matches(n, y, target, ref, time_ratio=time_ratio)
         return cache[key]
     return match
 
 
-def _cases(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fraction_of_best: float):
-    """(cases, first-k epochs and accuracies per (reference index, k), table lines) of every recorded run."""
-    by_name = {r.name: j for j, r in enumerate(refs)}
+def _cases(rows: pd.DataFrame, ids: dict[str, int], ks: Sequence[int], fraction_of_best: float):
+    """(cases, first-k epochs and accuracies per (run id, k), table lines) of every run of ``rows`` named in
+    ``ids`` (run name → id; a reference's id is its index)."""
     cases, heads, lines = [], {}, []
     for _, r in acc.runs(rows).iterrows():
-        if run_name(r) not in by_name:
+        if run_name(r) not in ids:
             continue
         sel = acc.run_rows(rows, r)
-        i = by_name[run_name(r)]
+        i = ids[run_name(r)]
+        steps = steps_per_epoch(sel)
         target = fraction_of_best * float(sel.test_accuracy.max())
         m_epoch = int(sel[sel.test_accuracy >= target].n_epochs.iloc[0])
         m_energy = acc.cumulative_energy_j(sel.epoch_energy_j.to_numpy(dtype=float), m_epoch)[0]
@@ -222,7 +287,7 @@ def _cases(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fra
                 continue
             head = sel.iloc[:k]
             heads[(i, k)] = (head.n_epochs.to_numpy(dtype=float), head.test_accuracy.to_numpy(dtype=float))
-            cases.append(_Case(i, k, target, m_epoch, m_epoch <= k))
+            cases.append(_Case(i, r.model, r.dataset, steps, k, target, m_epoch, m_epoch <= k))
             line = {c: r[c] for c in ("experiment", "gpu_name", "model", "dataset", "precision", "batch_size")}
             lines.append(line | {"source_file": r.source_file, "k": k, "recorded_epochs": len(sel),
                                  "target_accuracy": target, "measured_epoch": m_epoch, "measured_energy_j": m_energy,
@@ -237,10 +302,44 @@ def _spread(log_ratios: np.ndarray) -> float:
     return float(np.median(np.abs(lr - np.median(lr)))) if len(lr) >= 3 else math.inf
 
 
+def _choose(heads: dict, cases: Sequence[_Case], refs: Sequence[Reference], configs, held_out: set[int],
+            model_out: bool, level: float, match: Callable, how: tuple[bool, bool]):
+    """(weighting of ``configs`` whose leave-one-out log ratios over ``cases`` scatter least, their conformal
+    (shift, q_lo, q_hi) or None), every case predicted without itself and without ``held_out``."""
+    ratios = {cf: _loo_log_ratios(heads, cases, refs, cf, held_out, model_out, match, how) for cf in configs}
+    config = min(configs, key=lambda cf: _spread(ratios[cf]))
+    return config, lc.conformal_quantiles(ratios[config], level)
+
+
+def _line(c: _Case, line: dict, heads: dict, use: Sequence[Reference], config, calib, match: Callable,
+          time_in_steps: bool) -> dict:
+    """One validation line: the case predicted from the references ``use`` under ``config``, calibrated."""
+    energy = line.pop("_energy")
+    if c.within:  # the first k epochs measured it: the answer itself
+        m = float(c.measured_epoch)
+        e = acc.cumulative_energy_j(energy, m)[0]
+        return line | {"reachable": True, "p_reach": 1.0, "config": "observed", "error": "", "predicted_epoch": m,
+                       "predicted_epoch_low": m, "predicted_epoch_high": m, "covered": True, "predicted_energy_j": e,
+                       "energy_low_j": e, "energy_high_j": e, "epoch_error": 0.0,
+                       "energy_error_pct": 100.0 * (e - line["measured_energy_j"]) / line["measured_energy_j"]}
+    found, n = _found(match, heads, c, use, time_in_steps)
+    raw, p_reach = point(*posterior(found, len(n), config))
+    line |= {"config": f"{config[0]}:{config[1]:g}", "p_reach": p_reach, "error": ""}
+    if not math.isfinite(raw):
+        return line | {"reachable": False, "covered": False}
+    epoch, lo, hi = calibrated(raw, calib, n.max())
+    e_hat, e_lo, e_hi = (acc.cumulative_energy_j(energy, x)[0] for x in (epoch, lo, hi))
+    m_epoch, m_energy = c.measured_epoch, line["measured_energy_j"]
+    return line | {"reachable": True, "log_ratio": math.log(raw / m_epoch), "predicted_epoch": epoch,
+                   "predicted_epoch_low": lo, "predicted_epoch_high": hi, "covered": bool(lo <= m_epoch <= hi),
+                   "predicted_energy_j": e_hat, "energy_low_j": e_lo, "energy_high_j": e_hi,
+                   "epoch_error": epoch - m_epoch, "energy_error_pct": 100.0 * (e_hat - m_energy) / m_energy}
+
+
 def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
                           level: float = lc.LEVEL, model_out: bool = False,
-                          configs: Sequence[tuple[str, float]] = CONFIGS,
-                          match: Callable | None = None) -> pd.DataFrame:
+                          configs: Sequence[tuple[str, float]] = CONFIGS, match: Callable | None = None,
+                          same_dataset: bool = SAME_DATASET, time_in_steps: bool = TIME_IN_STEPS) -> pd.DataFrame:
     """The population prior validated like :func:`greenai.learning_curves.early_stop_validation` (same cases,
     targets and columns, so :func:`greenai.learning_curves.summary` applies), strictly leave-one-run-out.
 
@@ -249,43 +348,22 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fractio
     leave-one-out); the prediction from every reference but the held-out run; its interval calibrated
     (:func:`greenai.learning_curves.conformal_quantiles`) on the other runs' log ratios, predicted without the
     held-out run. ``model_out``: every run of the held-out run's model is left out as well.
-    ``match``: the matching function (a test may wrap :func:`matches` to watch which references are used).
+    ``same_dataset`` (candidate C1) and ``time_in_steps`` (C2): see the module docstring.
+    ``match``: the matching function, called as ``match(epochs, accuracy, target, ref, time_ratio=…)`` (a test
+    may wrap :func:`matches` to watch which references are used).
     """
     refs = references(rows)
-    cases, heads, lines = _cases(rows, refs, ks, fraction_of_best)
+    how = (same_dataset, time_in_steps)
+    cases, heads, lines = _cases(rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
     match = _cached_match({}) if match is None else match
     out = []
     for c, line in zip(cases, lines):
-        energy = line.pop("_energy")
         line["prior"] = "leave-model-out" if model_out else "leave-run-out"
-        if c.within:  # the first k epochs measured it: the answer itself
-            m = float(c.measured_epoch)
-            e = acc.cumulative_energy_j(energy, m)[0]
-            out.append(line | {"reachable": True, "p_reach": 1.0, "config": "observed", "error": "",
-                               "predicted_epoch": m, "predicted_epoch_low": m, "predicted_epoch_high": m,
-                               "covered": True, "predicted_energy_j": e, "energy_low_j": e, "energy_high_j": e,
-                               "epoch_error": 0.0, "energy_error_pct": 100.0 * (e - line["measured_energy_j"])
-                               / line["measured_energy_j"]})
-            continue
-        others = [o for o in cases if o.k == c.k]
-        held = _excluded(refs, c.run, model_out)
-
-        config = min(configs, key=lambda cf: _spread(_loo_log_ratios(heads, others, refs, cf, held, model_out, match)))
-        n, y = heads[(c.run, c.k)]
-        use = [r for j, r in enumerate(refs) if j not in held]
-        raw, p_reach = point(*posterior([match(n, y, c.target, r) for r in use], len(n), config))
-        calib = lc.conformal_quantiles(_loo_log_ratios(heads, others, refs, config, held, model_out, match), level)
-        line |= {"config": f"{config[0]}:{config[1]:g}", "p_reach": p_reach, "error": ""}
-        if not math.isfinite(raw):
-            out.append(line | {"reachable": False, "covered": False})
-            continue
-        epoch, lo, hi = calibrated(raw, calib, n.max())
-        e_hat, e_lo, e_hi = (acc.cumulative_energy_j(energy, x)[0] for x in (epoch, lo, hi))
-        m_epoch, m_energy = c.measured_epoch, line["measured_energy_j"]
-        out.append(line | {"reachable": True, "log_ratio": math.log(raw / m_epoch), "predicted_epoch": epoch,
-                           "predicted_epoch_low": lo, "predicted_epoch_high": hi, "covered": bool(lo <= m_epoch <= hi),
-                           "predicted_energy_j": e_hat, "energy_low_j": e_lo, "energy_high_j": e_hi,
-                           "epoch_error": epoch - m_epoch, "energy_error_pct": 100.0 * (e_hat - m_energy) / m_energy})
+        held = _excluded(refs, c, model_out)
+        config, calib = (None, None) if c.within else _choose(
+            heads, [o for o in cases if o.k == c.k], refs, configs, held, model_out, level, match, how)
+        use = usable_references(refs, c.dataset, held, same_dataset)
+        out.append(_line(c, line, heads, use, config, calib, match, time_in_steps))
     return pd.DataFrame(out)
 
 
@@ -304,6 +382,41 @@ def calibrated(raw_epoch: float, calib: tuple[float, float, float] | None, last_
     return epoch, lo, hi
 
 
+def _prior(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fraction_of_best: float, level: float,
+           how: tuple[bool, bool], configs=CONFIGS, match: Callable | None = None) -> dict:
+    """Per k: (weighting, conformal calibration or None) chosen by leave-one-run-out over every run of ``rows``
+    that is a reference, as for a new run that none of them is."""
+    cases, heads, _ = _cases(rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
+    match = _cached_match({}) if match is None else match
+    return {k: _choose(heads, [c for c in cases if c.k == k], refs, configs, set(), False, level, match, how)
+            for k in ks}
+
+
+def fresh_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks: Sequence[int] = lc.KS,
+                     fraction_of_best: float = 0.99, level: float = lc.LEVEL,
+                     configs: Sequence[tuple[str, float]] = CONFIGS, match: Callable | None = None,
+                     same_dataset: bool = SAME_DATASET, time_in_steps: bool = TIME_IN_STEPS) -> pd.DataFrame:
+    """Every run of ``fresh_rows`` (and k below its recorded epochs) predicted from a prior built on
+    ``reference_rows`` alone: the references, and per k the weighting and the conformal interval chosen by
+    leave-one-run-out over the reference runs, as :func:`predict_observed` does for a user. The columns of
+    :func:`early_stop_validation` (``prior`` = "fresh"; energies [J]), so :func:`greenai.learning_curves.summary`
+    applies. A run in both frames (same keys and source file) is left out of the references."""
+    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
+    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
+    if not refs:
+        raise acc.FitFailedError("no reference curve to learn the prior from")
+    match = _cached_match({}) if match is None else match
+    prior = _prior(reference_rows, refs, ks, fraction_of_best, level, (same_dataset, time_in_steps), configs, match)
+    cases, heads, lines = _cases(fresh_rows, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))},
+                                 ks, fraction_of_best)
+    out = []
+    for c, line in zip(cases, lines):
+        config, calib = prior[c.k]
+        use = usable_references(refs, c.dataset, set(), same_dataset)
+        out.append(_line(c, line | {"prior": "fresh"}, heads, use, config, calib, match, time_in_steps))
+    return pd.DataFrame(out)
+
+
 # --------------------------------------------------------------------------- a user's own first epochs
 
 
@@ -313,17 +426,8 @@ def _recorded(raw_dir: str | None, level: float) -> tuple[tuple[Reference, ...],
     smallest leave-one-run-out spread over every recorded run and its conformal (shift, q_lo, q_hi)."""
     rows = acc.load_rows(raw_dir)
     refs = references(rows) if len(rows) else []
-    cases, heads, _ = _cases(rows, refs, lc.KS, 0.99) if refs else ([], {}, [])
-    match = _cached_match({})
-    out = {}
-    for k in lc.KS:
-        at_k = [c for c in cases if c.k == k]
-        ratios = {cf: _loo_log_ratios(heads, at_k, refs, cf, set(), False, match) for cf in CONFIGS}
-        config = min(CONFIGS, key=lambda cf: _spread(ratios[cf]))
-        q = lc.conformal_quantiles(ratios[config], level)
-        if q is not None:
-            out[k] = (config, q)
-    return tuple(refs), out
+    prior = _prior(rows, refs, lc.KS, 0.99, level, (SAME_DATASET, TIME_IN_STEPS)) if refs else {}
+    return tuple(refs), {k: (config, q) for k, (config, q) in prior.items() if q is not None}
 
 
 def predict_observed(observed: pd.DataFrame, target_accuracy: float, raw_dir: str | Path | None = None,

@@ -137,3 +137,120 @@ def test_predict_observed_uses_the_recorded_population(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "prior" not in cp.predict_observed(observed, 0.85, raw_dir=empty).calibration  # the per-run ensemble
+
+
+# --------------------------------------------------------------------------- candidates C1 (same dataset), C2 (steps)
+
+
+def _rows_of(curves, epochs=30, source="accuracy_t.csv", steps=None):
+    """Rows of noiseless runs ``(model, dataset, plateau, rate)``, each its own repeat; ``steps``: steps per epoch."""
+    rows = []
+    for repeat, (model, dataset, plateau, rate) in enumerate(curves):
+        y = _curve(np.arange(1, epochs + 1), plateau, rate)
+        for e in range(1, epochs + 1):
+            rows.append({"experiment": "t", "gpu_name": "g", "model": model, "dataset": dataset, "data_source": "real",
+                         "precision": "bf16", "batch_size": 256, "repeat": repeat, "epoch_index": e - 1,
+                         "n_epochs": e, "test_accuracy": float(y[e - 1]), "epoch_energy_j": 10.0,
+                         "epoch_duration_s": 1.0, "num_classes": 10, "source_file": source}
+                        | ({} if steps is None else {"steps": steps}))
+    return pd.DataFrame(rows)
+
+
+def test_usable_references_keep_the_runs_own_dataset_only_when_enough_of_it_is_left():
+    refs = [cp.Reference(f"r{j}", f"m{j}", d, np.zeros(3), 2) for j, d in enumerate("aaabb")]
+    assert [r.name for r in cp.usable_references(refs, "a", same_dataset=True)] == ["r0", "r1", "r2"]
+    assert len(cp.usable_references(refs, "a", {0}, same_dataset=True)) == 4  # two of its dataset left: all
+    assert len(cp.usable_references(refs, "b", same_dataset=True)) == 5
+    assert len(cp.usable_references(refs, "a", same_dataset=False)) == 5
+    assert len(cp.usable_references(refs, "zz", same_dataset=True)) == 5  # an unknown dataset: all
+
+
+@pytest.mark.parametrize("same_dataset", [True, False])
+def test_same_dataset_validation_matches_a_run_only_against_its_dataset_when_three_are_left(same_dataset):
+    # dataset "a": 5 runs (3 others left for each even in the nested leave-one-out without a second one), "b": 3
+    # runs (2 others left: all references are used)
+    curves = [("m0", "a", 0.90, 0.12), ("m1", "a", 0.85, 0.20), ("m2", "a", 0.92, 0.08), ("m3", "a", 0.80, 0.15),
+              ("m7", "a", 0.87, 0.11), ("m4", "b", 0.88, 0.10), ("m5", "b", 0.86, 0.25), ("m6", "b", 0.83, 0.18)]
+    rows = _rows_of(curves)
+    dataset_of_target = {round(0.99 * max(_curve(np.arange(1, 31), p, r)), 9): d for _, d, p, r in curves}
+    seen = []
+
+    def spy(n, y, target, ref, time_ratio=1.0):
+        seen.append((dataset_of_target[round(target, 9)], ref.dataset))
+        return cp.matches(n, y, target, ref, time_ratio=time_ratio)
+
+    v = cp.early_stop_validation(rows, ks=(5,), match=spy, same_dataset=same_dataset)
+    assert len(v) == 8 and v.reachable.all()
+    crossed_from_a = {ref for run, ref in seen if run == "a"}
+    assert crossed_from_a == ({"a"} if same_dataset else {"a", "b"})
+    assert {ref for run, ref in seen if run == "b"} == {"a", "b"}
+
+
+def test_steps_per_epoch_comes_from_the_rows_steps_else_samples_and_batch_size():
+    rows = _rows_of([("m", "d", 0.9, 0.1)], epochs=10)
+    assert cp.steps_per_epoch(rows) is None
+    assert cp.steps_per_epoch(rows.assign(samples=60000)) == 235.0  # ceil(60000 / 256)
+    assert cp.steps_per_epoch(rows.assign(samples=60000, steps=79)) == 79.0
+    assert cp.references(rows.assign(steps=79))[0].steps_per_epoch == 79.0
+
+
+def test_time_in_steps_matches_a_run_with_three_times_the_steps_per_epoch_at_stretch_one():
+    # the same curve in optimiser steps: the reference takes 30 steps an epoch, the run 90, so the run's epoch n is
+    # the reference's epoch 3 n; in steps the stretch is 1 and the target epoch the reference's / 3
+    ref = cp.replace(cp.reference("r", "m", "d", _curve(np.arange(1, 61), 0.9, 0.1), chance=None), steps_per_epoch=30)
+    n = np.arange(1, 6)
+    target = 0.88
+    ratio = cp.time_ratio(90, ref, time_in_steps=True)
+    assert ratio == 3.0 and cp.time_ratio(90, ref, time_in_steps=False) == 1.0 and cp.time_ratio(None, ref, True) == 1
+    m = cp.matches(n, _curve(3 * n, 0.9, 0.1), target, ref, time_ratio=ratio)
+    best = int(np.argmin(m.sse))
+    assert m.sse[best] < 1e-12 and cp.SCALES[best // len(cp.GAINS)] == pytest.approx(1.0)
+    assert m.epoch[best] == _first(0.9, 0.3, target) == 11  # the run is the reference at 3 × the rate
+
+
+# --------------------------------------------------------------------------- fresh validation
+
+
+#: saturating curves a − b·exp(−n/τ) of different τ [epochs]: (model, dataset, plateau a, gap b, τ)
+FAMILY = [("r0", "d", 0.90, 0.5, 3.0), ("r1", "d", 0.90, 0.5, 5.0), ("r2", "d", 0.90, 0.5, 8.0),
+          ("r3", "d", 0.90, 0.5, 12.0), ("r4", "d", 0.90, 0.5, 4.0), ("r5", "d", 0.90, 0.5, 6.5)]
+
+
+def _family_rows(family, source, epochs=40):
+    return _rows_of([(m, d, a, 1.0 / tau) for m, d, a, _, tau in family], epochs=epochs, source=source)
+
+
+def test_fresh_validation_predicts_a_fresh_curve_shaped_like_a_reference_and_never_uses_it_as_one():
+    references = _family_rows(FAMILY, "accuracy_t.csv")
+    fresh = _family_rows([("f0", "d", 0.90, 0.5, 6.5), ("f1", "d", 0.90, 0.5, 10.0)], "accuracy_fresh.csv")
+    used = set()
+
+    def spy(n, y, target, ref, time_ratio=1.0):
+        used.add(ref.name)
+        return cp.matches(n, y, target, ref, time_ratio=time_ratio)
+
+    v = cp.fresh_validation(references, fresh, ks=(5, 10), match=spy)
+    assert (v.prior == "fresh").all() and len(v) == 4 and set(v.model) == {"f0", "f1"} and set(v.k) == {5, 10}
+    assert set(cp.early_stop_validation(references, ks=(5,)).columns) - {"prior"} <= set(v.columns)
+    assert not any("fresh" in name for name in used) and len(used) == len(FAMILY)
+    s = lc.summary(v)
+    assert set(s.k) == {5, 10} and (s.reachable == s.runs).all()
+    twin = v[(v.model == "f0") & ~v.reached_within_fit]  # the same shape as reference r5
+    truth = _first(0.90, 1 / 6.5, 0.99 * float(max(_curve(np.arange(1, 41), 0.90, 1 / 6.5))))
+    assert (twin.measured_epoch == truth).all()
+    assert (abs(twin.predicted_epoch - truth) <= max(2, 0.1 * truth)).all()
+    assert ((twin.predicted_epoch_low <= truth) & (truth <= twin.predicted_epoch_high)).all()
+
+
+def test_fresh_validation_leaves_a_run_in_both_frames_out_of_the_references():
+    references = _family_rows(FAMILY, "accuracy_t.csv")
+    fresh = references[references.model == "r5"]
+    used = set()
+
+    def spy(n, y, target, ref, time_ratio=1.0):
+        used.add(ref.model)
+        return cp.matches(n, y, target, ref, time_ratio=time_ratio)
+
+    v = cp.fresh_validation(references, fresh, ks=(5,), match=spy)
+    assert len(v) == 1 and v.model.iloc[0] == "r5"
+    assert "r5" not in used and len(used) == len(FAMILY) - 1
