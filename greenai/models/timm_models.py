@@ -6,7 +6,7 @@ num_classes=10)``: random weights, nothing downloaded. NAME is any name of
 ``timm.list_models()``. timm is an optional dependency (``pip install
 'greenai[timm]'``); it brings architecture families that neither the zoo nor
 torchvision has, the held-out sets :data:`greenai.models.sets.HELDOUT4_MODELS`,
-``HELDOUT5_MODELS`` and ``HELDOUT6_MODELS`` of :mod:`greenai.predict`.
+``HELDOUT5_MODELS``, ``HELDOUT6_MODELS`` and ``HELDOUT7_MODELS`` of :mod:`greenai.predict`.
 
 A timm model's family (:func:`timm_family`) is the timm module that defines its
 architecture (``timm:ghostnet_100`` -> ``ghostnet``); :func:`has_torchvision_counterpart`
