@@ -20,6 +20,7 @@ from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
+                                 HELDOUT7_MODELS,
                                  HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
@@ -315,6 +316,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "12 unmeasured torchvision variants of families already fitted (zoo, heldout-heldout3), FMNIST, "
                "batch 256, windows", _heldout_set("nearfamily", HELDOUT_ANCHORS + NEARFAMILY_MODELS),
                quick_model="regnet_x_800mf"),
+    Experiment("heldout7", "kpi_heldout7", "train", "4.2 prediction (seventh held-out test)",
+               "16 more timm models of families neither the zoo, torchvision nor heldout4-heldout6 has (needs timm), "
+               "FMNIST, batch 256, windows", _heldout_set("heldout7", HELDOUT_ANCHORS + HELDOUT7_MODELS),
+               quick_model="timm:fasternet_t1"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
