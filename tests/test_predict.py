@@ -128,8 +128,8 @@ def _sets_measured_in_turn(rng, sizes=(12, 12), late=0):
     runs = pd.DataFrame({"model": [f"m{i}" for i in range(len(y))], "csv": csv, "energy": y, "timestamp_utc": when,
                          "anchor": False})
     if len(sizes) > 1:  # m0 measured again beside the second set: its card, never a score
-        runs.loc[len(runs)] = {"model": "m0", "csv": "kpi_set1", "energy": y[0] * 1.3, "timestamp_utc": when[40 + sizes[0]],
-                               "anchor": True}
+        runs.loc[len(runs)] = {"model": "m0", "csv": "kpi_set1", "energy": y[0] * 1.3,
+                               "timestamp_utc": when[40 + sizes[0]], "anchor": True}
         rows, y = rows + [rows[0]], np.append(y, y[0] * 1.3)
     return runs, rows, y
 
@@ -151,7 +151,7 @@ def test_a_held_out_set_is_scored_by_a_fit_of_the_rows_measured_before_it():
     zoo, first = np.arange(40), np.arange(40, 52)
     late = np.flatnonzero(runs["csv"] == "kpi_late")
     assert got["n_unseen"] == 24 and "m0" not in got["unseen_scores"]  # the anchor is no score
-    assert got["sets"]["kpi_set0"] == {"fit_models": 40, "fit_runs": 40, "scored": [f"m{i}" for i in sorted(first, key=str)]}
+    assert got["sets"]["kpi_set0"] == {"fit_models": 40, "fit_runs": 40, "scored": sorted(f"m{i}" for i in first)}
     # set 0 is met by the zoo alone (the late rows came after it); set 1 by the zoo, set 0 and the late rows
     assert got["unseen_scores"]["m40"] == pytest.approx(direct(zoo, "m40"))
     assert got["unseen_scores"]["m55"] == pytest.approx(direct(np.concatenate([zoo, first, late]), "m55"))
