@@ -116,6 +116,108 @@ def test_unseen_scores_leave_a_whole_group_out():
     assert by_family["m0"][0] != pytest.approx(by_model["m0"][0])
 
 
+def _sets_measured_in_turn(rng, sizes=(12, 12), late=0):
+    """Generated runs: 40 zoo models, then each held-out set of ``sizes`` models a day later than the one before
+    (the second set with one zoo model beside it: an anchor), and ``late`` more zoo rows measured between the
+    first and the second set but listed before every set."""
+    rows, y = _generated_runs(40 + sum(sizes) + late, rng, noise=0.1)
+    day = pd.Timestamp("2026-01-01", tz="UTC")
+    csv = ["kpi_zoo"] * 40 + [f"kpi_set{k}" for k, n in enumerate(sizes) for _ in range(n)] + ["kpi_late"] * late
+    when = [day] * 40 + [day + pd.Timedelta(days=k + 1) for k, n in enumerate(sizes) for _ in range(n)]
+    when += [day + pd.Timedelta(days=1, hours=12)] * late
+    runs = pd.DataFrame({"model": [f"m{i}" for i in range(len(y))], "csv": csv, "energy": y, "timestamp_utc": when,
+                         "anchor": False})
+    if len(sizes) > 1:  # m0 measured again beside the second set: its card, never a score
+        runs.loc[len(runs)] = {"model": "m0", "csv": "kpi_set1", "energy": y[0] * 1.3,
+                               "timestamp_utc": when[40 + sizes[0]], "anchor": True}
+        rows, y = rows + [rows[0]], np.append(y, y[0] * 1.3)
+    return runs, rows, y
+
+
+def test_a_held_out_set_is_scored_by_a_fit_of_the_rows_measured_before_it():
+    from greenai.predict.fits import prospective_spread
+
+    rng = np.random.default_rng(5)
+    runs, rows, y = _sets_measured_in_turn(rng, late=4)
+    sets = ("kpi_set0", "kpi_set1")
+    got = prospective_spread(runs, rows, "energy", sets)
+
+    def direct(fitted, model):  # the model's [log ratio, leverage] under a fit of the rows ``fitted``
+        fit = pr.fit_static([rows[i] for i in fitted], y[fitted])
+        i = int(np.flatnonzero((runs["model"] == model) & ~runs["anchor"])[0])
+        est = pr.predict_static(fit, rows[i])[0]
+        return [math.log(y[i] / est), pr.leverage(fit, rows[i], est)]
+
+    zoo, first = np.arange(40), np.arange(40, 52)
+    late = np.flatnonzero(runs["csv"] == "kpi_late")
+    assert got["n_unseen"] == 24 and "m0" not in got["unseen_scores"]  # the anchor is no score
+    assert got["sets"]["kpi_set0"] == {"fit_models": 40, "fit_runs": 40, "scored": sorted(f"m{i}" for i in first)}
+    # set 0 is met by the zoo alone (the late rows came after it); set 1 by the zoo, set 0 and the late rows
+    assert got["unseen_scores"]["m40"] == pytest.approx(direct(zoo, "m40"))
+    assert got["unseen_scores"]["m55"] == pytest.approx(direct(np.concatenate([zoo, first, late]), "m55"))
+    assert got["unseen_scores"]["m40"] != pytest.approx(direct(np.concatenate([zoo, late]), "m40"))
+    # without timestamps the CSV order rules: the late rows are listed before every set
+    no_time = prospective_spread(runs.drop(columns="timestamp_utc"), rows, "energy", sets)
+    assert no_time["unseen_scores"]["m40"] == pytest.approx(direct(np.concatenate([zoo, late]), "m40"))
+    # a set measured later informs neither its own scores nor an earlier set's: set 1 five times dearer
+    dearer = runs.assign(energy=np.where(runs["csv"] == "kpi_set1", 5 * y, y))
+    moved = prospective_spread(dearer, rows, "energy", sets)["unseen_scores"]
+    for m, (ratio, lev) in got["unseen_scores"].items():
+        shift = math.log(5) if m in got["sets"]["kpi_set1"]["scored"] else 0.0
+        assert moved[m][0] == pytest.approx(ratio + shift, abs=1e-9) and moved[m][1] == pytest.approx(lev), m
+    # a set whose earlier rows hold fewer models than a fit needs is not scored
+    assert prospective_spread(runs, rows, "energy", sets, min_models=41)["sets"]["kpi_set0"]["scored"] == []
+
+
+def test_the_interval_is_prospective_from_ten_scores_and_its_q_is_the_conformal_order_statistic():
+    from greenai.predict.fits import calibrated_spread, prospective_spread, unseen_spread
+
+    rng = np.random.default_rng(6)
+    for sizes, method in (((5, 4), "leave-one-family-out"), ((12, 12), "prospective")):
+        runs, rows, y = _sets_measured_in_turn(rng, sizes)
+        lofo = unseen_spread(runs, rows, "energy")
+        ahead = prospective_spread(runs, rows, "energy", ("kpi_set0", "kpi_set1"))
+        got = calibrated_spread(lofo, ahead)
+        assert got["q_unseen_method"] == method and got["n_unseen_prospective"] == sum(sizes)
+        assert got["q_unseen_lofo"] == lofo["q_unseen"] and got["unseen_scores_lofo"] == lofo["unseen_scores"]
+        chosen = ahead if method == "prospective" else lofo
+        assert got["q_unseen"] == chosen["q_unseen"] and got["n_unseen"] == chosen["n_unseen"]
+        assert got["unseen_scores"] is chosen["unseen_scores"]
+    assert not got["q_unseen"] == got["q_unseen_lofo"]  # the two rules differ on these data
+    scores = sorted(abs(r) / math.sqrt(1 + h) for r, h in ahead["unseen_scores"].values())
+    assert len(scores) == 24 and ahead["q_unseen"] == scores[math.ceil(25 * 0.9) - 1]  # the 23rd smallest of 24
+    assert ahead["q_unseen"] < scores[-1]
+
+
+def test_the_prospective_scores_take_in_each_set_named_former(monkeypatch):
+    from greenai.predict import build
+
+    features = pr.load_coefficients()["features"]
+
+    premium = {"energy_j": pr.load_coefficients()["fits"]["NVIDIA H200"]["static"]["energy_j"]["matmul_premium"]}
+
+    def h200_energy():
+        runs = build.load_runs()
+        fit_rows = runs[~runs["heldout"] & (runs["precision"] == "default")]
+        return build.fit_gpu(fit_rows[fit_rows["gpu_name"] == "NVIDIA H200"], features, premium,
+                             targets=("energy_j",))["static"]["energy_j"]
+
+    today = h200_energy()
+    assert list(today["prospective_sets"]) == list(pr.FORMER_HELDOUT_CSVS)
+    assert today["q_unseen_method"] == "prospective" and today["q_unseen"] == today["q_unseen_prospective"]
+    # the sets of today's held-out CSVs, once named former (the next set chosen), are scored too
+    monkeypatch.setattr(build, "FORMER_HELDOUT_CSVS", build.FORMER_HELDOUT_CSVS + build.HELDOUT_CSVS)
+    monkeypatch.setattr(build, "FIT_CSVS", build.FIT_CSVS + build.HELDOUT_CSVS)
+    monkeypatch.setattr(build, "HELDOUT_CSVS", ())
+    later = h200_energy()
+    assert list(later["prospective_sets"]) == [*pr.FORMER_HELDOUT_CSVS, *pr.HELDOUT_CSVS]
+    for csv in pr.HELDOUT_CSVS:
+        assert len(later["prospective_sets"][csv]["scored"]) >= 10
+    for m, score in today["unseen_scores_prospective"].items():  # the later sets change no earlier score
+        assert later["unseen_scores_prospective"][m] == pytest.approx(score)
+    assert later["n_unseen_prospective"] > today["n_unseen_prospective"]
+
+
 def test_matrix_products_without_a_positive_price_are_priced_like_convolution_macs():
     rng = np.random.default_rng(1)
     rows, _ = _generated_runs(80, rng)

@@ -368,12 +368,14 @@ def fig_prediction_residuals_per_model(predictions, predictors=("static_features
     return fig
 
 
-def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = ""):
-    """The unseen-architecture interval: each left-out model's error against its leverage, and the band.
+def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = "", method: str = ""):
+    """The unseen-architecture interval: each scored model's error against its leverage, and the band.
 
-    ``scores``: ``{model: [log(measured / predicted), leverage]}`` (``unseen_scores`` of a static fit,
-    :func:`greenai.predict.fits.unseen_spread`); ``q`` its conformal quantile. The band is the 90 % interval
-    ``exp(+/- q sqrt(1 + leverage))`` in percent; points outside it are the models it would have missed.
+    ``scores``: ``{model: [log(measured / predicted), leverage]}`` (``unseen_scores`` of a static fit:
+    :func:`greenai.predict.fits.prospective_spread` or :func:`greenai.predict.fits.unseen_spread`); ``q`` its
+    conformal quantile; ``method``: the fit's ``q_unseen_method``, named in the title where given. The band is
+    the 90 % interval ``exp(+/- q sqrt(1 + leverage))`` in percent; points outside it are the models it would
+    have missed.
     """
     import matplotlib.pyplot as plt  # heavy: matplotlib
     import numpy as np  # heavy: numpy
@@ -386,7 +388,7 @@ def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = ""):
     ax.fill_between(grid, 100 * np.expm1(-q * np.sqrt(1 + grid)), 100 * np.expm1(q * np.sqrt(1 + grid)),
                     color="0.88", label="90 % interval of a new architecture")
     outside = np.abs(ratio) > q * np.sqrt(1 + lev)
-    ax.scatter(lev[~outside], 100 * np.expm1(ratio[~outside]), s=14, label="left-out model")
+    ax.scatter(lev[~outside], 100 * np.expm1(ratio[~outside]), s=14, label="scored model")
     ax.scatter(lev[outside], 100 * np.expm1(ratio[outside]), s=18, color="C3", label="outside its interval")
     for i in np.flatnonzero(outside):
         ax.annotate(names[i], (lev[i], 100 * np.expm1(ratio[i])), fontsize=6, xytext=(3, 2),
@@ -394,7 +396,8 @@ def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = ""):
     ax.axhline(0, color="k", lw=0.8)
     ax.set(xscale="log", xlabel="leverage of the feature mix (1 = the fit's mean)",
            ylabel="(measured - predicted) / predicted [%]",
-           title=f"leave-one-family-out errors and the conformal band{' (' + gpu + ')' if gpu else ''}")
+           title=f"{method + ' errors' if method else 'errors outside the fit'} and the conformal band"
+                 f"{' (' + gpu + ')' if gpu else ''}")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -10,7 +10,8 @@ Which rows enter a fit: :data:`FIT_CSVS`; never: :data:`HELDOUT_CSVS`.
 from __future__ import annotations
 
 from greenai.predict.coefficients import load_coefficients
-from greenai.predict.fits import fit_factor, fit_matmul_premium, fit_static, fit_thesis, unseen_spread
+from greenai.predict.fits import (calibrated_spread, fit_factor, fit_matmul_premium, fit_static, fit_thesis,
+                                  prospective_spread, unseen_spread)
 from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSVS", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
@@ -26,7 +27,8 @@ ZOO_CSVS = ("kpi_macs", "kpi_cifar10", "kpi_batch_size", "kpi_datasets", "kpi_ex
 #: gating and pre-activation
 SYNTHETIC_CSVS = ("kpi_synthetic", "kpi_synthetic_kinds")
 #: architectures outside the zoo that were held-out sets once, tests of earlier versions of this model:
-#: torchvision (sets 1 to 3) and timm families (sets 4 and 5); fitted since the next set was chosen
+#: torchvision (sets 1 to 3) and timm families (sets 4 and 5); fitted since the next set was chosen; in the order
+#: they were measured (the unseen-architecture interval meets each with the rows measured before it)
 FORMER_HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3", "kpi_heldout4", "kpi_heldout5")
 #: CSVs whose rows may enter a fit
 FIT_CSVS = ZOO_CSVS + SYNTHETIC_CSVS + FORMER_HELDOUT_CSVS
@@ -50,7 +52,8 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
     ``synthetic`` the synthetic architectures, ``former_heldout`` the architectures of the earlier
     held-out sets (:data:`FORMER_HELDOUT_CSVS`) and ``anchor`` the zoo models measured beside a held-out
     set on its card (rows of a zoo model in a held-out CSV; they count as zoo rows, and those of the
-    current held-out set measure its card). Missing CSVs are skipped.
+    current held-out set measure its card). ``timestamp_utc`` is the UTC time of a run's first measured
+    window (NaT where its CSV has none). Missing CSVs are skipped.
     """
     import pandas as pd  # heavy: pandas
 
@@ -65,7 +68,12 @@ def load_runs(raw_dir=None, include_heldout: bool = True):
         rows = rows[rows["epoch_energy_j"].notna()]
         if rows.empty:
             continue
-        runs = an.per_run(rows, extra_keys=("in_channels", "num_classes", "n_train", "image_size"))
+        extra = ("in_channels", "num_classes", "n_train", "image_size")
+        runs = an.per_run(rows, extra_keys=extra)
+        keys = ["gpu_name", "model", "dataset", "data_source", "precision", "batch_size", "repeat", *extra]
+        first = (rows.assign(timestamp_utc=pd.to_datetime(rows["timestamp_utc"], utc=True, errors="coerce"))
+                 .groupby(keys, sort=False)["timestamp_utc"].min().reset_index())
+        runs = runs.merge(first, on=keys, how="left", validate="one_to_one")
         runs["csv"] = name
         runs["heldout"] = name in HELDOUT_CSVS
         runs["synthetic"] = name in SYNTHETIC_CSVS
@@ -95,6 +103,10 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
 
     ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None);
     ``targets``: the per-epoch quantities the static-feature model is fitted to (validation needs energy only).
+    The unseen-architecture interval (:func:`greenai.predict.fits.calibrated_spread`) is scored prospectively on
+    the earlier held-out sets (:data:`FORMER_HELDOUT_CSVS` in the order they were measured, each met by a fit of
+    the rows measured before it; :func:`greenai.predict.fits.prospective_spread`) and, kept beside it and used
+    below 10 such scores, by leaving each family out (:func:`greenai.predict.fits.unseen_spread`).
     """
     premium = premium or {}
     recs = runs.to_dict("records")
@@ -109,7 +121,10 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
         groups = family_groups(runs, features)
         for target in targets:
             fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
-            fit.update(unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups))
+            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups)
+            ahead = prospective_spread(runs, xs, f"epoch_{target}", FORMER_HELDOUT_CSVS, premium.get(target),
+                                       min_models=MIN_MODELS_OWN_FIT)
+            fit.update(calibrated_spread(lofo, ahead))
             out["static"][target] = fit
     return out
 

@@ -3,8 +3,9 @@
 :func:`fit_static` (the static-feature model by WLS), :func:`fit_matmul_premium`
 (the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
 and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
-:func:`unseen_spread` (a conformal interval for an architecture outside the fit). Their
-results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
+:func:`unseen_spread` and :func:`prospective_spread` (the scores of a conformal interval for an architecture
+outside the fit: leave one family out, or each held-out set as the rows measured before it met it), joined by
+:func:`calibrated_spread`. Their results are JSON-able mappings that :mod:`greenai.predict.model` evaluates.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import math
 
 from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, leverage, predict_static
 
-__all__ = ["fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread"]
+__all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread",
+           "conformal_q", "prospective_spread", "calibrated_spread"]
+
+#: a conformal quantile needs this many scored models (one score per model)
+MIN_CONFORMAL_SCORES = 10
 
 #: MAC kinds: a kind whose own coefficient is not positive is priced like convolutions
 _MAC_KINDS = ("conv", "matmul")
@@ -251,14 +256,109 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
             continue
         left = np.flatnonzero(~train)
         for m in sorted(set(models[left])):
-            rows = [i for i in left if models[i] == m]
-            est = [predict_static(fit, xs[i])[0] for i in rows]
-            ratio = float(np.mean([math.log(y[i] / e) for i, e in zip(rows, est)]))
-            lev = float(np.mean([leverage(fit, xs[i], e) for i, e in zip(rows, est)]))
-            scored[str(m)] = [ratio, lev]
+            scored[str(m)] = _score(fit, xs, y, [i for i in left if models[i] == m])
+    return {"q_unseen": conformal_q(scored), "n_unseen": len(scored), "unseen_scores": scored}
+
+
+def conformal_q(scored: dict) -> float:
+    """The split-conformal quantile of scored models: the ``ceil((n + 1) x PI_LEVEL)``-th smallest of the ``n``
+    scores ``|log(measured / predicted)| / sqrt(1 + leverage)`` (dimensionless, natural log).
+
+    ``scored``: ``{model: [log ratio, leverage, ...]}``, one entry per model. NaN with fewer than
+    :data:`MIN_CONFORMAL_SCORES` models (or where the rank exceeds ``n``).
+    """
     n = len(scored)
     rank = math.ceil((n + 1) * PI_LEVEL)
-    if n < 10 or rank > n:
-        return {"q_unseen": float("nan"), "n_unseen": n, "unseen_scores": scored}
-    scores = sorted(abs(r) / math.sqrt(1 + h) for r, h in scored.values())
-    return {"q_unseen": float(scores[rank - 1]), "n_unseen": n, "unseen_scores": scored}
+    if n < MIN_CONFORMAL_SCORES or rank > n:
+        return float("nan")
+    scores = sorted(abs(v[0]) / math.sqrt(1 + v[1]) for v in scored.values())
+    return float(scores[rank - 1])
+
+
+def _score(fit: dict, xs: list[dict], y, rows) -> list[float]:
+    """One model's ``[mean log(measured / predicted), mean leverage]`` over its runs ``rows`` under ``fit``."""
+    import numpy as np  # heavy: numpy
+
+    est = [predict_static(fit, xs[i])[0] for i in rows]
+    ratio = float(np.mean([math.log(y[i] / e) for i, e in zip(rows, est)]))
+    lev = float(np.mean([leverage(fit, xs[i], e) for i, e in zip(rows, est)]))
+    return [ratio, lev]
+
+
+def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | None = None,
+                       min_models: int = 1) -> dict:
+    """The error of the static-feature model on each held-out set as a fit of the rows measured before it met it.
+
+    ``sets``: the CSV names of the held-out sets whose rows are in ``runs`` (column ``csv``), in the order they
+    were measured. For each set ``S``, the static-feature model is refitted on the rows of ``runs`` that existed
+    before ``S`` was measured and each of ``S``'s models outside that fit (not an ``anchor`` row, not among the
+    fitted models) is predicted. "Before": where ``runs`` has a ``timestamp_utc`` (the UTC time of a run's first
+    measured window) on every row, the rows measured before ``S``'s first row; otherwise the CSV order: every row
+    not of a held-out set, and those of the sets before ``S`` in ``sets`` (a CSV measured after a set, e.g. a
+    later batch of synthetic architectures, then counts as before it). Either way the rows of ``S`` (its anchors
+    included) and of every later set never enter ``S``'s fit. A set whose earlier rows hold fewer than
+    ``min_models`` models is not scored. ``premium`` is used as given (it is measured on the precision rows).
+
+    Each model's score is that of :func:`unseen_spread`: ``|mean log(measured / predicted)| / sqrt(1 + leverage)``
+    (``column``: energy [J] or duration [s] per epoch; the leverage of its feature mix in the set's fit, mean
+    over its runs); a model is scored once, by the first set that has it.
+
+    Returns
+    -------
+    dict
+        ``q_unseen`` (:func:`conformal_q`; NaN with fewer than 10 scores), ``n_unseen``, ``unseen_scores``
+        (``{model: [log ratio, leverage]}``) and ``sets``: ``{set: {"fit_models", "fit_runs", "scored"}}`` (the
+        models and runs of its fit, the models it scored).
+    """
+    import numpy as np  # heavy: numpy
+
+    csv = runs["csv"].astype(str).to_numpy()
+    models = runs["model"].astype(str).to_numpy()
+    anchor = runs["anchor"].to_numpy(dtype=bool) if "anchor" in runs else np.zeros(len(runs), dtype=bool)
+    y = runs[column].to_numpy(dtype=float)
+    stamps = None
+    if "timestamp_utc" in runs and runs["timestamp_utc"].notna().all():
+        import pandas as pd  # heavy: pandas
+
+        stamps = pd.to_datetime(runs["timestamp_utc"], utc=True).to_numpy()
+    sets = [str(s) for s in sets]
+    scored, per_set = {}, {}
+    for i, s in enumerate(sets):
+        in_set = csv == s
+        if not (in_set & ~anchor).any():
+            continue
+        train = ~np.isin(csv, sets[i:])
+        if stamps is not None:
+            train &= stamps < stamps[in_set].min()
+        fitted = set(models[train])
+        per_set[s] = {"fit_models": len(fitted), "fit_runs": int(train.sum()), "scored": []}
+        if len(fitted) < max(min_models, 1):
+            continue
+        try:
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
+        except ValueError:
+            continue
+        for m in sorted(set(models[in_set & ~anchor]) - fitted - set(scored)):
+            scored[m] = _score(fit, xs, y, np.flatnonzero(in_set & ~anchor & (models == m)))
+            per_set[s]["scored"].append(m)
+    return {"q_unseen": conformal_q(scored), "n_unseen": len(scored), "unseen_scores": scored, "sets": per_set}
+
+
+def calibrated_spread(lofo: dict, prospective: dict) -> dict:
+    """The unseen-architecture interval a static fit ships: prospective where it has enough scores.
+
+    ``lofo``: :func:`unseen_spread` (leave one family out); ``prospective``: :func:`prospective_spread`.
+    ``q_unseen`` (dimensionless: a log-ratio half-width per ``sqrt(1 + leverage)``) is the prospective quantile
+    where at least :data:`MIN_CONFORMAL_SCORES` models were scored, else the leave-one-family-out one;
+    ``q_unseen_method`` says which ("prospective" or "leave-one-family-out"), ``n_unseen`` and
+    ``unseen_scores`` are its. Both are kept: ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``,
+    ``q_unseen_prospective``, ``n_unseen_prospective``, ``unseen_scores_prospective`` and ``prospective_sets``.
+    """
+    use = prospective["n_unseen"] >= MIN_CONFORMAL_SCORES and prospective["q_unseen"] == prospective["q_unseen"]
+    chosen = prospective if use else lofo
+    return {"q_unseen": chosen["q_unseen"], "n_unseen": chosen["n_unseen"], "unseen_scores": chosen["unseen_scores"],
+            "q_unseen_method": "prospective" if use else "leave-one-family-out",
+            "q_unseen_lofo": lofo["q_unseen"], "n_unseen_lofo": lofo["n_unseen"],
+            "unseen_scores_lofo": lofo["unseen_scores"],
+            "q_unseen_prospective": prospective["q_unseen"], "n_unseen_prospective": prospective["n_unseen"],
+            "unseen_scores_prospective": prospective["unseen_scores"], "prospective_sets": prospective["sets"]}
