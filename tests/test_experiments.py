@@ -509,6 +509,26 @@ def test_nearfamily_set_is_every_unmeasured_variant_of_a_fitted_family_in_the_ma
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(rule), csv.name
 
 
+
+def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_or_fitted_row_has():
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+
+    exp = registry.EXPERIMENTS["heldout7"]
+    specs = exp.specs()
+    assert [s.model for s in specs] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
+    assert exp.csv == "kpi_heldout7" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
+    assert "heldout7" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-1] == "heldout7"
+    assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
+    families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
+    earlier = {model_info(m)["family"] for name, models in sets.HELDOUT_SETS.items() if name != "heldout7"
+               for m in models if m.startswith("timm:")}
+    assert len(set(families)) == 16 and not set(families) & earlier
+    # none of them was measured before (kpi_heldout7.csv itself aside)
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_heldout7" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT7_MODELS), csv.name
+
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):
     """docs/campaign.md holds the table `--list --markdown` prints: one row per experiment, the default set marked."""
     assert campaign.main(["--list", "--markdown"]) == 0

@@ -18,8 +18,12 @@ import pytest
 from greenai import cli
 from greenai import predict as pr
 from greenai.predict import validation as pv
-from greenai.models.sets import HELDOUT5_MODELS, HELDOUT6_MODELS
+from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
+
+#: the fresh held-out set's CSV and split (never fitted)
+FRESH_CSV = pr.HELDOUT_CSVS[0]
+FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
 
 # --------------------------------------------------------------------------- fitting on generated data
 
@@ -497,18 +501,18 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     rng = np.random.default_rng(3)
     card = 1.06  # the card of the held-out run draws 6 % more than the fitted one, on every model
     rows = []
-    for model in HELDOUT6_MODELS[:4]:  # shipped features: no timm needed
+    for model in HELDOUT7_MODELS[:4]:  # shipped features: no timm needed
         truth = card * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.02 * rng.standard_normal())
         for window in range(2):
             row = template.copy()
-            row.update({"experiment": "heldout6", "model": model, "epoch_index": window, "epoch_energy_j": truth,
+            row.update({"experiment": FRESH, "model": model, "epoch_index": window, "epoch_energy_j": truth,
                         "epoch_duration_s": 60.0, "gpu_name": ref})
             rows.append(row.to_dict())
     for model in ("resnet18", "vgg11"):  # zoo anchors on the same card, in the conditions of their fitted rows
         fitted = macs[(macs["model"] == model) & (macs["dataset"] == "fashion_mnist")]
-        rows += [r.copy().to_dict() | {"experiment": "heldout6", "epoch_energy_j": card * r["epoch_energy_j"]}
+        rows += [r.copy().to_dict() | {"experiment": FRESH, "epoch_energy_j": card * r["epoch_energy_j"]}
                  for _, r in fitted.iterrows()]
-    pd.DataFrame(rows).to_csv(tmp_path / "kpi_heldout6.csv", index=False)
+    pd.DataFrame(rows).to_csv(tmp_path / f"{FRESH_CSV}.csv", index=False)
     runs = pr.load_runs(tmp_path)
     assert runs["heldout"].sum() == 4 + len(runs[runs["heldout"] & runs["model"].isin(["resnet18", "vgg11"])])
     # the fit is the same with and without the held-out rows
@@ -516,16 +520,16 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     without = pr.fit_coefficients(runs[~runs["heldout"]], coeffs["features"])
     _assert_close(json.loads(json.dumps(pr.jsonable(with_rows))), json.loads(json.dumps(pr.jsonable(without))))
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
-    held = table[(table["split"] == "heldout6")].set_index("predictor")
+    held = table[(table["split"] == FRESH)].set_index("predictor")
     assert held.loc["static_features", "n_runs"] == 4 and held.loc["static_features", "n_models"] == 4  # no anchor
     assert held.loc["static_features", "mape_pct"] > 2  # the card's 6 % is in the error...
     assert held.loc["static_features", "coverage_pct"] == 100
-    adjusted = table[table["split"] == "heldout6_card_adjusted"].set_index("predictor")
+    adjusted = table[table["split"] == f"{FRESH}_card_adjusted"].set_index("predictor")
     assert list(adjusted.index) == ["static_features"] and adjusted.loc["static_features", "n_models"] == 4
     # ... and the anchors take it out: the truth is the model itself x the card, +/- 2 %
     assert adjusted.loc["static_features", "mape_pct"] < 3
     assert adjusted.loc["static_features", "mape_pct"] < held.loc["static_features", "mape_pct"]
-    splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5", "heldout6"}
+    splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5", FRESH}
     assert splits <= set(table["split"])
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
 
@@ -579,19 +583,19 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     held = []
     for model in HELDOUT5_MODELS[-3:]:
         truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
-        held.append({**template.to_dict(), "experiment": "heldout6", "model": model, "epoch_energy_j": truth})
-    pd.DataFrame(held).to_csv(tmp_path / "kpi_heldout6.csv", index=False)
+        held.append({**template.to_dict(), "experiment": FRESH, "model": model, "epoch_energy_j": truth})
+    pd.DataFrame(held).to_csv(tmp_path / f"{FRESH_CSV}.csv", index=False)
     runs = pr.load_runs(tmp_path)
     fitted = pr.fit_coefficients(runs, coeffs["features"])
     assert fitted["reference_gpu"] == coeffs["reference_gpu"]  # the H100 has more runs
     own = fitted["fits"]["NVIDIA H200"]
     assert own["source"] == "own rows" and "static" in own and "gpu_factor" not in own and own["n_models"] == 20
     table = pv.validation_table(pv.cross_validate(runs, coeffs["features"]))
-    held_rows = table[(table["split"] == "heldout6") & (table["predictor"] == "static_features")]
+    held_rows = table[(table["split"] == FRESH) & (table["predictor"] == "static_features")]
     assert list(held_rows["gpu_name"]) == ["NVIDIA H200"] and int(held_rows["n_runs"].iloc[0]) == 3
     assert float(held_rows["mape_pct"].iloc[0]) < 10
     assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
-    via = table[table["split"] == "heldout6_via_reference_gpu"]
+    via = table[table["split"] == f"{FRESH}_via_reference_gpu"]
     assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
 
 

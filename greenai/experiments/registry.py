@@ -366,7 +366,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
-                                        "synthetic_kinds", "heldout6", "nearfamily",
+                                        "synthetic_kinds", "heldout6", "nearfamily", "heldout7",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
