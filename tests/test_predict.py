@@ -646,3 +646,20 @@ def test_target_table_scores_models_and_says_which_targets_are_met():
     assert list(pv.outside_pct([50.0, 100.0], [60.0, 90.0], [80.0, 110.0])) == pytest.approx([20.0, 0.0])
     near = pv.target_table(pd.DataFrame(rows).assign(split="near"), {"near": "near_family"}).iloc[0]
     assert math.isnan(near["worst_model_ape_pct_met"]) and not near["mape_pct_met"]  # not targeted; 11 % > 5 %
+
+
+def test_prospective_table_turns_each_earlier_sets_scores_into_its_errors():
+    fit = {"unseen_scores_prospective": {"a": [math.log(1 / 0.8), 0.0], "b": [math.log(1 / 1.1), 3.0],
+                                         "c": [0.0, 0.5]},
+           "prospective_sets": {"kpi_heldout2": {"fit_models": 9, "fit_runs": 12, "scored": ["a", "b"]},
+                                "kpi_heldout": {"fit_models": 2, "fit_runs": 4, "scored": []},
+                                "kpi_nearfamily": {"fit_models": 11, "fit_runs": 14, "scored": ["c"]}}}
+    per_model, per_set = pv.prospective_table(fit)
+    # log(measured / predicted) = log(1 / 0.8): predicted 20 % under
+    assert per_model.set_index("model")["error_pct"].round(6).to_dict() == {"a": -20.0, "b": 10.0, "c": 0.0}
+    assert per_model.set_index("model").loc["b", "score"] == pytest.approx(math.log(1.1) / 2)
+    assert per_set["set"].tolist() == ["heldout2", "nearfamily"]  # a set that scored none is left out
+    h2 = per_set.set_index("set").loc["heldout2"]
+    assert (h2["models"], h2["fit_models"], h2["worst_model"]) == (2, 9, "a")
+    assert h2["mape_pct"] == pytest.approx(15.0) and h2["worst_model_ape_pct"] == pytest.approx(20.0)
+    assert pv.prospective_table({})[1].empty

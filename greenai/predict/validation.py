@@ -20,7 +20,7 @@ from greenai.predict.fits import fit_factor
 from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "outside_pct", "target_table"]
+           "outside_pct", "target_table", "prospective_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -269,3 +269,35 @@ def target_table(predictions, splits: dict):
                 row[f"{key}_met"] = bool(row[key] >= goal if key == "coverage_pct" else row[key] <= goal)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def prospective_table(static_fit: dict):
+    """Each earlier held-out set as a fit of the rows measured before it met it (the scores the interval is
+    calibrated on, :func:`greenai.predict.fits.prospective_spread`), from one static-feature fit of the
+    coefficients (``coeffs["fits"][gpu]["static"]["energy_j"]``).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        One row per scored model (``set``, ``model``, ``error_pct`` = 100 (predicted / measured - 1) of its
+        energy per epoch, ``leverage``, ``score``) and one per set (``models``, ``fit_models`` in its fit, ``mape_pct``,
+        ``worst_model_ape_pct``, ``worst_model``, ``bias_pct``: median signed error); empty without such scores.
+    """
+    import pandas as pd  # heavy: pandas
+
+    scores = static_fit.get("unseen_scores_prospective") or {}
+    sets = static_fit.get("prospective_sets") or {}
+    rows = [{"set": HELDOUT_SPLITS.get(csv, csv), "model": m, "error_pct": 100 * math.expm1(-scores[m][0]),
+             "leverage": scores[m][1], "score": abs(scores[m][0]) / math.sqrt(1 + scores[m][1])}
+            for csv, info in sets.items() for m in info["scored"] if m in scores]
+    per_model = pd.DataFrame(rows, columns=["set", "model", "error_pct", "leverage", "score"])
+    per_set = []
+    for csv, info in sets.items():
+        d = per_model[per_model["set"] == HELDOUT_SPLITS.get(csv, csv)]
+        if d.empty:
+            continue
+        worst = d.loc[d["error_pct"].abs().idxmax()]
+        per_set.append({"set": HELDOUT_SPLITS.get(csv, csv), "models": len(d), "fit_models": info["fit_models"],
+                        "mape_pct": d["error_pct"].abs().mean(), "worst_model_ape_pct": abs(worst["error_pct"]),
+                        "worst_model": worst["model"], "bias_pct": d["error_pct"].median()})
+    return per_model, pd.DataFrame(per_set)
