@@ -54,19 +54,25 @@
 #      DaViT, FocalNet);
 #    - set 6 (`kpi_heldout6`, timm families none of the above has, chosen to exercise the
 #      layer kinds added to the static pass: recurrent mixers, pooled, windowed and linear
-#      attention, squeeze-excite, pre-activation), the fresh test: never fitted; beside it
-#      the **near-family split** (`kpi_nearfamily`: new torchvision variants of fitted
-#      families). Each of sets 4 to 6 was measured after four zoo **anchors** on the same
-#      card; their ratio to the fitted rows of the same runs measures the card, since two
-#      H200s differed by 8 % on the same runs (`kpi_hardware_h200`).
+#      attention, squeeze-excite, pre-activation) and beside it the **near-family split**
+#      (`kpi_nearfamily`: new torchvision variants of fitted families);
+#    - set 7 (`kpi_heldout7`, 16 more timm families: RepGhost, Inception-v4,
+#      Inception-ResNet-v2, HardCoReNAS, SHViT, FasterNet, CrossViT, Xception, LambdaNet,
+#      EfficientViM, LowFormer, iFormer, ViTamin, CPUBone, Hiera (SAM 2), ConvMixer), the
+#      fresh test: never fitted.
+#
+#    Each of sets 4 to 7 was measured after four zoo **anchors** on the same card; their
+#    ratio to the fitted rows of the same runs measures the card, since two H200s differed
+#    by 8 % on the same runs (`kpi_hardware_h200`).
 #
 #    Before set 6 was measured, 16 more synthetic architectures (`kpi_synthetic_kinds`) of
 #    the block kinds the fit had not seen (bidirectional LSTM and GRU mixers, windowed
 #    attention with a relative-position bias, pooled and linear attention, FFT, shift and
 #    pooling token mixers, gating, pre-activation) joined the fit.
 #
-#    The splits `heldout` … `heldout4` show what a fit on the zoo and the synthetic
-#    architectures alone does on the earlier sets (`git log -- greenai/data_files` gives the
+#    The splits `heldout` … `nearfamily` show what a fit on the zoo and the synthetic
+#    architectures alone does on the earlier sets; the interval's section shows how a fit of
+#    the rows measured before each set met it (`git log -- greenai/data_files` gives the
 #    commits each set was predicted from).
 #
 # The coefficients are written to `greenai/data_files/predict_coefficients.json`, which
@@ -90,7 +96,7 @@ NOTEBOOK = "05_prediction"
 # ## Measuring (GPU only)
 # With `MEASURE=True` on a GPU, the synthetic architectures, the held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
-# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily` and, on an H200,
+# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7` and, on an H200,
 # `macs_h200` experiments; resumable, rows appended to `results/raw/`).
 
 # %%
@@ -98,7 +104,7 @@ if MEASURE:
     from greenai import campaign
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-             "heldout6", "nearfamily"]
+             "heldout6", "nearfamily", "heldout7"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
@@ -182,9 +188,9 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(shown, shown_fits, ref), "fig_4_16_l
 # or synthetic model predicted by a fit without it (its interval is then the
 # leave-one-model-out spread of the others, as for any new architecture).
 # `leave_one_family_out`: each family of the earlier held-out sets predicted by a fit
-# without any of its models. `heldout` … `heldout4`: the earlier sets predicted by a fit on
-# the zoo and the synthetic architectures alone. `heldout6` (the fresh set) and `nearfamily`:
-# predicted by the shipped coefficients; `*_card_adjusted`: the same times its card's factor
+# without any of its models. `heldout` … `nearfamily`: the earlier sets predicted by a fit on
+# the zoo and the synthetic architectures alone. `heldout7` (the fresh set): predicted by the
+# shipped coefficients, committed before its rows were predicted; `*_card_adjusted`: the same times its card's factor
 # from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
 
 # %%
@@ -193,33 +199,46 @@ validation = pv.validation_table(predictions)
 save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
-FRESH, NEAR = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
-for split, csv in ((FRESH, pr.HELDOUT_CSVS[0]), (NEAR, pr.HELDOUT_CSVS[1])):
+FRESH_CSV = pr.HELDOUT_CSVS[0]
+FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
+for split, csv in ((FRESH, FRESH_CSV),):
     if split not in set(validation["split"]):
         print(f"no rows of {split} yet (results/raw/{csv}.csv): measure them on a GPU with "
               f"`python -m greenai campaign -e {split}`")
 
 # %% [markdown]
-# ## The targets on the fresh set and the near-family split
+# ## The targets on the fresh set
 # Per model (its runs averaged): the static-feature model's error and how far the measured
-# energy lies outside the 90 % interval. Targets: on the fresh set MAPE <= 8 %, worst model
-# <= 25 %, the interval covering >= 90 % and no model outside it by more than 10 %; on the
-# near-family split MAPE <= 5 %. Raw: as a user on another card of the fitted kind gets it;
-# card-adjusted: times the card factor of the anchors measured beside the set.
+# energy lies outside the 90 % interval. Targets: MAPE <= 8 %, worst model <= 25 %, the
+# interval covering >= 90 % and no model outside it by more than 10 %. Raw: as a user on
+# another card of the fitted kind gets it; card-adjusted: times the card factor of the
+# anchors measured beside the set. (The near-family split, target MAPE <= 5 %, was measured
+# once beside set 6; it is fitted since, and the next section shows how a fit of the rows
+# measured before it met it.)
 
 # %%
-TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh", NEAR: "near_family",
-                 f"{NEAR}_card_adjusted": "near_family"}
+TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh"}
 targets = pv.target_table(predictions, TARGET_SPLITS)
 save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
 
 # %% [markdown]
+# On set 7 (16 timm families, measured before the coefficients above were refitted with sets
+# 6 and the near-family split and frozen; predicted afterwards) the MAPE target is met (5.4 %)
+# and so is the interval's coverage (15 of 16 models, 93.75 %). Both per-model targets are
+# missed by one model: CPUBone-S0 draws 35 % more than predicted and lies 16 % above its
+# interval; the other 15 lie within ±7.2 %. On set 6 the same protocol had given 13.8 % and 68.75 %
+# (next section: set 6 as a fit of the rows measured before it met it).
+
+# %% [markdown]
 # ## An interval that knows when it extrapolates
-# Every family of the fitted rows was left out of the fit in turn; each point is one left-out
-# model, its error against the leverage of its feature mix in that fit (1: like the fit's
-# rows on average). The band is the 90 % interval a new architecture gets:
-# `exp(±q·sqrt(1 + leverage))`, `q` the conformal quantile of these scores.
+# Each earlier held-out set is met by a fit of the rows measured before it, as it was when it
+# was fresh: each point is one of its models, its error against the leverage of its feature
+# mix in that fit (1: like the fit's rows on average). The band is the 90 % interval a new
+# architecture gets: `exp(±q·sqrt(1 + leverage))`, `q` the conformal quantile of these
+# scores. Families left out of the fit in turn gave smaller errors than the sets met
+# afterwards (their `q` is printed beside), so the interval is calibrated on the sets. Where a
+# GPU has fewer than 10 such models (the H100), each family left out in turn scores it.
 
 # %%
 LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverage_h100",
@@ -227,9 +246,17 @@ LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverag
 for gpu, figure_name in LEVERAGE_FIGURES.items():
     static_energy = coeffs["fits"].get(gpu, {}).get("static", {}).get("energy_j")
     if static_energy and static_energy.get("unseen_scores") and static_energy["q_unseen"] == static_energy["q_unseen"]:
+        method = static_energy.get("q_unseen_method", "")
         save_figure(ch4.fig_prediction_interval_vs_leverage(static_energy["unseen_scores"], static_energy["q_unseen"],
-                                                            gpu), figure_name)
-        print(f"{gpu}: q = {static_energy['q_unseen']:.4f} over {static_energy['n_unseen']} left-out models")
+                                                            gpu, method=method), figure_name)
+        print(f"{gpu}: q = {static_energy['q_unseen']:.4f} over {static_energy['n_unseen']} models ({method}); "
+              f"each family left out: q = {static_energy.get('q_unseen_lofo', float('nan')):.4f}")
+
+# %%
+prospective_runs, prospective = pv.prospective_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
+save_table(prospective_runs, "prediction_prospective_runs")
+save_table(prospective, "prediction_prospective")
+display(prospective.round(2))  # noqa: F821
 
 # %%
 save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
@@ -295,7 +322,7 @@ def _heldout_claim(claim_id, split, which, context):
     the interval's coverage."""
     found = split in set(validation["split"])
     return dict(claim_id=claim_id, section="4.2 (beyond)",
-                description=f"static-feature model on {which} (MAPE; target <= 10 %)",
+                description=f"static-feature model on {which} (MAPE)",
                 thesis_value=float("nan"), our_value=_v(split, "static_features"), unit="%",
                 note=(f"{context}; HC model: {_v(split, 'thesis_hc'):.1f} %; 90 % PI covers "
                       f"{_v(split, 'static_features', 'covered'):.0f} of {_v(split, 'static_features', 'n_runs'):.0f} "
@@ -321,6 +348,19 @@ def _target_claim(claim_id, split, column, description):
                 our_value=float(r[column]), unit="%", note=note)
 
 
+def _prospective_claim(claim_id, split, description, target_pct):
+    """An earlier set's MAPE as a fit of the rows measured before it met it (``prospective``), or why it is missing."""
+    row = prospective[prospective["set"] == split] if len(prospective) else prospective
+    if not len(row):
+        return dict(claim_id=claim_id, section="4.2 (beyond)", description=description, thesis_value=float("nan"),
+                    our_value=float("nan"), unit="%", note=f"no {split} rows recorded yet")
+    r = row.iloc[0]
+    return dict(claim_id=claim_id, section="4.2 (beyond)", description=description, thesis_value=float("nan"),
+                our_value=float(r["mape_pct"]), unit="%",
+                note=f"{'met' if r['mape_pct'] <= target_pct else 'missed'}; {int(r['models'])} models, a fit of "
+                     f"{int(r['fit_models'])} models; worst {r['worst_model']} {r['worst_model_ape_pct']:.1f} %")
+
+
 hc_ref = ref_fit["thesis"]
 claims.record(NOTEBOOK, [
     dict(claim_id="4.2.1-hc-j-per-mac", section="4.2.1",
@@ -341,9 +381,9 @@ claims.record(NOTEBOOK, [
               f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
     _heldout_claim("family_lofo_mape_static", "leave_one_family_out",
                    "the earlier held-out sets, each family left out of the fit in turn",
-                   "torchvision and timm families of held-out sets 1 to 4"),
+                   "torchvision and timm families of held-out sets 1 to 6 and the near-family split"),
     _heldout_claim("fresh_heldout_mape_static", FRESH, "the fresh held-out set",
-                   "set 6: timm families none of the fitted rows has, measured after the coefficients were frozen; "
+                   "set 7: timm families none of the fitted rows has, measured after the coefficients were frozen; "
                    "target of this set: MAPE <= 8 %"),
     _target_claim("fresh_heldout_worst_model_static", FRESH, "worst_model_ape_pct",
                   "static-feature model on the fresh held-out set: the worst model's error (target <= 25 %)"),
@@ -351,8 +391,9 @@ claims.record(NOTEBOOK, [
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
-    _target_claim("nearfamily_mape_static", NEAR, "mape_pct",
-                  "static-feature model on new torchvision variants of fitted families (MAPE; target <= 5 %)"),
+    _prospective_claim("nearfamily_mape_static", "nearfamily",
+                       "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
+                       "measured before them (MAPE; target <= 5 %)", 5.0),
     dict(claim_id="fresh_heldout_card_adjusted_mape_static", section="4.2 (beyond)",
          description="static-feature model on the fresh held-out set, times the card factor of its anchors (MAPE)",
          thesis_value=float("nan"), our_value=_v(f"{FRESH}_card_adjusted", "static_features"), unit="%",
