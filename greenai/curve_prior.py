@@ -61,6 +61,9 @@ CANDIDATES: dict[str, tuple[bool, bool]] = {"C0": (False, False), "C1": (True, F
                                             "C3": (True, True)}
 #: the defaults of ``same_dataset`` and ``time_in_steps`` (the candidate chosen, see the module docstring)
 SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
+#: source files of curves recorded after the method above was frozen: the runs of :func:`fresh_validation`, kept out
+#: of the references whenever the method is validated on the runs recorded before
+FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv",)
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,27 @@ def _cached_match(cache: dict):
     return match
 
 
+#: the columns of a validation line that name its run (with ``source_file``)
+LINE_KEYS: tuple[str, ...] = ("experiment", "gpu_name", "model", "dataset", "precision", "batch_size")
+
+
+def leaves_chance(validation: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """Per line of a validation (:func:`early_stop_validation`, :func:`fresh_validation`) of runs of ``rows``:
+    whether its run's test accuracy leaves chance, i.e. at least :data:`greenai.accuracy.MIN_EPOCHS` epochs lie
+    above chance + :data:`greenai.accuracy.CHANCE_MARGIN`, as a learning curve (and a :func:`reference`) needs."""
+    keys = [*LINE_KEYS, "source_file"]
+    learning = set()
+    for _, r in acc.runs(rows).iterrows():
+        sel = acc.run_rows(rows, r)
+        try:
+            acc.prepare_curve(sel.n_epochs, sel.test_accuracy, acc.chance_accuracy(sel))
+        except acc.AccuracyError:
+            continue
+        learning.add(tuple(str(r[k]) for k in keys))
+    return pd.Series([tuple(str(line[k]) for k in keys) in learning for _, line in validation.iterrows()],
+                     index=validation.index, dtype=bool)
+
+
 def _cases(rows: pd.DataFrame, ids: dict[str, int], ks: Sequence[int], fraction_of_best: float):
     """(cases, first-k epochs and accuracies per (run id, k), table lines) of every run of ``rows`` named in
     ``ids`` (run name → id; a reference's id is its index)."""
@@ -288,7 +312,7 @@ def _cases(rows: pd.DataFrame, ids: dict[str, int], ks: Sequence[int], fraction_
             head = sel.iloc[:k]
             heads[(i, k)] = (head.n_epochs.to_numpy(dtype=float), head.test_accuracy.to_numpy(dtype=float))
             cases.append(_Case(i, r.model, r.dataset, steps, k, target, m_epoch, m_epoch <= k))
-            line = {c: r[c] for c in ("experiment", "gpu_name", "model", "dataset", "precision", "batch_size")}
+            line = {c: r[c] for c in LINE_KEYS}
             lines.append(line | {"source_file": r.source_file, "k": k, "recorded_epochs": len(sel),
                                  "target_accuracy": target, "measured_epoch": m_epoch, "measured_energy_j": m_energy,
                                  "reached_within_fit": m_epoch <= k,

@@ -427,6 +427,23 @@ def summary(validation: pd.DataFrame, targets: dict[int, float] | None = None) -
     return pd.DataFrame(out)
 
 
+def summaries(validations: dict[str, pd.DataFrame], targets: dict[int, float] | None = None) -> pd.DataFrame:
+    """:func:`summary` of each validation, one block of lines per method: ``method`` (its key) first."""
+    out = pd.concat([summary(v, targets).assign(method=name) for name, v in validations.items()], ignore_index=True)
+    return out[["method", *[c for c in out if c != "method"]]]
+
+
+def residuals_by(validation: pd.DataFrame, keys: Sequence[str] = ("prior", "k", "dataset")) -> pd.DataFrame:
+    """Per group of ``keys``: the runs not yet at the target after k epochs that got an energy prediction, their
+    signed median energy error [%] (negative: the prediction comes too early) and median |energy error| [%]."""
+    pending = validation[~validation.reached_within_fit.astype(bool) & validation.energy_error_pct.notna()]
+    return (pending.groupby(list(keys))
+            .agg(runs=("energy_error_pct", "size"),
+                 median_energy_error_pct=("energy_error_pct", "median"),
+                 median_abs_energy_error_pct=("energy_error_pct", lambda e: e.abs().median()))
+            .reset_index())
+
+
 @lru_cache(maxsize=4)
 def _calibration(raw_dir: str | None, level: float) -> dict[int, tuple[float, float, float]]:
     rows = acc.load_rows(raw_dir)

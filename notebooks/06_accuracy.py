@@ -49,6 +49,11 @@
 # row names its GPU, and ShuffleNetV2's energy per epoch on Fashion-MNIST drops by about a third at the seam
 # (launch-bound at 32 px, it follows the host as much as the GPU), its accuracy does not jump.
 #
+# `results/raw/accuracy_curves_fresh.csv` (campaign experiment `accuracy_curves_fresh`) holds curves recorded
+# *after* the population prior below was frozen, under the same conditions, of models none of the runs above has.
+# They are kept apart (`curve_prior.FRESH_SOURCES`): every section up to "A fresh test" uses the runs recorded
+# before, and that section predicts the fresh runs from them alone.
+#
 # **CIFAR-10 stands in for CIFAR-100.** CIFAR-100 could not be obtained offline, so the
 # thesis' CIFAR-100 panels — **Fig 4.18 (AlexNet) and Fig 4.20 (ResNet18)** — are drawn on
 # CIFAR-10 (same images and shapes, 10 classes instead of 100: accuracies are not comparable
@@ -88,7 +93,9 @@ if MEASURE:  # on a GPU: 30 epochs of AlexNet and ResNet18 per dataset, appended
     for name in names:
         campaign.run_experiment(name, out_dir=RAW_DIR, quick=QUICK)
 
-rows = accuracy.load_rows(RAW_DIR)
+recorded = accuracy.load_rows(RAW_DIR)
+is_fresh = recorded.source_file.isin(curve_prior.FRESH_SOURCES)
+rows, fresh_rows = recorded[~is_fresh], recorded[is_fresh]  # the runs recorded before the method was frozen; after
 table = accuracy.runs(rows)
 campaign_rows = rows[rows.source_file.str.startswith("accuracy_")] if len(rows) else rows
 if campaign_rows.empty:
@@ -244,11 +251,8 @@ if len(ensemble):
     prior = pd.concat([curve_prior.early_stop_validation(rows, ks=KS, model_out=m) for m in (False, True)],
                       ignore_index=True)
     save_table(prior, "accuracy_prior_validation")
-    prior_summary = pd.concat(
-        [learning_curves.summary(ensemble).assign(method="per-run ensemble")]
-        + [learning_curves.summary(g).assign(method=f"population prior, {name}") for name, g in prior.groupby("prior")],
-        ignore_index=True)
-    prior_summary = prior_summary[["method", *[c for c in prior_summary if c != "method"]]]
+    prior_summary = learning_curves.summaries(
+        {"per-run ensemble": ensemble} | {f"population prior, {name}": g for name, g in prior.groupby("prior")})
     save_table(prior_summary, "accuracy_prior_summary")
     display(prior_summary.round(3))  # noqa: F821
 else:
@@ -261,12 +265,7 @@ else:
 
 # %%
 if len(prior_summary):
-    pending = prior[~prior.reached_within_fit.astype(bool) & prior.energy_error_pct.notna()]
-    prior_by_dataset = (pending.groupby(["prior", "k", "dataset"])
-                        .agg(runs=("energy_error_pct", "size"),
-                             median_energy_error_pct=("energy_error_pct", "median"),
-                             median_abs_energy_error_pct=("energy_error_pct", lambda e: e.abs().median()))
-                        .reset_index())
+    prior_by_dataset = learning_curves.residuals_by(prior, ["prior", "k", "dataset"])
     save_table(prior_by_dataset, "accuracy_prior_residuals_by_dataset")
     display(prior_by_dataset.round(1))  # noqa: F821
 
@@ -280,6 +279,68 @@ if len(prior_summary):
 # compete for every run. With 16 curves instead of 11 the k = 5 error rose: the weightings and the time-stretch grid
 # were chosen when 11 curves were recorded, and these numbers move by several points with a run or two
 # more or less on either side of the median.
+
+# %% [markdown]
+# ## A fresh test
+# Everything above was measured on the runs the method was chosen on. `results/raw/accuracy_curves_fresh.csv` was
+# recorded after the method, its weightings and the rule that picked it were frozen: SqueezeNet 1.1, ResNet50,
+# EfficientNet-B0 and MnasNet 1.0 on Fashion-MNIST, and SqueezeNet 1.1, ResNet50 and MnasNet 1.0 on the first
+# 20,000 CIFAR-10 training images, 30 epochs at 32 px, batch 256, bf16, as `accuracy_curves`; none of these models
+# is among the references. EfficientNet-B0 on CIFAR-10 belongs to the same grid but was not measured: 7 runs of 8.
+# `curve_prior.fresh_validation` predicts each fresh run from its first k epochs with a prior built on the runs
+# recorded before alone (references, weighting per k and conformal interval chosen by leave-one-run-out over them,
+# as a user's prediction is made), against the same targets. A run at chance has no learning curve: the summary
+# repeats the fresh numbers over the runs whose test accuracy leaves chance (`leaves_chance`: at least four epochs
+# above 1 / classes + 0.02, what the prior needs of a reference), a split made after seeing the curves.
+
+# %%
+FRESH_ALL, FRESH_LEARNING = "population prior, fresh", "population prior, fresh, runs that leave chance"
+if len(fresh_rows) and len(rows):
+    fresh = curve_prior.fresh_validation(rows, fresh_rows, ks=KS)
+    fresh["leaves_chance"] = curve_prior.leaves_chance(fresh, fresh_rows)
+    save_table(fresh, "accuracy_prior_fresh_validation")
+    fresh_summary = learning_curves.summaries({FRESH_ALL: fresh, FRESH_LEARNING: fresh[fresh.leaves_chance]})
+    save_table(fresh_summary, "accuracy_prior_fresh_summary")
+    display(fresh_summary.round(3))  # noqa: F821
+    display(fresh.pivot_table(index=["dataset", "model", "leaves_chance", "measured_epoch"], columns="k",  # noqa: F821
+                              values="energy_error_pct").round(1))
+    display(learning_curves.residuals_by(fresh, ["k", "dataset"]).round(1))  # noqa: F821
+    save_figure(ch4.fig_energy_to_accuracy_fresh(fresh_rows, fresh, ks=KS[:2]), "fig_energy_to_accuracy_fresh")
+else:
+    fresh_summary = pd.DataFrame()
+    print("no fresh curves recorded (results/raw/accuracy_curves_fresh.csv): no fresh test")
+
+# %% [markdown]
+# **Reading the fresh test.** The figure shows each fresh run: its measured curve against cumulative energy, the
+# energy at which it first reached 99 % of its best (dashed) and the predictions from its first 5 and 10 epochs
+# with their intervals (bars; the k-th epoch ringed). Two of the seven runs never learn: SqueezeNet 1.1 on
+# Fashion-MNIST stays at chance with its training loss at ln 10, so "99 % of its best" is reached at epoch 1 and
+# counts as an error of 0 at every k; MnasNet 1.0 on CIFAR-10 lowers its training loss but its test accuracy stays
+# at chance, and its target is a single epoch's spike to 0.116 at epoch 25. MnasNet 1.0 on Fashion-MNIST sits at
+# chance until epoch 22 and is still rising at epoch 30, its last recorded epoch and the epoch of its target.
+#
+# * **k = 5: met over all seven runs, by 0.6 points, and missed over the runs that learn.** The median |energy
+#   error| is 19.4 % (target ≤ 20 %), 22.2 % over the six runs not yet at the target; over the five runs that leave
+#   chance it is 25.0 %, 5 points above the target. The two runs at chance hold the median down (errors 0 % and
+#   +1 %, the latter luck on the spike).
+# * **k = 10: missed, by 13.6 points.** 23.6 % over all seven runs (target ≤ 10 %), 26.1 % over the six not yet at
+#   the target, 28.7 % over the five that learn. In-sample the k = 10 target was met (7.7 % leave-run-out, 7.9 %
+#   leave-model-out), but there most Fashion-MNIST runs had already reached their target by epoch 10 and counted
+#   with an error of 0; the fresh runs reach theirs late (epoch 21 to 30, except ResNet50 on Fashion-MNIST at 11 and
+#   SqueezeNet 1.1 at 1), so only one of seven is reached by k = 10. Over the runs not yet at the target the fresh
+#   26.1 % lies between the in-sample leave-model-out 12.8 % and leave-run-out 29.1 %.
+# * **k = 15 does not help:** 32.1 % over all runs, 67.5 % over the five not yet at the target; the MnasNet runs and
+#   EfficientNet-B0 on Fashion-MNIST are put 67 % to 86 % too late.
+# * **Coverage: met.** The calibrated intervals hold the measured epoch for all seven runs at every k, but they are
+#   wide (median width 38 epochs at k = 5, more than the 30 recorded, and 21 at k = 10): they cover by being broad.
+#
+# **Where it errs.** By dataset the pattern of the in-sample k = 5 residuals returns: Fashion-MNIST targets are put
+# late (signed median +39.5 % at k = 5, +28.7 % at k = 10; EfficientNet-B0 +40 % / +21 %, MnasNet 1.0 +71 % / +61 %,
+# ResNet50 −16 % / +29 %), CIFAR-10 is mixed at k = 5 (ResNet50 −25 %, SqueezeNet 1.1 +19 %) and early at k = 10
+# (median −22.6 %, with ResNet50 at +43 %). Seven runs, two of them at chance, are a small test: a run more or less
+# moves these medians by several points. What it does say is that the k = 10 accuracy measured in-sample does not
+# carry over to models the prior has not seen, and that the k = 5 target is met here only with the help of runs that
+# never learned.
 
 # %% [markdown]
 # ## Claims
@@ -353,5 +414,43 @@ for r in prior_summary[prior_summary.method != "per-run ensemble"].itertuples() 
               + (f"; target <= {goal:g} %: {'met' if r.energy_target_met else 'missed'}" if goal == goal else "")
               + (f"; leave-model-out {out.median_abs_energy_error_pct.iloc[0]:.1f} %, covers "
                  f"{out.interval_coverage.iloc[0]:.0%}" if len(out) else ""))))
+def target_verdict(value: float, goal: float, above: bool = False) -> str:
+    """'met', or 'missed by …' (points of a percentage, or of a fraction in percent with ``above``)."""
+    if value != value:
+        return "no value"
+    if (value >= goal) if above else (value <= goal):
+        return "met"
+    return f"missed by {100 * (goal - value):.0f} points" if above else f"missed by {value - goal:.1f} points"
+
+
+if len(fresh_summary):
+    learning_runs = fresh_summary[fresh_summary.method == FRESH_LEARNING].set_index("k")
+    everything = fresh_summary[fresh_summary.method == FRESH_ALL]
+    for r in everything.itertuples():
+        goal = r.target_energy_error_pct
+        sub = learning_runs.loc[r.k] if r.k in learning_runs.index else None
+        claim_rows.append(dict(
+            claim_id=f"energy_to_accuracy_fresh_k{r.k}", section="4.2.3",
+            description=f"median |error| of the energy to 99 % of best accuracy, prior learned from the curves "
+                        f"recorded before, first {r.k} epochs of runs recorded after the method was frozen (fresh test)",
+            thesis_value=NAN, our_value=r.median_abs_energy_error_pct, unit="%",
+            note=(f"{r.runs} fresh runs; not yet at the target after {r.k} epochs ({r.not_yet_reached}): "
+                  f"{r.median_abs_energy_error_pct_not_yet_reached:.1f} %; interval covers {r.interval_coverage:.0%}"
+                  + (f"; target <= {goal:g} %: {target_verdict(r.median_abs_energy_error_pct, goal)}"
+                     if goal == goal else "")
+                  + ("" if sub is None else
+                     f"; the {sub.runs} runs that leave chance: {sub.median_abs_energy_error_pct:.1f} % "
+                     f"(not yet at the target: {sub.median_abs_energy_error_pct_not_yet_reached:.1f} %)"
+                     + (f", target {target_verdict(sub.median_abs_energy_error_pct, goal)}" if goal == goal else "")))))
+    worst = everything.loc[everything.interval_coverage.idxmin()]
+    claim_rows.append(dict(
+        claim_id="energy_to_accuracy_fresh_coverage", section="4.2.3",
+        description="interval coverage of the energy to 99 % of best accuracy on the fresh runs, prior learned from "
+                    "the curves recorded before (lowest over the windows k)",
+        thesis_value=NAN, our_value=float(worst.interval_coverage), unit="fraction",
+        note=(f"target >= 80 %: {target_verdict(worst.interval_coverage, worst.target_coverage, above=True)}; "
+              + ", ".join(f"k = {r.k}: {r.interval_coverage:.0%} of {r.runs}" for r in everything.itertuples())
+              + "; runs that leave chance: "
+              + ", ".join(f"k = {k}: {r.interval_coverage:.0%} of {r.runs}" for k, r in learning_runs.iterrows()))))
 claims.record(NOTEBOOK, claim_rows)
 pd.DataFrame(claim_rows)[["claim_id", "thesis_value", "our_value", "unit", "note"]]

@@ -254,3 +254,18 @@ def test_fresh_validation_leaves_a_run_in_both_frames_out_of_the_references():
     v = cp.fresh_validation(references, fresh, ks=(5,), match=spy)
     assert len(v) == 1 and v.model.iloc[0] == "r5"
     assert "r5" not in used and len(used) == len(FAMILY) - 1
+
+
+def test_leaves_chance_marks_the_lines_of_runs_whose_accuracy_never_leaves_chance():
+    rows = _family_rows([("f0", "d", 0.90, 0.5, 6.5), ("f1", "d", 0.90, 0.5, 10.0)], "accuracy_fresh.csv")
+    stuck = rows.model == "f1"
+    rows.loc[stuck, "test_accuracy"] = 0.1 + 0.005 * (rows.loc[stuck, "n_epochs"] % 2)  # at chance (10 classes)
+    v = cp.fresh_validation(_family_rows(FAMILY, "accuracy_t.csv"), rows, ks=(5, 10))
+    learning = cp.leaves_chance(v, rows)
+    assert learning.index.equals(v.index) and (learning == (v.model == "f0")).all()
+    late = rows.copy()  # leaving chance in its last MIN_EPOCHS epochs is enough, one epoch fewer is not
+    last = late.n_epochs > late.n_epochs.max() - cp.acc.MIN_EPOCHS
+    late.loc[stuck & last, "test_accuracy"] = 0.5
+    assert cp.leaves_chance(v, late).all()
+    late.loc[stuck & (late.n_epochs == late.n_epochs.max() - cp.acc.MIN_EPOCHS + 1), "test_accuracy"] = 0.1
+    assert not cp.leaves_chance(v, late)[v.model == "f1"].any()

@@ -138,3 +138,18 @@ def test_predict_observed_refuses_missing_columns_and_too_few_epochs(tmp_path, c
     assert "cannot read" in capsys.readouterr().err
     assert cli.main(["predict", "--model", "resnet18"]) == 2  # the energy prediction still needs its arguments
     assert "--dataset, --batch-size" in capsys.readouterr().err
+
+
+def test_summaries_and_residuals_by_put_several_validations_side_by_side():
+    line = {"reachable": True, "covered": True, "epoch_error": 1.0, "predicted_epoch_low": 8.0,
+            "predicted_epoch_high": 12.0, "prior": "p"}
+    v = pd.DataFrame([line | {"k": 5, "dataset": d, "energy_error_pct": e, "reached_within_fit": w}
+                      for d, e, w in [("a", -10.0, False), ("a", 30.0, False), ("b", 0.0, True), ("b", 50.0, False)]])
+    s = lc.summaries({"one": v, "two": v[v.dataset == "a"]})
+    assert list(s.columns) == ["method", *lc.summary(v).columns] and list(s.method) == ["one", "two"]
+    assert s.median_abs_energy_error_pct.tolist() == [20.0, 20.0]
+    assert s.median_abs_energy_error_pct_not_yet_reached.tolist() == [30.0, 20.0]
+    r = lc.residuals_by(v)
+    assert r[["dataset", "runs", "median_energy_error_pct", "median_abs_energy_error_pct"]].values.tolist() == [
+        ["a", 2, 10.0, 20.0], ["b", 1, 50.0, 50.0]]
+    assert list(lc.residuals_by(v, ("k",)).runs) == [3]

@@ -539,3 +539,73 @@ def fig_4_17_4_20_accuracy_vs_energy(rows, form: str | None = None, fraction_of_
                   title_fontsize=7)
     fig.tight_layout()
     return fig
+
+
+#: short dataset names for small panels
+SHORT_DATASETS: dict[str, str] = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+
+
+def fig_energy_to_accuracy_fresh(rows, validation, ks=(5, 10)):
+    """Each run of a fresh validation: measured test accuracy vs cumulative training energy [kJ], the energy at which
+    it first reached its target (dashed) and, per k of ``ks``, the energy predicted from its first k epochs with its
+    interval (a bar below the curve; the k-th epoch ringed on it). One panel per run.
+
+    ``rows``: :func:`greenai.accuracy.load_rows` of the runs; ``validation``:
+    :func:`greenai.curve_prior.fresh_validation` of them. A prediction beyond the recorded epochs is at the mean
+    energy per epoch of the first k (as the validation counts it).
+    """
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+    import matplotlib.transforms as mtransforms  # heavy: matplotlib
+
+    from greenai import accuracy as acc  # heavy: numpy
+
+    runs = validation.drop_duplicates(["model", "dataset", "source_file"])
+    fig, axes = _split_axes(max(1, len(runs)), 3.6, 3.0)
+    colors = dict(zip(ks, plt.get_cmap("tab10").colors))
+    for ax, (_, r) in zip(axes, runs.iterrows()):
+        sel = acc.run_rows(rows, rows[(rows.model == r.model) & (rows.dataset == r.dataset)
+                                      & (rows.source_file == r.source_file)].iloc[0])
+        energy = sel.epoch_energy_j.cumsum().to_numpy() / 1e3
+        ax.plot(energy, sel.test_accuracy, "o-", color="black", ms=2.5, lw=0.8, label="measured")
+        ax.axhline(r.target_accuracy, color="gray", ls=":", lw=0.8)
+        low, high = ax.get_ylim()
+        chance = acc.chance_accuracy(sel)
+        if chance is not None and low <= chance <= high:  # drawn where the curve is near it
+            ax.axhline(chance, color="tab:red", lw=0.8, alpha=0.6, label="chance (1 / classes)")
+        ax.axvline(r.measured_energy_j / 1e3, color="black", ls="--", lw=1,
+                   label="target first reached (99 % of best)")
+        lines = [f"measured: epoch {int(r.measured_epoch)}"]
+        below = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+        for j, k in enumerate(ks):
+            p = validation[(validation.model == r.model) & (validation.dataset == r.dataset)
+                           & (validation.source_file == r.source_file) & (validation.k == k)]
+            if p.empty:
+                continue
+            p = p.iloc[0]
+            ax.plot(energy[k - 1], sel.test_accuracy.iloc[k - 1], "o", ms=8, mfc="none", mew=1.5, color=colors[k])
+            if not bool(p.reachable):
+                lines.append(f"k = {k}: never (p_reach {p.p_reach:.2f})")
+                continue
+            y = 0.06 + 0.09 * j
+            e, lo, hi = p.predicted_energy_j / 1e3, p.energy_low_j / 1e3, p.energy_high_j / 1e3
+            ax.errorbar([e], [y], xerr=[[e - lo], [hi - e]], fmt="D", ms=5, color=colors[k], capsize=3,
+                        transform=below, label=f"predicted from the first {k} epochs")
+            seen = " (seen)" if bool(p.reached_within_fit) else ""
+            lines.append(f"k = {k}: epoch {p.predicted_epoch:g} [{p.predicted_epoch_low:g}-{p.predicted_epoch_high:g}]"
+                         f"{seen}, {p.energy_error_pct:+.0f} %")
+        ax.set_ylim(low - 0.3 * (high - low), high)  # room for the bars below the curve
+        ax.set_xlim(left=0)
+        best = float(sel.test_accuracy.max())
+        ax.set_title(f"{r.model}, {SHORT_DATASETS.get(r.dataset, r.dataset)} (best {best:.3f})"
+                     "\n" + "\n".join(lines), fontsize=7.5)
+        ax.set_xlabel("cumulative training energy [kJ]", fontsize=8)
+        ax.set_ylabel("test accuracy", fontsize=8)
+        ax.tick_params(labelsize=7)
+    shown = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            shown.setdefault(label, handle)
+    fig.legend(list(shown.values()), list(shown), loc="lower right", fontsize=7.5, frameon=False,
+               title="bars: predicted energy and interval; rings: the k-th epoch", title_fontsize=7.5)
+    fig.tight_layout()
+    return fig
