@@ -231,8 +231,9 @@ CURVE_IMAGE_SIZE = 32
 CURVE_CIFAR10_LIMIT = 20_000
 
 
-#: models of the ``accuracy_curves_fresh`` grid, chosen before any of their curves was recorded and kept out of the
-#: population prior's fit: one curve each is a fresh test of energy to accuracy (none of them is in ``CURVE_MODELS``)
+#: models of the ``accuracy_curves_fresh`` grid, chosen before any of their curves was recorded: notebook 06 predicts
+#: them from a prior of the curves recorded before (a fresh test of energy to accuracy; none of them is in
+#: ``CURVE_MODELS``); once tested they are recorded curves like the others
 FRESH_CURVE_MODELS = ("squeezenet1_1", "resnet50", "efficientnet_b0", "mnasnet1_0")
 
 
