@@ -13,15 +13,9 @@ run is never a reference, nor used to choose the weighting (nested leave-one-out
 conformal interval. :func:`fresh_validation` predicts runs that were never references from a prior built on the
 reference runs alone. Energy [J]: observed epochs, then their mean energy per epoch. Nothing imports torch.
 
-Two variants are kept behind parameters; the default is the one a rule fixed beforehand chose on the recorded
-curves alone (in-sample selection, before a fresh test): C0, the method above; C1 ``same_dataset``: a run is matched
-only against references of its own dataset when at least :data:`MIN_SAME_DATASET` are usable after the leave-out
-rules, else against all; C2 ``time_in_steps``: time in optimiser steps (each run's steps per epoch, from its rows'
-``steps``, else ``samples`` / ``batch_size``): a reference of ``p_ref`` steps an epoch is read at epoch
-``s · n · p_run / p_ref`` and the prediction is in the run's epochs; C3 both. The rule: the smallest mean of the
-leave-the-model-out median |energy error| at k = 5 (all runs) and at k = 10 (runs not yet at the target); ties
-within 1 percentage point to the simpler (C0 < C1 < C2 < C3). Means on the 21 recorded runs: C0 22.1 %, C1 41.0 %,
-C2 40.0 %, C3 42.4 %: C0 stays (:data:`SAME_DATASET`, :data:`TIME_IN_STEPS`).
+Variants behind parameters, not the default: ``same_dataset`` (C1, only references of the run's dataset when at
+least :data:`MIN_SAME_DATASET` are usable) and ``time_in_steps`` (C2, time in optimiser steps); a rule fixed before
+a fresh test chose C0, the method above, on the recorded curves alone (in-sample: C0 22.1 %, C1 41.0 %, C2 40.0 %).
 In full: ``docs/energy_to_accuracy.md`` ("A prior learned from the recorded curves").
 """
 
