@@ -220,6 +220,25 @@ def test_epoch_on_a_real_gpu_measures_counter_energy_and_event_phases():
     assert sum(result.phase_s.values()) <= result.duration_s * 1.05
 
 
+
+@pytest.mark.gpu
+def test_a_checkpoint_loaded_onto_the_gpu_resumes_with_the_same_random_stream(tmp_path):
+    """The campaign loads a checkpoint with ``map_location`` = the trainer's GPU, which moves the saved RNG
+    states there; ``torch.set_rng_state`` takes CPU byte tensors only (resuming a stopped run failed)."""
+    from greenai.data import GpuBatches, load_dataset
+    from greenai.models import build_model
+
+    batches = GpuBatches(load_dataset("fashion_mnist", train=True, synthetic=True, limit=64), 32, "cuda",
+                         image_size=32)
+    trainer = train.Trainer(build_model("mobilenet_v1", 1, 10).cuda(), batches, "cuda")
+    trainer.warmup(1)
+    torch.save(trainer.state_dict(), tmp_path / "ckpt.pt")
+    expected = torch.rand(3), torch.rand(3, device="cuda").cpu()
+    state = torch.load(tmp_path / "ckpt.pt", map_location=trainer.device, weights_only=False)
+    assert state["cpu_rng"].device.type == "cuda"  # what the campaign hands load_state_dict
+    trainer.load_state_dict(state)
+    assert torch.equal(torch.rand(3), expected[0]) and torch.equal(torch.rand(3, device="cuda").cpu(), expected[1])
+
 @pytest.fixture
 def one_cpu_thread():
     """One intra-op thread: on a busy machine with few cores, torch's thread pool waits at every parallel
