@@ -225,10 +225,13 @@ display(targets.round(2).T)  # noqa: F821
 # %% [markdown]
 # On set 7 (16 timm families, measured before the coefficients above were refitted with sets
 # 6 and the near-family split and frozen; predicted afterwards) the MAPE target is met (5.4 %)
-# and so is the interval's coverage (15 of 16 models, 93.75 %). Both per-model targets are
-# missed by one model: CPUBone-S0 draws 35 % more than predicted and lies 16 % above its
-# interval; the other 15 lie within ±7.2 %. On set 6 the same protocol had given 13.8 % and 68.75 %
-# (next section: set 6 as a fit of the rows measured before it met it).
+# and so is the interval's coverage (15 of 16 models, 93.75 %). The worst model misses its
+# target: CPUBone-S0 draws 35 % more than predicted; the other 15 lie within ±7.2 %. The
+# interval frozen before set 7 was predicted was symmetric (`±q`) and left CPUBone-S0 16.5 %
+# above it (target ≤ 10 %: missed). The interval shown here has two tails (next section),
+# adopted *after* set 7 was predicted: its 2.4 % is post hoc, and the next set tests it. On
+# set 6 the same protocol had given 13.8 % and a coverage of 68.75 % (next section: set 6 as a
+# fit of the rows measured before it met it).
 
 # %% [markdown]
 # ## An interval that knows when it extrapolates
@@ -239,6 +242,13 @@ display(targets.round(2).T)  # noqa: F821
 # scores. Families left out of the fit in turn gave smaller errors than the sets met
 # afterwards (their `q` is printed beside), so the interval is calibrated on the sets. Where a
 # GPU has fewer than 10 such models (the H100), each family left out in turn scores it.
+#
+# The errors lean to under-prediction (the models outside the band lie above it), so from 19
+# scores on the band has two tails, the 5 % and the 95 % order statistics of the signed scores
+# (`greenai.predict.fits.conformal_bounds`), instead of `±q`. Each earlier set calibrated on
+# the other sets' scores in turn (`prediction_interval_rules`), two tails covered 93.0 % of
+# the 86 models with none more than 9.4 % outside, `±q` 89.5 % with one 21.3 % outside, for a
+# band 5 % wider on average. This was chosen after set 7 was predicted.
 
 # %%
 LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverage_h100",
@@ -247,8 +257,9 @@ for gpu, figure_name in LEVERAGE_FIGURES.items():
     static_energy = coeffs["fits"].get(gpu, {}).get("static", {}).get("energy_j")
     if static_energy and static_energy.get("unseen_scores") and static_energy["q_unseen"] == static_energy["q_unseen"]:
         method = static_energy.get("q_unseen_method", "")
+        bounds = (static_energy.get("q_unseen_low", float("nan")), static_energy.get("q_unseen_high", float("nan")))
         save_figure(ch4.fig_prediction_interval_vs_leverage(static_energy["unseen_scores"], static_energy["q_unseen"],
-                                                            gpu, method=method), figure_name)
+                                                            gpu, method=method, bounds=bounds), figure_name)
         print(f"{gpu}: q = {static_energy['q_unseen']:.4f} over {static_energy['n_unseen']} models ({method}); "
               f"each family left out: q = {static_energy.get('q_unseen_lofo', float('nan')):.4f}")
 
@@ -257,6 +268,9 @@ prospective_runs, prospective = pv.prospective_table(coeffs["fits"]["NVIDIA H200
 save_table(prospective_runs, "prediction_prospective_runs")
 save_table(prospective, "prediction_prospective")
 display(prospective.round(2))  # noqa: F821
+interval_rules = pv.interval_rules_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
+save_table(interval_rules, "prediction_interval_rules")
+display(interval_rules.round(2))  # noqa: F821
 
 # %%
 save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
@@ -329,8 +343,13 @@ def _heldout_claim(claim_id, split, which, context):
                       "runs") if found else f"no {split} rows recorded yet")
 
 
-def _target_claim(claim_id, split, column, description):
-    """One number of the target table (raw split; the card-adjusted one in the note), or why it is missing."""
+#: the interval's two tails were adopted after set 7 was predicted (the frozen one: the text above the targets)
+POST_HOC_INTERVAL = "post hoc: the interval's two tails were adopted after this set was predicted"
+
+
+def _target_claim(claim_id, split, column, description, caveat=""):
+    """One number of the target table (raw split; the card-adjusted one in the note), or why it is missing;
+    ``caveat`` is added to the note."""
     row = targets[(targets["split"] == split) & (targets["gpu_name"] == "NVIDIA H200")] if len(targets) else targets
     adj = targets[targets["split"] == f"{split}_card_adjusted"] if len(targets) else targets
     if not len(row):
@@ -344,6 +363,8 @@ def _target_claim(claim_id, split, column, description):
         note += f" (worst: {r['worst_model']})"
     if len(adj):
         note += f"; card-adjusted: {adj.iloc[0][column]:.1f} %"
+    if caveat:
+        note += f"; {caveat}"
     return dict(claim_id=claim_id, section="4.2 (beyond)", description=description, thesis_value=float("nan"),
                 our_value=float(r[column]), unit="%", note=note)
 
@@ -388,9 +409,10 @@ claims.record(NOTEBOOK, [
     _target_claim("fresh_heldout_worst_model_static", FRESH, "worst_model_ape_pct",
                   "static-feature model on the fresh held-out set: the worst model's error (target <= 25 %)"),
     _target_claim("fresh_heldout_interval_coverage", FRESH, "coverage_pct",
-                  "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
+                  "90 % interval on the fresh held-out set: runs covered (target >= 90 %)", POST_HOC_INTERVAL),
     _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
-                  "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
+                  "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)",
+                  POST_HOC_INTERVAL),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
                        "measured before them (MAPE; target <= 5 %)", 5.0),

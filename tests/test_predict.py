@@ -193,6 +193,34 @@ def test_the_interval_is_prospective_from_ten_scores_and_its_q_is_the_conformal_
     assert ahead["q_unseen"] < scores[-1]
 
 
+
+def test_two_tailed_bounds_are_the_signed_order_statistics_and_the_unseen_interval_follows_them():
+    from greenai.predict.fits import conformal_bounds
+
+    rng = np.random.default_rng(8)
+    # errors leaning to under-prediction: log(measured / predicted) mostly positive
+    scored = {f"m{i}": [float(r), float(h)] for i, (r, h) in
+              enumerate(zip(rng.normal(0.08, 0.1, 40), rng.uniform(0, 3, 40)))}
+    low, high = conformal_bounds(scored)
+    signed = sorted(r / math.sqrt(1 + h) for r, h in scored.values())
+    assert (low, high) == (signed[math.floor(41 * 0.05) - 1], signed[math.ceil(41 * 0.95) - 1])  # 2nd and 39th
+    assert low < 0 < high and high > -low  # the interval leans the way the errors do
+    assert all(math.isnan(b) for b in conformal_bounds(dict(list(scored.items())[:18])))  # no 5 % tail in 18
+    assert not any(math.isnan(b) for b in conformal_bounds(dict(list(scored.items())[:19])))
+    # a model outside the fit is predicted within exp([low, high] x sqrt(1 + leverage)) of its estimate
+    fit = pr.fit_static(*_generated_runs(60, rng))
+    x = _generated_runs(1, rng)[0][0]
+    symmetric = pr.predict_static(fit | {"q_unseen": 0.2}, x, unseen=True)
+    est, lo, hi = pr.predict_static(fit | {"q_unseen": 0.2, "q_unseen_low": low, "q_unseen_high": high}, x,
+                                    unseen=True)
+    width = math.log(symmetric[2] / symmetric[0]) / 0.2
+    assert est == symmetric[0] and math.log(lo / est) == pytest.approx(low * width)
+    assert math.log(hi / est) == pytest.approx(high * width)
+    # without two-tailed bounds (too few scores) it stays +/- q_unseen
+    nan = float("nan")
+    assert pr.predict_static(fit | {"q_unseen": 0.2, "q_unseen_low": nan, "q_unseen_high": nan}, x,
+                             unseen=True) == symmetric
+
 def test_the_prospective_scores_take_in_each_set_named_former(monkeypatch):
     from greenai.predict import build
 
@@ -663,3 +691,24 @@ def test_prospective_table_turns_each_earlier_sets_scores_into_its_errors():
     assert (h2["models"], h2["fit_models"], h2["worst_model"]) == (2, 9, "a")
     assert h2["mape_pct"] == pytest.approx(15.0) and h2["worst_model_ape_pct"] == pytest.approx(20.0)
     assert pv.prospective_table({})[1].empty
+
+
+def test_interval_rules_table_scores_each_set_by_the_other_sets_bounds():
+    from greenai.predict.fits import conformal_bounds, conformal_q
+
+    rng = np.random.default_rng(9)
+    names = [f"m{i}" for i in range(45)]
+    scores = {m: [float(r), float(h)] for m, r, h in zip(names, rng.normal(0.05, 0.1, 45), rng.uniform(0, 2, 45))}
+    scores["m0"] = [0.6, 0.0]  # far under-predicted: outside every interval
+    sets = {f"kpi_set{k}": {"fit_models": 10, "fit_runs": 10, "scored": names[15 * k:15 * (k + 1)]} for k in range(3)}
+    table = pv.interval_rules_table({"unseen_scores_prospective": scores, "prospective_sets": sets})
+    assert list(table["set"].unique()) == ["kpi_set0", "kpi_set1", "kpi_set2", "all"]
+    first = table.set_index(["set", "rule"])
+    calib = {m: v for m, v in scores.items() if m not in names[:15]}
+    q, (low, high) = conformal_q(calib), conformal_bounds(calib)
+    for rule, lo, hi in (("symmetric", -q, q), ("two-tailed", low, high)):
+        inside = [lo * math.sqrt(1 + scores[m][1]) <= scores[m][0] <= hi * math.sqrt(1 + scores[m][1])
+                  for m in names[:15]]
+        assert first.loc[("kpi_set0", rule), "coverage_pct"] == pytest.approx(100 * np.mean(inside))
+        assert first.loc[("kpi_set0", rule), "worst_outside_pct"] == pytest.approx(100 * math.expm1(0.6 - hi))
+    assert (first.xs("all", level="set")["models"] == 45).all()

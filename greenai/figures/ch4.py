@@ -368,26 +368,29 @@ def fig_prediction_residuals_per_model(predictions, predictors=("static_features
     return fig
 
 
-def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = "", method: str = ""):
+def fig_prediction_interval_vs_leverage(scores, q: float, gpu: str = "", method: str = "",
+                                        bounds: tuple[float, float] | None = None):
     """The unseen-architecture interval: each scored model's error against its leverage, and the band.
 
     ``scores``: ``{model: [log(measured / predicted), leverage]}`` (``unseen_scores`` of a static fit:
     :func:`greenai.predict.fits.prospective_spread` or :func:`greenai.predict.fits.unseen_spread`); ``q`` its
-    conformal quantile; ``method``: the fit's ``q_unseen_method``, named in the title where given. The band is
-    the 90 % interval ``exp(+/- q sqrt(1 + leverage))`` in percent; points outside it are the models it would
-    have missed.
+    conformal quantile; ``bounds``: its two-tailed bounds ``(q_unseen_low, q_unseen_high)`` where the fit has them
+    (the band is then ``exp([low, high] sqrt(1 + leverage))``, else ``exp(+/- q sqrt(1 + leverage))``), in percent;
+    ``method``: the fit's ``q_unseen_method``, named in the title where given. Points outside the band are the
+    models it would have missed.
     """
     import matplotlib.pyplot as plt  # heavy: matplotlib
     import numpy as np  # heavy: numpy
 
+    low, high = bounds if bounds is not None and all(b == b for b in bounds) else (-q, q)
     names = list(scores)
     ratio = np.array([scores[n][0] for n in names])
     lev = np.array([scores[n][1] for n in names])
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     grid = np.geomspace(max(lev.min(), 1e-3) / 1.5, lev.max() * 1.5, 200)
-    ax.fill_between(grid, 100 * np.expm1(-q * np.sqrt(1 + grid)), 100 * np.expm1(q * np.sqrt(1 + grid)),
+    ax.fill_between(grid, 100 * np.expm1(low * np.sqrt(1 + grid)), 100 * np.expm1(high * np.sqrt(1 + grid)),
                     color="0.88", label="90 % interval of a new architecture")
-    outside = np.abs(ratio) > q * np.sqrt(1 + lev)
+    outside = (ratio < low * np.sqrt(1 + lev)) | (ratio > high * np.sqrt(1 + lev))
     ax.scatter(lev[~outside], 100 * np.expm1(ratio[~outside]), s=14, label="scored model")
     ax.scatter(lev[outside], 100 * np.expm1(ratio[outside]), s=18, color="C3", label="outside its interval")
     for i in np.flatnonzero(outside):

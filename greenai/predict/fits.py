@@ -15,7 +15,7 @@ import math
 from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, leverage, predict_static
 
 __all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread",
-           "conformal_q", "prospective_spread", "calibrated_spread"]
+           "conformal_q", "conformal_bounds", "prospective_spread", "calibrated_spread"]
 
 #: a conformal quantile needs this many scored models (one score per model)
 MIN_CONFORMAL_SCORES = 10
@@ -275,6 +275,23 @@ def conformal_q(scored: dict) -> float:
     return float(scores[rank - 1])
 
 
+def conformal_bounds(scored: dict) -> tuple[float, float]:
+    """The split-conformal bounds of the signed scores ``log(measured / predicted) / sqrt(1 + leverage)``: the
+    ``floor((n + 1) x (1 - PI_LEVEL) / 2)``-th and the ``ceil((n + 1) x (1 + PI_LEVEL) / 2)``-th smallest of ``n``
+    (dimensionless, natural log; with PI_LEVEL 0.9 the 5 % and 95 % tails). A new architecture's energy lies in
+    ``estimate x exp([low, high] x sqrt(1 + leverage))``: the errors lean to under-prediction, and two tails follow
+    that where one half-width (:func:`conformal_q`) does not. ``(NaN, NaN)`` where a rank falls outside 1..n
+    (fewer than 19 models at 90 %).
+    """
+    n = len(scored)
+    low_rank = math.floor((n + 1) * (1 - PI_LEVEL) / 2 + 1e-9)  # (1 - 0.9) / 2 is 0.0499... in floating point
+    high_rank = math.ceil((n + 1) * (1 + PI_LEVEL) / 2 - 1e-9)
+    if low_rank < 1 or high_rank > n:
+        return float("nan"), float("nan")
+    scores = sorted(v[0] / math.sqrt(1 + v[1]) for v in scored.values())
+    return float(scores[low_rank - 1]), float(scores[high_rank - 1])
+
+
 def _score(fit: dict, xs: list[dict], y, rows) -> list[float]:
     """One model's ``[mean log(measured / predicted), mean leverage]`` over its runs ``rows`` under ``fit``."""
     import numpy as np  # heavy: numpy
@@ -351,12 +368,15 @@ def calibrated_spread(lofo: dict, prospective: dict) -> dict:
     ``q_unseen`` (dimensionless: a log-ratio half-width per ``sqrt(1 + leverage)``) is the prospective quantile
     where at least :data:`MIN_CONFORMAL_SCORES` models were scored, else the leave-one-family-out one;
     ``q_unseen_method`` says which ("prospective" or "leave-one-family-out"), ``n_unseen`` and
-    ``unseen_scores`` are its. Both are kept: ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``,
+    ``unseen_scores`` are its, and ``q_unseen_low``, ``q_unseen_high`` its two-tailed bounds (:func:`conformal_bounds`;
+    NaN below 19 scores, where the interval is ``+/- q_unseen``). Both are kept: ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``,
     ``q_unseen_prospective``, ``n_unseen_prospective``, ``unseen_scores_prospective`` and ``prospective_sets``.
     """
     use = prospective["n_unseen"] >= MIN_CONFORMAL_SCORES and prospective["q_unseen"] == prospective["q_unseen"]
     chosen = prospective if use else lofo
+    q_low, q_high = conformal_bounds(chosen["unseen_scores"])
     return {"q_unseen": chosen["q_unseen"], "n_unseen": chosen["n_unseen"], "unseen_scores": chosen["unseen_scores"],
+            "q_unseen_low": q_low, "q_unseen_high": q_high,
             "q_unseen_method": "prospective" if use else "leave-one-family-out",
             "q_unseen_lofo": lofo["q_unseen"], "n_unseen_lofo": lofo["n_unseen"],
             "unseen_scores_lofo": lofo["unseen_scores"],

@@ -104,10 +104,10 @@ def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool 
 
     For a model of the fit, the variance of a new run is
     ``(sigma_rel x estimate)^2 + x' Cov x``; for an architecture outside the
-    fit (``unseen``), the interval is ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``,
-    the conformal quantile of the leave-one-family-out errors
-    (:func:`greenai.predict.fits.unseen_spread`) widened by how far its feature mix
-    lies from the fit's rows (:func:`leverage`), where known.
+    fit (``unseen``), the interval is ``estimate x exp([q_unseen_low, q_unseen_high] x sqrt(1 + leverage))``,
+    the conformal bounds of the errors on architectures outside a fit
+    (:func:`greenai.predict.fits.calibrated_spread`; ``+/- q_unseen`` where the fit has no two-tailed bounds)
+    widened by how far its feature mix lies from the fit's rows (:func:`leverage`).
     The FP32 matrix-product premium of the fit (if any) is added unless
     ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature.
     """
@@ -121,14 +121,25 @@ def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool 
     q = fit.get("q_unseen")
     if unseen and q is not None and q == q:
         total = est + extra
-        spread = math.hypot(q * math.sqrt(1 + leverage(fit, x, total)), extra_half / total if total > 0 else 0.0)
-        return total, total * math.exp(-spread), total * math.exp(spread)
+        width = math.sqrt(1 + leverage(fit, x, total))
+        q_low, q_high = fit.get("q_unseen_low", math.nan), fit.get("q_unseen_high", math.nan)
+        if not (q_low == q_low and q_high == q_high):
+            q_low, q_high = -q, q
+        premium = extra_half / total if total > 0 else 0.0
+        return (total, total * math.exp(_widened(q_low * width, -premium)),
+                total * math.exp(_widened(q_high * width, premium)))
     cov = fit["cov"]
     var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
     half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
                       extra_half)
     est += extra
     return est, max(est - half, 0.0), est + half
+
+
+def _widened(bound: float, by: float) -> float:
+    """A log bound moved outwards by ``by`` (signed like the side it widens) in quadrature where it lies on that
+    side of the estimate, else by ``by`` itself."""
+    return math.copysign(math.hypot(bound, by), by) if bound * by > 0 or bound == 0 else bound + by
 
 
 def predict_thesis(fit: dict, macs_times_samples: float) -> tuple[float, float, float]:

@@ -16,11 +16,11 @@ import math
 
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
-from greenai.predict.fits import fit_factor
+from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
 from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "outside_pct", "target_table", "prospective_table"]
+           "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -301,3 +301,43 @@ def prospective_table(static_fit: dict):
                         "mape_pct": d["error_pct"].abs().mean(), "worst_model_ape_pct": abs(worst["error_pct"]),
                         "worst_model": worst["model"], "bias_pct": d["error_pct"].median()})
     return per_model, pd.DataFrame(per_set)
+
+
+def interval_rules_table(static_fit: dict):
+    """The two interval rules on the earlier held-out sets, each set in turn calibrated on the other sets' prospective
+    scores (``unseen_scores_prospective`` and ``prospective_sets`` of a static fit): ``+/- q``
+    (:func:`greenai.predict.fits.conformal_q`) and two tails (:func:`greenai.predict.fits.conformal_bounds`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per set and rule, then ``all`` per rule: ``models``, ``coverage_pct``, ``worst_outside_pct`` (how
+        far the farthest model lies outside its interval, in % of the bound) and ``mean_log_width`` (natural log of
+        high / low, mean over the models).
+    """
+    import pandas as pd  # heavy: pandas
+
+    scores = static_fit.get("unseen_scores_prospective") or {}
+    rows = []
+    for csv, info in (static_fit.get("prospective_sets") or {}).items():
+        test = [m for m in info["scored"] if m in scores]
+        calib = {m: v for m, v in scores.items() if m not in test}
+        if not test:
+            continue
+        q = conformal_q(calib)
+        for rule, (low, high) in (("symmetric", (-q, q)), ("two-tailed", conformal_bounds(calib))):
+            for m in test:
+                ratio, width = scores[m][0], math.sqrt(1 + scores[m][1])
+                lo, hi = low * width, high * width
+                out = 100 * math.expm1(ratio - hi) if ratio > hi else 100 * -math.expm1(ratio - lo) if ratio < lo else 0.0
+                rows.append({"set": HELDOUT_SPLITS.get(csv, csv), "rule": rule, "model": m, "inside": lo <= ratio <= hi,
+                             "outside_pct": out, "log_width": hi - lo})
+    per_model = pd.DataFrame(rows, columns=["set", "rule", "model", "inside", "outside_pct", "log_width"])
+    if per_model.empty:
+        return pd.DataFrame(columns=["set", "rule", "models", "coverage_pct", "worst_outside_pct", "mean_log_width"])
+    whole = per_model.assign(set="all")
+    out = pd.concat([per_model, whole]).groupby(["set", "rule"], sort=False).agg(
+        models=("model", "size"), coverage_pct=("inside", "mean"), worst_outside_pct=("outside_pct", "max"),
+        mean_log_width=("log_width", "mean")).reset_index()
+    out["coverage_pct"] *= 100
+    return out
