@@ -125,24 +125,26 @@ def add(total: dict, one: dict) -> dict:
 def test_writers_killed_at_random_points_lose_and_duplicate_nothing(tmp_path, writer):
     """50 writers killed with SIGKILL at a random moment, each file then resumed and finished."""
     n, trials = 16, 50
-    path = tmp_path / "calibrate.csv"
-    proc = start(writer, path, n, 2, "one-store", 10)
-    t0 = time.perf_counter()
-    proc.wait(timeout=60)
-    full_s = time.perf_counter() - t0  # a whole run, from the writer's start
-    total, killed_mid_write, torn = damage(path, n), 0, 0
+    runs_s = []
+    for i in range(3):  # a whole run, from the writer's start; the fastest of three, so that a run slowed by
+        path = tmp_path / f"calibrate_{i}.csv"  # other work on the machine does not set kill times past the end
+        proc = start(writer, path, n, 2, "one-store", 10)
+        t0 = time.perf_counter()
+        proc.wait(timeout=60)
+        runs_s.append(time.perf_counter() - t0)
+    full_s = min(runs_s)
+    total, kills, killed_mid_write, torn = damage(path, n), 0, 0, 0
     for trial in range(trials):
         rng = random.Random(trial)
         path = tmp_path / f"killed_{trial}.csv"
-        if trial % 2:  # a second kill of an already killed file
-            proc = start(writer, path, n, 2, "one-store", 10)
+        # every second file is killed twice: the second writer resumes it, with less left to write, so it is
+        # more often done before its kill; every kill counts towards how many struck mid-write
+        for batch in ([2] if trial % 2 else []) + [rng.choice([1, 2, 3])]:
+            proc = start(writer, path, n, batch, "one-store", 10)
             time.sleep(rng.uniform(0, full_s))
             proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        proc = start(writer, path, n, rng.choice([1, 2, 3]), "one-store", 10)
-        time.sleep(rng.uniform(0, full_s))
-        proc.send_signal(signal.SIGKILL)
-        killed_mid_write += proc.wait() == -signal.SIGKILL
+            kills += 1
+            killed_mid_write += proc.wait() == -signal.SIGKILL
         torn += path.exists() and not path.read_bytes().endswith(b"\n")
         try:
             finish(path, n)
@@ -150,9 +152,9 @@ def test_writers_killed_at_random_points_lose_and_duplicate_nothing(tmp_path, wr
             total = add(total, {"lost": n, "duplicated": 0, "unreadable": 1})
             continue
         total = add(total, damage(path, n))
-    print(f"{trials} SIGKILL trials ({killed_mid_write} killed before finishing, {torn} left a torn last row): "
-          f"{total}")
-    assert killed_mid_write >= trials // 2
+    print(f"{trials} SIGKILL trials, {kills} kills ({killed_mid_write} before the writer finished, {torn} left a "
+          f"torn last row): {total}")
+    assert killed_mid_write >= kills // 2
     assert total == {"lost": 0, "duplicated": 0, "unreadable": 0}
 
 
