@@ -458,6 +458,16 @@ def test_a_new_torchvision_model_is_counted_on_the_spot_and_cached(tmp_path, mon
     assert again.features_source == "computed (cached)" and again.energy_j == pytest.approx(first.energy_j)
 
 
+def test_an_unseen_models_note_names_the_rule_its_interval_comes_from():
+    # a model of the fresh held-out set (features shipped, never fitted): the H200's interval is prospective,
+    # the H100's (no held-out set measured on it) from families left out in turn
+    model = HELDOUT7_MODELS[0]
+    on = {gpu: pr.predict_run(model, "fashion_mnist", 1, 256, gpu=gpu)
+          for gpu in ("NVIDIA H200", "NVIDIA H100 80GB HBM3")}
+    assert any("each earlier held-out set, from the rows measured before it" in n for n in on["NVIDIA H200"].notes)
+    assert any("each family left out of the fit in turn" in n for n in on["NVIDIA H100 80GB HBM3"].notes)
+
+
 @pytest.mark.parametrize("kwargs,error,words", [
     (dict(model="resnet19"), pr.UnknownModelError, ["unknown model 'resnet19'", "resnet18", "densenet121"]),
     (dict(dataset="mnist"), pr.UnknownDatasetError, ["unknown dataset 'mnist'", "fashion_mnist", "cifar100"]),

@@ -368,9 +368,10 @@ def calibrated_spread(lofo: dict, prospective: dict) -> dict:
     ``q_unseen`` (dimensionless: a log-ratio half-width per ``sqrt(1 + leverage)``) is the prospective quantile
     where at least :data:`MIN_CONFORMAL_SCORES` models were scored, else the leave-one-family-out one;
     ``q_unseen_method`` says which ("prospective" or "leave-one-family-out"), ``n_unseen`` and
-    ``unseen_scores`` are its, and ``q_unseen_low``, ``q_unseen_high`` its two-tailed bounds (:func:`conformal_bounds`;
-    NaN below 19 scores, where the interval is ``+/- q_unseen``). Both are kept: ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``,
-    ``q_unseen_prospective``, ``n_unseen_prospective``, ``unseen_scores_prospective`` and ``prospective_sets``.
+    ``unseen_scores`` are its, and ``q_unseen_low``, ``q_unseen_high`` its two-tailed bounds
+    (:func:`conformal_bounds`; NaN below 19 scores, where the interval is ``+/- q_unseen``). Both are kept:
+    ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``, ``q_unseen_prospective``,
+    ``n_unseen_prospective``, ``unseen_scores_prospective`` and ``prospective_sets``.
     """
     use = prospective["n_unseen"] >= MIN_CONFORMAL_SCORES and prospective["q_unseen"] == prospective["q_unseen"]
     chosen = prospective if use else lofo

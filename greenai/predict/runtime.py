@@ -297,8 +297,11 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
                      f"{gpu_factor['factor']:.3f}")
     unseen = model_name not in fit["models"]
     if unseen:
+        rule = {"prospective": "the errors a fit made on each earlier held-out set, from the rows measured before it",
+                "leave-one-family-out": "the errors on each family left out of the fit in turn"}
+        how = rule.get(fit["static"]["energy_j"].get("q_unseen_method"), "the errors on models left out of the fit")
         notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
-                     "the leave-one-model-out error of the static-feature model")
+                     f"conformal over {how}, widened by how far its feature mix lies from the fitted rows")
     # tf32 differs from the default precision only in the matrix products (the static model prices that);
     # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
     fp32_matmuls = prec != "tf32"

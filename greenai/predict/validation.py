@@ -329,7 +329,8 @@ def interval_rules_table(static_fit: dict):
             for m in test:
                 ratio, width = scores[m][0], math.sqrt(1 + scores[m][1])
                 lo, hi = low * width, high * width
-                out = 100 * math.expm1(ratio - hi) if ratio > hi else 100 * -math.expm1(ratio - lo) if ratio < lo else 0.0
+                out = (100 * math.expm1(ratio - hi) if ratio > hi else
+                       100 * -math.expm1(ratio - lo) if ratio < lo else 0.0)
                 rows.append({"set": HELDOUT_SPLITS.get(csv, csv), "rule": rule, "model": m, "inside": lo <= ratio <= hi,
                              "outside_pct": out, "log_width": hi - lo})
     per_model = pd.DataFrame(rows, columns=["set", "rule", "model", "inside", "outside_pct", "log_width"])
