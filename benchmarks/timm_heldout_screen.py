@@ -1,7 +1,7 @@
-"""Choose the fourth to seventh held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`,
-``HELDOUT5_MODELS``, ``HELDOUT6_MODELS``, ``HELDOUT7_MODELS``) from timm by a stated rule (CPU).
+"""Choose the fourth to eighth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
+``HELDOUT8_MODELS``) from timm (and for set 8 pytorchcv) by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -18,12 +18,18 @@ takes the first 16 that pass, in order:
    under another module name (:data:`NEAR_COPIES7`: ``maxxvit`` is torchvision's
    maxvit, ``swin_transformer*`` its swin / swin_v2; timm's ``resnet``, ``regnet``,
    ``efficientnet``, ``mobilenetv3``, ``vgg``, ``inception_v3``, ``densenet`` and
-   ``convnext`` modules are caught by the torchvision check already);
+   ``convnext`` modules are caught by the torchvision check already); for set 8, whose
+   candidates are the timm families no set took yet and then models of pytorchcv (a
+   second source: one canonical ImageNet model per pytorchcv family, ordered before the
+   screen), also no family of set 7, families compared without underscores across both
+   sources (pytorchcv ``inceptionv4`` = timm ``inception_v4``), and no family of
+   :data:`NEAR_COPIES8` (a pytorchcv or timm module reimplementing a family the zoo,
+   torchvision or an earlier set has under another name);
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC; for sets 5 to 7 the model must first build
+   10 classes) between 0.3 and 10 GMAC; for sets 5 to 8 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole screen of sets 5 to 7 runs with them blocked);
+   (the whole screen of sets 5 to 8 runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
@@ -32,7 +38,8 @@ takes the first 16 that pass, in order:
 
 Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
-the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``).
+the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
+also pytorchcv (``pip install 'greenai[pytorchcv]'``).
 """
 
 from __future__ import annotations
@@ -73,7 +80,23 @@ CANDIDATES7 = ("repghostnet_200", "inception_v4", "inception_resnet_v2", "hardco
                "rexnetr_100", "sebotnet33ts_256", "eca_halonext26ts", "csatv2",
                "efficientvim_m3", "lowformer_b1", "iformer_s", "vitamin_small_224", "cpubone_s0", "hieradet_small",
                "convmixer_1024_20_ks9_p14", "twins_pcpvt_small")
-CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7}
+#: set 8: after seven sets few timm families are left, so the candidates are, in this order, fixed before the
+#: screen was run: the timm families no set took (twins ... mobilenetv5; cspnext, darknet-like, left out as CSPNet,
+#: set 4's), then one canonical ImageNet model of each pytorchcv family that is neither a torchvision, zoo or timm
+#: set's family nor a near copy of one -- distinct designs first (dense, harmonic, group-interleaved, fish, Dirac,
+#: dilated, NAS cells, ...), then ResNets with a new block or attention module, the largest last
+CANDIDATES8 = ("timm:twins_pcpvt_small", "timm:cait_xxs24_224", "timm:nest_tiny", "timm:pit_s_224",
+               "timm:hiera_tiny_224", "timm:lcnetv2_small", "timm:mobilenetv5_300m",
+               "pytorchcv:hardnet68", "pytorchcv:peleenet", "pytorchcv:igcv3_w1", "pytorchcv:fishnet99",
+               "pytorchcv:diracnet18v2", "pytorchcv:drnc26", "pytorchcv:darts", "pytorchcv:nasnet_4a1056",
+               "pytorchcv:condensenet74_c4_g4", "pytorchcv:menet456_24x1_g3", "pytorchcv:channelnet",
+               "pytorchcv:sqnxt23_w2", "pytorchcv:dicenet_w2", "pytorchcv:espnetv2_w2", "pytorchcv:msdnet22",
+               "pytorchcv:resattnet56", "pytorchcv:scnet50", "pytorchcv:octresnet50b_ad2",
+               "pytorchcv:isqrtcovresnet50", "pytorchcv:airnet50_1x64d_r2", "pytorchcv:bam_resnet50",
+               "pytorchcv:cbam_resnet50", "pytorchcv:diaresnet50", "pytorchcv:pyramidnet101_a360",
+               "pytorchcv:sparsenet121", "pytorchcv:revnet38", "pytorchcv:sharesnet50", "pytorchcv:bagnet33",
+               "pytorchcv:polynet")
+CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8}
 #: timm families equivalent to torchvision's ViT, excluded from sets 5 to 7
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
 #: further timm families of plain ViTs (relative positions, SAM's encoder, NaFlex, the ViT encoders of
@@ -84,11 +107,28 @@ VIT_FAMILIES7 = ("vision_transformer_relpos", "vision_transformer_sam", "naflexv
 #: catch (timm family -> torchvision family), excluded from set 7
 NEAR_COPIES7 = {"maxxvit": "maxvit", "swin_transformer": "swin", "swin_transformer_v2": "swin_v2",
                 "swin_transformer_v2_cr": "swin_v2"}
+#: modules of pytorchcv (and timm) that reimplement a family the zoo, torchvision or an earlier set has under
+#: another module name (family -> what it copies), excluded from set 8
+NEAR_COPIES8 = {"preresnet": "timm resnetv2 (set 6)", "efficientnetedge": "efficientnet", "mobilenetb": "mobilenet",
+                "fdmobilenet": "mobilenet", "zfnet": "alexnet", "bninception": "googlenet", "resneta": "resnet",
+                "resnetd": "resnet", "ibnresnet": "resnet", "ibnbresnet": "resnet", "ibnresnext": "resnext",
+                "wrn": "wide_resnet", "xdensenet": "densenet", "ibndensenet": "densenet",
+                "seresnet": "timm senet (set 6)", "sepreresnet": "timm senet (set 6)",
+                "seresnext": "timm senet (set 6)", "fastseresnet": "timm senet (set 6)",
+                "resnesta": "timm resnest (set 4)", "darknet": "timm cspnet (set 4)",
+                "darknet53": "timm cspnet (set 4)", "cspnext": "timm cspnet (set 4)",
+                "fbnet": "timm efficientnet", "spnasnet": "timm efficientnet", "mixnet": "timm efficientnet",
+                "proxylessnas": "mnasnet", "inceptionresnetv1": "timm inception_resnet_v2 (set 7)"}
 #: packages an install of timm alone (--no-deps) lacks: unimportable during the screens of sets 5 to 7
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
 #: forward MACs per sample allowed [MAC] (thop, 1x224x224)
 MACS_RANGE = (0.3e9, 10e9)
+
+
+def _squash(family: str) -> str:
+    """A family's name without underscores (``inception_v4`` = pytorchcv's ``inceptionv4``)."""
+    return str(family).replace("_", "")
 
 
 def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | None = None,
@@ -106,17 +146,19 @@ def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | Non
     from greenai.operator_times import step_operators
     from greenai.predict.features import compute_model_features
 
-    key = f"timm:{name}"
+    key = name if ":" in name else f"timm:{name}"  # set 8 names its source
     try:
         family = model_info(key)["family"]
     except UnknownModelError:
         return "?", "not a model of this timm", math.nan
     if has_torchvision_counterpart(family, zoo_and_tv):
         return family, f"family {family!r} is a torchvision/zoo family", math.nan
-    if family in taken_families:
+    squashed = {_squash(f): f for f in taken_families}
+    if _squash(family) in squashed:
         return family, f"family {family!r} already taken", math.nan
-    if family in (excluded or {}):
-        return family, f"family {family!r} {excluded[family]}", math.nan
+    reasons = {_squash(f): why for f, why in (excluded or {}).items()}
+    if _squash(family) in reasons:
+        return family, f"family {family!r} {reasons[_squash(family)]}", math.nan
     if build_first:
         try:
             build_model(key, 1, 10)
@@ -173,7 +215,7 @@ def main(argv=None) -> int:
     excluded: dict[str, str] = {}
     if args.heldout_set >= 5:
         from greenai.models import model_info
-        from greenai.models.sets import HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS
+        from greenai.models.sets import HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS, HELDOUT7_MODELS
         from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS
 
         blocks = BLOCKS + KINDS_BLOCKS if args.heldout_set >= 6 else BLOCKS
@@ -187,11 +229,19 @@ def main(argv=None) -> int:
             excluded.update({model_info(m)["family"]: f"taken by set 5 ({m})" for m in HELDOUT5_MODELS})
         if args.heldout_set >= 7:
             excluded.update({model_info(m)["family"]: f"taken by set 6 ({m})" for m in HELDOUT6_MODELS})
+        if args.heldout_set >= 8:
+            excluded.update({model_info(m)["family"]: f"taken by set 7 ({m})" for m in HELDOUT7_MODELS})
+            excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES8.items()})
+            from greenai.models.pytorchcv_models import pytorchcv_available
+
+            if not pytorchcv_available():
+                print("timm_heldout_screen: set 8 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
+                return 2
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken: list[tuple[str, str, float]] = []
     for name in CANDIDATES[args.heldout_set]:
         if len(taken) >= WANTED and not args.all:
-            print(f"{name:22s} {'':18s} not checked ({WANTED} taken)")
+            print(f"{name:32s} {'':18s} not checked ({WANTED} taken)")
             continue
         t0 = time.perf_counter()
         family, verdict, macs = screen(name, {f for _, f, _ in taken}, zoo_and_tv, excluded,
@@ -200,9 +250,10 @@ def main(argv=None) -> int:
             verdict = f"passes, not needed ({WANTED} taken)"
         elif verdict == "taken":
             taken.append((name, family, macs))
-        print(f"{name:22s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}  ({time.perf_counter() - t0:.1f} s)",
+        print(f"{name:32s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}  ({time.perf_counter() - t0:.1f} s)",
               flush=True)
-    print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"timm:{n}"' for n, _, _ in taken) + ")")
+    keys = [n if ":" in n else f"timm:{n}" for n, _, _ in taken]
+    print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"{k}"' for k in keys) + ")")
     return 0 if len(taken) == WANTED else 1
 
 

@@ -11,7 +11,7 @@ import torch
 from greenai import cli
 from greenai import experiments as ex
 from greenai import predict as pr
-from greenai.models import TimmMissingError, UnknownModelError, build_model, model_info
+from greenai.models import SourceMissingError, UnknownModelError, build_model, model_info
 
 
 @pytest.fixture
@@ -25,13 +25,13 @@ def no_timm(monkeypatch):
 def test_the_unknown_model_message_names_the_timm_namespace_without_timm(no_timm):
     with pytest.raises(UnknownModelError) as info:
         model_info("lenet")
-    assert not isinstance(info.value, TimmMissingError)
+    assert not isinstance(info.value, SourceMissingError)
     assert "timm:NAME" in str(info.value) and "greenai[timm]" in str(info.value)
 
 
 @pytest.mark.parametrize("call", [lambda: build_model("timm:dla34", 1, 10), lambda: model_info("timm:dla34")])
 def test_a_timm_name_without_timm_says_how_to_install_it(no_timm, call):
-    with pytest.raises(TimmMissingError) as info:
+    with pytest.raises(SourceMissingError) as info:
         call()
     # an unknown model for every caller that reports those, and an ImportError
     assert isinstance(info.value, UnknownModelError) and isinstance(info.value, ImportError)
@@ -61,7 +61,7 @@ def test_an_unknown_timm_name_is_an_unknown_model(name):
     pytest.importorskip("timm")
     with pytest.raises(UnknownModelError) as info:
         build_model(name)
-    assert not isinstance(info.value, TimmMissingError) and "timm:NAME" in str(info.value)
+    assert not isinstance(info.value, SourceMissingError) and "timm:NAME" in str(info.value)
 
 
 @pytest.mark.parametrize("name,family", [("timm:test_resnet", "resnet"), ("timm:test_vit", "vision_transformer"),

@@ -9,8 +9,10 @@ branches per Inception block, thesis 4.1.5). :func:`build_model` also builds eve
 other torchvision classification model by its torchvision name
 (:mod:`greenai.models.torchvision_models`), the random architectures
 ``synthetic_00`` ... ``synthetic_63`` (:mod:`greenai.models.synthetic`) and, with
-timm installed, ``timm:NAME`` (:mod:`greenai.models.timm_models`; without timm:
-:class:`TimmMissingError`). An unknown name raises :class:`UnknownModelError`.
+timm installed, ``timm:NAME`` (:mod:`greenai.models.timm_models`) and, with pytorchcv
+installed, ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`); without the
+package such a name raises :class:`SourceMissingError`. An unknown name raises
+:class:`UnknownModelError`.
 
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for CIFAR),
 ends in adaptive pooling and has random weights; inputs are 224x224 pixels by
@@ -28,6 +30,7 @@ from torch import nn
 
 from . import alexnet as _alexnet
 from . import googlenet as _googlenet
+from . import pytorchcv_models as _pcv
 from . import mobilenet as _mobilenet
 from . import resnet as _resnet
 from . import synthetic as _synthetic
@@ -35,7 +38,7 @@ from . import timm_models as _timm
 from . import torchvision_models as _tv
 from . import vgg as _vgg
 
-__all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "TimmMissingError", "build_model", "model_info",
+__all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "SourceMissingError", "build_model", "model_info",
            "known_model_names", "DEFAULT_IMAGE_SIZE"]
 
 #: Input height and width [px] the thesis used for every model and dataset.
@@ -43,25 +46,27 @@ DEFAULT_IMAGE_SIZE: int = 224
 
 
 class UnknownModelError(ValueError):
-    """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model nor a
-    ``timm:`` model."""
+    """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model, a
+    ``timm:`` nor a ``pytorchcv:`` model."""
 
     def __init__(self, name: str) -> None:
         extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
         super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)}, "
-                         f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}")
+                         f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}; "
+                         f"{_pcv.PYTORCHCV_HINT}")
         self.name = name
 
 
-class TimmMissingError(UnknownModelError, ImportError):
-    """Raised for a ``timm:NAME`` model when timm is not installed (the message says how to install it).
+class SourceMissingError(UnknownModelError, ImportError):
+    """Raised for a ``timm:NAME`` or ``pytorchcv:NAME`` model when that package is not installed (the message
+    says how to install it).
 
     An :class:`UnknownModelError` (the name cannot be built here), so every caller that reports unknown
     models reports this one too, and an :class:`ImportError`.
     """
 
-    def __init__(self, name: str) -> None:
-        Exception.__init__(self, _timm.missing_message(name))
+    def __init__(self, name: str, message: str) -> None:
+        Exception.__init__(self, message)
         self.name = name
 
 
@@ -141,15 +146,22 @@ def _entry(name: str) -> _Entry:
                       "torchvision", "torchvision layout, weights=None, stem and head adapted")
     if _timm.is_timm_name(key):
         if not _timm.timm_available():
-            raise TimmMissingError(key)
+            raise SourceMissingError(key, _timm.missing_message(key))
         if _timm.is_timm_model(key):
             return _Entry(partial(_timm.build_timm_model, key), _timm.timm_family(key), key, 0, "timm",
                           "timm.create_model, pretrained=False, in_chans and num_classes of the dataset")
+    if _pcv.is_pytorchcv_name(key):
+        if not _pcv.pytorchcv_available():
+            raise SourceMissingError(key, _pcv.missing_message(key))
+        if _pcv.is_pytorchcv_model(key):
+            return _Entry(partial(_pcv.build_pytorchcv_model, key), _pcv.pytorchcv_family(key), key, 0,
+                          "pytorchcv", "pytorchcv get_model, pretrained=False, in_channels and num_classes of "
+                                       "the dataset")
     raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models, any torchvision classification model or any timm model, with random weights.
+    """Build one of the 20 models, any torchvision classification model, timm or pytorchcv model, random weights.
 
     Parameters
     ----------
@@ -157,7 +169,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
         One of :data:`MODEL_NAMES` (case-insensitive), a name of
         ``torchvision.models.list_models(module=torchvision.models)`` (see
         :mod:`greenai.models.torchvision_models`), or ``timm:NAME`` for a
-        name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`).
+        name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`), or
+        ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -173,8 +186,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     ------
     UnknownModelError
         If ``name`` is none of these (the message lists valid names).
-    TimmMissingError
-        If ``name`` is ``timm:NAME`` and timm is not installed.
+    SourceMissingError
+        If ``name`` is ``timm:NAME`` or ``pytorchcv:NAME`` and that package is not installed.
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -196,10 +209,11 @@ def model_info(name: str) -> dict:
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
         multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
-        torchvision and timm models outside the zoo), ``block`` (kind of
-        repeated block; ``torchvision`` or ``timm`` outside the zoo) and
+        torchvision, timm and pytorchcv models outside the zoo), ``block`` (kind of
+        repeated block; ``torchvision``, ``timm`` or ``pytorchcv`` outside the zoo) and
         ``description``. A ``timm:NAME``'s family is the timm module that
-        defines it (``timm:dla34`` -> ``dla``).
+        defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
+        pytorchcv module (``pytorchcv:hardnet68`` -> ``hardnet``).
     """
     entry = _entry(name)
     key = _key(name)

@@ -16,8 +16,11 @@ full: ``docs/models.md`` ("timm models").
 
 from __future__ import annotations
 
+from functools import partial
+
 __all__ = ["PREFIX", "TIMM_HINT", "missing_message", "is_timm_name", "timm_name", "timm_available",
-           "is_timm_model", "timm_family", "build_timm_model", "has_torchvision_counterpart"]
+           "is_timm_model", "timm_family", "build_timm_model", "build_even_on_meta",
+           "has_torchvision_counterpart"]
 
 #: the namespace of timm's models in :func:`greenai.models.build_model`
 PREFIX = "timm:"
@@ -88,9 +91,7 @@ def has_torchvision_counterpart(family: str, torchvision_families, zoo_families=
 def build_timm_model(name: str, in_channels: int = 3, num_classes: int = 1000):
     """``timm.create_model(NAME, pretrained=False, in_chans=in_channels, num_classes=num_classes)``.
 
-    Under ``with torch.device("meta")`` a builder that reads tensor values
-    back (e.g. drop-path rates through ``.item()``) is run on the CPU and its
-    model moved to ``meta``.
+    Builds on ``meta`` too (:func:`build_even_on_meta`).
 
     Raises
     ------
@@ -103,14 +104,20 @@ def build_timm_model(name: str, in_channels: int = 3, num_classes: int = 1000):
     if not is_timm_model(name):
         raise KeyError(name)
     timm = _timm(name)
-    kwargs = {"pretrained": False, "in_chans": int(in_channels), "num_classes": int(num_classes)}
+    return build_even_on_meta(partial(timm.create_model, timm_name(name), pretrained=False,
+                                      in_chans=int(in_channels), num_classes=int(num_classes)))
+
+
+def build_even_on_meta(build):
+    """``build()``; under ``with torch.device("meta")``, where a builder that reads tensor values back fails
+    (e.g. drop-path rates through ``.item()``), it is run on the CPU and its model moved to ``meta``."""
     try:
-        return timm.create_model(timm_name(name), **kwargs)
+        return build()
     except (NotImplementedError, RuntimeError):
         import torch  # heavy: torch
 
         if torch.empty(0).device.type != "meta":
             raise
         with torch.device("cpu"):
-            model = timm.create_model(timm_name(name), **kwargs)
+            model = build()
         return model.to("meta")

@@ -188,13 +188,14 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
                                 ) from None
     try:
         models.model_info(name)
-    except models.TimmMissingError as exc:  # timm:NAME without timm: say how to install it
+    except models.SourceMissingError as exc:  # timm:/pytorchcv:NAME without the package: how to install it
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
-        from greenai.models.timm_models import TIMM_HINT  # heavy: torch (greenai.models)
+        from greenai.models.pytorchcv_models import PYTORCHCV_HINT  # heavy: torch (greenai.models)
+        from greenai.models.timm_models import TIMM_HINT
 
         raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
-                                f"{TIMM_HINT}") from None
+                                f"{TIMM_HINT}; {PYTORCHCV_HINT}") from None
     from greenai.predict.features import feature_table  # heavy: torch (the static pass on meta)
 
     feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
