@@ -20,8 +20,8 @@ from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
-                                 HELDOUT7_MODELS,
-                                 HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS,
+                                 REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -321,6 +321,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 more timm models of families neither the zoo, torchvision nor heldout4-heldout6 has (needs timm), "
                "FMNIST, batch 256, windows", _heldout_set("heldout7", HELDOUT_ANCHORS + HELDOUT7_MODELS),
                quick_model="timm:fasternet_t1"),
+    Experiment("heldout8", "kpi_heldout8", "train", "4.2 prediction (eighth held-out test)",
+               "16 more models of families neither the zoo, torchvision nor heldout4-heldout7 has: 1 timm, 15 "
+               "pytorchcv (needs both), FMNIST, batch 256, windows",
+               _heldout_set("heldout8", HELDOUT_ANCHORS + HELDOUT8_MODELS), quick_model="pytorchcv:peleenet"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -367,7 +371,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
-                                        "synthetic_kinds", "heldout6", "nearfamily", "heldout7",
+                                        "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
