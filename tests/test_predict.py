@@ -707,6 +707,26 @@ def test_prospective_table_turns_each_earlier_sets_scores_into_its_errors():
     assert pv.prospective_table({})[1].empty
 
 
+def test_errors_by_share_sets_each_models_error_beside_its_share_of_grouped_work():
+    rows = [("static_features", "g", 80.0, 100.0, 70.0, 95.0, False),
+            ("static_features", "g", 100.0, 100.0, 90.0, 110.0, True),
+            ("static_features", "d", 100.0, 95.0, 80.0, 120.0, True), ("thesis_hc", "g", 1.0, 100.0, 1.0, 2.0, False)]
+    predictions = pd.DataFrame(rows, columns=["predictor", "model", "predicted_j", "measured_j", "low_j", "high_j",
+                                              "covered"]).assign(split="s", dataset="fashion_mnist")
+    predictions["error_pct"] = 100 * (predictions["predicted_j"] / predictions["measured_j"] - 1)
+    coeffs = {"datasets": {"fashion_mnist": {"channels": 1, "num_classes": 10}},
+              "features": {"g|1|10|224": {"macs_conv_grouped": 30.0, "macs_total": 100.0},
+                           "d|1|10|224": {"macs_conv_grouped": 5.0, "macs_total": 100.0}}}
+    table = pv.errors_by_share(predictions, coeffs, "s").set_index("model")
+    assert list(table.index) == ["g", "d"]  # the most under-predicted first
+    assert table.loc["g", "share"] == pytest.approx(0.3) and bool(table.loc["g", "heavy"])
+    assert not bool(table.loc["d", "heavy"]) and table.loc["d", "error_pct"] == pytest.approx(100 * (100 / 95 - 1))
+    # runs averaged; the thesis predictor's row is left out; one run outside its interval (95 J < 100 J)
+    assert table.loc["g", "error_pct"] == pytest.approx(-10.0) and not bool(table.loc["g", "covered"])
+    assert table.loc["g", "outside_pct"] == pytest.approx(100 * (100 / 95 - 1))
+    assert not pv.errors_by_share(predictions, coeffs, "s", threshold=0.5)["heavy"].any()
+
+
 def test_interval_rules_table_scores_each_set_by_the_other_sets_bounds():
     from greenai.predict.fits import conformal_bounds, conformal_q
 

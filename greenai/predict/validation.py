@@ -19,7 +19,7 @@ from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
 from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
 
-__all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
+__all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value", "errors_by_share",
            "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
@@ -269,6 +269,32 @@ def target_table(predictions, splits: dict):
                 row[f"{key}_met"] = bool(row[key] >= goal if key == "coverage_pct" else row[key] <= goal)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "macs_conv_grouped",
+                    denominator: str = "macs_total", threshold: float = 0.1):
+    """The static-feature model's error per model of one split beside the share of one kind of work in it.
+
+    ``share`` = ``numerator / denominator`` of the model's shipped static features (``coeffs["features"]``, at
+    the run's dataset shape from ``coeffs["datasets"]``; default: the fraction of its MACs in grouped
+    convolutions, neither dense nor depthwise); per model and dataset ``error_pct`` (runs averaged),
+    ``outside_pct`` (:func:`outside_pct`, the largest over its runs), ``covered`` (every run inside its
+    interval) and ``heavy`` (``share >= threshold``). Sorted by error, the most under-predicted first.
+    """
+    from greenai.predict.model import IMAGE_SIZE, feature_key  # noqa: PLC0415 - light, beside its one use
+
+    p = predictions[(predictions["predictor"] == "static_features") & (predictions["split"] == split)]
+    p = p.assign(outside=outside_pct(p["measured_j"], p["low_j"], p["high_j"]))
+    out = p.groupby(["model", "dataset"]).agg(error_pct=("error_pct", "mean"), outside_pct=("outside", "max"),
+                                             covered=("covered", "all")).reset_index()
+    shares = []
+    for r in out.itertuples():
+        shape = coeffs["datasets"][r.dataset]
+        f = coeffs["features"][feature_key(r.model, shape["channels"], shape["num_classes"], IMAGE_SIZE)]
+        shares.append(float(f[numerator]) / float(f[denominator]))
+    out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
+    return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
+            .sort_values("error_pct").reset_index(drop=True))
 
 
 def prospective_table(static_fit: dict):
