@@ -17,10 +17,11 @@ import math
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
-from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
+from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis,
+                                   scale_prediction)
 
-__all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value", "errors_by_share",
-           "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
+__all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
+           "errors_by_share", "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -281,8 +282,6 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
     ``outside_pct`` (:func:`outside_pct`, the largest over its runs), ``covered`` (every run inside its
     interval) and ``heavy`` (``share >= threshold``). Sorted by error, the most under-predicted first.
     """
-    from greenai.predict.model import IMAGE_SIZE, feature_key  # noqa: PLC0415 - light, beside its one use
-
     p = predictions[(predictions["predictor"] == "static_features") & (predictions["split"] == split)]
     p = p.assign(outside=outside_pct(p["measured_j"], p["low_j"], p["high_j"]))
     out = p.groupby(["model", "dataset"]).agg(error_pct=("error_pct", "mean"), outside_pct=("outside", "max"),
