@@ -727,6 +727,26 @@ def test_errors_by_share_sets_each_models_error_beside_its_share_of_grouped_work
     assert not pv.errors_by_share(predictions, coeffs, "s", threshold=0.5)["heavy"].any()
 
 
+def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
+    def frame(lofo_errors, fresh_errors):
+        rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]
+        rows += [("fresh", m, e) for m, e in zip("xy", fresh_errors)]
+        return pd.DataFrame(rows, columns=["split", "model", "error_pct"]).assign(
+            predictor="static_features", gpu_name="NVIDIA H200", covered=True)
+
+    base = frame([10.0, -20.0, 3.0], [-60.0, 10.0])
+    table = pv.candidate_rule_table(base, frame([11.0, -20.0, 3.0], [-30.0, 12.0]), "fresh").set_index("split")
+    assert table.loc["leave_one_family_out", "change_pts"] == pytest.approx(1 / 3)
+    assert table.loc["fresh", "mape_without_pct"] == pytest.approx(35.0)
+    assert table.loc["fresh", "worst_with"] == "x" and table.loc["fresh", "worst_with_pct"] == pytest.approx(30.0)
+    assert table["passes"].all()
+    # a family error up by more than half a point fails the rule, whatever the fresh set does
+    worse = pv.candidate_rule_table(base, frame([12.0, -20.0, 3.0], [-30.0, 12.0]), "fresh").set_index("split")
+    assert not worse.loc["leave_one_family_out", "passes"] and worse.loc["fresh", "passes"]
+    same = pv.candidate_rule_table(base, base, "fresh").set_index("split")
+    assert same.loc["leave_one_family_out", "passes"] and not same.loc["fresh", "passes"]
+
+
 def test_interval_rules_table_scores_each_set_by_the_other_sets_bounds():
     from greenai.predict.fits import conformal_bounds, conformal_q
 

@@ -21,7 +21,7 @@ from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict
                                    scale_prediction)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
+           "errors_by_share", "candidate_rule_table", "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -294,6 +294,31 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
     out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
     return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
             .sort_values("error_pct").reset_index(drop=True))
+
+
+def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, gpu: str = "NVIDIA H200",
+                         tolerance_pct: float = 0.5):
+    """Whether candidate training rows (:data:`greenai.predict.build.CANDIDATE_CSVS`) pass their rule.
+
+    ``predictions`` and ``candidate_predictions`` are :func:`cross_validate` without and with the candidate rows
+    fitted. One row per split (``leave_one_family_out``, ``fresh_split``) of the static-feature model on ``gpu``:
+    ``mape_without_pct``, ``mape_with_pct``, ``change_pts``, the worst model's error and the coverage of each, and
+    ``passes``: the family-left-out MAPE rises by at most ``tolerance_pct`` points, the fresh set's MAPE falls.
+    """
+    import pandas as pd  # heavy: pandas
+
+    rows = []
+    for split, rule in (("leave_one_family_out", lambda d: d <= tolerance_pct), (fresh_split, lambda d: d < 0)):
+        row = {"split": split}
+        for label, p in (("without", predictions), ("with", candidate_predictions)):
+            sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
+            ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
+            row.update({f"mape_{label}_pct": ape.mean(), f"worst_{label}": ape.idxmax() if len(ape) else None,
+                        f"worst_{label}_pct": ape.max(), f"coverage_{label}_pct": 100 * sub["covered"].mean()})
+        row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
+        row["passes"] = bool(rule(row["change_pts"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def prospective_table(static_fit: dict):
