@@ -21,7 +21,8 @@ from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict
                                    scale_prediction)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "candidate_rule_table", "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
+           "errors_by_share", "candidate_rule_table", "outside_pct", "target_table", "prospective_table",
+           "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
