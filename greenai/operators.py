@@ -88,7 +88,8 @@ PRICED_OPERATORS: dict[str, str] = {
             "hardtanh_", "hardtanh_backward", "leaky_relu", "leaky_relu_", "leaky_relu_backward", "elu", "elu_",
             "elu_backward", "mish", "mish_", "mish_backward", "softplus", "softplus_backward", "eq", "ne", "gt", "ge",
             "lt", "le", "bitwise_not", "logical_not", "sin", "cos", "native_dropout", "native_dropout_backward",
-            "bernoulli_", "lerp", "addcmul", "addcdiv", "reciprocal", "erf", "floor", "ceil", "round"),
+            "bernoulli_", "lerp", "addcmul", "addcdiv", "reciprocal", "erf", "floor", "ceil", "round", "_prelu_kernel",
+            "_prelu_kernel_backward"),
     **_rule("reduction", "sum", "mean", "amax", "amin", "max", "min", "var", "var_mean", "std", "prod", "cumsum",
             "linalg_vector_norm", "norm", "argmax", "argmin", "logsumexp", "all", "any"),
     **_rule("norm", "native_batch_norm", "native_batch_norm_backward", "cudnn_batch_norm", "cudnn_batch_norm_backward",
@@ -112,7 +113,7 @@ PRICED_OPERATORS: dict[str, str] = {
             "im2col", "col2im", "tril", "triu", "native_channel_shuffle", "pixel_shuffle", "pixel_unshuffle"),
     **_rule("allocation", "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
             "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full", "arange",
-            "scalar_tensor", "fill_", "zero_", "lift_fresh_copy", "rand", "randn", "rand_like", "randn_like",
+            "scalar_tensor", "eye", "fill_", "zero_", "lift_fresh_copy", "rand", "randn", "rand_like", "randn_like",
             "normal_", "uniform_"),
 }
 

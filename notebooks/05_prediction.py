@@ -58,10 +58,14 @@
 #      (`kpi_nearfamily`: new torchvision variants of fitted families);
 #    - set 7 (`kpi_heldout7`, 16 more timm families: RepGhost, Inception-v4,
 #      Inception-ResNet-v2, HardCoReNAS, SHViT, FasterNet, CrossViT, Xception, LambdaNet,
-#      EfficientViM, LowFormer, iFormer, ViTamin, CPUBone, Hiera (SAM 2), ConvMixer), the
-#      fresh test: never fitted.
+#      EfficientViM, LowFormer, iFormer, ViTamin, CPUBone, Hiera (SAM 2), ConvMixer);
+#    - set 8 (`kpi_heldout8`), the fresh test, never fitted: after seven sets timm had few
+#      families left, so beside one (Twins-PCPVT) it takes 15 pytorchcv families none of the
+#      above has (`pytorchcv:NAME`, `greenai.models.pytorchcv_models`): HarDNet, PeleeNet,
+#      IGCV3, FishNet, DiracNet, DARTS, NASNet-A mobile, MENet, ChannelNet, SqueezeNext,
+#      ESPNetv2, MSDNet, Residual Attention, SCNet, iSQRT-COV ResNet.
 #
-#    Each of sets 4 to 7 was measured after four zoo **anchors** on the same card; their
+#    Each of sets 4 to 8 was measured after four zoo **anchors** on the same card; their
 #    ratio to the fitted rows of the same runs measures the card, since two H200s differed
 #    by 8 % on the same runs (`kpi_hardware_h200`).
 #
@@ -96,7 +100,7 @@ NOTEBOOK = "05_prediction"
 # ## Measuring (GPU only)
 # With `MEASURE=True` on a GPU, the synthetic architectures, the held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
-# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7` and, on an H200,
+# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8` and, on an H200,
 # `macs_h200` experiments; resumable, rows appended to `results/raw/`).
 
 # %%
@@ -104,7 +108,7 @@ if MEASURE:
     from greenai import campaign
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-             "heldout6", "nearfamily", "heldout7"]
+             "heldout6", "nearfamily", "heldout7", "heldout8"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
@@ -189,7 +193,7 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(shown, shown_fits, ref), "fig_4_16_l
 # leave-one-model-out spread of the others, as for any new architecture).
 # `leave_one_family_out`: each family of the earlier held-out sets predicted by a fit
 # without any of its models. `heldout` … `nearfamily`: the earlier sets predicted by a fit on
-# the zoo and the synthetic architectures alone. `heldout7` (the fresh set): predicted by the
+# the zoo and the synthetic architectures alone. `heldout8` (the fresh set): predicted by the
 # shipped coefficients, committed before its rows were predicted; `*_card_adjusted`: the same times its card's factor
 # from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
 
@@ -223,15 +227,99 @@ save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
 
 # %% [markdown]
-# On set 7 (16 timm families, measured before the coefficients above were refitted with sets
-# 6 and the near-family split and frozen; predicted afterwards) the MAPE target is met (5.4 %)
-# and so is the interval's coverage (15 of 16 models, 93.75 %). The worst model misses its
-# target: CPUBone-S0 draws 35 % more than predicted; the other 15 lie within ±7.2 %. The
-# interval frozen before set 7 was predicted was symmetric (`±q`) and left CPUBone-S0 16.5 %
-# above it (target ≤ 10 %: missed). The interval shown here has two tails (next section),
-# adopted *after* set 7 was predicted: its 2.4 % is post hoc, and the next set tests it. On
-# set 6 the same protocol had given 13.8 % and a coverage of 68.75 % (next section: set 6 as a
-# fit of the rows measured before it met it).
+# Set 8 (1 timm and 15 pytorchcv families, measured after the coefficients above were refitted
+# with set 7 and frozen, together with the two-tailed interval; predicted afterwards) misses
+# every target: a MAPE of 16.3 % (target ≤ 8 %), IGCV3 62.5 % under (≤ 25 %), 13 of 16 models
+# inside the interval (81.25 %, ≥ 90 %) and IGCV3 87 % above it (≤ 10 %). The card explains
+# none of it (card-adjusted 16.5 %). Set 7, now fitted, had met the MAPE (5.4 %) and the
+# coverage (93.75 %) with the same protocol (next section: each earlier set as a fit of the
+# rows measured before it met it).
+#
+# The misses share one kind of work. Below, each fresh model's error beside the share of its
+# MACs in grouped convolutions that are neither dense nor depthwise (grouped 1×1 convolutions
+# with channel shuffles or permutations in IGCV3 and MENet, grouped and dilated ones in
+# ESPNetv2, ChannelNet's channel-wise ones); CPUBone-S0, set 7's worst model, has them too.
+# The models where that share is at least 10 % are the four most under-predicted; the mean
+# errors of both groups, on the fresh set and with each earlier family left out, are printed
+# below the table. The synthetic architectures' grouped block is a 3×3 convolution of 2 to 64
+# channels per group after a dense 1×1: none has grouped 1×1 convolutions of a few wide
+# groups. This reading was made after set 8 was predicted.
+
+# %%
+fresh_by_grouped = pv.errors_by_share(predictions, coeffs, FRESH)
+save_table(fresh_by_grouped, "prediction_fresh_by_grouped_share")
+display(fresh_by_grouped.round(3))  # noqa: F821
+for split in (FRESH, "leave_one_family_out"):
+    by = pv.errors_by_share(predictions, coeffs, split).groupby("heavy")["error_pct"]
+    print(f"{split}: mean |error| {by.apply(lambda e: e.abs().mean()).round(1).to_dict()} "
+          f"(models: {by.size().to_dict()}; True = at least 10 % of the MACs in grouped convolutions)")
+
+# %% [markdown]
+# ### Post hoc: training rows of grouped convolutions
+# What the fit lacks can be measured: 16 more synthetic architectures (`synthetic_64` …,
+# `kpi_synthetic_grouped`) lead with grouped 1×1 convolutions of 2 to 8 wide groups (with and
+# without channel shuffles) and few-group k×k convolutions (2×2, 3×3, dilated 3×3). They were
+# designed and measured after set 8 was predicted, so what they do to set 8 is post hoc; they are
+# candidates (`greenai.predict.build.CANDIDATE_CSVS`) and the shipped coefficients do not use
+# them. The rule, fixed before they were measured: they join the fit when the next held-out set
+# is chosen if, with them, the leave-one-family-out MAPE rises by no more than 0.5 points and
+# set 8's MAPE falls. Below, every split refitted with them beside (`with`) against without.
+
+# %%
+candidate_runs = pr.load_runs(candidates=pr.CANDIDATE_CSVS)
+if candidate_runs["csv"].isin(pr.CANDIDATE_CSVS).any():
+    # first the shipped (frozen) fit on the candidate rows themselves: does it miss them as it missed set 8?
+    frozen_on_candidates = pv.predict_runs(coeffs["fits"]["NVIDIA H200"],
+                                           candidate_runs[candidate_runs["csv"].isin(pr.CANDIDATE_CSVS)],
+                                           features).assign(split="candidates")
+    candidates_by_grouped = pv.errors_by_share(frozen_on_candidates, coeffs, "candidates")
+    save_table(candidates_by_grouped, "prediction_candidate_rows_by_grouped_share")
+    display(candidates_by_grouped.round(3))  # noqa: F821
+    print(f"shipped fit on the candidate rows: mean |error| {candidates_by_grouped['error_pct'].abs().mean():.1f} %, "
+          f"{int(candidates_by_grouped['covered'].sum())} of {len(candidates_by_grouped)} inside the interval")
+    candidate_predictions = pv.cross_validate(candidate_runs, features)
+    candidate_rule = pv.candidate_rule_table(predictions, candidate_predictions, FRESH)
+    save_table(candidate_rule, "prediction_candidate_rows")
+    display(candidate_rule.round(2).T)  # noqa: F821
+    display(pv.errors_by_share(candidate_predictions, coeffs, FRESH).round(3))  # noqa: F821
+else:
+    candidate_rule = None
+    print(f"no candidate rows recorded yet ({', '.join(pr.CANDIDATE_CSVS)}): measure them on a GPU with "
+          "`python -m greenai campaign -e synthetic_grouped`")
+
+# %% [markdown]
+# The shipped fit misses the candidate rows themselves much as it missed set 8's grouped-heavy
+# models: 42 % too low on average, 13 of the 16 outside their interval (first table). Fitted beside
+# the other rows they pass the rule, but barely move set 8: its MAPE falls by about one point
+# (`prediction_candidate_rows`), and IGCV3 stays about 60 % too low. By the rule they join the fit
+# when the next held-out set is chosen.
+
+# %% [markdown]
+# **Why rows alone do not help: a grouped convolution's time per MAC spans two orders of
+# magnitude.** `op_times_h200_set8` timed every operator of a training step (batch 256, H200) of
+# four grouped-heavy set-8 models, two well-predicted ones (PeleeNet, FishNet) and five synthetic
+# architectures. Below, for every operator-timed model with grouped convolutions, their GPU time
+# per MAC forward and backward beside its dense convolutions' and the share of the step they
+# take. The static model prices a grouped MAC like a dense one, corrected only through the
+# narrow side of the convolution's matrix product per group: that side is wide for a grouped
+# 1×1 convolution of a few wide groups, yet IGCV3's and `synthetic_70`'s grouped convolutions
+# take about as long per MAC as depthwise ones, and far longer than ResNeXt's or ResNeSt's. A
+# few fitted synthetic architectures already have such slow grouped convolutions, but at a
+# small share of their step, so the fit never had to price them. What decides the speed (group
+# width, kernel, the library's choice of kernel) is not settled by these rows.
+
+# %%
+from greenai.analysis import MissingResultsError  # noqa: E402
+from greenai.analysis import operators as opa  # noqa: E402
+
+try:
+    grouped_speed = opa.time_per_mac(opa.load_operator_times())
+    grouped_speed = (grouped_speed[grouped_speed["conv_grouped_time_share"].notna()]
+                     .sort_values("conv_grouped_convolution_backward_ps_per_mac").reset_index(drop=True))
+    save_table(grouped_speed, "prediction_grouped_conv_time_per_mac")
+    display(grouped_speed.round(3))  # noqa: F821
+except MissingResultsError as exc:
+    print(f"no operator times recorded: {exc}")
 
 # %% [markdown]
 # ## An interval that knows when it extrapolates
@@ -245,10 +333,10 @@ display(targets.round(2).T)  # noqa: F821
 #
 # The errors lean to under-prediction (the models outside the band lie above it), so from 19
 # scores on the band has two tails, the 5 % and the 95 % order statistics of the signed scores
-# (`greenai.predict.fits.conformal_bounds`), instead of `±q`. Each earlier set calibrated on
-# the other sets' scores in turn (`prediction_interval_rules`), two tails covered 93.0 % of
-# the 86 models with none more than 9.4 % outside, `±q` 89.5 % with one 21.3 % outside, for a
-# band 5 % wider on average. This was chosen after set 7 was predicted.
+# (`greenai.predict.fits.conformal_bounds`), instead of `±q`. This was chosen after set 7 was
+# predicted, on each earlier set calibrated on the other sets' scores in turn
+# (`prediction_interval_rules`, now over the 102 models of sets 2 to 7), and frozen before set
+# 8: set 8 is its first fresh test, and it fails there (above).
 
 # %%
 LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverage_h100",
@@ -297,9 +385,6 @@ display(worst.round(1))  # noqa: F821
 # leave-one-family-out error. It reads the residuals; nothing here enters a fit.
 
 # %%
-from greenai.analysis import MissingResultsError  # noqa: E402
-from greenai.analysis import operators as opa  # noqa: E402
-
 try:
     shares = opa.operator_time_shares(opa.load_operator_times())
 except MissingResultsError as exc:
@@ -343,13 +428,8 @@ def _heldout_claim(claim_id, split, which, context):
                       "runs") if found else f"no {split} rows recorded yet")
 
 
-#: the interval's two tails were adopted after set 7 was predicted (the frozen one: the text above the targets)
-POST_HOC_INTERVAL = "post hoc: the interval's two tails were adopted after this set was predicted"
-
-
-def _target_claim(claim_id, split, column, description, caveat=""):
-    """One number of the target table (raw split; the card-adjusted one in the note), or why it is missing;
-    ``caveat`` is added to the note."""
+def _target_claim(claim_id, split, column, description):
+    """One number of the target table (raw split; the card-adjusted one in the note), or why it is missing."""
     row = targets[(targets["split"] == split) & (targets["gpu_name"] == "NVIDIA H200")] if len(targets) else targets
     adj = targets[targets["split"] == f"{split}_card_adjusted"] if len(targets) else targets
     if not len(row):
@@ -363,8 +443,6 @@ def _target_claim(claim_id, split, column, description, caveat=""):
         note += f" (worst: {r['worst_model']})"
     if len(adj):
         note += f"; card-adjusted: {adj.iloc[0][column]:.1f} %"
-    if caveat:
-        note += f"; {caveat}"
     return dict(claim_id=claim_id, section="4.2 (beyond)", description=description, thesis_value=float("nan"),
                 our_value=float(r[column]), unit="%", note=note)
 
@@ -402,17 +480,17 @@ claims.record(NOTEBOOK, [
               f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
     _heldout_claim("family_lofo_mape_static", "leave_one_family_out",
                    "the earlier held-out sets, each family left out of the fit in turn",
-                   "torchvision and timm families of held-out sets 1 to 6 and the near-family split"),
+                   "torchvision and timm families of held-out sets 1 to 7 and the near-family split"),
     _heldout_claim("fresh_heldout_mape_static", FRESH, "the fresh held-out set",
-                   "set 7: timm families none of the fitted rows has, measured after the coefficients were frozen; "
+                   "set 8: 1 timm and 15 pytorchcv families none of the fitted rows has, measured after the "
+                   "coefficients were frozen; "
                    "target of this set: MAPE <= 8 %"),
     _target_claim("fresh_heldout_worst_model_static", FRESH, "worst_model_ape_pct",
                   "static-feature model on the fresh held-out set: the worst model's error (target <= 25 %)"),
     _target_claim("fresh_heldout_interval_coverage", FRESH, "coverage_pct",
-                  "90 % interval on the fresh held-out set: runs covered (target >= 90 %)", POST_HOC_INTERVAL),
+                  "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
-                  "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)",
-                  POST_HOC_INTERVAL),
+                  "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
                        "measured before them (MAPE; target <= 5 %)", 5.0),

@@ -21,8 +21,8 @@ MAX_DOCSTRING_LINES = 20
 #: third-party packages an in-function import may bring in: heavy at import, or optional extras
 LAZY_OK = {"torch", "torchvision", "thop", "statsmodels", "scipy", "pyomo", "highspy", "pvlib", "matplotlib",
            "seaborn", "pandas", "numpy", "dask", "distributed", "dask_cuda", "papermill", "nbformat", "nbconvert",
-           "jupytext", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "zeus", "pynvml",
-           "tqdm", "yaml", "IPython"}
+           "jupytext", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "pytorchcv", "zeus",
+           "pynvml", "tqdm", "yaml", "IPython"}
 
 
 def _modules() -> dict[str, Path]:

@@ -343,6 +343,23 @@ def test_synthetic_kinds_measures_the_later_draw_like_synthetic_into_its_own_csv
     assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
 
 
+def test_synthetic_grouped_measures_the_third_draw_like_synthetic_kinds_into_its_own_csv(tmp_path):
+    from greenai.models.synthetic import GROUPED_NAMES
+
+    exp = registry.EXPERIMENTS["synthetic_grouped"]
+    specs = exp.specs()
+    assert [s.model for s in specs] == list(GROUPED_NAMES) and len(specs) == 16
+    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
+                              s.epochs, s.image_size) for s in ss}
+    assert conditions(specs) == conditions(registry.EXPERIMENTS["synthetic_kinds"].specs())
+    order = registry.DEFAULT_EXPERIMENTS
+    assert exp.csv == "kpi_synthetic_grouped" and order[order.index("heldout8") + 1] == "synthetic_grouped"
+    env = ex.make_environment("cpu")
+    summary = registry.run_experiment("synthetic_grouped", tmp_path, quick=True, env=env, progress=False, log=None)
+    rows = pd.read_csv(tmp_path / "kpi_synthetic_grouped.csv")
+    assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
+
+
 def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
     h200 = registry.EXPERIMENTS["macs_h200"]
     fmnist = [s for s in registry.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]
@@ -510,24 +527,42 @@ def test_nearfamily_set_is_every_unmeasured_variant_of_a_fitted_family_in_the_ma
 
 
 
-def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_or_fitted_row_has():
+def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_has_and_now_a_fitted_set():
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS, FORMER_HELDOUT_CSVS, HELDOUT_CSVS
+
+    exp = registry.EXPERIMENTS["heldout7"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
+    # set 8 was chosen after set 7 was measured: set 7 joined the fit, the last of the former sets
+    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-1] == exp.csv and exp.csv in FIT_CSVS
+    assert exp.csv not in HELDOUT_CSVS
+    assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
+    families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
+    earlier = {model_info(m)["family"] for name, models in sets.HELDOUT_SETS.items()
+               if name not in ("heldout7", "heldout8") for m in models if m.startswith("timm:")}
+    assert len(set(families)) == 16 and not set(families) & earlier
+
+
+def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earlier_set_or_fitted_row_has():
     from greenai.models import model_info
     from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
 
-    exp = registry.EXPERIMENTS["heldout7"]
-    specs = exp.specs()
-    assert [s.model for s in specs] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
-    assert exp.csv == "kpi_heldout7" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
-    assert "heldout7" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-1] == "heldout7"
-    assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
-    families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
-    earlier = {model_info(m)["family"] for name, models in sets.HELDOUT_SETS.items() if name != "heldout7"
-               for m in models if m.startswith("timm:")}
+    exp = registry.EXPERIMENTS["heldout8"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT8_MODELS)
+    assert exp.csv == "kpi_heldout8" and HELDOUT_CSVS == (exp.csv,) and exp.csv not in FIT_CSVS
+    assert "heldout8" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-1] == "heldout8"
+    assert len(sets.HELDOUT8_MODELS) == 16
+    assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
+    families = [squash(model_info(m)["family"]) for m in sets.HELDOUT8_MODELS]
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout8"
+               for m in models}
     assert len(set(families)) == 16 and not set(families) & earlier
-    # none of them was measured before (kpi_heldout7.csv itself aside)
+    # none of them was measured before (kpi_heldout8.csv itself aside)
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout7" and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT7_MODELS), csv.name
+        if csv.stem != "kpi_heldout8" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT8_MODELS), csv.name
+
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):
     """docs/campaign.md holds the table `--list --markdown` prints: one row per experiment, the default set marked."""

@@ -80,6 +80,22 @@ def test_time_shares_and_their_correlation_with_errors():
     assert (corr["n_models"] == 3).all() and math.isclose(corr.loc["elementwise", "mean_share"], 0.5)
 
 
+def test_time_per_mac_of_each_convolution_kind_forward_and_backward_apart():
+    ops = pd.DataFrame({"model": ["a", "a", "a", "a", "b"],
+                        "kind": ["conv_grouped", "conv_grouped", "conv_grouped", "conv_dense", "conv_dense"],
+                        "name": ["convolution", "convolution", "convolution_backward", "convolution", "convolution"],
+                        "macs": [1e9, 3e9, 8e9, 4e9, 2e9], "gpu_time_s": [1e-3, 3e-3, 4e-3, 2e-3, 1e-3]})
+    t = opa.time_per_mac(ops).set_index("model")
+    # a's grouped forward: 4 ms over 4 GMAC = 1 ps/MAC; backward 4 ms over 8 GMAC; dense 2 ms over 4 GMAC
+    assert t.loc["a", "conv_grouped_convolution_ps_per_mac"] == pytest.approx(1.0)
+    assert t.loc["a", "conv_grouped_convolution_backward_ps_per_mac"] == pytest.approx(0.5)
+    assert t.loc["a", "conv_dense_convolution_ps_per_mac"] == pytest.approx(0.5)
+    assert t.loc["a", "conv_grouped_time_share"] == pytest.approx(0.8)
+    assert math.isnan(t.loc["b", "conv_grouped_convolution_ps_per_mac"])
+    assert math.isnan(t.loc["b", "conv_grouped_time_share"])
+    assert math.isnan(t.loc["a", "conv_depthwise_time_share"])
+
+
 def test_the_command_needs_a_gpu(tmp_path, capsys):
     import torch
 

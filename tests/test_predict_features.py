@@ -215,6 +215,21 @@ def test_a_pre_activation_block_prices_its_batch_norm_as_norm_bytes():
     assert f["unpriced_modules"] == []
 
 
+def test_a_learned_leaky_activation_prelu_is_priced_by_its_pointwise_bytes():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.PReLU(4), nn.Flatten(),
+                        nn.Linear(4 * 16, 10, bias=False))
+    f = static_features(net, (1, 4, 4))
+    assert f["unpriced_modules"] == [] and f["bytes_unpriced"] == 0
+    plain = static_features(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.Flatten(),
+                                          nn.Linear(4 * 16, 10, bias=False)), (1, 4, 4))
+    # the activation adds elementwise bytes and kernels only: one kernel forward, at least its output plane
+    # (4 x 16 float32 per sample) forward, and more backward (its input's and its weight's gradients)
+    assert f["macs_conv_dense"] == plain["macs_conv_dense"] and f["macs_matmul"] == plain["macs_matmul"]
+    assert f["kernels_forward"] == plain["kernels_forward"] + 1
+    assert f["bytes_forward"] >= plain["bytes_forward"] + 4 * 16 * 4
+    assert f["bytes_backward"] > plain["bytes_backward"] + 4 * 16 * 4
+
+
 class _Distances(nn.Module):
     def __init__(self):
         super().__init__()

@@ -29,7 +29,7 @@ def test_first_draw_is_the_recorded_one():
 
 
 def test_kinds_draws_lead_with_every_new_kind_and_mix_later():
-    assert KINDS_NAMES == tuple(f"synthetic_{i}" for i in range(48, 64)) and ALL_SYNTHETIC_NAMES[48:] == KINDS_NAMES
+    assert KINDS_NAMES == tuple(f"synthetic_{i}" for i in range(48, 64)) and ALL_SYNTHETIC_NAMES[48:64] == KINDS_NAMES
     specs = [synthetic_spec(n) for n in KINDS_NAMES]
     assert specs == [synthetic_spec(n) for n in KINDS_NAMES]  # the index is the seed
     assert len({repr(s["stages"]) for s in specs}) == len(specs)

@@ -12,7 +12,7 @@ from greenai import paths
 from greenai.experiments.store import MissingResultsError
 from greenai.operators import operator_class
 
-__all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_residual_correlation"]
+__all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_residual_correlation", "time_per_mac"]
 
 #: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
 OP_TIMES = "op_times_h200.csv.gz"
@@ -80,3 +80,24 @@ def share_residual_correlation(shares, errors):
                      "mean_share": float(x.mean())})
     out = pd.DataFrame(rows, columns=["op_class", "r", "p_value", "n_models", "mean_share"])
     return out.reindex(out["r"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def time_per_mac(ops, kinds=("conv_dense", "conv_grouped", "conv_depthwise")):
+    """GPU time per MAC of each model's operators of each ``kind`` (the recorder's kind: ``conv_grouped`` is a
+    convolution with groups that is not depthwise), forward and backward apart.
+
+    Returns one row per model with ``<kind>_<name>_ps_per_mac`` (summed GPU time over summed MACs [ps/MAC], for
+    ``name`` ``convolution`` and ``convolution_backward``) and ``<kind>_time_share`` (the kind's share of the
+    model's summed operator GPU time); NaN where a model has no such operator.
+    """
+    import pandas as pd  # heavy: pandas
+
+    total = ops.groupby("model", sort=False)["gpu_time_s"].sum()
+    out = pd.DataFrame(index=total.index)
+    for kind in kinds:
+        sub = ops[ops["kind"] == kind]
+        for name in ("convolution", "convolution_backward"):
+            g = sub[sub["name"] == name].groupby("model")[["gpu_time_s", "macs"]].sum()
+            out[f"{kind}_{name}_ps_per_mac"] = (1e12 * g["gpu_time_s"] / g["macs"].where(g["macs"] > 0))
+        out[f"{kind}_time_share"] = sub.groupby("model")["gpu_time_s"].sum().reindex(total.index) / total
+    return out.reset_index()

@@ -20,8 +20,8 @@ from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
-                                 HELDOUT7_MODELS,
-                                 HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS,
+                                 REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -189,6 +189,16 @@ def _synthetic_kinds(q):
     return [_windows("synthetic_kinds", FMNIST, "real", list(KINDS_NAMES))]
 
 
+def _synthetic_grouped(q):
+    """The synthetic architectures led by grouped convolutions of few groups (``synthetic_64`` ... ``synthetic_79``)."""
+    from greenai.models.synthetic import GROUPED_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_grouped", [GROUPED_NAMES[8]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_grouped", FMNIST, "real", list(GROUPED_NAMES))]
+
+
 def _macs_h200(q):
     if q:
         return [Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
@@ -321,6 +331,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 more timm models of families neither the zoo, torchvision nor heldout4-heldout6 has (needs timm), "
                "FMNIST, batch 256, windows", _heldout_set("heldout7", HELDOUT_ANCHORS + HELDOUT7_MODELS),
                quick_model="timm:fasternet_t1"),
+    Experiment("heldout8", "kpi_heldout8", "train", "4.2 prediction (eighth held-out test)",
+               "16 more models of families neither the zoo, torchvision nor heldout4-heldout7 has: 1 timm, 15 "
+               "pytorchcv (needs both), FMNIST, batch 256, windows",
+               _heldout_set("heldout8", HELDOUT_ANCHORS + HELDOUT8_MODELS), quick_model="pytorchcv:peleenet"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -332,6 +346,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 random architectures led by recurrent (LSTM, GRU), windowed, pooled and linear attention, FFT, "
                "shift, pooling, gated-MLP, squeeze-excite and pre-activation blocks, FMNIST, batch 256, windows",
                _synthetic_kinds, quick_model="synthetic_56"),
+    Experiment("synthetic_grouped", "kpi_synthetic_grouped", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by grouped convolutions of few groups: grouped 1x1 bottlenecks with 2, 3, "
+               "4 or 8 groups and optional channel shuffle, 2x2, 3x3 and dilated 3x3 convolutions of 2 or 4 groups, "
+               "FMNIST, batch 256, windows", _synthetic_grouped, quick_model="synthetic_72"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
     Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
@@ -367,8 +385,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
 DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch_size", "phases", "macs",
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
-                                        "synthetic_kinds", "heldout6", "nearfamily", "heldout7",
-                                        "accuracy_fashion_mnist", "accuracy_cifar10")
+                                        "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
+                                        "synthetic_grouped", "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

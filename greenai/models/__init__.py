@@ -8,7 +8,7 @@
 branches per Inception block, thesis 4.1.5). :func:`build_model` also builds every
 other torchvision classification model by its torchvision name
 (:mod:`greenai.models.torchvision_models`), the random architectures
-``synthetic_00`` ... ``synthetic_63`` (:mod:`greenai.models.synthetic`) and, with
+``synthetic_00`` ... ``synthetic_79`` (:mod:`greenai.models.synthetic`) and, with
 timm installed, ``timm:NAME`` (:mod:`greenai.models.timm_models`) and, with pytorchcv
 installed, ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`); without the
 package such a name raises :class:`SourceMissingError`. An unknown name raises

@@ -8,8 +8,8 @@ current held-out set. How each set was chosen is written beside it.
 from __future__ import annotations
 
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
-           "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT_ANCHORS",
-           "HELDOUT_SETS"]
+           "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
+           "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -243,6 +243,50 @@ HELDOUT7_MODELS = ("timm:repghostnet_200", "timm:inception_v4", "timm:inception_
                    "timm:vitamin_small_224", "timm:cpubone_s0", "timm:hieradet_small",
                    "timm:convmixer_1024_20_ks9_p14")
 
+#: an eighth held-out set, chosen before any of it was measured. After seven sets timm has few families left, so
+#: pytorchcv (0.0.74, random weights, ``in_channels`` planes) is a second source. Rule
+#: (benchmarks/timm_heldout_screen.py --set 8, CPU; candidates, their order and the near copies fixed before it
+#: ran): walk timm:twins_pcpvt_small, cait_xxs24_224, nest_tiny, pit_s_224, hiera_tiny_224, lcnetv2_small,
+#: mobilenetv5_300m (the timm families no set took), then one canonical ImageNet model of each pytorchcv family
+#: that is no family of the zoo, torchvision or sets 4 to 7 (names compared without underscores) and no near copy
+#: of one (``NEAR_COPIES8`` of the screen: pre-activation, SE, IBN, D-/A-variants of ResNet, DenseNet variants,
+#: Darknet and CSPNeXt as CSPNet, MBConv NAS nets, BN-Inception, ZFNet, FD-MobileNet ...) -- hardnet68, peleenet,
+#: igcv3_w1, fishnet99, diracnet18v2, drnc26, darts, nasnet_4a1056, condensenet74_c4_g4, menet456_24x1_g3,
+#: channelnet, sqnxt23_w2, dicenet_w2, espnetv2_w2, msdnet22, resattnet56, scnet50, octresnet50b_ad2,
+#: isqrtcovresnet50, airnet50_1x64d_r2, bam_resnet50, cbam_resnet50, diaresnet50, pyramidnet101_a360,
+#: sparsenet121, revnet38, sharesnet50, bagnet33, polynet -- and take the first 16 that pass the checks of set 7.
+#: Dropped: cait_xxs24_224 and pit_s_224 (thop's count fails), nest_tiny, hiera_tiny_224 and condensenet74_c4_g4
+#: (the static features fail on ``meta``), lcnetv2_small (0.294 GMAC) and dicenet_w2 (0.260) (< 0.3),
+#: mobilenetv5_300m (33.3 GMAC) and drnc26 (16.9) (> 10), octresnet50b_ad2 (thop's count fails). Passed but not
+#: needed: airnet50_1x64d_r2, bam_resnet50, cbam_resnet50, diaresnet50, pyramidnet101_a360, sparsenet121,
+#: sharesnet50 (revnet38, bagnet33 and polynet fail).
+#:
+#: ==============================  ==============  ==========
+#: model                           family          GMAC/sample
+#: ==============================  ==============  ==========
+#: timm:twins_pcpvt_small          twins           3.816
+#: pytorchcv:hardnet68             hardnet         4.255
+#: pytorchcv:peleenet              peleenet        0.513
+#: pytorchcv:igcv3_w1              igcv3           0.351
+#: pytorchcv:fishnet99             fishnet         4.301
+#: pytorchcv:diracnet18v2          diracnetv2      1.716
+#: pytorchcv:darts                 darts           0.540
+#: pytorchcv:nasnet_4a1056         nasnet          0.587
+#: pytorchcv:menet456_24x1_g3      menet           0.568
+#: pytorchcv:channelnet            channelnet      0.540
+#: pytorchcv:sqnxt23_w2            squeezenext     0.756
+#: pytorchcv:espnetv2_w2           espnetv2        0.308
+#: pytorchcv:msdnet22              msdnet          0.675
+#: pytorchcv:resattnet56           resattnet       6.259
+#: pytorchcv:scnet50               scnet           3.894
+#: pytorchcv:isqrtcovresnet50      isqrtcovresnet  6.350
+#: ==============================  ==============  ==========
+HELDOUT8_MODELS = ("timm:twins_pcpvt_small", "pytorchcv:hardnet68", "pytorchcv:peleenet", "pytorchcv:igcv3_w1",
+                   "pytorchcv:fishnet99", "pytorchcv:diracnet18v2", "pytorchcv:darts", "pytorchcv:nasnet_4a1056",
+                   "pytorchcv:menet456_24x1_g3", "pytorchcv:channelnet", "pytorchcv:sqnxt23_w2",
+                   "pytorchcv:espnetv2_w2", "pytorchcv:msdnet22", "pytorchcv:resattnet56", "pytorchcv:scnet50",
+                   "pytorchcv:isqrtcovresnet50")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -253,4 +297,5 @@ HELDOUT_ANCHORS = ("resnet18", "mobilenet_v2", "vgg11", "googlenet")
 #: every held-out set, in the order it was measured (the experiment that measured it -> its models)
 HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout3": HELDOUT3_MODELS,
                 "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS, "heldout6": HELDOUT6_MODELS,
-                "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS}
+                "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
+                "heldout8": HELDOUT8_MODELS}

@@ -10,7 +10,9 @@ to its network. :data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
 :data:`BLOCKS`; :data:`KINDS_NAMES` (``synthetic_48`` ... ``_63``) lead with one of
 :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear attention, FFT, shift
 and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`)
-and mix both lists later. The block kinds in full: ``docs/models.md`` ("Synthetic models").
+and mix both lists later; :data:`GROUPED_NAMES` (``synthetic_64`` ... ``_79``) lead with one of
+:data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups, ``k x k`` convolutions of 2 or 4 groups) and mix
+them with :data:`BLOCKS` later. The block kinds in full: ``docs/models.md`` ("Synthetic models").
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -27,8 +29,8 @@ from torch.nn import functional as F
 
 from greenai.models.synthetic_blocks import SqueezeExcite, conv_bn_act, kinds_block
 
-__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS",
-           "synthetic_spec", "build_synthetic", "is_synthetic"]
+__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS",
+           "KINDS_BLOCKS", "GROUPED_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
 
 #: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
@@ -36,8 +38,12 @@ N_SYNTHETIC = 48
 N_KINDS = 16
 SYNTHETIC_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTHETIC))
 KINDS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTHETIC, N_SYNTHETIC + N_KINDS))
+#: how many synthetic models lead with a kind of :data:`GROUPED_KINDS` (``synthetic_64`` ... ``synthetic_79``)
+N_GROUPED = 16
+_FIRST_GROUPED = N_SYNTHETIC + N_KINDS
+GROUPED_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_GROUPED, _FIRST_GROUPED + N_GROUPED))
 #: every synthetic model, buildable by name
-ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES
+ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
@@ -46,6 +52,15 @@ _LATER_BLOCKS = BLOCKS + ("grouped",)
 KINDS_BLOCKS = ("lstm", "gru", "window", "pooled", "linear", "fft", "shift", "pool", "gated", "se", "preact")
 #: later stages of :data:`KINDS_NAMES` draw from these: the new kinds twice as often as the first draw's
 _LATER_KINDS = KINDS_BLOCKS * 2 + BLOCKS
+#: the block kinds that lead the first stage of :data:`GROUPED_NAMES`, alternating: ``gpw``, a bottleneck of
+#: grouped 1x1 convolutions (2, 3, 4 or 8 groups); ``fewgroup``, a ``k x k`` convolution of 2 or 4 groups
+GROUPED_KINDS = ("gpw", "fewgroup")
+#: later stages of :data:`GROUPED_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_GROUPED = GROUPED_KINDS * 2 + BLOCKS
+#: the group counts of the ``gpw`` stages leading ``synthetic_64``, ``_66``, ... in turn
+_LEAD_GPW_GROUPS = (2, 3, 4, 8)
+#: the kernel sizes and dilations of the ``fewgroup`` stages leading ``synthetic_65``, ``_67``, ... in turn
+_FEWGROUP_KERNELS = ((2, 1), (3, 1), (3, 2))
 #: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
 _SHAPE_KEEPING = ("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
@@ -72,9 +87,12 @@ def synthetic_spec(name: str) -> dict:
         ``stem_width``; ``activation``; ``stages``: a list of dicts with
         ``block``, ``depth``, ``width`` (output channels) and the block's own
         options (``kernel``, ``channels_per_group``, ``expand``, ``se``,
-        ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``); ``head_hidden``
-        (0 for a linear head on the pooled features).
+        ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``; ``groups`` and
+        ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`);
+        ``head_hidden`` (0 for a linear head on the pooled features).
     """
+    if _index(name) >= _FIRST_GROUPED:
+        return _grouped_spec(_index(name))
     if _index(name) >= N_SYNTHETIC:
         return _kinds_spec(_index(name))
     rng = random.Random(1000 + _index(name))
@@ -132,18 +150,39 @@ def _heads(width: int, head_width: int) -> int:
 
 def _kinds_spec(index: int) -> dict:
     """The draw of ``synthetic_48`` ...: like the first draw's, led by a kind of :data:`KINDS_BLOCKS`."""
+    return _led_spec(index, KINDS_BLOCKS[(index - N_SYNTHETIC) % len(KINDS_BLOCKS)], _LATER_KINDS)
+
+
+def _grouped_spec(index: int) -> dict:
+    """The draw of ``synthetic_64`` ...: led by ``gpw`` (even index) or ``fewgroup`` (odd), whose lead options
+    cycle with the index (:data:`_LEAD_GPW_GROUPS`; every kernel of :data:`_FEWGROUP_KERNELS` with 2 and 4
+    groups), later stages from :data:`_LATER_GROUPED`."""
+    j = (index - _FIRST_GROUPED) // 2
+    if index % 2 == 0:
+        lead_options = {"groups": _LEAD_GPW_GROUPS[j % len(_LEAD_GPW_GROUPS)]}
+    else:
+        kernel, dilation = _FEWGROUP_KERNELS[j % len(_FEWGROUP_KERNELS)]
+        lead_options = {"groups": (2, 4)[j % 2], "kernel": kernel, "dilation": dilation}
+    return _led_spec(index, GROUPED_KINDS[index % 2], _LATER_GROUPED, lead_options)
+
+
+def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict | None = None) -> dict:
+    """A draw whose first stage is of kind ``lead`` (its fixed options ``lead_options``), later stages of
+    ``later``; widths start at 48-96, stages hold 2-4 blocks."""
     rng = random.Random(1000 + index)
-    lead = KINDS_BLOCKS[(index - N_SYNTHETIC) % len(KINDS_BLOCKS)]
     stem = rng.choice(["conv", "patchify"])
     width = rng.choice([48, 64, 96])
     n_stages = rng.choice([2, 3, 3, 4])
     stages = []
     for i in range(n_stages):
-        block = lead if i == 0 else rng.choice(_LATER_KINDS)
+        block = lead if i == 0 else rng.choice(later)
         width = int(width * rng.choice([1.5, 2.0, 2.0]) // 16 * 16) if i else width
         s = {"block": block, "depth": rng.randint(2, 4), "width": width, "downsample": i > 0}
         if block in BLOCKS:
             _block_options(rng, s)
+        elif block in GROUPED_KINDS:
+            _grouped_options(rng, s, lead_options if i == 0 else None)
+            width = s["width"]  # rounded to a multiple of the groups
         else:
             _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
         stages.append(s)
@@ -176,6 +215,27 @@ def _kinds_options(rng: random.Random, s: dict, resolution: int) -> None:
         s.update(kernel=3, reduction=rng.choice([4, 16]))
     elif block == "preact":
         s.update(kernel=3, bottleneck=rng.random() < 0.5)
+
+
+def _grouped_options(rng: random.Random, s: dict, fixed: dict | None = None) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`GROUPED_KINDS` into it (``fixed`` ones not drawn).
+
+    ``gpw``: ``groups`` in 2, 3, 4, 8 (the width rounded to a multiple of 48 for 3 groups), ``expand`` (mid
+    width over output width: 0.25 as ShuffleNet v1, 2-6 as IGCV3), ``shuffle``. ``fewgroup``: ``groups`` 2 or
+    4, ``kernel`` and ``dilation`` (2x2; 3x3; 3x3 dilated by 2), ``expand`` 1 or 2, ``shuffle``.
+    """
+    fixed = fixed or {}
+    if s["block"] == "gpw":
+        groups = fixed.get("groups") or rng.choice([2, 3, 4, 8])
+        step = 48 if groups == 3 else 16
+        s["width"] = max(step, round(s["width"] / step) * step)
+        s.update(groups=groups, expand=rng.choice([0.25, 2, 4, 6]), shuffle=rng.random() < 0.6)
+    else:
+        groups = fixed.get("groups") or rng.choice([2, 4])
+        kernel, dilation = ((fixed["kernel"], fixed["dilation"]) if "kernel" in fixed else
+                            rng.choice(_FEWGROUP_KERNELS))
+        s.update(groups=groups, kernel=kernel, dilation=dilation, expand=rng.choice([1, 2]),
+                 shuffle=rng.random() < 0.3)
 
 # --------------------------------------------------------------------------- blocks
 

@@ -1,5 +1,5 @@
 """The layers of the synthetic architectures' block kinds (:mod:`greenai.models.synthetic`), those of
-``synthetic_48`` ... ``synthetic_63`` in full (:func:`kinds_block`).
+``synthetic_48`` ... ``synthetic_79`` in full (:func:`kinds_block`).
 
 Token mixers run on channels-last tokens ``[B, H, W, C]`` inside a pre-norm
 :class:`MetaBlock` (mixer, then MLP, each residual): :class:`RNN2D` (a
@@ -14,6 +14,10 @@ and ``pool`` (PoolFormer: average pool minus input) mix channels-first tokens;
 :class:`GatedMLPBlock` is a GLU MLP, :class:`SEBasicBlock` a residual block with
 squeeze-excitation gating and :class:`PreActBlock` a pre-activation residual
 block (BN-act-conv, ResNetV2).
+
+The kinds of ``synthetic_64`` ...: :class:`GroupedPointwiseBlock` (grouped 1x1 conv with 2-8 groups, optional
+:class:`ChannelShuffle`, depthwise 3x3, grouped 1x1: IGCV3, ShuffleNet v1, MENet) and :class:`FewGroupBlock`
+(a ``k x k`` conv of 2 or 4 groups, 2x2, 3x3 or 3x3 dilated by 2, then a grouped 1x1: ESPNet, CPUBone).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from torch.nn import functional as F
 
 __all__ = ["conv_bn_act", "SqueezeExcite", "RNN2D", "WindowAttention", "PooledAttention", "LinearAttention",
            "GlobalFilter", "Shift", "PoolMix", "MetaBlock", "GatedMLPBlock", "SEBasicBlock", "PreActBlock",
-           "kinds_block"]
+           "ChannelShuffle", "GroupedPointwiseBlock", "FewGroupBlock", "kinds_block"]
 
 
 def conv_bn_act(cin, cout, k, act, stride=1, groups=1):
@@ -272,13 +276,86 @@ class PreActBlock(nn.Module):
         return self.body(p) + (x if self.short is None else self.short(p))
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: ``groups`` groups of channels interleaved (view, transpose, reshape)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        return x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+
+class GroupedPointwiseBlock(nn.Module):
+    """A bottleneck of grouped 1x1 convolutions (IGCV3, ShuffleNet v1, MENet).
+
+    1x1 conv ``cin -> mid`` in ``groups`` groups (one group when ``groups`` does not divide ``cin``, as
+    ShuffleNet's first unit), BN, act, optional :class:`ChannelShuffle`, depthwise 3x3 at ``stride``, BN (and
+    act when ``expand > 1``), 1x1 conv ``mid -> cout`` in ``groups`` groups, BN; residual when the shape is
+    kept. ``mid`` is ``cout x expand`` rounded down to a multiple of ``groups``, at least 2 channels per group.
+    """
+
+    def __init__(self, cin, cout, stride, groups, expand, shuffle, act):
+        super().__init__()
+        g = groups
+        mid = max(2 * g, int(cout * expand) // g * g)
+        body = [nn.Conv2d(cin, mid, 1, groups=g if cin % g == 0 else 1, bias=False), nn.BatchNorm2d(mid), act()]
+        if shuffle:
+            body.append(ChannelShuffle(g))
+        body += [nn.Conv2d(mid, mid, 3, stride=stride, padding=1, groups=mid, bias=False), nn.BatchNorm2d(mid)]
+        if expand > 1:
+            body.append(act())
+        body += [nn.Conv2d(mid, cout, 1, groups=g, bias=False), nn.BatchNorm2d(cout)]
+        self.body = nn.Sequential(*body)
+        self.residual = cin == cout and stride == 1
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
+class FewGroupBlock(nn.Module):
+    """A ``k x k`` convolution of few groups, then a grouped 1x1 (ESPNet, CPUBone).
+
+    ``k x k`` conv ``cin -> mid = cout x expand`` in ``groups`` groups (one when ``groups`` does not divide
+    ``cin``) at ``stride``: ``kernel`` 2 is a 2x2 conv (stride 2 without padding; stride 1 after zero-padding
+    the right and bottom by one pixel), ``kernel`` 3 a 3x3 conv dilated by ``dilation`` (padding
+    ``dilation``); BN, act, optional :class:`ChannelShuffle`, 1x1 conv ``mid -> cout`` in ``groups`` groups,
+    BN; residual when the shape is kept.
+    """
+
+    def __init__(self, cin, cout, stride, groups, kernel, dilation, expand, shuffle, act):
+        super().__init__()
+        g, mid = groups, cout * expand
+        body: list[nn.Module] = []
+        if kernel == 2 and stride == 1:
+            body.append(nn.ZeroPad2d((0, 1, 0, 1)))
+        pad = 0 if kernel == 2 else dilation
+        body += [nn.Conv2d(cin, mid, kernel, stride=stride, padding=pad, dilation=dilation,
+                           groups=g if cin % g == 0 else 1, bias=False), nn.BatchNorm2d(mid), act()]
+        if shuffle:
+            body.append(ChannelShuffle(g))
+        body += [nn.Conv2d(mid, cout, 1, groups=g, bias=False), nn.BatchNorm2d(cout)]
+        self.body = nn.Sequential(*body)
+        self.residual = cin == cout and stride == 1
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
 def kinds_block(s: dict, cin: int, cout: int, stride: int, d: int, act) -> nn.Module:
     """Block ``d`` (0-based) of a stage ``s`` of one of the kinds of ``synthetic_48`` ... (``s["block"]``).
 
-    ``se`` and ``preact`` take ``cin -> cout`` channels at ``stride``; the others keep their input's shape
-    (``cin == cout``, ``stride == 1``: the stage downsamples and widens before them).
+    ``se``, ``preact``, ``gpw`` and ``fewgroup`` take ``cin -> cout`` channels at ``stride``; the others keep
+    their input's shape (``cin == cout``, ``stride == 1``: the stage downsamples and widens before them).
     """
     kind = s["block"]
+    if kind == "gpw":
+        return GroupedPointwiseBlock(cin, cout, stride, s["groups"], s["expand"], s["shuffle"], act)
+    if kind == "fewgroup":
+        return FewGroupBlock(cin, cout, stride, s["groups"], s["kernel"], s["dilation"], s["expand"], s["shuffle"],
+                             act)
     if kind == "se":
         return SEBasicBlock(cin, cout, s["kernel"], stride, s["reduction"], act)
     if kind == "preact":

@@ -192,7 +192,7 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
         from greenai.models.pytorchcv_models import PYTORCHCV_HINT  # heavy: torch (greenai.models)
-        from greenai.models.timm_models import TIMM_HINT
+        from greenai.models.timm_models import TIMM_HINT  # heavy: torch (greenai.models)
 
         raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
                                 f"{TIMM_HINT}; {PYTORCHCV_HINT}") from None

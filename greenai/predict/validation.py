@@ -17,10 +17,12 @@ import math
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
-from greenai.predict.model import feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis, scale_prediction
+from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis,
+                                   scale_prediction)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "outside_pct", "target_table", "prospective_table", "interval_rules_table"]
+           "errors_by_share", "candidate_rule_table", "outside_pct", "target_table", "prospective_table",
+           "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -267,6 +269,55 @@ def target_table(predictions, splits: dict):
                 row[f"{key}_met"] = float("nan")
             else:
                 row[f"{key}_met"] = bool(row[key] >= goal if key == "coverage_pct" else row[key] <= goal)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "macs_conv_grouped",
+                    denominator: str = "macs_total", threshold: float = 0.1):
+    """The static-feature model's error per model of one split beside the share of one kind of work in it.
+
+    ``share`` = ``numerator / denominator`` of the model's shipped static features (``coeffs["features"]``, at
+    the run's dataset shape from ``coeffs["datasets"]``; default: the fraction of its MACs in grouped
+    convolutions, neither dense nor depthwise); per model and dataset ``error_pct`` (runs averaged),
+    ``outside_pct`` (:func:`outside_pct`, the largest over its runs), ``covered`` (every run inside its
+    interval) and ``heavy`` (``share >= threshold``). Sorted by error, the most under-predicted first.
+    """
+    p = predictions[(predictions["predictor"] == "static_features") & (predictions["split"] == split)]
+    p = p.assign(outside=outside_pct(p["measured_j"], p["low_j"], p["high_j"]))
+    out = p.groupby(["model", "dataset"]).agg(error_pct=("error_pct", "mean"), outside_pct=("outside", "max"),
+                                             covered=("covered", "all")).reset_index()
+    shares = []
+    for r in out.itertuples():
+        shape = coeffs["datasets"][r.dataset]
+        f = coeffs["features"][feature_key(r.model, shape["channels"], shape["num_classes"], IMAGE_SIZE)]
+        shares.append(float(f[numerator]) / float(f[denominator]))
+    out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
+    return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
+            .sort_values("error_pct").reset_index(drop=True))
+
+
+def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, gpu: str = "NVIDIA H200",
+                         tolerance_pct: float = 0.5):
+    """Whether candidate training rows (:data:`greenai.predict.build.CANDIDATE_CSVS`) pass their rule.
+
+    ``predictions`` and ``candidate_predictions`` are :func:`cross_validate` without and with the candidate rows
+    fitted. One row per split (``leave_one_family_out``, ``fresh_split``) of the static-feature model on ``gpu``:
+    ``mape_without_pct``, ``mape_with_pct``, ``change_pts``, the worst model's error and the coverage of each, and
+    ``passes``: the family-left-out MAPE rises by at most ``tolerance_pct`` points, the fresh set's MAPE falls.
+    """
+    import pandas as pd  # heavy: pandas
+
+    rows = []
+    for split, rule in (("leave_one_family_out", lambda d: d <= tolerance_pct), (fresh_split, lambda d: d < 0)):
+        row = {"split": split}
+        for label, p in (("without", predictions), ("with", candidate_predictions)):
+            sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
+            ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
+            row.update({f"mape_{label}_pct": ape.mean(), f"worst_{label}": ape.idxmax() if len(ape) else None,
+                        f"worst_{label}_pct": ape.max(), f"coverage_{label}_pct": 100 * sub["covered"].mean()})
+        row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
+        row["passes"] = bool(rule(row["change_pts"]))
         rows.append(row)
     return pd.DataFrame(rows)
 
