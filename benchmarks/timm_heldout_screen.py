@@ -97,6 +97,18 @@ CANDIDATES8 = ("timm:twins_pcpvt_small", "timm:cait_xxs24_224", "timm:nest_tiny"
                "pytorchcv:sparsenet121", "pytorchcv:revnet38", "pytorchcv:sharesnet50", "pytorchcv:bagnet33",
                "pytorchcv:polynet")
 CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8}
+#: the second near-family set (``--nearfamily2``): one canonical ImageNet model of each pytorchcv module of
+#: :data:`NEAR_COPIES8` whose copied family is fitted (the zoo, torchvision or sets 4 to 7), in this order, fixed
+#: before the screen ran; the first 12 that pass checks 2 to 4 (one per module) are taken
+CANDIDATES_NEAR2 = ("pytorchcv:preresnet50", "pytorchcv:resneta50b", "pytorchcv:resnetd50b", "pytorchcv:ibn_resnet50",
+                    "pytorchcv:ibnb_resnet50", "pytorchcv:ibn_resnext50_32x4d", "pytorchcv:xdensenet121_2",
+                    "pytorchcv:ibn_densenet121", "pytorchcv:seresnet50", "pytorchcv:sepreresnet50",
+                    "pytorchcv:seresnext50_32x4d", "pytorchcv:resnesta50", "pytorchcv:darknet53",
+                    "pytorchcv:darknet19", "pytorchcv:fbnet_cb", "pytorchcv:proxylessnas_gpu",
+                    "pytorchcv:mobilenetb_w1", "pytorchcv:fdmobilenet_w1", "pytorchcv:zfnet", "pytorchcv:bninception",
+                    "pytorchcv:efficientnet_edge_small_b", "pytorchcv:spnasnet", "pytorchcv:mixnet_s",
+                    "pytorchcv:wrn50_2")
+WANTED_NEAR2 = 12
 #: timm families equivalent to torchvision's ViT, excluded from sets 5 to 7
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
 #: further timm families of plain ViTs (relative positions, SAM's encoder, NaFlex, the ViT encoders of
@@ -196,7 +208,11 @@ def main(argv=None) -> int:
     parser.add_argument("--set", type=int, choices=sorted(CANDIDATES), default=4, dest="heldout_set",
                         help="which held-out set to screen (default 4)")
     parser.add_argument("--all", action="store_true", help="check every candidate, also after the 16th taken")
+    parser.add_argument("--nearfamily2", action="store_true",
+                        help="screen the second near-family set (CANDIDATES_NEAR2) instead of a held-out set")
     args = parser.parse_args(argv)
+    if args.nearfamily2:
+        return _near2(args.all)
     if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
         for mod in BARE_MISSING:
             sys.modules[mod] = None
@@ -255,6 +271,33 @@ def main(argv=None) -> int:
     keys = [n if ":" in n else f"timm:{n}" for n, _, _ in taken]
     print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"{k}"' for k in keys) + ")")
     return 0 if len(taken) == WANTED else 1
+
+
+def _near2(check_all: bool) -> int:
+    """The second near-family set: :data:`CANDIDATES_NEAR2` through checks 2 to 4, one model per module."""
+    for mod in BARE_MISSING:
+        sys.modules[mod] = None
+    import torch
+
+    from greenai.models.pytorchcv_models import pytorchcv_available
+
+    if not pytorchcv_available():
+        print("timm_heldout_screen: --nearfamily2 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
+        return 2
+    torch.set_num_threads(2)
+    taken: list[tuple[str, str, float]] = []
+    for name in CANDIDATES_NEAR2:
+        if len(taken) >= WANTED_NEAR2 and not check_all:
+            print(f"{name:32s} {'':18s} not checked ({WANTED_NEAR2} taken)")
+            continue
+        family, verdict, macs = screen(name, {f for _, f, _ in taken}, set(), None, build_first=True)
+        if verdict == "taken" and len(taken) >= WANTED_NEAR2:
+            verdict = f"passes, not needed ({WANTED_NEAR2} taken)"
+        elif verdict == "taken":
+            taken.append((name, family, macs))
+        print(f"{name:32s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}", flush=True)
+    print("NEARFAMILY2_MODELS = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")
+    return 0 if len(taken) == WANTED_NEAR2 else 1
 
 
 if __name__ == "__main__":

@@ -203,25 +203,28 @@ validation = pv.validation_table(predictions)
 save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
-FRESH_CSV = pr.HELDOUT_CSVS[0]
-FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
-for split, csv in ((FRESH, FRESH_CSV),):
+FRESH_CSV, NEAR_CSV = pr.HELDOUT_CSVS  # the fresh set of new families; the fresh near-family set
+FRESH, NEAR = pr.HELDOUT_SPLITS[FRESH_CSV], pr.HELDOUT_SPLITS[NEAR_CSV]
+for split, csv in ((FRESH, FRESH_CSV), (NEAR, NEAR_CSV)):
     if split not in set(validation["split"]):
         print(f"no rows of {split} yet (results/raw/{csv}.csv): measure them on a GPU with "
               f"`python -m greenai campaign -e {split}`")
 
 # %% [markdown]
-# ## The targets on the fresh set
+# ## The targets on the fresh sets
 # Per model (its runs averaged): the static-feature model's error and how far the measured
-# energy lies outside the 90 % interval. Targets: MAPE <= 8 %, worst model <= 25 %, the
-# interval covering >= 90 % and no model outside it by more than 10 %. Raw: as a user on
-# another card of the fitted kind gets it; card-adjusted: times the card factor of the
-# anchors measured beside the set. (The near-family split, target MAPE <= 5 %, was measured
-# once beside set 6; it is fitted since, and the next section shows how a fit of the rows
-# measured before it met it.)
+# energy lies outside the 90 % interval. Targets on set 8: MAPE <= 8 %, worst model <= 25 %,
+# the interval covering >= 90 % and no model outside it by more than 10 %; on the second
+# near-family set (`kpi_nearfamily2`: 12 pytorchcv variants of fitted families, pre-activation,
+# IBN and SE ResNets, IBN-ResNeXt and -DenseNet, ResNeSt-A, Darknet; chosen after set 8 was
+# predicted, the coefficients unchanged): MAPE <= 5 %. Raw: as a user on another card of the
+# fitted kind gets it; card-adjusted: times the card factor of the anchors measured beside each
+# set. (The first near-family split, measured beside set 6, is fitted since; the next section
+# shows how a fit of the rows measured before it met it.)
 
 # %%
-TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh"}
+TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh", NEAR: "near_family",
+                 f"{NEAR}_card_adjusted": "near_family"}
 targets = pv.target_table(predictions, TARGET_SPLITS)
 save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
@@ -234,6 +237,10 @@ display(targets.round(2).T)  # noqa: F821
 # none of it (card-adjusted 16.5 %). Set 7, now fitted, had met the MAPE (5.4 %) and the
 # coverage (93.75 %) with the same protocol (next section: each earlier set as a fit of the
 # rows measured before it met it).
+#
+# The second near-family set misses its target narrowly: 6.6 % (≤ 5 %; card-adjusted 6.3 %),
+# every model inside its interval, none off by more than 11.1 % (IBN-b-ResNet50); the two Darknets
+# are predicted 9 % low, the pre-activation and IBN ResNets 7–11 % high.
 #
 # The misses share one kind of work. Below, each fresh model's error beside the share of its
 # MACs in grouped convolutions that are neither dense nor depthwise (grouped 1×1 convolutions
@@ -491,6 +498,11 @@ claims.record(NOTEBOOK, [
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
+    _target_claim("nearfamily2_mape_static", NEAR, "mape_pct",
+                  "static-feature model on a fresh near-family set, pytorchcv variants of fitted families (MAPE; "
+                  "target <= 5 %)"),
+    _target_claim("nearfamily2_interval_coverage", NEAR, "coverage_pct",
+                  "90 % interval on the fresh near-family set: runs covered (target >= 90 %)"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
                        "measured before them (MAPE; target <= 5 %)", 5.0),

@@ -549,8 +549,8 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
 
     exp = registry.EXPERIMENTS["heldout8"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT8_MODELS)
-    assert exp.csv == "kpi_heldout8" and HELDOUT_CSVS == (exp.csv,) and exp.csv not in FIT_CSVS
-    assert "heldout8" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-1] == "heldout8"
+    assert exp.csv == "kpi_heldout8" and HELDOUT_CSVS[0] == exp.csv and exp.csv not in FIT_CSVS
+    assert "heldout8" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-2:] == ["heldout8", "nearfamily2"]
     assert len(sets.HELDOUT8_MODELS) == 16
     assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
     squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
@@ -562,6 +562,29 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
         if csv.stem != "kpi_heldout8" and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT8_MODELS), csv.name
+
+
+def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+
+    exp = registry.EXPERIMENTS["nearfamily2"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY2_MODELS)
+    assert exp.csv == "kpi_nearfamily2" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
+    assert "nearfamily2" in registry.DEFAULT_EXPERIMENTS
+    assert len(sets.NEARFAMILY2_MODELS) == 12 and all(m.startswith("pytorchcv:") for m in sets.NEARFAMILY2_MODELS)
+    # one model per pytorchcv module, each a module that copies a family the fit has (the screen's NEAR_COPIES8)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("screen", paths.REPO_ROOT / "benchmarks" / "timm_heldout_screen.py")
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    families = [model_info(m)["family"] for m in sets.NEARFAMILY2_MODELS]
+    assert len(set(families)) == 12 and set(families) <= set(screen.NEAR_COPIES8)
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_nearfamily2" and "model" in pd.read_csv(csv, nrows=0).columns:
+            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+            assert not measured & set(sets.NEARFAMILY2_MODELS), csv.name
 
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):

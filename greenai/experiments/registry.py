@@ -20,8 +20,8 @@ from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
-                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY_MODELS,
-                                 REPEATED_MODELS)
+                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS,
+                                 NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -335,6 +335,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 more models of families neither the zoo, torchvision nor heldout4-heldout7 has: 1 timm, 15 "
                "pytorchcv (needs both), FMNIST, batch 256, windows",
                _heldout_set("heldout8", HELDOUT_ANCHORS + HELDOUT8_MODELS), quick_model="pytorchcv:peleenet"),
+    Experiment("nearfamily2", "kpi_nearfamily2", "train", "4.2 prediction (second near-family test)",
+               "12 pytorchcv variants of families already fitted (pre-activation, IBN, SE ResNets, ...; needs "
+               "pytorchcv), FMNIST, batch 256, windows",
+               _heldout_set("nearfamily2", HELDOUT_ANCHORS + NEARFAMILY2_MODELS), quick_model="pytorchcv:darknet19"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -386,7 +390,8 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
-                                        "synthetic_grouped", "accuracy_fashion_mnist", "accuracy_cifar10")
+                                        "nearfamily2", "synthetic_grouped", "accuracy_fashion_mnist",
+                                        "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

@@ -148,14 +148,15 @@ def cross_validate(runs, features: dict, log=None):
     if not held[~anchor].empty:
         coeffs = fit_coefficients(all_fit, features)
         frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
-        for gpu in held["gpu_name"].unique():
-            on_card = held[anchor & (held["gpu_name"] == gpu)]
+        for gpu, csv in held[["gpu_name", "csv"]].drop_duplicates().itertuples(index=False):
+            here = (held["gpu_name"] == gpu) & (held["csv"] == csv)  # each set's own anchors: its own card
+            on_card = held[anchor & here]
             if on_card.empty:
                 continue
             card = pd.concat([on_card.assign(card="set"), fit_rows[fit_rows["gpu_name"] == gpu].assign(card="fit")])
             ratio = matched_ratio(card.assign(gpu_name=card["card"]), "set", "fit")
             fit, factor = gpu_fit_for(coeffs, gpu)
-            test = held[~anchor & (held["gpu_name"] == gpu)]
+            test = held[~anchor & here]
             if len(ratio) < 1 or fit is None or test.empty:
                 continue
             card_factor = fit_factor(ratio["epoch_energy_j"])
