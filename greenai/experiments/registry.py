@@ -390,7 +390,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
-                                        "nearfamily2", "synthetic_grouped", "accuracy_fashion_mnist",
+                                        "synthetic_grouped", "nearfamily2", "accuracy_fashion_mnist",
                                         "accuracy_cifar10")
 
 
