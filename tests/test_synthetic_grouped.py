@@ -22,6 +22,9 @@ from greenai.predict.features import static_features
 # kpi_synthetic and kpi_synthetic_kinds were measured on these networks
 SPECS_00_63_SHA256 = "d5880231d0382fd5b55e2f3db7a271c87f4e6c6c2cada423909b93277a54126a"
 PARAMS_00_63_SHA256 = "6958017cf7597c5431d25265e421768e1da55602d6b80b8908ea2b5da82c7950"
+# the same of synthetic_64 ... synthetic_79, computed once kpi_synthetic_grouped had been measured on them
+SPECS_64_79_SHA256 = "65ad8e0a5a4fe9d9977e9bb1690014907263065b38fe503d96c6b6cd56551882"
+PARAMS_64_79_SHA256 = "48acf727d216d1efb2fdb54fe176e499f3a1211e3a9b9e9ee439b85530e9f74a"
 
 
 def _sha256(obj) -> str:
@@ -37,6 +40,15 @@ def test_the_first_two_draws_are_the_recorded_ones():
         with torch.device("meta"):
             params[name] = sum(p.numel() for p in build_synthetic(name, 1, 10).parameters())
     assert _sha256(params) == PARAMS_00_63_SHA256
+
+
+def test_the_third_draw_is_the_recorded_one():
+    assert _sha256({n: synthetic_spec(n) for n in GROUPED_NAMES}) == SPECS_64_79_SHA256
+    params = {}
+    for name in GROUPED_NAMES:
+        with torch.device("meta"):
+            params[name] = sum(p.numel() for p in build_synthetic(name, 1, 10).parameters())
+    assert _sha256(params) == PARAMS_64_79_SHA256
 
 
 def test_grouped_draw_leads_with_each_new_kind_and_its_options_in_turn():
