@@ -31,24 +31,23 @@ def _sha256(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
+def _hashes(names) -> tuple[str, str]:
+    """sha256 of the specs of ``names`` and of their parameter counts (1 input plane, 10 classes, on meta)."""
+    params = {}
+    for name in names:
+        with torch.device("meta"):
+            params[name] = sum(p.numel() for p in build_synthetic(name, 1, 10).parameters())
+    return _sha256({n: synthetic_spec(n) for n in names}), _sha256(params)
+
+
 def test_the_first_two_draws_are_the_recorded_ones():
     earlier = SYNTHETIC_NAMES + KINDS_NAMES
     assert len(earlier) == 64 and ALL_SYNTHETIC_NAMES[:64] == earlier
-    assert _sha256({n: synthetic_spec(n) for n in earlier}) == SPECS_00_63_SHA256
-    params = {}
-    for name in earlier:
-        with torch.device("meta"):
-            params[name] = sum(p.numel() for p in build_synthetic(name, 1, 10).parameters())
-    assert _sha256(params) == PARAMS_00_63_SHA256
+    assert _hashes(earlier) == (SPECS_00_63_SHA256, PARAMS_00_63_SHA256)
 
 
 def test_the_third_draw_is_the_recorded_one():
-    assert _sha256({n: synthetic_spec(n) for n in GROUPED_NAMES}) == SPECS_64_79_SHA256
-    params = {}
-    for name in GROUPED_NAMES:
-        with torch.device("meta"):
-            params[name] = sum(p.numel() for p in build_synthetic(name, 1, 10).parameters())
-    assert _sha256(params) == PARAMS_64_79_SHA256
+    assert _hashes(GROUPED_NAMES) == (SPECS_64_79_SHA256, PARAMS_64_79_SHA256)
 
 
 def test_grouped_draw_leads_with_each_new_kind_and_its_options_in_turn():

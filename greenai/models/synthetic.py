@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from greenai.models.synthetic_blocks import SqueezeExcite, conv_bn_act, kinds_block
+from greenai.models.synthetic_blocks import ChannelShuffle, SqueezeExcite, conv_bn_act, kinds_block
 
 __all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS",
            "KINDS_BLOCKS", "GROUPED_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
@@ -251,16 +251,6 @@ class _Residual(nn.Module):
         return self.body(x) + self.short(x)
 
 
-class _Shuffle(nn.Module):
-    def __init__(self, groups):
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, x):
-        b, c, h, w = x.shape
-        return x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
-
-
 class _ConvNeXtBlock(nn.Module):
     def __init__(self, c, k, ratio, act):
         super().__init__()
@@ -325,7 +315,7 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             groups = cout // cpg
             body = [conv_bn_act(cin, cout, 1, act)]
             if s["shuffle"] and groups > 1:
-                body.append(_Shuffle(groups))
+                body.append(ChannelShuffle(groups))
             body.append(conv_bn_act(cout, cout, s["kernel"], act, stride=st, groups=groups))
             if s["se"]:
                 body.append(SqueezeExcite(cout, act))
