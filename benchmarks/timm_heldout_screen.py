@@ -254,23 +254,30 @@ def main(argv=None) -> int:
                 print("timm_heldout_screen: set 8 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
                 return 2
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
+    taken = _walk(CANDIDATES[args.heldout_set], WANTED, args.all, zoo_and_tv=zoo_and_tv, excluded=excluded,
+                  build_first=args.heldout_set >= 5)
+    keys = [n if ":" in n else f"timm:{n}" for n, _, _ in taken]
+    print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"{k}"' for k in keys) + ")")
+    return 0 if len(taken) == WANTED else 1
+
+
+def _walk(candidates, wanted: int, check_all: bool, **checks) -> list[tuple[str, str, float]]:
+    """Screen ``candidates`` in order (:func:`screen` with ``checks``, one model per family) and print a line each;
+    the first ``wanted`` that pass, as ``(name, family, macs)``. Without ``check_all`` the rest is not checked."""
     taken: list[tuple[str, str, float]] = []
-    for name in CANDIDATES[args.heldout_set]:
-        if len(taken) >= WANTED and not args.all:
-            print(f"{name:32s} {'':18s} not checked ({WANTED} taken)")
+    for name in candidates:
+        if len(taken) >= wanted and not check_all:
+            print(f"{name:32s} {'':18s} not checked ({wanted} taken)")
             continue
         t0 = time.perf_counter()
-        family, verdict, macs = screen(name, {f for _, f, _ in taken}, zoo_and_tv, excluded,
-                                       build_first=args.heldout_set >= 5)
-        if verdict == "taken" and len(taken) >= WANTED:
-            verdict = f"passes, not needed ({WANTED} taken)"
+        family, verdict, macs = screen(name, {f for _, f, _ in taken}, **checks)
+        if verdict == "taken" and len(taken) >= wanted:
+            verdict = f"passes, not needed ({wanted} taken)"
         elif verdict == "taken":
             taken.append((name, family, macs))
         print(f"{name:32s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}  ({time.perf_counter() - t0:.1f} s)",
               flush=True)
-    keys = [n if ":" in n else f"timm:{n}" for n, _, _ in taken]
-    print(f"HELDOUT{args.heldout_set}_MODELS = (" + ", ".join(f'"{k}"' for k in keys) + ")")
-    return 0 if len(taken) == WANTED else 1
+    return taken
 
 
 def _near2(check_all: bool) -> int:
@@ -285,17 +292,7 @@ def _near2(check_all: bool) -> int:
         print("timm_heldout_screen: --nearfamily2 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
         return 2
     torch.set_num_threads(2)
-    taken: list[tuple[str, str, float]] = []
-    for name in CANDIDATES_NEAR2:
-        if len(taken) >= WANTED_NEAR2 and not check_all:
-            print(f"{name:32s} {'':18s} not checked ({WANTED_NEAR2} taken)")
-            continue
-        family, verdict, macs = screen(name, {f for _, f, _ in taken}, set(), None, build_first=True)
-        if verdict == "taken" and len(taken) >= WANTED_NEAR2:
-            verdict = f"passes, not needed ({WANTED_NEAR2} taken)"
-        elif verdict == "taken":
-            taken.append((name, family, macs))
-        print(f"{name:32s} {family:18s} {macs / 1e9:7.3f} GMAC  {verdict}", flush=True)
+    taken = _walk(CANDIDATES_NEAR2, WANTED_NEAR2, check_all, zoo_and_tv=set(), excluded=None, build_first=True)
     print("NEARFAMILY2_MODELS = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")
     return 0 if len(taken) == WANTED_NEAR2 else 1
 
