@@ -259,9 +259,11 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     keys = {(m, d["channels"], d["num_classes"], IMAGE_SIZE) for m in MODEL_NAMES for d in ds.values()}
     keys |= {(m, ds["fashion_mnist"]["channels"], ds["fashion_mnist"]["num_classes"], IMAGE_SIZE)
              for models in HELDOUT_SETS.values() for m in models}
-    runs = load_runs(raw_dir)
-    shipped = load_runs(raw_dir, candidates=CANDIDATE_CSVS)  # the candidates' features too (notebook 05 refits)
-    keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in shipped.itertuples()}
+    with_candidates = load_runs(raw_dir, candidates=CANDIDATE_CSVS)  # their features too: notebook 05 refits
+    keys |= {(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size))
+             for r in with_candidates.itertuples()}
+    runs = (with_candidates[~with_candidates["csv"].isin(CANDIDATE_CSVS)].reset_index(drop=True)
+            if len(with_candidates) else with_candidates)
     feats = feature_table(sorted(keys), known, log=log)
     out = {"version": 1, "image_size": IMAGE_SIZE, "pi_level": PI_LEVEL,
            "note": "fitted by notebooks/05_prediction.py from results/raw (zoo, synthetic and earlier held-out "
