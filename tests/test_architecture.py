@@ -22,7 +22,7 @@ MAX_DOCSTRING_LINES = 20
 LAZY_OK = {"torch", "torchvision", "thop", "statsmodels", "scipy", "pyomo", "highspy", "pvlib", "matplotlib",
            "seaborn", "pandas", "numpy", "dask", "distributed", "dask_cuda", "papermill", "nbformat", "nbconvert",
            "jupytext", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "pytorchcv", "zeus",
-           "pynvml", "tqdm", "yaml", "IPython"}
+           "pynvml", "tqdm", "yaml", "IPython", "vit_pytorch", "einops"}
 
 
 def _modules() -> dict[str, Path]:

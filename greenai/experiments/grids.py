@@ -204,7 +204,7 @@ def validate(specs: Sequence[RunSpec], data_root: str | Path | None = None, chec
             bad(s, f"unknown kind {s.kind!r}; choose one of {', '.join(KINDS)}")
         try:
             _models.model_info(s.model)
-        except _models.SourceMissingError as exc:  # timm:/pytorchcv:NAME without the package: how to install it
+        except _models.SourceMissingError as exc:  # a source package missing: how to install it
             bad(s, str(exc))
         except _models.UnknownModelError:
             bad(s, f"unknown model {s.model!r}; valid: {', '.join(_models.MODEL_NAMES)}")

@@ -7,12 +7,11 @@
 ``resnet18/34/50``, ``googlenet`` and its ten variants ``googlenet_mod*`` (1 to 4
 branches per Inception block, thesis 4.1.5). :func:`build_model` also builds every
 other torchvision classification model by its torchvision name
-(:mod:`greenai.models.torchvision_models`), the random architectures
-``synthetic_00`` ... ``synthetic_79`` (:mod:`greenai.models.synthetic`) and, with
-timm installed, ``timm:NAME`` (:mod:`greenai.models.timm_models`) and, with pytorchcv
-installed, ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`); without the
-package such a name raises :class:`SourceMissingError`. An unknown name raises
-:class:`UnknownModelError`.
+(:mod:`greenai.models.torchvision_models`), the random architectures ``synthetic_00`` ...
+``synthetic_79`` (:mod:`greenai.models.synthetic`) and, with the package installed, ``timm:NAME``,
+``pytorchcv:NAME`` and ``vitpytorch:NAME`` (:mod:`~greenai.models.timm_models`,
+:mod:`~greenai.models.pytorchcv_models`, :mod:`~greenai.models.vitpytorch_models`); without
+it such a name raises :class:`SourceMissingError`. An unknown name raises :class:`UnknownModelError`.
 
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for CIFAR),
 ends in adaptive pooling and has random weights; inputs are 224x224 pixels by
@@ -37,6 +36,7 @@ from . import synthetic as _synthetic
 from . import timm_models as _timm
 from . import torchvision_models as _tv
 from . import vgg as _vgg
+from . import vitpytorch_models as _vp
 
 __all__ = ["MODEL_NAMES", "ZOO_FAMILIES", "UnknownModelError", "SourceMissingError", "build_model", "model_info",
            "known_model_names", "DEFAULT_IMAGE_SIZE"]
@@ -47,19 +47,19 @@ DEFAULT_IMAGE_SIZE: int = 224
 
 class UnknownModelError(ValueError):
     """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model, a
-    ``timm:`` nor a ``pytorchcv:`` model."""
+    ``timm:``, a ``pytorchcv:`` nor a ``vitpytorch:`` model."""
 
     def __init__(self, name: str) -> None:
         extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
         super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)}, "
                          f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}; "
-                         f"{_pcv.PYTORCHCV_HINT}")
+                         f"{_pcv.PYTORCHCV_HINT}; {_vp.VITPYTORCH_HINT}")
         self.name = name
 
 
 class SourceMissingError(UnknownModelError, ImportError):
-    """Raised for a ``timm:NAME`` or ``pytorchcv:NAME`` model when that package is not installed (the message
-    says how to install it).
+    """Raised for a ``timm:NAME``, ``pytorchcv:NAME`` or ``vitpytorch:NAME`` model when that package is not
+    installed (the message says how to install it).
 
     An :class:`UnknownModelError` (the name cannot be built here), so every caller that reports unknown
     models reports this one too, and an :class:`ImportError`.
@@ -157,11 +157,20 @@ def _entry(name: str) -> _Entry:
             return _Entry(partial(_pcv.build_pytorchcv_model, key), _pcv.pytorchcv_family(key), key, 0,
                           "pytorchcv", "pytorchcv get_model, pretrained=False, in_channels and num_classes of "
                                        "the dataset")
+    if _vp.is_vitpytorch_name(key):
+        if not _vp.vitpytorch_available():
+            raise SourceMissingError(key, _vp.missing_message(key))
+        if _vp.is_vitpytorch_model(key):
+            config = _vp.CONFIGS[_vp.vitpytorch_name(key)]
+            return _Entry(partial(_vp.build_vitpytorch_model, key), _vp.vitpytorch_family(key), key, 0,
+                          "vitpytorch", f"vit_pytorch.{config.module}.{config.cls}, random weights, channels and "
+                                        f"classes of the dataset: {config.description}")
     raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models, any torchvision classification model, timm or pytorchcv model, random weights.
+    """Build one of the 20 models, any torchvision classification model, timm, pytorchcv or vit-pytorch model,
+    random weights.
 
     Parameters
     ----------
@@ -169,8 +178,9 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
         One of :data:`MODEL_NAMES` (case-insensitive), a name of
         ``torchvision.models.list_models(module=torchvision.models)`` (see
         :mod:`greenai.models.torchvision_models`), or ``timm:NAME`` for a
-        name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`), or
-        ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`).
+        name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`),
+        ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`) or ``vitpytorch:NAME``
+        for a named configuration of vit-pytorch (:mod:`greenai.models.vitpytorch_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -187,7 +197,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     UnknownModelError
         If ``name`` is none of these (the message lists valid names).
     SourceMissingError
-        If ``name`` is ``timm:NAME`` or ``pytorchcv:NAME`` and that package is not installed.
+        If ``name`` is ``timm:NAME``, ``pytorchcv:NAME`` or ``vitpytorch:NAME`` and that package is not
+        installed.
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -209,11 +220,12 @@ def model_info(name: str) -> dict:
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
         multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
-        torchvision, timm and pytorchcv models outside the zoo), ``block`` (kind of
-        repeated block; ``torchvision``, ``timm`` or ``pytorchcv`` outside the zoo) and
-        ``description``. A ``timm:NAME``'s family is the timm module that
-        defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
-        pytorchcv module (``pytorchcv:hardnet68`` -> ``hardnet``).
+        torchvision, timm, pytorchcv and vit-pytorch models outside the zoo), ``block``
+        (kind of repeated block; ``torchvision``, ``timm``, ``pytorchcv`` or ``vitpytorch``
+        outside the zoo) and ``description``. A ``timm:NAME``'s family is the timm module
+        that defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
+        pytorchcv module (``pytorchcv:hardnet68`` -> ``hardnet``), a ``vitpytorch:NAME``'s
+        the vit_pytorch module of its class (``vitpytorch:cvt_13`` -> ``cvt``).
     """
     entry = _entry(name)
     key = _key(name)
