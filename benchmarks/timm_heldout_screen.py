@@ -1,7 +1,7 @@
-"""Choose the fourth to eighth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
-``HELDOUT8_MODELS``) from timm (and for set 8 pytorchcv) by a stated rule (CPU).
+"""Choose the fourth to ninth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
+``HELDOUT9_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch) by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -24,12 +24,17 @@ takes the first 16 that pass, in order:
    screen), also no family of set 7, families compared without underscores across both
    sources (pytorchcv ``inceptionv4`` = timm ``inception_v4``), and no family of
    :data:`NEAR_COPIES8` (a pytorchcv or timm module reimplementing a family the zoo,
-   torchvision or an earlier set has under another name);
+   torchvision or an earlier set has under another name); for set 9, whose candidates
+   are the named configurations of vit-pytorch (:data:`CANDIDATES9`, the order of
+   :data:`greenai.models.vitpytorch_models.CONFIGS`; a family is the vit_pytorch module
+   of the class), also no family of set 8 or of the second near-family set
+   (:data:`greenai.models.sets.NEARFAMILY2_MODELS`) and no family of :data:`NEAR_COPIES9`
+   (a vit_pytorch module reimplementing a family torchvision, timm or an earlier set has);
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC; for sets 5 to 8 the model must first build
+   10 classes) between 0.3 and 10 GMAC; for sets 5 to 9 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole screen of sets 5 to 8 runs with them blocked);
+   (the whole screen of sets 5 to 9 runs with them blocked);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
@@ -39,7 +44,8 @@ takes the first 16 that pass, in order:
 Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
-also pytorchcv (``pip install 'greenai[pytorchcv]'``).
+also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorch
+(``pip install 'greenai[vitpytorch]'``).
 """
 
 from __future__ import annotations
@@ -96,7 +102,25 @@ CANDIDATES8 = ("timm:twins_pcpvt_small", "timm:cait_xxs24_224", "timm:nest_tiny"
                "pytorchcv:cbam_resnet50", "pytorchcv:diaresnet50", "pytorchcv:pyramidnet101_a360",
                "pytorchcv:sparsenet121", "pytorchcv:revnet38", "pytorchcv:sharesnet50", "pytorchcv:bagnet33",
                "pytorchcv:polynet")
-CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8}
+#: set 9: after eight sets a third source, vit-pytorch, whose classes have no named models: one configuration per
+#: 2-D image classifier module that is no training wrapper and no near copy (greenai.models.vitpytorch_models.CONFIGS,
+#: in this order, fixed before the screen was run) -- hierarchical and convolutional-token designs first (CvT,
+#: CrossFormer, ScalableViT, SepViT, CCT, T2T-ViT, LookViT, JetViT), then ViT stacks with a new block, residual or
+#: token scheme (RvT, DeepViT, nViT, U-ViT, looped, small-dataset, patch-merger, parallel, adaptive token sampling).
+#: Modules left out before the screen: the training wrappers (mae, simmim, dino, es_vit, distill, mpp, mp3, lejepa,
+#: levjepa*, accept_video_wrapper, extractor, recorder), models of video, 1-D, 3-D or N-D inputs (vivit*, vit_1d,
+#: vit_3d, simple_vit_1d, simple_vit_3d, simple_flash_attn_vit_3d, cct_3d, na_vit_nested_tensor_3d, vit_nd*), models
+#: taking more than a batch of images (na_vit* packed images of varying size, vat / vaat actions and audio, wwt's slot
+#: heads, vat_siglip no classifier), :data:`NEAR_COPIES9`, and three classes that do not run with 1 input plane in
+#: vit-pytorch 1.26.14: regionvit (its local encoder is a hard-coded 3-plane convolution), local_vit (its
+#: feed-forward normalizes a [N, C, H, W] map over its last axis: every forward fails) and jumbo_vit (its jumbo
+#: feed-forward takes the hidden width as a multiplier: 24 G parameters at width 384)
+CANDIDATES9 = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:scalablevit_s", "vitpytorch:sepvit_t",
+               "vitpytorch:cct_14_7x2", "vitpytorch:t2tvit_12", "vitpytorch:lookvit_s", "vitpytorch:jetvit_s",
+               "vitpytorch:rvt_s", "vitpytorch:deepvit_s", "vitpytorch:nvit_s", "vitpytorch:simple_uvit_s",
+               "vitpytorch:looped_vit_s", "vitpytorch:vit_small_dataset_s", "vitpytorch:vit_patch_merger_s",
+               "vitpytorch:parallel_vit_s", "vitpytorch:ats_vit_s")
+CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8, 9: CANDIDATES9}
 #: the second near-family set (``--nearfamily2``): one canonical ImageNet model of each pytorchcv module of
 #: :data:`NEAR_COPIES8` whose copied family is fitted (the zoo, torchvision or sets 4 to 7), in this order, fixed
 #: before the screen ran; the first 12 that pass checks 2 to 4 (one per module) are taken
@@ -131,6 +155,33 @@ NEAR_COPIES8 = {"preresnet": "timm resnetv2 (set 6)", "efficientnetedge": "effic
                 "darknet53": "timm cspnet (set 4)", "cspnext": "timm cspnet (set 4)",
                 "fbnet": "timm efficientnet", "spnasnet": "timm efficientnet", "mixnet": "timm efficientnet",
                 "proxylessnas": "mnasnet", "inceptionresnetv1": "timm inception_resnet_v2 (set 7)"}
+#: modules of vit-pytorch that reimplement a family torchvision, timm or an earlier set has (family -> what it copies),
+#: excluded from set 9 (and not among its candidates)
+NEAR_COPIES9 = {"vit": "torchvision's vit", "simple_vit": "torchvision's vit (sin-cos positions, mean pooling)",
+                "simple_vit_with_fft": "torchvision's vit (a frequency-patch branch)",
+                "simple_vit_with_hyper_connections": "torchvision's vit (hyper-connection residuals)",
+                "simple_vit_with_patch_dropout": "torchvision's vit (patch dropout in training only)",
+                "simple_vit_with_qk_norm": "torchvision's vit (normalized queries and keys)",
+                "simple_vit_with_register_tokens": "torchvision's vit (register tokens)",
+                "simple_vit_with_relative_proj_pos_bias": "torchvision's vit (a relative position bias)",
+                "simple_vit_with_sparse_gating": "torchvision's vit (gated tokens)",
+                "simple_vit_with_specialized_cls": "torchvision's vit (class-token projections)",
+                "simple_vit_with_value_residual": "torchvision's vit (value residuals)",
+                "simple_vit_attn_residual": "torchvision's vit (attention residuals)",
+                "simple_vit_orthog_residual_update": "torchvision's vit (orthogonal residual updates)",
+                "attn_residual_with_dca_simple_vit": "torchvision's vit (a simple_vit with composed attention)",
+                "simple_flash_attn_vit": "torchvision's vit (flash attention kernel)",
+                "efficient": "torchvision's vit (any transformer in a ViT shell)",
+                "vit_5": "torchvision's vit (RMS norm, rotary positions, registers)",
+                "vit_detpool": "torchvision's vit (mask pooling; without a mask a ViT)",
+                "vit_with_decorr": "torchvision's vit (a decorrelation loss in training only)",
+                "vit_with_keel_post_ln": "torchvision's vit (post-norm with a residual scale)",
+                "vit_with_patch_dropout": "torchvision's vit (patch dropout in training only)",
+                "learnable_memory_vit": "torchvision's vit (memory tokens only through its fine-tuning Adapter)",
+                "cait": "timm cait", "cross_vit": "timm crossvit (set 7)", "levit": "timm levit (set 4)",
+                "max_vit": "torchvision's maxvit", "max_vit_with_registers": "torchvision's maxvit",
+                "mobile_vit": "timm mobilevit (set 4)", "nest": "timm nest", "pit": "timm pit",
+                "twins_svt": "timm twins (set 8)", "xcit": "timm xcit (set 5)"}
 #: packages an install of timm alone (--no-deps) lacks: unimportable during the screens of sets 5 to 7
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
@@ -252,6 +303,17 @@ def main(argv=None) -> int:
 
             if not pytorchcv_available():
                 print("timm_heldout_screen: set 8 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
+                return 2
+        if args.heldout_set >= 9:
+            from greenai.models.sets import HELDOUT8_MODELS, NEARFAMILY2_MODELS
+            from greenai.models.vitpytorch_models import vitpytorch_available
+
+            excluded.update({model_info(m)["family"]: f"taken by set 8 ({m})" for m in HELDOUT8_MODELS})
+            excluded.update({model_info(m)["family"]: f"fitted in nearfamily2 ({m})" for m in NEARFAMILY2_MODELS})
+            excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES9.items()})
+            if not vitpytorch_available():
+                print("timm_heldout_screen: set 9 needs vit-pytorch: pip install 'greenai[vitpytorch]'",
+                      file=sys.stderr)
                 return 2
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken = _walk(CANDIDATES[args.heldout_set], WANTED, args.all, zoo_and_tv=zoo_and_tv, excluded=excluded,
