@@ -550,7 +550,8 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     exp = registry.EXPERIMENTS["heldout8"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT8_MODELS)
     assert exp.csv == "kpi_heldout8" and HELDOUT_CSVS[0] == exp.csv and exp.csv not in FIT_CSVS
-    assert "heldout8" in registry.DEFAULT_EXPERIMENTS and list(sets.HELDOUT_SETS)[-2:] == ["heldout8", "nearfamily2"]
+    assert "heldout8" in registry.DEFAULT_EXPERIMENTS
+    assert list(sets.HELDOUT_SETS)[-3:] == ["heldout8", "nearfamily2", "heldout9"]
     assert len(sets.HELDOUT8_MODELS) == 16
     assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
     squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
@@ -562,6 +563,34 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
         if csv.stem != "kpi_heldout8" and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT8_MODELS), csv.name
+
+
+def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set_or_fitted_row_has():
+    from greenai.models import model_info
+    from greenai.models.vitpytorch_models import CONFIGS
+
+    pytest.importorskip("vit_pytorch")
+    exp = registry.EXPERIMENTS["heldout9"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT9_MODELS)
+    assert exp.csv == "kpi_heldout9" and exp.quick_model in sets.HELDOUT9_MODELS
+    # measured after nearfamily2, the last set measured
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-1] == "heldout9"
+    assert len(sets.HELDOUT9_MODELS) == 16 and all(m.startswith("vitpytorch:") for m in sets.HELDOUT9_MODELS)
+    # the screen's rule: the first 16 of its set-9 candidates that pass, in its order, one per vit_pytorch module
+    screen = _heldout_screen()
+    assert [c for c in screen.CANDIDATES[9] if c in sets.HELDOUT9_MODELS] == list(sets.HELDOUT9_MODELS)
+    assert list(screen.CANDIDATES[9]) == [f"vitpytorch:{n}" for n in CONFIGS]
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [squash(model_info(m)["family"]) for m in sets.HELDOUT9_MODELS]
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout9"
+               for m in models}
+    assert len(set(families)) == 16 and not set(families) & earlier
+    assert not set(families) & {squash(f) for f in screen.NEAR_COPIES9}
+    # none of them was measured before
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_heldout9" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT9_MODELS), csv.name
 
 
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():

@@ -20,8 +20,8 @@ from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
-                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS,
-                                 NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT9_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS,
+                                 NEARFAMILY2_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -339,6 +339,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "12 pytorchcv variants of families already fitted (pre-activation, IBN, SE ResNets, ...; needs "
                "pytorchcv), FMNIST, batch 256, windows",
                _heldout_set("nearfamily2", HELDOUT_ANCHORS + NEARFAMILY2_MODELS), quick_model="pytorchcv:darknet19"),
+    Experiment("heldout9", "kpi_heldout9", "train", "4.2 prediction (ninth held-out test)",
+               "16 vit-pytorch configurations of families neither the zoo, torchvision nor heldout4-heldout8 has "
+               "(needs vit-pytorch), FMNIST, batch 256, windows",
+               _heldout_set("heldout9", HELDOUT_ANCHORS + HELDOUT9_MODELS),
+               quick_model="vitpytorch:vit_patch_merger_s"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -390,7 +395,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
-                                        "synthetic_grouped", "nearfamily2", "accuracy_fashion_mnist",
+                                        "synthetic_grouped", "nearfamily2", "heldout9", "accuracy_fashion_mnist",
                                         "accuracy_cifar10")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
-           "NEARFAMILY2_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -303,6 +303,46 @@ NEARFAMILY2_MODELS = ("pytorchcv:preresnet50", "pytorchcv:resneta50b", "pytorchc
                       "pytorchcv:seresnet50", "pytorchcv:sepreresnet50", "pytorchcv:seresnext50_32x4d",
                       "pytorchcv:resnesta50", "pytorchcv:darknet53", "pytorchcv:darknet19")
 
+#: a ninth held-out set, chosen before any of it was measured, from a third source: vit-pytorch (1.26.14, random
+#: weights, ``channels`` planes), whose classes have no named models, so each candidate is a named configuration at
+#: 224x224 of a small ImageNet model's size (:data:`greenai.models.vitpytorch_models.CONFIGS`). Rule
+#: (benchmarks/timm_heldout_screen.py --set 9, CPU; candidates, their order and the near copies fixed before it ran):
+#: walk cvt_13, crossformer_t, scalablevit_s, sepvit_t, cct_14_7x2, t2tvit_12, lookvit_s, jetvit_s, rvt_s,
+#: deepvit_s, nvit_s, simple_uvit_s, looped_vit_s, vit_small_dataset_s, vit_patch_merger_s, parallel_vit_s,
+#: ats_vit_s (one per vit_pytorch module; training wrappers, video / 1-D / 3-D models and the screen's
+#: ``NEAR_COPIES9`` -- ViT, simple ViT variants, CaiT, CrossViT, LeViT, MaxViT, MobileViT, NesT, PiT, Twins, XCiT
+#: -- left out) and take the first 16 that pass the checks of set 8, the family also no family of set 8 or
+#: nearfamily2. All 16 first pass; ats_vit_s would be dropped (thop's count fails: ``aten::_unique2`` has no meta
+#: kernel). Left out before the screen, as they do not run with 1 input plane in vit-pytorch 1.26.14: regionvit
+#: (a hard-coded 3-plane local encoder), local_vit (its feed-forward fails on every input), jumbo_vit (its jumbo
+#: feed-forward would hold 24 G parameters).
+#:
+#: ================================  =====================  ==========
+#: model                             family                 GMAC/sample
+#: ================================  =====================  ==========
+#: vitpytorch:cvt_13                 cvt                    4.542
+#: vitpytorch:crossformer_t          crossformer            4.747
+#: vitpytorch:scalablevit_s          scalable_vit           4.130
+#: vitpytorch:sepvit_t               sep_vit                4.402
+#: vitpytorch:cct_14_7x2             cct                    5.452
+#: vitpytorch:t2tvit_12              t2t                    4.031
+#: vitpytorch:lookvit_s              look_vit               5.050
+#: vitpytorch:jetvit_s               jet_vit                4.380
+#: vitpytorch:rvt_s                  rvt                    4.596
+#: vitpytorch:deepvit_s              deepvit                4.596
+#: vitpytorch:nvit_s                 normalized_vit         4.535
+#: vitpytorch:simple_uvit_s          simple_uvit            5.005
+#: vitpytorch:looped_vit_s           looped_vit             4.573
+#: vitpytorch:vit_small_dataset_s    vit_for_small_dataset  4.654
+#: vitpytorch:vit_patch_merger_s     vit_with_patch_merger  2.372
+#: vitpytorch:parallel_vit_s         parallel_vit           4.576
+#: ================================  =====================  ==========
+HELDOUT9_MODELS = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:scalablevit_s", "vitpytorch:sepvit_t",
+                   "vitpytorch:cct_14_7x2", "vitpytorch:t2tvit_12", "vitpytorch:lookvit_s", "vitpytorch:jetvit_s",
+                   "vitpytorch:rvt_s", "vitpytorch:deepvit_s", "vitpytorch:nvit_s", "vitpytorch:simple_uvit_s",
+                   "vitpytorch:looped_vit_s", "vitpytorch:vit_small_dataset_s", "vitpytorch:vit_patch_merger_s",
+                   "vitpytorch:parallel_vit_s")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -314,4 +354,4 @@ HELDOUT_ANCHORS = ("resnet18", "mobilenet_v2", "vgg11", "googlenet")
 HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout3": HELDOUT3_MODELS,
                 "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS, "heldout6": HELDOUT6_MODELS,
                 "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
-                "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS}
+                "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS}
