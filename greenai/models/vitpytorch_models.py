@@ -1,4 +1,4 @@
-"""Named configurations of vit-pytorch's classifiers, by ``vitpytorch:NAME``, adapted to a dataset's channels and classes.
+"""Named configurations of vit-pytorch's classifiers, ``vitpytorch:NAME``, adapted to a dataset's channels and classes.
 
 vit-pytorch (lucidrains) has classes, not named models, so :data:`CONFIGS` names one
 configuration per class: its module, class and constructor keywords for 224x224 inputs at
