@@ -46,6 +46,9 @@ tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates aft
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
 also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorch
 (``pip install 'greenai[vitpytorch]'``).
+
+``--nearfamily2`` and ``--nearfamily3`` screen a near-family set instead (:data:`CANDIDATES_NEAR2`,
+:data:`CANDIDATES_NEAR3`: variants of fitted families, one per family, through checks 2 to 4).
 """
 
 from __future__ import annotations
@@ -133,6 +136,16 @@ CANDIDATES_NEAR2 = ("pytorchcv:preresnet50", "pytorchcv:resneta50b", "pytorchcv:
                     "pytorchcv:efficientnet_edge_small_b", "pytorchcv:spnasnet", "pytorchcv:mixnet_s",
                     "pytorchcv:wrn50_2")
 WANTED_NEAR2 = 12
+#: the third near-family set (``--nearfamily3``): one model per family, a variant not measured before of a family
+#: the fit has since set 8 and the second near-family set joined it, set 8's families first (its grouped 1x1
+#: families IGCV3, MENet and ESPNetv2 at their head), then those of the second near-family set
+CANDIDATES_NEAR3 = ("pytorchcv:igcv3_w3d4", "pytorchcv:menet228_12x1_g3", "pytorchcv:menet348_12x1_g3",
+                    "pytorchcv:espnetv2_w1", "pytorchcv:hardnet85", "pytorchcv:fishnet150", "pytorchcv:diracnet34v2", "pytorchcv:sqnxt23v5_w2",
+                    "pytorchcv:resattnet92", "pytorchcv:scnet101", "pytorchcv:isqrtcovresnet101",
+                    "timm:twins_pcpvt_base", "pytorchcv:menet160_8x1_g8", "pytorchcv:seresnet101",
+                    "pytorchcv:ibn_densenet169", "pytorchcv:resnesta101", "pytorchcv:darknet_ref",
+                    "pytorchcv:preresnet101", "pytorchcv:ibn_resnext101_32x4d")
+WANTED_NEAR3 = 12
 #: timm families equivalent to torchvision's ViT, excluded from sets 5 to 7
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
 #: further timm families of plain ViTs (relative positions, SAM's encoder, NaFlex, the ViT encoders of
@@ -261,9 +274,13 @@ def main(argv=None) -> int:
     parser.add_argument("--all", action="store_true", help="check every candidate, also after the 16th taken")
     parser.add_argument("--nearfamily2", action="store_true",
                         help="screen the second near-family set (CANDIDATES_NEAR2) instead of a held-out set")
+    parser.add_argument("--nearfamily3", action="store_true",
+                        help="screen the third near-family set (CANDIDATES_NEAR3) instead of a held-out set")
     args = parser.parse_args(argv)
     if args.nearfamily2:
-        return _near2(args.all)
+        return _near(CANDIDATES_NEAR2, WANTED_NEAR2, "NEARFAMILY2_MODELS", args.all)
+    if args.nearfamily3:
+        return _near(CANDIDATES_NEAR3, WANTED_NEAR3, "NEARFAMILY3_MODELS", args.all)
     if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
         for mod in BARE_MISSING:
             sys.modules[mod] = None
@@ -342,8 +359,8 @@ def _walk(candidates, wanted: int, check_all: bool, **checks) -> list[tuple[str,
     return taken
 
 
-def _near2(check_all: bool) -> int:
-    """The second near-family set: :data:`CANDIDATES_NEAR2` through checks 2 to 4, one model per module."""
+def _near(candidates: tuple[str, ...], wanted: int, tuple_name: str, check_all: bool) -> int:
+    """A near-family set: ``candidates`` through checks 2 to 4, one model per module, the first ``wanted``."""
     for mod in BARE_MISSING:
         sys.modules[mod] = None
     import torch
@@ -351,12 +368,13 @@ def _near2(check_all: bool) -> int:
     from greenai.models.pytorchcv_models import pytorchcv_available
 
     if not pytorchcv_available():
-        print("timm_heldout_screen: --nearfamily2 needs pytorchcv: pip install 'greenai[pytorchcv]'", file=sys.stderr)
+        print("timm_heldout_screen: a near-family set needs pytorchcv: pip install 'greenai[pytorchcv]'",
+              file=sys.stderr)
         return 2
     torch.set_num_threads(2)
-    taken = _walk(CANDIDATES_NEAR2, WANTED_NEAR2, check_all, zoo_and_tv=set(), excluded=None, build_first=True)
-    print("NEARFAMILY2_MODELS = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")
-    return 0 if len(taken) == WANTED_NEAR2 else 1
+    taken = _walk(candidates, wanted, check_all, zoo_and_tv=set(), excluded=None, build_first=True)
+    print(f"{tuple_name} = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")
+    return 0 if len(taken) == wanted else 1
 
 
 if __name__ == "__main__":

@@ -533,31 +533,33 @@ def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_has_a
 
     exp = registry.EXPERIMENTS["heldout7"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
-    # set 8 was chosen after set 7 was measured: set 7 joined the fit, the last of the former sets
-    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-1] == exp.csv and exp.csv in FIT_CSVS
+    # set 8 was chosen after set 7 was measured: set 7 joined the fit, after the sets measured before it
+    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-3:] == ("kpi_heldout7", "kpi_heldout8",
+                                                                      "kpi_nearfamily2") and exp.csv in FIT_CSVS
     assert exp.csv not in HELDOUT_CSVS
     assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
     families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
-    earlier = {model_info(m)["family"] for name, models in sets.HELDOUT_SETS.items()
-               if name not in ("heldout7", "heldout8") for m in models if m.startswith("timm:")}
+    before = list(sets.HELDOUT_SETS)[:list(sets.HELDOUT_SETS).index("heldout7")]
+    earlier = {model_info(m)["family"] for name in before for m in sets.HELDOUT_SETS[name] if m.startswith("timm:")}
     assert len(set(families)) == 16 and not set(families) & earlier
 
 
 def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earlier_set_or_fitted_row_has():
     from greenai.models import model_info
-    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+    from greenai.predict.build import FORMER_HELDOUT_CSVS, HELDOUT_CSVS
 
     exp = registry.EXPERIMENTS["heldout8"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT8_MODELS)
-    assert exp.csv == "kpi_heldout8" and HELDOUT_CSVS[0] == exp.csv and exp.csv not in FIT_CSVS
+    # fresh once, fitted since set 9 was chosen
+    assert exp.csv == "kpi_heldout8" and exp.csv in FORMER_HELDOUT_CSVS and exp.csv not in HELDOUT_CSVS
     assert "heldout8" in registry.DEFAULT_EXPERIMENTS
-    assert list(sets.HELDOUT_SETS)[-3:] == ["heldout8", "nearfamily2", "heldout9"]
+    assert list(sets.HELDOUT_SETS)[-4:] == ["heldout8", "nearfamily2", "heldout9", "nearfamily3"]
     assert len(sets.HELDOUT8_MODELS) == 16
     assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
     squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
     families = [squash(model_info(m)["family"]) for m in sets.HELDOUT8_MODELS]
-    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout8"
-               for m in models}
+    before = list(sets.HELDOUT_SETS)[:list(sets.HELDOUT_SETS).index("heldout8")]
+    earlier = {squash(model_info(m)["family"]) for name in before for m in sets.HELDOUT_SETS[name]}
     assert len(set(families)) == 16 and not set(families) & earlier
     # none of them was measured before (kpi_heldout8.csv itself aside)
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
@@ -575,7 +577,7 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     assert exp.csv == "kpi_heldout9" and exp.quick_model in sets.HELDOUT9_MODELS
     # measured after nearfamily2, the last set measured
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-1] == "heldout9"
+    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-2] == "heldout9"
     assert len(sets.HELDOUT9_MODELS) == 16 and all(m.startswith("vitpytorch:") for m in sets.HELDOUT9_MODELS)
     # the screen's rule: the first 16 of its set-9 candidates that pass, in its order, one per vit_pytorch module
     screen = _heldout_screen()
@@ -595,11 +597,12 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
 
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
     from greenai.models import model_info
-    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+    from greenai.predict.build import FORMER_HELDOUT_CSVS, HELDOUT_CSVS
 
     exp = registry.EXPERIMENTS["nearfamily2"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY2_MODELS)
-    assert exp.csv == "kpi_nearfamily2" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
+    # fresh once, fitted since set 9 was chosen
+    assert exp.csv == "kpi_nearfamily2" and exp.csv in FORMER_HELDOUT_CSVS and exp.csv not in HELDOUT_CSVS
     assert "nearfamily2" in registry.DEFAULT_EXPERIMENTS
     assert len(sets.NEARFAMILY2_MODELS) == 12 and all(m.startswith("pytorchcv:") for m in sets.NEARFAMILY2_MODELS)
     # one model per pytorchcv module, each a module that copies a family the fit has (the screen's NEAR_COPIES8)
@@ -614,6 +617,33 @@ def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_fam
         if csv.stem != "kpi_nearfamily2" and "model" in pd.read_csv(csv, nrows=0).columns:
             measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
             assert not measured & set(sets.NEARFAMILY2_MODELS), csv.name
+
+
+def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_the_fit_has():
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS, load_runs
+
+    pytest.importorskip("pytorchcv")
+    pytest.importorskip("timm")
+    exp = registry.EXPERIMENTS["nearfamily3"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY3_MODELS)
+    assert exp.csv == "kpi_nearfamily3" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("heldout9") + 1] == "nearfamily3" and list(sets.HELDOUT_SETS)[-1] == "nearfamily3"
+    # the screen's rule: the first 12 of its candidates that pass, in its order, one per family
+    screen = _heldout_screen()
+    assert [c for c in screen.CANDIDATES_NEAR3 if c in sets.NEARFAMILY3_MODELS] == list(sets.NEARFAMILY3_MODELS)
+    families = [model_info(m)["family"] for m in sets.NEARFAMILY3_MODELS]
+    assert len(sets.NEARFAMILY3_MODELS) == 12 and len(set(families)) == 12
+    # each family has fitted rows (a variant measured before), none of the models was measured before
+    fitted = load_runs(include_heldout=False)
+    fitted_families = {model_info(m)["family"] for m in set(fitted["model"].astype(str))
+                       if m.startswith(("pytorchcv:", "timm:"))}
+    assert set(families) <= fitted_families
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_nearfamily3" and "model" in pd.read_csv(csv, nrows=0).columns:
+            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+            assert not measured & set(sets.NEARFAMILY3_MODELS), csv.name
 
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):

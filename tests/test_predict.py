@@ -18,7 +18,7 @@ import pytest
 from greenai import cli, paths
 from greenai import predict as pr
 from greenai.predict import validation as pv
-from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS, HELDOUT8_MODELS
+from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS, HELDOUT9_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 #: the fresh held-out set's CSV and split (never fitted)
@@ -28,8 +28,8 @@ FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
 # --------------------------------------------------------------------------- fitting on generated data
 
 TRUE = {"conv": 2e-11, "conv_narrow": 1e-9, "matmul": 6e-11, "bytes_elementwise": 1e-10,
-        "bytes_norm": 4e-10, "bytes_other": 8e-10, "kernels": 0.008, "recurrent": 0.02, "samples": 0.01,
-        "param_updates": 2e-8}
+        "bytes_norm": 4e-10, "bytes_other": 8e-10, "grouped_pointwise": 8e-9, "kernels": 0.008, "recurrent": 0.02,
+        "samples": 0.01, "param_updates": 2e-8}
 
 
 def _generated_runs(n, rng, noise=0.02):
@@ -44,6 +44,9 @@ def _generated_runs(n, rng, noise=0.02):
                  "kernels_forward": rng.integers(30, 600),
                  "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6),
                  "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0}  # a third recurrent
+        # a third with grouped 1x1 convolutions (a part of bytes_other)
+        feats["bytes_conv_grouped_pointwise"] = (feats["bytes_other"] * rng.uniform(0.05, 0.8)
+                                                 if rng.random() < 0.3 else 0.0)
         rows.append(pr.regressors(feats, rng.integers(5_000, 100_000), rng.choice([16, 64, 256, 1024])))
     clean = np.array([sum(TRUE[k] * r[k] for k in TRUE) for r in rows])
     return rows, clean * (1 + noise * rng.standard_normal(n))
@@ -57,7 +60,7 @@ def test_fit_static_recovers_known_coefficients():
     assert set(got) == set(TRUE) and not fit["merged"] and not fit["dropped"]
     for name, value in TRUE.items():
         assert got[name]["coef"] == pytest.approx(value, rel=0.1)
-    # 95 % confidence intervals: with 10 terms, about one misses; most cover the true price
+    # 95 % confidence intervals: with 11 terms, about one misses; most cover the true price
     covering = [n for n, v in TRUE.items() if got[n]["ci_low"] < v < got[n]["ci_high"]]
     assert len(covering) >= len(TRUE) - 2, covering
     assert fit["sigma_rel"] == pytest.approx(0.01, rel=0.2)
@@ -465,7 +468,7 @@ def test_a_new_torchvision_model_is_counted_on_the_spot_and_cached(tmp_path, mon
 def test_an_unseen_models_note_names_the_rule_its_interval_comes_from():
     # a model of the fresh held-out set (features shipped, never fitted): the H200's interval is prospective,
     # the H100's (no held-out set measured on it) from families left out in turn
-    model = HELDOUT8_MODELS[0]
+    model = HELDOUT9_MODELS[0]
     on = {gpu: pr.predict_run(model, "fashion_mnist", 1, 256, gpu=gpu)
           for gpu in ("NVIDIA H200", "NVIDIA H100 80GB HBM3")}
     assert any("each earlier held-out set, from the rows measured before it" in n for n in on["NVIDIA H200"].notes)

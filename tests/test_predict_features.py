@@ -293,3 +293,35 @@ def test_a_recurrent_layer_runs_the_same_operators_on_meta_and_on_a_gpu():
                             torch.zeros(2, dtype=torch.long, device=device)).backward()
         names[device] = [o[0] for o in mode.ops]
     assert names["meta"] == names["cuda"]
+
+
+def _grouped_net(pointwise_groups: int) -> nn.Module:
+    """A dense stem, a 1x1 convolution of ``pointwise_groups`` groups, a depthwise and a grouped 3x3 convolution."""
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False),
+                         nn.Conv2d(8, 16, 1, groups=pointwise_groups, bias=False),
+                         nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),
+                         nn.Conv2d(16, 16, 3, padding=1, groups=4, bias=False),
+                         nn.Conv2d(16, 16, 1, groups=16, bias=False),  # depthwise 1x1: not grouped pointwise
+                         nn.Flatten(), nn.Linear(16 * 64, 10, bias=False))
+
+
+def test_a_grouped_pointwise_convolution_counts_its_bytes_apart_forward_and_backward():
+    f = static_features(_grouped_net(2), (1, 8, 8))
+    inp, out = 8 * 64 * 4, 16 * 64 * 4  # bytes of its input and output planes per sample (float32)
+    # forward reads the input, writes the output; backward reads the output's gradient and the input and
+    # writes the input's gradient (the weight and its gradient are per step, not per sample)
+    assert f["bytes_conv_grouped_pointwise"] == (inp + out) + (out + inp + inp)
+    assert f["macs_conv_grouped"] == 16 * 64 * 4 + 16 * 64 * 4 * 9  # the 1x1 and the 3x3 of 4 groups
+    # the same bytes stay in bytes_other, priced there too; the term is their price above it
+    dense = static_features(_grouped_net(1), (1, 8, 8))
+    assert dense["bytes_conv_grouped_pointwise"] == 0
+    assert f["bytes_other"] == dense["bytes_other"]
+
+
+def test_the_grouped_pointwise_bytes_are_a_term_of_the_static_model():
+    from greenai.predict.model import CANDIDATE_TERMS, regressors
+
+    f = static_features(_grouped_net(2), (1, 8, 8))
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert "grouped_pointwise" in CANDIDATE_TERMS
+    assert x["grouped_pointwise"] == pytest.approx(1000 * f["bytes_conv_grouped_pointwise"])

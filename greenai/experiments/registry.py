@@ -21,7 +21,7 @@ from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
                                  HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT9_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS,
-                                 NEARFAMILY2_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 NEARFAMILY2_MODELS, NEARFAMILY3_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -344,6 +344,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "(needs vit-pytorch), FMNIST, batch 256, windows",
                _heldout_set("heldout9", HELDOUT_ANCHORS + HELDOUT9_MODELS),
                quick_model="vitpytorch:vit_patch_merger_s"),
+    Experiment("nearfamily3", "kpi_nearfamily3", "train", "4.2 prediction (third near-family test)",
+               "12 pytorchcv and timm variants of families already fitted (MENet, HarDNet, FishNet, ... of set 8; "
+               "SE, IBN, pre-activation ResNets ...; needs both), FMNIST, batch 256, windows",
+               _heldout_set("nearfamily3", HELDOUT_ANCHORS + NEARFAMILY3_MODELS),
+               quick_model="pytorchcv:darknet_ref"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -395,8 +400,8 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "precision", "epochs", "extrapolation", "cifar10_pair", "cifar10",
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
-                                        "synthetic_grouped", "nearfamily2", "heldout9", "accuracy_fashion_mnist",
-                                        "accuracy_cifar10")
+                                        "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
+                                        "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
-           "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "NEARFAMILY3_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -343,6 +343,19 @@ HELDOUT9_MODELS = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:
                    "vitpytorch:looped_vit_s", "vitpytorch:vit_small_dataset_s", "vitpytorch:vit_patch_merger_s",
                    "vitpytorch:parallel_vit_s")
 
+#: a third near-family set, chosen with set 9 and before either was measured, after set 8 and the second near-family
+#: set joined the fit: variants not measured before of families the fit now has (set 8's first, then the second
+#: near-family set's). Rule (benchmarks/timm_heldout_screen.py --nearfamily3, CPU): the first 12 of CANDIDATES_NEAR3
+#: that pass checks 2 to 4 of the held-out screens, one per family. Its first run took 11: the smaller variants of
+#: the grouped 1x1 families (igcv3_w3d4, menet228_12x1_g3, espnetv2_w1; menet160_8x1_g8) are below 0.3 GMAC, and
+#: IGCV3 and ESPNetv2 have no larger variant unmeasured; menet348_12x1_g3 (0.31 GMAC) was then added after
+#: menet228_12x1_g3, before anything was measured. Dropped above 10 GMAC: resattnet92, isqrtcovresnet101,
+#: resnesta101.
+NEARFAMILY3_MODELS = ("pytorchcv:menet348_12x1_g3", "pytorchcv:hardnet85", "pytorchcv:fishnet150",
+                      "pytorchcv:diracnet34v2", "pytorchcv:sqnxt23v5_w2", "pytorchcv:scnet101", "timm:twins_pcpvt_base",
+                      "pytorchcv:seresnet101", "pytorchcv:ibn_densenet169", "pytorchcv:darknet_ref",
+                      "pytorchcv:preresnet101", "pytorchcv:ibn_resnext101_32x4d")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -354,4 +367,5 @@ HELDOUT_ANCHORS = ("resnet18", "mobilenet_v2", "vgg11", "googlenet")
 HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout3": HELDOUT3_MODELS,
                 "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS, "heldout6": HELDOUT6_MODELS,
                 "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
-                "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS}
+                "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS,
+                "nearfamily3": NEARFAMILY3_MODELS}

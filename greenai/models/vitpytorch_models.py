@@ -7,7 +7,7 @@ takes a patch size). ``build_model("vitpytorch:cvt_13", in_channels=1, num_class
 ``vit_pytorch.cvt.CvT(**keywords, channels=1, num_classes=10)``: random weights, nothing
 downloaded. vit-pytorch is an optional dependency (``pip install 'greenai[vitpytorch]'``); it
 brings transformer families that neither the zoo, torchvision, timm nor pytorchcv has (CvT,
-CrossFormer, RegionViT, DeepViT, T2T-ViT ...), the held-out set
+CrossFormer, ScalableViT, DeepViT, T2T-ViT ...), the held-out set
 :data:`greenai.models.sets.HELDOUT9_MODELS` of :mod:`greenai.predict`.
 
 A model's family (:func:`vitpytorch_family`) is the vit_pytorch module that defines its class

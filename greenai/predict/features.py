@@ -49,7 +49,10 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         attention) of the forward pass [MAC]; ``conv_narrow_elements``: the sum
         over forward convolutions of MACs / ``w``, ``w`` the narrow side of the
         convolution's GEMM per group, ``min(C_out / groups, C_in / groups x kh x kw)``
-        [MAC per channel]; ``bytes_forward``,
+        [MAC per channel]; ``bytes_conv_grouped_pointwise``: bytes read and written by the
+        grouped 1x1 convolutions (``groups > 1``, not depthwise), forward and backward (a part of
+        ``bytes_other``; cuDNN runs many of them with a kernel that streams memory tens of times
+        slower than the other convolutions) [B]; ``bytes_forward``,
         ``bytes_backward``: bytes of every tensor written by a non-view operator
         (allocations included) [B]; ``bytes_elementwise``, ``bytes_norm``,
         ``bytes_other``: bytes read and written by the operators of each group
@@ -96,6 +99,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
         "macs_conv_grouped": per["fwd_conv_grouped"],
         "conv_narrow_elements": per["fwd_conv_narrow"],
+        "bytes_conv_grouped_pointwise": per["fwd_moved_grouped_pointwise"] + per["bwd_moved_grouped_pointwise"],
         "macs_matmul": per["fwd_matmul"],
         "bytes_forward": per["fwd_bytes"],
         "bytes_backward": per["bwd_bytes"],
@@ -125,22 +129,25 @@ def _count_step(net, input_shape, batch) -> dict:
     net.zero_grad(set_to_none=True)
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
-    conv = torch.ops.aten.convolution
+    conv, conv_backward = torch.ops.aten.convolution, torch.ops.aten.convolution_backward
     tracker = ModuleTracker()
     names = {type(net).__name__ + (f".{n}" if n else ""): (n, type(m).__name__) for n, m in net.named_modules()}
 
     def extras(func, args, kwargs):
-        """Run the operator; along ride a convolution's narrow GEMM side per group (0 for any other), its kernel
-        launches and, when it is unpriced, the module running it."""
+        """Run the operator; along ride a convolution's narrow GEMM side per group (0 for any other), whether it
+        is a grouped 1x1 convolution (forward or backward), its kernel launches and, when it is unpriced, the
+        module running it."""
         out = func(*args, **kwargs)
-        width = 0
-        if func.overloadpacket is conv:
-            weight, groups = args[1], args[8]
-            width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
+        width, grouped_pointwise = 0, False
+        if func.overloadpacket in (conv, conv_backward):
+            weight, groups = (args[1], args[8]) if func.overloadpacket is conv else (args[2], args[9])
+            grouped_pointwise = groups > 1 and weight.shape[1] > 1 and math.prod(weight.shape[2:]) == 1
+            if func.overloadpacket is conv:
+                width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
         where = None
         if operator_pricing(func) is None:
             where = max(tracker.parents, key=lambda n: (n != "Global", n.count(".")))
-        return out, (width, sequential_launches(func, args), where)
+        return out, (width, grouped_pointwise, sequential_launches(func, args), where)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
     with fused_kernels_on_meta(), tracker, mode:
@@ -152,14 +159,16 @@ def _count_step(net, input_shape, batch) -> dict:
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
                   "bytes": 0, "kernels": 0, "recurrent_steps": 0,
-                  **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced")}}
-        for name, kind, macs, read, written, width, launches, where in ops:
+                  **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced", "grouped_pointwise")}}
+        for name, kind, macs, read, written, width, grouped_pointwise, launches, where in ops:
             counts["bytes"] += written
             counts["kernels"] += 1
             if name.startswith("_cudnn_rnn"):
                 counts["recurrent_steps"] += launches
             if not name.startswith(_ALLOCATIONS):
                 counts[f"moved_{byte_group(operator_class(name, kind))}"] += read + written
+            if grouped_pointwise:
+                counts["moved_grouped_pointwise"] += read + written
             if name == "convolution":
                 counts[kind] += macs
                 counts["conv_narrow"] += macs / width

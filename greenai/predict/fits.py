@@ -27,7 +27,7 @@ _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 #: where a kind of MAC or byte goes when it cannot be priced on its own
 _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
-          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B",
+          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "grouped_pointwise": "J/B",
           "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
@@ -37,6 +37,8 @@ _DESCRIPTIONS = {
     "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
     "bytes_norm": "a byte read or written by a batch, layer or group norm, forward or backward",
     "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
+    "grouped_pointwise": "a byte read or written by a grouped 1x1 convolution, above the price of bytes_other (cuDNN "
+                         "runs many of them with a kernel that streams memory tens of times slower)",
     "kernels": "an operator launched in a training step (forward + backward)",
     "recurrent": "a sequential time step of a recurrent layer (a small GEMM and gate kernels, latency-bound)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",

@@ -35,6 +35,8 @@ FEATURES: dict[str, tuple[str, str]] = {
                    "J/B"),
     "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
                     "attention), forward and backward, per sample", "J/B"),
+    "grouped_pointwise": ("N x bytes read and written by grouped 1x1 convolutions (groups > 1, not depthwise), "
+                          "forward and backward, per sample: their price above bytes_other's", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
     "recurrent": ("steps x sequential time steps of the recurrent layers per training step (time steps x layers x "
                   "directions, forward + backward)", "J/step"),
@@ -45,11 +47,12 @@ FEATURES: dict[str, tuple[str, str]] = {
 DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
                     "cifar_100": "cifar100"}
 #: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES`)
-CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "kernels",
-                   "recurrent", "samples", "param_updates")
+CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other",
+                   "grouped_pointwise", "kernels", "recurrent", "samples", "param_updates")
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
+                "bytes_conv_grouped_pointwise",
                 "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs")
 
 
@@ -76,6 +79,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "conv_narrow": n * features["conv_narrow_elements"],
         "matmul": n * features["macs_matmul"],
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
+        "grouped_pointwise": n * features["bytes_conv_grouped_pointwise"],
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "recurrent": steps * features["recurrent_steps"],
         "samples": n,
