@@ -33,7 +33,8 @@ from greenai import metadata
 from greenai.operators import OPERATOR_FIELDS, pricing_rule
 
 __all__ = ["operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta", "fused_kernels_on_meta",
-           "operator_pricing", "sequential_launches", "step_operators", "time_step_operators", "main"]
+           "operator_pricing", "sequential_launches", "step_operators", "convolution_shapes", "time_step_operators",
+           "main"]
 
 def operator_recorder(on_op=None, count_allocations: bool = False):
     """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
@@ -301,6 +302,41 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     with fused_kernels_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
+
+
+def convolution_shapes(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,
+                       image_size: int = 224) -> list[dict]:
+    """The shape of each convolution operator of one training step, in the order :func:`step_operators` and
+    :func:`time_step_operators` record them (on ``meta``: no GPU).
+
+    One dict per ``convolution`` and ``convolution_backward``: ``name``, ``kind`` (``conv_dense``,
+    ``conv_depthwise`` or ``conv_grouped``), ``macs``, ``batch``, ``in_channels``, ``height``, ``width`` (of its
+    input), ``out_channels``, ``in_channels_per_group``, ``kernel_h``, ``kernel_w``, ``stride`` and ``groups``.
+    """
+    import torch  # heavy: torch
+
+    aten = torch.ops.aten
+
+    def shapes(func, args, kwargs):
+        out = func(*args, **kwargs)
+        info = None
+        if func.overloadpacket in (aten.convolution, aten.convolution_backward):
+            x, w, stride, groups = ((args[0], args[1], args[3], args[8]) if func.overloadpacket is aten.convolution
+                                    else (args[1], args[2], args[4], args[9]))
+            plane, kernel = (*x.shape[2:], 1, 1), (*w.shape[2:], 1, 1)  # a 1-D convolution: width and kernel 1
+            info = {"batch": x.shape[0], "in_channels": x.shape[1], "height": plane[0], "width": plane[1],
+                    "out_channels": w.shape[0], "in_channels_per_group": w.shape[1], "kernel_h": kernel[0],
+                    "kernel_w": kernel[1], "stride": int(stride[0]), "groups": int(groups)}
+        return out, (info,)
+
+    net, opt = _build(model, in_channels, num_classes, "meta")
+    x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
+    y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
+    mode = operator_recorder(on_op=shapes)
+    with fused_kernels_on_meta():
+        _step(net, opt, x, y, mode)
+    return [{"name": name, "kind": kind, "macs": macs, **info}
+            for name, kind, macs, _read, _written, info in mode.ops if info is not None]
 
 
 def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,

@@ -31,8 +31,9 @@
 #    its work over that side, so depthwise and narrow grouped convolutions cost more per
 #    MAC, wide ones whatever their number of groups little more than dense ones), MACs of
 #    matrix products, bytes read and written by elementwise operators, by normalisations and
-#    by all other operators, operators launched per step, and a fixed cost per sample (input
-#    pipeline, loss). Fitted by weighted least squares (relative errors), every coefficient
+#    by all other operators, the bytes of grouped 1×1 convolutions once more (their price above
+#    other bytes: many run in a kernel that streams memory tens of times slower), operators
+#    launched per step, and a fixed cost per sample (input pipeline, loss). Fitted by weighted least squares (relative errors), every coefficient
 #    with a unit and an interval; 90 % prediction intervals. Beside the zoo it learns from
 #    48 **synthetic architectures** (`greenai.models.synthetic`, `kpi_synthetic`: random
 #    stacks of plain, bottleneck, grouped, inverted-residual, ConvNeXt-like, densely
@@ -59,20 +60,30 @@
 #    - set 7 (`kpi_heldout7`, 16 more timm families: RepGhost, Inception-v4,
 #      Inception-ResNet-v2, HardCoReNAS, SHViT, FasterNet, CrossViT, Xception, LambdaNet,
 #      EfficientViM, LowFormer, iFormer, ViTamin, CPUBone, Hiera (SAM 2), ConvMixer);
-#    - set 8 (`kpi_heldout8`), the fresh test, never fitted: after seven sets timm had few
-#      families left, so beside one (Twins-PCPVT) it takes 15 pytorchcv families none of the
-#      above has (`pytorchcv:NAME`, `greenai.models.pytorchcv_models`): HarDNet, PeleeNet,
-#      IGCV3, FishNet, DiracNet, DARTS, NASNet-A mobile, MENet, ChannelNet, SqueezeNext,
-#      ESPNetv2, MSDNet, Residual Attention, SCNet, iSQRT-COV ResNet.
+#    - set 8 (`kpi_heldout8`): after seven sets timm had few families left, so beside one
+#      (Twins-PCPVT) it took 15 pytorchcv families none of the above has (`pytorchcv:NAME`,
+#      `greenai.models.pytorchcv_models`): HarDNet, PeleeNet, IGCV3, FishNet, DiracNet, DARTS,
+#      NASNet-A mobile, MENet, ChannelNet, SqueezeNext, ESPNetv2, MSDNet, Residual Attention,
+#      SCNet, iSQRT-COV ResNet; beside it the second near-family set (`kpi_nearfamily2`: 12
+#      pytorchcv variants of fitted families);
+#    - set 9 (`kpi_heldout9`), the fresh test, never fitted: 16 transformer families of a third
+#      source, vit-pytorch (`vitpytorch:NAME`, `greenai.models.vitpytorch_models`: CvT,
+#      CrossFormer, ScalableViT, SepViT, CCT, T2T-ViT, LookViT, JetViT, RvT, DeepViT, nViT,
+#      U-ViT, Looped ViT, ViT for small datasets, patch-merger ViT, parallel ViT), and beside it
+#      the third near-family set (`kpi_nearfamily3`: 12 unmeasured variants of fitted families,
+#      most of them set 8's). Both were chosen, and the coefficients frozen, before either was
+#      measured.
 #
-#    Each of sets 4 to 8 was measured after four zoo **anchors** on the same card; their
+#    Each of sets 4 to 9 is measured after four zoo **anchors** on the same card; their
 #    ratio to the fitted rows of the same runs measures the card, since two H200s differed
 #    by 8 % on the same runs (`kpi_hardware_h200`).
 #
 #    Before set 6 was measured, 16 more synthetic architectures (`kpi_synthetic_kinds`) of
 #    the block kinds the fit had not seen (bidirectional LSTM and GRU mixers, windowed
 #    attention with a relative-position bias, pooled and linear attention, FFT, shift and
-#    pooling token mixers, gating, pre-activation) joined the fit.
+#    pooling token mixers, gating, pre-activation) joined the fit; before set 9 was chosen,
+#    16 of grouped 1×1 and few-group convolutions (`kpi_synthetic_grouped`), measured after
+#    set 8 showed those underpriced, joined it by a rule fixed before they were measured.
 #
 #    The splits `heldout` … `nearfamily` show what a fit on the zoo and the synthetic
 #    architectures alone does on the earlier sets; the interval's section shows how a fit of
@@ -100,15 +111,17 @@ NOTEBOOK = "05_prediction"
 # ## Measuring (GPU only)
 # With `MEASURE=True` on a GPU, the synthetic architectures, the held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
-# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8` and, on an H200,
-# `macs_h200` experiments; resumable, rows appended to `results/raw/`).
+# `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
+# `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3` and, on an H200, `macs_h200`
+# experiments; resumable, rows appended to `results/raw/`).
 
 # %%
 if MEASURE:
     from greenai import campaign
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
-             "heldout6", "nearfamily", "heldout7", "heldout8"]
+             "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
+             "nearfamily3"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
@@ -192,9 +205,9 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(shown, shown_fits, ref), "fig_4_16_l
 # or synthetic model predicted by a fit without it (its interval is then the
 # leave-one-model-out spread of the others, as for any new architecture).
 # `leave_one_family_out`: each family of the earlier held-out sets predicted by a fit
-# without any of its models. `heldout` … `nearfamily`: the earlier sets predicted by a fit on
-# the zoo and the synthetic architectures alone. `heldout8` (the fresh set): predicted by the
-# shipped coefficients, committed before its rows were predicted; `*_card_adjusted`: the same times its card's factor
+# without any of its models. `heldout` … `nearfamily2`: the earlier sets predicted by a fit on
+# the zoo and the synthetic architectures alone. `heldout9` and `nearfamily3` (the fresh sets):
+# predicted by the shipped coefficients, committed before their rows were measured; `*_card_adjusted`: the same times its card's factor
 # from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
 
 # %%
@@ -213,14 +226,12 @@ for split, csv in ((FRESH, FRESH_CSV), (NEAR, NEAR_CSV)):
 # %% [markdown]
 # ## The targets on the fresh sets
 # Per model (its runs averaged): the static-feature model's error and how far the measured
-# energy lies outside the 90 % interval. Targets on set 8: MAPE <= 8 %, worst model <= 25 %,
-# the interval covering >= 90 % and no model outside it by more than 10 %; on the second
-# near-family set (`kpi_nearfamily2`: 12 pytorchcv variants of fitted families, pre-activation,
-# IBN and SE ResNets, IBN-ResNeXt and -DenseNet, ResNeSt-A, Darknet; chosen after set 8 was
-# predicted, the coefficients unchanged): MAPE <= 5 %. Raw: as a user on another card of the
-# fitted kind gets it; card-adjusted: times the card factor of the anchors measured beside each
-# set. (The first near-family split, measured beside set 6, is fitted since; the next section
-# shows how a fit of the rows measured before it met it.)
+# energy lies outside the 90 % interval. Targets on set 9: MAPE <= 8 %, worst model <= 25 %,
+# the interval covering >= 90 % and no model outside it by more than 10 %; on the third
+# near-family set: MAPE <= 5 %. Raw: as a user on another card of the fitted kind gets it;
+# card-adjusted: times the card factor of the anchors measured beside each set. Until the
+# sets are measured on a GPU (`python -m greenai campaign -e heldout9`, `-e nearfamily3`)
+# the table is empty.
 
 # %%
 TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh", NEAR: "near_family",
@@ -230,95 +241,52 @@ save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
 
 # %% [markdown]
-# Set 8 (1 timm and 15 pytorchcv families, measured after the coefficients above were refitted
-# with set 7 and frozen, together with the two-tailed interval; predicted afterwards) misses
-# every target: a MAPE of 16.3 % (target ≤ 8 %), IGCV3 62.5 % under (≤ 25 %), 13 of 16 models
-# inside the interval (81.25 %, ≥ 90 %) and IGCV3 87 % above it (≤ 10 %). The card explains
-# none of it (card-adjusted 16.5 %). Set 7, now fitted, had met the MAPE (5.4 %) and the
-# coverage (93.75 %) with the same protocol (next section: each earlier set as a fit of the
-# rows measured before it met it).
+# ## Set 8 and grouped 1×1 convolutions
+# Set 8 (1 timm and 15 pytorchcv families), frozen at `5f357fb` and measured afterwards,
+# missed every target: MAPE 16.3 %, IGCV3 62.5 % too low, 13 of 16 models inside the
+# interval, IGCV3 87 % above it. The second near-family set, beside it, missed its 5 % by 1.6
+# points. Both are fitted now; the next section shows each earlier set as a fit of the rows
+# measured before it meets it with today's terms.
 #
-# The second near-family set misses its target narrowly: 6.6 % (≤ 5 %; card-adjusted 6.3 %),
-# every model inside its interval, none off by more than 11.1 % (IBN-b-ResNet50); the two Darknets
-# are predicted 9 % low, the pre-activation and IBN ResNets 7–11 % high.
-#
-# The misses share one kind of work. Below, each fresh model's error beside the share of its
-# MACs in grouped convolutions that are neither dense nor depthwise (grouped 1×1 convolutions
-# with channel shuffles or permutations in IGCV3 and MENet, grouped and dilated ones in
-# ESPNetv2, ChannelNet's channel-wise ones); CPUBone-S0, set 7's worst model, has them too.
-# The models where that share is at least 10 % are the four most under-predicted; the mean
-# errors of both groups, on the fresh set and with each earlier family left out, are printed
-# below the table. The synthetic architectures' grouped block is a 3×3 convolution of 2 to 64
-# channels per group after a dense 1×1: none has grouped 1×1 convolutions of a few wide
-# groups. This reading was made after set 8 was predicted.
+# The misses shared one kind of work. Below, each model of the earlier sets, its family left
+# out of the fit, beside the share of its MACs in grouped convolutions that are neither dense
+# nor depthwise; `heavy` marks a share of at least 10 % (IGCV3, MENet, ESPNetv2, ChannelNet
+# of set 8, CPUBone of set 7 ...). The mean errors of both groups are printed below the table.
 
 # %%
-fresh_by_grouped = pv.errors_by_share(predictions, coeffs, FRESH)
-save_table(fresh_by_grouped, "prediction_fresh_by_grouped_share")
-display(fresh_by_grouped.round(3))  # noqa: F821
-for split in (FRESH, "leave_one_family_out"):
-    by = pv.errors_by_share(predictions, coeffs, split).groupby("heavy")["error_pct"]
-    print(f"{split}: mean |error| {by.apply(lambda e: e.abs().mean()).round(1).to_dict()} "
-          f"(models: {by.size().to_dict()}; True = at least 10 % of the MACs in grouped convolutions)")
+lofo_by_grouped = pv.errors_by_share(predictions, coeffs, "leave_one_family_out")
+save_table(lofo_by_grouped, "prediction_family_out_by_grouped_share")
+display(lofo_by_grouped.head(12).round(3))  # noqa: F821
+by = lofo_by_grouped.groupby("heavy")["error_pct"]
+print(f"leave_one_family_out: mean |error| {by.apply(lambda e: e.abs().mean()).round(1).to_dict()} "
+      f"(models: {by.size().to_dict()}; True = at least 10 % of the MACs in grouped convolutions)")
 
 # %% [markdown]
-# ### Post hoc: training rows of grouped convolutions
-# What the fit lacks can be measured: 16 more synthetic architectures (`synthetic_64` …,
-# `kpi_synthetic_grouped`) lead with grouped 1×1 convolutions of 2 to 8 wide groups (with and
-# without channel shuffles) and few-group k×k convolutions (2×2, 3×3, dilated 3×3). They were
-# designed and measured after set 8 was predicted, so what they do to set 8 is post hoc; they are
-# candidates (`greenai.predict.build.CANDIDATE_CSVS`) and the shipped coefficients do not use
-# them. The rule, fixed before they were measured: they join the fit when the next held-out set
-# is chosen if, with them, the leave-one-family-out MAPE rises by no more than 0.5 points and
-# set 8's MAPE falls. Below, every split refitted with them beside (`with`) against without.
-
-# %%
-candidate_runs = pr.load_runs(candidates=pr.CANDIDATE_CSVS)
-if candidate_runs["csv"].isin(pr.CANDIDATE_CSVS).any():
-    # first the shipped (frozen) fit on the candidate rows themselves: does it miss them as it missed set 8?
-    frozen_on_candidates = pv.predict_runs(coeffs["fits"]["NVIDIA H200"],
-                                           candidate_runs[candidate_runs["csv"].isin(pr.CANDIDATE_CSVS)],
-                                           features).assign(split="candidates")
-    candidates_by_grouped = pv.errors_by_share(frozen_on_candidates, coeffs, "candidates")
-    save_table(candidates_by_grouped, "prediction_candidate_rows_by_grouped_share")
-    display(candidates_by_grouped.round(3))  # noqa: F821
-    print(f"shipped fit on the candidate rows: mean |error| {candidates_by_grouped['error_pct'].abs().mean():.1f} %, "
-          f"{int(candidates_by_grouped['covered'].sum())} of {len(candidates_by_grouped)} inside the interval")
-    candidate_predictions = pv.cross_validate(candidate_runs, features)
-    candidate_rule = pv.candidate_rule_table(predictions, candidate_predictions, FRESH)
-    save_table(candidate_rule, "prediction_candidate_rows")
-    display(candidate_rule.round(2).T)  # noqa: F821
-    display(pv.errors_by_share(candidate_predictions, coeffs, FRESH).round(3))  # noqa: F821
-else:
-    candidate_rule = None
-    print(f"no candidate rows recorded yet ({', '.join(pr.CANDIDATE_CSVS)}): measure them on a GPU with "
-          "`python -m greenai campaign -e synthetic_grouped`")
-
-# %% [markdown]
-# The shipped fit misses the candidate rows themselves much as it missed set 8's grouped-heavy
-# models: 42 % too low on average, 13 of the 16 outside their interval (first table). Fitted beside
-# the other rows they pass the rule, but barely move set 8: its MAPE falls by about one point
-# (`prediction_candidate_rows`), and IGCV3 stays about 60 % too low. By the rule they join the fit
-# when the next held-out set is chosen.
-
-# %% [markdown]
-# **Why rows alone do not help: a grouped convolution's time per MAC spans two orders of
-# magnitude.** `op_times_h200_set8` timed every operator of a training step (batch 256, H200) of
-# four grouped-heavy set-8 models, two well-predicted ones (PeleeNet, FishNet) and five synthetic
-# architectures. Below, for every operator-timed model with grouped convolutions, their GPU time
-# per MAC forward and backward beside its dense convolutions' and the share of the step they
-# take. The static model prices a grouped MAC like a dense one, corrected only through the
-# narrow side of the convolution's matrix product per group: that side is wide for a grouped
-# 1×1 convolution of a few wide groups, yet IGCV3's and `synthetic_70`'s grouped convolutions
-# take about as long per MAC as depthwise ones, and far longer than ResNeXt's or ResNeSt's. A
-# few fitted synthetic architectures already have such slow grouped convolutions, but at a
-# small share of their step, so the fit never had to price them. What decides the speed (group
-# width, kernel, the library's choice of kernel) is not settled by these rows.
+# **Why: a grouped 1×1 convolution's time follows its bytes, in two speeds.**
+# `benchmarks/convolution_speed.py` sets every operator-timed convolution (`op_times_h200*`,
+# batch 256, one H200) beside its shape, rebuilt on `meta`
+# (`results/benchmarks/convolution_speed.csv`). A dense convolution does hundreds of MACs
+# per byte it reads and writes, and its time follows its MACs. A grouped 1×1 convolution does
+# a few; per byte, most run near the memory's speed (about 1–2 ps/B) and the rest about 15
+# ps/B, a kernel that streams memory tens of times slower. Which one runs depends on the
+# shape in ways these rows do not settle (IGCV3's 48→288-channel convolution of 2 groups at
+# 14×14 is slow, its 288→48 one fast), but the slow ones take most of the kind's time (the
+# table's last column). Per MAC the same convolutions spread over a hundredfold, so a price per
+# grouped MAC cannot follow them (a scratch fit with one missed IGCV3 by about 60 %); a price
+# per byte of grouped 1×1 convolutions, above the price of other bytes, can follow the
+# average.
 
 # %%
 from greenai.analysis import MissingResultsError  # noqa: E402
 from greenai.analysis import operators as opa  # noqa: E402
 
+speed_csv = paths.REPO_ROOT / "results" / "benchmarks" / "convolution_speed_modes.csv"
+if speed_csv.exists():
+    import pandas as pd  # noqa: E402
+
+    display(pd.read_csv(speed_csv).round(3))  # noqa: F821
+else:
+    print(f"{speed_csv.name} is missing: run `PYTHONPATH=. python benchmarks/convolution_speed.py`")
 try:
     grouped_speed = opa.time_per_mac(opa.load_operator_times())
     grouped_speed = (grouped_speed[grouped_speed["conv_grouped_time_share"].notna()]
@@ -327,6 +295,39 @@ try:
     display(grouped_speed.round(3))  # noqa: F821
 except MissingResultsError as exc:
     print(f"no operator times recorded: {exc}")
+
+# %% [markdown]
+# **The term, with and without.** The same cross-validation with the grouped 1×1 bytes set to
+# zero (the term then drops out of every fit) against the shipped form; `heavy`: the models
+# above. The term and the 16 synthetic rows of grouped convolutions were added after set 8 was
+# predicted, so on set 8's families this is post hoc; sets 9 and the third near-family set
+# are its fresh test.
+
+# %%
+without_term = {k: {**v, "bytes_conv_grouped_pointwise": 0.0} for k, v in features.items()}
+predictions_without_term = pv.cross_validate(runs, without_term)
+heavy_models = set(lofo_by_grouped.loc[lofo_by_grouped["heavy"], "model"])
+term_ablation = pv.ablation_table(predictions, predictions_without_term,
+                                  ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"],
+                                  heavy=heavy_models)
+save_table(term_ablation, "prediction_grouped_pointwise_ablation")
+display(term_ablation.round(2))  # noqa: F821
+
+# %% [markdown]
+# **Candidate training rows.** Rows measured after a fresh set was predicted enter the fit only
+# by a rule fixed before they were measured (`greenai.predict.build.CANDIDATE_CSVS`): with them
+# beside, the leave-one-family-out MAPE may rise by at most 0.5 points and the fresh set's must
+# fall. The last candidates, the grouped synthetic rows, passed it (+0.08 and −1.1 points) and
+# joined the fit when set 9 was chosen; none is pending now.
+
+# %%
+if pr.CANDIDATE_CSVS:
+    candidate_runs = pr.load_runs(candidates=pr.CANDIDATE_CSVS)
+    candidate_rule = pv.candidate_rule_table(predictions, pv.cross_validate(candidate_runs, features), FRESH)
+    save_table(candidate_rule, "prediction_candidate_rows")
+    display(candidate_rule.round(2).T)  # noqa: F821
+else:
+    print("no candidate rows pending")
 
 # %% [markdown]
 # ## An interval that knows when it extrapolates
@@ -342,8 +343,11 @@ except MissingResultsError as exc:
 # scores on the band has two tails, the 5 % and the 95 % order statistics of the signed scores
 # (`greenai.predict.fits.conformal_bounds`), instead of `±q`. This was chosen after set 7 was
 # predicted, on each earlier set calibrated on the other sets' scores in turn
-# (`prediction_interval_rules`, now over the 102 models of sets 2 to 7), and frozen before set
-# 8: set 8 is its first fresh test, and it fails there (above).
+# (`prediction_interval_rules`, now over every earlier set's models), and frozen before set
+# 8. Set 8 was its first fresh test, and it failed there (above); set 9 is the next. With the
+# grouped 1×1 term, a fit of the rows before set 8 has next to no such convolutions to price
+# it from, and meets set 8 worse than the frozen fit did (the table below): the term is
+# learned from the rows measured after set 8.
 
 # %%
 LEVERAGE_FIGURES = {"NVIDIA H100 80GB HBM3": "fig_prediction_interval_vs_leverage_h100",
@@ -487,9 +491,10 @@ claims.record(NOTEBOOK, [
               f"{_v('leave_one_model_out', 'static_features', 'coverage_pct'):.0f} %"),
     _heldout_claim("family_lofo_mape_static", "leave_one_family_out",
                    "the earlier held-out sets, each family left out of the fit in turn",
-                   "torchvision and timm families of held-out sets 1 to 7 and the near-family split"),
+                   "torchvision, timm and pytorchcv families of held-out sets 1 to 8 and the near-family "
+                   "splits"),
     _heldout_claim("fresh_heldout_mape_static", FRESH, "the fresh held-out set",
-                   "set 8: 1 timm and 15 pytorchcv families none of the fitted rows has, measured after the "
+                   "set 9: 16 vit-pytorch families none of the fitted rows has, measured after the "
                    "coefficients were frozen; "
                    "target of this set: MAPE <= 8 %"),
     _target_claim("fresh_heldout_worst_model_static", FRESH, "worst_model_ape_pct",
@@ -498,14 +503,31 @@ claims.record(NOTEBOOK, [
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
-    _target_claim("nearfamily2_mape_static", NEAR, "mape_pct",
-                  "static-feature model on a fresh near-family set, pytorchcv variants of fitted families (MAPE; "
-                  "target <= 5 %)"),
-    _target_claim("nearfamily2_interval_coverage", NEAR, "coverage_pct",
+    _target_claim("fresh_nearfamily_mape_static", NEAR, "mape_pct",
+                  "static-feature model on the fresh near-family set, pytorchcv and timm variants of fitted families "
+                  "(MAPE; target <= 5 %)"),
+    _target_claim("fresh_nearfamily_interval_coverage", NEAR, "coverage_pct",
                   "90 % interval on the fresh near-family set: runs covered (target >= 90 %)"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
                        "measured before them (MAPE; target <= 5 %)", 5.0),
+    _prospective_claim("nearfamily2_mape_static", "nearfamily2",
+                       "static-feature model on pytorchcv variants of fitted families (the second near-family set), "
+                       "met by a fit of the rows measured before them with today's terms (MAPE; target <= 5 %)", 5.0),
+    _prospective_claim("heldout8_mape_static", "heldout8",
+                       "static-feature model on set 8, met by a fit of the rows measured before it with today's terms "
+                       "(MAPE; target <= 8 %)", 8.0),
+    dict(claim_id="grouped_pointwise_term_family_out_heavy", section="4.2 (beyond)",
+         description="static-feature model, each family left out in turn, on the models with >= 10 % of their MACs "
+                     "in grouped convolutions (MAPE with the grouped 1x1 bytes term; post hoc for set 8's families)",
+         thesis_value=float("nan"),
+         our_value=float(term_ablation.set_index("split").loc["leave_one_family_out (heavy)", "mape_with_pct"]),
+         unit="%",
+         note=(f"without the term: "
+               f"{term_ablation.set_index('split').loc['leave_one_family_out (heavy)', 'mape_without_pct']:.1f} %; "
+               f"all families: {term_ablation.set_index('split').loc['leave_one_family_out', 'mape_with_pct']:.1f} % "
+               f"with, {term_ablation.set_index('split').loc['leave_one_family_out', 'mape_without_pct']:.1f} % "
+               "without")),
     dict(claim_id="fresh_heldout_card_adjusted_mape_static", section="4.2 (beyond)",
          description="static-feature model on the fresh held-out set, times the card factor of its anchors (MAPE)",
          thesis_value=float("nan"), our_value=_v(f"{FRESH}_card_adjusted", "static_features"), unit="%",

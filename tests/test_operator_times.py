@@ -120,3 +120,49 @@ def test_operator_times_of_several_runs_are_read_together_first_file_first(tmp_p
     assert sorted(ops["model"]) == ["a", "b"]
     assert ops.set_index("model").loc["a", "gpu_time_s"] == 2e-5  # the main file wins
     assert set(ops["op_class"]) == {"elementwise"}
+
+
+def test_convolution_shapes_follow_the_recorded_convolutions_in_order(monkeypatch):
+    from torch import nn
+
+    from greenai import models
+
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.Conv2d(8, 16, 1, groups=2, bias=False),
+                        nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16, bias=False), nn.Flatten(),
+                        nn.Linear(16 * 4 * 4, 3, bias=False))
+    monkeypatch.setattr(models, "build_model", lambda name, c, k: net.to("meta") if name == "tiny" else None)
+    shapes = operator_times.convolution_shapes("tiny", in_channels=1, num_classes=3, batch_size=2, image_size=8)
+    recorded = [o for o in operator_times.step_operators("tiny", 1, 3, 2, 8) if o[0].startswith("convolution")]
+    assert [(s["name"], s["kind"], s["macs"]) for s in shapes] == [o[:3] for o in recorded]
+    forward = [s for s in shapes if s["name"] == "convolution"]
+    assert [(s["in_channels"], s["out_channels"], s["in_channels_per_group"], s["groups"]) for s in forward] == [
+        (1, 8, 1, 1), (8, 16, 4, 2), (16, 16, 1, 16)]
+    assert [(s["kernel_h"], s["kernel_w"], s["stride"], s["height"]) for s in forward] == [
+        (3, 3, 1, 8), (1, 1, 1, 8), (3, 3, 2, 8)]
+    assert forward[1]["kind"] == "conv_grouped" and forward[1]["macs"] == 2 * 16 * 64 * 4  # outputs x 4 inputs each
+
+
+def test_convolution_speed_joins_shapes_in_order_and_the_modes_split_grouped_1x1_from_kxk():
+    ops = pd.DataFrame({"gpu_name": "g", "model": ["a"] * 4 + ["b"],
+                        "name": ["convolution", "relu", "convolution", "convolution_backward", "convolution"],
+                        "kind": ["conv_grouped", "other", "conv_grouped", "conv_grouped", "conv_dense"],
+                        "macs": [100, 0, 300, 200, 50], "bytes_read": [600, 1, 300, 500, 10],
+                        "bytes_written": [400, 1, 200, 500, 10],
+                        "gpu_time_s": [2e-8, 1e-9, 1e-9, 1.5e-8, 1e-9]})
+    shape = dict(batch=2, in_channels=8, height=4, width=4, out_channels=8, in_channels_per_group=4, stride=1,
+                 groups=2)
+    shapes = pd.DataFrame([{"model": "a", "name": "convolution", "macs": 100, "kernel_h": 1, "kernel_w": 1, **shape},
+                           {"model": "a", "name": "convolution", "macs": 300, "kernel_h": 3, "kernel_w": 3, **shape},
+                           {"model": "a", "name": "convolution_backward", "macs": 200, "kernel_h": 1, "kernel_w": 1,
+                            **shape},
+                           {"model": "b", "name": "convolution", "macs": 51, "kernel_h": 1, "kernel_w": 1, **shape}])
+    speed = opa.convolution_speed(ops, shapes)
+    assert set(speed["model"]) == {"a"}  # b's MACs disagree: left out, not mismatched
+    assert list(speed["pointwise"]) == [True, False, True] and list(speed["phase"]) == [
+        "forward", "forward", "backward"]
+    assert speed["ps_per_byte"].tolist() == pytest.approx([20.0, 2.0, 15.0])
+    assert speed["ps_per_mac"].iloc[0] == pytest.approx(200.0) and speed["out_channels_per_group"].iloc[0] == 4
+    modes = opa.grouped_pointwise_modes(speed).set_index(["kind", "phase"])
+    assert modes.loc[("conv_grouped_1x1", "forward"), "slow_share_ops"] == 1.0
+    assert modes.loc[("conv_grouped_kxk", "forward"), "slow_share_ops"] == 0.0
+    assert modes.loc[("conv_grouped_1x1", "backward"), "ps_per_byte_median"] == pytest.approx(15.0)

@@ -750,6 +750,28 @@ def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves(
     assert same.loc["leave_one_family_out", "passes"] and not same.loc["fresh", "passes"]
 
 
+def test_ablation_table_compares_a_fit_with_and_without_a_term_overall_and_on_the_heavy_models():
+    def frame(errors, covered=True):
+        return pd.DataFrame([("leave_one_family_out", m, e) for m, e in zip("abcd", errors)],
+                            columns=["split", "model", "error_pct"]).assign(
+            predictor="static_features", gpu_name="NVIDIA H200", covered=covered)
+
+    with_term, without = frame([-5.0, 10.0, 2.0, -3.0]), frame([-60.0, 12.0, 2.0, -1.0], covered=False)
+    table = pv.ablation_table(with_term, without, ["leave_one_family_out"], heavy={"a", "b"}).set_index("split")
+    assert table.loc["leave_one_family_out", "models"] == 4
+    assert table.loc["leave_one_family_out", "mape_with_pct"] == pytest.approx(5.0)
+    assert table.loc["leave_one_family_out", "mape_without_pct"] == pytest.approx(18.75)
+    assert table.loc["leave_one_family_out (heavy)", "change_pts"] == pytest.approx(7.5 - 36.0)
+    assert table.loc["leave_one_family_out (others)", "change_pts"] == pytest.approx(2.5 - 1.5)
+    assert table.loc["leave_one_family_out (heavy)", "worst_without"] == "a"
+    assert table.loc["leave_one_family_out", "coverage_with_pct"] == 100.0
+    assert table.loc["leave_one_family_out", "coverage_without_pct"] == 0.0
+    # a split without heavy models is not split
+    assert len(pv.ablation_table(with_term, without, ["leave_one_family_out"], heavy={"z"})) == 1
+    # another GPU's rows are not this GPU's
+    assert pv.ablation_table(with_term, without, ["leave_one_family_out"], gpu="other")["models"].iloc[0] == 0
+
+
 def test_interval_rules_table_scores_each_set_by_the_other_sets_bounds():
     from greenai.predict.fits import conformal_bounds, conformal_q
 

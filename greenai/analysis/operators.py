@@ -12,10 +12,14 @@ from greenai import paths
 from greenai.experiments.store import MissingResultsError
 from greenai.operators import operator_class
 
-__all__ = ["OP_TIMES", "load_operator_times", "operator_time_shares", "share_residual_correlation", "time_per_mac"]
+__all__ = ["OP_TIMES", "SLOW_PS_PER_BYTE", "load_operator_times", "operator_time_shares", "share_residual_correlation",
+           "time_per_mac", "convolution_speed", "grouped_pointwise_modes"]
 
 #: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
 OP_TIMES = "op_times_h200.csv.gz"
+#: a convolution slower than this per byte it reads and writes [ps/B] (about 200 GB/s) streams far below the memory's
+#: speed: the slow mode of grouped 1x1 convolutions (:func:`grouped_pointwise_modes`)
+SLOW_PS_PER_BYTE = 5.0
 #: every file of recorded operator times (one per measuring run; ``OP_TIMES`` first)
 OP_TIMES_GLOB = "op_times_*.csv.gz"
 
@@ -101,3 +105,59 @@ def time_per_mac(ops, kinds=("conv_dense", "conv_grouped", "conv_depthwise")):
             out[f"{kind}_{name}_ps_per_mac"] = (1e12 * g["gpu_time_s"] / g["macs"].where(g["macs"] > 0))
         out[f"{kind}_time_share"] = sub.groupby("model")["gpu_time_s"].sum().reindex(total.index) / total
     return out.reset_index()
+
+
+def convolution_speed(ops, shapes):
+    """Each recorded convolution operator beside its shape, with its GPU time per MAC and per byte.
+
+    ``ops``: :func:`load_operator_times` rows; ``shapes``: one row per convolution operator with ``model``,
+    ``name``, ``macs`` and the columns of :func:`greenai.operator_times.convolution_shapes`, in each model's
+    recorded order (a model's convolutions are matched in order, and only where its MACs agree operator by
+    operator). Adds ``bytes`` (read + written [B]), ``ps_per_mac``, ``ps_per_byte``, ``pointwise`` (a 1x1 kernel),
+    ``out_channels_per_group`` and ``phase`` (``forward``, ``backward``); a model whose shapes do not match is left
+    out.
+    """
+    import pandas as pd  # heavy: pandas
+
+    conv = ops[ops["name"].isin(("convolution", "convolution_backward"))]
+    frames = []
+    for model, recorded in conv.groupby("model", sort=False):
+        shaped = shapes[shapes["model"] == model]
+        if len(shaped) != len(recorded) or (shaped["macs"].to_numpy() != recorded["macs"].to_numpy()).any():
+            continue
+        cols = [c for c in shaped.columns if c not in recorded.columns]
+        frames.append(pd.concat([recorded.reset_index(drop=True), shaped[cols].reset_index(drop=True)], axis=1))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if out.empty:
+        return out
+    out["bytes"] = out["bytes_read"] + out["bytes_written"]
+    out["ps_per_mac"] = 1e12 * out["gpu_time_s"] / out["macs"].where(out["macs"] > 0)
+    out["ps_per_byte"] = 1e12 * out["gpu_time_s"] / out["bytes"]
+    out["pointwise"] = (out["kernel_h"] * out["kernel_w"]) == 1
+    out["out_channels_per_group"] = out["out_channels"] // out["groups"]
+    out["phase"] = out["name"].map({"convolution": "forward", "convolution_backward": "backward"})
+    return out
+
+
+def grouped_pointwise_modes(speed, slow_ps_per_byte: float = SLOW_PS_PER_BYTE):
+    """How fast grouped convolutions stream memory: per kind of convolution (dense, depthwise, grouped 1x1,
+    grouped kxk) and phase, the number of operators, their median and 10th / 90th percentile time per byte
+    [ps/B], their median time per MAC [ps/MAC] and MACs per byte (a dense convolution does hundreds of MACs per
+    byte: its time per byte is its arithmetic, not its memory), the share of operators slower than
+    ``slow_ps_per_byte`` and the share of the kind's GPU time they take. ``speed``: :func:`convolution_speed`.
+    """
+    import pandas as pd  # heavy: pandas
+
+    kind = speed["kind"].where(speed["kind"] != "conv_grouped",
+                               speed["pointwise"].map({True: "conv_grouped_1x1", False: "conv_grouped_kxk"}))
+    rows = []
+    for (k, phase), g in speed.assign(conv=kind).groupby(["conv", "phase"], sort=True):
+        slow = g["ps_per_byte"] > slow_ps_per_byte
+        rows.append({"kind": k, "phase": phase, "n_ops": len(g), "n_models": g["model"].nunique(),
+                     "ps_per_byte_median": g["ps_per_byte"].median(),
+                     "ps_per_byte_p10": g["ps_per_byte"].quantile(0.1),
+                     "ps_per_byte_p90": g["ps_per_byte"].quantile(0.9),
+                     "ps_per_mac_median": g["ps_per_mac"].median(),
+                     "macs_per_byte_median": (g["macs"] / g["bytes"]).median(), "slow_share_ops": float(slow.mean()),
+                     "slow_share_time": float(g.loc[slow, "gpu_time_s"].sum() / g["gpu_time_s"].sum())})
+    return pd.DataFrame(rows)

@@ -21,8 +21,8 @@ from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict
                                    scale_prediction)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "candidate_rule_table", "outside_pct", "target_table", "prospective_table",
-           "interval_rules_table"]
+           "errors_by_share", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
+           "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -320,6 +320,38 @@ def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, g
         row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
         row["passes"] = bool(rule(row["change_pts"]))
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ablation_table(predictions, ablated, splits, gpu: str = "NVIDIA H200", heavy=None):
+    """The static-feature model with (``predictions``) and without a term (``ablated``), split by split.
+
+    Both are :func:`cross_validate` results. One row per split of ``splits`` (and, where ``heavy`` names models,
+    that split restricted to them and to the others: ``<split> (heavy)``, ``<split> (others)``) on ``gpu``:
+    ``models``, ``mape_with_pct``, ``mape_without_pct``, ``change_pts`` (with minus without), the worst model and
+    its error and the coverage of each.
+    """
+    import pandas as pd  # heavy: pandas
+
+    heavy = set(heavy or ())
+    rows = []
+    for split in splits:
+        subsets = [(split, None)]
+        models = set(predictions.loc[predictions["split"] == split, "model"])
+        if models & heavy:  # a split without heavy models is not split
+            subsets += [(f"{split} (heavy)", True), (f"{split} (others)", False)]
+        for label, keep in subsets:
+            row = {"split": label}
+            for name, p in (("with", predictions), ("without", ablated)):
+                sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
+                if keep is not None:
+                    sub = sub[sub["model"].isin(heavy) == keep]
+                ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
+                row.update({"models": len(ape), f"mape_{name}_pct": ape.mean(),
+                            f"worst_{name}": ape.idxmax() if len(ape) else None, f"worst_{name}_pct": ape.max(),
+                            f"coverage_{name}_pct": 100 * sub["covered"].mean() if len(sub) else float("nan")})
+            row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
