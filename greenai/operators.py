@@ -113,8 +113,8 @@ PRICED_OPERATORS: dict[str, str] = {
             "im2col", "col2im", "tril", "triu", "native_channel_shuffle", "pixel_shuffle", "pixel_unshuffle"),
     **_rule("allocation", "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
             "zeros_like", "new_zeros", "ones", "ones_like", "new_ones", "full", "full_like", "new_full", "arange",
-            "scalar_tensor", "eye", "fill_", "zero_", "lift_fresh_copy", "rand", "randn", "rand_like", "randn_like",
-            "normal_", "uniform_"),
+            "linspace", "scalar_tensor", "eye", "fill_", "zero_", "lift_fresh_copy", "rand", "randn", "rand_like",
+            "randn_like", "normal_", "uniform_"),
 }
 
 

@@ -116,7 +116,19 @@ def test_notebook_executes_and_writes_its_figures_and_claims(source, tmp_path, m
     assert not absent, f"{source.stem} did not claim {absent}"
     values = pd.to_numeric(claims.loc[list(expected.claims), "our_value"], errors="coerce")
     not_finite = [c for c, v in values.items() if not math.isfinite(v)]
-    assert not not_finite, f"{source.stem}: claims without a finite value: {not_finite}"
+    # a fresh set chosen and frozen but not measured yet: its claims say so, and its CSV is indeed missing
+    pending = [c for c in not_finite if _awaits_its_rows(str(claims.loc[c, "note"]))]
+    assert not set(not_finite) - set(pending), f"{source.stem}: claims without a finite value: {not_finite}"
+
+
+def _awaits_its_rows(note: str) -> bool:
+    """Whether a claim's note says its split has no rows yet (``no heldout9 rows recorded yet``) while that split's
+    CSV is missing from results/raw."""
+    from greenai.predict.build import HELDOUT_SPLITS
+
+    found = re.fullmatch(r"no (\w+) rows recorded yet", note)
+    csv = {split: name for name, split in HELDOUT_SPLITS.items()}.get(found.group(1)) if found else None
+    return csv is not None and not (ROOT / "results" / "raw" / f"{csv}.csv").exists()
 
 
 @pytest.mark.slow

@@ -325,3 +325,21 @@ def test_the_grouped_pointwise_bytes_are_a_term_of_the_static_model():
     x = regressors(f, n_samples=1000, batch_size=10)
     assert "grouped_pointwise" in CANDIDATE_TERMS
     assert x["grouped_pointwise"] == pytest.approx(1000 * f["bytes_conv_grouped_pointwise"])
+
+
+class _LinspacePositions(nn.Module):
+    """A classifier that builds its positions with linspace each step (as rotary embeddings do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(16, 10, bias=False)
+
+    def forward(self, x):
+        grid = torch.linspace(-1.0, 1.0, 16, device=x.device)
+        return self.head(x.flatten(1) * grid)
+
+
+def test_positions_built_with_linspace_are_an_allocation_not_an_unpriced_operator():
+    f = static_features(_LinspacePositions(), (1, 4, 4))
+    assert f["unpriced_modules"] == [] and f["bytes_unpriced"] == 0
+    assert operators.pricing_rule("linspace") == "allocation"
