@@ -22,8 +22,9 @@ from greenai.cli import UsageError
 
 
 def notebook_sources(pattern: str = "[0-9][0-9]_*.py") -> list[Path]:
-    """The numbered notebooks, in order."""
-    return sorted(paths.NOTEBOOKS_DIR.glob(pattern))
+    """The numbered notebooks matching ``pattern``, in order: their jupytext sources (``.py``) only, never the
+    ``.ipynb`` converted beside them (``05_*`` is ``05_prediction.py``)."""
+    return sorted(p for p in paths.NOTEBOOKS_DIR.glob(pattern) if p.suffix == ".py")
 
 
 def to_ipynb(source: Path) -> Path:

@@ -102,3 +102,13 @@ def test_campaign_into_a_foreign_file_is_one_line_and_leaves_it_untouched(conten
     assert len(lines) == 1 and lines[0].startswith("greenai campaign: ") and "kpi_hardware.csv" in lines[0], err
     assert foreign.read_bytes() == content
     assert not (tmp_path / "kpi_hardware.meta.json").exists()
+
+
+def test_a_notebook_glob_without_suffix_names_each_notebook_once(tmp_path, monkeypatch):
+    from greenai import paths, reproduce
+
+    for name in ("05_prediction.py", "05_prediction.ipynb", "06_accuracy.py"):
+        (tmp_path / name).write_text("")
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", tmp_path)
+    assert [p.name for p in reproduce.notebook_sources("05_*")] == ["05_prediction.py"]
+    assert [p.name for p in reproduce.notebook_sources()] == ["05_prediction.py", "06_accuracy.py"]
