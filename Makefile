@@ -55,8 +55,8 @@ report: $(STAMP) ## render the executed notebooks and the claims table as a stat
 measure: $(STAMP) ## on a GPU: run the measurement campaign into results/raw/ (GPUS=all: every local GPU; SCHEDULER=ADDR: a Dask cluster)
 	$(PY) -m greenai.campaign $(if $(GPUS),--gpus $(GPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-benchmarks: $(STAMP) ## CPU benchmarks: dispatch sweep naive MILP (sampled, ~4 min) vs final, and every solve of notebook 08, into results/benchmarks/
-	$(PY) benchmarks/dispatch_sweep.py && $(PY) benchmarks/dispatch_notebook.py
+benchmarks: $(STAMP) ## CPU benchmarks: dispatch sweep naive MILP (sampled, ~4 min) vs final, every solve of notebook 08, and the recorded convolutions' speed by shape (~3 min), into results/benchmarks/
+	$(PY) benchmarks/dispatch_sweep.py && $(PY) benchmarks/dispatch_notebook.py && $(PY) benchmarks/convolution_speed.py
 
 benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline into results/
 	$(PY) benchmarks/measurement_methods.py && $(PY) benchmarks/meter_overhead.py && $(PY) benchmarks/data_pipeline.py
