@@ -286,19 +286,19 @@ def sequential_launches(func, args) -> int:
 
 
 def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,
-                   image_size: int = 224) -> list[tuple]:
+                   image_size: int = 224, on_op=None) -> list[tuple]:
     """The operators of one training step's forward, cross-entropy and backward at ``batch_size``.
 
     Runs on PyTorch's ``meta`` device: no GPU, no memory for activations. The
     optimizer's step is left out (its kernels differ between devices; the
-    energy model prices it per parameter).
+    energy model prices it per parameter). ``on_op``: as for :func:`operator_recorder`.
     """
     import torch  # heavy: torch
 
     net, opt = _build(model, in_channels, num_classes, "meta")
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
     y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
-    mode = operator_recorder()
+    mode = operator_recorder(on_op=on_op)
     with fused_kernels_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
@@ -329,14 +329,9 @@ def convolution_shapes(model: str, in_channels: int = 1, num_classes: int = 10, 
                     "kernel_w": kernel[1], "stride": int(stride[0]), "groups": int(groups)}
         return out, (info,)
 
-    net, opt = _build(model, in_channels, num_classes, "meta")
-    x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
-    y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
-    mode = operator_recorder(on_op=shapes)
-    with fused_kernels_on_meta():
-        _step(net, opt, x, y, mode)
+    ops = step_operators(model, in_channels, num_classes, batch_size, image_size, on_op=shapes)
     return [{"name": name, "kind": kind, "macs": macs, **info}
-            for name, kind, macs, _read, _written, info in mode.ops if info is not None]
+            for name, kind, macs, _read, _written, info in ops if info is not None]
 
 
 def time_step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batch_size: int = 256,

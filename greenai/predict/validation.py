@@ -298,6 +298,19 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
             .sort_values("error_pct").reset_index(drop=True))
 
 
+def _split_errors(predictions, split: str, gpu: str, label: str, keep=None) -> dict:
+    """The static-feature model's errors on one split and GPU, its runs averaged per model: ``models``,
+    ``mape_<label>_pct``, ``worst_<label>`` and its error ``worst_<label>_pct``, ``coverage_<label>_pct``;
+    ``keep`` (models -> bool mask) restricts the rows."""
+    p = predictions
+    sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
+    if keep is not None:
+        sub = sub[keep(sub["model"])]
+    ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
+    return {"models": len(ape), f"mape_{label}_pct": ape.mean(), f"worst_{label}": ape.idxmax() if len(ape) else None,
+            f"worst_{label}_pct": ape.max(), f"coverage_{label}_pct": 100 * sub["covered"].mean()}
+
+
 def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, gpu: str = "NVIDIA H200",
                          tolerance_pct: float = 0.5):
     """Whether candidate training rows (:data:`greenai.predict.build.CANDIDATE_CSVS`) pass their rule.
@@ -313,10 +326,7 @@ def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, g
     for split, rule in (("leave_one_family_out", lambda d: d <= tolerance_pct), (fresh_split, lambda d: d < 0)):
         row = {"split": split}
         for label, p in (("without", predictions), ("with", candidate_predictions)):
-            sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
-            ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
-            row.update({f"mape_{label}_pct": ape.mean(), f"worst_{label}": ape.idxmax() if len(ape) else None,
-                        f"worst_{label}_pct": ape.max(), f"coverage_{label}_pct": 100 * sub["covered"].mean()})
+            row.update({k: v for k, v in _split_errors(p, split, gpu, label).items() if k != "models"})
         row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
         row["passes"] = bool(rule(row["change_pts"]))
         rows.append(row)
@@ -343,13 +353,8 @@ def ablation_table(predictions, ablated, splits, gpu: str = "NVIDIA H200", heavy
         for label, keep in subsets:
             row = {"split": label}
             for name, p in (("with", predictions), ("without", ablated)):
-                sub = p[(p["predictor"] == "static_features") & (p["split"] == split) & (p["gpu_name"] == gpu)]
-                if keep is not None:
-                    sub = sub[sub["model"].isin(heavy) == keep]
-                ape = sub.assign(ape=sub["error_pct"].abs()).groupby("model")["ape"].mean()
-                row.update({"models": len(ape), f"mape_{name}_pct": ape.mean(),
-                            f"worst_{name}": ape.idxmax() if len(ape) else None, f"worst_{name}_pct": ape.max(),
-                            f"coverage_{name}_pct": 100 * sub["covered"].mean() if len(sub) else float("nan")})
+                kept = None if keep is None else (lambda m, keep=keep: m.isin(heavy) == keep)
+                row.update(_split_errors(p, split, gpu, name, kept))
             row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
             rows.append(row)
     return pd.DataFrame(rows)
