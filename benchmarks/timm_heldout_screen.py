@@ -140,7 +140,8 @@ WANTED_NEAR2 = 12
 #: the fit has since set 8 and the second near-family set joined it, set 8's families first (its grouped 1x1
 #: families IGCV3, MENet and ESPNetv2 at their head), then those of the second near-family set
 CANDIDATES_NEAR3 = ("pytorchcv:igcv3_w3d4", "pytorchcv:menet228_12x1_g3", "pytorchcv:menet348_12x1_g3",
-                    "pytorchcv:espnetv2_w1", "pytorchcv:hardnet85", "pytorchcv:fishnet150", "pytorchcv:diracnet34v2", "pytorchcv:sqnxt23v5_w2",
+                    "pytorchcv:espnetv2_w1", "pytorchcv:hardnet85", "pytorchcv:fishnet150", "pytorchcv:diracnet34v2",
+                    "pytorchcv:sqnxt23v5_w2",
                     "pytorchcv:resattnet92", "pytorchcv:scnet101", "pytorchcv:isqrtcovresnet101",
                     "timm:twins_pcpvt_base", "pytorchcv:menet160_8x1_g8", "pytorchcv:seresnet101",
                     "pytorchcv:ibn_densenet169", "pytorchcv:resnesta101", "pytorchcv:darknet_ref",
