@@ -11,6 +11,9 @@ claims every notebook recorded into ``<output>/claims.md`` and ``claims.csv``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import platform
 import re
 import subprocess
 import sys
@@ -38,8 +41,54 @@ def to_ipynb(source: Path) -> Path:
     return target
 
 
+#: numpy's dispatched loops above the x86-64-v3 level (AVX-512), switched off in the notebook kernels
+_NUMPY_ABOVE_AVX2 = "X86_V4 AVX512_ICL AVX512_SPR"
+
+
+def _cpu_flags() -> set[str]:
+    """The processor's feature flags (``/proc/cpuinfo``; empty where it cannot be read)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+
+
+def kernel_environment(machine: str | None = None, cpu_flags: set[str] | None = None) -> dict[str, str]:
+    """Environment of the notebook kernels that fixes what would otherwise vary with the processor.
+
+    The numerical libraries choose code paths by instruction set (OpenBLAS's kernels, numpy's and torch's
+    dispatched loops) and split work by core count, and their results differ in the last bits; a curve fit
+    or a least-squares solve carries such a difference into the committed digits. So every kernel runs on one
+    thread, and on an x86-64 processor with AVX2 and FMA (the x86-64-v3 level: processors since 2013-2015) with the
+    AVX2 paths, also where AVX-512 is there: OpenBLAS's Haswell kernels, numpy without its AVX-512 loops, torch at
+    ``avx2``. Elsewhere only the threads are fixed.
+    """
+    env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    machine = platform.machine() if machine is None else machine
+    flags = _cpu_flags() if cpu_flags is None else cpu_flags
+    if machine.lower() in ("x86_64", "amd64") and {"avx2", "fma"} <= flags:
+        env |= {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": _NUMPY_ABOVE_AVX2,
+                "ATEN_CPU_CAPABILITY": "avx2"}
+    return env
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """``os.environ`` with ``values`` added where not set already (a value set by the caller is kept), restored
+    afterwards."""
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path | None = None) -> Path:
-    """Execute one notebook with papermill; returns the executed copy's path.
+    """Execute one notebook with papermill, its kernel in :func:`kernel_environment`; returns the executed copy's
+    path.
 
     A failing cell raises ``papermill.PapermillExecutionError``.
     """
@@ -49,14 +98,15 @@ def run_notebook(source: Path, parameters: dict | None = None, output_dir: Path 
     out_dir = output_dir or paths.executed_notebooks_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / ipynb.name
-    papermill.execute_notebook(
-        str(ipynb),
-        str(executed),
-        parameters=parameters or {},
-        kernel_name="python3",
-        cwd=str(paths.NOTEBOOKS_DIR),
-        progress_bar=False,
-    )
+    with _environment(kernel_environment()):
+        papermill.execute_notebook(
+            str(ipynb),
+            str(executed),
+            parameters=parameters or {},
+            kernel_name="python3",
+            cwd=str(paths.NOTEBOOKS_DIR),
+            progress_bar=False,
+        )
     _strip_machine_paths(executed)
     _strip_volatile_metadata(executed)
     return executed

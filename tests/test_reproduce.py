@@ -140,3 +140,31 @@ def test_differing_outputs_needs_a_git_checkout(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     with pytest.raises(RuntimeError, match="no git checkout"):
         reproduce.differing_outputs()
+
+
+@pytest.mark.parametrize("machine, flags, pinned", [
+    ("x86_64", {"sse2", "avx", "avx2", "fma", "avx512f"}, True),  # AVX-512 there: still the AVX2 paths
+    ("x86_64", {"sse2", "avx2", "fma"}, True),
+    ("x86_64", {"sse2", "avx"}, False),  # no AVX2: the Haswell kernels would not run
+    ("aarch64", {"asimd"}, False),
+])
+def test_kernel_environment_fixes_threads_everywhere_and_the_avx2_paths_where_they_run(machine, flags, pinned):
+    env = reproduce.kernel_environment(machine, flags)
+    assert {env[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")} == {"1"}
+    assert ("OPENBLAS_CORETYPE" in env) is pinned and ("NPY_DISABLE_CPU_FEATURES" in env) is pinned
+    if pinned:
+        assert env["OPENBLAS_CORETYPE"] == "Haswell" and env["ATEN_CPU_CAPABILITY"] == "avx2"
+        assert "X86_V4" in env["NPY_DISABLE_CPU_FEATURES"].split()
+
+
+def test_a_notebook_kernel_runs_in_the_kernel_environment_and_keeps_a_value_set_by_the_caller(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the caller's value is kept
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    source = tmp_path / "99_env.py"
+    source.write_text("# %%\nimport os\nprint(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OMP_NUM_THREADS'))\n")
+    executed = reproduce.run_notebook(source, output_dir=tmp_path / "out")
+    printed = nbformat.read(executed, as_version=4).cells[-1].outputs[0].text
+    assert printed == "1 3\n"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # restored after the run
