@@ -444,6 +444,98 @@ def residuals_by(validation: pd.DataFrame, keys: Sequence[str] = ("prior", "k", 
             .reset_index())
 
 
+
+# --------------------------------------------------------------------------- the noise floor
+
+
+def first_crossing_quantiles(mean_accuracy, noise_sd: float, target: float, qs: Sequence[float]) -> np.ndarray:
+    """Quantiles ``qs`` of the first epoch whose measured accuracy reaches ``target`` [whole epochs, ``inf``: not
+    within the epochs given], when the accuracy after epoch n is ``mean_accuracy[n − 1]`` plus independent normal
+    noise of sd ``noise_sd`` (0: the first epoch whose mean reaches the target).
+
+    P(not reached by epoch n) = Π_{m ≤ n} Φ((target − mean_m) / sd); a quantile q is the first epoch where 1 − that
+    probability reaches q.
+    """
+    from scipy.stats import norm  # heavy: scipy
+
+    mean = np.asarray(mean_accuracy, dtype=float)
+    epochs = np.arange(1, len(mean) + 1, dtype=float)
+    if noise_sd > 0:
+        with np.errstate(divide="ignore"):
+            reached = 1.0 - np.exp(np.cumsum(norm.logcdf((target - mean) / noise_sd)))
+    else:
+        reached = np.maximum.accumulate((mean >= target).astype(float))
+    out = []
+    for q in qs:
+        hit = reached >= q - 1e-12
+        out.append(epochs[np.argmax(hit)] if hit.any() else math.inf)
+    return np.asarray(out, dtype=float)
+
+
+def noise_sd(accuracy, fitted) -> float:
+    """Robust sd of a run's measured accuracy around its fitted curve [accuracy]: 1.4826 × the median absolute
+    deviation of the residuals (a dip of one bad epoch does not widen it), floored at :data:`NOISE_FLOOR`."""
+    r = np.asarray(accuracy, dtype=float) - np.asarray(fitted, dtype=float)
+    r = r[np.isfinite(r)]
+    if len(r) == 0:
+        return NOISE_FLOOR
+    return max(1.4826 * float(np.median(np.abs(r - np.median(r)))), NOISE_FLOOR)
+
+
+def noise_floor(rows: pd.DataFrame, ks: Sequence[int] = KS, fraction_of_best: float = 0.99,
+                level: float = LEVEL) -> pd.DataFrame:
+    """How well the first epoch at ``fraction_of_best`` × a run's best accuracy can be predicted at all, when the
+    noise of test accuracy from epoch to epoch is the only thing unknown.
+
+    Per recorded run whose accuracy leaves chance: its whole curve fitted (:func:`fit_ensemble` on every recorded
+    epoch, extended to :data:`HORIZON` × them) and its noise (:func:`noise_sd`) are taken as known; the prediction
+    is the median first epoch at which that curve plus that noise reaches the target
+    (:func:`first_crossing_quantiles`), the interval its central ``level``. Energy [J]: the run's own recorded
+    energy per epoch (extrapolated at its mean beyond), so the energy error is the epoch error alone. The lines have
+    the columns of :func:`early_stop_validation` for the same cases (``prior`` = "noise floor"), so
+    :func:`summary` applies, plus ``noise_sd`` and ``smooth_epoch`` (the first epoch at which the fitted curve
+    itself reaches the target: the prediction without noise). Runs that never leave chance are left out.
+    """
+    tail = (1.0 - level) / 2
+    out = []
+    fits: dict[str, tuple] = {}
+    for r, k, _head, target, m_epoch, m_energy, recorded in _cases(rows, ks, fraction_of_best):
+        sel = acc.run_rows(rows, r)
+        key = "/".join(str(r[c]) for c in (*acc.RUN_KEYS, "source_file"))
+        if key not in fits:
+            y = sel.test_accuracy.to_numpy(dtype=float)
+            n = np.arange(1, len(y) + 1, dtype=float)
+            try:
+                curve = fit_ensemble(n, y, acc.chance_accuracy(sel))
+            except acc.AccuracyError:
+                fits[key] = None
+            else:
+                mean = curve.predict(np.arange(1, int(math.ceil(HORIZON * len(y))) + 1, dtype=float))
+                mean[:len(y)] = np.where(np.isfinite(mean[:len(y)]), mean[:len(y)], y)  # epochs at chance
+                fits[key] = (mean, noise_sd(y, mean[:len(y)]), sel.epoch_energy_j.to_numpy(dtype=float))
+        if fits[key] is None:
+            continue
+        mean, sd, energy = fits[key]
+        line = {c: r[c] for c in ("experiment", "gpu_name", "model", "dataset", "precision", "batch_size")}
+        line |= {"source_file": r.source_file, "prior": "noise floor", "k": k, "recorded_epochs": recorded,
+                 "target_accuracy": target, "measured_epoch": m_epoch, "measured_energy_j": m_energy,
+                 "reached_within_fit": m_epoch <= k, "noise_sd": sd,
+                 "smooth_epoch": float(first_crossing_quantiles(mean, 0.0, target, [1.0])[0])}
+        if m_epoch <= k:  # the first k epochs measured it, as in every validation
+            epoch = low = high = float(m_epoch)
+        else:
+            epoch, low, high = first_crossing_quantiles(mean, sd, target, [0.5, tail, 1.0 - tail])
+        if not math.isfinite(epoch):
+            out.append(line | {"reachable": False, "covered": False})
+            continue
+        e_hat, e_lo, e_hi = (acc.cumulative_energy_j(energy, x)[0] if math.isfinite(x) else math.inf
+                             for x in (epoch, low, high))
+        out.append(line | {"reachable": True, "predicted_epoch": epoch, "predicted_epoch_low": low,
+                           "predicted_epoch_high": high, "covered": bool(low <= m_epoch <= high),
+                           "predicted_energy_j": e_hat, "energy_low_j": e_lo, "energy_high_j": e_hi,
+                           "epoch_error": epoch - m_epoch, "energy_error_pct": 100.0 * (e_hat - m_energy) / m_energy})
+    return pd.DataFrame(out)
+
 @lru_cache(maxsize=4)
 def _calibration(raw_dir: str | None, level: float) -> dict[int, tuple[float, float, float]]:
     rows = acc.load_rows(raw_dir)

@@ -52,7 +52,8 @@
 # `results/raw/accuracy_curves_fresh.csv` (campaign experiment `accuracy_curves_fresh`) holds curves recorded
 # *after* the population prior below was frozen, under the same conditions, of models none of the runs above has.
 # They are kept apart (`curve_prior.FRESH_SOURCES`): every section up to "A fresh test" uses the runs recorded
-# before, and that section predicts the fresh runs from them alone.
+# before, that section predicts the fresh runs from them alone, and the one after it asks what every recorded run,
+# the fresh ones included, gives a user today.
 #
 # **CIFAR-10 stands in for CIFAR-100.** CIFAR-100 could not be obtained offline, so the
 # thesis' CIFAR-100 panels — **Fig 4.18 (AlexNet) and Fig 4.20 (ResNet18)** — are drawn on
@@ -342,6 +343,61 @@ else:
 # not seen.
 
 # %% [markdown]
+# ## How close can a prediction come? The prior a user gets now, and the noise floor
+# Two questions the fresh test leaves open. First, what a user's prediction is worth today: `greenai predict
+# --target-accuracy A --observed CSV` learns its prior from *every* recorded curve, the fresh runs included, so the
+# validation that matches it is leave-model-out over all of them (`population prior, all runs, leave-model-out`;
+# a run at chance has no curve and is no case). This is in-sample for the method: it was frozen before the fresh
+# runs, but nothing new is predicted here.
+#
+# Second, how much of the error any method must keep. The target is the first *measured* epoch at 99 % of the
+# run's best, and test accuracy moves by a few tenths of a percent from epoch to epoch, so the epoch is itself a
+# noisy draw. `learning_curves.noise_floor` gives every run the best possible knowledge short of that draw: its
+# whole curve, fitted to all its recorded epochs and extended, and its noise (the robust sd of its residuals). Its
+# prediction is the median first epoch at which that curve plus independent normal noise reaches the target, its
+# interval the central 90 % (`first_crossing_quantiles`). The floor is optimistic: the curve is fitted to the
+# very epochs whose crossing it predicts. `smooth_epoch` is the same curve's crossing without noise, the answer a
+# predictor that extrapolates a smooth curve aims at.
+
+# %%
+if len(recorded):
+    pooled = curve_prior.early_stop_validation(recorded, ks=KS, model_out=True)
+    floor = learning_curves.noise_floor(recorded, ks=KS)
+    save_table(floor, "accuracy_noise_floor")
+    POOLED, FLOOR = "population prior, all runs, leave-model-out", "noise floor: whole curve and noise known"
+    floor_summary = learning_curves.summaries({POOLED: pooled, FLOOR: floor})
+    save_table(floor_summary, "accuracy_noise_floor_summary")
+    display(floor_summary.round(3))  # noqa: F821
+    pending = floor[~floor.reached_within_fit.astype(bool)]  # runs not yet at the target after k epochs
+    pending = pending.assign(floor_epoch_error_pct=100.0 * pending.epoch_error / pending.measured_epoch,
+                             smooth_epoch_error_pct=100.0 * (pending.smooth_epoch / pending.measured_epoch - 1.0))
+    display(pending.groupby(["k", "dataset"]).agg(  # noqa: F821 - signed medians
+        runs=("model", "size"), noise_sd=("noise_sd", "median"),
+        floor_epoch_error_pct=("floor_epoch_error_pct", "median"),
+        smooth_epoch_error_pct=("smooth_epoch_error_pct", "median")).round(3))
+    display(learning_curves.residuals_by(pooled, ["k", "dataset"]).round(1))  # noqa: F821
+    save_figure(ch4.fig_energy_to_accuracy_floor(floor, pooled, k=KS[0]), "fig_energy_to_accuracy_floor")
+else:
+    floor_summary = pd.DataFrame()
+    print("no data yet: no recorded curve")
+
+# %% [markdown]
+# **Reading the floor.** The tables above carry the numbers; what they say:
+#
+# * **The noise does not forbid the targets.** Knowing the whole curve and its noise, the median |energy error| is
+#   far below 20 % at k = 5 and below 10 % at k = 10 (`accuracy_noise_floor_summary`), and its 90 % interval is a
+#   few epochs wide where the prior's spans tens. What the first epochs lack is the curve's course, not luck.
+# * **Noise pulls the target earlier.** Without noise the fitted curves reach 99 % of the best measured accuracy
+#   well after it was first measured (`smooth_epoch_error_pct`, signed median, most of all on CIFAR-10, whose
+#   curves still creep up at epoch 30): the best of 30 noisy epochs sits above the curve, and its 99 % is first
+#   met by an upward draw. A predictor that extrapolates a smooth curve, as the per-run ensemble does, comes late
+#   for that reason alone.
+# * **The prior a user gets now** (leave-model-out over all recorded runs, the fresh ones included) misses the k = 5
+#   target and is near the k = 10 one over all runs; over the runs not yet at the target at k = 10 it is far from
+#   it. By dataset (the last table) it still puts Fashion-MNIST late and CIFAR-10 early at k = 5. The figure shows
+#   the same per run against the floor.
+
+# %% [markdown]
 # ## Claims
 # The thesis gives one number in 4.2.3 (CIFAR-100 accuracy around 50 %) and two statements
 # without numbers (accuracy levels off; no energy-to-accuracy model exists). Ours: the
@@ -454,5 +510,22 @@ if len(fresh_summary):
               + ", ".join(f"k = {r.k}: {r.interval_coverage:.0%} of {r.runs}" for r in everything.itertuples())
               + "; runs that leave chance: "
               + ", ".join(f"k = {k}: {r.interval_coverage:.0%} of {r.runs}" for k, r in learning_runs.iterrows()))))
+if len(floor_summary):
+    floor_by = floor_summary.set_index(["method", "k"])
+    for k in KS[:2]:
+        f, p = floor_by.loc[(FLOOR, k)], floor_by.loc[(POOLED, k)]
+        goal = f.target_energy_error_pct
+        claim_rows.append(dict(
+            claim_id=f"energy_to_accuracy_noise_floor_k{k}", section="4.2.3",
+            description=f"median |error| of the energy to 99 % of best accuracy when each run's whole fitted curve "
+                        f"and its noise are known (noise floor; cases as at k = {k})",
+            thesis_value=NAN, our_value=float(f.median_abs_energy_error_pct), unit="%",
+            note=(f"{f.runs} runs that leave chance; not yet at the target after {k} epochs: "
+                  f"{f.median_abs_energy_error_pct_not_yet_reached:.1f} %; optimistic (the curve is fitted to the "
+                  f"epochs it predicts); the prior a user gets now (all recorded runs, leave-model-out): "
+                  f"{p.median_abs_energy_error_pct:.1f} % (not yet at the target: "
+                  f"{p.median_abs_energy_error_pct_not_yet_reached:.1f} %)"
+                  + (f", target <= {goal:g} %: {target_verdict(p.median_abs_energy_error_pct, goal)}"
+                     if goal == goal else ""))))
 claims.record(NOTEBOOK, claim_rows)
 pd.DataFrame(claim_rows)[["claim_id", "thesis_value", "our_value", "unit", "note"]]

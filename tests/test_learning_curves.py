@@ -153,3 +153,75 @@ def test_summaries_and_residuals_by_put_several_validations_side_by_side():
     assert r[["dataset", "runs", "median_energy_error_pct", "median_abs_energy_error_pct"]].values.tolist() == [
         ["a", 2, 10.0, 20.0], ["b", 1, 50.0, 50.0]]
     assert list(lc.residuals_by(v, ("k",)).runs) == [3]
+
+
+# --------------------------------------------------------------------------- the noise floor
+
+
+def test_first_crossing_quantiles_are_the_geometric_law_when_every_epoch_is_a_coin_flip():
+    # a mean exactly at the target: each epoch reaches it with probability 1/2, so P(not yet by n) = 2^-n
+    at_target = np.full(20, 0.9)
+    q = lc.first_crossing_quantiles(at_target, 0.01, 0.9, [0.5, 0.75, 0.95])
+    assert q.tolist() == [1.0, 2.0, 5.0]  # 1 - 2^-n first reaches 0.5, 0.75, 0.95 at n = 1, 2, 5
+    # far below the target the noise never carries it there within the epochs given
+    assert lc.first_crossing_quantiles(np.full(20, 0.5), 0.01, 0.9, [0.5]).tolist() == [math.inf]
+
+
+def test_first_crossing_without_noise_is_the_curves_own_crossing_and_noise_brings_it_earlier():
+    n = np.arange(1, 101)
+    mean = _curve(n, 0.92, 0.4, 0.1)
+    target = 0.99 * 0.92
+    smooth = int(n[mean >= target][0])
+    assert lc.first_crossing_quantiles(mean, 0.0, target, [0.05, 0.5, 0.95]).tolist() == [smooth] * 3
+    noisy = lc.first_crossing_quantiles(mean, 0.005, target, [0.05, 0.5, 0.95])
+    assert noisy[0] < noisy[1] < smooth  # a draw above the curve reaches the target first
+    assert noisy[2] <= smooth + 1
+
+
+def test_noise_sd_ignores_one_bad_epoch_and_keeps_the_floor():
+    fitted = np.full(30, 0.9)
+    noise = np.tile([0.004, -0.004], 15)
+    assert lc.noise_sd(fitted + noise, fitted) == pytest.approx(1.4826 * 0.004)
+    dipped = fitted + noise
+    dipped[10] -= 0.1  # one epoch's dip does not widen it
+    assert lc.noise_sd(dipped, fitted) == pytest.approx(1.4826 * 0.004)
+    assert lc.noise_sd(fitted, fitted) == lc.NOISE_FLOOR
+
+
+def _rows(curves, energy_j=10.0):
+    rows = []
+    for i, y in enumerate(curves):
+        for e, a in enumerate(y, start=1):
+            rows.append({"experiment": "t", "gpu_name": "g", "model": f"m{i}", "dataset": "fashion_mnist",
+                         "data_source": "real", "precision": "bf16", "batch_size": 256, "repeat": 0,
+                         "epoch_index": e - 1, "n_epochs": e, "test_accuracy": a, "epoch_energy_j": energy_j,
+                         "epoch_duration_s": 1.0, "num_classes": 10, "source_file": "accuracy_t.csv"})
+    return pd.DataFrame(rows)
+
+
+def test_noise_floor_predicts_a_noisy_runs_crossing_and_leaves_out_a_run_at_chance():
+    n = np.arange(1, 31)
+    rng = np.random.default_rng(3)
+    learning = _curve(n, 0.9, 0.3, 0.2) + rng.normal(0, 0.004, len(n))
+    at_chance = np.full(30, 0.1)
+    floor = lc.noise_floor(_rows([learning, at_chance]), ks=(5, 10))
+    assert set(floor.model) == {"m0"} and floor.k.tolist() == [5, 10]  # the run at chance has no curve
+    line = floor.iloc[0]
+    target = 0.99 * learning.max()
+    assert line.target_accuracy == pytest.approx(target)
+    assert line.measured_epoch == int(n[learning >= target][0])
+    assert line.noise_sd == pytest.approx(0.004, rel=0.5)
+    assert line.predicted_epoch_low <= line.predicted_epoch <= line.predicted_epoch_high
+    assert line.predicted_epoch <= line.smooth_epoch
+    assert line.predicted_energy_j == pytest.approx(10.0 * line.predicted_epoch)  # the run's own energy per epoch
+    assert line.energy_error_pct == pytest.approx(100.0 * line.epoch_error / line.measured_epoch)
+    assert set(lc.summary(floor).k) == {5, 10}
+
+
+def test_noise_floor_counts_a_target_already_reached_as_the_answer_itself():
+    n = np.arange(1, 31)
+    fast = _curve(n, 0.9, 0.3, 2.0)  # at 99 % of its best by epoch 3
+    floor = lc.noise_floor(_rows([fast]), ks=(5,))
+    line = floor.iloc[0]
+    assert bool(line.reached_within_fit) and line.measured_epoch <= 5
+    assert line.predicted_epoch == line.measured_epoch and line.energy_error_pct == 0.0

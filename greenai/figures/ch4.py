@@ -612,3 +612,44 @@ def fig_energy_to_accuracy_fresh(rows, validation, ks=(5, 10)):
                title="bars: predicted energy and interval; rings: the k-th epoch", title_fontsize=7.5)
     fig.tight_layout()
     return fig
+
+
+def fig_energy_to_accuracy_floor(floor, prior, k=5):
+    """Predicted against measured first epoch at 99 % of best accuracy, one point per run not yet at its target
+    after ``k`` epochs, per dataset: the noise floor's median and interval (bars), the fitted curve without noise
+    (crosses) and the population prior from the first ``k`` epochs (diamonds). The diagonal is a perfect prediction.
+
+    ``floor``: :func:`greenai.learning_curves.noise_floor`; ``prior``: a
+    :func:`greenai.curve_prior.early_stop_validation` of the same runs.
+    """
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+
+    keys = ["model", "dataset", "source_file"]
+    f = floor[(floor.k == k) & ~floor.reached_within_fit.astype(bool) & floor.reachable.astype(bool)]
+    p = prior[(prior.k == k) & prior.reachable.astype(bool)].set_index(keys)
+    datasets = list(dict.fromkeys(f.dataset))
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 4.0), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        d = f[f.dataset == dataset].sort_values("measured_epoch")
+        x = d.measured_epoch.to_numpy(dtype=float)
+        ax.errorbar(x, d.predicted_epoch, yerr=[d.predicted_epoch - d.predicted_epoch_low,
+                                                d.predicted_epoch_high - d.predicted_epoch],
+                    fmt="o", ms=4, color="black", capsize=2, lw=0.8,
+                    label="noise floor: whole fitted curve and noise known (median, 90 %)")
+        smooth = d.smooth_epoch.replace(float("inf"), float("nan"))  # never within the horizon: not drawn
+        ax.plot(x, smooth, "x", color="tab:red", ms=6, label="the fitted curve without noise")
+        matched = [p.loc[tuple(r[c] for c in keys), "predicted_epoch"] if tuple(r[c] for c in keys) in p.index
+                   else float("nan") for _, r in d.iterrows()]
+        ax.plot(x, matched, "D", color="tab:blue", ms=4, mfc="none",
+                label=f"population prior from the first {k} epochs")
+        top = max(float(x.max()), float(d.predicted_epoch_high.max()), *[v for v in matched if v == v]) * 1.05
+        ax.plot([0, top], [0, top], color="gray", lw=0.8, ls=":")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_title(f"{SHORT_DATASETS.get(dataset, dataset)}: {len(d)} runs", fontsize=9)
+        ax.set_xlabel("measured first epoch at the target", fontsize=8)
+        ax.set_ylabel("predicted first epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
