@@ -740,11 +740,25 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
                                                                "accuracy_curves_fresh_cifar10")]
     assert sorted(fresh_halves[0] + fresh_halves[1], key=ex.RunSpec.run_id) == sorted(fresh, key=ex.RunSpec.run_id)
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
-        "accuracy_curves_fresh"}
+        "accuracy_curves_fresh", "accuracy_curves_fresh2"}
     assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
     assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
-    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh} == {
-        (s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole if s.model != "alexnet"}
+    conditions = {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole
+                  if s.model != "alexnet"}
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh} == conditions
+    # the second fresh set: other models again (none recorded before), the same conditions, its own CSV, in halves
+    fresh2 = registry.EXPERIMENTS["accuracy_curves_fresh2"].specs()
+    fresh2_halves = [registry.EXPERIMENTS[n].specs() for n in ("accuracy_curves_fresh2_fmnist",
+                                                                "accuracy_curves_fresh2_cifar10")]
+    assert sorted(fresh2_halves[0] + fresh2_halves[1], key=ex.RunSpec.run_id) == sorted(fresh2, key=ex.RunSpec.run_id)
+    assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh2")} == {
+        "accuracy_curves_fresh2"}
+    assert {s.model for s in fresh2} == set(registry.FRESH2_CURVE_MODELS) and len(fresh2) == 8
+    from greenai.models import model_info
+
+    recorded_families = {model_info(s.model)["family"] for s in whole + fresh}
+    assert not {model_info(s.model)["family"] for s in fresh2} & recorded_families
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh2} == conditions
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}

@@ -642,7 +642,8 @@ def fig_energy_to_accuracy_floor(floor, prior, k=5):
                    else float("nan") for _, r in d.iterrows()]
         ax.plot(x, matched, "D", color="tab:blue", ms=4, mfc="none",
                 label=f"population prior from the first {k} epochs")
-        top = max(float(x.max()), float(d.predicted_epoch_high.max()), *[v for v in matched if v == v]) * 1.05
+        shown = [*x, *d.predicted_epoch_high, *smooth.dropna(), *[v for v in matched if v == v]]
+        top = max(float(v) for v in shown) * 1.05
         ax.plot([0, top], [0, top], color="gray", lw=0.8, ls=":")
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
@@ -650,6 +651,7 @@ def fig_energy_to_accuracy_floor(floor, prior, k=5):
         ax.set_xlabel("measured first epoch at the target", fontsize=8)
         ax.set_ylabel("predicted first epoch", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0][0].legend(fontsize=7, frameon=False, loc="upper left")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
