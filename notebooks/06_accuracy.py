@@ -302,11 +302,13 @@ if len(prior_summary):
 
 # %%
 FRESH_ALL, FRESH_LEARNING = "population prior, fresh", "population prior, fresh, runs that leave chance"
-FRESH_NAMES = {source: source.removeprefix("accuracy_curves_").removesuffix(".csv")
-               for source in curve_prior.FRESH_SOURCES}  # accuracy_curves_fresh.csv -> fresh, ... fresh2
+FRESH_SETS = {  # each fresh set, in the order chosen: its name in tables and claims, its figure
+    "accuracy_curves_fresh.csv": ("fresh", "fig_energy_to_accuracy_fresh"),
+    "accuracy_curves_fresh2.csv": ("fresh2", "fig_energy_to_accuracy_fresh2"),
+}
+assert tuple(FRESH_SETS) == curve_prior.FRESH_SOURCES, "name every fresh set of curve_prior.FRESH_SOURCES here"
 fresh_summaries = {}
-for i, source in enumerate(curve_prior.FRESH_SOURCES):
-    name = FRESH_NAMES[source]
+for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
     before = recorded[~recorded.source_file.isin(curve_prior.FRESH_SOURCES[i:])]  # recorded before this set
     this = recorded[recorded.source_file == source]
     if this.empty or before.empty:
@@ -323,7 +325,7 @@ for i, source in enumerate(curve_prior.FRESH_SOURCES):
     display(fresh.pivot_table(index=["dataset", "model", "leaves_chance", "measured_epoch"], columns="k",  # noqa: F821
                               values="energy_error_pct").round(1))
     display(learning_curves.residuals_by(fresh, ["k", "dataset"]).round(1))  # noqa: F821
-    save_figure(ch4.fig_energy_to_accuracy_fresh(this, fresh, ks=KS[:2]), f"fig_energy_to_accuracy_{name}")
+    save_figure(ch4.fig_energy_to_accuracy_fresh(this, fresh, ks=KS[:2]), figure)
 
 # %% [markdown]
 # **Reading the fresh test.** The figure shows each fresh run: its measured curve against cumulative energy, the
