@@ -275,6 +275,18 @@ def _accuracy_curves(datasets, name="accuracy_curves", models=("alexnet",) + CUR
     return grids
 
 
+def _curve_set(name: str, description: str, models: Sequence[str] | None = None) -> list[Experiment]:
+    """A set of learning curves (:func:`_accuracy_curves` of ``models``, default AlexNet and :data:`CURVE_MODELS`) as
+    three experiments writing one CSV, ``name``: both datasets, and its Fashion-MNIST and CIFAR-10 halves."""
+    kw = {} if models is None else {"name": name, "models": tuple(models)}
+    thesis = "4.2.3 and beyond (energy to accuracy)"
+    return [Experiment(name, name, "train", thesis, description, _accuracy_curves((FMNIST, CIFAR10), **kw)),
+            Experiment(f"{name}_fmnist", name, "train", thesis, f"the Fashion-MNIST half of {name} (same CSV)",
+                       _accuracy_curves((FMNIST,), **kw)),
+            Experiment(f"{name}_cifar10", name, "train", thesis, f"the CIFAR-10 half of {name} (same CSV)",
+                       _accuracy_curves((CIFAR10,), **kw))]
+
+
 def _extrapolation(q):
     return [Grid("extrapolation", ["alexnet"] if q else ["vgg16", "mobilenet_v2", "googlenet", "googlenet_mod8"],
                     [FMNIST], [4 if q else 256], options=_quick({"epochs": 1, "warmup_steps": 10}, q))]
@@ -378,35 +390,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("accuracy_cifar10", "accuracy_cifar10", "train", "4.2.3, Figs 4.18, 4.20 (CIFAR-10 for CIFAR-100)",
                "AlexNet, ResNet18, real CIFAR-10, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR10)),
-    Experiment("accuracy_curves", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
-               "8 models (6 zoo, 2 torchvision families outside it) x real FMNIST and CIFAR-10 (20,000 training "
-               "images), 32 px (AlexNet 64 px), batch 256, bf16, 30 epochs with test accuracy",
-               _accuracy_curves((FMNIST, CIFAR10))),
-    Experiment("accuracy_curves_fmnist", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
-               "the Fashion-MNIST half of accuracy_curves (same CSV)", _accuracy_curves((FMNIST,))),
-    Experiment("accuracy_curves_cifar10", "accuracy_curves", "train", "4.2.3 and beyond (energy to accuracy)",
-               "the CIFAR-10 half of accuracy_curves (same CSV)", _accuracy_curves((CIFAR10,))),
-    Experiment("accuracy_curves_fresh", "accuracy_curves_fresh", "train", "4.2.3 and beyond (energy to accuracy)",
-               "4 models outside accuracy_curves, chosen before measuring (a fresh test of the population prior), "
-               "x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, bf16, 30 epochs with test "
-               "accuracy", _accuracy_curves((FMNIST, CIFAR10), "accuracy_curves_fresh", FRESH_CURVE_MODELS)),
-    Experiment("accuracy_curves_fresh_fmnist", "accuracy_curves_fresh", "train",
-               "4.2.3 and beyond (energy to accuracy)", "the Fashion-MNIST half of accuracy_curves_fresh (same CSV)",
-               _accuracy_curves((FMNIST,), "accuracy_curves_fresh", FRESH_CURVE_MODELS)),
-    Experiment("accuracy_curves_fresh_cifar10", "accuracy_curves_fresh", "train",
-               "4.2.3 and beyond (energy to accuracy)", "the CIFAR-10 half of accuracy_curves_fresh (same CSV)",
-               _accuracy_curves((CIFAR10,), "accuracy_curves_fresh", FRESH_CURVE_MODELS)),
-    Experiment("accuracy_curves_fresh2", "accuracy_curves_fresh2", "train", "4.2.3 and beyond (energy to accuracy)",
-               "4 models of families no recorded curve has, chosen before measuring (a fresh test of the prior of every "
-               "curve recorded before), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, bf16, "
-               "30 epochs with test accuracy",
-               _accuracy_curves((FMNIST, CIFAR10), "accuracy_curves_fresh2", FRESH2_CURVE_MODELS)),
-    Experiment("accuracy_curves_fresh2_fmnist", "accuracy_curves_fresh2", "train",
-               "4.2.3 and beyond (energy to accuracy)", "the Fashion-MNIST half of accuracy_curves_fresh2 (same CSV)",
-               _accuracy_curves((FMNIST,), "accuracy_curves_fresh2", FRESH2_CURVE_MODELS)),
-    Experiment("accuracy_curves_fresh2_cifar10", "accuracy_curves_fresh2", "train",
-               "4.2.3 and beyond (energy to accuracy)", "the CIFAR-10 half of accuracy_curves_fresh2 (same CSV)",
-               _accuracy_curves((CIFAR10,), "accuracy_curves_fresh2", FRESH2_CURVE_MODELS)),
+    *_curve_set("accuracy_curves", "8 models (6 zoo, 2 torchvision families outside it) x real FMNIST and CIFAR-10 "
+                "(20,000 training images), 32 px (AlexNet 64 px), batch 256, bf16, 30 epochs with test accuracy"),
+    *_curve_set("accuracy_curves_fresh", "4 models outside accuracy_curves, chosen before measuring (a fresh test of "
+                "the population prior), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, bf16, "
+                "30 epochs with test accuracy", FRESH_CURVE_MODELS),
+    *_curve_set("accuracy_curves_fresh2", "4 models of families no recorded curve has, chosen before measuring (a "
+                "fresh test of the prior of every curve recorded before), x real FMNIST and CIFAR-10 (20,000 training "
+                "images), 32 px, batch 256, bf16, 30 epochs with test accuracy", FRESH2_CURVE_MODELS),
     Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
                "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR100)),
