@@ -500,9 +500,9 @@ def noise_floor(rows: pd.DataFrame, ks: Sequence[int] = KS, fraction_of_best: fl
     out = []
     fits: dict[str, tuple] = {}
     for r, k, _head, target, m_epoch, m_energy, recorded in _cases(rows, ks, fraction_of_best):
-        sel = acc.run_rows(rows, r)
         key = "/".join(str(r[c]) for c in (*acc.RUN_KEYS, "source_file"))
-        if key not in fits:
+        if key not in fits:  # one fit per run, for all its k
+            sel = acc.run_rows(rows, r)
             y = sel.test_accuracy.to_numpy(dtype=float)
             n = np.arange(1, len(y) + 1, dtype=float)
             try:

@@ -638,8 +638,7 @@ def fig_energy_to_accuracy_floor(floor, prior, k=5):
                     label="noise floor: whole fitted curve and noise known (median, 90 %)")
         smooth = d.smooth_epoch.replace(float("inf"), float("nan"))  # never within the horizon: not drawn
         ax.plot(x, smooth, "x", color="tab:red", ms=6, label="the fitted curve without noise")
-        matched = [p.loc[tuple(r[c] for c in keys), "predicted_epoch"] if tuple(r[c] for c in keys) in p.index
-                   else float("nan") for _, r in d.iterrows()]
+        matched = p["predicted_epoch"].reindex(list(zip(*(d[c] for c in keys)))).tolist()  # NaN: no prediction
         ax.plot(x, matched, "D", color="tab:blue", ms=4, mfc="none",
                 label=f"population prior from the first {k} epochs")
         shown = [*x, *d.predicted_epoch_high, *smooth.dropna(), *[v for v in matched if v == v]]
