@@ -730,6 +730,18 @@ def test_errors_by_share_sets_each_models_error_beside_its_share_of_grouped_work
     assert not pv.errors_by_share(predictions, coeffs, "s", threshold=0.5)["heavy"].any()
 
 
+def test_errors_by_share_sums_a_tuple_of_denominator_features():
+    predictions = pd.DataFrame([("static_features", "n", 40.0, 100.0, 30.0, 50.0, False, -60.0)],
+                               columns=["predictor", "model", "predicted_j", "measured_j", "low_j", "high_j", "covered",
+                                        "error_pct"]).assign(split="s", dataset="fashion_mnist")
+    coeffs = {"datasets": {"fashion_mnist": {"channels": 1, "num_classes": 10}},
+              "features": {"n|1|10|224": {"bytes_norm": 1.0, "bytes_elementwise": 2.0, "bytes_other": 1.0}}}
+    table = pv.errors_by_share(predictions, coeffs, "s", numerator="bytes_norm",
+                               denominator=("bytes_norm", "bytes_elementwise", "bytes_other"), threshold=0.2)
+    assert table.loc[0, "share"] == pytest.approx(0.25) and bool(table.loc[0, "heavy"])
+    assert table.loc[0, "outside_pct"] == pytest.approx(100.0)  # 100 J measured, 50 J the upper bound
+
+
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
     def frame(lofo_errors, fresh_errors):
         rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]

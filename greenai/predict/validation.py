@@ -275,12 +275,12 @@ def target_table(predictions, splits: dict):
 
 
 def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "macs_conv_grouped",
-                    denominator: str = "macs_total", threshold: float = 0.1):
+                    denominator: str | tuple[str, ...] = "macs_total", threshold: float = 0.1):
     """The static-feature model's error per model of one split beside the share of one kind of work in it.
 
     ``share`` = ``numerator / denominator`` of the model's shipped static features (``coeffs["features"]``, at
-    the run's dataset shape from ``coeffs["datasets"]``; default: the fraction of its MACs in grouped
-    convolutions, neither dense nor depthwise); per model and dataset ``error_pct`` (runs averaged),
+    the run's dataset shape from ``coeffs["datasets"]``; a tuple ``denominator`` is the sum of those features;
+    default: the fraction of its MACs in grouped convolutions, neither dense nor depthwise); per model and dataset ``error_pct`` (runs averaged),
     ``outside_pct`` (:func:`outside_pct`, the largest over its runs), ``covered`` (every run inside its
     interval) and ``heavy`` (``share >= threshold``). Sorted by error, the most under-predicted first.
     """
@@ -292,7 +292,8 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
     for r in out.itertuples():
         shape = coeffs["datasets"][r.dataset]
         f = coeffs["features"][feature_key(r.model, shape["channels"], shape["num_classes"], IMAGE_SIZE)]
-        shares.append(float(f[numerator]) / float(f[denominator]))
+        keys = (denominator,) if isinstance(denominator, str) else denominator
+        shares.append(float(f[numerator]) / sum(float(f[k]) for k in keys))
     out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
     return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
             .sort_values("error_pct").reset_index(drop=True))
