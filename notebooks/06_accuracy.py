@@ -296,9 +296,10 @@ if len(prior_summary):
 # above 1 / classes + 0.02, what the prior needs of a reference), a split made after seeing the curves.
 #
 # A second fresh set, `accuracy_curves_fresh2` (DenseNet-121, MobileNetV3-Large, ConvNeXt-T and Swin-T on both
-# datasets, families no recorded curve has), was chosen before any of its curves was recorded. It will be predicted
-# the same way from every curve recorded before it, the first fresh set included: the prior a user gets today. The
-# cell says when it is not recorded yet.
+# datasets, families no recorded curve has), was chosen before any of its curves was recorded, and is predicted the
+# same way from every curve recorded before it, the first fresh set included: the prior a user gets today. Five of
+# its eight runs are recorded: the four on CIFAR-10 and MobileNetV3-Large on Fashion-MNIST. The cell predicts the
+# runs that are there; a set not recorded at all is said so.
 
 # %%
 FRESH_ALL, FRESH_LEARNING = "population prior, fresh", "population prior, fresh, runs that leave chance"
@@ -359,6 +360,22 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
 # ResNet50 +43 %). Eight runs, two of them at chance, are a small test, but every addition so far has moved the
 # medians away from the targets: the k = 10 accuracy measured in-sample does not carry over to models the prior has
 # not seen.
+#
+# **Reading the second fresh test (five of eight runs).** All five learn, and none had reached its target by
+# epoch 10 (their targets lie at epochs 13 to 29).
+#
+# * **k = 5: met, by 0.02 points.** The median |energy error| is 19.98 % against a target of ≤ 20 %: the errors
+#   spread from −31 % (ConvNeXt-T on CIFAR-10) to +55 % (DenseNet-121 on CIFAR-10), and the median is one run's.
+# * **k = 10: met.** 7.2 % (target ≤ 10 %); the largest, MobileNetV3-Large on CIFAR-10, is put 29 % early.
+# * **k = 15 is worse again** (19.1 %; ConvNeXt-T on CIFAR-10 is put 93 % late): as on the first set, more epochs
+#   do not bring the prediction steadily closer.
+# * **Coverage: met, again by breadth.** Every interval holds the measured epoch at k = 5 and 10 (four of five at
+#   k = 15), but the median interval is 30 epochs wide at k = 5 and 44 at k = 10.
+#
+# Five runs are a smaller test than the first set's eight, and the three missing runs are all on Fashion-MNIST,
+# whose targets the prior put late on every earlier set; this one Fashion-MNIST run it puts early (−20 % at
+# k = 5). Whether the targets hold on the whole set is open until those three are recorded
+# (`python -m greenai campaign -e accuracy_curves_fresh2_fmnist` measures only what is missing).
 
 # %% [markdown]
 # ## How close can a prediction come? The prior a user gets now, and the noise floor
@@ -410,9 +427,8 @@ else:
 #   curves still creep up at epoch 30): the best of 30 noisy epochs sits above the curve, and its 99 % is first
 #   met by an upward draw. A predictor that extrapolates a smooth curve, as the per-run ensemble does, comes late
 #   for that reason alone.
-# * **The prior a user gets now** (leave-model-out over all recorded runs, the fresh ones included) misses the k = 5
-#   target and is near the k = 10 one over all runs; over the runs not yet at the target at k = 10 it is far from
-#   it. By dataset (the last table) it still puts Fashion-MNIST late and CIFAR-10 early at k = 5. The figure shows
+# * **The prior a user gets now** (leave-model-out over all recorded runs, the fresh ones included) misses both
+#   targets, the k = 10 one by less over all runs than over the runs not yet at the target at k = 10. By dataset (the last table) it still puts Fashion-MNIST late and CIFAR-10 early at k = 5. The figure shows
 #   the same per run against the floor.
 
 # %% [markdown]
