@@ -269,7 +269,8 @@ display(near_by_model.round(3))  # noqa: F821
 #   plain ViT stacks (the table), but prices them at the fitted price of a norm, learned from
 #   norms over hundreds of channels. Taking its other work as priced like the plain stacks,
 #   the energy it spends beyond the prediction comes to about fifty times that price per byte
-#   of those norms: a norm over a tiny axis costs per row, not per byte. No fitted row has one.
+#   of those norms. A norm over a tiny axis plausibly costs per row rather than per byte; the
+#   static pass has no per-row term, and no synthetic row of the fit exercises such a norm.
 # * **The rest lean two ways.** The plain ViT stacks (CCT, T2T-ViT, LookViT, JetViT, RvT, nViT,
 #   U-ViT, Looped, parallel and patch-merger ViT, ViT for small datasets) are predicted from 2 %
 #   low to 12 % high, most of them high;

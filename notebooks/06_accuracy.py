@@ -308,7 +308,7 @@ FRESH_SETS = {  # each fresh set, in the order chosen: its name in tables and cl
     "accuracy_curves_fresh2.csv": ("fresh2", "fig_energy_to_accuracy_fresh2"),
 }
 assert tuple(FRESH_SETS) == curve_prior.FRESH_SOURCES, "name every fresh set of curve_prior.FRESH_SOURCES here"
-fresh_summaries = {}
+fresh_summaries, fresh_grid_runs = {}, {}
 for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
     before = recorded[~recorded.source_file.isin(curve_prior.FRESH_SOURCES[i:])]  # recorded before this set
     this = recorded[recorded.source_file == source]
@@ -321,7 +321,11 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
     save_table(fresh, f"accuracy_prior_{name}_validation")
     fresh_summaries[name] = learning_curves.summaries({FRESH_ALL: fresh, FRESH_LEARNING: fresh[fresh.leaves_chance]})
     save_table(fresh_summaries[name], f"accuracy_prior_{name}_summary")
-    print(f"{name}: {len(accuracy.runs(this))} runs predicted from the {len(accuracy.runs(before))} recorded before")
+    from greenai.campaign import EXPERIMENTS  # the set's grid: how many of its runs are recorded
+
+    fresh_grid_runs[name] = len(EXPERIMENTS[source.removesuffix(".csv")].specs())
+    print(f"{name}: {len(accuracy.runs(this))} of the grid's {fresh_grid_runs[name]} runs recorded, predicted from "
+          f"the {len(accuracy.runs(before))} recorded before")
     display(fresh_summaries[name].round(3))  # noqa: F821
     display(fresh.pivot_table(index=["dataset", "model", "leaves_chance", "measured_epoch"], columns="k",  # noqa: F821
                               values="energy_error_pct").round(1))
@@ -527,7 +531,8 @@ for name, fresh_summary in fresh_summaries.items():
                         f"recorded before, first {r.k} epochs of runs recorded after the method was frozen "
                         f"(fresh test, accuracy_curves_{name})",
             thesis_value=NAN, our_value=r.median_abs_energy_error_pct, unit="%",
-            note=(f"{r.runs} fresh runs; not yet at the target after {r.k} epochs ({r.not_yet_reached}): "
+            note=(f"{r.runs} fresh runs ({fresh_grid_runs[name]} in the grid); not yet at the target after {r.k} "
+                  f"epochs ({r.not_yet_reached}): "
                   f"{r.median_abs_energy_error_pct_not_yet_reached:.1f} %; interval covers {r.interval_coverage:.0%}"
                   + (f"; target <= {goal:g} %: {target_verdict(r.median_abs_energy_error_pct, goal)}"
                      if goal == goal else "")
