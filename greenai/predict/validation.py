@@ -280,7 +280,8 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
 
     ``share`` = ``numerator / denominator`` of the model's shipped static features (``coeffs["features"]``, at
     the run's dataset shape from ``coeffs["datasets"]``; a tuple ``denominator`` is the sum of those features;
-    default: the fraction of its MACs in grouped convolutions, neither dense nor depthwise); per model and dataset ``error_pct`` (runs averaged),
+    default: the fraction of its MACs in grouped convolutions, neither dense nor depthwise); per model and
+    dataset ``error_pct`` (runs averaged),
     ``outside_pct`` (:func:`outside_pct`, the largest over its runs), ``covered`` (every run inside its
     interval) and ``heavy`` (``share >= threshold``). Sorted by error, the most under-predicted first.
     """
@@ -289,10 +290,10 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
     out = p.groupby(["model", "dataset"]).agg(error_pct=("error_pct", "mean"), outside_pct=("outside", "max"),
                                              covered=("covered", "all")).reset_index()
     shares = []
+    keys = (denominator,) if isinstance(denominator, str) else denominator
     for r in out.itertuples():
         shape = coeffs["datasets"][r.dataset]
         f = coeffs["features"][feature_key(r.model, shape["channels"], shape["num_classes"], IMAGE_SIZE)]
-        keys = (denominator,) if isinstance(denominator, str) else denominator
         shares.append(float(f[numerator]) / sum(float(f[k]) for k in keys))
     out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
     return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
