@@ -71,6 +71,7 @@ RAW_DIR = None
 import pandas as pd
 
 from greenai import accuracy, claims, curve_prior, learning_curves
+from greenai.campaign import EXPERIMENTS  # a fresh set's grid: how many of its runs are recorded
 from greenai.figures import ch4, save_figure, use_style
 from greenai.tables import save_table
 
@@ -321,8 +322,6 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
     save_table(fresh, f"accuracy_prior_{name}_validation")
     fresh_summaries[name] = learning_curves.summaries({FRESH_ALL: fresh, FRESH_LEARNING: fresh[fresh.leaves_chance]})
     save_table(fresh_summaries[name], f"accuracy_prior_{name}_summary")
-    from greenai.campaign import EXPERIMENTS  # the set's grid: how many of its runs are recorded
-
     fresh_grid_runs[name] = len(EXPERIMENTS[source.removesuffix(".csv")].specs())
     print(f"{name}: {len(accuracy.runs(this))} of the grid's {fresh_grid_runs[name]} runs recorded, predicted from "
           f"the {len(accuracy.runs(before))} recorded before")
