@@ -742,6 +742,32 @@ def test_errors_by_share_sums_a_tuple_of_denominator_features():
     assert table.loc[0, "outside_pct"] == pytest.approx(100.0)  # 100 J measured, 50 J the upper bound
 
 
+def test_narrow_norm_table_widens_only_models_with_a_norm_narrower_than_every_fitted_one():
+    rows = [("static_features", "deep", "s", "NVIDIA H200", 40.0, 100.0, 30.0, 50.0, False),
+            ("static_features", "plain", "s", "NVIDIA H200", 95.0, 100.0, 80.0, 99.0, False),
+            ("static_features", "deep", "s", "NVIDIA H100 80GB HBM3", 40.0, 100.0, 30.0, 50.0, False),
+            ("static_features", "deep", "t", "NVIDIA H200", 40.0, 100.0, 30.0, 50.0, False)]
+    predictions = pd.DataFrame(rows, columns=["predictor", "model", "split", "gpu_name", "predicted_j", "measured_j",
+                                              "low_j", "high_j", "covered"]).assign(dataset="fashion_mnist")
+    predictions["error_pct"] = 100 * (predictions["predicted_j"] / predictions["measured_j"] - 1)
+    moved = {"bytes_elementwise": 50.0, "bytes_norm": 30.0, "bytes_other": 20.0}
+    coeffs = {"datasets": {"fashion_mnist": {"channels": 1, "num_classes": 10}},
+              "fits": {"NVIDIA H200": {"static": {}, "models": ["fitted"]}},
+              "features": {"fitted|1|10|224": {"norm_axes": [[48, 1.0, 1, "n (LayerNorm)"]]},
+                           "deep|1|10|224": {**moved, "norm_axes": [[6, 25.0, 12, "r (LayerNorm)"],
+                                                                    [384, 5.0, 25, "n (LayerNorm)"]]},
+                           "plain|1|10|224": {**moved, "norm_axes": [[384, 30.0, 25, "n (LayerNorm)"]]}}}
+    table = pv.narrow_norm_table(predictions, coeffs, "s").set_index("model")
+    assert list(table.index) == ["deep", "plain"] and set(table["split"]) == {"s"}  # the H100 row is not this fit's
+    assert table.loc["deep", "narrowest_values"] == 6 and table.loc["deep", "fewest_fitted"] == 48
+    assert table.loc["deep", "narrow_share"] == pytest.approx(0.25) and table.loc["deep", "widen"] == pytest.approx(1.25)
+    assert table.loc["deep", "outside_pct"] == pytest.approx(100.0)  # 100 J measured, 50 J the upper bound
+    assert table.loc["deep", "outside_widened_pct"] == pytest.approx(100 * (100 / 62.5 - 1))
+    assert table.loc["plain", "widen"] == 1.0 and table.loc["plain", "narrow_share"] == 0.0
+    assert table.loc["plain", "outside_widened_pct"] == pytest.approx(table.loc["plain", "outside_pct"])
+    assert len(pv.narrow_norm_table(predictions, coeffs, ("s", "t"))) == 3
+
+
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
     def frame(lofo_errors, fresh_errors):
         rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]

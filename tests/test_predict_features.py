@@ -11,6 +11,7 @@ from torch import nn
 
 from greenai import models, operators
 from greenai.operator_times import fused_kernels_on_meta, operator_recorder
+from greenai.predict import model as pmodel
 from greenai.predict import runtime
 from greenai.predict.features import static_features
 
@@ -262,12 +263,92 @@ def test_an_unpriced_operator_is_named_with_its_module_and_widens_the_interval(m
         monkeypatch.setattr(runtime, "model_features", lambda *a, feats=feats, **k: (feats, "computed"))
         predictions[name] = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64)
     a, b = predictions["priced"], predictions["unpriced"]
-    widen = max(runtime.UNPRICED_MIN_WIDEN, 1 + share)
+    widen = pmodel.unpriced_widening(share)
     assert (b.energy_j, b.energy_low_j, b.duration_s) == (a.energy_j, a.energy_low_j, a.duration_s)
     assert b.energy_high_j == pytest.approx(a.energy_high_j * widen)
     assert b.duration_high_s == pytest.approx(a.duration_high_s * widen)
     assert any("dist (_Distances): _cdist_backward, _cdist_forward" in n for n in b.notes)
     assert not any("cannot price" in n for n in a.notes)
+
+
+class _HeadNorm(nn.Module):
+    """DeepViT's re-attention norm in small: a layer norm over 2 "heads" at every entry of a 4 x 4 map, beside a
+    group norm of 2 groups over 8 channels of 4 x 4 pixels (64 values each) and, with ``batch_norm``, a batch norm."""
+
+    def __init__(self, batch_norm: bool = False):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8) if batch_norm else nn.Identity()
+        self.gn = nn.GroupNorm(2, 8)
+        self.mix = nn.Conv2d(8, 2, 1)
+        self.heads = nn.LayerNorm(2)
+        self.head = nn.Linear(2, 10)
+
+    def forward(self, x):
+        x = self.gn(self.bn(self.stem(x)))
+        x = self.heads(self.mix(x).permute(0, 2, 3, 1))  # [B, H, W, 2]: normalised over the 2 values of a pixel
+        return self.head(x.mean((1, 2)))
+
+
+def test_layer_and_group_norms_are_counted_by_the_values_each_normalises_together():
+    f = static_features(_HeadNorm(), (1, 4, 4))
+    assert [(a[0], a[2], a[3]) for a in f["norm_axes"]] == [(2, 1, "heads (LayerNorm)"), (64, 1, "gn (GroupNorm)")]
+    # without a batch norm, the bytes of the norms are the layer and group norms' bytes, split by width
+    assert all(a[1] > 0 for a in f["norm_axes"])
+    assert sum(a[1] for a in f["norm_axes"]) == pytest.approx(f["bytes_norm"])
+    # a layer norm over 2 values reads and writes at least its input and output (16 pixels x 2 floats each way)
+    assert f["norm_axes"][0][1] >= 2 * 16 * 2 * 4
+    with_bn = static_features(_HeadNorm(batch_norm=True), (1, 4, 4))
+    assert with_bn["norm_axes"] == f["norm_axes"]  # batch norm's axis is the batch: not a norm axis
+    assert with_bn["bytes_norm"] > f["bytes_norm"]
+
+
+def _norm_features(values: int, moved: float) -> dict:
+    """resnet18's shipped features with one more norm of ``values`` values moving ``moved`` of its bytes."""
+    coeffs = runtime.load_coefficients()
+    feats = dict(coeffs["features"]["resnet18|1|10|224"])
+    feats["norm_axes"] = [[values, moved, 3, "blocks.0.norm (LayerNorm)"]]
+    return feats
+
+
+def test_a_norm_narrower_than_any_fitted_one_is_named_and_widens_the_interval(monkeypatch):
+    coeffs = runtime.load_coefficients()
+    fit, _ = pmodel.gpu_fit_for(coeffs, "NVIDIA H200")  # its fit has models with layer norms
+    narrow, fewest = pmodel.narrow_norms({"norm_axes": []}, coeffs["features"], fit["models"])
+    assert narrow == [] and fewest is not None and fewest > 2
+    moved = sum(float(coeffs["features"]["resnet18|1|10|224"][f"bytes_{g}"]) for g in operators.BYTE_GROUPS)
+    predictions = {}
+    for name, values in (("as wide as a fitted norm", fewest), ("narrower", 2)):
+        feats = _norm_features(values, 0.3 * moved)
+        monkeypatch.setattr(runtime, "model_features", lambda *a, feats=feats, **k: (feats, "computed"))
+        predictions[name] = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
+    a, b = predictions["as wide as a fitted norm"], predictions["narrower"]
+    assert (b.energy_j, b.energy_low_j, b.duration_s) == (a.energy_j, a.energy_low_j, a.duration_s)
+    assert b.energy_high_j == pytest.approx(a.energy_high_j * 1.3)
+    assert b.duration_high_s == pytest.approx(a.duration_high_s * 1.3)
+    note = next(n for n in b.notes if n.startswith("norms over fewer values"))
+    assert "blocks.0.norm (LayerNorm) and 2 more over 2 values" in note and f"(its fewest: {fewest})" in note
+    assert "(30.0% of the bytes moved)" in note and note.endswith("high end x 1.30")
+    assert not any("norm" in n for n in a.notes)
+
+
+def test_on_a_fit_without_layer_norms_every_layer_norm_is_named(monkeypatch):
+    coeffs = runtime.load_coefficients()
+    gpu = next(g for g in coeffs["fits"]
+               if pmodel.narrow_norms({}, coeffs["features"], pmodel.gpu_fit_for(coeffs, g)[0]["models"])[1] is None)
+    feats = _norm_features(768, 0.0)
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (feats, "computed"))
+    p = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu=gpu)
+    note = next(n for n in p.notes if "norm" in n)
+    assert note.startswith("layer or group norms, which no model of the fit has, ran in blocks.0.norm (LayerNorm)")
+    assert note.endswith(f"high end x {pmodel.UNPRICED_MIN_WIDEN:.2f}")  # no bytes: the least widening
+
+
+def test_without_a_fitted_norm_every_layer_norm_is_narrower_than_the_fit():
+    feats = {"norm_axes": [[2, 10.0, 1, "a (LayerNorm)"], [768, 5.0, 1, "b (LayerNorm)"]]}
+    known = {"convnet|1|10|224": {"norm_axes": []}, "vit|1|10|224": {"norm_axes": [[384, 1.0, 2, "n (LayerNorm)"]]}}
+    assert pmodel.narrow_norms(feats, known, ["convnet"]) == (feats["norm_axes"], None)
+    assert pmodel.narrow_norms(feats, known, ["convnet", "vit"]) == ([feats["norm_axes"][0]], 384)
 
 
 @pytest.mark.parametrize("model, size", [*((m, 112) for m in models.MODEL_NAMES),

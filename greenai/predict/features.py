@@ -70,6 +70,13 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         read and write per sample (a part of the byte groups) [B], and
         ``unpriced_modules``, one ``"module.path (Class): op, op"`` string per module
         that ran one (the network's own ``forward``: its class), empty when all are priced.
+        ``norm_axes``: the layer, group and RMS norms by the number of values each normalises
+        together (a layer norm's normalised shape, a group norm's channels per group x pixels;
+        batch norm, whose axis is the batch, is left out), one ``[values, bytes, modules,
+        first_module]`` per distinct number, fewest first: the bytes their forward and backward
+        operators read and write per sample [B], how many modules ran them and the first one's
+        ``"module.path (Class)"``. The byte price of norms is fitted on the norms the fitted
+        models contain; :func:`greenai.predict.runtime.predict_run` names those narrower than any.
 
         Recurrent layers are counted as cuDNN's fused kernel, attention as the GPU's
         fused kernel (:func:`greenai.operator_times.fused_kernels_on_meta`).
@@ -93,7 +100,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     finally:
         net.train(was_training)
         net.zero_grad(set_to_none=True)
-    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k != "unpriced"}
+    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k not in ("unpriced", "norms")}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
@@ -114,6 +121,18 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     out["macs_fft"] = per["fwd_fft"]
     out["bytes_unpriced"] = per["fwd_moved_unpriced"] + per["bwd_moved_unpriced"]
     out["unpriced_modules"] = counts[b1]["unpriced"]
+    out["norm_axes"] = _norm_axes(counts[b1]["norms"], counts[b2]["norms"], b2 - b1)
+    return out
+
+
+def _norm_axes(small: dict, large: dict, batch_step: int) -> list:
+    """``[values, bytes per sample, modules, first module]`` per normalised size (see :func:`static_features`)
+    from the ``{values: (bytes, modules)}`` of two batch sizes ``batch_step`` apart."""
+    out = []
+    for values in sorted(small):
+        moved, modules = small[values]
+        per_sample = (large.get(values, (moved, modules))[0] - moved) / batch_step
+        out.append([int(values), float(per_sample), len(modules), sorted(modules)[0]])
     return out
 
 
@@ -144,10 +163,10 @@ def _count_step(net, input_shape, batch) -> dict:
             grouped_pointwise = groups > 1 and weight.shape[1] > 1 and math.prod(weight.shape[2:]) == 1
             if func.overloadpacket is conv:
                 width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
-        where = None
-        if operator_pricing(func) is None:
-            where = max(tracker.parents, key=lambda n: (n != "Global", n.count(".")))
-        return out, (width, grouped_pointwise, sequential_launches(func, args), where)
+        innermost = max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n))
+        where = innermost if operator_pricing(func) is None else None
+        values = _normalised_values(func, args)
+        return out, (width, grouped_pointwise, sequential_launches(func, args), where, values, innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
     with fused_kernels_on_meta(), tracker, mode:
@@ -156,11 +175,12 @@ def _count_step(net, input_shape, batch) -> dict:
         loss.backward()
     out = {}
     unpriced = {}
+    norms = {}  # values normalised together -> [bytes moved, modules]
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
                   "bytes": 0, "kernels": 0, "recurrent_steps": 0,
                   **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced", "grouped_pointwise")}}
-        for name, kind, macs, read, written, width, grouped_pointwise, launches, where in ops:
+        for name, kind, macs, read, written, width, grouped_pointwise, launches, where, values, module in ops:
             counts["bytes"] += written
             counts["kernels"] += 1
             if name.startswith("_cudnn_rnn"):
@@ -179,9 +199,30 @@ def _count_step(net, input_shape, batch) -> dict:
             if where is not None:
                 counts["moved_unpriced"] += read + written
                 unpriced.setdefault(where, set()).add(name)
+            if values:
+                entry = norms.setdefault(values, [0, set()])
+                entry[0] += read + written
+                if phase == "fwd":  # the module tracker knows the running module exactly in the forward pass
+                    entry[1].add(_module_label(names, module))
         out.update({f"{phase}_{k}": v for k, v in counts.items()})
     out["unpriced"] = [f"{_module_label(names, w)}: {', '.join(sorted(ops))}" for w, ops in sorted(unpriced.items())]
+    out["norms"] = {v: (moved, modules) for v, (moved, modules) in norms.items()}
     return out
+
+
+def _normalised_values(func, args) -> int:
+    """How many values a layer, group or RMS norm operator (forward or backward) normalises together; 0 for
+    any other operator (batch norm included: its axis is the batch)."""
+    name = func.overloadpacket.__name__
+    if name in ("native_layer_norm", "_fused_rms_norm"):
+        return math.prod(args[1])
+    if name in ("native_layer_norm_backward", "_fused_rms_norm_backward"):
+        return math.prod(args[2])
+    if name == "native_group_norm":  # input, weight, bias, N, C, HxW, group
+        return args[4] // args[6] * args[5]
+    if name == "native_group_norm_backward":  # grad_out, input, mean, rstd, weight, N, C, HxW, group
+        return args[6] // args[8] * args[7]
+    return 0
 
 
 def _module_label(names: dict, tracked: str) -> str:

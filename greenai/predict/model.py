@@ -15,7 +15,8 @@ from greenai.operators import BYTE_GROUPS
 
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
            "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
-           "predict_loglog", "scale_prediction", "gpu_fit_for"]
+           "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
+           "narrow_norms"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -43,6 +44,9 @@ FEATURES: dict[str, tuple[str, str]] = {
     "samples": ("N (a fixed cost per sample: input pipeline, resize, loss)", "J/sample"),
     "param_updates": ("steps x parameters (optimizer traffic)", "J/parameter update"),
 }
+#: the least factor on the interval's high end of a model with work the static model prices outside what it
+#: measured (operators it cannot price, norms narrower than any fitted)
+UNPRICED_MIN_WIDEN = 1.10
 #: dataset name aliases (as :func:`greenai.data.dataset_spec` reads them; no torch here)
 DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
                     "cifar_100": "cifar100"}
@@ -53,7 +57,7 @@ CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
                 "bytes_conv_grouped_pointwise",
-                "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs")
+                "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs", "norm_axes")
 
 
 def has_features(entry) -> bool:
@@ -186,3 +190,27 @@ def gpu_fit_for(coeffs: dict, gpu: str):
         return own, None
     ref = fits[own["gpu_factor"]["reference"]]
     return {"thesis": own["thesis"], "static": ref["static"], "models": ref["models"]}, own["gpu_factor"]["energy_j"]
+
+
+def unpriced_widening(share: float) -> float:
+    """The factor on an interval's high end for work priced outside what the fit measured, moving ``share`` of
+    the bytes read and written: ``max(UNPRICED_MIN_WIDEN, 1 + share)``."""
+    return max(UNPRICED_MIN_WIDEN, 1.0 + float(share))
+
+
+def narrow_norms(feats: dict, known_features: dict, fitted_models) -> tuple[list, int | None]:
+    """The norms of a model narrower than any the fit has seen, and the fewest values a fitted one normalises.
+
+    ``feats`` are a model's static features (``norm_axes`` of
+    :func:`greenai.predict.features.static_features`), ``known_features`` the
+    shipped feature entries (``model|channels|classes|size`` keys) and
+    ``fitted_models`` the models a fit was fitted on. Returns the ``norm_axes``
+    entries of ``feats`` that normalise fewer values together than any layer or
+    group norm of a fitted model, and that fewest number (``None`` when no fitted
+    model has one: then every such norm of ``feats`` is returned).
+    """
+    fitted = set(fitted_models)
+    sizes = [a[0] for key, f in known_features.items() if key.split("|", 1)[0] in fitted
+             for a in f.get("norm_axes") or ()]
+    fewest = min(sizes) if sizes else None
+    return [a for a in feats.get("norm_axes") or () if fewest is None or a[0] < fewest], fewest

@@ -19,10 +19,11 @@ from greenai import paths
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.model import (DATASET_ALIASES, IMAGE_SIZE, J_PER_KWH, feature_key, gpu_fit_for, has_features,
-                                   predict_static, predict_thesis, regressors, scale_prediction)
+                                   narrow_norms, predict_static, predict_thesis, regressors, scale_prediction,
+                                   unpriced_widening)
 
 __all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
-           "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "UNPRICED_MIN_WIDEN", "Prediction",
+           "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction",
            "model_features", "predict_run"]
 
 class PredictionError(ValueError):
@@ -53,8 +54,6 @@ class InvalidRunError(PredictionError):
 YEAR_S = 365 * 24 * 3600.0
 #: a predicted run longer than this [s] gets a note to check its epochs (a year of training on one GPU)
 LONG_RUN_S = YEAR_S
-#: the least factor on the interval's high end of a model with operators the static pass cannot price
-UNPRICED_MIN_WIDEN = 1.10
 
 
 @dataclass
@@ -245,8 +244,11 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     A model whose static pass met operators it cannot price (``unpriced_modules``
     of :func:`greenai.predict.features.static_features`) gets a note naming the
     modules that ran them, and the high end of both intervals (energy and time)
-    x ``max(UNPRICED_MIN_WIDEN, 1 + s)``, ``s`` their share of the bytes read and
-    written (their work is priced only as bytes, if at all).
+    x :func:`greenai.predict.model.unpriced_widening` of ``s``, their share of the bytes read and
+    written (their work is priced only as bytes, if at all). Layer and group norms
+    over fewer values than any fitted model's (:func:`~greenai.predict.model.narrow_norms`) are priced
+    per byte at a price measured on wider ones: they get a note naming them and
+    widen the high ends by the same rule, ``s`` their share of the bytes.
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
         such as ``h200`` suffices); default the GPU with the most zoo rows.
@@ -313,14 +315,27 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
     duration = scale_prediction(scale_prediction(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
                       static_factor["duration_s"] if static_factor else None)
+    moved = sum(float(feats[f"bytes_{g}"]) for g in BYTE_GROUPS)
     unpriced = feats.get("unpriced_modules") or []
     if unpriced:
-        moved = sum(float(feats[f"bytes_{g}"]) for g in BYTE_GROUPS)
         share = float(feats.get("bytes_unpriced", 0.0)) / moved if moved > 0 else 0.0
-        widen = max(UNPRICED_MIN_WIDEN, 1.0 + share)
+        widen = unpriced_widening(share)
         energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
         notes.append(f"operators the static model cannot price ({share:.1%} of the bytes moved) ran in "
                      f"{'; '.join(unpriced)}: the intervals' high end x {widen:.2f}")
+    narrow, fewest = narrow_norms(feats, coeffs["features"], fit["models"])
+    if narrow:
+        share = sum(a[1] for a in narrow) / moved if moved > 0 else 0.0
+        widen = unpriced_widening(share)
+        energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
+        where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} over {a[0]} values" for a in narrow)
+        if fewest is None:
+            what, never = "layer or group norms, which no model of the fit has,", "never measured on such a norm"
+        else:
+            what, never = (f"norms over fewer values than any of the fit's (its fewest: {fewest})",
+                           "never measured on a norm this narrow")
+        notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): priced per byte at the fitted norms' "
+                     f"price, {never}; the intervals' high end x {widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
         notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
                      "pace: check --epochs")

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import math
 
+from greenai.operators import BYTE_GROUPS
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
-from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, predict_loglog, predict_static, predict_thesis,
-                                   scale_prediction)
+from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms, predict_loglog,
+                                   predict_static, predict_thesis, scale_prediction, unpriced_widening)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
+           "errors_by_share", "narrow_norm_table", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
            "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
@@ -298,6 +299,42 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
     out = out.assign(share=shares, heavy=[s >= threshold for s in shares])
     return (out[["model", "dataset", "share", "heavy", "error_pct", "outside_pct", "covered"]]
             .sort_values("error_pct").reset_index(drop=True))
+
+
+def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200"):
+    """Which models of some splits have norms narrower than any the fit has seen, and what the widening that
+    :func:`greenai.predict.runtime.predict_run` gives them does to their interval.
+
+    ``splits``: one split name or several. The fit is ``coeffs``' for ``gpu``
+    (:func:`greenai.predict.model.narrow_norms`); features are the shipped ones
+    at each run's dataset shape. Per split, model and dataset (runs of ``gpu`` averaged): ``narrowest_values`` (the
+    fewest values any of its layer or group norms normalises together; NaN without one), ``fewest_fitted``,
+    ``narrow_share`` (the share of its bytes moved by the narrower norms), ``widen`` (the factor on the high end,
+    1 where none is narrower), ``error_pct``, ``outside_pct`` and ``outside_widened_pct`` (:func:`outside_pct`
+    with the high end as it is and times ``widen``, the largest over its runs). The most widened first.
+    """
+    splits = [splits] if isinstance(splits, str) else list(splits)
+    p = predictions[(predictions["predictor"] == "static_features") & predictions["split"].isin(splits)
+                    & (predictions["gpu_name"] == gpu)]
+    fit, _ = gpu_fit_for(coeffs, gpu)
+    widen, narrowest, shares, fewest = [], [], [], None
+    for r in p.itertuples():
+        shape = coeffs["datasets"][r.dataset]
+        f = coeffs["features"][feature_key(r.model, shape["channels"], shape["num_classes"], IMAGE_SIZE)]
+        narrow, fewest = narrow_norms(f, coeffs["features"], fit["models"])
+        moved = sum(float(f[f"bytes_{g}"]) for g in BYTE_GROUPS)
+        share = sum(a[1] for a in narrow) / moved if moved > 0 else 0.0
+        shares.append(share)
+        widen.append(unpriced_widening(share) if narrow else 1.0)
+        narrowest.append(min((a[0] for a in f.get("norm_axes") or ()), default=float("nan")))
+    p = p.assign(narrowest_values=narrowest, fewest_fitted=fewest, narrow_share=shares, widen=widen,
+                 outside=outside_pct(p["measured_j"], p["low_j"], p["high_j"]))
+    p = p.assign(outside_widened=outside_pct(p["measured_j"], p["low_j"], p["high_j"] * p["widen"]))
+    out = p.groupby(["split", "model", "dataset"], sort=False).agg(
+        narrowest_values=("narrowest_values", "first"), fewest_fitted=("fewest_fitted", "first"),
+        narrow_share=("narrow_share", "first"), widen=("widen", "first"), error_pct=("error_pct", "mean"),
+        outside_pct=("outside", "max"), outside_widened_pct=("outside_widened", "max")).reset_index()
+    return out.sort_values(["widen", "error_pct"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def _split_errors(predictions, split: str, gpu: str, label: str, keep=None) -> dict:
