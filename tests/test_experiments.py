@@ -360,6 +360,23 @@ def test_synthetic_grouped_measures_the_third_draw_like_synthetic_kinds_into_its
     assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
 
 
+def test_synthetic_norms_measures_the_fourth_draw_like_synthetic_grouped_into_its_own_csv(tmp_path):
+    from greenai.models.synthetic import NORMS_NAMES
+
+    exp = registry.EXPERIMENTS["synthetic_norms"]
+    specs = exp.specs()
+    assert [s.model for s in specs] == list(NORMS_NAMES) and len(specs) == 16 and exp.quick_model in NORMS_NAMES
+    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
+                              s.epochs, s.image_size) for s in ss}
+    assert conditions(specs) == conditions(registry.EXPERIMENTS["synthetic_grouped"].specs())
+    order = registry.DEFAULT_EXPERIMENTS
+    assert exp.csv == "kpi_synthetic_norms" and order[order.index("nearfamily3") + 1] == "synthetic_norms"
+    env = ex.make_environment("cpu")
+    summary = registry.run_experiment("synthetic_norms", tmp_path, quick=True, env=env, progress=False, log=None)
+    rows = pd.read_csv(tmp_path / "kpi_synthetic_norms.csv")
+    assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
+
+
 def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
     h200 = registry.EXPERIMENTS["macs_h200"]
     fmnist = [s for s in registry.EXPERIMENTS["macs"].specs() if s.dataset == "fashion_mnist" and s.repeat == 0]

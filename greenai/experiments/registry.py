@@ -199,6 +199,16 @@ def _synthetic_grouped(q):
     return [_windows("synthetic_grouped", FMNIST, "real", list(GROUPED_NAMES))]
 
 
+def _synthetic_norms(q):
+    """The synthetic architectures led by layer norms over few values (``synthetic_80`` ... ``synthetic_95``)."""
+    from greenai.models.synthetic import NORMS_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_norms", [NORMS_NAMES[10]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_norms", FMNIST, "real", list(NORMS_NAMES))]
+
+
 def _macs_h200(q):
     if q:
         return [Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
@@ -382,6 +392,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 random architectures led by grouped convolutions of few groups: grouped 1x1 bottlenecks with 2, 3, "
                "4 or 8 groups and optional channel shuffle, 2x2, 3x3 and dilated 3x3 convolutions of 2 or 4 groups, "
                "FMNIST, batch 256, windows", _synthetic_grouped, quick_model="synthetic_72"),
+    Experiment("synthetic_norms", "kpi_synthetic_norms", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by narrow norms: DeepViT's re-attention in 7x7 windows (LayerNorm over "
+               "2-12 heads at every attention-map entry), window attention with LayerNorm over 8-32 channels on "
+               "queries and keys, ConvNeXt-like blocks normalising groups of 2-32 channels, FMNIST, batch 256, "
+               "windows", _synthetic_norms, quick_model="synthetic_90"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
     Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
@@ -409,7 +424,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
-                                        "accuracy_fashion_mnist", "accuracy_cifar10")
+                                        "synthetic_norms", "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

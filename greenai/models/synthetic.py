@@ -7,12 +7,12 @@ apart. Each synthetic model draws, from its index as the random seed, a stem,
 2-4 stages of one block kind each, widths, depths, an activation and a head; the
 draw is a plain dict (:func:`synthetic_spec`) so a row can always be traced back
 to its network. :data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
-:data:`BLOCKS`; :data:`KINDS_NAMES` (``synthetic_48`` ... ``_63``) lead with one of
-:data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear attention, FFT, shift
-and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`)
-and mix both lists later; :data:`GROUPED_NAMES` (``synthetic_64`` ... ``_79``) lead with one of
-:data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups, ``k x k`` convolutions of 2 or 4 groups) and mix
-them with :data:`BLOCKS` later. The block kinds in full: ``docs/models.md`` ("Synthetic models").
+:data:`BLOCKS`; each later draw leads its first stage with kinds of its own and mixes them with :data:`BLOCKS`
+later: :data:`KINDS_NAMES` (``_48`` ... ``_63``) with :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear
+attention, FFT, shift and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`),
+:data:`GROUPED_NAMES` (``_64`` ... ``_79``) with :data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups,
+``k x k`` convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ... ``_95``) with :data:`NORM_KINDS` (layer
+norms over 2-32 values; :mod:`greenai.models.synthetic_norms`). The kinds in full: ``docs/models.md``.
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -28,9 +28,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from greenai.models.synthetic_blocks import ChannelShuffle, SqueezeExcite, conv_bn_act, kinds_block
+from greenai.models.synthetic_norms import norms_block
 
-__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS",
-           "KINDS_BLOCKS", "GROUPED_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
+__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "NORMS_NAMES", "ALL_SYNTHETIC_NAMES",
+           "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS", "synthetic_spec", "build_synthetic",
+           "is_synthetic"]
 
 #: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
@@ -42,8 +44,12 @@ KINDS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(N_SYNTH
 N_GROUPED = 16
 _FIRST_GROUPED = N_SYNTHETIC + N_KINDS
 GROUPED_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_GROUPED, _FIRST_GROUPED + N_GROUPED))
+#: how many synthetic models lead with a kind of :data:`NORM_KINDS` (``synthetic_80`` ... ``synthetic_95``)
+N_NORMS = 16
+_FIRST_NORMS = _FIRST_GROUPED + N_GROUPED
+NORMS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_NORMS, _FIRST_NORMS + N_NORMS))
 #: every synthetic model, buildable by name
-ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES
+ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
@@ -61,8 +67,20 @@ _LATER_GROUPED = GROUPED_KINDS * 2 + BLOCKS
 _LEAD_GPW_GROUPS = (2, 3, 4, 8)
 #: the kernel sizes and dilations of the ``fewgroup`` stages leading ``synthetic_65``, ``_67``, ... in turn
 _FEWGROUP_KERNELS = ((2, 1), (3, 1), (3, 2))
+#: the block kinds that lead the first stage of :data:`NORMS_NAMES` in turn (:mod:`greenai.models.synthetic_norms`),
+#: each with a layer norm over few values: ``reattn``, DeepViT's re-attention in 7x7 windows (``LayerNorm(heads)``
+#: at every attention-map entry); ``qknorm``, 7x7 window attention with ``LayerNorm(head_dim)`` on queries and
+#: keys; ``narrowln``, a ConvNeXt-like block whose LayerNorm normalises groups of ``norm_group`` channels
+NORM_KINDS = ("reattn", "qknorm", "narrowln")
+#: later stages of :data:`NORMS_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_NORMS = NORM_KINDS * 2 + BLOCKS
+#: the option that sets the norm's width of each kind of :data:`NORM_KINDS`, and the values the stages leading
+#: ``synthetic_80`` ... take in turn (the lead of model ``80 + j`` takes value ``j // 3``, cycling)
+_LEAD_NORM_OPTIONS = {"reattn": ("heads", (2, 3, 4, 6, 8, 12)), "qknorm": ("head_dim", (8, 16, 32)),
+                      "narrowln": ("norm_group", (2, 4, 8, 16, 32))}
 #: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
-_SHAPE_KEEPING = ("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
+_SHAPE_KEEPING = (("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
+                  + NORM_KINDS)
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
 
 
@@ -88,9 +106,12 @@ def synthetic_spec(name: str) -> dict:
         ``block``, ``depth``, ``width`` (output channels) and the block's own
         options (``kernel``, ``channels_per_group``, ``expand``, ``se``,
         ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``; ``groups`` and
-        ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`);
+        ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`; ``head_dim``,
+        ``norm_group``, ``window`` of :data:`NORM_KINDS`, :func:`_norms_options`);
         ``head_hidden`` (0 for a linear head on the pooled features).
     """
+    if _index(name) >= _FIRST_NORMS:
+        return _norms_spec(_index(name))
     if _index(name) >= _FIRST_GROUPED:
         return _grouped_spec(_index(name))
     if _index(name) >= N_SYNTHETIC:
@@ -166,6 +187,15 @@ def _grouped_spec(index: int) -> dict:
     return _led_spec(index, GROUPED_KINDS[index % 2], _LATER_GROUPED, lead_options)
 
 
+def _norms_spec(index: int) -> dict:
+    """The draw of ``synthetic_80`` ...: led by the kinds of :data:`NORM_KINDS` in turn, the lead's norm width
+    cycling through :data:`_LEAD_NORM_OPTIONS`, later stages from :data:`_LATER_NORMS`."""
+    j = index - _FIRST_NORMS
+    lead = NORM_KINDS[j % len(NORM_KINDS)]
+    option, values = _LEAD_NORM_OPTIONS[lead]
+    return _led_spec(index, lead, _LATER_NORMS, {option: values[(j // len(NORM_KINDS)) % len(values)]})
+
+
 def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict | None = None) -> dict:
     """A draw whose first stage is of kind ``lead`` (its fixed options ``lead_options``), later stages of
     ``later``; widths start at 48-96, stages hold 2-4 blocks."""
@@ -183,6 +213,9 @@ def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict 
         elif block in GROUPED_KINDS:
             _grouped_options(rng, s, lead_options if i == 0 else None)
             width = s["width"]  # rounded to a multiple of the groups
+        elif block in NORM_KINDS:
+            _norms_options(rng, s, lead_options if i == 0 else None)
+            width = s["width"]  # rounded to a multiple of the heads, head width or norm group
         else:
             _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
         stages.append(s)
@@ -236,6 +269,33 @@ def _grouped_options(rng: random.Random, s: dict, fixed: dict | None = None) -> 
                             rng.choice(_FEWGROUP_KERNELS))
         s.update(groups=groups, kernel=kernel, dilation=dilation, expand=rng.choice([1, 2]),
                  shuffle=rng.random() < 0.3)
+
+
+def _norms_options(rng: random.Random, s: dict, fixed: dict | None = None) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`NORM_KINDS` into it (``fixed`` ones not drawn).
+
+    ``reattn``: ``heads`` in 2, 3, 4, 6, 8, 12 (a fixed count rounds the width to a multiple of 48 for 3, 6, 12
+    heads; a drawn one divides it), ``window`` 7, ``mlp_ratio`` 2 or 4; the stage always downsamples first, so
+    its attention maps (``heads x 49 x 49`` per window) are of 28x28 tokens or fewer at 224x224 input.
+    ``qknorm``: ``head_dim`` 8, 16 or 32 (a fixed one rounds the width to a multiple of it), ``window`` 7,
+    ``mlp_ratio`` 2 or 4. ``narrowln``: ``norm_group`` 2-32 channels (likewise), ``kernel`` 7, ``mlp_ratio`` 4.
+    """
+    fixed = fixed or {}
+    block, width = s["block"], s["width"]
+    if fixed:  # the lead stage: at most 64 channels wide, so batch 256 of 224x224 samples fits 80 GB
+        width = min(width, 64)
+    option, values = _LEAD_NORM_OPTIONS[block]
+    value = fixed.get(option) or rng.choice([v for v in values if width % v == 0])
+    step = max(16, value) if block != "reattn" else (48 if value % 3 == 0 else 16)
+    s["width"] = max(step, round(width / step) * step)
+    s[option] = value
+    if block == "narrowln":
+        s.update(kernel=7, mlp_ratio=4)
+    else:
+        s.update(window=7, mlp_ratio=rng.choice([2, 4]))
+    if block == "reattn":
+        s["downsample"] = True
+
 
 # --------------------------------------------------------------------------- blocks
 
@@ -339,6 +399,10 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
             layers.append(_AttentionBlock(cout, s["heads"], s["mlp_ratio"], act))
+        elif block in NORM_KINDS:
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(norms_block(s, cout, act))
         else:  # a kind of KINDS_BLOCKS
             if block in _SHAPE_KEEPING and cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
