@@ -768,6 +768,23 @@ def test_narrow_norm_table_widens_only_models_with_a_norm_narrower_than_every_fi
     assert len(pv.narrow_norm_table(predictions, coeffs, ("s", "t"))) == 3
 
 
+def test_errors_by_norm_width_bins_models_by_their_narrowest_norm():
+    table = pd.DataFrame({"split": ["s"] * 5 + ["t"],
+                          "model": ["deep", "cross", "sep", "vit", "cnn", "vit"],
+                          "narrowest_values": [6.0, 31.0, 32.0, 384.0, float("nan"), 64.0],
+                          "error_pct": [-60.0, -20.0, -10.0, 5.0, 2.0, -3.0]})
+    out = pv.errors_by_norm_width(table)
+    s = out[out["split"] == "s"].set_index("narrowest_norm")
+    assert list(s.index) == ["< 32", "32-63", ">= 64", "no layer or group norm"]
+    assert s.loc["< 32", "models"] == 2 and s.loc["< 32", "mean_error_pct"] == pytest.approx(-40.0)
+    assert s.loc["< 32", "worst_model"] == "deep" and s.loc["< 32", "worst_error_pct"] == -60.0
+    assert s.loc["32-63", "worst_model"] == "sep" and s.loc["no layer or group norm", "worst_model"] == "cnn"
+    t = out[out["split"] == "t"]
+    assert list(t["narrowest_norm"]) == [">= 64"] and t["models"].tolist() == [1]
+    coarse = pv.errors_by_norm_width(table, edges=(64,))
+    assert coarse[coarse["split"] == "s"].set_index("narrowest_norm").loc["< 64", "models"] == 3
+
+
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
     def frame(lofo_errors, fresh_errors):
         rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]

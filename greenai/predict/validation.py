@@ -22,7 +22,7 @@ from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, narrow_
                                    predict_static, predict_thesis, scale_prediction, unpriced_widening)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "narrow_norm_table", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
+           "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
            "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
@@ -335,6 +335,37 @@ def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200
         narrow_share=("narrow_share", "first"), widen=("widen", "first"), error_pct=("error_pct", "mean"),
         outside_pct=("outside", "max"), outside_widened_pct=("outside_widened", "max")).reset_index()
     return out.sort_values(["widen", "error_pct"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def errors_by_norm_width(table, edges: tuple[int, ...] = (32, 64)):
+    """The static-feature model's errors binned by how narrow a model's narrowest layer or group norm is.
+
+    ``table`` is :func:`narrow_norm_table`'s; ``edges`` [values] cut ``narrowest_values`` into bins
+    (``"< 32"``, ``"32-63"``, ``">= 64"`` for the default) beside ``"no layer or group norm"``. One row per split
+    and bin that has models: ``models``, ``mean_error_pct``, ``median_error_pct``, ``worst_error_pct`` (the
+    largest in magnitude, its sign kept) and ``worst_model``.
+    """
+    import pandas as pd  # heavy: pandas
+
+    edges = tuple(int(e) for e in edges)
+    labels = [f"< {edges[0]}", *(f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])), f">= {edges[-1]}"]
+    order = [*labels, "no layer or group norm"]
+
+    def width_bin(values) -> str:
+        if values != values:  # NaN: no layer or group norm
+            return order[-1]
+        return labels[sum(values >= e for e in edges)]
+
+    t = table.assign(width=table["narrowest_values"].map(width_bin))
+    rows = []
+    for (split, width), sub in t.groupby(["split", "width"], sort=False):
+        worst = sub.loc[sub["error_pct"].abs().idxmax()]
+        rows.append({"split": split, "narrowest_norm": width, "models": len(sub),
+                     "mean_error_pct": sub["error_pct"].mean(), "median_error_pct": sub["error_pct"].median(),
+                     "worst_error_pct": worst["error_pct"], "worst_model": worst["model"]})
+    out = pd.DataFrame(rows)
+    out["narrowest_norm"] = pd.Categorical(out["narrowest_norm"], categories=order, ordered=True)
+    return out.sort_values(["split", "narrowest_norm"], kind="stable").reset_index(drop=True)
 
 
 def _split_errors(predictions, split: str, gpu: str, label: str, keep=None) -> dict:
