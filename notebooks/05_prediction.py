@@ -327,7 +327,8 @@ display(by_norm_width.round(1))  # noqa: F821
 # mean of −2 % for the rest; on set 9 the models under 32 values average −43 %, those of
 # 32–63 values −10 %, the ten over 64 values +7 %. Seven models in all: a lean that agrees with the
 # per-row reading of DeepViT, not a measurement of it. That measurement is the `synthetic_norms`
-# rows and an operator timing of DeepViT's layer norms on the GPU.
+# rows and `benchmarks/norm_width.py` (a layer norm's time and energy per byte by width) on the
+# GPU.
 
 # %% [markdown]
 # ## Set 8 and grouped 1×1 convolutions
