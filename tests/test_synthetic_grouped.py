@@ -1,5 +1,5 @@
 """The third synthetic draw, ``synthetic_64`` ... ``synthetic_79``, led by grouped convolutions of few groups
-(:data:`greenai.models.synthetic.GROUPED_KINDS`), its blocks, and the earlier draws kept exactly as they were."""
+(:data:`greenai.models.synthetic.GROUPED_KINDS`), its blocks, and every draw kept exactly as it was committed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from torch import nn
 from greenai.models import build_model, model_info
 from greenai.models import synthetic_blocks as sb
 from greenai.models.synthetic import (ALL_SYNTHETIC_NAMES, BLOCKS, GROUPED_KINDS, GROUPED_NAMES, KINDS_NAMES,
-                                      SYNTHETIC_NAMES, build_synthetic, is_synthetic, synthetic_spec)
+                                      NORMS_NAMES, SYNTHETIC_NAMES, build_synthetic, is_synthetic, synthetic_spec)
 from greenai.predict.features import static_features
 
 # sha256 of json.dumps({name: synthetic_spec(name)}, sort_keys=True) over synthetic_00 ... synthetic_63, and of
@@ -25,6 +25,10 @@ PARAMS_00_63_SHA256 = "6958017cf7597c5431d25265e421768e1da55602d6b80b8908ea2b5da
 # the same of synthetic_64 ... synthetic_79, computed once kpi_synthetic_grouped had been measured on them
 SPECS_64_79_SHA256 = "65ad8e0a5a4fe9d9977e9bb1690014907263065b38fe503d96c6b6cd56551882"
 PARAMS_64_79_SHA256 = "48acf727d216d1efb2fdb54fe176e499f3a1211e3a9b9e9ee439b85530e9f74a"
+# the same of synthetic_80 ... synthetic_95, computed when the fourth draw was committed, before any row of
+# kpi_synthetic_norms: the rows measured later must be of these networks
+SPECS_80_95_SHA256 = "a25fb70dae0ac4ff9a5fb562ce29d27ff1429bb7a6d122396010c36291f64259"
+PARAMS_80_95_SHA256 = "d3297606c7342a77b84ea3dcc74dbe0b6f68e4d8662060a39178617fb4de2025"
 
 
 def _sha256(obj) -> str:
@@ -48,6 +52,10 @@ def test_the_first_two_draws_are_the_recorded_ones():
 
 def test_the_third_draw_is_the_recorded_one():
     assert _hashes(GROUPED_NAMES) == (SPECS_64_79_SHA256, PARAMS_64_79_SHA256)
+
+
+def test_the_fourth_draw_is_the_committed_one():
+    assert _hashes(NORMS_NAMES) == (SPECS_80_95_SHA256, PARAMS_80_95_SHA256)
 
 
 def test_grouped_draw_leads_with_each_new_kind_and_its_options_in_turn():
