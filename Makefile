@@ -58,9 +58,10 @@ measure: $(STAMP) ## on a GPU: run the measurement campaign into results/raw/ (G
 benchmarks: $(STAMP) ## CPU benchmarks: dispatch sweep naive MILP (sampled, ~4 min) vs final, every solve of notebook 08, and the recorded convolutions' speed by shape (~3 min), into results/benchmarks/
 	$(PY) benchmarks/dispatch_sweep.py && $(PY) benchmarks/dispatch_notebook.py && $(PY) benchmarks/convolution_speed.py
 
-benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline into results/
+benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline + norm widths into results/
 	$(PY) benchmarks/measurement_methods.py && $(PY) benchmarks/meter_overhead.py && $(PY) benchmarks/data_pipeline.py
 	$(PY) benchmarks/meter_overhead.py --suite nonblocking && $(PY) benchmarks/callbacks_gpu.py
+	$(PY) benchmarks/norm_width.py
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
