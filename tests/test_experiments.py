@@ -343,37 +343,24 @@ def test_synthetic_kinds_measures_the_later_draw_like_synthetic_into_its_own_csv
     assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
 
 
-def test_synthetic_grouped_measures_the_third_draw_like_synthetic_kinds_into_its_own_csv(tmp_path):
-    from greenai.models.synthetic import GROUPED_NAMES
+@pytest.mark.parametrize("name, names, like, after", [("synthetic_grouped", "GROUPED_NAMES", "synthetic_kinds", "heldout8"),
+                                                      ("synthetic_norms", "NORMS_NAMES", "synthetic_grouped",
+                                                       "nearfamily3")])
+def test_a_later_synthetic_draw_is_measured_like_the_one_before_into_its_own_csv(tmp_path, name, names, like, after):
+    from greenai.models import synthetic
 
-    exp = registry.EXPERIMENTS["synthetic_grouped"]
+    exp = registry.EXPERIMENTS[name]
     specs = exp.specs()
-    assert [s.model for s in specs] == list(GROUPED_NAMES) and len(specs) == 16
+    drawn = getattr(synthetic, names)
+    assert [s.model for s in specs] == list(drawn) and len(specs) == 16 and exp.quick_model in drawn
     conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
                               s.epochs, s.image_size) for s in ss}
-    assert conditions(specs) == conditions(registry.EXPERIMENTS["synthetic_kinds"].specs())
+    assert conditions(specs) == conditions(registry.EXPERIMENTS[like].specs())
     order = registry.DEFAULT_EXPERIMENTS
-    assert exp.csv == "kpi_synthetic_grouped" and order[order.index("heldout8") + 1] == "synthetic_grouped"
+    assert exp.csv == f"kpi_{name}" and order[order.index(after) + 1] == name
     env = ex.make_environment("cpu")
-    summary = registry.run_experiment("synthetic_grouped", tmp_path, quick=True, env=env, progress=False, log=None)
-    rows = pd.read_csv(tmp_path / "kpi_synthetic_grouped.csv")
-    assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
-
-
-def test_synthetic_norms_measures_the_fourth_draw_like_synthetic_grouped_into_its_own_csv(tmp_path):
-    from greenai.models.synthetic import NORMS_NAMES
-
-    exp = registry.EXPERIMENTS["synthetic_norms"]
-    specs = exp.specs()
-    assert [s.model for s in specs] == list(NORMS_NAMES) and len(specs) == 16 and exp.quick_model in NORMS_NAMES
-    conditions = lambda ss: {(s.dataset, s.source, s.batch_size, s.precision, s.window_s, s.warmup_steps,  # noqa: E731
-                              s.epochs, s.image_size) for s in ss}
-    assert conditions(specs) == conditions(registry.EXPERIMENTS["synthetic_grouped"].specs())
-    order = registry.DEFAULT_EXPERIMENTS
-    assert exp.csv == "kpi_synthetic_norms" and order[order.index("nearfamily3") + 1] == "synthetic_norms"
-    env = ex.make_environment("cpu")
-    summary = registry.run_experiment("synthetic_norms", tmp_path, quick=True, env=env, progress=False, log=None)
-    rows = pd.read_csv(tmp_path / "kpi_synthetic_norms.csv")
+    summary = registry.run_experiment(name, tmp_path, quick=True, env=env, progress=False, log=None)
+    rows = pd.read_csv(tmp_path / f"kpi_{name}.csv")
     assert summary.written == 2 and set(rows.model) == {exp.quick_model} and rows.train_loss.notna().all()
 
 
