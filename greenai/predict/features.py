@@ -163,9 +163,9 @@ def _count_step(net, input_shape, batch) -> dict:
             grouped_pointwise = groups > 1 and weight.shape[1] > 1 and math.prod(weight.shape[2:]) == 1
             if func.overloadpacket is conv:
                 width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
-        innermost = max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n))
-        where = innermost if operator_pricing(func) is None else None
-        values = _normalised_values(func, args)
+        unpriced, values = operator_pricing(func) is None, _normalised_values(func, args)
+        innermost = max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n)) if unpriced or values else None
+        where = innermost if unpriced else None
         return out, (width, grouped_pointwise, sequential_launches(func, args), where, values, innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
