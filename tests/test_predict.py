@@ -70,6 +70,22 @@ def test_fit_static_recovers_known_coefficients():
     assert 0.85 <= np.mean(covered) <= 0.95
 
 
+def test_a_trial_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
+    rng = np.random.default_rng(3)
+    rows, y = _generated_runs(200, rng, noise=0.01)
+    norm_price = 5e-8  # J per byte per value normalised together
+    for i, r in enumerate(rows):  # a third with narrow norms, whose rows cost above their bytes
+        r["norm_rows"] = r["bytes_norm"] / rng.uniform(4, 32) if rng.random() < 0.3 else r["bytes_norm"] / 768
+        y[i] += norm_price * r["norm_rows"]
+    shipped = pr.fit_static(rows, y)
+    assert "norm_rows" not in {t["name"] for t in shipped["terms"]}
+    trial = pr.fit_static(rows, y, terms=pr.CANDIDATE_TERMS + pr.TRIAL_TERMS)
+    got = {t["name"]: t for t in trial["terms"]}
+    assert got["norm_rows"]["coef"] == pytest.approx(norm_price, rel=0.15)
+    assert got["norm_rows"]["unit"] == "J/(B/value)"
+    assert trial["sigma_rel"] < shipped["sigma_rel"] / 2  # the term explains what the shipped terms cannot
+
+
 def test_leverage_is_the_hat_diagonal_of_the_weighted_fit_relative_to_its_mean():
     rng = np.random.default_rng(1)
     rows, y = _generated_runs(120, rng, noise=0.02)

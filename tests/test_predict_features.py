@@ -303,6 +303,20 @@ def test_layer_and_group_norms_are_counted_by_the_values_each_normalises_togethe
     assert with_bn["bytes_norm"] > f["bytes_norm"]
 
 
+def test_the_norm_rows_term_counts_each_norms_bytes_over_its_width():
+    from greenai.predict.model import CANDIDATE_TERMS, TRIAL_TERMS, regressors
+
+    f = static_features(_HeadNorm(), (1, 4, 4))
+    (two, moved_2, *_), (sixty_four, moved_64, *_) = f["norm_axes"]
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert x["norm_rows"] == pytest.approx(1000 * (moved_2 / 2 + moved_64 / 64))
+    # the same bytes over 6 values count 128 times what they count over 768
+    narrow = regressors({**f, "norm_axes": [[6, 100.0, 1, "a"]]}, n_samples=1, batch_size=1)["norm_rows"]
+    wide = regressors({**f, "norm_axes": [[768, 100.0, 1, "b"]]}, n_samples=1, batch_size=1)["norm_rows"]
+    assert narrow == pytest.approx(128 * wide)
+    assert "norm_rows" in TRIAL_TERMS and "norm_rows" not in CANDIDATE_TERMS  # tried before it may be fitted
+
+
 def _norm_features(values: int, moved: float) -> dict:
     """resnet18's shipped features with one more norm of ``values`` values moving ``moved`` of its bytes."""
     coeffs = runtime.load_coefficients()

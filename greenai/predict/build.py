@@ -12,7 +12,7 @@ from __future__ import annotations
 from greenai.predict.coefficients import load_coefficients
 from greenai.predict.fits import (calibrated_spread, fit_factor, fit_matmul_premium, fit_static, fit_thesis,
                                   prospective_spread, unseen_spread)
-from greenai.predict.model import IMAGE_SIZE, PI_LEVEL, feature_key, regressors
+from greenai.predict.model import CANDIDATE_TERMS, IMAGE_SIZE, PI_LEVEL, feature_key, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSVS", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
            "CANDIDATE_CSVS",
@@ -111,11 +111,14 @@ def run_macs(run, features: dict) -> float:
     return float(f["macs"]) * float(run["n_train"])
 
 
-def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_j", "duration_s")) -> dict:
+def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_j", "duration_s"),
+            terms=CANDIDATE_TERMS) -> dict:
     """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch).
 
     ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None);
-    ``targets``: the per-epoch quantities the static-feature model is fitted to (validation needs energy only).
+    ``targets``: the per-epoch quantities the static-feature model is fitted to (validation needs energy only);
+    ``terms``: its candidate terms (:func:`greenai.predict.fits.fit_static`; a trial adds
+    :data:`greenai.predict.model.TRIAL_TERMS`).
     The unseen-architecture interval (:func:`greenai.predict.fits.calibrated_spread`) is scored prospectively on
     the earlier held-out sets (:data:`FORMER_HELDOUT_CSVS` in the order they were measured, each met by a fit of
     the rows measured before it; :func:`greenai.predict.fits.prospective_spread`) and, kept beside it and used
@@ -133,10 +136,10 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
         out["static"] = {}
         groups = family_groups(runs, features)
         for target in targets:
-            fit = fit_static(xs, runs[f"epoch_{target}"], premium=premium.get(target))
-            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups)
+            fit = fit_static(xs, runs[f"epoch_{target}"], terms=terms, premium=premium.get(target))
+            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups, terms=terms)
             ahead = prospective_spread(runs, xs, f"epoch_{target}", FORMER_HELDOUT_CSVS, premium.get(target),
-                                       min_models=MIN_MODELS_OWN_FIT)
+                                       min_models=MIN_MODELS_OWN_FIT, terms=terms)
             fit.update(calibrated_spread(lofo, ahead))
             out["static"][target] = fit
     return out
@@ -194,8 +197,10 @@ def premiums_by_gpu(zoo, features: dict, reference: str) -> dict:
     return out
 
 
-def fit_coefficients(runs, features: dict) -> dict:
+def fit_coefficients(runs, features: dict, terms=CANDIDATE_TERMS) -> dict:
     """Every coefficient :func:`greenai.predict.runtime.predict_run` needs, from per-run rows (:func:`load_runs`, zoo only).
+
+    ``terms``: the static-feature model's candidate terms (:func:`fit_gpu`).
 
     Returns the JSON-able mapping shipped as :data:`greenai.predict.coefficients.COEFFICIENTS_PATH` (without
     ``features`` and ``datasets``, which :func:`build_coefficients` adds).
@@ -208,7 +213,7 @@ def fit_coefficients(runs, features: dict) -> dict:
     premium = premiums_by_gpu(zoo, features, reference)
     for gpu in gpus:
         sub = default[default["gpu_name"] == gpu]
-        fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference))
+        fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference), terms=terms)
         fits[str(gpu)]["source"] = "own rows"
     for gpu, f in fits.items():
         if "static" in f:

@@ -27,7 +27,8 @@ _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 #: where a kind of MAC or byte goes when it cannot be priced on its own
 _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
-          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "grouped_pointwise": "J/B",
+          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "norm_rows": "J/(B/value)",
+          "grouped_pointwise": "J/B",
           "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
@@ -37,6 +38,8 @@ _DESCRIPTIONS = {
     "bytes_elementwise": "a byte read or written by an elementwise operator (activations, add, copy, concatenation)",
     "bytes_norm": "a byte read or written by a batch, layer or group norm, forward or backward",
     "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
+    "norm_rows": "a byte per value of a layer, group or RMS norm (its rows x bytes moved per value): a norm's "
+                 "cost per row reduced, above its bytes' price",
     "grouped_pointwise": "a byte read or written by a grouped 1x1 convolution, above the price of bytes_other (cuDNN "
                          "runs many of them with a kernel that streams memory tens of times slower)",
     "kernels": "an operator launched in a training step (forward + backward)",
@@ -227,7 +230,8 @@ def fit_factor(ratios) -> dict:
             "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, n - 1)) if n > 1 else float("nan")}
 
 
-def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None, groups=None) -> dict:
+def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None, groups=None,
+                  terms=CANDIDATE_TERMS) -> dict:
     """The error of the static-feature model on an architecture it has not seen: a conformal interval.
 
     Each group of models (``groups``: one label per run, e.g. the family; default the model) is left out
@@ -236,7 +240,7 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     :func:`leverage` of its feature mix in the refit, mean over its runs). ``q_unseen`` is the
     ``ceil((n + 1) x PI_LEVEL)``-th smallest of the ``n`` scores (split-conformal, one score per model),
     and a model outside the fit is predicted ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``:
-    the interval widens with how far its mix lies from the fit's rows.
+    the interval widens with how far its mix lies from the fit's rows. ``terms``: those of :func:`fit_static`.
 
     Returns
     -------
@@ -253,7 +257,7 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     for g in sorted(set(labels)):
         train = labels != g
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium)
         except ValueError:
             continue
         left = np.flatnonzero(~train)
@@ -305,7 +309,7 @@ def _score(fit: dict, xs: list[dict], y, rows) -> list[float]:
 
 
 def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | None = None,
-                       min_models: int = 1) -> dict:
+                       min_models: int = 1, terms=CANDIDATE_TERMS) -> dict:
     """The error of the static-feature model on each held-out set as a fit of the rows measured before it met it.
 
     ``sets``: the CSV names of the held-out sets whose rows are in ``runs`` (column ``csv``), in the order they
@@ -316,7 +320,8 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
     not of a held-out set, and those of the sets before ``S`` in ``sets`` (a CSV measured after a set, e.g. a
     later batch of synthetic architectures, then counts as before it). Either way the rows of ``S`` (its anchors
     included) and of every later set never enter ``S``'s fit. A set whose earlier rows hold fewer than
-    ``min_models`` models is not scored. ``premium`` is used as given (it is measured on the precision rows).
+    ``min_models`` models is not scored. ``premium`` is used as given (it is measured on the precision rows);
+    ``terms``: those of :func:`fit_static`.
 
     Each model's score is that of :func:`unseen_spread`: ``|mean log(measured / predicted)| / sqrt(1 + leverage)``
     (``column``: energy [J] or duration [s] per epoch; the leverage of its feature mix in the set's fit, mean
@@ -354,7 +359,7 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
         if len(fitted) < max(min_models, 1):
             continue
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], premium=premium)
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium)
         except ValueError:
             continue
         for m in sorted(set(models[in_set & ~anchor]) - fitted - set(scored)):

@@ -16,7 +16,7 @@ from greenai.operators import BYTE_GROUPS
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
            "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
-           "narrow_norms"]
+           "narrow_norms", "TRIAL_TERMS", "norm_row_bytes"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -36,6 +36,9 @@ FEATURES: dict[str, tuple[str, str]] = {
                    "J/B"),
     "bytes_other": ("N x bytes read and written by every other operator (convolutions, matrix products, pooling, "
                     "attention), forward and backward, per sample", "J/B"),
+    "norm_rows": ("N x sum over layer, group and RMS norms of the bytes each reads and writes per sample (forward "
+                  "and backward) over the values it normalises together: its rows x bytes moved per value",
+                  "J/(B/value)"),
     "grouped_pointwise": ("N x bytes read and written by grouped 1x1 convolutions (groups > 1, not depthwise), "
                           "forward and backward, per sample: their price above bytes_other's", "J/B"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
@@ -50,9 +53,13 @@ UNPRICED_MIN_WIDEN = 1.10
 #: dataset name aliases (as :func:`greenai.data.dataset_spec` reads them; no torch here)
 DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
                     "cifar_100": "cifar100"}
-#: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES`)
+#: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES` but :data:`TRIAL_TERMS`)
 CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other",
                    "grouped_pointwise", "kernels", "recurrent", "samples", "param_updates")
+#: terms :func:`regressors` computes that no shipped fit holds: each is tried as a candidate (notebook 05 refits
+#: with it beside, :func:`greenai.predict.validation.candidate_rule_table`) and joins :data:`CANDIDATE_TERMS` only
+#: by that rule, fixed before its rows were measured, and before the next fresh set is chosen
+TRIAL_TERMS = ("norm_rows",)
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
@@ -71,7 +78,7 @@ def feature_key(model: str, in_channels: int, num_classes: int, image_size: int 
 
 
 def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
-    """Per-epoch quantities of the static-feature model (see :data:`CANDIDATE_TERMS`).
+    """Per-epoch quantities of the static-feature model (see :data:`CANDIDATE_TERMS` and :data:`TRIAL_TERMS`).
 
     ``features`` are per-sample / per-step counts from :func:`greenai.predict.features.static_features`;
     ``n_samples`` the samples per epoch, ``batch_size`` the samples per step.
@@ -83,12 +90,21 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "conv_narrow": n * features["conv_narrow_elements"],
         "matmul": n * features["macs_matmul"],
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
+        "norm_rows": n * norm_row_bytes(features),
         "grouped_pointwise": n * features["bytes_conv_grouped_pointwise"],
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "recurrent": steps * features["recurrent_steps"],
         "samples": n,
         "param_updates": steps * features["params"],
     }
+
+
+def norm_row_bytes(features: dict) -> float:
+    """Bytes per value of a model's layer, group and RMS norms, per sample [B/value]: the sum over its
+    ``norm_axes`` of bytes moved over the values normalised together. It is proportional to the rows the norms
+    reduce (each row's mean and variance, and the kernel's work per row): a norm over 6 values counts 128 times
+    what one over 768 values moving the same bytes counts."""
+    return float(sum(axis[1] / axis[0] for axis in features.get("norm_axes") or () if axis[0] > 0))
 
 
 def leverage(fit: dict, x: dict, estimate: float) -> float:

@@ -18,7 +18,7 @@ from greenai.operators import BYTE_GROUPS
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
-from greenai.predict.model import (IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms, predict_loglog,
+from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms, predict_loglog,
                                    predict_static, predict_thesis, scale_prediction, unpriced_widening)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
@@ -62,7 +62,7 @@ def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None
     return out
 
 
-def cross_validate(runs, features: dict, log=None):
+def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
     """Predicted vs measured energy per epoch on several splits, for each predictor.
 
     ``cifar10``
@@ -93,6 +93,9 @@ def cross_validate(runs, features: dict, log=None):
         rows predicted by the reference GPU's static-feature model x the GPU
         factor over the zoo conditions both GPUs ran (a second route).
 
+    ``terms``: the static-feature model's candidate terms in every fit (a trial adds
+    :data:`greenai.predict.model.TRIAL_TERMS`).
+
     Returns
     -------
     pandas.DataFrame
@@ -117,7 +120,7 @@ def cross_validate(runs, features: dict, log=None):
     for gpu in c10["gpu_name"].unique():
         train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
-            frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY),
+            frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY, terms=terms),
                                        c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
     for gpu in fit_rows["gpu_name"].unique():
@@ -136,18 +139,19 @@ def cross_validate(runs, features: dict, log=None):
                 continue
             if log:
                 log(f"leave out: {gpu}, {', '.join(models)}")
-            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models), targets=ENERGY)
+            fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models), targets=ENERGY,
+                          terms=terms)
             split = ("leave_one_family_out" if test["former_heldout"].any() else
                      "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
     earlier = fit_rows[fit_rows["former_heldout"]]
     if not earlier.empty:  # the earlier sets as a fit on the zoo and the synthetic rows alone meets them
-        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features)
+        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features, terms=terms)
         frames += _predict_sets(coeffs, earlier, fit_rows, features)
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
     anchor = held["anchor"]  # zoo models measured beside the set: the card
     if not held[~anchor].empty:
-        coeffs = fit_coefficients(all_fit, features)
+        coeffs = fit_coefficients(all_fit, features, terms=terms)
         frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
         for gpu, csv in held[["gpu_name", "csv"]].drop_duplicates().itertuples(index=False):
             here = (held["gpu_name"] == gpu) & (held["csv"] == csv)  # each set's own anchors: its own card
