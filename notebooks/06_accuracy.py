@@ -298,9 +298,14 @@ if len(prior_summary):
 #
 # A second fresh set, `accuracy_curves_fresh2` (DenseNet-121, MobileNetV3-Large, ConvNeXt-T and Swin-T on both
 # datasets, families no recorded curve has), was chosen before any of its curves was recorded, and is predicted the
-# same way from every curve recorded before it, the first fresh set included: the prior a user gets today. Five of
-# its eight runs are recorded: the four on CIFAR-10 and MobileNetV3-Large on Fashion-MNIST. The cell predicts the
-# runs that are there; a set not recorded at all is said so.
+# same way from every curve recorded before it, the first fresh set included: the prior a user gets today. Seven of
+# its eight runs are recorded: the four on CIFAR-10 and DenseNet-121, MobileNetV3-Large and Swin-T on Fashion-MNIST;
+# ConvNeXt-T on Fashion-MNIST is still missing. DenseNet-121 and Swin-T on Fashion-MNIST ran on an NVIDIA H100 80GB
+# HBM3, the other five on an NVIDIA H200 (`gpu_name` of each row). The card sets a run's energy per epoch, but both
+# sides of the comparison use the run's own: the predicted energy is its first k epochs' energy carried on to the
+# predicted epoch, the measured one its own sum to the measured epoch, and the prior compares accuracy against
+# epochs or optimiser steps, never against energy. What is tested is when the curve reaches its target, on either
+# card. The cell predicts the runs that are there; a set not recorded at all is said so.
 
 # %%
 FRESH_ALL, FRESH_LEARNING = "population prior, fresh", "population prior, fresh, runs that leave chance"
@@ -364,21 +369,31 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
 # medians away from the targets: the k = 10 accuracy measured in-sample does not carry over to models the prior has
 # not seen.
 #
-# **Reading the second fresh test (five of eight runs).** All five learn, and none had reached its target by
-# epoch 10 (their targets lie at epochs 13 to 29).
+# **Reading the second fresh test (seven of eight runs).** All seven learn. Their targets lie at epochs 10 to 29:
+# Swin-T on Fashion-MNIST reaches its target at epoch 10, so it counts as an error of 0 from k = 10 on, and all three
+# Fashion-MNIST runs (epochs 10, 13 and 14) from k = 15 on; the four CIFAR-10 runs reach theirs at epochs 22 to 29.
 #
-# * **k = 5: met, by 0.02 points.** The median |energy error| is 19.98 % against a target of ≤ 20 %: the errors
-#   spread from −31 % (ConvNeXt-T on CIFAR-10) to +55 % (DenseNet-121 on CIFAR-10), and the median is one run's.
-# * **k = 10: met.** 7.2 % (target ≤ 10 %); the largest, MobileNetV3-Large on CIFAR-10, is put 29 % early.
-# * **k = 15 is worse again** (19.1 %; ConvNeXt-T on CIFAR-10 is put 93 % late): as on the first set, more epochs
-#   do not bring the prediction steadily closer.
-# * **Coverage: met, again by breadth.** Every interval holds the measured epoch at k = 5 and 10 (four of five at
-#   k = 15), but the median interval is 30 epochs wide at k = 5 and 44 at k = 10.
+# * **k = 5: met, by 0.02 points.** The median |energy error| is 19.98 % against a target of ≤ 20 %, the same
+#   run's error as with five runs (MobileNetV3-Large on Fashion-MNIST, −20 %): the two new runs fall one on each
+#   side. The errors spread from −31 % (ConvNeXt-T on CIFAR-10) to +107 % (Swin-T on Fashion-MNIST, put at epoch 20
+#   against a measured 10); DenseNet-121 on CIFAR-10 is +55 %.
+# * **k = 10: met, by 2.8 points.** 7.2 % (target ≤ 10 %), with Swin-T on Fashion-MNIST counted as 0; over the six
+#   runs not yet at their target it is 10.4 %, 0.4 points over. The largest errors are early: MobileNetV3-Large on
+#   CIFAR-10 −29 %, DenseNet-121 on CIFAR-10 −18 %, DenseNet-121 on Fashion-MNIST −13.5 %.
+# * **k = 15: 0.4 %, but only because four of seven runs count as (nearly) 0**: the three Fashion-MNIST runs are at
+#   their target, and Swin-T on CIFAR-10 is +0.4 %. Over the four CIFAR-10 runs not yet there it is 22.8 %
+#   (ConvNeXt-T put 93 % late, MobileNetV3-Large 27 % early), worse than at k = 10: as on the first set, more epochs
+#   do not bring the prediction of a run not yet at its target steadily closer.
+# * **Coverage: met, again by breadth.** Every interval holds the measured epoch at k = 5 and 10, six of seven at
+#   k = 15 (86 %, target ≥ 80 %; MobileNetV3-Large on CIFAR-10, 16 to 28 epochs against a measured 29), but the
+#   median interval is 30 epochs wide at k = 5, as many as were recorded, and 41 at k = 10.
 #
-# Five runs are a smaller test than the first set's eight, and the three missing runs are all on Fashion-MNIST,
-# whose targets the prior put late on every earlier set; this one Fashion-MNIST run it puts early (−20 % at
-# k = 5). Whether the targets hold on the whole set is open until those three are recorded
-# (`python -m greenai campaign -e accuracy_curves_fresh2_fmnist` measures only what is missing).
+# **Where it errs.** Unlike every earlier set, Fashion-MNIST is not put late as a rule: at k = 5 DenseNet-121 is
+# −13 % and MobileNetV3-Large −20 %, and Swin-T +107 % (signed median −13.0 %; CIFAR-10 −2.0 %). Seven runs are a
+# small test and both verdicts sit at their target's edge: ConvNeXt-T on Fashion-MNIST, the eighth, decides them.
+# The k = 5 median stays within 20 % only if its |error| is at most 20 %, the k = 10 one within 10 % only if it is
+# at most 12.8 %, and an interval that misses it at k = 15 brings that coverage to 75 %. It is measured by
+# `python -m greenai campaign -e accuracy_curves_fresh2_fmnist -m convnext_tiny`.
 
 # %% [markdown]
 # ## How close can a prediction come? The prior a user gets now, and the noise floor
