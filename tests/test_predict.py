@@ -801,6 +801,72 @@ def test_errors_by_norm_width_bins_models_by_their_narrowest_norm():
     assert coarse[coarse["split"] == "s"].set_index("narrowest_norm").loc["< 64", "models"] == 3
 
 
+def test_norm_width_errors_sets_each_models_error_beside_its_narrow_norms():
+    rows = [("shipped", "deep", 1, 40.0, 100.0, 30.0, 50.0), ("shipped", "deep", 2, 60.0, 100.0, 45.0, 90.0),
+            ("shipped", "plain", 1, 95.0, 100.0, 80.0, 120.0), ("trial", "deep", 1, 90.0, 100.0, 70.0, 130.0)]
+    predictions = pd.DataFrame(rows, columns=["split", "model", "repeat", "predicted_j", "measured_j", "low_j",
+                                              "high_j"]).assign(dataset="fashion_mnist")
+    predictions["error_pct"] = 100 * (predictions["predicted_j"] / predictions["measured_j"] - 1)
+    predictions["covered"] = (predictions["low_j"] <= 100.0) & (100.0 <= predictions["high_j"])
+    moved = {"bytes_elementwise": 50.0, "bytes_norm": 30.0, "bytes_other": 20.0}
+    features = {"deep|1|10|224": {**moved, "norm_axes": [[6, 24.0, 12, "r (LayerNorm)"], [384, 6.0, 25, "n"]]},
+                "plain|1|10|224": {**moved, "norm_axes": [[384, 30.0, 25, "n (LayerNorm)"]]}}
+    datasets = {"fashion_mnist": {"channels": 1, "num_classes": 10}}
+    table = pv.norm_width_errors(predictions, features, datasets, narrower_than=24).set_index(["split", "model"])
+    assert list(table.index) == [("shipped", "deep"), ("shipped", "plain"), ("trial", "deep")]  # narrowest first
+    deep = table.loc[("shipped", "deep")]
+    assert deep["narrowest_values"] == 6 and deep["narrow_share"] == pytest.approx(0.24)
+    assert deep["norm_bytes_per_value"] == pytest.approx((24 / 6 + 6 / 384) / 100)
+    assert deep["error_pct"] == pytest.approx(-50.0)  # -60 % and -40 %, averaged
+    assert not deep["covered"] and deep["outside_pct"] == pytest.approx(100.0)  # the worse run: 100 J over 50 J
+    assert table.loc[("shipped", "plain"), "narrow_share"] == 0.0 and table.loc[("shipped", "plain"), "covered"]
+    assert table.loc[("trial", "deep"), "covered"] and table.loc[("trial", "deep"), "outside_pct"] == 0.0
+
+
+def test_predict_via_card_is_the_other_cards_fit_times_the_zoo_factor_between_the_cards():
+    from greenai.predict.coefficients import load_coefficients
+
+    coeffs = load_coefficients()
+    runs = pr.load_runs(include_heldout=False)
+    default = runs[runs["precision"] == "default"]
+    h100, h200 = "NVIDIA H100 80GB HBM3", "NVIDIA H200"
+    test = default[(default["gpu_name"] == h100) & (default["csv"] == "kpi_macs")].head(4)
+    got = pv.predict_via_card(coeffs["fits"][h200], test, runs, coeffs["features"], h200)
+    assert set(got["predictor"]) == {"static_features"} and len(got) == len(test)
+    ratio = pr.matched_ratio(default[~pr.beyond_zoo(default)], h100, h200)["epoch_energy_j"]
+    on_h200 = pv.predict_runs(coeffs["fits"][h200], test, coeffs["features"])
+    on_h200 = on_h200[on_h200["predictor"] == "static_features"].reset_index(drop=True)
+    factor = math.exp(np.log(ratio).mean())
+    assert got["predicted_j"].to_numpy() == pytest.approx(factor * on_h200["predicted_j"].to_numpy())
+    assert (got["high_j"] / got["predicted_j"] > on_h200["high_j"] / on_h200["predicted_j"]).all()  # its spread
+    with pytest.raises(ValueError, match="one GPU other than"):
+        pv.predict_via_card(coeffs["fits"][h200], default[default["gpu_name"] == h200].head(2), runs,
+                            coeffs["features"], h200)
+
+
+def test_rows_outside_every_fit_are_predicted_by_three_routes_and_the_refit_matches_the_shipped_fit():
+    from greenai.predict.coefficients import load_coefficients
+
+    coeffs = load_coefficients()
+    csv = "kpi_synthetic_norms"
+    if not (RAW_DIR / f"{csv}.csv").exists():
+        pytest.skip(f"{csv} is not recorded")
+    h200 = "NVIDIA H200"
+    # refitted with the shipped terms, the third route must be the second: the refit is the shipped build
+    got, features, refit = pv.outside_rows_by_route(csv, coeffs, h200, pr.CANDIDATE_TERMS)
+    by = {split: p.set_index("model") for split, p in got.groupby("split")}
+    gpu = str(pd.read_csv(RAW_DIR / f"{csv}.csv", usecols=["gpu_name"])["gpu_name"].iloc[0])
+    assert set(by) == {f"{gpu} fit", f"{h200} fit x card", f"{h200} fit with trial terms x card"}
+    assert all(len(p) == len(by[f"{gpu} fit"]) >= 16 for p in by.values())
+    assert by[f"{h200} fit with trial terms x card"]["predicted_j"].to_numpy() == pytest.approx(
+        by[f"{h200} fit x card"]["predicted_j"].to_numpy(), rel=1e-9)
+    assert [t["name"] for t in refit["fits"][h200]["static"]["energy_j"]["terms"]] == [
+        t["name"] for t in coeffs["fits"][h200]["static"]["energy_j"]["terms"]]
+    assert all(k in features for k in coeffs["features"])  # the shipped features, and the CSV's models beside
+    empty, _, none = pv.outside_rows_by_route("kpi_not_recorded", coeffs, h200, pr.CANDIDATE_TERMS)
+    assert empty.empty and none is None
+
+
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
     def frame(lofo_errors, fresh_errors):
         rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]

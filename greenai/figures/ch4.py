@@ -654,3 +654,29 @@ def fig_energy_to_accuracy_floor(floor, prior, k=5):
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
+
+
+def fig_norm_width(bench, fewest_fitted: int | None = None):
+    """What a layer norm costs by how many values it normalises together (``benchmarks/norm_width.py``'s table).
+
+    Left: time [ps] and card energy [nJ] per byte read and written, forward + backward; right: time per row [ns].
+    A vertical line marks ``fewest_fitted``, the narrowest norm of the fit's models, where given.
+    """
+    import matplotlib.pyplot as plt  # heavy: matplotlib
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(bench["width"], bench["ps_per_byte"], "o-", label="time [ps/B]")
+    left.plot(bench["width"], bench["pj_per_byte"] / 1e3, "s--", label="energy [nJ/B]")
+    left.set(xscale="log", yscale="log", xlabel="values normalised together", ylabel="per byte moved",
+             title="per byte: what the fit prices")
+    right.plot(bench["width"], bench["ns_per_row"], "o-", color="C2")
+    right.set(xscale="log", xlabel="values normalised together", ylabel="time per row [ns]", ylim=(0, None),
+              title="per row: what a narrow norm costs")
+    for ax in (left, right):
+        if fewest_fitted:
+            ax.axvline(fewest_fitted, color="0.5", lw=0.8, ls=":", label=f"narrowest fitted ({fewest_fitted})")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"nn.LayerNorm forward + backward, {bench['elements'].iloc[0]:,} float32 values "
+                 f"({bench['gpu_name'].iloc[0]})", fontsize=9)
+    fig.tight_layout()
+    return fig

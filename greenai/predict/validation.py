@@ -16,13 +16,16 @@ import math
 
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
-                                   fit_gpu, gpus_by_rows, matched_ratio, premiums_by_gpu, run_macs, run_regressors)
+                                   fit_gpu, gpus_by_rows, load_runs, matched_ratio, premiums_by_gpu, run_macs,
+                                   run_regressors)
 from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
-from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms, predict_loglog,
-                                   predict_static, predict_thesis, scale_prediction, unpriced_widening)
+from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms,
+                                   norm_row_bytes, predict_loglog, predict_static, predict_thesis, scale_prediction,
+                                   unpriced_widening)
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
-           "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
+           "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
+           "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
            "prospective_table", "interval_rules_table"]
 
 #: the predictors compared in the validation table
@@ -370,6 +373,96 @@ def errors_by_norm_width(table, edges: tuple[int, ...] = (32, 64)):
     out = pd.DataFrame(rows)
     out["narrowest_norm"] = pd.Categorical(out["narrowest_norm"], categories=order, ordered=True)
     return out.sort_values(["split", "narrowest_norm"], kind="stable").reset_index(drop=True)
+
+
+def predict_via_card(fit: dict, test, fit_rows, features: dict, fit_gpu_name: str):
+    """Rows measured on one GPU predicted by a static-feature fit of another, times the factor between the cards.
+
+    ``fit``: a :func:`greenai.predict.build.fit_gpu` result on ``fit_gpu_name``'s rows; ``test``: rows of one other
+    GPU (:func:`greenai.predict.build.load_runs`); ``fit_rows``: rows of both GPUs, whose zoo conditions measured on
+    both give the factor ``E(test's GPU) / E(fit_gpu_name)`` (:func:`greenai.predict.fits.fit_factor` of
+    :func:`greenai.predict.build.matched_ratio`; its spread widens the interval). Returns :func:`predict_runs`
+    rows of the static-feature model.
+    """
+    gpus = set(test["gpu_name"])
+    if len(gpus) != 1 or fit_gpu_name in gpus:
+        raise ValueError(f"test rows must be of one GPU other than {fit_gpu_name}; they are of {sorted(gpus)}")
+    gpu = gpus.pop()
+    zoo = fit_rows[~beyond_zoo(fit_rows) & (fit_rows["precision"] == "default")]
+    ratio = matched_ratio(zoo, gpu, fit_gpu_name)
+    if len(ratio) < 2:
+        raise ValueError(f"{gpu} and {fit_gpu_name} share {len(ratio)} zoo conditions: a card factor needs two")
+    p = predict_runs(fit, test, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
+    return p[p["predictor"] == "static_features"].reset_index(drop=True)
+
+
+def outside_rows_by_route(csv: str, coeffs: dict, via_gpu: str, terms, raw_dir=None, log=None):
+    """Rows of a CSV that no fit holds (e.g. ``kpi_synthetic_norms``), predicted by three routes.
+
+    The CSV's rows, all of one GPU, are predicted by that GPU's fit in ``coeffs`` (the shipped coefficients;
+    split ``"<gpu> fit"``), by ``via_gpu``'s times the card factor (:func:`predict_via_card`; ``"<via_gpu> fit x
+    card"``) and by ``via_gpu``'s refitted on the same rows with ``terms`` (e.g. with
+    :data:`greenai.predict.model.TRIAL_TERMS`) times the card factor (``"<via_gpu> fit with trial terms x card"``).
+    The CSV's models' static features are computed (on ``meta``; torch) beside the shipped ones.
+
+    Returns
+    -------
+    tuple
+        The :func:`predict_runs` rows of the static-feature model with a ``split`` per route (empty where the CSV
+        has no rows), the features (shipped and the CSV's) and the refitted coefficients (None without rows).
+    """
+    import pandas as pd  # heavy: pandas
+
+    from greenai.predict.features import feature_table  # heavy: torch
+
+    runs = load_runs(raw_dir, candidates=(csv,))
+    test = runs[runs["csv"] == csv]
+    if test.empty:
+        return pd.DataFrame(), coeffs["features"], None
+    keys = sorted({(r.model, int(r.in_channels), int(r.num_classes), int(r.image_size)) for r in test.itertuples()})
+    features = {**coeffs["features"], **feature_table(keys, coeffs["features"], log=log)}
+    fit_rows = runs[(runs["csv"] != csv) & ~runs["heldout"]]
+    refit = fit_coefficients(fit_rows, features, terms=terms)
+    gpu = str(test["gpu_name"].iloc[0])
+    own, factor = gpu_fit_for(coeffs, gpu)
+    routes = [(f"{gpu} fit", predict_runs(own, test, features, gpu_factor=factor)),
+              (f"{via_gpu} fit x card", predict_via_card(coeffs["fits"][via_gpu], test, fit_rows, features, via_gpu)),
+              (f"{via_gpu} fit with trial terms x card",
+               predict_via_card(refit["fits"][via_gpu], test, fit_rows, features, via_gpu))]
+    out = pd.concat([p[p["predictor"] == "static_features"].assign(split=name) for name, p in routes],
+                    ignore_index=True)
+    return out, features, refit
+
+
+def norm_width_errors(predictions, features: dict, datasets: dict, narrower_than: int):
+    """Per model and prediction route, its error beside how narrow its norms are.
+
+    ``predictions``: :func:`predict_runs` rows with a ``split`` column naming the route; ``features``: static
+    features holding every predicted model (``model|channels|classes|size`` keys) at its dataset's shape
+    (``datasets``: name -> ``{"channels", "num_classes"}``, as the shipped coefficients hold);
+    ``narrower_than`` [values]: a norm over fewer values counts as narrow (e.g. the fewest of a fit's). One row per
+    split and model (runs averaged): ``narrowest_values``, ``narrow_share`` (the share of the bytes moved by its
+    narrow norms), ``norm_bytes_per_value`` (:func:`greenai.predict.model.norm_row_bytes` over the bytes moved [1/value]),
+    ``error_pct``, ``covered`` (every run inside its interval) and ``outside_pct`` (the largest over its runs).
+    """
+    import pandas as pd  # heavy: pandas
+
+    rows = []
+    for r in predictions.to_dict("records"):
+        shape = datasets[r["dataset"]]
+        f = features[feature_key(r["model"], shape["channels"], shape["num_classes"], IMAGE_SIZE)]
+        moved = sum(float(f[f"bytes_{g}"]) for g in BYTE_GROUPS)
+        axes = f.get("norm_axes") or ()
+        rows.append({**r, "narrowest_values": min((a[0] for a in axes), default=float("nan")),
+                     "narrow_share": sum(a[1] for a in axes if a[0] < narrower_than) / moved,
+                     "norm_bytes_per_value": norm_row_bytes(f) / moved,
+                     "outside": float(outside_pct(r["measured_j"], r["low_j"], r["high_j"]))})
+    t = pd.DataFrame(rows)
+    out = t.groupby(["split", "model"], sort=False).agg(
+        narrowest_values=("narrowest_values", "first"), narrow_share=("narrow_share", "first"),
+        norm_bytes_per_value=("norm_bytes_per_value", "first"), error_pct=("error_pct", "mean"),
+        covered=("covered", "all"), outside_pct=("outside", "max")).reset_index()
+    return out.sort_values(["split", "narrow_share"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
 def _split_errors(predictions, split: str, gpu: str, label: str, keep=None) -> dict:
