@@ -343,6 +343,7 @@ def test_a_norm_narrower_than_any_fitted_one_is_named_and_widens_the_interval(mo
     note = next(n for n in b.notes if n.startswith("norms over fewer values"))
     assert "blocks.0.norm (LayerNorm) and 2 more over 2 values" in note and f"(its fewest: {fewest})" in note
     assert "(30.0% of the bytes moved)" in note and note.endswith("high end x 1.30")
+    assert "costs by its rows, not its bytes" in note  # what the norm-width measurements found
     assert not any("norm" in n for n in a.notes)
 
 

@@ -332,8 +332,8 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         if fewest is None:
             what, never = "layer or group norms, which no model of the fit has,", "never measured on such a norm"
         else:
-            what, never = (f"norms over fewer values than any of the fit's (its fewest: {fewest})",
-                           "never measured on a norm this narrow")
+            what = f"norms over fewer values than any of the fit's (its fewest: {fewest})"
+            never = "which a norm this narrow exceeds: it costs by its rows, not its bytes (docs/prediction.md)"
         notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): priced per byte at the fitted norms' "
                      f"price, {never}; the intervals' high end x {widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
