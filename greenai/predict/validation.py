@@ -193,13 +193,11 @@ def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
         frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
         ref = coeffs["reference_gpu"]
         if factor is None and gpu != ref and ref in coeffs["fits"]:
-            ratio = matched_ratio(fit_rows[~beyond_zoo(fit_rows)], gpu, ref)
-            if len(ratio) >= 2:
-                via = {"thesis": coeffs["fits"][ref]["thesis"], "static": coeffs["fits"][ref]["static"],
-                       "models": coeffs["fits"][ref]["models"]}
-                p = predict_runs(via, on_gpu, features, gpu_factor=fit_factor(ratio["epoch_energy_j"]))
-                p = p[p["predictor"] == "static_features"]
-                frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
+            try:
+                p = predict_via_card(coeffs["fits"][ref], on_gpu, fit_rows, features, ref)
+            except ValueError:  # fewer than two zoo conditions on both cards: no card factor
+                continue
+            frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
     return frames
 
 
