@@ -439,3 +439,55 @@ def test_positions_built_with_linspace_are_an_allocation_not_an_unpriced_operato
     f = static_features(_LinspacePositions(), (1, 4, 4))
     assert f["unpriced_modules"] == [] and f["bytes_unpriced"] == 0
     assert operators.pricing_rule("linspace") == "allocation"
+
+
+class _ReversibleStep(torch.autograd.Function):
+    """y2 = x2 + f(x1), y1 = x1 (one reversible coupling): the forward keeps no activations, the backward
+    recomputes f(x1) with gradients on and runs its backward (f's parameters get their gradients there), as
+    reversible networks (RevViT, RevNet) do."""
+
+    @staticmethod
+    def forward(ctx, x, f):
+        ctx.f = f
+        x1, x2 = x.chunk(2, dim=1)
+        with torch.no_grad():
+            y = torch.cat([x1, x2 + f(x1)], dim=1)
+        ctx.save_for_backward(x1)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        (x1,) = ctx.saved_tensors
+        dy1, dy2 = dy.chunk(2, dim=1)
+        with torch.enable_grad():
+            x1 = x1.detach().requires_grad_()
+            torch.autograd.backward(ctx.f(x1), dy2)
+        return torch.cat([dy1 + x1.grad, dy2], dim=1), None
+
+
+class _Coupled(nn.Module):
+    """A linear stem, one coupling whose f is a linear layer (reversible: through :class:`_ReversibleStep`, or
+    plain autograd), a head."""
+
+    def __init__(self, reversible: bool):
+        super().__init__()
+        self.reversible = reversible
+        self.stem, self.f, self.head = nn.Linear(16, 8), nn.Linear(4, 4), nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.stem(x.flatten(1))
+        if self.reversible:
+            x = _ReversibleStep.apply(x, self.f)
+        else:
+            x1, x2 = x.chunk(2, dim=1)
+            x = torch.cat([x1, x2 + self.f(x1)], dim=1)
+        return self.head(x)
+
+
+def test_a_reversible_block_is_counted_with_the_forward_its_backward_recomputes():
+    reversible, plain = static_features(_Coupled(True), (1, 4, 4)), static_features(_Coupled(False), (1, 4, 4))
+    assert reversible["macs_matmul"] == plain["macs_matmul"] == 16 * 8 + 4 * 4 + 8 * 10
+    assert reversible["unpriced_modules"] == [] and reversible["bytes_unpriced"] == 0
+    # the backward runs f's forward again: one more matrix product (and its bias) than plain autograd
+    assert reversible["kernels_backward"] > plain["kernels_backward"]
+    assert reversible["bytes_backward"] > plain["bytes_backward"]

@@ -136,6 +136,35 @@ def _norm_axes(small: dict, large: dict, batch_step: int) -> list:
     return out
 
 
+class _ModuleTracker(ModuleTracker):
+    """torch's module tracker, also through reversible blocks (RevViT, RevNet), whose custom autograd Function runs
+    their modules in its forward without keeping activations and again, to recompute them, in its backward.
+
+    In that forward no graph is recorded (grad mode is off), and in that backward the modules run inside the
+    autograd engine, their inputs leaves of a nested gradient computation: torch's tracker sets a backward hook on
+    their inputs and outputs, which fails in either case. There a module is only entered and left, with no
+    backward hook, and the operators of its backward are attributed to the module around the Function.
+    """
+
+    @staticmethod
+    def _hooks_fail() -> bool:
+        """Whether a backward hook of torch's tracker would fail here (see the class)."""
+        inside_backward = torch._C._current_graph_task_id() != -1  # noqa: SLF001 - no public test in torch 2.14
+        return inside_backward or not torch.is_grad_enabled()
+
+    def _fw_pre_hook(self, mod, input) -> None:  # noqa: A002 - torch's signature
+        if self._hooks_fail():
+            self._get_append_fn(self._get_mod_name(mod), False)()
+        else:
+            super()._fw_pre_hook(mod, input)
+
+    def _fw_post_hook(self, mod, input, output) -> None:  # noqa: A002 - torch's signature
+        if self._hooks_fail():
+            self._get_pop_fn(self._get_mod_name(mod), False)()
+        else:
+            super()._fw_post_hook(mod, input, output)
+
+
 def _count_step(net, input_shape, batch) -> dict:
     """Forward (``fwd_*``) and backward (``bwd_*``) totals of one step: MACs by kind, bytes written, bytes
     moved per :data:`BYTE_GROUPS` group (and by unpriced operators), kernel launches; ``unpriced``: the modules
@@ -149,7 +178,7 @@ def _count_step(net, input_shape, batch) -> dict:
     x = torch.empty((batch, *input_shape), device="meta")
     y = torch.zeros((batch,), dtype=torch.long, device="meta")
     conv, conv_backward = torch.ops.aten.convolution, torch.ops.aten.convolution_backward
-    tracker = ModuleTracker()
+    tracker = _ModuleTracker()
     names = {type(net).__name__ + (f".{n}" if n else ""): (n, type(m).__name__) for n, m in net.named_modules()}
 
     def extras(func, args, kwargs):
