@@ -1,7 +1,8 @@
-"""Choose the fourth to ninth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
-``HELDOUT9_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch) by a stated rule (CPU).
+"""Choose the fourth to tenth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
+``HELDOUT10_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch, for set 10 mmpretrain first)
+by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9|10] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -29,12 +30,16 @@ takes the first 16 that pass, in order:
    :data:`greenai.models.vitpytorch_models.CONFIGS`; a family is the vit_pytorch module
    of the class), also no family of set 8 or of the second near-family set
    (:data:`greenai.models.sets.NEARFAMILY2_MODELS`) and no family of :data:`NEAR_COPIES9`
-   (a vit_pytorch module reimplementing a family torchvision, timm or an earlier set has);
+   (a vit_pytorch module reimplementing a family torchvision, timm or an earlier set has); for set 10, whose
+   candidates are named configurations of mmpretrain backbones (:data:`CANDIDATES10`; a family is the
+   mmpretrain module of the backbone), then timm and pytorchcv models, also no family of set 9 or of the third
+   near-family set and no family of :data:`NEAR_COPIES10`;
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
    10 classes) between 0.3 and 10 GMAC; for sets 5 to 9 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole screen of sets 5 to 9 runs with them blocked);
+   (the whole screen of sets 5 to 9 runs with them blocked; that of set 10 with the first two, as
+   mmpretrain's mmengine needs yaml);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
@@ -45,7 +50,7 @@ Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
 also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorch
-(``pip install 'greenai[vitpytorch]'``).
+(``pip install 'greenai[vitpytorch]'``), for set 10 also mmpretrain (``pip install 'greenai[mmpretrain]'``).
 
 ``--nearfamily2`` and ``--nearfamily3`` screen a near-family set instead (:data:`CANDIDATES_NEAR2`,
 :data:`CANDIDATES_NEAR3`: variants of fitted families, one per family, through checks 2 to 4).
@@ -123,7 +128,29 @@ CANDIDATES9 = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:scal
                "vitpytorch:rvt_s", "vitpytorch:deepvit_s", "vitpytorch:nvit_s", "vitpytorch:simple_uvit_s",
                "vitpytorch:looped_vit_s", "vitpytorch:vit_small_dataset_s", "vitpytorch:vit_patch_merger_s",
                "vitpytorch:parallel_vit_s", "vitpytorch:ats_vit_s")
-CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8, 9: CANDIDATES9}
+#: set 10: after nine sets timm, pytorchcv and vit-pytorch have few families left, so a fourth source, mmpretrain, whose
+#: backbones have no classifiers of their own: one configuration per backbone module that is no near copy
+#: (greenai.models.mmpretrain_models.CONFIGS, in this order, fixed before the screen was run: large-kernel attention,
+#: recursive gated convolution, 31x31 kernels, MLPs over feature maps, then the convolution-transformer hybrid,
+#: hierarchical ViT, vision GNN and reversible ViT), then the one timm family no set took whose only screened model
+#: was out of range (LCNetV2, at its base width; CSATv2's forward fails with 1 plane, set 7), then the seven
+#: pytorchcv families that passed set 8's screen but were not needed (ResNets with a new block or attention module),
+#: then three pytorchcv families whose canonical model failed set 8's screen, at another depth. mmpretrain modules left out before the screen: those of
+#: a family torchvision, timm, pytorchcv or vit-pytorch has under its own or another name (alexnet, beit, convmixer,
+#: convnext, cspnet, davit, deit, deit3, densenet, edgenext, efficientformer, efficientnet, efficientnet_v2, hrnet,
+#: inception_v3, levit, mlp_mixer, mobilenet_v2, mobilenet_v3, mobileone, mobilevit, mvit, poolformer, regnet,
+#: repvgg, res2net, resnest, resnet, resnext, seresnet, seresnext, shufflenet_v2, swin_transformer*, tinyvit, tnt,
+#: twins, vgg, vision_transformer, vit_eva02, vit_sam, xcit; :data:`NEAR_COPIES10`), pretraining-only backbones
+#: (sparse_convnext, sparse_resnet), CIFAR or 28x28 models (resnet_cifar, lenet) and timm_backbone (a wrapper)
+CANDIDATES10 = ("mmpretrain:van_b0", "mmpretrain:hornet_t", "mmpretrain:replknet_31t", "mmpretrain:repmlpnet_b",
+                "mmpretrain:conformer_t", "mmpretrain:hivit_t", "mmpretrain:vig_t", "mmpretrain:revvit_s",
+                "timm:lcnetv2_base",
+                "pytorchcv:airnet50_1x64d_r2", "pytorchcv:bam_resnet50", "pytorchcv:cbam_resnet50",
+                "pytorchcv:diaresnet50", "pytorchcv:pyramidnet101_a360", "pytorchcv:sparsenet121",
+                "pytorchcv:sharesnet50",
+                "pytorchcv:octresnet10_ad2", "pytorchcv:bagnet17", "pytorchcv:revnet110")
+CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8, 9: CANDIDATES9,
+              10: CANDIDATES10}
 #: the second near-family set (``--nearfamily2``): one canonical ImageNet model of each pytorchcv module of
 #: :data:`NEAR_COPIES8` whose copied family is fitted (the zoo, torchvision or sets 4 to 7), in this order, fixed
 #: before the screen ran; the first 12 that pass checks 2 to 4 (one per module) are taken
@@ -196,6 +223,14 @@ NEAR_COPIES9 = {"vit": "torchvision's vit", "simple_vit": "torchvision's vit (si
                 "max_vit": "torchvision's maxvit", "max_vit_with_registers": "torchvision's maxvit",
                 "mobile_vit": "timm mobilevit (set 4)", "nest": "timm nest", "pit": "timm pit",
                 "twins_svt": "timm twins (set 8)", "xcit": "timm xcit (set 5)"}
+#: modules that reimplement, or only vary, a family an earlier set, the fit or a set-10 candidate has (family -> what it
+#: copies), excluded from set 10 (and not among its candidates)
+NEAR_COPIES10 = {"riformer": "timm metaformer (set 4's PoolFormer with an identity token mixer)",
+                 "mixmim": "torchvision's swin (MixMIM's encoder classifies as a Swin)",
+                 "t2t_vit": "vit-pytorch t2t (set 9)", "shufflenet_v1": "pytorchcv menet (set 8, ShuffleNet's blocks)",
+                 "shufflenet": "pytorchcv menet (set 8, ShuffleNet's blocks)",
+                 "airnext": "pytorchcv airnet (a set-10 candidate, with grouped convolutions)",
+                 "diapreresnet": "pytorchcv diaresnet (a set-10 candidate, pre-activation)"}
 #: packages an install of timm alone (--no-deps) lacks: unimportable during the screens of sets 5 to 7
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
@@ -283,7 +318,7 @@ def main(argv=None) -> int:
     if args.nearfamily3:
         return _near(CANDIDATES_NEAR3, WANTED_NEAR3, "NEARFAMILY3_MODELS", args.all)
     if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
-        for mod in BARE_MISSING:
+        for mod in BARE_MISSING if args.heldout_set < 10 else BARE_MISSING[:2]:  # set 10: mmengine needs yaml
             sys.modules[mod] = None
     try:
         import timm
@@ -331,6 +366,17 @@ def main(argv=None) -> int:
             excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES9.items()})
             if not vitpytorch_available():
                 print("timm_heldout_screen: set 9 needs vit-pytorch: pip install 'greenai[vitpytorch]'",
+                      file=sys.stderr)
+                return 2
+        if args.heldout_set >= 10:
+            from greenai.models.mmpretrain_models import mmpretrain_available
+            from greenai.models.sets import HELDOUT9_MODELS, NEARFAMILY3_MODELS
+
+            excluded.update({model_info(m)["family"]: f"taken by set 9 ({m})" for m in HELDOUT9_MODELS})
+            excluded.update({model_info(m)["family"]: f"fitted in nearfamily3 ({m})" for m in NEARFAMILY3_MODELS})
+            excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES10.items()})
+            if not mmpretrain_available():
+                print("timm_heldout_screen: set 10 needs mmpretrain: pip install 'greenai[mmpretrain]'",
                       file=sys.stderr)
                 return 2
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")

@@ -112,8 +112,8 @@ NOTEBOOK = "05_prediction"
 # With `MEASURE=True` on a GPU, the synthetic architectures, the held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
-# `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms` and, on an H200, `macs_h200`
-# experiments; resumable, rows appended to `results/raw/`).
+# `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10` and, on an H200,
+# `macs_h200` experiments; resumable, rows appended to `results/raw/`).
 
 # %%
 if MEASURE:
@@ -121,7 +121,7 @@ if MEASURE:
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
-             "nearfamily3", "synthetic_norms"]
+             "nearfamily3", "synthetic_norms", "heldout10"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)

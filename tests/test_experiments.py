@@ -557,7 +557,7 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     # fresh once, fitted since set 9 was chosen
     assert exp.csv == "kpi_heldout8" and exp.csv in FORMER_HELDOUT_CSVS and exp.csv not in HELDOUT_CSVS
     assert "heldout8" in registry.DEFAULT_EXPERIMENTS
-    assert list(sets.HELDOUT_SETS)[-4:] == ["heldout8", "nearfamily2", "heldout9", "nearfamily3"]
+    assert list(sets.HELDOUT_SETS)[-5:] == ["heldout8", "nearfamily2", "heldout9", "nearfamily3", "heldout10"]
     assert len(sets.HELDOUT8_MODELS) == 16
     assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
     squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
@@ -581,7 +581,7 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     assert exp.csv == "kpi_heldout9" and exp.quick_model in sets.HELDOUT9_MODELS
     # measured after nearfamily2, the last set measured
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-2] == "heldout9"
+    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-3] == "heldout9"
     assert len(sets.HELDOUT9_MODELS) == 16 and all(m.startswith("vitpytorch:") for m in sets.HELDOUT9_MODELS)
     # the screen's rule: the first 16 of its set-9 candidates that pass, in its order, one per vit_pytorch module
     screen = _heldout_screen()
@@ -597,6 +597,38 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
         if csv.stem != "kpi_heldout9" and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT9_MODELS), csv.name
+
+
+def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_earlier_set_or_fitted_row_has():
+    from greenai.models import model_info
+    from greenai.models.mmpretrain_models import CONFIGS
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+
+    for source in ("mmpretrain", "timm", "pytorchcv"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["heldout10"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT10_MODELS)
+    assert exp.csv == "kpi_heldout10" and exp.quick_model in sets.HELDOUT10_MODELS
+    assert exp.csv not in FIT_CSVS + HELDOUT_CSVS  # chosen, not yet frozen: no prediction of it is reported
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("synthetic_norms") + 1] == "heldout10" and list(sets.HELDOUT_SETS)[-1] == "heldout10"
+    # the screen's rule: the first 16 of its set-10 candidates that pass, in its order, mmpretrain's configurations
+    # first, one per family
+    screen = _heldout_screen()
+    assert [c for c in screen.CANDIDATES[10] if c in sets.HELDOUT10_MODELS] == list(sets.HELDOUT10_MODELS)
+    assert list(screen.CANDIDATES[10][:len(CONFIGS)]) == [f"mmpretrain:{n}" for n in CONFIGS]
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [squash(model_info(m)["family"]) for m in sets.HELDOUT10_MODELS]
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout10"
+               for m in models}
+    assert len(set(families)) == 16 and not set(families) & earlier
+    near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10}
+    assert not set(families) & {squash(f) for f in near_copies}
+    # none of them was measured before
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_heldout10" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT10_MODELS), \
+                csv.name
 
 
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
@@ -633,7 +665,7 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY3_MODELS)
     assert exp.csv == "kpi_nearfamily3" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("heldout9") + 1] == "nearfamily3" and list(sets.HELDOUT_SETS)[-1] == "nearfamily3"
+    assert order[order.index("heldout9") + 1] == "nearfamily3" and list(sets.HELDOUT_SETS)[-2] == "nearfamily3"
     # the screen's rule: the first 12 of its candidates that pass, in its order, one per family
     screen = _heldout_screen()
     assert [c for c in screen.CANDIDATES_NEAR3 if c in sets.NEARFAMILY3_MODELS] == list(sets.NEARFAMILY3_MODELS)
