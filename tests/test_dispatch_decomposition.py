@@ -9,7 +9,7 @@ from greenai.dispatch import inputs as dispatch_inputs
 from greenai.dispatch import model as dispatch_model
 from greenai.dispatch import sweep as dispatch_sweep
 from greenai.dispatch.decomposition import PatternDecomposition
-from tests.test_dispatch_model import check_balances
+from test_dispatch_model import check_balances  # as nvml_double: not `tests.`, a name model-index installs too
 
 
 def banded_instance(rng, hours):
