@@ -135,8 +135,9 @@ CANDIDATES9 = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:scal
 #: hierarchical ViT, vision GNN and reversible ViT), then the one timm family no set took whose only screened model
 #: was out of range (LCNetV2, at its base width; CSATv2's forward fails with 1 plane, set 7), then the seven
 #: pytorchcv families that passed set 8's screen but were not needed (ResNets with a new block or attention module),
-#: then three pytorchcv families whose canonical model failed set 8's screen, at another depth. mmpretrain modules left out before the screen: those of
-#: a family torchvision, timm, pytorchcv or vit-pytorch has under its own or another name (alexnet, beit, convmixer,
+#: then three pytorchcv families whose canonical model failed set 8's screen, at another depth. mmpretrain modules
+#: left out before the screen: those of a family torchvision, timm, pytorchcv or vit-pytorch has under its own or
+#: another name (alexnet, beit, convmixer,
 #: convnext, cspnet, davit, deit, deit3, densenet, edgenext, efficientformer, efficientnet, efficientnet_v2, hrnet,
 #: inception_v3, levit, mlp_mixer, mobilenet_v2, mobilenet_v3, mobileone, mobilevit, mvit, poolformer, regnet,
 #: repvgg, res2net, resnest, resnet, resnext, seresnet, seresnext, shufflenet_v2, swin_transformer*, tinyvit, tnt,
