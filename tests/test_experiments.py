@@ -538,8 +538,8 @@ def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_has_a
     exp = registry.EXPERIMENTS["heldout7"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
     # set 8 was chosen after set 7 was measured: set 7 joined the fit, after the sets measured before it
-    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-3:] == ("kpi_heldout7", "kpi_heldout8",
-                                                                      "kpi_nearfamily2") and exp.csv in FIT_CSVS
+    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-5:-2] == ("kpi_heldout7", "kpi_heldout8",
+                                                                        "kpi_nearfamily2") and exp.csv in FIT_CSVS
     assert exp.csv not in HELDOUT_CSVS
     assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
     families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
@@ -574,11 +574,15 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
 def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set_or_fitted_row_has():
     from greenai.models import model_info
     from greenai.models.vitpytorch_models import CONFIGS
+    from greenai.predict.build import FIT_CSVS, FORMER_HELDOUT_CSVS, HELDOUT_CSVS
 
     pytest.importorskip("vit_pytorch")
     exp = registry.EXPERIMENTS["heldout9"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT9_MODELS)
     assert exp.csv == "kpi_heldout9" and exp.quick_model in sets.HELDOUT9_MODELS
+    # fresh once, fitted since set 10 was chosen, after the sets measured before it
+    assert FORMER_HELDOUT_CSVS[-4:] == ("kpi_heldout8", "kpi_nearfamily2", "kpi_heldout9", "kpi_nearfamily3")
+    assert exp.csv in FIT_CSVS and exp.csv not in HELDOUT_CSVS
     # measured after nearfamily2, the last set measured
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-3] == "heldout9"
@@ -609,7 +613,8 @@ def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_ear
     exp = registry.EXPERIMENTS["heldout10"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT10_MODELS)
     assert exp.csv == "kpi_heldout10" and exp.quick_model in sets.HELDOUT10_MODELS
-    assert exp.csv not in FIT_CSVS + HELDOUT_CSVS  # chosen, not yet frozen: no prediction of it is reported
+    # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured
+    assert exp.csv == HELDOUT_CSVS[0] and len(HELDOUT_CSVS) == 1 and exp.csv not in FIT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("synthetic_norms") + 1] == "heldout10" and list(sets.HELDOUT_SETS)[-1] == "heldout10"
     # the screen's rule: the first 16 of its set-10 candidates that pass, in its order, mmpretrain's configurations
@@ -663,7 +668,8 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
     pytest.importorskip("timm")
     exp = registry.EXPERIMENTS["nearfamily3"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY3_MODELS)
-    assert exp.csv == "kpi_nearfamily3" and exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS
+    # fresh once, fitted since set 10 was chosen
+    assert exp.csv == "kpi_nearfamily3" and exp.csv in FIT_CSVS and exp.csv not in HELDOUT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("heldout9") + 1] == "nearfamily3" and list(sets.HELDOUT_SETS)[-2] == "nearfamily3"
     # the screen's rule: the first 12 of its candidates that pass, in its order, one per family
@@ -673,6 +679,7 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
     assert len(sets.NEARFAMILY3_MODELS) == 12 and len(set(families)) == 12
     # each family has fitted rows (a variant measured before), none of the models was measured before
     fitted = load_runs(include_heldout=False)
+    fitted = fitted[fitted["csv"] != exp.csv]  # the rows measured before it
     fitted_families = {model_info(m)["family"] for m in set(fitted["model"].astype(str))
                        if m.startswith(("pytorchcv:", "timm:"))}
     assert set(families) <= fitted_families

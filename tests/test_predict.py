@@ -18,7 +18,7 @@ import pytest
 from greenai import cli, paths
 from greenai import predict as pr
 from greenai.predict import validation as pv
-from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS, HELDOUT9_MODELS
+from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS, HELDOUT10_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
 
 #: the fresh held-out set's CSV and split (never fitted)
@@ -28,11 +28,13 @@ FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
 # --------------------------------------------------------------------------- fitting on generated data
 
 TRUE = {"conv": 2e-11, "conv_narrow": 1e-9, "matmul": 6e-11, "bytes_elementwise": 1e-10,
-        "bytes_norm": 4e-10, "bytes_other": 8e-10, "grouped_pointwise": 8e-9, "kernels": 0.008, "recurrent": 0.02,
-        "samples": 0.01, "param_updates": 2e-8}
+        "bytes_norm": 4e-10, "bytes_other": 8e-10, "norm_rows": 5e-8, "grouped_pointwise": 8e-9, "kernels": 0.008,
+        "recurrent": 0.02, "samples": 0.01, "param_updates": 2e-8}
 
 
-def _generated_runs(n, rng, noise=0.02):
+def _generated_runs(n, rng, noise=0.02, norm_axes=True):
+    """``n`` runs' regressors and energies [J] of :data:`TRUE`; ``norm_axes``: their norms' widths are drawn (a
+    third narrow, 2-32 values), else no norm has one and ``norm_rows`` is 0."""
     rows = []
     for _ in range(n):
         # log-uniform over the zoo's ranges and below, so that each term dominates some runs
@@ -47,6 +49,9 @@ def _generated_runs(n, rng, noise=0.02):
         # a third with grouped 1x1 convolutions (a part of bytes_other)
         feats["bytes_conv_grouped_pointwise"] = (feats["bytes_other"] * rng.uniform(0.05, 0.8)
                                                  if rng.random() < 0.3 else 0.0)
+        if norm_axes:  # [values normalised together, bytes moved, norms, name]
+            width = rng.choice([2, 6, 16, 32]) if rng.random() < 0.3 else rng.choice([64, 384, 768])
+            feats["norm_axes"] = [[int(width), feats["bytes_norm"], 1, "norm"]]
         rows.append(pr.regressors(feats, rng.integers(5_000, 100_000), rng.choice([16, 64, 256, 1024])))
     clean = np.array([sum(TRUE[k] * r[k] for k in TRUE) for r in rows])
     return rows, clean * (1 + noise * rng.standard_normal(n))
@@ -60,7 +65,7 @@ def test_fit_static_recovers_known_coefficients():
     assert set(got) == set(TRUE) and not fit["merged"] and not fit["dropped"]
     for name, value in TRUE.items():
         assert got[name]["coef"] == pytest.approx(value, rel=0.1)
-    # 95 % confidence intervals: with 11 terms, about one misses; most cover the true price
+    # 95 % confidence intervals: with 12 terms, about one misses; most cover the true price
     covering = [n for n, v in TRUE.items() if got[n]["ci_low"] < v < got[n]["ci_high"]]
     assert len(covering) >= len(TRUE) - 2, covering
     assert fit["sigma_rel"] == pytest.approx(0.01, rel=0.2)
@@ -70,16 +75,17 @@ def test_fit_static_recovers_known_coefficients():
     assert 0.85 <= np.mean(covered) <= 0.95
 
 
-def test_a_trial_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
+def test_the_norm_rows_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
     rng = np.random.default_rng(3)
-    rows, y = _generated_runs(200, rng, noise=0.01)
+    rows, y = _generated_runs(200, rng, noise=0.01, norm_axes=False)  # norm_rows 0: set below
     norm_price = 5e-8  # J per byte per value normalised together
     for i, r in enumerate(rows):  # a third with narrow norms, whose rows cost above their bytes
         r["norm_rows"] = r["bytes_norm"] / rng.uniform(4, 32) if rng.random() < 0.3 else r["bytes_norm"] / 768
         y[i] += norm_price * r["norm_rows"]
-    shipped = pr.fit_static(rows, y)
+    without = tuple(t for t in pr.CANDIDATE_TERMS if t != "norm_rows")
+    shipped = pr.fit_static(rows, y, terms=without)
     assert "norm_rows" not in {t["name"] for t in shipped["terms"]}
-    trial = pr.fit_static(rows, y, terms=pr.CANDIDATE_TERMS + pr.TRIAL_TERMS)
+    trial = pr.fit_static(rows, y)  # the shipped terms hold it since set 10 was chosen
     got = {t["name"]: t for t in trial["terms"]}
     assert got["norm_rows"]["coef"] == pytest.approx(norm_price, rel=0.15)
     assert got["norm_rows"]["unit"] == "J/(B/value)"
@@ -484,7 +490,7 @@ def test_a_new_torchvision_model_is_counted_on_the_spot_and_cached(tmp_path, mon
 def test_an_unseen_models_note_names_the_rule_its_interval_comes_from():
     # a model of the fresh held-out set (features shipped, never fitted): the H200's interval is prospective,
     # the H100's (no held-out set measured on it) from families left out in turn
-    model = HELDOUT9_MODELS[0]
+    model = HELDOUT10_MODELS[0]
     on = {gpu: pr.predict_run(model, "fashion_mnist", 1, 256, gpu=gpu)
           for gpu in ("NVIDIA H200", "NVIDIA H100 80GB HBM3")}
     assert any("each earlier held-out set, from the rows measured before it" in n for n in on["NVIDIA H200"].notes)
@@ -856,15 +862,23 @@ def test_rows_outside_every_fit_are_predicted_by_three_routes_and_the_refit_matc
     got, features, refit = pv.outside_rows_by_route(csv, coeffs, h200, pr.CANDIDATE_TERMS)
     by = {split: p.set_index("model") for split, p in got.groupby("split")}
     gpu = str(pd.read_csv(RAW_DIR / f"{csv}.csv", usecols=["gpu_name"])["gpu_name"].iloc[0])
-    assert set(by) == {f"{gpu} fit", f"{h200} fit x card", f"{h200} fit with trial terms x card"}
+    assert set(by) == {f"{gpu} fit", f"{h200} fit x card", f"{h200} refit x card"}
     assert all(len(p) == len(by[f"{gpu} fit"]) >= 16 for p in by.values())
-    assert by[f"{h200} fit with trial terms x card"]["predicted_j"].to_numpy() == pytest.approx(
+    assert by[f"{h200} refit x card"]["predicted_j"].to_numpy() == pytest.approx(
         by[f"{h200} fit x card"]["predicted_j"].to_numpy(), rel=1e-9)
     assert [t["name"] for t in refit["fits"][h200]["static"]["energy_j"]["terms"]] == [
         t["name"] for t in coeffs["fits"][h200]["static"]["energy_j"]["terms"]]
     assert all(k in features for k in coeffs["features"])  # the shipped features, and the CSV's models beside
     empty, _, none = pv.outside_rows_by_route("kpi_not_recorded", coeffs, h200, pr.CANDIDATE_TERMS)
     assert empty.empty and none is None
+    # a refit with a term left out is named by it, and differs
+    without = tuple(t for t in pr.CANDIDATE_TERMS if t != "norm_rows")
+    other, _, refit_without = pv.outside_rows_by_route(csv, coeffs, h200, without)
+    name = f"{h200} fit without norm_rows x card"
+    assert name in set(other["split"])
+    assert "norm_rows" not in {t["name"] for t in refit_without["fits"][h200]["static"]["energy_j"]["terms"]}
+    assert not np.allclose(other[other["split"] == name].set_index("model")["predicted_j"].to_numpy(),
+                           by[f"{h200} fit x card"]["predicted_j"].to_numpy())
 
 
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():

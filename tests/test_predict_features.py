@@ -314,7 +314,7 @@ def test_the_norm_rows_term_counts_each_norms_bytes_over_its_width():
     narrow = regressors({**f, "norm_axes": [[6, 100.0, 1, "a"]]}, n_samples=1, batch_size=1)["norm_rows"]
     wide = regressors({**f, "norm_axes": [[768, 100.0, 1, "b"]]}, n_samples=1, batch_size=1)["norm_rows"]
     assert narrow == pytest.approx(128 * wide)
-    assert "norm_rows" in TRIAL_TERMS and "norm_rows" not in CANDIDATE_TERMS  # tried before it may be fitted
+    assert "norm_rows" in CANDIDATE_TERMS and "norm_rows" not in TRIAL_TERMS  # tried, then joined by its rule
 
 
 def _norm_features(values: int, moved: float) -> dict:
@@ -331,20 +331,39 @@ def test_a_norm_narrower_than_any_fitted_one_is_named_and_widens_the_interval(mo
     narrow, fewest = pmodel.narrow_norms({"norm_axes": []}, coeffs["features"], fit["models"])
     assert narrow == [] and fewest is not None and fewest > 2
     moved = sum(float(coeffs["features"]["resnet18|1|10|224"][f"bytes_{g}"]) for g in operators.BYTE_GROUPS)
-    predictions = {}
-    for name, values in (("as wide as a fitted norm", fewest), ("narrower", 2)):
-        feats = _norm_features(values, 0.3 * moved)
-        monkeypatch.setattr(runtime, "model_features", lambda *a, feats=feats, **k: (feats, "computed"))
-        predictions[name] = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
-    a, b = predictions["as wide as a fitted norm"], predictions["narrower"]
+    feats = _norm_features(2, 0.3 * moved)
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (feats, "computed"))
+    b = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
+    # the same model, its norm not named (as if the fit had one as narrow): only the high ends differ
+    monkeypatch.setattr(runtime, "narrow_norms", lambda *a, **k: ([], 2))
+    a = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
     assert (b.energy_j, b.energy_low_j, b.duration_s) == (a.energy_j, a.energy_low_j, a.duration_s)
     assert b.energy_high_j == pytest.approx(a.energy_high_j * 1.3)
     assert b.duration_high_s == pytest.approx(a.duration_high_s * 1.3)
+    # the fit prices a norm's rows (norm_rows): over 2 values it costs more than over the fewest fitted
+    wide = _norm_features(fewest, 0.3 * moved)
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (wide, "computed"))
+    assert runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200").energy_j < b.energy_j
     note = next(n for n in b.notes if n.startswith("norms over fewer values"))
     assert "blocks.0.norm (LayerNorm) and 2 more over 2 values" in note and f"(its fewest: {fewest})" in note
     assert "(30.0% of the bytes moved)" in note and note.endswith("high end x 1.30")
-    assert "costs by its rows, not its bytes" in note  # what the norm-width measurements found
+    assert "priced by their rows at the price the fit learned from wider norms" in note  # the fit has norm_rows
     assert not any("norm" in n for n in a.notes)
+
+
+def test_a_narrow_norm_under_a_fit_without_the_row_term_is_said_to_cost_by_its_rows(monkeypatch):
+    import copy
+
+    coeffs = copy.deepcopy(runtime.load_coefficients())
+    energy = coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"]
+    energy["terms"] = [t for t in energy["terms"] if t["name"] != "norm_rows"]
+    monkeypatch.setattr(runtime, "load_coefficients", lambda: coeffs)
+    feats = _norm_features(2, 0.0)
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (feats, "computed"))
+    p = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
+    note = next(n for n in p.notes if n.startswith("norms over fewer values"))
+    assert "priced per byte at the fitted norms' price, which a norm this narrow exceeds" in note
+    assert "it costs by its rows, not its bytes" in note
 
 
 def test_on_a_fit_without_layer_norms_every_layer_norm_is_named(monkeypatch):

@@ -329,13 +329,19 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         widen = unpriced_widening(share)
         energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
         where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} over {a[0]} values" for a in narrow)
+        per_row = any(t["name"] == "norm_rows" for t in fit["static"]["energy_j"]["terms"])
         if fewest is None:
-            what, never = "layer or group norms, which no model of the fit has,", "never measured on such a norm"
+            what, how = ("layer or group norms, which no model of the fit has,",
+                         "priced per byte at the fitted norms' price, never measured on such a norm")
+        elif per_row:
+            what = f"norms over fewer values than any of the fit's (its fewest: {fewest})"
+            how = "priced by their rows at the price the fit learned from wider norms (docs/prediction.md)"
         else:
             what = f"norms over fewer values than any of the fit's (its fewest: {fewest})"
-            never = "which a norm this narrow exceeds: it costs by its rows, not its bytes (docs/prediction.md)"
-        notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): priced per byte at the fitted norms' "
-                     f"price, {never}; the intervals' high end x {widen:.2f}")
+            how = ("priced per byte at the fitted norms' price, which a norm this narrow exceeds: it costs by its "
+                   "rows, not its bytes (docs/prediction.md)")
+        notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): {how}; the intervals' high end x "
+                     f"{widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
         notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
                      "pace: check --epochs")

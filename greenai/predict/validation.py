@@ -394,13 +394,22 @@ def predict_via_card(fit: dict, test, fit_rows, features: dict, fit_gpu_name: st
     return p[p["predictor"] == "static_features"].reset_index(drop=True)
 
 
+def _refit_name(terms) -> str:
+    """How a fit with ``terms`` differs from one with :data:`greenai.predict.model.CANDIDATE_TERMS`, in words."""
+    added = [t for t in terms if t not in CANDIDATE_TERMS]
+    dropped = [t for t in CANDIDATE_TERMS if t not in terms]
+    parts = ([f"with {', '.join(added)}"] if added else []) + ([f"without {', '.join(dropped)}"] if dropped else [])
+    return f"fit {' '.join(parts)}" if parts else "refit"
+
+
 def outside_rows_by_route(csv: str, coeffs: dict, via_gpu: str, terms, raw_dir=None, log=None):
     """Rows of a CSV that no fit holds (e.g. ``kpi_synthetic_norms``), predicted by three routes.
 
     The CSV's rows, all of one GPU, are predicted by that GPU's fit in ``coeffs`` (the shipped coefficients;
     split ``"<gpu> fit"``), by ``via_gpu``'s times the card factor (:func:`predict_via_card`; ``"<via_gpu> fit x
-    card"``) and by ``via_gpu``'s refitted on the same rows with ``terms`` (e.g. with
-    :data:`greenai.predict.model.TRIAL_TERMS`) times the card factor (``"<via_gpu> fit with trial terms x card"``).
+    card"``) and by ``via_gpu``'s refitted on the same rows with ``terms`` times the card factor (``"<via_gpu> fit
+    with TERM x card"`` for each term beside :data:`greenai.predict.model.CANDIDATE_TERMS`, ``"<via_gpu> fit
+    without TERM x card"`` for each left out, ``"<via_gpu> refit x card"`` where ``terms`` are the shipped ones).
     The CSV's models' static features are computed (on ``meta``; torch) beside the shipped ones.
 
     Returns
@@ -425,7 +434,7 @@ def outside_rows_by_route(csv: str, coeffs: dict, via_gpu: str, terms, raw_dir=N
     own, factor = gpu_fit_for(coeffs, gpu)
     routes = [(f"{gpu} fit", predict_runs(own, test, features, gpu_factor=factor)),
               (f"{via_gpu} fit x card", predict_via_card(coeffs["fits"][via_gpu], test, fit_rows, features, via_gpu)),
-              (f"{via_gpu} fit with trial terms x card",
+              (f"{via_gpu} {_refit_name(terms)} x card",
                predict_via_card(refit["fits"][via_gpu], test, fit_rows, features, via_gpu))]
     out = pd.concat([p[p["predictor"] == "static_features"].assign(split=name) for name, p in routes],
                     ignore_index=True)
