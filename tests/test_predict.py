@@ -268,8 +268,11 @@ def test_the_prospective_scores_take_in_each_set_named_former(monkeypatch):
     monkeypatch.setattr(build, "FIT_CSVS", build.FIT_CSVS + build.HELDOUT_CSVS)
     monkeypatch.setattr(build, "HELDOUT_CSVS", ())
     later = h200_energy()
-    # a fresh set chosen but not yet measured has no rows to score (its CSV is missing)
-    measured = [csv for csv in fresh if (paths.REPO_ROOT / "results" / "raw" / f"{csv}.csv").exists()]
+    # a fresh set chosen but not yet measured on this GPU has no rows to score (its CSV is missing, or holds
+    # another card's rows)
+    raw = paths.REPO_ROOT / "results" / "raw"
+    measured = [csv for csv in fresh if (raw / f"{csv}.csv").exists()
+                and (pd.read_csv(raw / f"{csv}.csv", usecols=["gpu_name"])["gpu_name"] == "NVIDIA H200").any()]
     assert list(later["prospective_sets"]) == [*former, *measured]
     for csv in measured:
         assert len(later["prospective_sets"][csv]["scored"]) >= 10
