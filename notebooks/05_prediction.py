@@ -103,6 +103,8 @@ MEASURE = False
 QUICK = False
 
 # %%
+import pandas as pd
+
 from greenai import claims, paths
 from greenai import predict as pr
 from greenai.predict import validation as pv
@@ -213,7 +215,9 @@ save_figure(ch4.fig_4_16_loglog_per_dataset(shown, shown_fits, ref), "fig_4_16_l
 # without any of its models. `heldout` … `nearfamily3`: the earlier sets predicted by a fit on
 # the zoo and the synthetic architectures alone. `heldout10` (the fresh set): predicted by the
 # shipped coefficients, committed before its rows were measured; `*_card_adjusted`: the same times its card's factor
-# from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor.
+# from the anchors; `*_via_reference_gpu`: by the H100's model times the GPU factor; `*_via_widest_fit`: rows
+# measured on a card other than the H200, by the H200's model (the fit with the synthetic and earlier held-out
+# rows) times the card factor.
 
 # %%
 predictions = pv.cross_validate(runs, features)
@@ -224,6 +228,11 @@ display(validation.round(2))  # noqa: F821
 (FRESH_CSV,) = pr.HELDOUT_CSVS  # the fresh set of new families
 FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
 FRESH_MEASURED = FRESH in set(validation["split"])
+H200 = "NVIDIA H200"
+# the model's test: on rows measured on an H200 its own fit, on another card the H200's fit times the card factor
+FRESH_ON_H200 = bool(((validation["split"] == FRESH) & (validation["gpu_name"] == H200)).any())
+FRESH_TEST = FRESH if FRESH_ON_H200 or not FRESH_MEASURED else f"{FRESH}_via_widest_fit"
+FRESH_GPU = (str(validation.loc[validation["split"] == FRESH, "gpu_name"].iloc[0]) if FRESH_MEASURED else H200)
 if not FRESH_MEASURED:
     print(f"no rows of {FRESH} yet (results/raw/{FRESH_CSV}.csv): measure them on a GPU with "
           f"`python -m greenai campaign -e {FRESH}`")
@@ -238,7 +247,7 @@ if not FRESH_MEASURED:
 # (`git_commit` of its `.meta.json`).
 
 # %%
-TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh"}
+TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh", f"{FRESH}_via_widest_fit": "fresh"}
 targets = pv.target_table(predictions, TARGET_SPLITS)
 save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
@@ -250,9 +259,37 @@ display(targets.round(2).T)  # noqa: F821
 
 # %%
 BYTE_KINDS = ("bytes_elementwise", "bytes_norm", "bytes_other")
-fresh_by_model = pv.errors_by_share(predictions, coeffs, FRESH, numerator="bytes_norm", denominator=BYTE_KINDS)
+fresh_by_model = pv.errors_by_share(predictions, coeffs, FRESH_TEST, numerator="bytes_norm", denominator=BYTE_KINDS)
 save_table(fresh_by_model, "prediction_fresh_by_model")
 display(fresh_by_model.round(3))  # noqa: F821
+
+# %% [markdown]
+# **Reading set 10.** It was frozen at `28635ec` and measured afterwards with that code, on an
+# H100: three requests for an H200 brought H100s. Its rows are therefore predicted two ways.
+# The H200's model (the fit with the synthetic and earlier held-out rows) times the card factor
+# is `heldout10_via_widest_fit`. The H100's own fit, from the 20 zoo models alone, is
+# `heldout10`, and that is what a user of `greenai predict --gpu h100` gets. The target numbers
+# and claims are the H200 model's. Set 10 misses all four targets (`prediction_targets`):
+#
+# * **MAPE 14.9 % (target ≤ 8 %), median 10.4 %; worst model 43.6 % (≤ 25 %); 12 of 16 inside
+#   the interval (75 %, target ≥ 90 %); the farthest outside by 28.5 % (≤ 10 %).** The H100's
+#   own zoo-only fit does no better: 15.7 %, with 9 of 16 inside. Times its anchors' card factor
+#   it gives 15.4 %. The thesis' HC × MACs misses by 69.8 %.
+# * **Two models decide the worst-case targets, one each way.** RepLKNet-31 (half width) is
+#   predicted 44 % too high. 28 % of its MACs are in 31×31 depthwise convolutions, which the
+#   model prices like any depthwise MAC, whatever the kernel size. A kernel that large plausibly
+#   reuses each input more and costs less per MAC; this is a reading, not a measurement.
+#   RepMLPNet-B is predicted 43 % too low, and none of its features singles it out: 94 % of its
+#   MACs are in dense convolutions, and its byte mix is like its neighbours'.
+# * **The other fourteen** lie between −13 % and +26 %. Six pytorchcv models are all predicted
+#   high, by 8–26 %: five ResNets with attention or sharing modules (AirNet, CBAM, ShaResNet, DIA,
+#   BAM) and SparseNet. The other six mmpretrain backbones lie within −13 % and +12 %. ViG's
+#   k-nearest-neighbour graph (`topk`) is named as an operator the pass cannot price, and ViG
+#   (−12.8 %) lies inside its interval.
+# * **The two terms added since set 8 pass their fresh test**, though neither decides the
+#   targets. Without `norm_rows` the MAPE is 15.8 % (0.9 points more). Without the grouped 1×1
+#   term it is 18.1 % (3.1 points more), with coverage at 69 %. The narrow-norm rule names no
+#   model: none of set 10's norms is narrower than DeepViT's six values.
 
 # %% [markdown]
 # **Set 9 and the third near-family set, when they were fresh.** Both were frozen at `aa3f2cc`
@@ -300,7 +337,7 @@ display(fresh_by_model.round(3))  # noqa: F821
 # names. `outside_widened_pct`: how far outside the widened interval.
 
 # %%
-narrow_norms = pv.narrow_norm_table(predictions, coeffs, FRESH)
+narrow_norms = pv.narrow_norm_table(predictions, coeffs, FRESH_TEST, gpu=FRESH_GPU, fit_gpu=H200)
 save_table(narrow_norms, "prediction_narrow_norms")
 display(narrow_norms[narrow_norms["widen"] > 1].round(3))  # noqa: F821
 
@@ -318,8 +355,8 @@ display(narrow_norms[narrow_norms["widen"] > 1].round(3))  # noqa: F821
 # binned by each model's narrowest layer or group norm:
 
 # %%
-by_norm_width = pv.errors_by_norm_width(
-    pv.narrow_norm_table(predictions, coeffs, ("leave_one_family_out", FRESH)))
+by_norm_width = pv.errors_by_norm_width(pd.concat([pv.narrow_norm_table(predictions, coeffs, "leave_one_family_out"),
+                                                   narrow_norms]))
 save_table(by_norm_width, "prediction_errors_by_norm_width")
 display(by_norm_width.round(1))  # noqa: F821
 
@@ -346,12 +383,9 @@ display(by_norm_width.round(1))  # noqa: F821
 #   and pinned (sha256) before any of them ran, in no fit.
 
 # %%
-H200 = "NVIDIA H200"
 fewest_fitted = pr.narrow_norms({}, features, coeffs["fits"][H200]["models"])[1]
 norm_bench_csv = paths.REPO_ROOT / "results" / "benchmarks" / "norm_width.csv"
 if norm_bench_csv.exists():
-    import pandas as pd  # noqa: E402
-
     norm_bench = pd.read_csv(norm_bench_csv)
     norm_bench["nj_per_byte_per_value"] = 1e9 * norm_bench["energy_per_step_j"] / (norm_bench["bytes"]
                                                                                   / norm_bench["width"])
@@ -381,9 +415,10 @@ else:
 # %%
 WITHOUT_NORM_ROWS = tuple(t for t in pr.CANDIDATE_TERMS if t != "norm_rows")
 predictions_without_norm_rows = pv.cross_validate(runs, features, terms=WITHOUT_NORM_ROWS)
-norm_rows_ablation = pv.ablation_table(predictions, predictions_without_norm_rows,
-                                       ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out",
-                                        FRESH])
+norm_rows_ablation = pd.concat([
+    pv.ablation_table(predictions, predictions_without_norm_rows,
+                      ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"]),
+    pv.ablation_table(predictions, predictions_without_norm_rows, [FRESH_TEST], gpu=FRESH_GPU)], ignore_index=True)
 save_table(norm_rows_ablation, "prediction_norm_rows_ablation")
 display(norm_rows_ablation.round(2))  # noqa: F821
 
@@ -477,8 +512,6 @@ from greenai.analysis import operators as opa  # noqa: E402
 
 speed_csv = paths.REPO_ROOT / "results" / "benchmarks" / "convolution_speed_modes.csv"
 if speed_csv.exists():
-    import pandas as pd  # noqa: E402
-
     display(pd.read_csv(speed_csv).round(3))  # noqa: F821
 else:
     print(f"{speed_csv.name} is missing: run `PYTHONPATH=. python benchmarks/convolution_speed.py`")
@@ -504,9 +537,11 @@ except MissingResultsError as exc:
 without_term = {k: {**v, "bytes_conv_grouped_pointwise": 0.0} for k, v in features.items()}
 predictions_without_term = pv.cross_validate(runs, without_term)
 heavy_models = set(lofo_by_grouped.loc[lofo_by_grouped["heavy"], "model"])
-term_ablation = pv.ablation_table(predictions, predictions_without_term,
-                                  ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out",
-                                   FRESH], heavy=heavy_models)
+term_ablation = pd.concat([
+    pv.ablation_table(predictions, predictions_without_term,
+                      ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"], heavy=heavy_models),
+    pv.ablation_table(predictions, predictions_without_term, [FRESH_TEST], gpu=FRESH_GPU, heavy=heavy_models)],
+    ignore_index=True)
 save_table(term_ablation, "prediction_grouped_pointwise_ablation")
 display(term_ablation.round(2))  # noqa: F821
 
@@ -629,17 +664,18 @@ def _heldout_claim(claim_id, split, which, context):
     """The static-feature model's MAPE on one split of architectures outside the zoo, with the HC model's and
     the interval's coverage."""
     found = split in set(validation["split"])
+    hc_split = split.removesuffix("_via_widest_fit")  # the HC model has no such route: its own GPU's fit
     return dict(claim_id=claim_id, section="4.2 (beyond)",
                 description=f"static-feature model on {which} (MAPE)",
                 thesis_value=float("nan"), our_value=_v(split, "static_features"), unit="%",
-                note=(f"{context}; HC model: {_v(split, 'thesis_hc'):.1f} %; 90 % PI covers "
+                note=(f"{context}; HC model: {_v(hc_split, 'thesis_hc'):.1f} %; 90 % PI covers "
                       f"{_v(split, 'static_features', 'covered'):.0f} of {_v(split, 'static_features', 'n_runs'):.0f} "
                       "runs") if found else f"no {split} rows recorded yet")
 
 
 def _target_claim(claim_id, split, column, description):
     """One number of the target table (raw split; the card-adjusted one in the note), or why it is missing."""
-    row = targets[(targets["split"] == split) & (targets["gpu_name"] == "NVIDIA H200")] if len(targets) else targets
+    row = targets[targets["split"] == split] if len(targets) else targets
     adj = targets[targets["split"] == f"{split}_card_adjusted"] if len(targets) else targets
     if not len(row):
         return dict(claim_id=claim_id, section="4.2 (beyond)", description=description, thesis_value=float("nan"),
@@ -691,14 +727,18 @@ claims.record(NOTEBOOK, [
                    "the earlier held-out sets, each family left out of the fit in turn",
                    "torchvision, timm, pytorchcv and vit-pytorch families of held-out sets 1 to 9 and the "
                    "near-family splits"),
-    _heldout_claim("fresh_heldout_mape_static", FRESH, "the fresh held-out set",
+    _heldout_claim("fresh_heldout_mape_static", FRESH_TEST, "the fresh held-out set",
                    "set 10: 16 mmpretrain, timm and pytorchcv families none of the fitted rows has, measured after "
-                   "the coefficients were frozen; target of this set: MAPE <= 8 %"),
-    _target_claim("fresh_heldout_worst_model_static", FRESH, "worst_model_ape_pct",
+                   f"the coefficients were frozen, on an {FRESH_GPU}"
+                   + ("" if FRESH_TEST == FRESH else
+                      f", predicted by the H200's model x the card factor (the {FRESH_GPU}'s own zoo-only fit: "
+                      f"{_v(FRESH, 'static_features'):.1f} %)")
+                   + "; target of this set: MAPE <= 8 %"),
+    _target_claim("fresh_heldout_worst_model_static", FRESH_TEST, "worst_model_ape_pct",
                   "static-feature model on the fresh held-out set: the worst model's error (target <= 25 %)"),
-    _target_claim("fresh_heldout_interval_coverage", FRESH, "coverage_pct",
+    _target_claim("fresh_heldout_interval_coverage", FRESH_TEST, "coverage_pct",
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
-    _target_claim("fresh_heldout_worst_outside", FRESH, "worst_outside_pct",
+    _target_claim("fresh_heldout_worst_outside", FRESH_TEST, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
@@ -730,6 +770,6 @@ claims.record(NOTEBOOK, [
     dict(claim_id="fresh_heldout_card_adjusted_mape_static", section="4.2 (beyond)",
          description="static-feature model on the fresh held-out set, times the card factor of its anchors (MAPE)",
          thesis_value=float("nan"), our_value=_v(f"{FRESH}_card_adjusted", "static_features"), unit="%",
-         note=("the architecture's error without the card-to-card spread of one GPU kind"
+         note=(f"the {FRESH_GPU}'s own fit; the architecture's error without the card-to-card spread of one GPU kind"
                if f"{FRESH}_card_adjusted" in set(validation["split"]) else f"no {FRESH} rows recorded yet")),
 ])

@@ -667,6 +667,33 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     assert set(table[table["split"] == "leave_one_model_out"]["gpu_name"]) == {coeffs["reference_gpu"], "NVIDIA H200"}
     via = table[table["split"] == f"{FRESH}_via_reference_gpu"]
     assert list(via["predictor"]) == ["static_features"] and float(via["mape_pct"].iloc[0]) < 5  # exactly 0.9 x
+    assert f"{FRESH}_via_widest_fit" not in set(table["split"])  # the H200's rows: its own fit is the widest
+
+
+def test_rows_of_a_card_other_than_the_widest_fits_are_also_predicted_by_that_fit_times_the_card_factor():
+    coeffs = pr.load_coefficients()
+    runs = pr.load_runs()
+    held = runs[(runs["csv"] == FRESH_CSV) & ~runs["anchor"] & (runs["gpu_name"] != "NVIDIA H200")]
+    if held.empty:
+        pytest.skip(f"{FRESH_CSV} has no rows of a card other than the H200")
+    h200 = "NVIDIA H200"
+    assert max(coeffs["fits"], key=lambda g: len(coeffs["fits"][g]["models"])) == h200  # the widest fit
+    fit_rows = runs[~runs["heldout"] & (runs["precision"] == "default")]
+    frames = pv._predict_sets(coeffs, held, fit_rows, coeffs["features"])
+    by = {str(f["split"].iloc[0]): f for f in frames}
+    assert {FRESH, f"{FRESH}_via_widest_fit"} <= set(by)
+    static = lambda p: p[p["predictor"] == "static_features"]["predicted_j"].to_numpy()  # noqa: E731
+    expected = pv.predict_via_card(coeffs["fits"][h200], held, fit_rows, coeffs["features"], h200)
+    assert static(by[f"{FRESH}_via_widest_fit"]) == pytest.approx(expected["predicted_j"].to_numpy())
+    assert not np.allclose(static(by[f"{FRESH}_via_widest_fit"]), static(by[FRESH]))  # another fit than the card's
+    # the narrow-norm table of such rows reads the widest fit's norms, not the card's own (zoo-only) fit's
+    predictions = pd.concat(frames, ignore_index=True)
+    gpu = str(held["gpu_name"].iloc[0])
+    via = pv.narrow_norm_table(predictions, coeffs, f"{FRESH}_via_widest_fit", gpu=gpu, fit_gpu=h200)
+    own = pv.narrow_norm_table(predictions, coeffs, FRESH, gpu=gpu)
+    assert len(via) == len(own) == held["model"].nunique()
+    assert set(via["fewest_fitted"]) == {pr.narrow_norms({}, coeffs["features"], coeffs["fits"][h200]["models"])[1]}
+    assert own["fewest_fitted"].isna().all()  # the card's fit has no layer norm: every one is narrower
 
 
 def test_validation_value_picks_the_split_predictor_and_gpu():

@@ -95,6 +95,9 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
         Where the rows' GPU has its own fit and is not the reference: the same
         rows predicted by the reference GPU's static-feature model x the GPU
         factor over the zoo conditions both GPUs ran (a second route).
+    ``<split>_via_widest_fit``
+        Where the rows' GPU is not the one whose fit holds the most models: the same rows predicted by that
+        fit x the card factor (:func:`predict_via_card`), e.g. a set measured on an H100 by the H200's model.
 
     ``terms``: the static-feature model's candidate terms in every fit (a trial adds
     :data:`greenai.predict.model.TRIAL_TERMS`).
@@ -181,9 +184,12 @@ def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
 
     Each GPU's own fit or the reference GPU's x a GPU factor (:func:`greenai.predict.model.gpu_fit_for`); where the GPU has
     its own fit and is not the reference, also by the reference's model x the GPU factor
-    (``*_via_reference_gpu``).
+    (``*_via_reference_gpu``); where it is not the GPU whose fit holds the most models (the H200's, with the
+    synthetic and earlier held-out rows), also by that fit x the card factor (:func:`predict_via_card`;
+    ``*_via_widest_fit``).
     """
     frames = []
+    widest = max(coeffs["fits"], key=lambda g: (len(coeffs["fits"][g].get("models") or ()), g))
     for gpu in test["gpu_name"].unique():
         on_gpu = test[test["gpu_name"] == gpu]
         fit, factor = gpu_fit_for(coeffs, gpu)
@@ -191,6 +197,12 @@ def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
             continue
         p = predict_runs(fit, on_gpu, features, gpu_factor=factor)
         frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS)))
+        if gpu != widest:
+            try:
+                p = predict_via_card(coeffs["fits"][widest], on_gpu, fit_rows, features, widest)
+                frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_widest_fit"))
+            except ValueError:  # fewer than two zoo conditions on both cards: no card factor
+                pass
         ref = coeffs["reference_gpu"]
         if factor is None and gpu != ref and ref in coeffs["fits"]:
             try:
@@ -306,12 +318,13 @@ def errors_by_share(predictions, coeffs: dict, split: str, numerator: str = "mac
             .sort_values("error_pct").reset_index(drop=True))
 
 
-def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200"):
+def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200", fit_gpu: str | None = None):
     """Which models of some splits have norms narrower than any the fit has seen, and what the widening that
     :func:`greenai.predict.runtime.predict_run` gives them does to their interval.
 
-    ``splits``: one split name or several. The fit is ``coeffs``' for ``gpu``
-    (:func:`greenai.predict.model.narrow_norms`); features are the shipped ones
+    ``splits``: one split name or several. The fit is ``coeffs``' for ``fit_gpu`` (default ``gpu``; another where
+    the rows of ``gpu`` were predicted by its fit, ``*_via_widest_fit``) (:func:`greenai.predict.model.narrow_norms`);
+    features are the shipped ones
     at each run's dataset shape. Per split, model and dataset (runs of ``gpu`` averaged): ``narrowest_values`` (the
     fewest values any of its layer or group norms normalises together; NaN without one), ``fewest_fitted``,
     ``narrow_share`` (the share of its bytes moved by the narrower norms), ``widen`` (the factor on the high end,
@@ -321,7 +334,7 @@ def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200
     splits = [splits] if isinstance(splits, str) else list(splits)
     p = predictions[(predictions["predictor"] == "static_features") & predictions["split"].isin(splits)
                     & (predictions["gpu_name"] == gpu)]
-    fit, _ = gpu_fit_for(coeffs, gpu)
+    fit, _ = gpu_fit_for(coeffs, fit_gpu or gpu)
     widen, narrowest, shares, fewest = [], [], [], None
     for r in p.itertuples():
         shape = coeffs["datasets"][r.dataset]
