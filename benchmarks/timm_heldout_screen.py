@@ -137,12 +137,12 @@ CANDIDATES9 = ("vitpytorch:cvt_13", "vitpytorch:crossformer_t", "vitpytorch:scal
 #: pytorchcv families that passed set 8's screen but were not needed (ResNets with a new block or attention module),
 #: then three pytorchcv families whose canonical model failed set 8's screen, at another depth. mmpretrain modules
 #: left out before the screen: those of a family torchvision, timm, pytorchcv or vit-pytorch has under its own or
-#: another name (alexnet, beit, convmixer,
-#: convnext, cspnet, davit, deit, deit3, densenet, edgenext, efficientformer, efficientnet, efficientnet_v2, hrnet,
-#: inception_v3, levit, mlp_mixer, mobilenet_v2, mobilenet_v3, mobileone, mobilevit, mvit, poolformer, regnet,
-#: repvgg, res2net, resnest, resnet, resnext, seresnet, seresnext, shufflenet_v2, swin_transformer*, tinyvit, tnt,
-#: twins, vgg, vision_transformer, vit_eva02, vit_sam, xcit; :data:`NEAR_COPIES10`), pretraining-only backbones
-#: (sparse_convnext, sparse_resnet), CIFAR or 28x28 models (resnet_cifar, lenet) and timm_backbone (a wrapper)
+#: another name (alexnet, beit, convmixer, convnext, cspnet, davit, deit, deit3, densenet, edgenext, efficientformer,
+#: efficientnet, efficientnet_v2, hrnet, inception_v3, levit, mlp_mixer, mobilenet_v2, mobilenet_v3, mobileone,
+#: mobilevit, mvit, poolformer, regnet, repvgg, res2net, resnest, resnet, resnext, seresnet, seresnext, shufflenet_v2,
+#: swin_transformer*, tinyvit, tnt, twins, vgg, vision_transformer, vit_eva02, vit_sam, xcit; :data:`NEAR_COPIES10`),
+#: pretraining-only backbones (sparse_convnext, sparse_resnet), CIFAR or 28x28 models (resnet_cifar, lenet) and
+#: timm_backbone (a wrapper)
 CANDIDATES10 = ("mmpretrain:van_b0", "mmpretrain:hornet_t", "mmpretrain:replknet_31t", "mmpretrain:repmlpnet_b",
                 "mmpretrain:conformer_t", "mmpretrain:hivit_t", "mmpretrain:vig_t", "mmpretrain:revvit_s",
                 "timm:lcnetv2_base",

@@ -413,12 +413,18 @@ else:
 # shipped model with the term and the same cross-validation without it.
 
 # %%
+def ablation(without, heavy=None):
+    """The shipped model against ``without`` on the recorded splits (H200) and on the fresh set (its card)."""
+    return pd.concat([pv.ablation_table(predictions, without,
+                                        ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"],
+                                        heavy=heavy),
+                      pv.ablation_table(predictions, without, [FRESH_TEST], gpu=FRESH_GPU, heavy=heavy)],
+                     ignore_index=True)
+
+
 WITHOUT_NORM_ROWS = tuple(t for t in pr.CANDIDATE_TERMS if t != "norm_rows")
 predictions_without_norm_rows = pv.cross_validate(runs, features, terms=WITHOUT_NORM_ROWS)
-norm_rows_ablation = pd.concat([
-    pv.ablation_table(predictions, predictions_without_norm_rows,
-                      ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"]),
-    pv.ablation_table(predictions, predictions_without_norm_rows, [FRESH_TEST], gpu=FRESH_GPU)], ignore_index=True)
+norm_rows_ablation = ablation(predictions_without_norm_rows)
 save_table(norm_rows_ablation, "prediction_norm_rows_ablation")
 display(norm_rows_ablation.round(2))  # noqa: F821
 
@@ -537,11 +543,7 @@ except MissingResultsError as exc:
 without_term = {k: {**v, "bytes_conv_grouped_pointwise": 0.0} for k, v in features.items()}
 predictions_without_term = pv.cross_validate(runs, without_term)
 heavy_models = set(lofo_by_grouped.loc[lofo_by_grouped["heavy"], "model"])
-term_ablation = pd.concat([
-    pv.ablation_table(predictions, predictions_without_term,
-                      ["leave_one_family_out", "leave_one_synthetic_out", "leave_one_model_out"], heavy=heavy_models),
-    pv.ablation_table(predictions, predictions_without_term, [FRESH_TEST], gpu=FRESH_GPU, heavy=heavy_models)],
-    ignore_index=True)
+term_ablation = ablation(predictions_without_term, heavy=heavy_models)
 save_table(term_ablation, "prediction_grouped_pointwise_ablation")
 display(term_ablation.round(2))  # noqa: F821
 

@@ -330,14 +330,13 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
         where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} over {a[0]} values" for a in narrow)
         per_row = any(t["name"] == "norm_rows" for t in fit["static"]["energy_j"]["terms"])
+        what = (f"norms over fewer values than any of the fit's (its fewest: {fewest})" if fewest is not None
+                else "layer or group norms, which no model of the fit has,")
         if fewest is None:
-            what, how = ("layer or group norms, which no model of the fit has,",
-                         "priced per byte at the fitted norms' price, never measured on such a norm")
+            how = "priced per byte at the fitted norms' price, never measured on such a norm"
         elif per_row:
-            what = f"norms over fewer values than any of the fit's (its fewest: {fewest})"
             how = "priced by their rows at the price the fit learned from wider norms (docs/prediction.md)"
         else:
-            what = f"norms over fewer values than any of the fit's (its fewest: {fewest})"
             how = ("priced per byte at the fitted norms' price, which a norm this narrow exceeds: it costs by its "
                    "rows, not its bytes (docs/prediction.md)")
         notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): {how}; the intervals' high end x "

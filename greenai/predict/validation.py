@@ -324,12 +324,12 @@ def narrow_norm_table(predictions, coeffs: dict, splits, gpu: str = "NVIDIA H200
 
     ``splits``: one split name or several. The fit is ``coeffs``' for ``fit_gpu`` (default ``gpu``; another where
     the rows of ``gpu`` were predicted by its fit, ``*_via_widest_fit``) (:func:`greenai.predict.model.narrow_norms`);
-    features are the shipped ones
-    at each run's dataset shape. Per split, model and dataset (runs of ``gpu`` averaged): ``narrowest_values`` (the
-    fewest values any of its layer or group norms normalises together; NaN without one), ``fewest_fitted``,
-    ``narrow_share`` (the share of its bytes moved by the narrower norms), ``widen`` (the factor on the high end,
-    1 where none is narrower), ``error_pct``, ``outside_pct`` and ``outside_widened_pct`` (:func:`outside_pct`
-    with the high end as it is and times ``widen``, the largest over its runs). The most widened first.
+    features are the shipped ones at each run's dataset shape. Per split, model and dataset (runs of ``gpu``
+    averaged): ``narrowest_values`` (the fewest values any of its layer or group norms normalises together; NaN
+    without one), ``fewest_fitted``, ``narrow_share`` (the share of its bytes moved by the narrower norms),
+    ``widen`` (the factor on the high end, 1 where none is narrower), ``error_pct``, ``outside_pct`` and
+    ``outside_widened_pct`` (:func:`outside_pct` with the high end as it is and times ``widen``, the largest over its
+    runs). The most widened first.
     """
     splits = [splits] if isinstance(splits, str) else list(splits)
     p = predictions[(predictions["predictor"] == "static_features") & predictions["split"].isin(splits)
