@@ -210,6 +210,17 @@ def _synthetic_norms(q):
     return [_windows("synthetic_norms", FMNIST, "real", list(NORMS_NAMES))]
 
 
+def _synthetic_kernels(q):
+    """The synthetic architectures led by depthwise convolutions larger than 7x7 (``synthetic_96`` ...
+    ``synthetic_111``)."""
+    from greenai.models.synthetic import KERNEL_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_kernels", [KERNEL_NAMES[6]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_kernels", FMNIST, "real", list(KERNEL_NAMES))]
+
+
 def _macs_h200(q):
     if q:
         return [Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
@@ -402,6 +413,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "2-12 heads at every attention-map entry), window attention with LayerNorm over 8-32 channels on "
                "queries and keys, ConvNeXt-like blocks normalising groups of 2-32 channels, FMNIST, batch 256, "
                "windows", _synthetic_norms, quick_model="synthetic_90"),
+    Experiment("synthetic_kernels", "kpi_synthetic_kernels", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by depthwise convolutions larger than 7x7: RepLKNet blocks (a k x k "
+               "depthwise conv beside a 5x5 one) and ConvNeXt-like blocks, k of 9-31, FMNIST, batch 256, windows",
+               _synthetic_kernels, quick_model="synthetic_102"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
     Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
@@ -429,8 +444,8 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
-                                        "synthetic_norms", "heldout10", "accuracy_fashion_mnist",
-                                        "accuracy_cifar10")
+                                        "synthetic_norms", "heldout10", "synthetic_kernels",
+                                        "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
 def run_experiment(name: str, out_dir: str | Path | None = None, quick: bool = False, env=None,

@@ -1,18 +1,18 @@
 """Random image classifiers built from the common blocks of modern CNNs and transformers.
 
-They exist to teach :mod:`greenai.predict` what each kind of work costs: the
-zoo's features move together, so a fit on it alone cannot tell the price of a
-grouped convolution, a channels-last MLP, an attention block or a LayerNorm
-apart. Each synthetic model draws, from its index as the random seed, a stem,
-2-4 stages of one block kind each, widths, depths, an activation and a head; the
-draw is a plain dict (:func:`synthetic_spec`) so a row can always be traced back
-to its network. :data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
+They teach :mod:`greenai.predict` what each kind of work costs (the zoo's features move together, so a fit on it
+alone cannot tell a grouped convolution, a channels-last MLP, an attention block or a LayerNorm apart). Each model
+draws, from its index as the random seed, a stem, 2-4 stages of one block kind each, widths, depths, an activation
+and a head; the draw is a plain dict (:func:`synthetic_spec`), so a row can always be traced back to its network.
+:data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
 :data:`BLOCKS`; each later draw leads its first stage with kinds of its own and mixes them with :data:`BLOCKS`
 later: :data:`KINDS_NAMES` (``_48`` ... ``_63``) with :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear
 attention, FFT, shift and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`),
 :data:`GROUPED_NAMES` (``_64`` ... ``_79``) with :data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups,
 ``k x k`` convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ... ``_95``) with :data:`NORM_KINDS` (layer
-norms over 2-32 values; :mod:`greenai.models.synthetic_norms`). The kinds in full: ``docs/models.md``.
+norms over 2-32 values; :mod:`greenai.models.synthetic_norms`), :data:`KERNEL_NAMES` (``_96`` ... ``_111``) with
+:data:`KERNEL_KINDS` (depthwise convolutions of 9x9 to 31x31: RepLKNet's block, a ConvNeXt-like block;
+:mod:`greenai.models.synthetic_kernels`). The kinds in full: ``docs/models.md``.
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -28,11 +28,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from greenai.models.synthetic_blocks import ChannelShuffle, SqueezeExcite, conv_bn_act, kinds_block
+from greenai.models.synthetic_kernels import BigKernelBlock, kernels_block
 from greenai.models.synthetic_norms import norms_block
 
-__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "NORMS_NAMES", "ALL_SYNTHETIC_NAMES",
-           "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS", "synthetic_spec", "build_synthetic",
-           "is_synthetic"]
+__all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "NORMS_NAMES", "KERNEL_NAMES",
+           "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS", "KERNEL_KINDS",
+           "synthetic_spec", "build_synthetic", "is_synthetic"]
 
 #: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
@@ -48,8 +49,12 @@ GROUPED_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRS
 N_NORMS = 16
 _FIRST_NORMS = _FIRST_GROUPED + N_GROUPED
 NORMS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_NORMS, _FIRST_NORMS + N_NORMS))
+#: how many synthetic models lead with a kind of :data:`KERNEL_KINDS` (``synthetic_96`` ... ``synthetic_111``)
+N_KERNELS = 16
+_FIRST_KERNELS = _FIRST_NORMS + N_NORMS
+KERNEL_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_KERNELS, _FIRST_KERNELS + N_KERNELS))
 #: every synthetic model, buildable by name
-ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES
+ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES + KERNEL_NAMES
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
@@ -78,9 +83,21 @@ _LATER_NORMS = NORM_KINDS * 2 + BLOCKS
 #: ``synthetic_80`` ... take in turn (the lead of model ``80 + j`` takes value ``j // 3``, cycling)
 _LEAD_NORM_OPTIONS = {"reattn": ("heads", (2, 3, 4, 6, 8, 12)), "qknorm": ("head_dim", (8, 16, 32)),
                       "narrowln": ("norm_group", (2, 4, 8, 16, 32))}
+#: the block kinds that lead the first stage of :data:`KERNEL_NAMES`, alternating with the index
+#: (:mod:`greenai.models.synthetic_kernels`), each around a depthwise convolution larger than 7x7: ``replk``,
+#: RepLKNet's block (a ``k x k`` depthwise conv beside a 5x5 one, between two 1x1 convs); ``bigdw``, a
+#: ConvNeXt-like block (depthwise ``k x k``, LayerNorm, MLP ratio 4)
+KERNEL_KINDS = ("replk", "bigdw")
+#: later stages of :data:`KERNEL_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_KERNELS = KERNEL_KINDS * 2 + BLOCKS
+#: the depthwise kernel sizes of :data:`KERNEL_KINDS` (square, odd: padding ``k // 2`` keeps the map)
+_BIG_KERNELS = (9, 13, 17, 21, 27, 31)
+#: the widest lead stage of :data:`KERNEL_NAMES` [channels]: it runs at 56x56 (1x224x224 input), so a training
+#: step of batch 256 fits an 80 GB GPU
+_KERNELS_LEAD_MAX_WIDTH = 96
 #: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
 _SHAPE_KEEPING = (("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
-                  + NORM_KINDS)
+                  + NORM_KINDS + KERNEL_KINDS)
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
 
 
@@ -107,9 +124,12 @@ def synthetic_spec(name: str) -> dict:
         options (``kernel``, ``channels_per_group``, ``expand``, ``se``,
         ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``; ``groups`` and
         ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`; ``head_dim``,
-        ``norm_group``, ``window`` of :data:`NORM_KINDS`, :func:`_norms_options`);
+        ``norm_group``, ``window`` of :data:`NORM_KINDS`, :func:`_norms_options`; ``kernel`` 9-31 of
+        :data:`KERNEL_KINDS`, :func:`_kernels_options`);
         ``head_hidden`` (0 for a linear head on the pooled features).
     """
+    if _index(name) >= _FIRST_KERNELS:
+        return _kernels_spec(_index(name))
     if _index(name) >= _FIRST_NORMS:
         return _norms_spec(_index(name))
     if _index(name) >= _FIRST_GROUPED:
@@ -196,6 +216,19 @@ def _norms_spec(index: int) -> dict:
     return _led_spec(index, lead, _LATER_NORMS, {option: values[(j // len(NORM_KINDS)) % len(values)]})
 
 
+def _kernels_spec(index: int) -> dict:
+    """The draw of ``synthetic_96`` ...: led by ``replk`` (even index) or ``bigdw`` (odd), later stages from
+    :data:`_LATER_KERNELS`.
+
+    The lead of model ``96 + j`` takes kernel ``_BIG_KERNELS[j // 2 % 6]``: models ``96 + 2i`` (``replk``) and
+    ``97 + 2i`` (``bigdw``) share a kernel, so each kind leads with each of the six sizes, 9 and 13 twice
+    (``j`` of 12-15), and every size leads at least two models.
+    """
+    j = index - _FIRST_KERNELS
+    kernel = _BIG_KERNELS[j // 2 % len(_BIG_KERNELS)]
+    return _led_spec(index, KERNEL_KINDS[j % 2], _LATER_KERNELS, {"kernel": kernel})
+
+
 def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict | None = None) -> dict:
     """A draw whose first stage is of kind ``lead`` (its fixed options ``lead_options``), later stages of
     ``later``; widths start at 48-96, stages hold 2-4 blocks."""
@@ -216,6 +249,9 @@ def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict 
         elif block in NORM_KINDS:
             _norms_options(rng, s, lead_options if i == 0 else None)
             width = s["width"]  # rounded to a multiple of the heads, head width or norm group
+        elif block in KERNEL_KINDS:
+            _kernels_options(rng, s, lead_options if i == 0 else None)
+            width = s["width"]  # the lead stage capped
         else:
             _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
         stages.append(s)
@@ -297,6 +333,20 @@ def _norms_options(rng: random.Random, s: dict, fixed: dict | None = None) -> No
         s["downsample"] = True
 
 
+def _kernels_options(rng: random.Random, s: dict, fixed: dict | None = None) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`KERNEL_KINDS` into it (``fixed`` ones not drawn).
+
+    ``kernel``: the depthwise kernel's side, one of :data:`_BIG_KERNELS` (9-31); ``bigdw`` also ``mlp_ratio`` 4,
+    ``replk`` no more. The lead stage (``fixed`` given) is at most :data:`_KERNELS_LEAD_MAX_WIDTH` channels wide.
+    """
+    fixed = fixed or {}
+    if fixed:
+        s["width"] = min(s["width"], _KERNELS_LEAD_MAX_WIDTH)
+    s["kernel"] = fixed.get("kernel") or rng.choice(_BIG_KERNELS)
+    if s["block"] == "bigdw":
+        s["mlp_ratio"] = 4
+
+
 # --------------------------------------------------------------------------- blocks
 
 
@@ -309,19 +359,6 @@ class _Residual(nn.Module):
 
     def forward(self, x):
         return self.body(x) + self.short(x)
-
-
-class _ConvNeXtBlock(nn.Module):
-    def __init__(self, c, k, ratio, act):
-        super().__init__()
-        self.dw = nn.Conv2d(c, c, k, padding=k // 2, groups=c)
-        self.norm = nn.LayerNorm(c)
-        self.fc1, self.act, self.fc2 = nn.Linear(c, ratio * c), act(), nn.Linear(ratio * c, c)
-
-    def forward(self, x):
-        y = self.dw(x).permute(0, 2, 3, 1)
-        y = self.fc2(self.act(self.fc1(self.norm(y))))
-        return x + y.permute(0, 3, 1, 2)
 
 
 class _DenseLayer(nn.Module):
@@ -391,7 +428,7 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
         elif block == "convnext":
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
-            layers.append(_ConvNeXtBlock(cout, s["kernel"], s["mlp_ratio"], act))
+            layers.append(BigKernelBlock(cout, s["kernel"], s["mlp_ratio"], act))  # k of 3 or 7 here
         elif block == "concat":
             layers.append(_DenseLayer(cin, s["growth"], act))
             cout = cin + s["growth"]
@@ -403,6 +440,10 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
             layers.append(norms_block(s, cout, act))
+        elif block in KERNEL_KINDS:
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(kernels_block(s, cout, act))
         else:  # a kind of KINDS_BLOCKS
             if block in _SHAPE_KEEPING and cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
