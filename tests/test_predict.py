@@ -45,7 +45,8 @@ def _generated_runs(n, rng, noise=0.02, norm_axes=True):
                  "bytes_norm": 10 ** rng.uniform(4, 8.6), "bytes_other": 10 ** rng.uniform(5, 8.3),
                  "kernels_forward": rng.integers(30, 600),
                  "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6),
-                 "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0}  # a third recurrent
+                 "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0,  # a third recurrent
+                 "macs_conv_depthwise_beyond_7x7": 0.0, "conv_narrow_beyond_7x7": 0.0}  # no kernel beyond 7x7
         # a third with grouped 1x1 convolutions (a part of bytes_other)
         feats["bytes_conv_grouped_pointwise"] = (feats["bytes_other"] * rng.uniform(0.05, 0.8)
                                                  if rng.random() < 0.3 else 0.0)

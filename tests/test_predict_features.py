@@ -442,6 +442,93 @@ def test_the_grouped_pointwise_bytes_are_a_term_of_the_static_model():
     assert x["grouped_pointwise"] == pytest.approx(1000 * f["bytes_conv_grouped_pointwise"])
 
 
+class _KernelNet(nn.Module):
+    """Depthwise convolutions of one kernel each (``kernels``: (taps per side, dilation, depth multiplier)) on 8
+    channels, summed, then a dense 3x3 to 16 channels and a linear head."""
+
+    def __init__(self, kernels):
+        super().__init__()
+        self.dw = nn.ModuleList(nn.Conv2d(8, 8 * m, k, padding=d * (k // 2), dilation=d, groups=8)
+                                for k, d, m in kernels)
+        self.dense = nn.Conv2d(8 * kernels[0][2], 16, 3, padding=1)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.dense(sum(dw(x) for dw in self.dw)).mean((2, 3)))
+
+
+def test_a_depthwise_kernel_beyond_7x7_counts_its_taps_beyond_49_apart():
+    pixels = 16 * 16
+    f = static_features(_KernelNet([(31, 1, 1), (5, 1, 1)]), (8, 16, 16))
+    assert f["macs_conv_depthwise"] == pixels * 8 * (31 * 31 + 5 * 5)
+    assert f["macs_conv_depthwise_beyond_7x7"] == pixels * 8 * (31 * 31 - 49)  # the 5x5 has none beyond
+    # a depthwise MAC is narrow work (w = 1); the dense 3x3's narrow side is its 16 outputs
+    assert f["conv_narrow_elements"] == pixels * 8 * (31 * 31 + 5 * 5) + pixels * 16 * 8 * 9 / 16
+    assert f["conv_narrow_beyond_7x7"] == f["macs_conv_depthwise_beyond_7x7"]
+    # a 7x7 kernel dilated by 3 spans 19x19 pixels but has 49 taps: not large
+    dilated = static_features(_KernelNet([(7, 3, 1)]), (8, 16, 16))
+    assert dilated["macs_conv_depthwise"] == pixels * 8 * 49 and dilated["macs_conv_depthwise_beyond_7x7"] == 0
+    # two outputs per channel (depth multiplier 2): w = 2, so the narrow part beyond is half the MACs beyond
+    doubled = static_features(_KernelNet([(9, 1, 2)]), (8, 16, 16))
+    assert doubled["macs_conv_depthwise_beyond_7x7"] == pixels * 16 * (81 - 49)
+    assert doubled["conv_narrow_beyond_7x7"] == doubled["macs_conv_depthwise_beyond_7x7"] / 2
+
+
+def test_each_large_kernel_size_is_listed_with_its_macs_beyond_and_first_module():
+    pixels = 16 * 16
+    f = static_features(_KernelNet([(31, 1, 1), (9, 1, 1), (5, 1, 1), (31, 1, 1)]), (8, 16, 16))
+    assert f["depthwise_large_kernels"] == [[81, pixels * 8 * (81 - 49), 1, "dw.1 (Conv2d)"],
+                                            [961, 2 * pixels * 8 * (961 - 49), 2, "dw.0 (Conv2d)"]]
+    assert sum(a[1] for a in f["depthwise_large_kernels"]) == f["macs_conv_depthwise_beyond_7x7"]
+    assert static_features(_KernelNet([(7, 3, 1)]), (8, 16, 16))["depthwise_large_kernels"] == []
+
+
+def test_a_kernel_larger_than_any_fitted_is_named_and_widens_the_low_end(monkeypatch):
+    coeffs = runtime.load_coefficients()
+    fit, _ = pmodel.gpu_fit_for(coeffs, "NVIDIA H200")
+    most = pmodel.large_kernels({}, coeffs["features"], fit["models"])[1]
+    taps = (most or 49) + 32  # beyond every fitted kernel
+    feats = dict(coeffs["features"]["resnet18|1|10|224"])
+    plain = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
+    beyond = 0.25 * feats["macs_total"]
+    feats["depthwise_large_kernels"] = [[taps, beyond, 4, "stages.0.dw (Conv2d)"]]
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (feats, "computed"))
+    p = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=64, gpu="h200")
+    note = next(n for n in p.notes if n.startswith("depthwise kernels"))
+    assert f"stages.0.dw (Conv2d) and 3 more of {taps} taps (25.0% of the MACs beyond 7x7 taps)" in note
+    assert note.endswith("low end / 1.25")
+    # the estimate and the high end stay; the low end falls by the factor (the feature entry alone changed)
+    assert p.energy_j == pytest.approx(plain.energy_j) and p.energy_high_j == pytest.approx(plain.energy_high_j)
+    assert p.energy_low_j == pytest.approx(plain.energy_low_j / 1.25)
+    assert p.duration_low_s == pytest.approx(plain.duration_low_s / 1.25)
+
+
+def test_without_a_fitted_large_kernel_every_large_kernel_is_beyond_the_fit():
+    feats = {"depthwise_large_kernels": [[81, 10.0, 1, "a (Conv2d)"], [961, 5.0, 1, "b (Conv2d)"]]}
+    known = {"convnet|1|10|224": {"depthwise_large_kernels": []},
+             "replk|1|10|224": {"depthwise_large_kernels": [[169, 1.0, 2, "k (Conv2d)"]]}}
+    assert pmodel.large_kernels(feats, known, ["convnet"]) == (feats["depthwise_large_kernels"], None)
+    assert pmodel.large_kernels(feats, known, ["convnet", "replk"]) == ([feats["depthwise_large_kernels"][1]], 169)
+
+
+def test_the_large_kernel_trial_stands_in_for_conv_narrow_and_prices_the_taps_beyond():
+    from greenai.predict.model import CANDIDATE_TERMS, TRIAL_TERMS, regressors, trial_terms
+
+    f = static_features(_KernelNet([(31, 1, 1), (5, 1, 1)]), (8, 16, 16))
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert x["conv_depthwise_beyond_7x7"] == pytest.approx(1000 * f["macs_conv_depthwise_beyond_7x7"])
+    assert x["conv_narrow_7x7"] == pytest.approx(x["conv_narrow"] - 1000 * f["conv_narrow_beyond_7x7"])
+    assert 0 < x["conv_narrow_7x7"] < x["conv_narrow"]
+    # the trial fit has every candidate term, conv_narrow_7x7 in conv_narrow's place, the taps beyond appended
+    trial = trial_terms()
+    assert set(TRIAL_TERMS) <= set(trial) and "conv_narrow" not in trial and not set(TRIAL_TERMS) & set(CANDIDATE_TERMS)
+    assert trial.index("conv_narrow_7x7") == CANDIDATE_TERMS.index("conv_narrow") and trial[-1] == TRIAL_TERMS[-1]
+    assert set(trial) - set(TRIAL_TERMS) == set(CANDIDATE_TERMS) - {"conv_narrow"}
+    # without a kernel beyond 7x7 the two forms of the narrow term agree
+    small = regressors(static_features(_KernelNet([(5, 1, 1)]), (8, 16, 16)), n_samples=1000, batch_size=10)
+    assert small["conv_narrow_7x7"] == small["conv_narrow"] and small["conv_depthwise_beyond_7x7"] == 0
+
+
 class _LinspacePositions(nn.Module):
     """A classifier that builds its positions with linspace each step (as rotary embeddings do)."""
 

@@ -19,7 +19,7 @@ from torch.utils.module_tracker import ModuleTracker
 
 from greenai.operator_times import fused_kernels_on_meta, operator_pricing, operator_recorder, sequential_launches
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
-from greenai.predict.model import IMAGE_SIZE, feature_key, has_features
+from greenai.predict.model import IMAGE_SIZE, LARGE_DEPTHWISE_TAPS, feature_key, has_features
 
 __all__ = ["static_features", "compute_model_features", "feature_table"]
 
@@ -44,12 +44,15 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     -------
     dict
         Per sample: ``macs_conv_dense``, ``macs_conv_depthwise`` (one input
-        plane per group), ``macs_conv_grouped`` (``groups > 1`` with several
+        plane per group), ``macs_conv_depthwise_beyond_7x7`` (the part of them that kernels of more than
+        :data:`~greenai.predict.model.LARGE_DEPTHWISE_TAPS` taps do beyond 49 taps per output: a 31x31
+        kernel's MACs x (1 - 49 / 961)), ``macs_conv_grouped`` (``groups > 1`` with several
         planes per group), ``macs_matmul`` (mm, addmm, bmm,
         attention) of the forward pass [MAC]; ``conv_narrow_elements``: the sum
         over forward convolutions of MACs / ``w``, ``w`` the narrow side of the
         convolution's GEMM per group, ``min(C_out / groups, C_in / groups x kh x kw)``
-        [MAC per channel]; ``bytes_conv_grouped_pointwise``: bytes read and written by the
+        [MAC per channel], and ``conv_narrow_beyond_7x7``, the part of it of the MACs in
+        ``macs_conv_depthwise_beyond_7x7``; ``bytes_conv_grouped_pointwise``: bytes read and written by the
         grouped 1x1 convolutions (``groups > 1``, not depthwise), forward and backward (a part of
         ``bytes_other``; cuDNN runs many of them with a kernel that streams memory tens of times
         slower than the other convolutions) [B]; ``bytes_forward``,
@@ -77,6 +80,10 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         operators read and write per sample [B], how many modules ran them and the first one's
         ``"module.path (Class)"``. The byte price of norms is fitted on the norms the fitted
         models contain; :func:`greenai.predict.runtime.predict_run` names those narrower than any.
+        ``depthwise_large_kernels``: the depthwise convolutions of more than 49 taps by their taps,
+        one ``[taps, macs_beyond, modules, first_module]`` per distinct number, fewest first: the
+        forward MACs of their taps beyond 49 per sample [MAC] (their sum is
+        ``macs_conv_depthwise_beyond_7x7``), how many modules ran them and the first one's.
 
         Recurrent layers are counted as cuDNN's fused kernel, attention as the GPU's
         fused kernel (:func:`greenai.operator_times.fused_kernels_on_meta`).
@@ -100,12 +107,14 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     finally:
         net.train(was_training)
         net.zero_grad(set_to_none=True)
-    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k not in ("unpriced", "norms")}
+    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k not in ("unpriced", "norms", "large_kernels")}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
+        "macs_conv_depthwise_beyond_7x7": per["fwd_conv_depthwise_beyond"],
         "macs_conv_grouped": per["fwd_conv_grouped"],
         "conv_narrow_elements": per["fwd_conv_narrow"],
+        "conv_narrow_beyond_7x7": per["fwd_conv_narrow_beyond"],
         "bytes_conv_grouped_pointwise": per["fwd_moved_grouped_pointwise"] + per["bwd_moved_grouped_pointwise"],
         "macs_matmul": per["fwd_matmul"],
         "bytes_forward": per["fwd_bytes"],
@@ -121,13 +130,15 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     out["macs_fft"] = per["fwd_fft"]
     out["bytes_unpriced"] = per["fwd_moved_unpriced"] + per["bwd_moved_unpriced"]
     out["unpriced_modules"] = counts[b1]["unpriced"]
-    out["norm_axes"] = _norm_axes(counts[b1]["norms"], counts[b2]["norms"], b2 - b1)
+    out["norm_axes"] = _per_size(counts[b1]["norms"], counts[b2]["norms"], b2 - b1)
+    out["depthwise_large_kernels"] = _per_size(counts[b1]["large_kernels"], counts[b2]["large_kernels"], b2 - b1)
     return out
 
 
-def _norm_axes(small: dict, large: dict, batch_step: int) -> list:
-    """``[values, bytes per sample, modules, first module]`` per normalised size (see :func:`static_features`)
-    from the ``{values: (bytes, modules)}`` of two batch sizes ``batch_step`` apart."""
+def _per_size(small: dict, large: dict, batch_step: int) -> list:
+    """``[size, amount per sample, modules, first module]`` per size (values a norm normalises together, taps of a
+    depthwise kernel; see :func:`static_features`) from the ``{size: (amount, modules)}`` of two batch sizes
+    ``batch_step`` apart."""
     out = []
     for values in sorted(small):
         moved, modules = small[values]
@@ -186,16 +197,19 @@ def _count_step(net, input_shape, batch) -> dict:
         is a grouped 1x1 convolution (forward or backward), its kernel launches and, when it is unpriced, the
         module running it."""
         out = func(*args, **kwargs)
-        width, grouped_pointwise = 0, False
+        width, grouped_pointwise, taps, large = 0, False, 0, False
         if func.overloadpacket in (conv, conv_backward):
             weight, groups = (args[1], args[8]) if func.overloadpacket is conv else (args[2], args[9])
-            grouped_pointwise = groups > 1 and weight.shape[1] > 1 and math.prod(weight.shape[2:]) == 1
+            taps = math.prod(weight.shape[2:])
+            grouped_pointwise = groups > 1 and weight.shape[1] > 1 and taps == 1
+            large = func.overloadpacket is conv and groups > 1 and weight.shape[1] == 1 and taps > LARGE_DEPTHWISE_TAPS
             if func.overloadpacket is conv:
-                width = min(weight.shape[0] // groups, weight.shape[1] * math.prod(weight.shape[2:]))
+                width = min(weight.shape[0] // groups, weight.shape[1] * taps)
         unpriced, values = operator_pricing(func) is None, _normalised_values(func, args)
-        innermost = max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n)) if unpriced or values else None
+        innermost = (max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n))
+                     if unpriced or values or large else None)
         where = innermost if unpriced else None
-        return out, (width, grouped_pointwise, sequential_launches(func, args), where, values, innermost)
+        return out, (width, taps, grouped_pointwise, sequential_launches(func, args), where, values, innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
     with fused_kernels_on_meta(), tracker, mode:
@@ -205,11 +219,13 @@ def _count_step(net, input_shape, batch) -> dict:
     out = {}
     unpriced = {}
     norms = {}  # values normalised together -> [bytes moved, modules]
+    large_kernels = {}  # taps of a depthwise kernel beyond 7x7 -> [its MACs beyond 49 taps, modules]
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
-        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_grouped": 0, "conv_narrow": 0, "matmul": 0, "fft": 0,
+        counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_depthwise_beyond": 0, "conv_grouped": 0,
+                  "conv_narrow": 0, "conv_narrow_beyond": 0, "matmul": 0, "fft": 0,
                   "bytes": 0, "kernels": 0, "recurrent_steps": 0,
                   **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced", "grouped_pointwise")}}
-        for name, kind, macs, read, written, width, grouped_pointwise, launches, where, values, module in ops:
+        for name, kind, macs, read, written, width, taps, grouped_pointwise, launches, where, values, module in ops:
             counts["bytes"] += written
             counts["kernels"] += 1
             if name.startswith("_cudnn_rnn"):
@@ -221,6 +237,13 @@ def _count_step(net, input_shape, batch) -> dict:
             if name == "convolution":
                 counts[kind] += macs
                 counts["conv_narrow"] += macs / width
+                if kind == "conv_depthwise" and taps > LARGE_DEPTHWISE_TAPS:
+                    beyond = macs * (1 - LARGE_DEPTHWISE_TAPS / taps)  # the MACs of the taps beyond a 7x7 window
+                    counts["conv_depthwise_beyond"] += beyond
+                    counts["conv_narrow_beyond"] += beyond / width
+                    entry = large_kernels.setdefault(taps, [0, set()])
+                    entry[0] += beyond
+                    entry[1].add(_module_label(names, module))
             elif kind == "matmul" or (kind == "attention" and "backward" not in name):
                 counts["matmul"] += macs
             elif kind == "fft":
@@ -236,6 +259,7 @@ def _count_step(net, input_shape, batch) -> dict:
         out.update({f"{phase}_{k}": v for k, v in counts.items()})
     out["unpriced"] = [f"{_module_label(names, w)}: {', '.join(sorted(ops))}" for w, ops in sorted(unpriced.items())]
     out["norms"] = {v: (moved, modules) for v, (moved, modules) in norms.items()}
+    out["large_kernels"] = {t: (macs, modules) for t, (macs, modules) in large_kernels.items()}
     return out
 
 

@@ -28,7 +28,7 @@ _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
           "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "norm_rows": "J/(B/value)",
-          "grouped_pointwise": "J/B",
+          "grouped_pointwise": "J/B", "conv_narrow_7x7": "J/element", "conv_depthwise_beyond_7x7": "J/MAC",
           "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
@@ -42,6 +42,10 @@ _DESCRIPTIONS = {
                  "cost per row reduced, above its bytes' price",
     "grouped_pointwise": "a byte read or written by a grouped 1x1 convolution, above the price of bytes_other (cuDNN "
                          "runs many of them with a kernel that streams memory tens of times slower)",
+    "conv_narrow_7x7": "a MAC / w of a convolution as conv_narrow, but a depthwise kernel's taps beyond 7x7 (priced "
+                       "by conv_depthwise_beyond_7x7 instead)",
+    "conv_depthwise_beyond_7x7": "a MAC of a depthwise kernel beyond its first 7x7 taps per output, above conv's "
+                                 "price (a large kernel reuses each input it loads over more taps)",
     "kernels": "an operator launched in a training step (forward + backward)",
     "recurrent": "a sequential time step of a recurrent layer (a small GEMM and gate kernels, latency-bound)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",

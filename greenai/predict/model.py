@@ -16,7 +16,8 @@ from greenai.operators import BYTE_GROUPS
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
            "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
-           "narrow_norms", "TRIAL_TERMS", "norm_row_bytes"]
+           "narrow_norms", "large_kernels", "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes",
+           "LARGE_DEPTHWISE_TAPS"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -24,6 +25,9 @@ IMAGE_SIZE = 224
 PI_LEVEL = 0.90
 #: joules in a kilowatt-hour
 J_PER_KWH = 3.6e6
+#: a depthwise kernel of more taps than this (7 x 7) is large: RepLKNet's 31 x 31 ones cost less per MAC than the
+#: static model prices a depthwise MAC (set 10: +44 %)
+LARGE_DEPTHWISE_TAPS = 49
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
     "conv": ("N x MACs of convolutions (dense, grouped, depthwise) per sample", "J/MAC"),
@@ -41,6 +45,11 @@ FEATURES: dict[str, tuple[str, str]] = {
                   "J/(B/value)"),
     "grouped_pointwise": ("N x bytes read and written by grouped 1x1 convolutions (groups > 1, not depthwise), "
                           "forward and backward, per sample: their price above bytes_other's", "J/B"),
+    "conv_narrow_7x7": ("conv_narrow without the MACs of depthwise kernels beyond 7 x 7 taps per output (a large "
+                        "depthwise kernel's first 49 taps priced as narrow work, the rest not)", "J/element"),
+    "conv_depthwise_beyond_7x7": ("N x MACs of depthwise convolutions beyond 7 x 7 taps per output per sample "
+                                  "(a 31 x 31 kernel's MACs x (1 - 49 / 961)): their price beside conv's",
+                                  "J/MAC"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
     "recurrent": ("steps x sequential time steps of the recurrent layers per training step (time steps x layers x "
                   "directions, forward + backward)", "J/step"),
@@ -59,14 +68,28 @@ DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "
 CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "norm_rows",
                    "grouped_pointwise", "kernels", "recurrent", "samples", "param_updates")
 #: terms :func:`regressors` computes that no shipped fit holds: each is tried as a candidate (notebook 05 refits
-#: with it beside, :func:`greenai.predict.validation.candidate_rule_table`) and joins :data:`CANDIDATE_TERMS` only
-#: by that rule, fixed before its rows were measured, and before the next fresh set is chosen
-TRIAL_TERMS: tuple[str, ...] = ()
+#: with :func:`trial_terms`, :func:`greenai.predict.validation.candidate_rule_table`) and joins
+#: :data:`CANDIDATE_TERMS` only by that rule, fixed before its rows were measured, and before the next fresh set is
+#: chosen. The large-kernel pair was added after set 10 was predicted: ``conv_narrow_7x7`` stands in for
+#: ``conv_narrow`` (:data:`TRIAL_REPLACES`), ``conv_depthwise_beyond_7x7`` prices the taps it leaves out
+TRIAL_TERMS: tuple[str, ...] = ("conv_narrow_7x7", "conv_depthwise_beyond_7x7")
+#: candidate terms a trial term stands in for in :func:`trial_terms`
+TRIAL_REPLACES = {"conv_narrow_7x7": "conv_narrow"}
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
-FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_grouped", "conv_narrow_elements", "macs_matmul",
+FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_depthwise_beyond_7x7", "macs_conv_grouped",
+                "conv_narrow_elements", "conv_narrow_beyond_7x7", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
                 "bytes_conv_grouped_pointwise",
-                "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs", "norm_axes")
+                "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs", "norm_axes",
+                "depthwise_large_kernels")
+
+
+def trial_terms(terms=CANDIDATE_TERMS) -> tuple[str, ...]:
+    """``terms`` with the :data:`TRIAL_TERMS` beside: each in place of the term it stands in for
+    (:data:`TRIAL_REPLACES`), the others appended."""
+    replaced = {old: new for new, old in TRIAL_REPLACES.items()}
+    return (tuple(replaced.get(t, t) for t in terms)
+            + tuple(t for t in TRIAL_TERMS if t not in TRIAL_REPLACES and t not in terms))
 
 
 def has_features(entry) -> bool:
@@ -94,6 +117,8 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
         "norm_rows": n * norm_row_bytes(features),
         "grouped_pointwise": n * features["bytes_conv_grouped_pointwise"],
+        "conv_narrow_7x7": n * (features["conv_narrow_elements"] - features["conv_narrow_beyond_7x7"]),
+        "conv_depthwise_beyond_7x7": n * features["macs_conv_depthwise_beyond_7x7"],
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "recurrent": steps * features["recurrent_steps"],
         "samples": n,
@@ -208,6 +233,22 @@ def gpu_fit_for(coeffs: dict, gpu: str):
         return own, None
     ref = fits[own["gpu_factor"]["reference"]]
     return {"thesis": own["thesis"], "static": ref["static"], "models": ref["models"]}, own["gpu_factor"]["energy_j"]
+
+
+def large_kernels(feats: dict, known_features: dict, fitted_models) -> tuple[list, int | None]:
+    """The depthwise kernels of a model larger than any the fit has seen, and the most taps a fitted one has.
+
+    Like :func:`narrow_norms`, over ``depthwise_large_kernels`` of
+    :func:`greenai.predict.features.static_features` (depthwise kernels of more than
+    :data:`LARGE_DEPTHWISE_TAPS` taps): the entries of ``feats`` with more taps than every such kernel of a
+    fitted model, and that most (``None`` when no fitted model has a depthwise kernel beyond 7 x 7: then every
+    one of ``feats`` is returned).
+    """
+    fitted = set(fitted_models)
+    sizes = [a[0] for key, f in known_features.items() if key.split("|", 1)[0] in fitted
+             for a in f.get("depthwise_large_kernels") or ()]
+    most = max(sizes) if sizes else None
+    return [a for a in feats.get("depthwise_large_kernels") or () if most is None or a[0] > most], most
 
 
 def unpriced_widening(share: float) -> float:

@@ -19,8 +19,8 @@ from greenai import paths
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.model import (DATASET_ALIASES, IMAGE_SIZE, J_PER_KWH, feature_key, gpu_fit_for, has_features,
-                                   narrow_norms, predict_static, predict_thesis, regressors, scale_prediction,
-                                   unpriced_widening)
+                                   large_kernels, narrow_norms, predict_static, predict_thesis, regressors,
+                                   scale_prediction, unpriced_widening)
 
 __all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
            "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction",
@@ -248,7 +248,10 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     written (their work is priced only as bytes, if at all). Layer and group norms
     over fewer values than any fitted model's (:func:`~greenai.predict.model.narrow_norms`) are priced
     per byte at a price measured on wider ones: they get a note naming them and
-    widen the high ends by the same rule, ``s`` their share of the bytes.
+    widen the high ends by the same rule, ``s`` their share of the bytes. Depthwise kernels of more taps than any
+    fitted model's beyond 7 x 7 (:func:`~greenai.predict.model.large_kernels`) are priced per MAC as the fit
+    learned from smaller ones, which a large kernel can undercut: a note names them and the low ends are divided
+    by the same rule's factor, ``s`` the share of the MACs their taps beyond 49 do.
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
         such as ``h200`` suffices); default the GPU with the most zoo rows.
@@ -341,6 +344,18 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
                    "rows, not its bytes (docs/prediction.md)")
         notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): {how}; the intervals' high end x "
                      f"{widen:.2f}")
+    large, most = large_kernels(feats, coeffs["features"], fit["models"])
+    if large:
+        macs = float(feats["macs_total"])
+        share = sum(a[1] for a in large) / macs if macs > 0 else 0.0
+        widen = unpriced_widening(share)
+        energy, duration = (energy[0], energy[1] / widen, energy[2]), (duration[0], duration[1] / widen, duration[2])
+        where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} of {a[0]} taps" for a in large)
+        what = (f"depthwise kernels larger than any of the fit's (its largest: {most} taps)" if most is not None
+                else "depthwise kernels larger than 7x7, which no model of the fit has,")
+        notes.append(f"{what} ran in {where} ({share:.1%} of the MACs beyond 7x7 taps): each MAC priced as the fit "
+                     f"learned from smaller kernels, which a large kernel can undercut (docs/prediction.md); the "
+                     f"intervals' low end / {widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
         notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
                      "pace: check --epochs")
