@@ -268,7 +268,9 @@ display(fresh_by_model.round(3))  # noqa: F821
 # H100: three requests for an H200 brought H100s. Its rows are therefore predicted two ways.
 # The H200's model (the fit with the synthetic and earlier held-out rows) times the card factor
 # is `heldout10_via_widest_fit`. The H100's own fit, from the 20 zoo models alone, is
-# `heldout10`, and that is what a user of `greenai predict --gpu h100` gets. The target numbers
+# `heldout10`. Until set 10 was read, that was what `greenai predict --gpu h100` gave for a model
+# outside the zoo; since, such a model is predicted by the first route (the coefficients'
+# `widest_fit`), which erred less on set 10 and on the synthetic norms below. The target numbers
 # and claims are the H200 model's. Set 10 misses all four targets (`prediction_targets`):
 #
 # * **MAPE 14.9 % (target ≤ 8 %), median 10.4 %; worst model 43.6 % (≤ 25 %); 12 of 16 inside

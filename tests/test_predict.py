@@ -414,6 +414,18 @@ def test_shipped_features_equal_a_fresh_static_pass():
 # --------------------------------------------------------------------------- shipped coefficients
 
 
+def _own_fit_epoch_energy_j(model: str) -> float:
+    """Energy per epoch [J] of ``model`` on FMNIST at batch 256 by the reference GPU's own static-feature fit
+    (what its held-out rows are validated against; ``predict_run`` takes a model outside it to the widest fit)."""
+    from greenai.predict.model import predict_static, regressors
+
+    coeffs = pr.load_coefficients()
+    fit = coeffs["fits"][coeffs["reference_gpu"]]
+    x = regressors(coeffs["features"][pr.feature_key(model, 1, 10)], coeffs["datasets"]["fashion_mnist"]["n_train"],
+                   256)
+    return predict_static(fit["static"]["energy_j"], x, unseen=model not in fit["models"])[0]
+
+
 def _assert_close(a, b, path="root"):
     if isinstance(a, dict):
         assert isinstance(b, dict) and set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
@@ -486,19 +498,31 @@ def test_a_new_torchvision_model_is_counted_on_the_spot_and_cached(tmp_path, mon
     monkeypatch.setenv("GREENAI_DATA_DIR", str(tmp_path))
     first = pr.predict_run("mnasnet0_5", "cifar10", 1, 128)
     assert first.features_source == "computed" and first.energy_j > 0
-    assert any("not among the models" in n for n in first.notes)
+    # outside the default card's (the H100's) zoo fit, and in the H200's (a near-family model measured there)
+    assert any("outside NVIDIA H100 80GB HBM3's own fit" in n for n in first.notes)
+    assert not any("not among the models" in n for n in first.notes)
     again = pr.predict_run("mnasnet0_5", "cifar10", 1, 128)
     assert again.features_source == "computed (cached)" and again.energy_j == pytest.approx(first.energy_j)
 
 
-def test_an_unseen_models_note_names_the_rule_its_interval_comes_from():
-    # a model of the fresh held-out set (features shipped, never fitted): the H200's interval is prospective,
-    # the H100's (no held-out set measured on it) from families left out in turn
-    model = HELDOUT10_MODELS[0]
-    on = {gpu: pr.predict_run(model, "fashion_mnist", 1, 256, gpu=gpu)
-          for gpu in ("NVIDIA H200", "NVIDIA H100 80GB HBM3")}
-    assert any("each earlier held-out set, from the rows measured before it" in n for n in on["NVIDIA H200"].notes)
-    assert any("each family left out of the fit in turn" in n for n in on["NVIDIA H100 80GB HBM3"].notes)
+def test_an_unseen_models_note_names_the_rule_its_interval_comes_from(monkeypatch):
+    import copy
+
+    from greenai.predict import runtime
+
+    # a model of the fresh held-out set (features shipped, never fitted): the H200's interval is prospective
+    model, h100 = HELDOUT10_MODELS[0], "NVIDIA H100 80GB HBM3"
+    prospective = "each earlier held-out set, from the rows measured before it"
+    assert any(prospective in n for n in pr.predict_run(model, "fashion_mnist", 1, 256, gpu="NVIDIA H200").notes)
+    # on the H100 it lies outside the card's zoo fit: the H200's model (and its rule) x the card factor
+    on_h100 = pr.predict_run(model, "fashion_mnist", 1, 256, gpu=h100).notes
+    assert any(f"outside {h100}'s own fit" in n for n in on_h100) and any(prospective in n for n in on_h100)
+    # the H100's own fit (no held-out set measured on it) takes its interval from families left out in turn
+    coeffs = copy.deepcopy(runtime.load_coefficients())
+    del coeffs["fits"][h100]["widest_fit"]
+    monkeypatch.setattr(runtime, "load_coefficients", lambda: coeffs)
+    own = pr.predict_run(model, "fashion_mnist", 1, 256, gpu=h100).notes
+    assert any("each family left out of the fit in turn" in n for n in own) and not any("own fit" in n for n in own)
 
 
 @pytest.mark.parametrize("kwargs,error,words", [
@@ -573,7 +597,7 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     card = 1.06  # the card of the held-out run draws 6 % more than the fitted one, on every model
     rows = []
     for model in HELDOUT7_MODELS[:4]:  # shipped features: no timm needed
-        truth = card * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j * (1 + 0.02 * rng.standard_normal())
+        truth = card * _own_fit_epoch_energy_j(model) * (1 + 0.02 * rng.standard_normal())
         for window in range(2):
             row = template.copy()
             row.update({"experiment": FRESH, "model": model, "epoch_index": window, "epoch_energy_j": truth,
@@ -653,7 +677,7 @@ def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_r
     template = h200.iloc[0]
     held = []
     for model in HELDOUT5_MODELS[-3:]:
-        truth = 0.9 * pr.predict_run(model, "fashion_mnist", 1, 256).energy_j
+        truth = 0.9 * _own_fit_epoch_energy_j(model)
         held.append({**template.to_dict(), "experiment": FRESH, "model": model, "epoch_energy_j": truth})
     pd.DataFrame(held).to_csv(tmp_path / f"{FRESH_CSV}.csv", index=False)
     runs = pr.load_runs(tmp_path)
@@ -695,6 +719,35 @@ def test_rows_of_a_card_other_than_the_widest_fits_are_also_predicted_by_that_fi
     assert len(via) == len(own) == held["model"].nunique()
     assert set(via["fewest_fitted"]) == {pr.narrow_norms({}, coeffs["features"], coeffs["fits"][h200]["models"])[1]}
     assert own["fewest_fitted"].isna().all()  # the card's fit has no layer norm: every one is narrower
+
+
+def test_predict_takes_a_model_outside_a_narrower_fit_to_the_widest_fit_times_the_card_factor():
+    from greenai.predict.model import predict_static, regressors, scale_prediction
+
+    coeffs = pr.load_coefficients()
+    h100, h200 = "NVIDIA H100 80GB HBM3", "NVIDIA H200"
+    widest = coeffs["fits"][h100]["widest_fit"]
+    assert widest["gpu"] == h200 and "widest_fit" not in coeffs["fits"][h200]
+    assert coeffs["fits"][h100]["n_models"] < coeffs["fits"][h200]["n_models"]
+    # the card factor is the one the validation's *_via_widest_fit route uses: the zoo runs both cards ran
+    runs = pr.load_runs(include_heldout=False)
+    default = runs[runs["precision"] == "default"]
+    ratio = pr.matched_ratio(default[~pr.beyond_zoo(default)], h100, h200)
+    for target in ("energy_j", "duration_s"):
+        assert widest[target]["factor"] == pytest.approx(math.exp(np.log(ratio[f"epoch_{target}"]).mean()))
+    model = HELDOUT10_MODELS[8]  # timm's LCNetV2: no norm, kernel or operator the pass names
+    assert model not in coeffs["fits"][h100]["models"] and model not in coeffs["fits"][h200]["models"]
+    p = pr.predict_run(model, "fashion_mnist", 1, 256, gpu="h100")
+    x = regressors(coeffs["features"][pr.feature_key(model, 1, 10)], coeffs["datasets"]["fashion_mnist"]["n_train"], 256)
+    expected = scale_prediction(predict_static(coeffs["fits"][h200]["static"]["energy_j"], x, unseen=True),
+                                widest["energy_j"])
+    assert (p.epoch_energy_j, p.epoch_energy_low_j, p.epoch_energy_high_j) == pytest.approx(expected)
+    assert p.notes[0].startswith(f"{model} is outside {h100}'s own fit (20 models): predicted by {h200}'s")
+    # a model of the card's own fit keeps it
+    zoo = pr.predict_run("resnet18", "fashion_mnist", 1, 256, gpu="h100")
+    x = regressors(coeffs["features"]["resnet18|1|10|224"], coeffs["datasets"]["fashion_mnist"]["n_train"], 256)
+    assert zoo.epoch_energy_j == pytest.approx(predict_static(coeffs["fits"][h100]["static"]["energy_j"], x)[0])
+    assert not any("own fit" in n for n in zoo.notes)
 
 
 def test_validation_value_picks_the_split_predictor_and_gpu():

@@ -223,6 +223,15 @@ def fit_coefficients(runs, features: dict, terms=CANDIDATE_TERMS) -> dict:
         f["gpu_factor"] = {"reference": reference, "energy_j": fit_factor(ratio["epoch_energy_j"]),
                            "duration_s": fit_factor(ratio["epoch_duration_s"]),
                            "conditions": [list(map(str, i)) for i in ratio.index]}
+    own = [g for g, f in fits.items() if "static" in f]
+    widest = max(own, key=lambda g: (fits[g]["n_models"], g == reference)) if own else None
+    zoo_default = default[~beyond_zoo(default)]
+    for gpu in own:  # a narrower own fit: models outside it are predicted by the widest fit x the card factor
+        ratio = matched_ratio(zoo_default, gpu, widest) if fits[gpu]["n_models"] < fits[widest]["n_models"] else ()
+        if len(ratio) >= 2:
+            fits[gpu]["widest_fit"] = {"gpu": widest, "energy_j": fit_factor(ratio["epoch_energy_j"]),
+                                       "duration_s": fit_factor(ratio["epoch_duration_s"]),
+                                       "conditions": [list(map(str, i)) for i in ratio.index]}
     for gpu, f in fits.items():  # the thesis' HC for every precision measured on this GPU
         on_gpu = zoo[(zoo["gpu_name"] == gpu) & (zoo["precision"] != "default")]
         f["thesis_by_precision"] = {"default": f["thesis"]}

@@ -254,7 +254,11 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     by the same rule's factor, ``s`` the share of the MACs their taps beyond 49 do.
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
-        such as ``h200`` suffices); default the GPU with the most zoo rows.
+        such as ``h200`` suffices); default the GPU with the most zoo rows. A
+        model outside the GPU's own fit, where another GPU's fit holds more
+        models, is predicted by that widest fit times the card factor of the
+        zoo runs both GPUs ran (``widest_fit`` of the GPU's coefficients), with
+        a note saying so.
     precision : str, optional
         ``default`` (PyTorch's defaults), or a measured one (``fp32``, ``tf32``, ``bf16``).
 
@@ -302,22 +306,33 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     if gpu_factor is not None:
         notes.append(f"{gpu_name}: too few zoo models for its own fit; {coeffs['fits'][gpu_name]['source']} "
                      f"{gpu_factor['factor']:.3f}")
-    unseen = model_name not in fit["models"]
+    dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
+    widest = coeffs["fits"][gpu_name].get("widest_fit")
+    static_fit = fit
+    if widest and model_name not in fit["models"]:
+        static_fit, gpu_factor, dur_factor = coeffs["fits"][widest["gpu"]], widest["energy_j"], widest["duration_s"]
+        notes.append(f"{model_name} is outside {gpu_name}'s own fit ({fit['n_models']} models): predicted by "
+                     f"{widest['gpu']}'s static-feature model ({static_fit['n_models']} models) x "
+                     f"{widest['energy_j']['factor']:.3f}, the card factor of the zoo runs both cards ran "
+                     "(on fresh families it erred less than the narrower fit: docs/prediction.md)")
+    unseen = model_name not in static_fit["models"]
     if unseen:
         rule = {"prospective": "the errors a fit made on each earlier held-out set, from the rows measured before it",
                 "leave-one-family-out": "the errors on each family left out of the fit in turn"}
-        how = rule.get(fit["static"]["energy_j"].get("q_unseen_method"), "the errors on models left out of the fit")
+        how = rule.get(static_fit["static"]["energy_j"].get("q_unseen_method"),
+                       "the errors on models left out of the fit")
         notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
                      f"conformal over {how}, widened by how far its feature mix lies from the fitted rows")
     # tf32 differs from the default precision only in the matrix products (the static model prices that);
     # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
     fp32_matmuls = prec != "tf32"
     static_factor = factor if factor and prec != "tf32" else None
-    energy = scale_prediction(scale_prediction(predict_static(fit["static"]["energy_j"], x, unseen, fp32_matmuls), gpu_factor),
-                    static_factor["energy_j"] if static_factor else None)
-    dur_factor = coeffs["fits"][gpu_name].get("gpu_factor", {}).get("duration_s")
-    duration = scale_prediction(scale_prediction(predict_static(fit["static"]["duration_s"], x, unseen, fp32_matmuls), dur_factor),
-                      static_factor["duration_s"] if static_factor else None)
+    energy = scale_prediction(scale_prediction(predict_static(static_fit["static"]["energy_j"], x, unseen,
+                                                              fp32_matmuls), gpu_factor),
+                              static_factor["energy_j"] if static_factor else None)
+    duration = scale_prediction(scale_prediction(predict_static(static_fit["static"]["duration_s"], x, unseen,
+                                                                fp32_matmuls), dur_factor),
+                                static_factor["duration_s"] if static_factor else None)
     moved = sum(float(feats[f"bytes_{g}"]) for g in BYTE_GROUPS)
     unpriced = feats.get("unpriced_modules") or []
     if unpriced:
@@ -326,13 +341,13 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
         notes.append(f"operators the static model cannot price ({share:.1%} of the bytes moved) ran in "
                      f"{'; '.join(unpriced)}: the intervals' high end x {widen:.2f}")
-    narrow, fewest = narrow_norms(feats, coeffs["features"], fit["models"])
+    narrow, fewest = narrow_norms(feats, coeffs["features"], static_fit["models"])
     if narrow:
         share = sum(a[1] for a in narrow) / moved if moved > 0 else 0.0
         widen = unpriced_widening(share)
         energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
         where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} over {a[0]} values" for a in narrow)
-        per_row = any(t["name"] == "norm_rows" for t in fit["static"]["energy_j"]["terms"])
+        per_row = any(t["name"] == "norm_rows" for t in static_fit["static"]["energy_j"]["terms"])
         what = (f"norms over fewer values than any of the fit's (its fewest: {fewest})" if fewest is not None
                 else "layer or group norms, which no model of the fit has,")
         if fewest is None:
@@ -344,7 +359,7 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
                    "rows, not its bytes (docs/prediction.md)")
         notes.append(f"{what} ran in {where} ({share:.1%} of the bytes moved): {how}; the intervals' high end x "
                      f"{widen:.2f}")
-    large, most = large_kernels(feats, coeffs["features"], fit["models"])
+    large, most = large_kernels(feats, coeffs["features"], static_fit["models"])
     if large:
         macs = float(feats["macs_total"])
         share = sum(a[1] for a in large) / macs if macs > 0 else 0.0
