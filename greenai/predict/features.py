@@ -107,7 +107,8 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     finally:
         net.train(was_training)
         net.zero_grad(set_to_none=True)
-    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1] if k not in ("unpriced", "norms", "large_kernels")}
+    per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1]
+           if k not in ("unpriced", "norms", "large_kernels")}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
