@@ -16,6 +16,7 @@ from greenai.models import synthetic_blocks as sb
 from greenai.models.synthetic import (ALL_SYNTHETIC_NAMES, BLOCKS, GROUPED_KINDS, GROUPED_NAMES, KINDS_NAMES,
                                       NORMS_NAMES, SYNTHETIC_NAMES, build_synthetic, is_synthetic, synthetic_spec)
 from greenai.predict.features import static_features
+from synthetic_step import assert_trains_one_cpu_step
 
 # sha256 of json.dumps({name: synthetic_spec(name)}, sort_keys=True) over synthetic_00 ... synthetic_63, and of
 # their parameter counts (1 input plane, 10 classes), computed before the third draw was added: the rows of
@@ -81,13 +82,7 @@ def test_grouped_models_build_for_1_and_3_planes_and_train_one_cpu_step(name):
     assert model_info(name)["family"] == "synthetic"
     torch.manual_seed(0)
     for planes in (1, 3):
-        net = build_model(name, in_channels=planes, num_classes=10).train()
-        out = net(torch.randn(2, planes, 64, 64))
-        assert out.shape == (2, 10)
-    loss = nn.functional.cross_entropy(out, torch.tensor([1, 2]))
-    loss.backward()
-    assert torch.isfinite(loss)
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+        assert_trains_one_cpu_step(build_model(name, in_channels=planes, num_classes=10), planes, classes=10)
 
 
 @pytest.mark.parametrize("name", GROUPED_NAMES)

@@ -9,7 +9,6 @@ import collections
 import pytest
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from greenai.models import build_model, model_info
 from greenai.models import synthetic_kernels as sk
@@ -17,6 +16,7 @@ from greenai.models.synthetic import (ALL_SYNTHETIC_NAMES, BLOCKS, KERNEL_KINDS,
                                       build_synthetic, is_synthetic, synthetic_spec)
 from greenai.predict.features import static_features
 from test_synthetic_grouped import _hashes  # the hashes of every draw, computed alike
+from synthetic_step import assert_trains_one_cpu_step
 
 # sha256 of json.dumps({name: synthetic_spec(name)}, sort_keys=True) over synthetic_96 ... synthetic_111, and of
 # their parameter counts (1 input plane, 10 classes), computed when the fifth draw was committed, before any row
@@ -67,13 +67,7 @@ def test_kernels_models_build_for_1_and_3_planes_and_train_one_cpu_step(name):
             net = build_model(name, in_channels=planes, num_classes=10)
             assert net(torch.empty(2, planes, 224, 224)).shape == (2, 10)
     torch.manual_seed(0)
-    net = build_synthetic(name, 3, 10).train()
-    out = net(torch.randn(2, 3, 64, 64))
-    assert out.shape == (2, 10)
-    loss = F.cross_entropy(out, torch.tensor([1, 2]))
-    loss.backward()
-    assert torch.isfinite(loss)
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert_trains_one_cpu_step(build_synthetic(name, 3, 10), planes=3, classes=10)
 
 
 @pytest.mark.parametrize("name", KERNEL_NAMES)

@@ -15,6 +15,7 @@ from greenai.models import synthetic_norms as sn
 from greenai.models.synthetic import (ALL_SYNTHETIC_NAMES, BLOCKS, GROUPED_NAMES, NORM_KINDS, NORMS_NAMES,
                                       build_synthetic, is_synthetic, synthetic_spec)
 from greenai.predict.features import static_features
+from synthetic_step import assert_trains_one_cpu_step
 
 #: the option that sets each kind's norm width, and the module (under its block) whose norm is that narrow
 LEAD_NORM = {"reattn": ("heads", r"mixer\.head_norm"), "qknorm": ("head_dim", r"mixer\.k_norm"),
@@ -62,13 +63,7 @@ def test_norms_models_build_for_1_and_3_planes_10_and_100_classes_and_train_one_
                 net = build_model(name, in_channels=planes, num_classes=classes)
                 assert net(torch.empty(2, planes, 224, 224)).shape == (2, classes)
     torch.manual_seed(0)
-    net = build_synthetic(name, 3, 100).train()
-    out = net(torch.randn(2, 3, 64, 64))
-    assert out.shape == (2, 100)
-    loss = F.cross_entropy(out, torch.tensor([1, 2]))
-    loss.backward()
-    assert torch.isfinite(loss)
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert_trains_one_cpu_step(build_synthetic(name, 3, 100), planes=3, classes=100)
 
 
 @pytest.mark.parametrize("name", NORMS_NAMES)

@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from greenai.models.synthetic_blocks import MetaBlock
+from greenai.models.synthetic_kernels import BigKernelBlock
 
 __all__ = ["GroupedLayerNorm", "ReAttention", "QKNormAttention", "NarrowLNBlock", "norms_block"]
 
@@ -105,21 +106,14 @@ class QKNormAttention(nn.Module):
         return _from_windows(self.proj(a.transpose(1, 2).reshape(n, length, c)), b, padded, (h, w), self.window)
 
 
-class NarrowLNBlock(nn.Module):
-    """A ConvNeXt-like block whose norm sees ``g`` values at a time: depthwise ``k x k`` conv, channels-last
-    :class:`GroupedLayerNorm` over groups of ``g`` channels, Linear to ``ratio x C``, act, Linear back,
-    residual (``[B, C, H, W]`` in and out)."""
+class NarrowLNBlock(BigKernelBlock):
+    """A ConvNeXt-like block whose norm sees ``g`` values at a time: :class:`BigKernelBlock` (depthwise ``k x k``
+    conv, norm, Linear to ``ratio x C``, act, Linear back, residual; ``[B, C, H, W]`` in and out) with a
+    channels-last :class:`GroupedLayerNorm` over groups of ``g`` channels as its norm."""
 
     def __init__(self, c: int, g: int, ratio: int, act, k: int = 7):
-        super().__init__()
-        self.dw = nn.Conv2d(c, c, k, padding=k // 2, groups=c)
-        self.norm = GroupedLayerNorm(c, g)
-        self.fc1, self.act, self.fc2 = nn.Linear(c, ratio * c), act(), nn.Linear(ratio * c, c)
-
-    def forward(self, x):
-        y = self.dw(x).permute(0, 2, 3, 1)
-        y = self.fc2(self.act(self.fc1(self.norm(y))))
-        return x + y.permute(0, 3, 1, 2)
+        super().__init__(c, k, ratio, act)
+        self.norm = GroupedLayerNorm(c, g)  # in the LayerNorm's place: same order of modules and parameters
 
 
 def norms_block(s: dict, c: int, act) -> nn.Module:
