@@ -187,15 +187,16 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
                                 ) from None
     try:
         models.model_info(name)
-    except models.SourceMissingError as exc:  # timm:/pytorchcv:/vitpytorch:NAME without the package: how to install
+    except models.SourceMissingError as exc:  # timm:/pytorchcv:/vitpytorch:/mmpretrain:NAME without the package: how to install
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
+        from greenai.models.mmpretrain_models import MMPRETRAIN_HINT  # heavy: torch (greenai.models)
         from greenai.models.pytorchcv_models import PYTORCHCV_HINT  # heavy: torch (greenai.models)
         from greenai.models.timm_models import TIMM_HINT  # heavy: torch (greenai.models)
         from greenai.models.vitpytorch_models import VITPYTORCH_HINT  # heavy: torch (greenai.models)
 
         raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
-                                f"{TIMM_HINT}; {PYTORCHCV_HINT}; {VITPYTORCH_HINT}") from None
+                                f"{TIMM_HINT}; {PYTORCHCV_HINT}; {VITPYTORCH_HINT}; {MMPRETRAIN_HINT}") from None
     from greenai.predict.features import feature_table  # heavy: torch (the static pass on meta)
 
     feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
