@@ -119,8 +119,8 @@ NOTEBOOK = "05_prediction"
 # With `MEASURE=True` on a GPU, the synthetic architectures, the held-out sets and the
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
-# `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10` and, on an H200,
-# `macs_h200` experiments; resumable, rows appended to `results/raw/`).
+# `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
+# `synthetic_kernels` and, on an H200, `macs_h200` experiments; resumable, rows appended to `results/raw/`).
 
 # %%
 if MEASURE:
@@ -128,7 +128,7 @@ if MEASURE:
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
-             "nearfamily3", "synthetic_norms", "heldout10"]
+             "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
@@ -599,7 +599,7 @@ large_kernel_models = (pd.concat([p.assign(fit=label) for label, p in (("shipped
 large_kernel_models["beyond_share"] = large_kernel_models["model"].map(large_kernel_share)
 save_table(large_kernel_models, "prediction_large_kernel_models")
 display(large_kernel_models.round(3))  # noqa: F821
-trial_coeffs = pr.fit_coefficients(runs[~runs["heldout"]], features, terms=pr.trial_terms())
+trial_coeffs = pr.fit_coefficients(runs, features, terms=pr.trial_terms())
 print("the trial's terms in the H200 fit:",
       {t["name"]: {k: t[k] for k in ("coef", "ci_low", "ci_high", "unit")}
        for t in trial_coeffs["fits"][H200]["static"]["energy_j"]["terms"] if t["name"] in pr.TRIAL_TERMS},
