@@ -90,6 +90,22 @@ def test_notebook_reads_quick_beyond_its_parameters(source):
     assert uses, f"{source.name}: QUICK is never read"
 
 
+def test_prediction_notebook_measures_every_experiment_whose_rows_it_reads_beyond_the_zoo():
+    """With ``MEASURE=True`` notebook 05 runs the campaign's synthetic and held-out experiments: one writing each
+    CSV its fit or validation reads beyond the zoo's (those other notebooks measure), and each CSV it names."""
+    from greenai import predict as pr
+    from greenai.experiments.registry import EXPERIMENTS
+
+    text = (ROOT / "notebooks" / "05_prediction.py").read_text()
+    listed = re.search(r"^    names = \[(.*?)\]$", text, re.M | re.S)
+    assert listed, "notebook 05 has no list of experiments to measure"
+    measured = {EXPERIMENTS[name].csv for name in re.findall(r'"(\w+)"', listed.group(1))}
+    read = {*pr.SYNTHETIC_CSVS, *pr.FORMER_HELDOUT_CSVS, *pr.HELDOUT_CSVS, *pr.CANDIDATE_CSVS,
+            *re.findall(r'"(kpi_\w+)"', text)}
+    assert read - measured == set(), f"notebook 05 reads rows no experiment in its MEASURE list writes: " \
+                                     f"{read - measured}"
+
+
 def test_every_notebook_has_its_expectations():
     missing = [p.stem for p in NOTEBOOKS if p.stem not in EXPECTED]
     assert not missing, f"add a line for {missing} to EXPECTED in tests/test_notebooks.py (figures and claim ids)"
