@@ -116,10 +116,27 @@ def test_operator_times_of_several_runs_are_read_together_first_file_first(tmp_p
     pd.DataFrame([row | {"model": "a"}, row | {"model": "b"}]).to_csv(tmp_path / "op_times_h200_later.csv.gz",
                                                                       index=False)
     pd.DataFrame([row | {"model": "a", "gpu_time_s": 2e-5}]).to_csv(tmp_path / opa.OP_TIMES, index=False)
-    ops = opa.load_operator_times(tmp_path)
+    ops = opa.load_operator_times(tmp_path, gpu="G")
     assert sorted(ops["model"]) == ["a", "b"]
     assert ops.set_index("model").loc["a", "gpu_time_s"] == 2e-5  # the main file wins
     assert set(ops["op_class"]) == {"elementwise"}
+
+
+def test_operator_times_are_read_for_one_card_unless_told_otherwise(tmp_path):
+    from greenai.experiments.store import MissingResultsError
+
+    row = {"op_index": 0, "name": "relu", "kind": "other", "macs": 0, "bytes_read": 8, "bytes_written": 8,
+           "step_wall_s": 1e-3, "batch_size": 256, "in_channels": 1, "num_classes": 10}
+    pd.DataFrame([row | {"gpu_name": opa.OP_TIMES_GPU, "model": "a", "gpu_time_s": 1e-5}]).to_csv(
+        tmp_path / opa.OP_TIMES, index=False)
+    pd.DataFrame([row | {"gpu_name": "Other", "model": m, "gpu_time_s": 3e-5} for m in ("a", "b")]).to_csv(
+        tmp_path / "op_times_other_card.csv.gz", index=False)
+    ops = opa.load_operator_times(tmp_path)
+    assert list(ops["model"]) == ["a"] and set(ops["gpu_name"]) == {opa.OP_TIMES_GPU}
+    every = opa.load_operator_times(tmp_path, gpu=None)  # the same model on two cards: both kept
+    assert sorted(zip(every["gpu_name"], every["model"])) == [("NVIDIA H200", "a"), ("Other", "a"), ("Other", "b")]
+    with pytest.raises(MissingResultsError, match="no operator times of Nobody"):
+        opa.load_operator_times(tmp_path, gpu="Nobody")
 
 
 def test_convolution_shapes_follow_the_recorded_convolutions_in_order(monkeypatch):

@@ -12,8 +12,8 @@ from greenai import paths
 from greenai.experiments.store import MissingResultsError
 from greenai.operators import operator_class
 
-__all__ = ["OP_TIMES", "SLOW_PS_PER_BYTE", "load_operator_times", "operator_time_shares", "share_residual_correlation",
-           "time_per_mac", "convolution_speed", "grouped_pointwise_modes"]
+__all__ = ["OP_TIMES", "OP_TIMES_GPU", "SLOW_PS_PER_BYTE", "load_operator_times", "operator_time_shares",
+           "share_residual_correlation", "time_per_mac", "convolution_speed", "grouped_pointwise_modes"]
 
 #: the recorded operator times (H200, batch 256, Fashion-MNIST shape)
 OP_TIMES = "op_times_h200.csv.gz"
@@ -22,13 +22,15 @@ OP_TIMES = "op_times_h200.csv.gz"
 SLOW_PS_PER_BYTE = 5.0
 #: every file of recorded operator times (one per measuring run; ``OP_TIMES`` first)
 OP_TIMES_GLOB = "op_times_*.csv.gz"
+#: the card whose operator times the analyses read (that of the fits they explain): times differ by card
+OP_TIMES_GPU = "NVIDIA H200"
 
 
-def load_operator_times(raw_dir: str | Path | None = None):
+def load_operator_times(raw_dir: str | Path | None = None, gpu: str | None = OP_TIMES_GPU):
     """The recorded operator rows of every :data:`OP_TIMES_GLOB` file with their class (``op_class``,
-    :func:`greenai.operators.operator_class`); a model timed in two files keeps the first file's rows."""
+    :func:`greenai.operators.operator_class`), those timed on ``gpu`` (its name as recorded; ``None``: every card);
+    a model timed on one card in two files keeps the first file's rows."""
     import pandas as pd  # heavy: pandas
-
 
     folder = Path(raw_dir or paths.RAW_DIR)
     files = sorted(folder.glob(OP_TIMES_GLOB), key=lambda f: (f.name != OP_TIMES, f.name))
@@ -38,10 +40,15 @@ def load_operator_times(raw_dir: str | Path | None = None):
     frames, seen = [], set()
     for f in files:
         rows = pd.read_csv(f)
-        rows = rows[~rows["model"].isin(seen)]
-        seen |= set(rows["model"])
+        if gpu is not None:
+            rows = rows[rows["gpu_name"] == gpu]
+        timed = pd.Series(list(zip(rows["gpu_name"], rows["model"])), index=rows.index, dtype=object)
+        rows = rows[~timed.isin(seen)]
+        seen |= set(timed)
         frames.append(rows)
     ops = pd.concat(frames, ignore_index=True)
+    if ops.empty:
+        raise MissingResultsError(f"no operator times of {gpu} in {folder / OP_TIMES_GLOB}")
     ops["op_class"] = [operator_class(n, k) for n, k in zip(ops["name"], ops["kind"])]
     return ops
 
