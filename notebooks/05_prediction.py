@@ -736,7 +736,8 @@ if shares is not None:
 # **Set 10 on the H100, operator by operator.** The same timing on an H100, of set 10's sixteen
 # models and its four anchors (`op_times_h100_set10.csv.gz`; the cells above read the H200's
 # times only: a card's times are its own). Each model's share of its step's GPU time per operator
-# class, beside its error on set 10 (the route of `FRESH_TEST`), largest error first.
+# class, beside its error on set 10 (the route of `FRESH_TEST`), largest error first; the anchors
+# (zoo models, no error) last.
 
 # %%
 try:
@@ -747,14 +748,14 @@ except MissingResultsError as exc:
 if set10_shares is not None:
     fresh_errors = (predictions.query("split == @FRESH_TEST and predictor == 'static_features'")
                     .groupby("model")["error_pct"].mean().rename("error_pct"))
-    set10_table = set10_shares.join(fresh_errors, how="inner")
-    set10_table = set10_table.loc[set10_table["error_pct"].abs().sort_values(ascending=False).index]
+    set10_table = set10_shares.join(fresh_errors)
+    set10_table = set10_table.loc[set10_table["error_pct"].abs().sort_values(ascending=False, na_position="last").index]
     save_table(set10_table.reset_index(), "prediction_heldout10_operator_shares")
     display(set10_table.round(3))  # noqa: F821
 
 # %% [markdown]
 # **What the H100's times say.** RepMLPNet-B, predicted 43 % too low, spends 71 % of its step in
-# batch norm (20 % forward, 51 % backward), more than any other model here (ResNet-18: 48 %).
+# batch norm (20 % forward, 51 % backward), more than any other model here (ResNet-18: 34 %).
 # The model prices a norm by the bytes it moves, which cannot tell a batch norm over few channels
 # from one over many. RepMLPNet's training form reshapes its maps and normalises one channel over
 # 24,576 maps of 56×56 values, and four over 12,288 of 28×28: each channel's statistics reduce
