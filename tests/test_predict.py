@@ -526,8 +526,8 @@ def test_an_unseen_models_note_names_the_rule_its_interval_comes_from(monkeypatc
 
 
 @pytest.mark.parametrize("kwargs,error,words", [
-    (dict(model="resnet19"), pr.UnknownModelError, ["unknown model 'resnet19'", "resnet18", "densenet121",
-                                                     "timm:NAME", "pytorchcv:NAME", "vitpytorch:NAME", "mmpretrain:NAME"]),
+    (dict(model="resnet19"), pr.UnknownModelError, ["unknown model 'resnet19'", "resnet18", "densenet121", "timm:NAME",
+                                                     "pytorchcv:NAME", "vitpytorch:NAME", "mmpretrain:NAME"]),
     (dict(dataset="mnist"), pr.UnknownDatasetError, ["unknown dataset 'mnist'", "fashion_mnist", "cifar100"]),
     (dict(gpu="a100"), pr.UnknownGpuError, ["unknown GPU 'a100'", "H100"]),
     (dict(gpu="nvidia"), pr.UnknownGpuError, ["several"]),

@@ -187,7 +187,7 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
                                 ) from None
     try:
         models.model_info(name)
-    except models.SourceMissingError as exc:  # timm:/pytorchcv:/vitpytorch:/mmpretrain:NAME without the package: how to install
+    except models.SourceMissingError as exc:  # a timm:, pytorchcv:, vitpytorch: or mmpretrain: name without its package
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
         from greenai.models.mmpretrain_models import MMPRETRAIN_HINT  # heavy: torch (greenai.models)
