@@ -373,6 +373,16 @@ def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
     assert [s.__class__(**{**s.__dict__, "experiment": "macs"}) for s in h200.specs()] == fmnist
 
 
+@pytest.mark.parametrize("name, base", [("synthetic_kernels_h200", "synthetic_kernels"),
+                                        ("heldout10_h200", "heldout10")])
+def test_an_h200_repeat_runs_its_experiments_cells_into_its_own_csv(name, base):
+    repeat, original = registry.EXPERIMENTS[name], registry.EXPERIMENTS[base]
+    assert repeat.csv == f"kpi_{name}" != original.csv and name not in registry.DEFAULT_EXPERIMENTS
+    specs = repeat.specs()
+    assert {s.experiment for s in specs} == {name} and len(specs) == len(original.specs()) > 0
+    assert [dataclasses.replace(s, experiment=base) for s in specs] == original.specs()
+
+
 def test_rows_carry_the_measurement_and_extend_an_older_csv(tmp_path, env):
     """A CSV written before the measurement columns existed gets them appended; its rows read NaN."""
     from greenai.experiments import store
@@ -633,7 +643,7 @@ def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_ear
     assert not set(families) & {squash(f) for f in near_copies}
     # none of them was measured before
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout10" and "model" in pd.read_csv(csv, nrows=0).columns:
+        if csv.stem not in ("kpi_heldout10", "kpi_heldout10_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT10_MODELS), \
                 csv.name
 

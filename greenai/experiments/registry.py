@@ -221,6 +221,15 @@ def _synthetic_kernels(q):
     return [_windows("synthetic_kernels", FMNIST, "real", list(KERNEL_NAMES))]
 
 
+def _on_h200(name: str, grids_of: Callable) -> Callable:
+    """The grids ``grids_of`` makes, under the experiment ``name``: another experiment repeated on an H200 into a
+    CSV of its own (a committed file holds one GPU's rows), so that rows first measured on an H100 can join the
+    H200's fit."""
+    def grids(q):
+        return [replace(g, experiment=name) for g in grids_of(q)]
+    return grids
+
+
 def _macs_h200(q):
     if q:
         return [Grid("macs_h200", ["alexnet"], [FMNIST], [4], options=_quick({"epochs": 2, "window_s": 3.0}, q))]
@@ -417,6 +426,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 random architectures led by depthwise convolutions larger than 7x7: RepLKNet blocks (a k x k "
                "depthwise conv beside a 5x5 one) and ConvNeXt-like blocks, k of 9-31, FMNIST, batch 256, windows",
                _synthetic_kernels, quick_model="synthetic_102"),
+    Experiment("synthetic_kernels_h200", "kpi_synthetic_kernels_h200", "train", "4.2 prediction (training rows)",
+               "synthetic_kernels repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
+               _on_h200("synthetic_kernels_h200", _synthetic_kernels), quick_model="synthetic_102"),
+    Experiment("heldout10_h200", "kpi_heldout10_h200", "train", "4.2 prediction (tenth held-out test)",
+               "heldout10 repeated on an H200 (beside the fit's rows; needs mmpretrain, timm and pytorchcv), "
+               "FMNIST, batch 256, windows",
+               _on_h200("heldout10_h200", _heldout_set("heldout10", HELDOUT_ANCHORS + HELDOUT10_MODELS)),
+               quick_model="mmpretrain:van_b0"),
     Experiment("macs_h200", "kpi_macs_h200", "train", "4.1.4 / 4.2 on the second GPU kind",
                "the 20 models on FMNIST, batch 256, windows, on an H200 (beside heldout)", _macs_h200),
     Experiment("accuracy_fashion_mnist", "accuracy_fashion_mnist", "train", "4.2.3, Figs 4.17, 4.19",
