@@ -8,7 +8,7 @@
 branches per Inception block, thesis 4.1.5). :func:`build_model` also builds every
 other torchvision classification model by its torchvision name
 (:mod:`greenai.models.torchvision_models`), the random architectures ``synthetic_00`` ...
-``synthetic_111`` (:mod:`greenai.models.synthetic`) and, with the package installed, ``timm:NAME``,
+``synthetic_127`` (:mod:`greenai.models.synthetic`) and, with the package installed, ``timm:NAME``,
 ``pytorchcv:NAME``, ``vitpytorch:NAME`` and ``mmpretrain:NAME`` (:mod:`~greenai.models.timm_models`,
 :mod:`~greenai.models.pytorchcv_models`, :mod:`~greenai.models.vitpytorch_models`,
 :mod:`~greenai.models.mmpretrain_models`); without

@@ -12,7 +12,9 @@ attention, FFT, shift and pooling mixers, gating, pre-activation; :mod:`greenai.
 ``k x k`` convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ... ``_95``) with :data:`NORM_KINDS` (layer
 norms over 2-32 values; :mod:`greenai.models.synthetic_norms`), :data:`KERNEL_NAMES` (``_96`` ... ``_111``) with
 :data:`KERNEL_KINDS` (depthwise convolutions of 9x9 to 31x31: RepLKNet's block, a ConvNeXt-like block;
-:mod:`greenai.models.synthetic_kernels`). The kinds in full: ``docs/models.md``.
+:mod:`greenai.models.synthetic_kernels`), :data:`BATCH_NORM_NAMES` (``_112`` ... ``_127``) with
+:data:`BATCH_NORM_KINDS` (batch norms over 1-32 channels of a reshaped map: a norm before a 1x1 conv, RepMLPNet's
+partition perceptron; :mod:`greenai.models.synthetic_batch_norms`). The kinds in full: ``docs/models.md``.
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -27,13 +29,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from greenai.models.synthetic_batch_norms import BN_CHANNELS, PARTITION, batch_norms_block
 from greenai.models.synthetic_blocks import ChannelShuffle, SqueezeExcite, conv_bn_act, kinds_block
 from greenai.models.synthetic_kernels import BigKernelBlock, kernels_block
 from greenai.models.synthetic_norms import norms_block
 
 __all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "NORMS_NAMES", "KERNEL_NAMES",
-           "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS", "KERNEL_KINDS",
-           "synthetic_spec", "build_synthetic", "is_synthetic"]
+           "BATCH_NORM_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS",
+           "KERNEL_KINDS", "BATCH_NORM_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
 
 #: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
@@ -53,8 +56,13 @@ NORMS_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_
 N_KERNELS = 16
 _FIRST_KERNELS = _FIRST_NORMS + N_NORMS
 KERNEL_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_KERNELS, _FIRST_KERNELS + N_KERNELS))
+#: how many synthetic models lead with a kind of :data:`BATCH_NORM_KINDS` (``synthetic_112`` ... ``synthetic_127``)
+N_BATCH_NORMS = 16
+_FIRST_BATCH_NORMS = _FIRST_KERNELS + N_KERNELS
+BATCH_NORM_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}"
+                                          for i in range(_FIRST_BATCH_NORMS, _FIRST_BATCH_NORMS + N_BATCH_NORMS))
 #: every synthetic model, buildable by name
-ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES + KERNEL_NAMES
+ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES + KERNEL_NAMES + BATCH_NORM_NAMES
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
@@ -95,9 +103,20 @@ _BIG_KERNELS = (9, 13, 17, 21, 27, 31)
 #: the widest lead stage of :data:`KERNEL_NAMES` [channels]: it runs at 56x56 (1x224x224 input), so a training
 #: step of batch 256 fits an 80 GB GPU
 _KERNELS_LEAD_MAX_WIDTH = 96
+#: the block kinds that lead the first stage of :data:`BATCH_NORM_NAMES`, alternating with the index
+#: (:mod:`greenai.models.synthetic_batch_norms`), each with a ``BatchNorm2d(bn_channels)`` over a reshaped map
+#: (1-32 channels, each holding ``B C H W / bn_channels`` values): ``fewbn``, the map's channels in groups of
+#: ``bn_channels`` normalised by it, then a 1x1 conv; ``repmlp``, RepMLPNet's partition perceptron (7x7
+#: partitions, ``bn_channels`` sharesets), then a 1x1 conv
+BATCH_NORM_KINDS = ("fewbn", "repmlp")
+#: later stages of :data:`BATCH_NORM_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_BATCH_NORMS = BATCH_NORM_KINDS * 2 + BLOCKS
+#: the widest lead stage of :data:`BATCH_NORM_NAMES` [channels] (a multiple of 32, so every ``bn_channels``
+#: divides it): it runs at 56x56 (1x224x224 input), as :data:`_KERNELS_LEAD_MAX_WIDTH`
+_BATCH_NORMS_LEAD_MAX_WIDTH = 96
 #: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
 _SHAPE_KEEPING = (("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
-                  + NORM_KINDS + KERNEL_KINDS)
+                  + NORM_KINDS + KERNEL_KINDS + BATCH_NORM_KINDS)
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
 
 
@@ -125,9 +144,12 @@ def synthetic_spec(name: str) -> dict:
         ``shuffle``, ``growth``, ``mlp_ratio``, ``heads``; ``groups`` and
         ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`; ``head_dim``,
         ``norm_group``, ``window`` of :data:`NORM_KINDS`, :func:`_norms_options`; ``kernel`` 9-31 of
-        :data:`KERNEL_KINDS`, :func:`_kernels_options`);
+        :data:`KERNEL_KINDS`, :func:`_kernels_options`; ``bn_channels`` 1-32 and ``partition`` of
+        :data:`BATCH_NORM_KINDS`, :func:`_batch_norms_options`);
         ``head_hidden`` (0 for a linear head on the pooled features).
     """
+    if _index(name) >= _FIRST_BATCH_NORMS:
+        return _batch_norms_spec(_index(name))
     if _index(name) >= _FIRST_KERNELS:
         return _kernels_spec(_index(name))
     if _index(name) >= _FIRST_NORMS:
@@ -229,6 +251,19 @@ def _kernels_spec(index: int) -> dict:
     return _led_spec(index, KERNEL_KINDS[j % 2], _LATER_KERNELS, {"kernel": kernel})
 
 
+def _batch_norms_spec(index: int) -> dict:
+    """The draw of ``synthetic_112`` ...: led by ``fewbn`` (even index) or ``repmlp`` (odd), later stages from
+    :data:`_LATER_BATCH_NORMS`.
+
+    The lead of model ``112 + j`` takes ``bn_channels`` ``BN_CHANNELS[j // 2 % 6]`` (1, 2, 4, 8, 16, 32): models
+    ``112 + 2i`` (``fewbn``) and ``113 + 2i`` (``repmlp``) share it, so each kind leads with each of the six, 1 and
+    2 twice (``j`` of 12-15).
+    """
+    j = index - _FIRST_BATCH_NORMS
+    bn_channels = BN_CHANNELS[j // 2 % len(BN_CHANNELS)]
+    return _led_spec(index, BATCH_NORM_KINDS[j % 2], _LATER_BATCH_NORMS, {"bn_channels": bn_channels})
+
+
 def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict | None = None) -> dict:
     """A draw whose first stage is of kind ``lead`` (its fixed options ``lead_options``), later stages of
     ``later``; widths start at 48-96, stages hold 2-4 blocks."""
@@ -252,6 +287,9 @@ def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict 
         elif block in KERNEL_KINDS:
             _kernels_options(rng, s, lead_options if i == 0 else None)
             width = s["width"]  # the lead stage capped
+        elif block in BATCH_NORM_KINDS:
+            _batch_norms_options(rng, s, lead_options if i == 0 else None)
+            width = s["width"]  # the lead stage capped and rounded to a multiple of 32
         else:
             _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
         stages.append(s)
@@ -345,6 +383,23 @@ def _kernels_options(rng: random.Random, s: dict, fixed: dict | None = None) -> 
     s["kernel"] = fixed.get("kernel") or rng.choice(_BIG_KERNELS)
     if s["block"] == "bigdw":
         s["mlp_ratio"] = 4
+
+
+def _batch_norms_options(rng: random.Random, s: dict, fixed: dict | None = None) -> None:
+    """Draw the options of a stage ``s`` of a kind of :data:`BATCH_NORM_KINDS` into it (``fixed`` ones not drawn).
+
+    ``bn_channels``: the channels of the few-channel batch norm (``fewbn``) or the sharesets of the partition
+    perceptron (``repmlp``), one of :data:`~greenai.models.synthetic_batch_norms.BN_CHANNELS` (1-32) dividing the
+    width; ``repmlp`` also ``partition`` 7 (every stage's side, 56, 28, 14 or 7 at 1x224x224 input, is a multiple
+    of it). The lead stage (``fixed`` given) is at most :data:`_BATCH_NORMS_LEAD_MAX_WIDTH` channels wide, its
+    width rounded to a multiple of 32 (so every ``bn_channels`` divides it).
+    """
+    fixed = fixed or {}
+    if fixed:
+        s["width"] = max(32, round(min(s["width"], _BATCH_NORMS_LEAD_MAX_WIDTH) / 32) * 32)
+    s["bn_channels"] = fixed.get("bn_channels") or rng.choice([v for v in BN_CHANNELS if s["width"] % v == 0])
+    if s["block"] == "repmlp":
+        s["partition"] = PARTITION
 
 
 # --------------------------------------------------------------------------- blocks
@@ -444,6 +499,10 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
             layers.append(kernels_block(s, cout, act))
+        elif block in BATCH_NORM_KINDS:
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(batch_norms_block(s, cout, act))
         else:  # a kind of KINDS_BLOCKS
             if block in _SHAPE_KEEPING and cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
