@@ -347,7 +347,9 @@ def test_synthetic_kinds_measures_the_later_draw_like_synthetic_into_its_own_csv
                                                       ("synthetic_norms", "NORMS_NAMES", "synthetic_grouped",
                                                        "nearfamily3"),
                                                       ("synthetic_kernels", "KERNEL_NAMES", "synthetic_norms",
-                                                       "heldout10")])
+                                                       "heldout10"),
+                                                      ("synthetic_batch_norms", "BATCH_NORM_NAMES",
+                                                       "synthetic_kernels", "synthetic_kernels")])
 def test_a_later_synthetic_draw_is_measured_like_the_one_before_into_its_own_csv(tmp_path, name, names, like, after):
     from greenai.models import synthetic
 

@@ -221,6 +221,17 @@ def _synthetic_kernels(q):
     return [_windows("synthetic_kernels", FMNIST, "real", list(KERNEL_NAMES))]
 
 
+def _synthetic_batch_norms(q):
+    """The synthetic architectures led by batch norms over 1-32 channels of a reshaped map (``synthetic_112`` ...
+    ``synthetic_127``)."""
+    from greenai.models.synthetic import BATCH_NORM_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_batch_norms", [BATCH_NORM_NAMES[4]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_batch_norms", FMNIST, "real", list(BATCH_NORM_NAMES))]
+
+
 def _on_h200(name: str, grids_of: Callable) -> Callable:
     """The grids ``grids_of`` makes, under the experiment ``name``: another experiment repeated on an H200 into a
     CSV of its own (a committed file holds one GPU's rows), so that rows first measured on an H100 can join the
@@ -426,6 +437,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "16 random architectures led by depthwise convolutions larger than 7x7: RepLKNet blocks (a k x k "
                "depthwise conv beside a 5x5 one) and ConvNeXt-like blocks, k of 9-31, FMNIST, batch 256, windows",
                _synthetic_kernels, quick_model="synthetic_102"),
+    Experiment("synthetic_batch_norms", "kpi_synthetic_batch_norms", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by batch norms over 1-32 channels of a reshaped map (each channel "
+               "holding many values, as RepMLPNet's): a norm over groups of channels before a 1x1 conv, RepMLPNet's "
+               "partition perceptron in 7x7 partitions, FMNIST, batch 256, windows", _synthetic_batch_norms,
+               quick_model="synthetic_116"),
     Experiment("synthetic_kernels_h200", "kpi_synthetic_kernels_h200", "train", "4.2 prediction (training rows)",
                "synthetic_kernels repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
                _on_h200("synthetic_kernels_h200", _synthetic_kernels), quick_model="synthetic_102"),
@@ -461,7 +477,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "heldout", "synthetic", "heldout2", "heldout3", "heldout4", "heldout5",
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
-                                        "synthetic_norms", "heldout10", "synthetic_kernels",
+                                        "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 
