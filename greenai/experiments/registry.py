@@ -442,6 +442,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "holding many values, as RepMLPNet's): a norm over groups of channels before a 1x1 conv, RepMLPNet's "
                "partition perceptron in 7x7 partitions, FMNIST, batch 256, windows", _synthetic_batch_norms,
                quick_model="synthetic_116"),
+    Experiment("synthetic_batch_norms_h200", "kpi_synthetic_batch_norms_h200", "train",
+               "4.2 prediction (training rows)",
+               "synthetic_batch_norms repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
+               _on_h200("synthetic_batch_norms_h200", _synthetic_batch_norms), quick_model="synthetic_116"),
     Experiment("synthetic_kernels_h200", "kpi_synthetic_kernels_h200", "train", "4.2 prediction (training rows)",
                "synthetic_kernels repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
                _on_h200("synthetic_kernels_h200", _synthetic_kernels), quick_model="synthetic_102"),
