@@ -46,7 +46,8 @@ def _generated_runs(n, rng, noise=0.02, norm_axes=True):
                  "kernels_forward": rng.integers(30, 600),
                  "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6),
                  "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0,  # a third recurrent
-                 "macs_conv_depthwise_beyond_7x7": 0.0, "conv_narrow_beyond_7x7": 0.0}  # no kernel beyond 7x7
+                 "macs_conv_depthwise_beyond_7x7": 0.0, "conv_narrow_beyond_7x7": 0.0,  # no kernel beyond 7x7
+                 "batch_norm_channel_values": 0.0}  # no batch norm over few channels
         # a third with grouped 1x1 convolutions (a part of bytes_other)
         feats["bytes_conv_grouped_pointwise"] = (feats["bytes_other"] * rng.uniform(0.05, 0.8)
                                                  if rng.random() < 0.3 else 0.0)
@@ -90,6 +91,22 @@ def test_the_norm_rows_term_enters_a_fit_only_where_it_is_named_and_then_is_reco
     got = {t["name"]: t for t in trial["terms"]}
     assert got["norm_rows"]["coef"] == pytest.approx(norm_price, rel=0.15)
     assert got["norm_rows"]["unit"] == "J/(B/value)"
+    assert trial["sigma_rel"] < shipped["sigma_rel"] / 2  # the term explains what the shipped terms cannot
+
+
+def test_the_batch_norm_channel_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
+    rng = np.random.default_rng(5)
+    rows, y = _generated_runs(200, rng, noise=0.01)  # batch_norm_channels 0: set below
+    value_price = 2e-7  # J per value a channel holds
+    for i, r in enumerate(rows):  # a third with batch norms over few channels, whose channels cost above their bytes
+        r["batch_norm_channels"] = r["bytes_norm"] / rng.uniform(4, 256) if rng.random() < 0.3 else 0.0
+        y[i] += value_price * r["batch_norm_channels"]
+    shipped = pr.fit_static(rows, y)
+    assert "batch_norm_channels" not in {t["name"] for t in shipped["terms"]}
+    trial = pr.fit_static(rows, y, terms=pr.trial_terms(trial="batch_norm_channels"))
+    got = {t["name"]: t for t in trial["terms"]}
+    assert got["batch_norm_channels"]["coef"] == pytest.approx(value_price, rel=0.15)
+    assert got["batch_norm_channels"]["unit"] == "J/value"
     assert trial["sigma_rel"] < shipped["sigma_rel"] / 2  # the term explains what the shipped terms cannot
 
 
@@ -408,7 +425,10 @@ def test_shipped_features_equal_a_fresh_static_pass():
         fresh = pr.compute_model_features(model, c, k)
         ship = shipped[pr.feature_key(model, c, k)]
         for key in pr.FEATURE_KEYS:
-            assert fresh[key] == pytest.approx(ship[key], rel=1e-9), (model, key)
+            if isinstance(ship[key], list):  # per size: [size, amount, modules, first module] (mobilenet_v2's norms)
+                assert [[*e[:1], pytest.approx(e[1], rel=1e-9), *e[2:]] for e in ship[key]] == fresh[key], (model, key)
+            else:
+                assert fresh[key] == pytest.approx(ship[key], rel=1e-9), (model, key)
 
 
 # --------------------------------------------------------------------------- shipped coefficients

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from greenai import models, operators
 from greenai.operator_times import fused_kernels_on_meta, operator_recorder
+from greenai.paths import RAW_DIR
 from greenai.predict import model as pmodel
 from greenai.predict import runtime
 from greenai.predict.features import static_features
@@ -503,6 +505,65 @@ def test_a_kernel_larger_than_any_fitted_is_named_and_widens_the_low_end(monkeyp
     assert p.duration_low_s == pytest.approx(plain.duration_low_s / 1.25)
 
 
+def test_batch_norms_whose_floor_outweighs_every_fitted_models_are_named_and_widen_the_high_end(monkeypatch):
+    coeffs = runtime.load_coefficients()
+    fit, _ = pmodel.gpu_fit_for(coeffs, "NVIDIA H200")
+    duration_fit = fit["static"]["duration_s"]
+    fitted_share = pmodel.fitted_batch_norm_floor_share(fit, coeffs["features"])
+    feats = dict(coeffs["features"]["resnet18|1|10|224"])
+    plain_share = pmodel.batch_norm_floor_share(duration_fit, feats)
+    assert 0 < plain_share < fitted_share < 5
+    plain = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=256, gpu="h200")
+    assert not [n for n in plain.notes if n.startswith("batch norms")]
+    # the floor is linear in the values per channel: scale them until it is 150 % of the predicted time
+    feats["batch_norm_channel_values"] *= 1.5 / plain_share
+    feats["batch_norm_channels"] = [[1, 1e6, 4, "stages.0.mix (BatchNorm2d)"], [64, 1e6, 1, "w (BatchNorm2d)"]]
+    assert pmodel.batch_norm_floor_share(duration_fit, feats) == pytest.approx(1.5)
+    monkeypatch.setattr(runtime, "model_features", lambda *a, **k: (feats, "computed"))
+    p = runtime.predict_run("resnet18", "fashion_mnist", epochs=2, batch_size=256, gpu="h200")
+    note = next(n for n in p.notes if n.startswith("batch norms"))
+    assert "ran in stages.0.mix (BatchNorm2d) and 3 more over 1 channel; w (BatchNorm2d) over 64 channels:" in note
+    assert f"150% of the predicted time, more than in any fitted model (at most {fitted_share:.0%}" in note
+    assert note.endswith("high end x 2.50")
+    # the estimate and the low end stay; the high end grows by the factor (the feature entry alone changed)
+    assert p.energy_j == pytest.approx(plain.energy_j) and p.energy_low_j == pytest.approx(plain.energy_low_j)
+    assert p.energy_high_j == pytest.approx(plain.energy_high_j * 2.5)
+    assert p.duration_high_s == pytest.approx(plain.duration_high_s * 2.5)
+
+
+def _batch_norm_times(model: str, gpu: str):
+    """ns per value a channel holds of each forward and backward batch norm of a zoo model's recorded operator times
+    (batch 256, 1x224x224, 10 classes), by channels: the norms' input shapes from a pass on ``meta``, matched in
+    order (the backward's in reverse)."""
+    from greenai.analysis.operators import load_operator_times
+
+    ops = load_operator_times(RAW_DIR, gpu=gpu)
+    ops = ops[ops["model"] == model].sort_values("op_index")
+    with torch.device("meta"):
+        net = models.build_model(model, 1, 10)
+    shapes = []
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.register_forward_pre_hook(lambda _, inputs: shapes.append(tuple(inputs[0].shape)))
+    net.train()(torch.empty(256, 1, 224, 224, device="meta"))
+    rows = []
+    for name, order in (("cudnn_batch_norm", shapes), ("cudnn_batch_norm_backward", shapes[::-1])):
+        times = ops.loc[ops["name"] == name, "gpu_time_s"].to_numpy()
+        assert len(times) == len(order)
+        rows += [(name, s[1], t / (math.prod(s) / s[1]) * 1e9) for s, t in zip(order, times)]
+    return pd.DataFrame(rows, columns=["name", "channels", "ns_per_value"])
+
+
+def test_the_batch_norm_floor_is_the_recorded_time_per_value_of_norms_over_few_channels():
+    times = pd.concat([_batch_norm_times(m, "NVIDIA H200") for m in ("mobilenet_v2", "efficientnet_b0")])
+    few = times[times["channels"] <= 32].groupby("name")["ns_per_value"].median()
+    assert len(times[times["channels"] <= 32]) >= 20
+    assert few.sum() * 1e-9 == pytest.approx(pmodel.BATCH_NORM_CHANNEL_S, rel=0.1)
+    # well above the byte price there, and not below the floor wider: the floor is per channel, not per byte
+    wide = times[times["channels"] >= 512].groupby("name")["ns_per_value"].median()
+    assert (wide > few).all()
+
+
 def test_without_a_fitted_large_kernel_every_large_kernel_is_beyond_the_fit():
     feats = {"depthwise_large_kernels": [[81, 10.0, 1, "a (Conv2d)"], [961, 5.0, 1, "b (Conv2d)"]]}
     known = {"convnet|1|10|224": {"depthwise_large_kernels": []},
@@ -527,6 +588,52 @@ def test_the_large_kernel_trial_stands_in_for_conv_narrow_and_prices_the_taps_be
     # without a kernel beyond 7x7 the two forms of the narrow term agree
     small = regressors(static_features(_KernelNet([(5, 1, 1)]), (8, 16, 16)), n_samples=1000, batch_size=10)
     assert small["conv_narrow_7x7"] == small["conv_narrow"] and small["conv_depthwise_beyond_7x7"] == 0
+
+
+class _FewChannelNorms(nn.Module):
+    """RepMLPNet's pattern: a batch norm over 2 channels of the map reshaped to [4B, 2, H, W], then one over all 8
+    channels, a 1x1 convolution to 256 channels and a batch norm over them (no per-channel work beyond its bytes),
+    and a BatchNorm1d over 4 features of the pooled [B, 4] vector."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.pairs, self.all8, self.wide = nn.BatchNorm2d(2), nn.BatchNorm2d(8), nn.BatchNorm2d(256)
+        self.up = nn.Conv2d(8, 256, 1)
+        self.squeeze, self.flat = nn.Linear(256, 4), nn.BatchNorm1d(4)
+        self.head = nn.Linear(4, 10)
+
+    def forward(self, x):
+        y = self.conv(x)
+        b, c, h, w = y.shape
+        y = self.pairs(y.reshape(b * 4, 2, h, w)).reshape(b, c, h, w)
+        y = self.wide(self.up(self.all8(y)))
+        return self.head(self.flat(self.squeeze(y.mean((2, 3)))))
+
+
+def test_batch_norms_over_few_channels_count_their_values_per_channel_beyond_the_byte_price():
+    from greenai.predict.model import BATCH_NORM_WIDE_CHANNELS, regressors, trial_terms
+
+    f = static_features(_FewChannelNorms(), (1, 16, 16))
+    pixels, wide = 16 * 16, BATCH_NORM_WIDE_CHANNELS
+    # per sample, each channel of the 2-channel norm holds 4 x 256 values, of the 8-channel one 256, of the
+    # 4-feature BatchNorm1d 1; forward and backward each count them; the 256-channel norm counts nothing
+    expected = 2 * (4 * pixels * (1 - 2 / wide) + pixels * (1 - 8 / wide) + 1 * (1 - 4 / wide))
+    assert f["batch_norm_channel_values"] == pytest.approx(expected)
+    assert f["batch_norm_channels"] == [[2, 4 * pixels, 1, "pairs (BatchNorm2d)"], [4, 1.0, 1, "flat (BatchNorm1d)"],
+                                        [8, pixels, 1, "all8 (BatchNorm2d)"]]
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert x["batch_norm_channels"] == pytest.approx(1000 * expected)
+    # its trial keeps every candidate term and appends it; the large-kernel trial leaves it out
+    assert trial_terms(trial="batch_norm_channels")[-1] == "batch_norm_channels"
+    assert "conv_narrow" in trial_terms(trial="batch_norm_channels")
+    assert "batch_norm_channels" not in trial_terms(trial="large_kernels")
+    with pytest.raises(ValueError, match="unknown trial"):
+        trial_terms(trial="batch_norms")
+    # a network of wide batch norms only counts none
+    wide_only = static_features(nn.Sequential(nn.Conv2d(1, 128, 3), nn.BatchNorm2d(128), nn.Flatten(),
+                                              nn.Linear(128 * 6 * 6, 10)), (1, 8, 8))
+    assert wide_only["batch_norm_channel_values"] == 0 and wide_only["batch_norm_channels"] == []
 
 
 class _LinspacePositions(nn.Module):

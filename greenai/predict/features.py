@@ -19,7 +19,7 @@ from torch.utils.module_tracker import ModuleTracker
 
 from greenai.operator_times import fused_kernels_on_meta, operator_pricing, operator_recorder, sequential_launches
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
-from greenai.predict.model import IMAGE_SIZE, LARGE_DEPTHWISE_TAPS, feature_key, has_features
+from greenai.predict.model import BATCH_NORM_WIDE_CHANNELS, IMAGE_SIZE, LARGE_DEPTHWISE_TAPS, feature_key, has_features
 
 __all__ = ["static_features", "compute_model_features", "feature_table"]
 
@@ -84,6 +84,14 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         one ``[taps, macs_beyond, modules, first_module]`` per distinct number, fewest first: the
         forward MACs of their taps beyond 49 per sample [MAC] (their sum is
         ``macs_conv_depthwise_beyond_7x7``), how many modules ran them and the first one's.
+        ``batch_norm_channel_values``: the sum over batch norm operators, forward and backward, of the values each
+        channel holds (batch x pixels: one channel's mean and variance are reduced over them) x
+        ``max(0, 1 - C / BATCH_NORM_WIDE_CHANNELS)`` for ``C`` channels, per sample [value]: the work of a batch norm
+        over few channels beyond what its bytes price (:data:`~greenai.predict.model.BATCH_NORM_WIDE_CHANNELS`).
+        ``batch_norm_channels``: the batch norms over fewer than that many channels by their channels, one
+        ``[channels, values, modules, first_module]`` per distinct number, fewest first: the values each channel
+        holds per sample, summed over their forward operators [value], how many modules ran them and the first
+        one's.
 
         Recurrent layers are counted as cuDNN's fused kernel, attention as the GPU's
         fused kernel (:func:`greenai.operator_times.fused_kernels_on_meta`).
@@ -108,7 +116,7 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         net.train(was_training)
         net.zero_grad(set_to_none=True)
     per = {k: (counts[b2][k] - counts[b1][k]) / (b2 - b1) for k in counts[b1]
-           if k not in ("unpriced", "norms", "large_kernels")}
+           if k not in ("unpriced", "norms", "large_kernels", "batch_norms")}
     out = {
         "macs_conv_dense": per["fwd_conv_dense"],
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
@@ -133,6 +141,8 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
     out["unpriced_modules"] = counts[b1]["unpriced"]
     out["norm_axes"] = _per_size(counts[b1]["norms"], counts[b2]["norms"], b2 - b1)
     out["depthwise_large_kernels"] = _per_size(counts[b1]["large_kernels"], counts[b2]["large_kernels"], b2 - b1)
+    out["batch_norm_channel_values"] = per["fwd_batch_norm_floor"] + per["bwd_batch_norm_floor"]
+    out["batch_norm_channels"] = _per_size(counts[b1]["batch_norms"], counts[b2]["batch_norms"], b2 - b1)
     return out
 
 
@@ -207,10 +217,12 @@ def _count_step(net, input_shape, batch) -> dict:
             if func.overloadpacket is conv:
                 width = min(weight.shape[0] // groups, weight.shape[1] * taps)
         unpriced, values = operator_pricing(func) is None, _normalised_values(func, args)
+        channels = _batch_norm_channels(func, args)
         innermost = (max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n))
-                     if unpriced or values or large else None)
+                     if unpriced or values or large or channels else None)
         where = innermost if unpriced else None
-        return out, (width, taps, grouped_pointwise, sequential_launches(func, args), where, values, innermost)
+        return out, (width, taps, grouped_pointwise, sequential_launches(func, args), where, values, channels,
+                     innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
     with fused_kernels_on_meta(), tracker, mode:
@@ -221,12 +233,14 @@ def _count_step(net, input_shape, batch) -> dict:
     unpriced = {}
     norms = {}  # values normalised together -> [bytes moved, modules]
     large_kernels = {}  # taps of a depthwise kernel beyond 7x7 -> [its MACs beyond 49 taps, modules]
+    batch_norms = {}  # channels of a batch norm under BATCH_NORM_WIDE_CHANNELS -> [values per channel, modules]
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_depthwise_beyond": 0, "conv_grouped": 0,
-                  "conv_narrow": 0, "conv_narrow_beyond": 0, "matmul": 0, "fft": 0,
+                  "conv_narrow": 0, "conv_narrow_beyond": 0, "matmul": 0, "fft": 0, "batch_norm_floor": 0,
                   "bytes": 0, "kernels": 0, "recurrent_steps": 0,
                   **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced", "grouped_pointwise")}}
-        for name, kind, macs, read, written, width, taps, grouped_pointwise, launches, where, values, module in ops:
+        for (name, kind, macs, read, written, width, taps, grouped_pointwise, launches, where, values, channels,
+             module) in ops:
             counts["bytes"] += written
             counts["kernels"] += 1
             if name.startswith("_cudnn_rnn"):
@@ -252,6 +266,13 @@ def _count_step(net, input_shape, batch) -> dict:
             if where is not None:
                 counts["moved_unpriced"] += read + written
                 unpriced.setdefault(where, set()).add(name)
+            if channels:
+                c, per_channel = channels
+                counts["batch_norm_floor"] += per_channel * max(0.0, 1 - c / BATCH_NORM_WIDE_CHANNELS)
+                if phase == "fwd" and c < BATCH_NORM_WIDE_CHANNELS:
+                    entry = batch_norms.setdefault(c, [0, set()])
+                    entry[0] += per_channel
+                    entry[1].add(_module_label(names, module))
             if values:
                 entry = norms.setdefault(values, [0, set()])
                 entry[0] += read + written
@@ -261,6 +282,7 @@ def _count_step(net, input_shape, batch) -> dict:
     out["unpriced"] = [f"{_module_label(names, w)}: {', '.join(sorted(ops))}" for w, ops in sorted(unpriced.items())]
     out["norms"] = {v: (moved, modules) for v, (moved, modules) in norms.items()}
     out["large_kernels"] = {t: (macs, modules) for t, (macs, modules) in large_kernels.items()}
+    out["batch_norms"] = {c: (values, modules) for c, (values, modules) in batch_norms.items()}
     return out
 
 
@@ -277,6 +299,23 @@ def _normalised_values(func, args) -> int:
     if name == "native_group_norm_backward":  # grad_out, input, mean, rstd, weight, N, C, HxW, group
         return args[6] // args[8] * args[7]
     return 0
+
+
+#: batch norm operators (forward and backward) and the index of their input among the arguments
+_BATCH_NORM_INPUT = {"native_batch_norm": 0, "_native_batch_norm_legit": 0, "_native_batch_norm_legit_functional": 0,
+                     "_native_batch_norm_legit_no_training": 0, "cudnn_batch_norm": 0, "miopen_batch_norm": 0,
+                     "native_batch_norm_backward": 1, "cudnn_batch_norm_backward": 1,
+                     "miopen_batch_norm_backward": 1}
+
+
+def _batch_norm_channels(func, args) -> tuple:
+    """``(channels, values each channel holds)`` of a batch norm operator's input ``[N, C, ...]`` (forward or
+    backward: batch x pixels per channel); ``()`` for any other operator."""
+    at = _BATCH_NORM_INPUT.get(func.overloadpacket.__name__)
+    if at is None or len(args) <= at or not isinstance(args[at], torch.Tensor) or args[at].dim() < 2:
+        return ()
+    x = args[at]
+    return int(x.shape[1]), x.numel() / max(1, int(x.shape[1]))
 
 
 def _module_label(names: dict, tracked: str) -> str:

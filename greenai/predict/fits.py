@@ -29,7 +29,7 @@ _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t 
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
           "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "norm_rows": "J/(B/value)",
           "grouped_pointwise": "J/B", "conv_narrow_7x7": "J/element", "conv_depthwise_beyond_7x7": "J/MAC",
-          "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
+          "batch_norm_channels": "J/value", "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
     "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "
@@ -46,6 +46,8 @@ _DESCRIPTIONS = {
                        "by conv_depthwise_beyond_7x7 instead)",
     "conv_depthwise_beyond_7x7": "a MAC of a depthwise kernel beyond its first 7x7 taps per output, above conv's "
                                  "price (a large kernel reuses each input it loads over more taps)",
+    "batch_norm_channels": "a value one channel of a batch norm over few channels holds, x (1 - channels / 128), "
+                           "forward or backward: the per-channel reduction's cost above its bytes' price",
     "kernels": "an operator launched in a training step (forward + backward)",
     "recurrent": "a sequential time step of a recurrent layer (a small GEMM and gate kernels, latency-bound)",
     "samples": "a sample's fixed cost (input pipeline, resize, loss; independent of the model)",

@@ -16,8 +16,8 @@ from greenai.operators import BYTE_GROUPS
 __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES", "CANDIDATE_TERMS", "FEATURE_KEYS",
            "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
-           "narrow_norms", "large_kernels", "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes",
-           "LARGE_DEPTHWISE_TAPS"]
+           "narrow_norms", "large_kernels", "batch_norm_floor_share", "fitted_batch_norm_floor_share", "TRIALS",
+           "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes", "LARGE_DEPTHWISE_TAPS", "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -28,6 +28,16 @@ J_PER_KWH = 3.6e6
 #: a depthwise kernel of more taps than this (7 x 7) is large: RepLKNet's 31 x 31 ones cost less per MAC than the
 #: static model prices a depthwise MAC (set 10: +44 %)
 LARGE_DEPTHWISE_TAPS = 49
+#: a batch norm over fewer channels than this costs more than its bytes: the GPU reduces each channel's values
+#: (batch x pixels) in one pass, at least ~0.53 ns per value forward and ~1.4 ns backward on an H200 for any
+#: number of channels up to about 32, while a norm over many channels moves its bytes at ~0.6 ps/B
+#: (``op_times_h200``); the two meet at about 110 channels forward and 210 backward. RepMLPNet-B's norms over 1
+#: and 4 channels take 71 % of its H100 step (set 10: -43 %)
+BATCH_NORM_WIDE_CHANNELS = 128
+#: the least time a batch norm over few channels takes per value one channel holds, forward and backward together
+#: [s]: the medians over the H200's batch norms of at most 32 channels (``op_times_h200``: 0.53 ns forward, 1.4 ns
+#: backward; the H100's were alike): :func:`batch_norm_floor_share`
+BATCH_NORM_CHANNEL_S = 1.9e-9
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
     "conv": ("N x MACs of convolutions (dense, grouped, depthwise) per sample", "J/MAC"),
@@ -50,6 +60,9 @@ FEATURES: dict[str, tuple[str, str]] = {
     "conv_depthwise_beyond_7x7": ("N x MACs of depthwise convolutions beyond 7 x 7 taps per output per sample "
                                   "(a 31 x 31 kernel's MACs x (1 - 49 / 961)): their price beside conv's",
                                   "J/MAC"),
+    "batch_norm_channels": ("N x sum over batch norms (forward and backward) of the values each channel holds x "
+                            "max(0, 1 - C / 128) for C channels, per sample: a few-channel norm's per-channel work "
+                            "beyond its bytes' price", "J/value"),
     "kernels": ("steps x operators launched per training step (forward + backward)", "J/launch"),
     "recurrent": ("steps x sequential time steps of the recurrent layers per training step (time steps x layers x "
                   "directions, forward + backward)", "J/step"),
@@ -67,12 +80,17 @@ DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "
 #: fell 0.04 points, set 9's 2.9 points)
 CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "norm_rows",
                    "grouped_pointwise", "kernels", "recurrent", "samples", "param_updates")
-#: terms :func:`regressors` computes that no shipped fit holds: each is tried as a candidate (notebook 05 refits
-#: with :func:`trial_terms`, :func:`greenai.predict.validation.candidate_rule_table`) and joins
+#: terms :func:`regressors` computes that no shipped fit holds, by trial: each trial is tried as a candidate
+#: (notebook 05 refits with :func:`trial_terms`, :func:`greenai.predict.validation.candidate_rule_table`) and joins
 #: :data:`CANDIDATE_TERMS` only by that rule, fixed before its rows were measured, and before the next fresh set is
-#: chosen. The large-kernel pair was added after set 10 was predicted: ``conv_narrow_7x7`` stands in for
-#: ``conv_narrow`` (:data:`TRIAL_REPLACES`), ``conv_depthwise_beyond_7x7`` prices the taps it leaves out
-TRIAL_TERMS: tuple[str, ...] = ("conv_narrow_7x7", "conv_depthwise_beyond_7x7")
+#: chosen. Both were added after set 10 was predicted. ``large_kernels``: ``conv_narrow_7x7`` stands in for
+#: ``conv_narrow`` (:data:`TRIAL_REPLACES`), ``conv_depthwise_beyond_7x7`` prices the taps it leaves out;
+#: ``batch_norm_channels``: the per-channel work of batch norms over few channels
+#: (:data:`BATCH_NORM_WIDE_CHANNELS`)
+TRIALS: dict[str, tuple[str, ...]] = {"large_kernels": ("conv_narrow_7x7", "conv_depthwise_beyond_7x7"),
+                                      "batch_norm_channels": ("batch_norm_channels",)}
+#: every trial's terms
+TRIAL_TERMS: tuple[str, ...] = tuple(t for terms in TRIALS.values() for t in terms)
 #: candidate terms a trial term stands in for in :func:`trial_terms`
 TRIAL_REPLACES = {"conv_narrow_7x7": "conv_narrow"}
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
@@ -81,15 +99,18 @@ FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_depthwise_b
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
                 "bytes_conv_grouped_pointwise",
                 "kernels_forward", "kernels_backward", "recurrent_steps", "params", "macs", "norm_axes",
-                "depthwise_large_kernels")
+                "depthwise_large_kernels", "batch_norm_channel_values", "batch_norm_channels")
 
 
-def trial_terms(terms=CANDIDATE_TERMS) -> tuple[str, ...]:
-    """``terms`` with the :data:`TRIAL_TERMS` beside: each in place of the term it stands in for
-    (:data:`TRIAL_REPLACES`), the others appended."""
-    replaced = {old: new for new, old in TRIAL_REPLACES.items()}
+def trial_terms(terms=CANDIDATE_TERMS, trial: str | None = None) -> tuple[str, ...]:
+    """``terms`` with the terms of one of :data:`TRIALS` beside (``trial``; default every trial's): each in place of
+    the term it stands in for (:data:`TRIAL_REPLACES`), the others appended."""
+    if trial is not None and trial not in TRIALS:
+        raise ValueError(f"unknown trial {trial!r}; choose from {', '.join(TRIALS)}")
+    tried = TRIAL_TERMS if trial is None else TRIALS[trial]
+    replaced = {old: new for new, old in TRIAL_REPLACES.items() if new in tried}
     return (tuple(replaced.get(t, t) for t in terms)
-            + tuple(t for t in TRIAL_TERMS if t not in TRIAL_REPLACES and t not in terms))
+            + tuple(t for t in tried if t not in TRIAL_REPLACES and t not in terms))
 
 
 def has_features(entry) -> bool:
@@ -119,6 +140,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "grouped_pointwise": n * features["bytes_conv_grouped_pointwise"],
         "conv_narrow_7x7": n * (features["conv_narrow_elements"] - features["conv_narrow_beyond_7x7"]),
         "conv_depthwise_beyond_7x7": n * features["macs_conv_depthwise_beyond_7x7"],
+        "batch_norm_channels": n * features["batch_norm_channel_values"],
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "recurrent": steps * features["recurrent_steps"],
         "samples": n,
@@ -249,6 +271,25 @@ def large_kernels(feats: dict, known_features: dict, fitted_models) -> tuple[lis
              for a in f.get("depthwise_large_kernels") or ()]
     most = max(sizes) if sizes else None
     return [a for a in feats.get("depthwise_large_kernels") or () if most is None or a[0] > most], most
+
+
+def batch_norm_floor_share(duration_fit: dict, features: dict, batch_size: float = 256) -> float:
+    """The share of a model's predicted epoch time [1] that the least time of its batch norms over few channels
+    takes: the values their channels hold (half of ``batch_norm_channel_values``: the forward's) x
+    :data:`BATCH_NORM_CHANNEL_S`, over the estimate of ``duration_fit`` (a fit's ``static`` ``duration_s`` model)
+    at ``batch_size``; 0 where the estimate is not positive."""
+    n = 1000.0 * float(batch_size)  # the share does not depend on the epoch's length
+    estimate = predict_static(duration_fit, regressors(features, n, batch_size))[0]
+    floor_s = n * BATCH_NORM_CHANNEL_S * float(features.get("batch_norm_channel_values", 0.0)) / 2
+    return floor_s / estimate if estimate > 0 else 0.0
+
+
+def fitted_batch_norm_floor_share(fit: dict, known_features: dict) -> float:
+    """The largest :func:`batch_norm_floor_share` of the models of ``fit`` (a GPU's fit: ``models`` and ``static``)
+    over their feature entries in ``known_features`` (``model|channels|classes|size`` keys); 0 without one."""
+    fitted = set(fit["models"])
+    return max((batch_norm_floor_share(fit["static"]["duration_s"], f) for key, f in known_features.items()
+                if key.split("|", 1)[0] in fitted), default=0.0)
 
 
 def unpriced_widening(share: float) -> float:

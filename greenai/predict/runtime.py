@@ -18,9 +18,10 @@ from pathlib import Path
 from greenai import paths
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
-from greenai.predict.model import (DATASET_ALIASES, IMAGE_SIZE, J_PER_KWH, feature_key, gpu_fit_for, has_features,
-                                   large_kernels, narrow_norms, predict_static, predict_thesis, regressors,
-                                   scale_prediction, unpriced_widening)
+from greenai.predict.model import (BATCH_NORM_CHANNEL_S, BATCH_NORM_WIDE_CHANNELS, DATASET_ALIASES, IMAGE_SIZE,
+                                   J_PER_KWH, batch_norm_floor_share, feature_key, fitted_batch_norm_floor_share,
+                                   gpu_fit_for, has_features, large_kernels, narrow_norms, predict_static,
+                                   predict_thesis, regressors, scale_prediction, unpriced_widening)
 
 __all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
            "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction",
@@ -252,7 +253,11 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     widen the high ends by the same rule, ``s`` their share of the bytes. Depthwise kernels of more taps than any
     fitted model's beyond 7 x 7 (:func:`~greenai.predict.model.large_kernels`) are priced per MAC as the fit
     learned from smaller ones, which a large kernel can undercut: a note names them and the low ends are divided
-    by the same rule's factor, ``s`` the share of the MACs their taps beyond 49 do.
+    by the same rule's factor, ``s`` the share of the MACs their taps beyond 49 do. Batch norms over few channels
+    cost by the values a channel holds, which their bytes do not price: where their least time (values per channel
+    x :data:`~greenai.predict.model.BATCH_NORM_CHANNEL_S`) is a larger share of the predicted time than in any
+    fitted model (:func:`~greenai.predict.model.batch_norm_floor_share`), a note names them and the high ends
+    widen by the same rule, ``s`` that share.
     gpu : str, optional
         A GPU with coefficients (case-insensitive, a unique part of the name
         such as ``h200`` suffices); default the GPU with the most zoo rows. A
@@ -372,6 +377,21 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         notes.append(f"{what} ran in {where} ({share:.1%} of the MACs beyond 7x7 taps): each MAC priced as the fit "
                      f"learned from smaller kernels, which a large kernel can undercut (docs/prediction.md); the "
                      f"intervals' low end / {widen:.2f}")
+    floor_share = batch_norm_floor_share(static_fit["static"]["duration_s"], feats, batch_size)
+    fitted_share = fitted_batch_norm_floor_share(static_fit, coeffs["features"])
+    if floor_share > fitted_share:
+        widen = unpriced_widening(floor_share)
+        energy, duration = (energy[0], energy[1], energy[2] * widen), (duration[0], duration[1], duration[2] * widen)
+        most = sorted(feats["batch_norm_channels"], key=lambda a: -a[1] * (1 - a[0] / BATCH_NORM_WIDE_CHANNELS))[:2]
+        where = "; ".join(f"{a[3]}{f' and {a[2] - 1} more' if a[2] > 1 else ''} over {a[0]} channel"
+                          f"{'s' if a[0] > 1 else ''}" for a in most)
+        per_channel = any(t["name"] == "batch_norm_channels" for t in static_fit["static"]["energy_j"]["terms"])
+        how = ("priced by their values per channel at the price the fit learned" if per_channel
+               else "priced by their bytes, though each channel's values are reduced in one pass")
+        notes.append(f"batch norms over few channels ran in {where}: {how}; they take at least "
+                     f"{BATCH_NORM_CHANNEL_S * 1e9:.1f} ns a value a channel holds, {floor_share:.0%} of the "
+                     f"predicted time, more than in any fitted model (at most {fitted_share:.0%}; "
+                     f"docs/prediction.md); the intervals' high end x {widen:.2f}")
     if duration[0] * epochs > LONG_RUN_S:
         notes.append(f"{epochs:,} epochs take about {duration[0] * epochs / YEAR_S:,.3g} years at the predicted "
                      "pace: check --epochs")

@@ -26,7 +26,7 @@ from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
            "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
            "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
-           "prospective_table", "interval_rules_table"]
+           "prospective_table", "interval_rules_table", "NOTE_KINDS", "predict_command_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -618,3 +618,34 @@ def interval_rules_table(static_fit: dict):
         mean_log_width=("log_width", "mean")).reset_index()
     out["coverage_pct"] *= 100
     return out
+
+
+#: the rules by which :func:`greenai.predict.runtime.predict_run` widens an interval, by how its note starts
+NOTE_KINDS = {"operators the static model cannot price": "unpriced", "norms over fewer values": "narrow norms",
+              "layer or group norms": "narrow norms", "depthwise kernels": "large kernels",
+              "batch norms over few channels": "few-channel batch norms"}
+
+
+def predict_command_table(measured_j, gpu: str, dataset: str = "fashion_mnist", batch_size: int = 256):
+    """Each model as ``greenai predict --model M --gpu GPU --epochs 1`` predicts it, against its measured energy.
+
+    ``measured_j``: model name -> its measured energy per epoch [J] (on ``gpu``, ``dataset``, ``batch_size``).
+    One row per model: ``measured_j``, ``predicted_j``, ``low_j``, ``high_j`` (the 90 % interval
+    :func:`greenai.predict.runtime.predict_run` gives, its notes' widening included), ``error_pct``,
+    ``inside``, ``outside_pct`` (how far the measured energy lies outside the interval, relative to the end it
+    passed [%]) and ``notes``: the kinds of :data:`NOTE_KINDS` that widened it. The shipped coefficients predict.
+    """
+    import pandas as pd  # heavy: pandas
+
+    from greenai.predict.runtime import predict_run  # the command's own route (torch only for unshipped models)
+
+    rows = []
+    for model, measured in dict(measured_j).items():
+        p = predict_run(model, dataset, epochs=1, batch_size=batch_size, gpu=gpu)
+        outside = max(measured / p.energy_high_j - 1, 1 - measured / p.energy_low_j, 0.0) * 100
+        kinds = dict.fromkeys(kind for start, kind in NOTE_KINDS.items() if any(n.startswith(start) for n in p.notes))
+        rows.append(dict(model=model, measured_j=float(measured), predicted_j=p.energy_j, low_j=p.energy_low_j,
+                         high_j=p.energy_high_j, error_pct=(p.energy_j / measured - 1) * 100, inside=outside == 0,
+                         outside_pct=outside, notes=", ".join(kinds)))
+    return pd.DataFrame(rows, columns=["model", "measured_j", "predicted_j", "low_j", "high_j", "error_pct", "inside",
+                                       "outside_pct", "notes"])
