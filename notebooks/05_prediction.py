@@ -120,7 +120,8 @@ NOTEBOOK = "05_prediction"
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
 # `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
-# `synthetic_kernels` and, on an H200, `macs_h200` experiments; resumable, rows appended to `results/raw/`).
+# `synthetic_kernels`, `synthetic_batch_norms` and, on an H200, `macs_h200` experiments; resumable, rows
+# appended to `results/raw/`).
 
 # %%
 if MEASURE:
@@ -128,7 +129,7 @@ if MEASURE:
 
     names = ["synthetic", "synthetic_kinds", "heldout", "heldout2", "heldout3", "heldout4", "heldout5",
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
-             "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels"]
+             "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms"]
     names += ["macs_h200"] if "H200" in campaign.ex.make_environment().gpu_name else []
     for name in names:
         campaign.run_experiment(name, quick=QUICK)
@@ -573,7 +574,7 @@ else:
 # kernels, each of whose MACs the shipped model prices like a 3×3 kernel's. The static pass now
 # also counts, for every depthwise convolution of more than 49 taps (larger than 7×7), the MACs
 # its taps beyond the first 49 do per output (`macs_conv_depthwise_beyond_7x7`). A trial pair of
-# terms (`greenai.predict.model.TRIAL_TERMS`) prices those apart: `conv_narrow_7x7`, the
+# terms (`greenai.predict.model.TRIALS["large_kernels"]`) prices those apart: `conv_narrow_7x7`, the
 # narrow-work term without them, stands in for `conv_narrow`, and `conv_depthwise_beyond_7x7`
 # prices them above a convolution's MAC. As for every term, a coefficient that is not positive
 # drops it. The pair was written after set 10 was predicted, so on set 10 its reading is post
@@ -586,7 +587,7 @@ else:
 # %%
 large_kernel_share = {key.split("|")[0]: f["macs_conv_depthwise_beyond_7x7"] / f["macs_total"]
                       for key, f in features.items() if f["macs_conv_depthwise_beyond_7x7"] > 0}
-predictions_trial = pv.cross_validate(runs, features, terms=pr.trial_terms())
+predictions_trial = pv.cross_validate(runs, features, terms=pr.trial_terms(trial="large_kernels"))
 trial_ablation = ablation(predictions, heavy=set(large_kernel_share), with_=predictions_trial)
 save_table(trial_ablation, "prediction_large_kernel_trial")
 display(trial_ablation.round(2))  # noqa: F821
@@ -599,10 +600,10 @@ large_kernel_models = (pd.concat([p.assign(fit=label) for label, p in (("shipped
 large_kernel_models["beyond_share"] = large_kernel_models["model"].map(large_kernel_share)
 save_table(large_kernel_models, "prediction_large_kernel_models")
 display(large_kernel_models.round(3))  # noqa: F821
-trial_coeffs = pr.fit_coefficients(runs, features, terms=pr.trial_terms())
+trial_coeffs = pr.fit_coefficients(runs, features, terms=pr.trial_terms(trial="large_kernels"))
 print("the trial's terms in the H200 fit:",
       {t["name"]: {k: t[k] for k in ("coef", "ci_low", "ci_high", "unit")}
-       for t in trial_coeffs["fits"][H200]["static"]["energy_j"]["terms"] if t["name"] in pr.TRIAL_TERMS},
+       for t in trial_coeffs["fits"][H200]["static"]["energy_j"]["terms"] if t["name"] in pr.TRIALS["large_kernels"]},
       "dropped:", trial_coeffs["fits"][H200]["static"]["energy_j"]["dropped"])
 
 # %% [markdown]
@@ -626,7 +627,7 @@ print("the trial's terms in the H200 fit:",
 
 # %%
 kernel_routes, kernel_features, _ = pv.outside_rows_by_route("kpi_synthetic_kernels", coeffs, H200,
-                                                             pr.trial_terms())
+                                                             pr.trial_terms(trial="large_kernels"))
 if kernel_routes.empty:
     print("kpi_synthetic_kernels is not recorded: `python -m greenai campaign -e synthetic_kernels` on a GPU")
 else:
@@ -763,6 +764,136 @@ if set10_shares is not None:
 # the next feature to test, on rows measured for it.
 # RepLKNet-31T, predicted 44 % too high, spends 72 % in the backward of its depthwise
 # convolutions, the large kernels of the section above.
+
+# %% [markdown]
+# ## Batch norms over few channels: a trial term and a note
+# A batch norm reduces each channel's values (batch × pixels) to its mean and variance. Over
+# few channels that reduction, not the bytes, sets its time: on the H200 every batch norm of at
+# most 32 channels takes about 0.53 ns forward and 1.4 ns backward per value a channel holds,
+# whatever the channels (the zoo's recorded operator times; `tests/test_predict_features.py`
+# checks the constant `BATCH_NORM_CHANNEL_S` against them), while a norm over hundreds of
+# channels moves its bytes at about 0.6 ps/B. The static pass now counts, per batch norm, its
+# channels and the values each holds, and `batch_norm_channel_values` sums the values per
+# channel × `max(0, 1 − C/128)`: the work beyond the byte price, zero from 128 channels on. A
+# trial term, `batch_norm_channels` (`greenai.predict.model.TRIALS`), prices it. It was written
+# after set 10 was predicted, so on set 10 its reading is post hoc, and it joins the fit only by
+# the candidate rule. The first table: the trial fit (`with`) against the shipped one on the same
+# splits; `heavy`: the models with a batch norm over at most four channels. The second: set 10's
+# models and every fitted model with such a norm, one by one (`fewest`: the fewest channels of
+# any of its batch norms).
+
+# %%
+fewest_bn_channels = {key.split("|")[0]: min(a[0] for a in f["batch_norm_channels"])
+                      for key, f in features.items() if f["batch_norm_channels"]}
+BN_TRIAL = pr.trial_terms(trial="batch_norm_channels")
+predictions_bn = pv.cross_validate(runs, features, terms=BN_TRIAL)
+few_bn_models = {m for m, c in fewest_bn_channels.items() if c <= 4}
+bn_ablation = ablation(predictions, heavy=few_bn_models, with_=predictions_bn)
+save_table(bn_ablation, "prediction_batch_norm_trial")
+display(bn_ablation.round(2))  # noqa: F821
+fresh_models = set(predictions.loc[predictions["split"] == FRESH_TEST, "model"])
+bn_models = (pd.concat([p.assign(fit=label) for label, p in (("shipped", predictions), ("trial", predictions_bn))])
+             .query("predictor == 'static_features' and split in @KERNEL_SPLITS "
+                    "and (model in @few_bn_models or (split == @FRESH_TEST and model in @fresh_models))")
+             .groupby(["split", "model", "fit"])["error_pct"].mean().unstack("fit").reset_index())
+bn_models["fewest"] = bn_models["model"].map(fewest_bn_channels)
+bn_models = bn_models.sort_values(["split", "fewest"], na_position="last")
+save_table(bn_models, "prediction_batch_norm_models")
+display(bn_models.round(3))  # noqa: F821
+bn_coeffs = pr.fit_coefficients(runs, features, terms=BN_TRIAL)
+print("the trial's term in the H200 fit:",
+      {t["name"]: {k: t[k] for k in ("coef", "ci_low", "ci_high", "unit")}
+       for t in bn_coeffs["fits"][H200]["static"]["energy_j"]["terms"] if t["name"] == "batch_norm_channels"},
+      "dropped:", bn_coeffs["fits"][H200]["static"]["energy_j"]["dropped"])
+
+# %% [markdown]
+# **What the trial says: RepMLPNet's miss is its batch norms.** Fitted on today's rows, the term
+# costs 0.15 µJ per value (95 % CI 0.08–0.23 µJ). RepMLPNet goes from 43 % too low to 3 % too
+# high. Set 10 goes from 14.9 % to 11.8 %, its worst model from 43.6 % to 37.1 % (RepLKNet,
+# whose large kernels the term does not touch), and 13 of 16 inside instead of 12. CBAM-ResNet-50,
+# whose spatial attention normalises one channel over small maps, moves from +9 % to +11 %.
+# The family-left-out MAPE falls 0.25 points (9.0 % to 8.7 %) and the left-out synthetic
+# architectures' 0.27 points. The zoo's leave-one-model-out MAPE on the H200 rises 1.2 points
+# (5.7 % to 7.0 %), so the term moves the zoo fit. ESPNetv2, the one left-out family with a batch
+# norm over a single channel, moves from +30 % to +32 %. By the candidate rule the family-left-out
+# MAPE may rise at most 0.5 points and the fresh set's must fall, so the term passes, post hoc:
+# it was written after set 10 was predicted. It joins the fit when the next set is chosen. With
+# it, set 10 still misses all four targets.
+
+# %% [markdown]
+# **What `greenai predict` tells a user about set 10.** The validation above scores the
+# coefficients' intervals alone. `greenai predict` also names what the fit has not measured and
+# widens the interval for it: operators it cannot price, norms narrower than any fitted, depthwise
+# kernels larger than any fitted (the low end), and now batch norms over fewer channels than any
+# fitted model's, whose least time (their values per channel × `BATCH_NORM_CHANNEL_S`) widens the
+# high end by its share of the predicted time. Each model of set 10 as `greenai predict --model M
+# --gpu <its card> --epochs 1 --batch-size 256` predicts it, against its measured energy per
+# epoch: `outside_pct` how far outside the interval, `notes` which rules widened it.
+
+# %%
+fresh_runs = runs[(runs["csv"] == FRESH_CSV) & ~runs["anchor"]]
+fresh_cli = pv.predict_command_table(fresh_runs.groupby("model")["epoch_energy_j"].mean(), FRESH_GPU)
+save_table(fresh_cli.sort_values("error_pct"), "prediction_heldout10_predict_command")
+display(fresh_cli.sort_values("error_pct").round(2))  # noqa: F821
+print(f"{int(fresh_cli['inside'].sum())} of {len(fresh_cli)} inside; farthest outside "
+      f"{fresh_cli['outside_pct'].max():.1f} %; MAPE {fresh_cli['error_pct'].abs().mean():.1f} %")
+
+# %% [markdown]
+# **What a user of set 10 is told.** As `greenai predict` gives them, 14 of the 16 intervals hold
+# the measured energy (87.5 %; target ≥ 90 %). Of the two outside, SparseNet is the farthest, by
+# 8.1 % (target ≤ 10 %), and BAM-ResNet-50 is out by 0.8 %. The estimates are the shipped model's,
+# so the MAPE stays 14.9 %; the notes move only the interval. RepMLPNet's batch norms take at
+# least 289 % of its predicted time, against at most 98 % in any fitted model, so its high end is
+# multiplied by 3.89. Its interval, 30–186 kJ around 35 kJ, holds the 61 kJ measured: wide, and
+# it says why. RepLKNet's lowered low end (96 kJ) holds its 112 kJ. The validation table's 75 %
+# scores the coefficients' intervals without these notes. Both rules were written after set 10
+# was predicted, so this is post hoc too.
+
+# %% [markdown]
+# **Synthetic batch norms over few channels: a test nothing was fitted to.** The campaign's
+# `synthetic_batch_norms` (`synthetic_112` ... `_127`): 16 random architectures led by batch
+# norms over 1 to 32 channels of a reshaped map (a norm over groups of channels before a 1×1
+# convolution, and RepMLPNet's partition perceptron), specified and pinned (sha256) before any of
+# them ran, in no fit. Each is predicted three ways, as the synthetic norms and kernels above (the
+# third route: the H200's fit with the trial term, fitted on the same rows, times the card
+# factor), and as `greenai predict` predicts it on its card. `floor_share`: the least time of its
+# batch norms over few channels over its predicted time (the H200's fit; the fitted models reach
+# at most the share printed).
+
+# %%
+bn_routes, bn_features, _ = pv.outside_rows_by_route("kpi_synthetic_batch_norms", coeffs, H200, BN_TRIAL)
+if bn_routes.empty:
+    print("kpi_synthetic_batch_norms is not recorded: `python -m greenai campaign -e synthetic_batch_norms` on a GPU")
+else:
+    bn_route_summary = pv.validation_table(bn_routes)
+    save_table(bn_route_summary, "prediction_synthetic_batch_norms_routes")
+    display(bn_route_summary.round(1))  # noqa: F821
+    h200_duration_fit = coeffs["fits"][H200]["static"]["duration_s"]
+    bn_by_model = bn_routes.groupby(["model", "split"])["error_pct"].mean().unstack("split").reset_index()
+    bn_by_model.insert(1, "floor_share", [pr.batch_norm_floor_share(h200_duration_fit,
+                                                                    bn_features[pr.feature_key(m, 1, 10)])
+                                          for m in bn_by_model["model"]])
+    save_table(bn_by_model, "prediction_synthetic_batch_norms_by_model")
+    display(bn_by_model.sort_values("floor_share").round(3))  # noqa: F821
+    print("the most a fitted model's floor takes of its predicted time (H200):",
+          round(pr.fitted_batch_norm_floor_share(coeffs["fits"][H200], features), 3))
+    bn_rows = pr.load_runs(candidates=("kpi_synthetic_batch_norms",)).query("csv == 'kpi_synthetic_batch_norms'")
+    bn_cli = pv.predict_command_table(bn_rows.groupby("model")["epoch_energy_j"].mean(),
+                                      str(bn_rows["gpu_name"].iloc[0]))
+    save_table(bn_cli, "prediction_synthetic_batch_norms_predict_command")
+    print(f"greenai predict: {int(bn_cli['inside'].sum())} of {len(bn_cli)} inside; farthest outside "
+          f"{bn_cli['outside_pct'].max():.1f} %; MAPE {bn_cli['error_pct'].abs().mean():.1f} %")
+
+# %% [markdown]
+# **What the synthetic batch norms say.** The sixteen were measured on an H100, so no H200 fit
+# holds them. The H200's shipped model times the card factor predicts them 54.4 % too low, with
+# 3 of 16 inside; the H100's own zoo-only fit does no better (57.2 %). The trial's fit, which
+# never saw one of them, predicts them 21.6 % too low on average, with 15 of 16 inside: the term
+# prices most of what the shipped model misses. What remains is still too low: −34 % to −44 % for
+# five of them. `greenai predict` holds 15 of the 16 in its interval. The one outside, `synthetic_121`
+# (−38 %, 17.7 % outside), has a floor of 31 % of its predicted time. That is less than fitted
+# models reach, so it gets no note. The rows an H200 fit could learn from are the same draw on an
+# H200 (`synthetic_batch_norms_h200`), not measured yet.
 
 # %% [markdown]
 # ## Using it
