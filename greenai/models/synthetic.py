@@ -4,9 +4,8 @@ They teach :mod:`greenai.predict` what each kind of work costs (the zoo's featur
 alone cannot tell a grouped convolution, a channels-last MLP, an attention block or a LayerNorm apart). Each model
 draws, from its index as the random seed, a stem, 2-4 stages of one block kind each, widths, depths, an activation
 and a head; the draw is a plain dict (:func:`synthetic_spec`), so a row can always be traced back to its network.
-:data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from
-:data:`BLOCKS`; each later draw leads its first stage with kinds of its own and mixes them with :data:`BLOCKS`
-later: :data:`KINDS_NAMES` (``_48`` ... ``_63``) with :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear
+:data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from :data:`BLOCKS`; each later draw leads its first
+stage with kinds of its own and mixes them with :data:`BLOCKS` later: :data:`KINDS_NAMES` (``_48`` ... ``_63``) with :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear
 attention, FFT, shift and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`),
 :data:`GROUPED_NAMES` (``_64`` ... ``_79``) with :data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups,
 ``k x k`` convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ... ``_95``) with :data:`NORM_KINDS` (layer

@@ -22,6 +22,7 @@ from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
 from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms,
                                    norm_row_bytes, predict_loglog, predict_static, predict_thesis, scale_prediction,
                                    unpriced_widening)
+from greenai.predict.runtime import predict_run
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
            "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
@@ -499,21 +500,23 @@ def _split_errors(predictions, split: str, gpu: str, label: str, keep=None) -> d
 
 
 def candidate_rule_table(predictions, candidate_predictions, fresh_split: str, gpu: str = "NVIDIA H200",
-                         tolerance_pct: float = 0.5):
+                         tolerance_pct: float = 0.5, fresh_gpu: str | None = None):
     """Whether candidate training rows (:data:`greenai.predict.build.CANDIDATE_CSVS`) pass their rule.
 
     ``predictions`` and ``candidate_predictions`` are :func:`cross_validate` without and with the candidate rows
-    fitted. One row per split (``leave_one_family_out``, ``fresh_split``) of the static-feature model on ``gpu``:
+    fitted. One row per split (``leave_one_family_out``, ``fresh_split``) of the static-feature model on ``gpu``
+    (the fresh split's on ``fresh_gpu``, default ``gpu``: a set measured on another card):
     ``mape_without_pct``, ``mape_with_pct``, ``change_pts``, the worst model's error and the coverage of each, and
     ``passes``: the family-left-out MAPE rises by at most ``tolerance_pct`` points, the fresh set's MAPE falls.
     """
     import pandas as pd  # heavy: pandas
 
     rows = []
-    for split, rule in (("leave_one_family_out", lambda d: d <= tolerance_pct), (fresh_split, lambda d: d < 0)):
+    for split, rule, card in (("leave_one_family_out", lambda d: d <= tolerance_pct, gpu),
+                              (fresh_split, lambda d: d < 0, fresh_gpu or gpu)):
         row = {"split": split}
         for label, p in (("without", predictions), ("with", candidate_predictions)):
-            row.update({k: v for k, v in _split_errors(p, split, gpu, label).items() if k != "models"})
+            row.update({k: v for k, v in _split_errors(p, split, card, label).items() if k != "models"})
         row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
         row["passes"] = bool(rule(row["change_pts"]))
         rows.append(row)
@@ -636,8 +639,6 @@ def predict_command_table(measured_j, gpu: str, dataset: str = "fashion_mnist", 
     passed [%]) and ``notes``: the kinds of :data:`NOTE_KINDS` that widened it. The shipped coefficients predict.
     """
     import pandas as pd  # heavy: pandas
-
-    from greenai.predict.runtime import predict_run  # the command's own route (torch only for unshipped models)
 
     rows = []
     for model, measured in dict(measured_j).items():
