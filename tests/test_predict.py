@@ -1004,6 +1004,13 @@ def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves(
     assert not worse.loc["leave_one_family_out", "passes"] and worse.loc["fresh", "passes"]
     same = pv.candidate_rule_table(base, base, "fresh").set_index("split")
     assert same.loc["leave_one_family_out", "passes"] and not same.loc["fresh", "passes"]
+    # a fresh set measured on another card is read on that card, the families on the fit's
+    h100 = "NVIDIA H100 80GB HBM3"
+    on_h100 = lambda p: p.assign(gpu_name=p["gpu_name"].where(p["split"] != "fresh", h100))  # noqa: E731
+    other = pv.candidate_rule_table(on_h100(base), on_h100(frame([11.0, -20.0, 3.0], [-30.0, 12.0])), "fresh",
+                                    fresh_gpu=h100).set_index("split")
+    assert other.loc["fresh", "mape_with_pct"] == pytest.approx(21.0) and other["passes"].all()
+    assert other.loc["leave_one_family_out", "change_pts"] == pytest.approx(1 / 3)
 
 
 def test_ablation_table_compares_a_fit_with_and_without_a_term_overall_and_on_the_heavy_models():
