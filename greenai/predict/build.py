@@ -50,8 +50,9 @@ HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_hel
                   "kpi_nearfamily3": "nearfamily3", "kpi_heldout10": "heldout10"}
 #: training rows recorded after the fresh set was predicted, to be tested as candidates before they may enter a fit
 #: (never fitted here; notebook 05 refits with them beside, post hoc), each under a rule fixed before they were
-#: measured; none now (the last, ``kpi_synthetic_grouped``, joined SYNTHETIC_CSVS when set 9 was chosen)
-CANDIDATE_CSVS: tuple[str, ...] = ()
+#: measured (the last, ``kpi_synthetic_grouped``, joined SYNTHETIC_CSVS when set 9 was chosen): the large-kernel
+#: and few-channel batch-norm draws repeated on an H200, the card of the widest fit, after set 10 was predicted
+CANDIDATE_CSVS: tuple[str, ...] = ("kpi_synthetic_kernels_h200", "kpi_synthetic_batch_norms_h200")
 #: a GPU needs this many distinct zoo models at default precision for its own static-feature fit
 MIN_MODELS_OWN_FIT = 8
 
