@@ -17,7 +17,8 @@ __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES",
            "has_features", "feature_key", "regressors", "leverage", "predict_static", "predict_thesis",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
            "narrow_norms", "large_kernels", "batch_norm_floor_share", "fitted_batch_norm_floor_share", "TRIALS",
-           "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes", "LARGE_DEPTHWISE_TAPS", "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S"]
+           "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes", "LARGE_DEPTHWISE_TAPS",
+           "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
