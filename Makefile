@@ -16,7 +16,7 @@ help: ## list the targets
 # note): the notebooks run, but the last digits of some outputs may differ from the committed ones.
 LOCK     := requirements.lock
 PLATFORM := $(shell $(PYTHON) -c 'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}-{sys.platform}-{platform.machine()}")')
-EXTRAS   := notebooks,dev,lightning,hf,timm,pytorchcv,vitpytorch,mmpretrain
+EXTRAS   := notebooks,dev,lightning,hf,timm,pytorchcv,vitpytorch,mmpretrain,monai
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv --clear $(VENV)
@@ -35,7 +35,7 @@ lock: ## re-resolve requirements.lock from pyproject.toml (needs the package ind
 	PYTHONPATH=.lock-tools $(PYTHON) -m uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(EXTRAS)),--extra $(e)) \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes -o $(LOCK)
 
-setup: $(STAMP) ## create .venv from requirements.lock and install greenai with the notebook, test, Lightning, Hugging Face, timm, pytorchcv, vit-pytorch and mmpretrain extras (their callbacks and models are tested)
+setup: $(STAMP) ## create .venv from requirements.lock and install greenai with the notebook, test, Lightning, Hugging Face, timm, pytorchcv, vit-pytorch, mmpretrain and MONAI extras (their callbacks and models are tested)
 
 test: $(STAMP) ## run the test suite (CPU; GPU tests are skipped)
 	$(PY) -m pytest -q

@@ -9,9 +9,9 @@ branches per Inception block, thesis 4.1.5). :func:`build_model` also builds eve
 other torchvision classification model by its torchvision name
 (:mod:`greenai.models.torchvision_models`), the random architectures ``synthetic_00`` ...
 ``synthetic_127`` (:mod:`greenai.models.synthetic`) and, with the package installed, ``timm:NAME``,
-``pytorchcv:NAME``, ``vitpytorch:NAME`` and ``mmpretrain:NAME`` (:mod:`~greenai.models.timm_models`,
+``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` and ``monai:NAME`` (:mod:`~greenai.models.timm_models`,
 :mod:`~greenai.models.pytorchcv_models`, :mod:`~greenai.models.vitpytorch_models`,
-:mod:`~greenai.models.mmpretrain_models`); without
+:mod:`~greenai.models.mmpretrain_models`, :mod:`~greenai.models.monai_models`); without
 it such a name raises :class:`SourceMissingError`. An unknown name raises :class:`UnknownModelError`.
 
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for CIFAR),
@@ -31,6 +31,7 @@ from torch import nn
 from . import alexnet as _alexnet
 from . import googlenet as _googlenet
 from . import mmpretrain_models as _mmp
+from . import monai_models as _monai
 from . import pytorchcv_models as _pcv
 from . import mobilenet as _mobilenet
 from . import resnet as _resnet
@@ -49,19 +50,19 @@ DEFAULT_IMAGE_SIZE: int = 224
 
 class UnknownModelError(ValueError):
     """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model, a
-    ``timm:``, a ``pytorchcv:``, a ``vitpytorch:`` nor an ``mmpretrain:`` model."""
+    ``timm:``, a ``pytorchcv:``, a ``vitpytorch:``, an ``mmpretrain:`` nor a ``monai:`` model."""
 
     def __init__(self, name: str) -> None:
         extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
         super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)}, "
                          f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}; "
-                         f"{_pcv.PYTORCHCV_HINT}; {_vp.VITPYTORCH_HINT}; {_mmp.MMPRETRAIN_HINT}")
+                         f"{_pcv.PYTORCHCV_HINT}; {_vp.VITPYTORCH_HINT}; {_mmp.MMPRETRAIN_HINT}; {_monai.MONAI_HINT}")
         self.name = name
 
 
 class SourceMissingError(UnknownModelError, ImportError):
-    """Raised for a ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME`` or ``mmpretrain:NAME`` model when that
-    package is not installed (the message says how to install it).
+    """Raised for a ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` or ``monai:NAME``
+    model when that package is not installed (the message says how to install it).
 
     An :class:`UnknownModelError` (the name cannot be built here), so every caller that reports unknown
     models reports this one too, and an :class:`ImportError`.
@@ -175,12 +176,20 @@ def _entry(name: str) -> _Entry:
             return _Entry(partial(_mmp.build_mmpretrain_model, key), _mmp.mmpretrain_family(key), key, 0,
                           "mmpretrain", f"mmpretrain.models.backbones.{config.cls}, random weights, planes of the "
                                         f"dataset, pooled, a linear layer to its classes: {config.description}")
+    if _monai.is_monai_name(key):
+        if not _monai.monai_available():
+            raise SourceMissingError(key, _monai.missing_message(key))
+        if _monai.is_monai_model(key):
+            config = _monai.CONFIGS[_monai.monai_name(key)]
+            return _Entry(partial(_monai.build_monai_model, key), _monai.monai_family(key), key, 0, "monai",
+                          f"monai.networks.nets.{config.cls} in 2-D, random weights, planes of the dataset, its "
+                          f"output pooled, a linear layer to its classes: {config.description}")
     raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models, any torchvision classification model, timm, pytorchcv, vit-pytorch or
-    mmpretrain model, random weights.
+    """Build one of the 20 models, any torchvision classification model, timm, pytorchcv, vit-pytorch, mmpretrain
+    or MONAI model, random weights.
 
     Parameters
     ----------
@@ -191,7 +200,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
         name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`),
         ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`), ``vitpytorch:NAME``
         for a named configuration of vit-pytorch (:mod:`greenai.models.vitpytorch_models`) or
-        ``mmpretrain:NAME`` for one of an mmpretrain backbone (:mod:`greenai.models.mmpretrain_models`).
+        ``mmpretrain:NAME`` for one of an mmpretrain backbone (:mod:`greenai.models.mmpretrain_models`) or
+        ``monai:NAME`` for one of a MONAI network (:mod:`greenai.models.monai_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -208,8 +218,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     UnknownModelError
         If ``name`` is none of these (the message lists valid names).
     SourceMissingError
-        If ``name`` is ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME`` or ``mmpretrain:NAME`` and that
-        package is not installed.
+        If ``name`` is ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` or
+        ``monai:NAME`` and that package is not installed.
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -231,13 +241,14 @@ def model_info(name: str) -> dict:
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
         multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
-        torchvision, timm, pytorchcv, vit-pytorch and mmpretrain models outside the zoo), ``block``
-        (kind of repeated block; ``torchvision``, ``timm``, ``pytorchcv``, ``vitpytorch`` or
-        ``mmpretrain`` outside the zoo) and ``description``. A ``timm:NAME``'s family is the timm module
+        torchvision, timm, pytorchcv, vit-pytorch, mmpretrain and MONAI models outside the zoo), ``block``
+        (kind of repeated block; ``torchvision``, ``timm``, ``pytorchcv``, ``vitpytorch``, ``mmpretrain`` or
+        ``monai`` outside the zoo) and ``description``. A ``timm:NAME``'s family is the timm module
         that defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
         pytorchcv module (``pytorchcv:hardnet68`` -> ``hardnet``), a ``vitpytorch:NAME``'s
         the vit_pytorch module of its class (``vitpytorch:cvt_13`` -> ``cvt``), an ``mmpretrain:NAME``'s
-        the mmpretrain module of its backbone (``mmpretrain:van_b0`` -> ``van``).
+        the mmpretrain module of its backbone (``mmpretrain:van_b0`` -> ``van``), a ``monai:NAME``'s the monai
+        module of its class (``monai:basic_unet`` -> ``basic_unet``).
     """
     entry = _entry(name)
     key = _key(name)

@@ -188,16 +188,18 @@ def model_features(model: str, dataset: str, image_size: int = IMAGE_SIZE, coeff
                                 ) from None
     try:
         models.model_info(name)
-    except models.SourceMissingError as exc:  # a timm:, pytorchcv:, vitpytorch: or mmpretrain: name without its package
+    except models.SourceMissingError as exc:  # a timm:, pytorchcv:, vitpytorch:, mmpretrain: or monai: name, no package
         raise UnknownModelError(str(exc)) from None
     except models.UnknownModelError:
         from greenai.models.mmpretrain_models import MMPRETRAIN_HINT  # heavy: torch (greenai.models)
+        from greenai.models.monai_models import MONAI_HINT  # heavy: torch (greenai.models)
         from greenai.models.pytorchcv_models import PYTORCHCV_HINT  # heavy: torch (greenai.models)
         from greenai.models.timm_models import TIMM_HINT  # heavy: torch (greenai.models)
         from greenai.models.vitpytorch_models import VITPYTORCH_HINT  # heavy: torch (greenai.models)
 
         raise UnknownModelError(f"unknown model {model!r}; known models: {', '.join(_known_model_names(coeffs))}; "
-                                f"{TIMM_HINT}; {PYTORCHCV_HINT}; {VITPYTORCH_HINT}; {MMPRETRAIN_HINT}") from None
+                                f"{TIMM_HINT}; {PYTORCHCV_HINT}; {VITPYTORCH_HINT}; {MMPRETRAIN_HINT}; {MONAI_HINT}"
+                                ) from None
     from greenai.predict.features import feature_table  # heavy: torch (the static pass on meta)
 
     feats = feature_table([(name, ds["channels"], ds["num_classes"], image_size)])[key]
