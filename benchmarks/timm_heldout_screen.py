@@ -1,8 +1,8 @@
-"""Choose the fourth to tenth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
-``HELDOUT10_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch, for set 10 mmpretrain first)
-by a stated rule (CPU).
+"""Choose the fourth to eleventh held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
+``HELDOUT11_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch, for set 10 mmpretrain first, for
+set 11 MONAI) by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9|10] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9|10|11] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -33,12 +33,15 @@ takes the first 16 that pass, in order:
    (a vit_pytorch module reimplementing a family torchvision, timm or an earlier set has); for set 10, whose
    candidates are named configurations of mmpretrain backbones (:data:`CANDIDATES10`; a family is the
    mmpretrain module of the backbone), then timm and pytorchcv models, also no family of set 9 or of the third
-   near-family set and no family of :data:`NEAR_COPIES10`;
+   near-family set and no family of :data:`NEAR_COPIES10`; for set 11, whose candidates are named 2-D
+   configurations of MONAI's networks (:data:`CANDIDATES11`, the order of
+   :data:`greenai.models.monai_models.CONFIGS`; a family is the monai.networks.nets module of the class), also no
+   family of set 10 and no family of :data:`NEAR_COPIES11`;
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC; for sets 5 to 9 the model must first build
+   10 classes) between 0.3 and 10 GMAC; for sets 5 to 11 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole screen of sets 5 to 9 runs with them blocked; that of set 10 with the first two, as
+   (the whole screen of sets 5 to 9 runs with them blocked; those of sets 10 and 11 with the first two, as
    mmpretrain's mmengine needs yaml);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
@@ -50,7 +53,8 @@ Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
 also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorch
-(``pip install 'greenai[vitpytorch]'``), for set 10 also mmpretrain (``pip install 'greenai[mmpretrain]'``).
+(``pip install 'greenai[vitpytorch]'``), for sets 10 and 11 also mmpretrain (``pip install 'greenai[mmpretrain]'``),
+for set 11 also MONAI (``pip install 'greenai[monai]'``).
 
 ``--nearfamily2`` and ``--nearfamily3`` screen a near-family set instead (:data:`CANDIDATES_NEAR2`,
 :data:`CANDIDATES_NEAR3`: variants of fitted families, one per family, through checks 2 to 4).
@@ -150,8 +154,18 @@ CANDIDATES10 = ("mmpretrain:van_b0", "mmpretrain:hornet_t", "mmpretrain:replknet
                 "pytorchcv:diaresnet50", "pytorchcv:pyramidnet101_a360", "pytorchcv:sparsenet121",
                 "pytorchcv:sharesnet50",
                 "pytorchcv:octresnet10_ad2", "pytorchcv:bagnet17", "pytorchcv:revnet110")
+#: set 11: after ten sets timm, pytorchcv, vit-pytorch and mmpretrain have few families left, so a fifth source, MONAI,
+#: whose networks (mostly 2-D/3-D segmentation and reconstruction encoder-decoders) have no classifiers of their own:
+#: one 2-D configuration per monai.networks.nets module that is no near copy (greenai.models.monai_models.CONFIGS, in
+#: this order, fixed before the screen was run: encoder-decoders and multi-scale designs least like anything fitted
+#: first, then those whose encoder resembles a fitted family, autoencoders, plain U-Nets, plain stacks last; the
+#: modules left out before the screen and why: the comment above CONFIGS and :data:`NEAR_COPIES11`)
+CANDIDATES11 = ("monai:basic_unetplusplus", "monai:quicknat", "monai:highresnet", "monai:restormer",
+                "monai:attentionunet", "monai:regunet", "monai:unetr", "monai:swin_unetr", "monai:mednext",
+                "monai:segresnet", "monai:ahnet", "monai:autoencoderkl", "monai:vqvae", "monai:autoencoder",
+                "monai:basic_unet", "monai:unet", "monai:dynunet", "monai:classifier", "monai:patchgan_discriminator")
 CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8, 9: CANDIDATES9,
-              10: CANDIDATES10}
+              10: CANDIDATES10, 11: CANDIDATES11}
 #: the second near-family set (``--nearfamily2``): one canonical ImageNet model of each pytorchcv module of
 #: :data:`NEAR_COPIES8` whose copied family is fitted (the zoo, torchvision or sets 4 to 7), in this order, fixed
 #: before the screen ran; the first 12 that pass checks 2 to 4 (one per module) are taken
@@ -232,6 +246,19 @@ NEAR_COPIES10 = {"riformer": "timm metaformer (set 4's PoolFormer with an identi
                  "shufflenet": "pytorchcv menet (set 8, ShuffleNet's blocks)",
                  "airnext": "pytorchcv airnet (a set-10 candidate, with grouped convolutions)",
                  "diapreresnet": "pytorchcv diaresnet (a set-10 candidate, pre-activation)"}
+#: monai modules that reimplement, or only vary, a family the zoo, torchvision, an earlier source or a set-11 candidate
+#: has (family -> what it copies), excluded from set 11 (and not among its candidates)
+NEAR_COPIES11 = {"densenet": "torchvision's densenet", "senet": "timm senet (set 6)",
+                 "efficientnet": "torchvision's efficientnet", "resnet": "torchvision's resnet",
+                 "vit": "torchvision's vit",
+                 "vitautoenc": "torchvision's vit (a ViT, then two transposed convolutions)",
+                 "navit": "torchvision's vit (packed images of varying size, attention pooling)",
+                 "torchvision_fc": "torchvision's models (a torchvision classifier with a new head)",
+                 "milmodel": "torchvision's resnet (a ResNet-50 encoder and attention pooling over instances)",
+                 "flexible_unet": "torchvision's efficientnet / resnet (their encoders and a light U-Net decoder)",
+                 "segresnet_ds": "monai segresnet (a set-11 candidate, reimplemented with deep supervision)",
+                 "varautoencoder": "monai autoencoder (a set-11 candidate, a dense latent bottleneck added)",
+                 "regressor": "monai classifier (a set-11 candidate: Classifier is a Regressor)"}
 #: packages an install of timm alone (--no-deps) lacks: unimportable during the screens of sets 5 to 7
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
@@ -319,7 +346,7 @@ def main(argv=None) -> int:
     if args.nearfamily3:
         return _near(CANDIDATES_NEAR3, WANTED_NEAR3, "NEARFAMILY3_MODELS", args.all)
     if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
-        for mod in BARE_MISSING if args.heldout_set < 10 else BARE_MISSING[:2]:  # set 10: mmengine needs yaml
+        for mod in BARE_MISSING if args.heldout_set < 10 else BARE_MISSING[:2]:  # sets 10, 11: mmengine needs yaml
             sys.modules[mod] = None
     try:
         import timm
@@ -379,6 +406,15 @@ def main(argv=None) -> int:
             if not mmpretrain_available():
                 print("timm_heldout_screen: set 10 needs mmpretrain: pip install 'greenai[mmpretrain]'",
                       file=sys.stderr)
+                return 2
+        if args.heldout_set >= 11:
+            from greenai.models.monai_models import monai_available
+            from greenai.models.sets import HELDOUT10_MODELS
+
+            excluded.update({model_info(m)["family"]: f"taken by set 10 ({m})" for m in HELDOUT10_MODELS})
+            excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES11.items()})
+            if not monai_available():
+                print("timm_heldout_screen: set 11 needs monai: pip install 'greenai[monai]'", file=sys.stderr)
                 return 2
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken = _walk(CANDIDATES[args.heldout_set], WANTED, args.all, zoo_and_tv=zoo_and_tv, excluded=excluded,

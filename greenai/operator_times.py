@@ -44,8 +44,9 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
 
-    MACs: a convolution's output elements x its weight's per-output work (backward: once
-    for grad input, once for grad weight); a matrix product's output elements x its inner
+    MACs: a convolution's output elements x its weight's per-output work, a transposed
+    convolution's input elements x its weight's per-input work (backward: once for grad
+    input, once for grad weight); a matrix product's output elements x its inner
     dimension; attention ``2 x B x H x L x S x E`` (QK^T and AV; backward twice that);
     cuDNN's fused recurrent layer (kind ``matmul``) its time steps x batch (the tokens) x
     the elements of its weight matrices, i.e. per layer and direction ``T x B x gates x H x
@@ -91,13 +92,16 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
             name = packet.__name__ if hasattr(packet, "__name__") else str(packet).split(".")[-1]
             kind, macs = "other", 0
             if packet is aten.convolution:
-                weight, groups = args[1], args[8]
+                weight, transposed, groups = args[1], args[6], args[8]
                 kind = conv_kind(weight, groups)
-                macs = outs[0].numel() * weight.shape[1] * math.prod(weight.shape[2:])
+                # each output element of a convolution, each input element of a transposed one (whose weight is
+                # [C_in, C_out / groups, ...]), meets weight.shape[1] x taps weights
+                macs = (args[0] if transposed else outs[0]).numel() * weight.shape[1] * math.prod(weight.shape[2:])
             elif packet is aten.convolution_backward:
-                grad_out, weight, groups, mask = args[0], args[2], args[9], args[10]
+                grad_out, inp, weight, transposed, groups, mask = args[0], args[1], args[2], args[7], args[9], args[10]
                 kind = conv_kind(weight, groups)
-                macs = (int(mask[0]) + int(mask[1])) * grad_out.numel() * weight.shape[1] * math.prod(weight.shape[2:])
+                macs = ((int(mask[0]) + int(mask[1])) * (inp if transposed else grad_out).numel() * weight.shape[1]
+                        * math.prod(weight.shape[2:]))
             elif packet in matmuls:
                 a = args[1] if packet in (aten.addmm, aten.baddbmm) else args[0]
                 kind, macs = "matmul", outs[0].numel() * a.shape[-1]

@@ -553,14 +553,21 @@ def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_has_a
     exp = registry.EXPERIMENTS["heldout7"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT7_MODELS)
     # set 8 was chosen after set 7 was measured: set 7 joined the fit, after the sets measured before it
-    assert exp.csv == "kpi_heldout7" and FORMER_HELDOUT_CSVS[-5:-2] == ("kpi_heldout7", "kpi_heldout8",
-                                                                        "kpi_nearfamily2") and exp.csv in FIT_CSVS
+    assert exp.csv == "kpi_heldout7" and _from(FORMER_HELDOUT_CSVS, exp.csv, 3) == ("kpi_heldout7", "kpi_heldout8",
+                                                                                   "kpi_nearfamily2")
+    assert exp.csv in FIT_CSVS
     assert exp.csv not in HELDOUT_CSVS
     assert len(sets.HELDOUT7_MODELS) == 16 and all(m.startswith("timm:") for m in sets.HELDOUT7_MODELS)
     families = [model_info(m)["family"] for m in sets.HELDOUT7_MODELS]
     before = list(sets.HELDOUT_SETS)[:list(sets.HELDOUT_SETS).index("heldout7")]
     earlier = {model_info(m)["family"] for name in before for m in sets.HELDOUT_SETS[name] if m.startswith("timm:")}
     assert len(set(families)) == 16 and not set(families) & earlier
+
+
+def _from(seq, first, n):
+    """The ``n`` entries of ``seq`` from ``first`` on (the order sets were measured in, wherever later ones go)."""
+    i = list(seq).index(first)
+    return seq[i:i + n]
 
 
 def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earlier_set_or_fitted_row_has():
@@ -572,7 +579,8 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     # fresh once, fitted since set 9 was chosen
     assert exp.csv == "kpi_heldout8" and exp.csv in FORMER_HELDOUT_CSVS and exp.csv not in HELDOUT_CSVS
     assert "heldout8" in registry.DEFAULT_EXPERIMENTS
-    assert list(sets.HELDOUT_SETS)[-5:] == ["heldout8", "nearfamily2", "heldout9", "nearfamily3", "heldout10"]
+    assert _from(list(sets.HELDOUT_SETS), "heldout8", 6) == ["heldout8", "nearfamily2", "heldout9", "nearfamily3",
+                                                            "heldout10", "heldout11"]
     assert len(sets.HELDOUT8_MODELS) == 16
     assert all(m.startswith(("timm:", "pytorchcv:")) for m in sets.HELDOUT8_MODELS)
     squash = lambda f: f.replace("_", "")  # noqa: E731 - pytorchcv's inceptionv4 is timm's inception_v4
@@ -596,11 +604,13 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT9_MODELS)
     assert exp.csv == "kpi_heldout9" and exp.quick_model in sets.HELDOUT9_MODELS
     # fresh once, fitted since set 10 was chosen, after the sets measured before it
-    assert FORMER_HELDOUT_CSVS[-4:] == ("kpi_heldout8", "kpi_nearfamily2", "kpi_heldout9", "kpi_nearfamily3")
+    assert _from(FORMER_HELDOUT_CSVS, "kpi_heldout8", 4) == ("kpi_heldout8", "kpi_nearfamily2", "kpi_heldout9",
+                                                            "kpi_nearfamily3")
     assert exp.csv in FIT_CSVS and exp.csv not in HELDOUT_CSVS
     # measured after nearfamily2, the last set measured
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("nearfamily2") + 1] == "heldout9" and list(sets.HELDOUT_SETS)[-3] == "heldout9"
+    assert order[order.index("nearfamily2") + 1] == "heldout9"
+    assert _from(list(sets.HELDOUT_SETS), "nearfamily2", 2) == ["nearfamily2", "heldout9"]
     assert len(sets.HELDOUT9_MODELS) == 16 and all(m.startswith("vitpytorch:") for m in sets.HELDOUT9_MODELS)
     # the screen's rule: the first 16 of its set-9 candidates that pass, in its order, one per vit_pytorch module
     screen = _heldout_screen()
@@ -621,17 +631,20 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
 def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_earlier_set_or_fitted_row_has():
     from greenai.models import model_info
     from greenai.models.mmpretrain_models import CONFIGS
-    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+    from greenai.predict.build import FIT_CSVS, FORMER_HELDOUT_CSVS, HELDOUT_CSVS
 
     for source in ("mmpretrain", "timm", "pytorchcv"):
         pytest.importorskip(source)
     exp = registry.EXPERIMENTS["heldout10"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT10_MODELS)
     assert exp.csv == "kpi_heldout10" and exp.quick_model in sets.HELDOUT10_MODELS
-    # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured
-    assert exp.csv == HELDOUT_CSVS[0] and len(HELDOUT_CSVS) == 1 and exp.csv not in FIT_CSVS
+    # fresh once; since set 11 was chosen its repeat on an H200 is fitted, after the sets measured before it (the
+    # H100's rows enter no fit: that card's fit is the zoo's)
+    assert _from(FORMER_HELDOUT_CSVS, "kpi_nearfamily3", 2) == ("kpi_nearfamily3", "kpi_heldout10_h200")
+    assert exp.csv not in FIT_CSVS and exp.csv not in HELDOUT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("synthetic_norms") + 1] == "heldout10" and list(sets.HELDOUT_SETS)[-1] == "heldout10"
+    assert order[order.index("synthetic_norms") + 1] == "heldout10"
+    assert _from(list(sets.HELDOUT_SETS), "nearfamily3", 2) == ["nearfamily3", "heldout10"]
     # the screen's rule: the first 16 of its set-10 candidates that pass, in its order, mmpretrain's configurations
     # first, one per family
     screen = _heldout_screen()
@@ -648,6 +661,48 @@ def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_ear
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
         if csv.stem not in ("kpi_heldout10", "kpi_heldout10_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT10_MODELS), \
+                csv.name
+
+
+def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no_earlier_set_has():
+    import importlib
+
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.monai_models import CONFIGS
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
+
+    for source in ("monai", "mmpretrain", "timm", "pytorchcv", "vit_pytorch"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["heldout11"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT11_MODELS)
+    assert exp.csv == "kpi_heldout11" and exp.quick_model in sets.HELDOUT11_MODELS
+    # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured
+    assert exp.csv == HELDOUT_CSVS[0] and len(HELDOUT_CSVS) == 1 and exp.csv not in FIT_CSVS
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("synthetic_batch_norms") + 1] == "heldout11" and list(sets.HELDOUT_SETS)[-1] == "heldout11"
+    # the screen's rule: its set-11 candidates are MONAI's configurations, in their order, one per monai module, and
+    # the set is the first 16 that pass, in that order
+    screen = _heldout_screen()
+    assert list(screen.CANDIDATES[11]) == [f"monai:{n}" for n in CONFIGS]
+    assert sets.HELDOUT11_MODELS == screen.CANDIDATES[11][:16]
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [squash(model_info(m)["family"]) for m in screen.CANDIDATES[11]]
+    assert len(set(families)) == len(families)
+    # none is a family of the zoo, torchvision, an earlier set or a near copy (the near copies are monai modules)
+    zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
+    assert not any(has_torchvision_counterpart(f, zoo_and_tv) for f in families)
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout11"
+               for m in models}
+    near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10, **screen.NEAR_COPIES11}
+    assert not set(families) & (earlier | {squash(f) for f in near_copies})
+    for module in screen.NEAR_COPIES11:
+        importlib.import_module(f"monai.networks.nets.{module}")
+    # none of them was measured before
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_heldout11" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT11_MODELS), \
                 csv.name
 
 
@@ -686,7 +741,8 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
     # fresh once, fitted since set 10 was chosen
     assert exp.csv == "kpi_nearfamily3" and exp.csv in FIT_CSVS and exp.csv not in HELDOUT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("heldout9") + 1] == "nearfamily3" and list(sets.HELDOUT_SETS)[-2] == "nearfamily3"
+    assert order[order.index("heldout9") + 1] == "nearfamily3"
+    assert _from(list(sets.HELDOUT_SETS), "heldout9", 2) == ["heldout9", "nearfamily3"]
     # the screen's rule: the first 12 of its candidates that pass, in its order, one per family
     screen = _heldout_screen()
     assert [c for c in screen.CANDIDATES_NEAR3 if c in sets.NEARFAMILY3_MODELS] == list(sets.NEARFAMILY3_MODELS)

@@ -29,7 +29,8 @@ _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t 
 _UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
           "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "norm_rows": "J/(B/value)",
           "grouped_pointwise": "J/B", "conv_narrow_7x7": "J/element", "conv_depthwise_beyond_7x7": "J/MAC",
-          "batch_norm_channels": "J/value", "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample", "param_updates": "J/parameter update"}
+          "batch_norm_channels": "J/value", "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample",
+          "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
     "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "

@@ -76,24 +76,24 @@ UNPRICED_MIN_WIDEN = 1.10
 #: dataset name aliases (as :func:`greenai.data.dataset_spec` reads them; no torch here)
 DATASET_ALIASES = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10",
                     "cifar_100": "cifar100"}
-#: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES` but :data:`TRIAL_TERMS`);
-#: ``norm_rows`` was a trial term until set 10 was chosen (it passed its rule: with it the leave-one-family-out MAPE
-#: fell 0.04 points, set 9's 2.9 points)
-CANDIDATE_TERMS = ("conv", "conv_narrow", "matmul", "bytes_elementwise", "bytes_norm", "bytes_other", "norm_rows",
-                   "grouped_pointwise", "kernels", "recurrent", "samples", "param_updates")
+#: candidate terms of the static-feature model, in order (the keys of :data:`FEATURES` but ``conv_narrow``, which
+#: ``conv_narrow_7x7`` replaced, and :data:`TRIAL_TERMS`). Each joined by a rule fixed before its rows were measured
+#: and before the next fresh set was chosen: ``norm_rows`` when set 10 was (with it the leave-one-family-out MAPE
+#: fell 0.04 points, set 9's 2.9 points); the large-kernel pair (``conv_narrow_7x7`` in ``conv_narrow``'s place,
+#: ``conv_depthwise_beyond_7x7`` beside) and ``batch_norm_channels`` when set 11 was (with both and the H200 draws
+#: that exercise them the leave-one-family-out MAPE fell 0.2 points, set 10's 4.3 points, post hoc)
+CANDIDATE_TERMS = ("conv", "conv_narrow_7x7", "conv_depthwise_beyond_7x7", "matmul", "bytes_elementwise",
+                   "bytes_norm", "bytes_other", "norm_rows", "grouped_pointwise", "batch_norm_channels", "kernels",
+                   "recurrent", "samples", "param_updates")
 #: terms :func:`regressors` computes that no shipped fit holds, by trial: each trial is tried as a candidate
 #: (notebook 05 refits with :func:`trial_terms`, :func:`greenai.predict.validation.candidate_rule_table`) and joins
 #: :data:`CANDIDATE_TERMS` only by that rule, fixed before its rows were measured, and before the next fresh set is
-#: chosen. Both were added after set 10 was predicted. ``large_kernels``: ``conv_narrow_7x7`` stands in for
-#: ``conv_narrow`` (:data:`TRIAL_REPLACES`), ``conv_depthwise_beyond_7x7`` prices the taps it leaves out;
-#: ``batch_norm_channels``: the per-channel work of batch norms over few channels
-#: (:data:`BATCH_NORM_WIDE_CHANNELS`)
-TRIALS: dict[str, tuple[str, ...]] = {"large_kernels": ("conv_narrow_7x7", "conv_depthwise_beyond_7x7"),
-                                      "batch_norm_channels": ("batch_norm_channels",)}
+#: chosen. None is open: the last two (``large_kernels``, ``batch_norm_channels``) joined when set 11 was chosen
+TRIALS: dict[str, tuple[str, ...]] = {}
 #: every trial's terms
 TRIAL_TERMS: tuple[str, ...] = tuple(t for terms in TRIALS.values() for t in terms)
 #: candidate terms a trial term stands in for in :func:`trial_terms`
-TRIAL_REPLACES = {"conv_narrow_7x7": "conv_narrow"}
+TRIAL_REPLACES: dict[str, str] = {}
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_depthwise_beyond_7x7", "macs_conv_grouped",
                 "conv_narrow_elements", "conv_narrow_beyond_7x7", "macs_matmul",
@@ -107,8 +107,9 @@ def trial_terms(terms=CANDIDATE_TERMS, trial: str | None = None) -> tuple[str, .
     """``terms`` with the terms of one of :data:`TRIALS` beside (``trial``; default every trial's): each in place of
     the term it stands in for (:data:`TRIAL_REPLACES`), the others appended."""
     if trial is not None and trial not in TRIALS:
-        raise ValueError(f"unknown trial {trial!r}; choose from {', '.join(TRIALS)}")
-    tried = TRIAL_TERMS if trial is None else TRIALS[trial]
+        raise ValueError(f"unknown trial {trial!r}; "
+                         + (f"choose from {', '.join(TRIALS)}" if TRIALS else "no trial is open"))
+    tried = tuple(t for ts in TRIALS.values() for t in ts) if trial is None else TRIALS[trial]
     replaced = {old: new for new, old in TRIAL_REPLACES.items() if new in tried}
     return (tuple(replaced.get(t, t) for t in terms)
             + tuple(t for t in tried if t not in TRIAL_REPLACES and t not in terms))

@@ -1,0 +1,50 @@
+"""benchmarks/step_memory.py on the CPU: a row per model, out of memory recorded as such, rows kept across runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from greenai import paths
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("step_memory", paths.REPO_ROOT / "benchmarks" / "step_memory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_step_that_does_not_fit_is_recorded_and_the_rows_of_earlier_runs_are_kept(tmp_path, monkeypatch):
+    script = _script()
+    assert script.main(["--device", "cpu", "--batch", "2", "--models", "resnet18", "--out-dir", str(tmp_path)]) == 0
+
+    def step(name, batch, image_size, device):
+        if name == "vgg11":
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return 1.5
+
+    monkeypatch.setattr(script, "step_peak_gib", step)
+    assert script.main(["--device", "cpu", "--batch", "2", "--models", "vgg11", "alexnet",
+                        "--out-dir", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "step_memory.csv")
+    assert table["model"].tolist() == ["resnet18", "vgg11", "alexnet"]
+    assert table["outcome"].tolist() == ["fits", "out of memory", "fits"]
+    assert table["peak_gib"].isna().tolist() == [False, True, False] and (table["batch_size"] == 2).all()
+    meta = json.loads((tmp_path / "step_memory.meta.json").read_text())
+    assert meta["campaign"] == "step_memory" and len(meta["runs"]) == 2
+
+
+def test_a_cpu_run_without_an_out_dir_and_bad_sizes_are_refused(tmp_path, capsys):
+    script = _script()
+    for argv, message in ((["--device", "cpu", "--models", "resnet18"], "does not write the record"),
+                          (["--device", "cpu", "--models", "resnet18", "--batch", "0", "--out-dir", str(tmp_path)],
+                           "must be positive")):
+        with pytest.raises(SystemExit) as exc:
+            script.main(argv)
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
