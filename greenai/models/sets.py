@@ -432,10 +432,10 @@ HELDOUT10_MODELS = ("mmpretrain:van_b0", "mmpretrain:hornet_t", "mmpretrain:repl
 #: monai:basic_unet                basic_unet            3.873
 #: monai:unet                      unet                  2.995
 #: ==============================  ====================  ==========
-HELDOUT11_MODELS = ("monai:basic_unetplusplus", "monai:quicknat", "monai:highresnet", "monai:restormer",
-                    "monai:attentionunet", "monai:regunet", "monai:unetr", "monai:swin_unetr", "monai:mednext",
-                    "monai:segresnet", "monai:ahnet", "monai:autoencoderkl", "monai:vqvae", "monai:autoencoder",
-                    "monai:basic_unet", "monai:unet")
+HELDOUT11_MODELS = ("monai:basic_unetplusplus", "monai:quicknat", "monai:highresnet", "monai:attentionunet",
+                    "monai:regunet", "monai:unetr", "monai:swin_unetr", "monai:segresnet", "monai:ahnet",
+                    "monai:autoencoderkl", "monai:vqvae", "monai:autoencoder", "monai:basic_unet", "monai:unet",
+                    "monai:dynunet", "monai:classifier")
 
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
