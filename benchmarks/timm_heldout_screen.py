@@ -47,7 +47,9 @@ takes the first 16 that pass, in order:
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
 4. one training step on the CPU at batch 2, 1x224x224 (forward, cross-entropy,
-   backward) gives finite logits of shape ``[2, 10]`` and finite gradients.
+   backward) gives finite logits of shape ``[2, 10]`` and finite gradients;
+5. (set 11, on the GPU, before measuring: ``benchmarks/step_memory.py``) one training step at
+   batch 256 fits the card; the set is the first 16 candidates that pass all five.
 
 Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
