@@ -58,8 +58,10 @@ also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorc
 (``pip install 'greenai[vitpytorch]'``), for sets 10 and 11 also mmpretrain (``pip install 'greenai[mmpretrain]'``),
 for set 11 also MONAI (``pip install 'greenai[monai]'``).
 
-``--nearfamily2`` and ``--nearfamily3`` screen a near-family set instead (:data:`CANDIDATES_NEAR2`,
-:data:`CANDIDATES_NEAR3`: variants of fitted families, one per family, through checks 2 to 4).
+``--nearfamily2``, ``--nearfamily3`` or ``--nearfamily4`` (with or without ``--all``) screens a near-family set
+instead (:data:`CANDIDATES_NEAR2`, :data:`CANDIDATES_NEAR3`, :data:`CANDIDATES_NEAR4`: variants of fitted families,
+one per family, through checks 2 to 4, the first 12 that pass); the fourth, whose candidates include mmpretrain's,
+with huggingface_hub and safetensors unimportable (mmengine needs yaml), as sets 10 and 11, the others with all three.
 """
 
 from __future__ import annotations
@@ -191,6 +193,21 @@ CANDIDATES_NEAR3 = ("pytorchcv:igcv3_w3d4", "pytorchcv:menet228_12x1_g3", "pytor
                     "pytorchcv:ibn_densenet169", "pytorchcv:resnesta101", "pytorchcv:darknet_ref",
                     "pytorchcv:preresnet101", "pytorchcv:ibn_resnext101_32x4d")
 WANTED_NEAR3 = 12
+#: the fourth near-family set (``--nearfamily4``), fixed before the screen ran: one unmeasured size / depth / width
+#: variant per family the fit has (set 11's MONAI families excluded), no family an earlier near-family set varied,
+#: families with one fitted model, most recently fitted first (set 10's in its order, then set 9's, ...); in each
+#: family the configuration closest in forward MACs (thop, 1x224x224) to the fitted one (the larger if two tie), of
+#: the source's own models, for mmpretrain and vit-pytorch a published size added to their CONFIGS (mmpretrain's
+#: arch names, RepMLPNet-T224, CvT-21, CrossFormer-S, ScalableViT-S). Set 10's PyramidNet has no unmeasured ImageNet
+#: variant; HorNet's ``-gf`` archs (global filters) and pytorchcv's ``b`` / ``bc`` ResNets (another stride or block)
+#: are no size variants. The first 12 that pass checks 2 to 4 (one per family) are taken
+CANDIDATES_NEAR4 = ("mmpretrain:van_b1", "mmpretrain:hornet_s", "mmpretrain:replknet_31b", "mmpretrain:repmlpnet_t",
+                    "mmpretrain:conformer_s", "mmpretrain:hivit_s", "mmpretrain:vig_s", "mmpretrain:revvit_t",
+                    "timm:lcnetv2_small", "pytorchcv:airnet50_1x64d_r16", "pytorchcv:bam_resnet34",
+                    "pytorchcv:cbam_resnet34", "pytorchcv:diaresnet34", "pytorchcv:sparsenet169",
+                    "pytorchcv:sharesnet34",
+                    "vitpytorch:cvt_21", "vitpytorch:crossformer_s", "vitpytorch:scalablevit_s_full")
+WANTED_NEAR4 = 12
 #: timm families equivalent to torchvision's ViT, excluded from sets 5 to 7
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
 #: further timm families of plain ViTs (relative positions, SAM's encoder, NaFlex, the ViT encoders of
@@ -342,11 +359,15 @@ def main(argv=None) -> int:
                         help="screen the second near-family set (CANDIDATES_NEAR2) instead of a held-out set")
     parser.add_argument("--nearfamily3", action="store_true",
                         help="screen the third near-family set (CANDIDATES_NEAR3) instead of a held-out set")
+    parser.add_argument("--nearfamily4", action="store_true",
+                        help="screen the fourth near-family set (CANDIDATES_NEAR4) instead of a held-out set")
     args = parser.parse_args(argv)
     if args.nearfamily2:
         return _near(CANDIDATES_NEAR2, WANTED_NEAR2, "NEARFAMILY2_MODELS", args.all)
     if args.nearfamily3:
         return _near(CANDIDATES_NEAR3, WANTED_NEAR3, "NEARFAMILY3_MODELS", args.all)
+    if args.nearfamily4:  # mmpretrain's mmengine needs yaml, as in the screens of sets 10 and 11
+        return _near(CANDIDATES_NEAR4, WANTED_NEAR4, "NEARFAMILY4_MODELS", args.all, blocked=BARE_MISSING[:2])
     if args.heldout_set >= 5:  # as with timm installed alone: none of timm's optional packages
         for mod in BARE_MISSING if args.heldout_set < 10 else BARE_MISSING[:2]:  # sets 10, 11: mmengine needs yaml
             sys.modules[mod] = None
@@ -445,18 +466,28 @@ def _walk(candidates, wanted: int, check_all: bool, **checks) -> list[tuple[str,
     return taken
 
 
-def _near(candidates: tuple[str, ...], wanted: int, tuple_name: str, check_all: bool) -> int:
-    """A near-family set: ``candidates`` through checks 2 to 4, one model per module, the first ``wanted``."""
-    for mod in BARE_MISSING:
+def _near(candidates: tuple[str, ...], wanted: int, tuple_name: str, check_all: bool,
+          blocked: tuple[str, ...] = BARE_MISSING) -> int:
+    """A near-family set: ``candidates`` through checks 2 to 4, one model per module, the first ``wanted``
+    (``blocked``: the packages unimportable during the screen)."""
+    for mod in blocked:
         sys.modules[mod] = None
     import torch
 
+    from greenai.models.mmpretrain_models import mmpretrain_available
     from greenai.models.pytorchcv_models import pytorchcv_available
+    from greenai.models.timm_models import timm_available
+    from greenai.models.vitpytorch_models import vitpytorch_available
 
-    if not pytorchcv_available():
-        print("timm_heldout_screen: a near-family set needs pytorchcv: pip install 'greenai[pytorchcv]'",
-              file=sys.stderr)
-        return 2
+    sources = {"timm": ("timm", timm_available), "pytorchcv": ("pytorchcv", pytorchcv_available),
+               "vitpytorch": ("vit-pytorch", vitpytorch_available),
+               "mmpretrain": ("mmpretrain", mmpretrain_available)}
+    for prefix in dict.fromkeys(n.split(":")[0] for n in candidates if ":" in n):
+        package, available = sources[prefix]
+        if not available():
+            print(f"timm_heldout_screen: {tuple_name} needs {package}: pip install 'greenai[{prefix}]'",
+                  file=sys.stderr)
+            return 2
     torch.set_num_threads(2)
     taken = _walk(candidates, wanted, check_all, zoo_and_tv=set(), excluded=None, build_first=True)
     print(f"{tuple_name} = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")

@@ -115,6 +115,7 @@ import pandas as pd
 
 from greenai import claims, paths
 from greenai import predict as pr
+from greenai.predict import prospective as pp
 from greenai.predict import validation as pv
 from greenai.figures import ch4, save_figure, use_style
 from greenai.tables import save_table
@@ -237,17 +238,25 @@ validation = pv.validation_table(predictions)
 save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
-(FRESH_CSV,) = pr.HELDOUT_CSVS  # the fresh set of new families
-FRESH = pr.HELDOUT_SPLITS[FRESH_CSV]
-FRESH_MEASURED = FRESH in set(validation["split"])
+FRESH_CSV, NEAR_CSV = pr.HELDOUT_CSVS  # the fresh set of new families, the fresh near-family set
+FRESH, NEAR = pr.HELDOUT_SPLITS[FRESH_CSV], pr.HELDOUT_SPLITS[NEAR_CSV]
 H200 = "NVIDIA H200"
-# the model's test: on rows measured on an H200 its own fit, on another card the H200's fit times the card factor
-FRESH_ON_H200 = bool(((validation["split"] == FRESH) & (validation["gpu_name"] == H200)).any())
-FRESH_TEST = FRESH if FRESH_ON_H200 or not FRESH_MEASURED else f"{FRESH}_via_widest_fit"
-FRESH_GPU = (str(validation.loc[validation["split"] == FRESH, "gpu_name"].iloc[0]) if FRESH_MEASURED else H200)
-if not FRESH_MEASURED:
-    print(f"no rows of {FRESH} yet (results/raw/{FRESH_CSV}.csv): measure them on a GPU with "
-          f"`python -m greenai campaign -e {FRESH}`")
+
+
+def test_split(split):
+    """``(test, gpu)``: on rows measured on an H200 its own fit, on another card the H200's fit x the card factor."""
+    measured = split in set(validation["split"])
+    if not measured:
+        print(f"no rows of {split} yet (results/raw/kpi_{split}.csv): measure them on a GPU with "
+              f"`python -m greenai campaign -e {split}`")
+        return split, H200
+    on_h200 = bool(((validation["split"] == split) & (validation["gpu_name"] == H200)).any())
+    gpu = str(validation.loc[validation["split"] == split, "gpu_name"].iloc[0])
+    return (split if on_h200 else f"{split}_via_widest_fit"), (H200 if on_h200 else gpu)
+
+
+FRESH_TEST, FRESH_GPU = test_split(FRESH)
+NEAR_TEST, NEAR_GPU = test_split(NEAR)
 
 # %% [markdown]
 # ## The targets on the fresh set
@@ -747,13 +756,57 @@ for gpu, figure_name in LEVERAGE_FIGURES.items():
               f"each family left out: q = {static_energy.get('q_unseen_lofo', float('nan')):.4f}")
 
 # %%
-prospective_runs, prospective = pv.prospective_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
+prospective_runs, prospective = pp.prospective_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
 save_table(prospective_runs, "prediction_prospective_runs")
 save_table(prospective, "prediction_prospective")
 display(prospective.round(2))  # noqa: F821
-interval_rules = pv.interval_rules_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
+interval_rules = pp.interval_rules_table(coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"])
 save_table(interval_rules, "prediction_interval_rules")
 display(interval_rules.round(2))  # noqa: F821
+
+# %% [markdown]
+# ## Family offsets: a variant errs as its fitted relatives do
+# A near-family model (a new size of a family the fit has) is mispredicted much as that family's fitted models are:
+# met by the rows before it, the error of each near-family model follows the mean error of its family's fitted
+# models (they correlate at about 0.76 over the 47 such models of the earlier sets). Each fit therefore carries a
+# family offset per lineage (`greenai.predict.fits.family_offsets`): the fitted models' mean log error, shrunken as
+# a random effect by how much lineages differ (`tau`) against how much models within one differ (`sigma`), and
+# a model of that lineage outside the fit is predicted times `exp(offset)`. A lineage is a family, or the family it
+# reimplements (`pr.FAMILY_ROOTS`: pytorchcv's IBN and SE ResNets are ResNets and SE-Nets). A model of a new family
+# is not moved: the fresh sets and each family left out are predicted as before. The rule has no parameter tuned on
+# the sets; it was adopted after the three near-family sets had been met (post hoc), and the fourth near-family set
+# (`kpi_nearfamily4`), chosen and frozen with it, is its test. The tables: the largest offsets of the H200's fit,
+# each earlier set met by the rows before it with and without offsets, and the cross-validation without them.
+
+# %%
+h200_energy = coeffs["fits"]["NVIDIA H200"]["static"]["energy_j"]
+without_offsets = pr.fit_coefficients(runs, features, offsets=False)
+family_offsets, offset_prospective = pp.family_offset_table(
+    h200_energy, without_offsets["fits"]["NVIDIA H200"]["static"]["energy_j"])
+save_table(family_offsets, "prediction_family_offsets")
+save_table(offset_prospective, "prediction_family_offset_prospective")
+print(f"H200: tau = {h200_energy['family_tau']:.3f}, sigma = {h200_energy['family_sigma']:.3f} (natural log), "
+      f"{len(family_offsets)} lineages")
+display(family_offsets.head(12).round(3))  # noqa: F821
+display(offset_prospective.round(2))  # noqa: F821
+
+# %%
+predictions_without_offsets = pv.cross_validate(runs, features, offsets=False)
+offset_ablation = pd.concat([ablation(predictions_without_offsets),
+                             pv.ablation_table(predictions, predictions_without_offsets, [NEAR_TEST], gpu=NEAR_GPU)],
+                            ignore_index=True)
+save_table(offset_ablation, "prediction_family_offset_ablation")
+display(offset_ablation.round(2))  # noqa: F821
+
+# %% [markdown]
+# **The fourth near-family set**, each model with its lineage, the factor its offset multiplies it by, and its error
+# with and without the offsets (its test: on its card, through the H200's model times the card factor where it was
+# measured on another card). Target: MAPE <= 5 %.
+
+# %%
+near_by_model = pp.family_offset_by_model(predictions, predictions_without_offsets, NEAR_TEST, coeffs)
+save_table(near_by_model, "prediction_nearfamily4_by_model")
+display(near_by_model.round(3))  # noqa: F821
 
 # %%
 save_figure(ch4.fig_prediction_predicted_vs_measured(predictions), "fig_prediction_predicted_vs_measured")
@@ -1078,19 +1131,25 @@ claims.record(NOTEBOOK, [
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH_TEST, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
+    _heldout_claim("nearfamily4_mape_static", NEAR_TEST, "the fourth near-family set",
+                   "12 new variants of fitted families, measured after the coefficients (family offsets among them) "
+                   f"were frozen, on an {NEAR_GPU}"
+                   + ("" if NEAR_TEST == NEAR else ", predicted by the H200's model x the card factor")
+                   + "; target: MAPE <= 5 %"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "
-                       "measured before them (MAPE; target <= 5 %)", 5.0),
+                       "measured before them with today's terms and family offsets (MAPE; target <= 5 %)", 5.0),
     _prospective_claim("nearfamily2_mape_static", "nearfamily2",
                        "static-feature model on pytorchcv variants of fitted families (the second near-family set), "
-                       "met by a fit of the rows measured before them with today's terms (MAPE; target <= 5 %)", 5.0),
+                       "met by a fit of the rows measured before them with today's terms and family offsets (MAPE; "
+                       "target <= 5 %)", 5.0),
     _prospective_claim("heldout8_mape_static", "heldout8",
                        "static-feature model on set 8, met by a fit of the rows measured before it with today's terms "
                        "(MAPE; target <= 8 %)", 8.0),
     _prospective_claim("nearfamily3_mape_static", "nearfamily3",
                        "static-feature model on pytorchcv and timm variants of fitted families (the third near-family "
-                       "set), met by a fit of the rows measured before them with today's terms (MAPE; target <= 5 %)",
-                       5.0),
+                       "set), met by a fit of the rows measured before them with today's terms and family offsets "
+                       "(MAPE; target <= 5 %)", 5.0),
     _prospective_claim("heldout9_mape_static", "heldout9",
                        "static-feature model on set 9, met by a fit of the rows measured before it with today's terms "
                        "(MAPE; target <= 8 %)", 8.0),

@@ -615,7 +615,8 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     # the screen's rule: the first 16 of its set-9 candidates that pass, in its order, one per vit_pytorch module
     screen = _heldout_screen()
     assert [c for c in screen.CANDIDATES[9] if c in sets.HELDOUT9_MODELS] == list(sets.HELDOUT9_MODELS)
-    assert list(screen.CANDIDATES[9]) == [f"vitpytorch:{n}" for n in CONFIGS]
+    assert list(screen.CANDIDATES[9]) == [f"vitpytorch:{n}" for n in CONFIGS
+                                          if f"vitpytorch:{n}" not in screen.CANDIDATES_NEAR4]
     squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
     families = [squash(model_info(m)["family"]) for m in sets.HELDOUT9_MODELS]
     earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout9"
@@ -649,11 +650,12 @@ def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_ear
     # first, one per family
     screen = _heldout_screen()
     assert [c for c in screen.CANDIDATES[10] if c in sets.HELDOUT10_MODELS] == list(sets.HELDOUT10_MODELS)
-    assert list(screen.CANDIDATES[10][:len(CONFIGS)]) == [f"mmpretrain:{n}" for n in CONFIGS]
+    set10 = [f"mmpretrain:{n}" for n in CONFIGS if f"mmpretrain:{n}" not in screen.CANDIDATES_NEAR4]
+    assert list(screen.CANDIDATES[10][:len(set10)]) == set10
     squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
     families = [squash(model_info(m)["family"]) for m in sets.HELDOUT10_MODELS]
-    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout10"
-               for m in models}
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items()
+               if name not in ("heldout10", "nearfamily4") for m in models}  # nearfamily4 varies its families
     assert len(set(families)) == 16 and not set(families) & earlier
     near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10}
     assert not set(families) & {squash(f) for f in near_copies}
@@ -678,10 +680,12 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
     exp = registry.EXPERIMENTS["heldout11"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT11_MODELS)
     assert exp.csv == "kpi_heldout11" and exp.quick_model in sets.HELDOUT11_MODELS
-    # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured
-    assert exp.csv == HELDOUT_CSVS[0] and len(HELDOUT_CSVS) == 1 and exp.csv not in FIT_CSVS
+    # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured (the fourth near-family
+    # set, chosen after it, may be held out beside it)
+    assert exp.csv == HELDOUT_CSVS[0] and set(HELDOUT_CSVS) <= {exp.csv, "kpi_nearfamily4"} and exp.csv not in FIT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
-    assert order[order.index("synthetic_batch_norms") + 1] == "heldout11" and list(sets.HELDOUT_SETS)[-1] == "heldout11"
+    assert order[order.index("synthetic_batch_norms") + 1] == "heldout11"
+    assert _from(list(sets.HELDOUT_SETS), "heldout10", 2) == ["heldout10", "heldout11"]
     # the screen's rule: its set-11 candidates are MONAI's configurations, in their order, one per monai module, and
     # the set is the first 16 that pass, in that order
     screen = _heldout_screen()
@@ -762,6 +766,49 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
         if csv.stem != "kpi_nearfamily3" and "model" in pd.read_csv(csv, nrows=0).columns:
             measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
             assert not measured & set(sets.NEARFAMILY3_MODELS), csv.name
+
+
+def test_nearfamily4_is_its_anchors_then_twelve_unmeasured_size_variants_of_families_fitted_once():
+    from greenai.macs import count_model
+    from greenai.models import model_info
+
+    for source in ("mmpretrain", "pytorchcv", "timm", "vit_pytorch"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["nearfamily4"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY4_MODELS)
+    assert exp.csv == "kpi_nearfamily4" and exp.quick_model in sets.NEARFAMILY4_MODELS
+    # measured after set 11
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("heldout11") + 1] == "nearfamily4"
+    assert _from(list(sets.HELDOUT_SETS), "heldout11", 2) == ["heldout11", "nearfamily4"]
+    # the screen's rule: the first 12 of its candidates that pass, in its order, one per family
+    screen = _heldout_screen()
+    assert [c for c in screen.CANDIDATES_NEAR4 if c in sets.NEARFAMILY4_MODELS] == list(sets.NEARFAMILY4_MODELS)
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [squash(model_info(m)["family"]) for m in screen.CANDIDATES_NEAR4]
+    assert len(sets.NEARFAMILY4_MODELS) == 12 and len(set(families)) == len(families)
+    # each candidate's family has exactly one fitted model (sets 1-10, the near-family sets; not set 11), in the
+    # order the sets were fitted, most recent first, and no earlier near-family set varied it
+    fitted_sets = [n for n in sets.HELDOUT_SETS if n not in ("heldout11", "nearfamily4")]
+    fitted: dict[str, list] = {}
+    for name in fitted_sets:
+        for m in sets.HELDOUT_SETS[name]:
+            fitted.setdefault(squash(model_info(m)["family"]), []).append((name, m))
+    assert all(len(fitted[f]) == 1 for f in families)
+    ranks = [fitted_sets.index(fitted[f][0][0]) for f in families]
+    assert ranks == sorted(ranks, reverse=True)
+    near = {squash(model_info(m)["family"]) for n in ("nearfamily", "nearfamily2", "nearfamily3")
+            for m in sets.HELDOUT_SETS[n]}
+    assert not set(families) & near
+    # the set: a different configuration of each family, within the screen's MAC range
+    for m, f in zip(sets.NEARFAMILY4_MODELS, (squash(model_info(m)["family"]) for m in sets.NEARFAMILY4_MODELS)):
+        (_, base), = fitted[f]
+        assert m != base and 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
+    # none of the candidates was measured before
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
+        if csv.stem != "kpi_nearfamily4" and "model" in pd.read_csv(csv, nrows=0).columns:
+            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+            assert not measured & set(screen.CANDIDATES_NEAR4), csv.name
 
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):

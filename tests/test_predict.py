@@ -17,6 +17,7 @@ import pytest
 
 from greenai import cli, paths
 from greenai import predict as pr
+from greenai.predict import prospective as pp
 from greenai.predict import validation as pv
 from greenai.models.sets import HELDOUT5_MODELS, HELDOUT7_MODELS, HELDOUT11_MODELS
 from greenai.paths import RAW_DIR, REPO_ROOT
@@ -168,6 +169,82 @@ def test_unseen_scores_leave_a_whole_group_out():
     assert by_family["m0"][0] == pytest.approx(math.log(y[0] / pr.predict_static(without_family, rows[0])[0]))
     assert by_model["m0"][0] == pytest.approx(math.log(y[0] / pr.predict_static(without_m0, rows[0])[0]))
     assert by_family["m0"][0] != pytest.approx(by_model["m0"][0])
+
+
+def _lineage_runs(rng, lineage_sizes, tau=0.15, sigma=0.04, runs_per_model=3, effects=None):
+    """Generated runs of models in lineages: each lineage multiplies the energy of :data:`TRUE` by
+    ``exp(N(0, tau))`` (or ``exp(effects[k])``), each model by ``exp(N(0, sigma))`` more, each run by 1 % noise;
+    lineage ``k`` has ``lineage_sizes[k]`` models (lineage ``lk``, models ``lk_m``). Returns rows (with ``model``
+    and ``lineage``), y and the lineages' log effects."""
+    effects = rng.normal(0, tau, len(lineage_sizes)) if effects is None else effects
+    rows, y = [], []
+    for k, size in enumerate(lineage_sizes):
+        for m in range(size):
+            model_effect = effects[k] + rng.normal(0, sigma)
+            new, energy = _generated_runs(runs_per_model, rng, noise=0.01)
+            rows += [{**r, "model": f"l{k}_{m}", "lineage": f"l{k}"} for r in new]
+            y += list(energy * math.exp(model_effect))
+    return rows, np.array(y), effects
+
+
+def test_family_offsets_are_the_lineages_errors_shrunken_as_a_random_effect():
+    from greenai.predict.fits import family_offsets
+
+    rng = np.random.default_rng(11)
+    sizes = [1] * 20 + [4] * 20
+    rows, y, effects = _lineage_runs(rng, sizes)
+    synthetic, y_syn = _generated_runs(40, rng, noise=0.01)  # no lineage: no part in the offsets
+    fit = pr.fit_static(rows + [{**r, "lineage": None} for r in synthetic], np.append(y, y_syn))
+    offsets = fit["family_offsets"]
+    assert set(offsets) == {f"l{k}" for k in range(len(sizes))}
+    assert fit["family_tau"] == pytest.approx(0.15, rel=0.35) and fit["family_sigma"] == pytest.approx(0.04, rel=0.3)
+    # the offset is the shrunken mean error of the lineage's models; more models, less shrinkage
+    one, four = offsets["l0"], offsets["l20"]
+    assert one["models"] == 1 and four["models"] == 4 and 0 < one["shrinkage"] < four["shrinkage"] < 1
+    for entry in offsets.values():
+        assert entry["log_offset"] == pytest.approx(entry["shrinkage"] * entry["mean_log_error"])
+    # the same numbers from the fit without offsets
+    bare = {k: v for k, v in fit.items() if not k.startswith("family_")}
+    estimates = [pr.predict_static(bare, r)[0] for r in rows]
+    assert family_offsets(rows, y, estimates)["family_offsets"]["l3"] == pytest.approx(offsets["l3"])
+    # the offsets track the lineages' true effects (up to the fit's own centring)
+    got = np.array([offsets[f"l{k}"]["mean_log_error"] for k in range(len(sizes))])
+    assert np.corrcoef(got, effects)[0, 1] > 0.9
+    # a new model of a fitted lineage is predicted closer with its offset; one of no fitted lineage is not moved
+    new, y_new, _ = _lineage_runs(np.random.default_rng(12), [1] * len(sizes), runs_per_model=1, effects=effects)
+    with_offset = [abs(math.log(yn / pr.predict_static(fit, r)[0])) for r, yn in zip(new, y_new)]
+    without = [abs(math.log(yn / pr.predict_static(fit, {**r, "lineage": None})[0])) for r, yn in zip(new, y_new)]
+    assert np.mean(with_offset) < 0.7 * np.mean(without)
+    x = new[0]
+    assert pr.predict_static(fit, {**x, "lineage": "unfitted"}) == pr.predict_static(fit, {**x, "lineage": None})
+    est, lo, hi = pr.predict_static(fit, x, unseen=False)
+    shift = math.exp(offsets[x["lineage"]]["log_offset"])
+    assert (est, lo, hi) == pytest.approx(tuple(v * shift for v in pr.predict_static(bare, x)))
+
+
+def test_lineages_equal_between_lineages_give_no_offset_and_one_model_each_gives_none():
+    from greenai.predict.fits import family_offsets
+
+    rng = np.random.default_rng(13)
+    rows, y, _ = _lineage_runs(rng, [3] * 30, tau=0.0, sigma=0.08)
+    fit = pr.fit_static(rows, y)
+    assert max(abs(e["log_offset"]) for e in fit["family_offsets"].values()) < 0.02  # tau ~ 0: shrunk to ~0
+    singles, y1, _ = _lineage_runs(rng, [1] * 30)
+    alone = pr.fit_static([{**r, "lineage": None} for r in singles], y1)
+    assert family_offsets(singles, y1, [pr.predict_static(alone, r)[0] for r in singles]) == {}
+
+
+def test_a_models_lineage_is_its_family_or_the_family_it_reimplements():
+    assert pr.lineage("regnet") == "regnet" and pr.lineage("ibnresnet") == "resnet"
+    assert pr.lineage("seresnet") == "senet" and pr.lineage("darknet53") == "cspnet"
+    assert pr.lineage("synthetic") is None and pr.lineage(None) is None and pr.lineage("") is None
+    assert not set(pr.FAMILY_ROOTS) & set(pr.FAMILY_ROOTS.values())  # one step: a root is no copy itself
+    coeffs = pr.load_coefficients()
+    run = {"model": "pytorchcv:seresnet50", "in_channels": 1, "num_classes": 10, "image_size": 224,
+           "n_train": 60_000, "batch_size": 256}
+    assert pr.run_regressors(run, coeffs["features"])["lineage"] == "senet"
+    syn = {**run, "model": "synthetic_04", "synthetic": True}
+    assert pr.run_regressors(syn, coeffs["features"])["lineage"] is None
 
 
 def _sets_measured_in_turn(rng, sizes=(12, 12), late=0):
@@ -552,6 +629,30 @@ def test_an_unseen_models_note_names_the_rule_its_interval_comes_from(monkeypatc
     assert any("each family left out of the fit in turn" in n for n in own) and not any("own fit" in n for n in own)
 
 
+def test_a_variant_of_a_fitted_family_is_moved_by_its_relatives_errors_and_says_so(monkeypatch):
+    import copy
+
+    from greenai.predict import runtime
+
+    h200 = "NVIDIA H200"
+    coeffs = copy.deepcopy(runtime.load_coefficients())
+    fit = coeffs["fits"][h200]
+    energy_fit = fit["static"]["energy_j"]
+    # resnet34 as if it were a variant the fit never saw: the resnet lineage's fitted models move it
+    fit["models"] = [m for m in fit["models"] if m != "resnet34"]
+    offset = energy_fit["family_offsets"]["resnet"]
+    assert offset["models"] >= 2 and offset["log_offset"] != 0
+    monkeypatch.setattr(runtime, "load_coefficients", lambda: coeffs)
+    moved = pr.predict_run("resnet34", "fashion_mnist", 1, 256, gpu=h200)
+    note = [n for n in moved.notes if "variant of the resnet family" in n]
+    assert len(note) == 1 and f"{offset['models']} models of which the fit has" in note[0]
+    # without the lineage's entry the estimate is the bare static model's: the two differ by the offset's factor
+    del energy_fit["family_offsets"]["resnet"]
+    bare = pr.predict_run("resnet34", "fashion_mnist", 1, 256, gpu=h200)
+    assert moved.energy_j / bare.energy_j == pytest.approx(math.exp(offset["log_offset"]))
+    assert not any("variant of" in n for n in bare.notes)
+
+
 @pytest.mark.parametrize("kwargs,error,words", [
     (dict(model="resnet19"), pr.UnknownModelError, ["unknown model 'resnet19'", "resnet18", "densenet121", "timm:NAME",
                                                      "pytorchcv:NAME", "vitpytorch:NAME", "mmpretrain:NAME"]),
@@ -833,7 +934,7 @@ def test_prospective_table_turns_each_earlier_sets_scores_into_its_errors():
            "prospective_sets": {"kpi_heldout2": {"fit_models": 9, "fit_runs": 12, "scored": ["a", "b"]},
                                 "kpi_heldout": {"fit_models": 2, "fit_runs": 4, "scored": []},
                                 "kpi_nearfamily": {"fit_models": 11, "fit_runs": 14, "scored": ["c"]}}}
-    per_model, per_set = pv.prospective_table(fit)
+    per_model, per_set = pp.prospective_table(fit)
     # log(measured / predicted) = log(1 / 0.8): predicted 20 % under
     assert per_model.set_index("model")["error_pct"].round(6).to_dict() == {"a": -20.0, "b": 10.0, "c": 0.0}
     assert per_model.set_index("model").loc["b", "score"] == pytest.approx(math.log(1.1) / 2)
@@ -841,7 +942,7 @@ def test_prospective_table_turns_each_earlier_sets_scores_into_its_errors():
     h2 = per_set.set_index("set").loc["heldout2"]
     assert (h2["models"], h2["fit_models"], h2["worst_model"]) == (2, 9, "a")
     assert h2["mape_pct"] == pytest.approx(15.0) and h2["worst_model_ape_pct"] == pytest.approx(20.0)
-    assert pv.prospective_table({})[1].empty
+    assert pp.prospective_table({})[1].empty
 
 
 def test_errors_by_share_sets_each_models_error_beside_its_share_of_grouped_work():
@@ -1050,7 +1151,7 @@ def test_interval_rules_table_scores_each_set_by_the_other_sets_bounds():
     scores = {m: [float(r), float(h)] for m, r, h in zip(names, rng.normal(0.05, 0.1, 45), rng.uniform(0, 2, 45))}
     scores["m0"] = [0.6, 0.0]  # far under-predicted: outside every interval
     sets = {f"kpi_set{k}": {"fit_models": 10, "fit_runs": 10, "scored": names[15 * k:15 * (k + 1)]} for k in range(3)}
-    table = pv.interval_rules_table({"unseen_scores_prospective": scores, "prospective_sets": sets})
+    table = pp.interval_rules_table({"unseen_scores_prospective": scores, "prospective_sets": sets})
     assert list(table["set"].unique()) == ["kpi_set0", "kpi_set1", "kpi_set2", "all"]
     first = table.set_index(["set", "rule"])
     calib = {m: v for m, v in scores.items() if m not in names[:15]}

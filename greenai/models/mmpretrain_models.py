@@ -53,7 +53,10 @@ class MmpretrainConfig:
 
 #: the named configurations, in the screen's order of preference (benchmarks/timm_heldout_screen.py --set 10):
 #: convolutional designs with a new spatial operator first (large-kernel attention, recursive gated convolution,
-#: 31x31 kernels, MLPs over whole feature maps), then hybrids and transformers with a new token or block scheme
+#: 31x31 kernels, MLPs over whole feature maps), then hybrids and transformers with a new token or block scheme;
+#: after them one published size variant of each of those eight families (van_b1 ... revvit_t), candidates of the
+#: fourth near-family set (benchmarks/timm_heldout_screen.py --nearfamily4): mmpretrain's own arch names, but for
+#: RepMLPNet, whose only arch is ``b``, the paper's T224
 CONFIGS: dict[str, MmpretrainConfig] = {
     "van_b0": MmpretrainConfig("VAN", {"arch": "tiny"}, 256,
                                "VAN-B0: large-kernel attention (5x5 and dilated 7x7 depthwise convolutions, then a "
@@ -79,6 +82,28 @@ CONFIGS: dict[str, MmpretrainConfig] = {
     "revvit_s": MmpretrainConfig("RevVisionTransformer", {"arch": "deit-small", "img_size": 224}, 768,
                                  "RevViT-S: reversible DeiT-S blocks (two residual streams, activations recomputed "
                                  "in the backward pass)"),
+    # the fourth near-family set's candidates: the published size of each family closest in MACs to the one above
+    "van_b1": MmpretrainConfig("VAN", {"arch": "small"}, 512,
+                               "VAN-B1: VAN-B0's large-kernel attention, stages of 2, 2, 4, 2 blocks, widths 64-512"),
+    "hornet_s": MmpretrainConfig("HorNet", {"arch": "small"}, 768,
+                                 "HorNet-S: HorNet-T's recursive gated convolutions at widths 96-768"),
+    "replknet_31b": MmpretrainConfig("RepLKNet", {"arch": "31B"}, 1024,
+                                     "RepLKNet-31B: 31x31 to 13x13 depthwise kernels (beside 5x5 ones), widths "
+                                     "128-1024"),
+    "repmlpnet_t": MmpretrainConfig("RepMLPNet",
+                                    {"arch": {"channels": [64, 128, 256, 512], "depths": [2, 2, 6, 2],
+                                              "sharesets_nums": [1, 4, 16, 128]}, "img_size": 224}, 512,
+                                    "RepMLPNet-T224 (the paper's, not an mmpretrain arch): RepMLPNet-B's "
+                                    "partition MLPs at widths 64-512, stages of 2, 2, 6, 2 blocks"),
+    "conformer_s": MmpretrainConfig("Conformer", {"arch": "small"}, 1024 + 384,
+                                    "Conformer-S: Conformer-Ti with a 4x wider convolution branch",
+                                    channels_arg=None, first_conv="conv1"),
+    "hivit_s": MmpretrainConfig("HiViT", {"arch": "small", "img_size": 224}, 384,
+                                "HiViT-S: HiViT-T's stages at 2, 2, 20 blocks", channels_arg="in_chans"),
+    "vig_s": MmpretrainConfig("Vig", {"arch": "small"}, 320,
+                              "ViG-S: ViG-Ti's graph convolutions, 16 blocks of width 320"),
+    "revvit_t": MmpretrainConfig("RevVisionTransformer", {"arch": "deit-tiny", "img_size": 224}, 384,
+                                 "RevViT-Ti: reversible DeiT-Ti blocks (width 192, 12 blocks, 3 heads)"),
 }
 
 #: what error messages say about the namespace

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
            "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "NEARFAMILY3_MODELS", "HELDOUT10_MODELS", "HELDOUT11_MODELS",
-           "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "NEARFAMILY4_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -440,6 +440,46 @@ HELDOUT11_MODELS = ("monai:basic_unetplusplus", "monai:quicknat", "monai:highres
                     "monai:autoencoderkl", "monai:vqvae", "monai:autoencoder", "monai:basic_unet", "monai:unet",
                     "monai:dynunet", "monai:classifier")
 
+#: a fourth near-family set, chosen after set 11 was measured and before any of it was measured: unmeasured size
+#: variants of families the fit has, to test the predictor on another size of an architecture it has seen once. Rule
+#: (benchmarks/timm_heldout_screen.py --nearfamily4, CPU; candidates and their order fixed before it ran): one
+#: candidate per family of a fitted model (the zoo, the torchvision models measured, held-out sets 1-10 and the
+#: near-family sets; not set 11's MONAI families, which no fit has), no family an earlier near-family set varied, only
+#: families with one fitted model, most recently fitted first (set 10's in its order, then set 9's: 18 candidates),
+#: none with a row in any ``results/raw/*.csv``; in each family the configuration closest in forward MACs (thop,
+#: 1x224x224, 10 classes) to its fitted model, among its source's models (the larger if two tie), for mmpretrain and
+#: vit-pytorch a published size added to their CONFIGS (mmpretrain's arch names van_b1 ... revvit_t, RepMLPNet-T224
+#: from its paper, as mmpretrain names only RepMLPNet-B; CvT-21, CrossFormer-S and ScalableViT-S from theirs) --
+#: van_b1, hornet_s, replknet_31b, repmlpnet_t, conformer_s, hivit_s, vig_s, revvit_t, timm:lcnetv2_small,
+#: airnet50_1x64d_r16, bam_resnet34, cbam_resnet34, diaresnet34, sparsenet169, sharesnet34, vitpytorch:cvt_21,
+#: crossformer_s, scalablevit_s_full (set 10's PyramidNet has no unmeasured ImageNet variant; HorNet's ``-gf``
+#: archs, global filters, and pytorchcv's ``b`` / ``bc`` ResNets, another stride or block, are no size variants) --
+#: and take the first 12 that pass checks 2 to 4 of the held-out screens, keeping the order; each is a variant of set
+#: 10's model of its family. Dropped: replknet_31b (15.566 GMAC) and conformer_s (10.610) (> 10), lcnetv2_small (0.294
+#: GMAC < 0.3; it, not lcnetv2_large at 1.119, is the closest to lcnetv2_base's 0.618). Passed but not needed: cvt_21,
+#: crossformer_s, scalablevit_s_full.
+#:
+#: ==============================  ============  ==========
+#: model                           family        GMAC/sample
+#: ==============================  ============  ==========
+#: mmpretrain:van_b1               van           2.485
+#: mmpretrain:hornet_s             hornet        8.804
+#: mmpretrain:repmlpnet_t          repmlp        2.837
+#: mmpretrain:hivit_s              hivit         9.070
+#: mmpretrain:vig_s                vig           4.546
+#: mmpretrain:revvit_t             revvit        1.231
+#: pytorchcv:airnet50_1x64d_r16    airnet        4.415
+#: pytorchcv:bam_resnet34          bamresnet     3.605
+#: pytorchcv:cbam_resnet34         cbamresnet    3.603
+#: pytorchcv:diaresnet34           diaresnet     3.604
+#: pytorchcv:sparsenet169          sparsenet     1.919
+#: pytorchcv:sharesnet34           sharesnet     3.600
+#: ==============================  ============  ==========
+NEARFAMILY4_MODELS = ("mmpretrain:van_b1", "mmpretrain:hornet_s", "mmpretrain:repmlpnet_t", "mmpretrain:hivit_s",
+                      "mmpretrain:vig_s", "mmpretrain:revvit_t", "pytorchcv:airnet50_1x64d_r16",
+                      "pytorchcv:bam_resnet34", "pytorchcv:cbam_resnet34", "pytorchcv:diaresnet34",
+                      "pytorchcv:sparsenet169", "pytorchcv:sharesnet34")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -452,4 +492,5 @@ HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout
                 "heldout4": HELDOUT4_MODELS, "heldout5": HELDOUT5_MODELS, "heldout6": HELDOUT6_MODELS,
                 "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
                 "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS,
-                "nearfamily3": NEARFAMILY3_MODELS, "heldout10": HELDOUT10_MODELS, "heldout11": HELDOUT11_MODELS}
+                "nearfamily3": NEARFAMILY3_MODELS, "heldout10": HELDOUT10_MODELS, "heldout11": HELDOUT11_MODELS,
+                "nearfamily4": NEARFAMILY4_MODELS}

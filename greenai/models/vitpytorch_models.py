@@ -49,7 +49,9 @@ def _vit(**extra) -> dict:
 
 
 #: the named configurations, in the screen's order of preference (benchmarks/timm_heldout_screen.py --set 9):
-#: distinct hierarchical / convolutional-token designs first, then ViT stacks with a new block or token scheme
+#: distinct hierarchical / convolutional-token designs first, then ViT stacks with a new block or token scheme; after
+#: them the paper's size of CvT, CrossFormer and ScalableViT closest in MACs to the one above (cvt_21 ...
+#: scalablevit_s_full), candidates of the fourth near-family set (benchmarks/timm_heldout_screen.py --nearfamily4)
 CONFIGS: dict[str, VitPytorchConfig] = {
     "cvt_13": VitPytorchConfig("cvt", "CvT", {}, "CvT-13: convolutional token embedding and projections, "
                                                  "stages of 1, 2, 10 blocks (the class' defaults)"),
@@ -104,6 +106,17 @@ CONFIGS: dict[str, VitPytorchConfig] = {
     "ats_vit_s": VitPytorchConfig("ats_vit", "ViT",
                                   _vit(max_tokens_per_depth=(196, 196, 196, 128, 128, 128, 64, 64, 64, 32, 32, 32)),
                                   "ATS-ViT: adaptive token sampling, fewer tokens with depth"),
+    # the fourth near-family set's candidates (vit-pytorch's CrossFormer and ScalableViT count one depth unit per pair
+    # of blocks: short- and long-distance attention, SSA and IWSA)
+    "cvt_21": VitPytorchConfig("cvt", "CvT", {"s2_depth": 4, "s3_depth": 16},
+                               "CvT-21: CvT-13's stages at 1, 4, 16 blocks"),
+    "crossformer_s": VitPytorchConfig("crossformer", "CrossFormer", {"dim": (96, 192, 384, 768), "depth": (1, 1, 3, 1)},
+                                      "CrossFormer-S: widths 96-768, stages of 2, 2, 6, 2 blocks"),
+    "scalablevit_s_full": VitPytorchConfig("scalable_vit", "ScalableViT",
+                                           {"dim": 64, "heads": (2, 4, 8, 16), "depth": (1, 1, 10, 1),
+                                            "reduction_factor": (8, 4, 2, 1), "window_size": (7, 7, 7, None)},
+                                           "ScalableViT-S as published: scalablevit_s's widths, stages of 2, 2, 20, "
+                                           "2 blocks"),
 }
 
 #: what error messages say about the namespace

@@ -11,7 +11,7 @@ Modules: :mod:`~greenai.predict.model` (terms and predictions),
 :mod:`~greenai.predict.runtime` (:func:`predict_run`; no torch or statsmodels at
 import), :mod:`~greenai.predict.features` (static features, torch),
 :mod:`~greenai.predict.fits` (statsmodels), :mod:`~greenai.predict.build`
-(recorded rows to coefficients), :mod:`~greenai.predict.validation`,
+(recorded rows to coefficients), :mod:`~greenai.predict.validation`, :mod:`~greenai.predict.prospective`,
 :mod:`~greenai.predict.calibrate` (a card's factor from four anchors) and
 :mod:`~greenai.predict.cli` (``greenai predict``). Modules of greenai import
 these submodules; for notebooks the public names of every submodule are
@@ -23,7 +23,8 @@ from __future__ import annotations
 import importlib
 
 #: the submodules whose public names (their ``__all__``) this package offers, loaded on first use
-_SUBMODULES = ("model", "coefficients", "runtime", "features", "fits", "build", "validation", "calibrate")
+_SUBMODULES = ("model", "coefficients", "runtime", "features", "fits", "build", "validation", "prospective",
+               "calibrate")
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from greenai.predict.coefficients import load_coefficients
 from greenai.predict.fits import (calibrated_spread, fit_factor, fit_matmul_premium, fit_static, fit_thesis,
                                   prospective_spread, unseen_spread)
-from greenai.predict.model import CANDIDATE_TERMS, IMAGE_SIZE, PI_LEVEL, feature_key, regressors
+from greenai.predict.model import CANDIDATE_TERMS, IMAGE_SIZE, PI_LEVEL, feature_key, lineage, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSVS", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
            "CANDIDATE_CSVS",
@@ -46,14 +46,16 @@ FORMER_HELDOUT_CSVS = ("kpi_heldout", "kpi_heldout2", "kpi_heldout3", "kpi_heldo
 #: CSVs whose rows may enter a fit
 FIT_CSVS = ZOO_CSVS + SYNTHETIC_CSVS + FORMER_HELDOUT_CSVS
 #: the held-out architectures' CSVs (never fitted), measured after the coefficients had been frozen: set 11,
-#: MONAI families that none of the other rows has; its zoo rows (anchors) measure its card
-HELDOUT_CSVS = ("kpi_heldout11",)
+#: MONAI families that none of the other rows has (the fresh set), then the fourth near-family set, variants of
+#: fitted families, the test of the family offsets; each one's zoo rows (anchors) measure its card
+HELDOUT_CSVS = ("kpi_heldout11", "kpi_nearfamily4")
 #: the split name of each CSV of architectures outside the zoo in the validation table
 HELDOUT_SPLITS = {"kpi_heldout": "heldout", "kpi_heldout2": "heldout2", "kpi_heldout3": "heldout3",
                   "kpi_heldout4": "heldout4", "kpi_heldout5": "heldout5",
                   "kpi_heldout6": "heldout6", "kpi_nearfamily": "nearfamily", "kpi_heldout7": "heldout7",
                   "kpi_heldout8": "heldout8", "kpi_nearfamily2": "nearfamily2", "kpi_heldout9": "heldout9",
-                  "kpi_nearfamily3": "nearfamily3", "kpi_heldout10_h200": "heldout10", "kpi_heldout11": "heldout11"}
+                  "kpi_nearfamily3": "nearfamily3", "kpi_heldout10_h200": "heldout10", "kpi_heldout11": "heldout11",
+                  "kpi_nearfamily4": "nearfamily4"}
 #: training rows recorded after the fresh set was predicted, to be tested as candidates before they may enter a fit
 #: (never fitted here; notebook 05 refits with them beside, post hoc), each under a rule fixed before they were
 #: measured. None now: the last two, the H200 draws, joined SYNTHETIC_CSVS when set 11 was chosen
@@ -108,8 +110,12 @@ def load_runs(raw_dir=None, include_heldout: bool = True, candidates: tuple[str,
 
 
 def run_regressors(run, features: dict) -> dict:
+    """A run's :func:`greenai.predict.model.regressors`, with its ``model`` and ``lineage`` (None for a synthetic
+    architecture): what groups the runs into the fit's family offsets (:func:`greenai.predict.fits.family_offsets`)."""
     f = features[feature_key(run["model"], run["in_channels"], run["num_classes"], run["image_size"])]
-    return regressors(f, run["n_train"], run["batch_size"])
+    synthetic = bool(run.get("synthetic", False))
+    return {**regressors(f, run["n_train"], run["batch_size"]), "model": str(run["model"]),
+            "lineage": None if synthetic else lineage(f.get("family"))}
 
 
 def run_macs(run, features: dict) -> float:
@@ -118,11 +124,12 @@ def run_macs(run, features: dict) -> float:
 
 
 def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_j", "duration_s"),
-            terms=CANDIDATE_TERMS) -> dict:
+            terms=CANDIDATE_TERMS, offsets: bool = True) -> dict:
     """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch).
 
     ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None);
     ``targets``: the per-epoch quantities the static-feature model is fitted to (validation needs energy only);
+    ``offsets``: whether the fits have family offsets (:func:`greenai.predict.fits.family_offsets`).
     ``terms``: its candidate terms (:func:`greenai.predict.fits.fit_static`; a trial adds
     :data:`greenai.predict.model.TRIAL_TERMS`).
     The unseen-architecture interval (:func:`greenai.predict.fits.calibrated_spread`) is scored prospectively on
@@ -142,10 +149,11 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
         out["static"] = {}
         groups = family_groups(runs, features)
         for target in targets:
-            fit = fit_static(xs, runs[f"epoch_{target}"], terms=terms, premium=premium.get(target))
-            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups, terms=terms)
+            fit = fit_static(xs, runs[f"epoch_{target}"], terms=terms, premium=premium.get(target), offsets=offsets)
+            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups, terms=terms,
+                                 offsets=offsets)
             ahead = prospective_spread(runs, xs, f"epoch_{target}", FORMER_HELDOUT_CSVS, premium.get(target),
-                                       min_models=MIN_MODELS_OWN_FIT, terms=terms)
+                                       min_models=MIN_MODELS_OWN_FIT, terms=terms, offsets=offsets)
             fit.update(calibrated_spread(lofo, ahead))
             out["static"][target] = fit
     return out
@@ -203,10 +211,10 @@ def premiums_by_gpu(zoo, features: dict, reference: str) -> dict:
     return out
 
 
-def fit_coefficients(runs, features: dict, terms=CANDIDATE_TERMS) -> dict:
+def fit_coefficients(runs, features: dict, terms=CANDIDATE_TERMS, offsets: bool = True) -> dict:
     """Every coefficient :func:`greenai.predict.runtime.predict_run` needs, from per-run rows (:func:`load_runs`, zoo only).
 
-    ``terms``: the static-feature model's candidate terms (:func:`fit_gpu`).
+    ``terms``, ``offsets``: those of :func:`fit_gpu`.
 
     Returns the JSON-able mapping shipped as :data:`greenai.predict.coefficients.COEFFICIENTS_PATH` (without
     ``features`` and ``datasets``, which :func:`build_coefficients` adds).
@@ -219,7 +227,8 @@ def fit_coefficients(runs, features: dict, terms=CANDIDATE_TERMS) -> dict:
     premium = premiums_by_gpu(zoo, features, reference)
     for gpu in gpus:
         sub = default[default["gpu_name"] == gpu]
-        fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference), terms=terms)
+        fits[str(gpu)] = fit_gpu(sub, features, premium.get(str(gpu)) or premium.get(reference), terms=terms,
+                                 offsets=offsets)
         fits[str(gpu)]["source"] = "own rows"
     for gpu, f in fits.items():
         if "static" in f:
@@ -287,7 +296,7 @@ def build_coefficients(raw_dir=None, features: dict | None = None, log=None) -> 
     feats = feature_table(sorted(keys), known, log=log)
     out = {"version": 1, "image_size": IMAGE_SIZE, "pi_level": PI_LEVEL,
            "note": "fitted by notebooks/05_prediction.py from results/raw (zoo, synthetic and earlier held-out "
-                   f"sets' rows; the current held-out set, {', '.join(HELDOUT_CSVS)}, never enters a fit); "
+                   f"sets' rows; the current held-out sets, {', '.join(HELDOUT_CSVS)}, never enter a fit); "
                    "per-epoch energy [J] and duration [s]",
            "datasets": ds, **fit_coefficients(runs, feats), "features": dict(sorted(feats.items()))}
     return out

@@ -1,6 +1,6 @@
 """Fitting the models of :mod:`greenai.predict` (statsmodels and scipy, lazily).
 
-:func:`fit_static` (the static-feature model by WLS), :func:`fit_matmul_premium`
+:func:`fit_static` (the static-feature model by WLS, with :func:`family_offsets`), :func:`fit_matmul_premium`
 (the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
 and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
 :func:`unseen_spread` and :func:`prospective_spread` (the scores of a conformal interval for an architecture
@@ -14,8 +14,8 @@ import math
 
 from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, leverage, predict_static
 
-__all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "fit_matmul_premium", "fit_thesis", "fit_factor", "unseen_spread",
-           "conformal_q", "conformal_bounds", "prospective_spread", "calibrated_spread"]
+__all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "family_offsets", "fit_matmul_premium", "fit_thesis", "fit_factor",
+           "unseen_spread", "conformal_q", "conformal_bounds", "prospective_spread", "calibrated_spread"]
 
 #: a conformal quantile needs this many scored models (one score per model)
 MIN_CONFORMAL_SCORES = 10
@@ -56,7 +56,8 @@ _DESCRIPTIONS = {
 }
 
 
-def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | None = None) -> dict:
+def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | None = None,
+               offsets: bool = True) -> dict:
     """Fit the static-feature model ``y = sum_k c_k x_k`` (no intercept) by WLS with weights ``1/y^2``.
 
     ``premium`` (from :func:`fit_matmul_premium`), where given, is the measured
@@ -68,7 +69,8 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
     Matrix-product MACs, absent from every run or with a coefficient not positive, are merged into the
     convolution term (priced like a convolution's MAC), a byte group likewise into ``bytes_other``
     (:data:`_MERGE_INTO`); any other term with a coefficient not positive is dropped; the fit is
-    repeated until every coefficient is positive.
+    repeated until every coefficient is positive. With ``offsets`` each lineage of the rows gets its family offset
+    (:func:`family_offsets`), which :func:`predict_static` applies.
 
     Parameters
     ----------
@@ -121,7 +123,7 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
             raise ValueError("no term of the static-feature model has a positive coefficient")
     ci = np.asarray(res.conf_int(alpha=0.05))
     df = float(res.df_resid)
-    return {
+    out = {
         "terms": [{"name": n, "components": groups[n], "coef": float(p), "ci_low": float(lo), "ci_high": float(hi),
                    "se": float(se), "p_value": float(pv), "unit": _UNITS[n], "per": _DESCRIPTIONS[n]}
                   for n, p, (lo, hi), se, pv in zip(names, params, ci, np.asarray(res.bse), np.asarray(res.pvalues))],
@@ -134,6 +136,54 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         "dropped": dropped,
         "matmul_premium": premium,
     }
+    if offsets:
+        out.update(family_offsets(x_rows, y, X @ params + (y - y_fit)))
+    return out
+
+
+def family_offsets(x_rows: list[dict], y, estimates) -> dict:
+    """Each lineage's offset: how far a fit errs on its fitted models, shrunken as a random effect.
+
+    A run's ``x`` names its ``model`` and ``lineage`` (:func:`greenai.predict.build.run_regressors`; runs without
+    a lineage, the synthetic architectures, take no part); ``estimates`` are the fit's (without offsets) of the
+    runs ``y`` [J or s]. A model's error is its mean ``log(measured / estimate)`` over its runs; a lineage's ``f``
+    is the mean ``m_f`` of its ``n_f`` models'. The spread of models about their lineage's mean, ``sigma^2``
+    (pooled within lineages), and of the lineages' true means, ``tau^2`` (one-way random effects, method of
+    moments, at least 0), give the lineage's offset ``B_f x m_f`` with ``B_f = tau^2 / (tau^2 + sigma^2 / n_f)``:
+    a lineage of one model moves its relatives less than one of many, and none moves where the lineages differ no
+    more than their models do.
+
+    Returns
+    -------
+    dict
+        ``family_offsets``: ``{lineage: {"log_offset", "mean_log_error", "models", "shrinkage"}}`` (natural log,
+        dimensionless), ``family_tau`` and ``family_sigma`` (log); empty where no lineage has two models.
+    """
+    import numpy as np  # heavy: numpy
+
+    log_errors = np.log(np.asarray(y, dtype=float) / np.asarray(estimates, dtype=float))
+    errors: dict[str, dict[str, list[float]]] = {}
+    for x, error in zip(x_rows, log_errors):
+        if x.get("lineage") and x.get("model") is not None:
+            errors.setdefault(str(x["lineage"]), {}).setdefault(str(x["model"]), []).append(float(error))
+    per_model = {f: [float(np.mean(v)) for v in ms.values()] for f, ms in errors.items()}
+    n_models = sum(len(v) for v in per_model.values())
+    n_lineages = len(per_model)
+    if n_models <= n_lineages:
+        return {}
+    means = {f: float(np.mean(v)) for f, v in per_model.items()}
+    sigma2 = sum((e - means[f]) ** 2 for f, v in per_model.items() for e in v) / (n_models - n_lineages)
+    grand = float(np.mean([e for v in per_model.values() for e in v]))
+    counts = {f: len(v) for f, v in per_model.items()}
+    between = sum(counts[f] * (means[f] - grand) ** 2 for f in per_model)
+    tau2 = max(0.0, (between - (n_lineages - 1) * sigma2)
+               / (n_models - sum(c * c for c in counts.values()) / n_models))
+    offsets = {}
+    for f in sorted(per_model):
+        shrink = tau2 / (tau2 + sigma2 / counts[f]) if tau2 + sigma2 > 0 else 0.0
+        offsets[f] = {"log_offset": shrink * means[f], "mean_log_error": means[f], "models": counts[f],
+                      "shrinkage": shrink}
+    return {"family_offsets": offsets, "family_tau": math.sqrt(tau2), "family_sigma": math.sqrt(sigma2)}
 
 
 def fit_matmul_premium(runs, features: dict, column: str = "epoch_energy_j") -> dict | None:
@@ -238,7 +288,7 @@ def fit_factor(ratios) -> dict:
 
 
 def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None, groups=None,
-                  terms=CANDIDATE_TERMS) -> dict:
+                  terms=CANDIDATE_TERMS, offsets: bool = True) -> dict:
     """The error of the static-feature model on an architecture it has not seen: a conformal interval.
 
     Each group of models (``groups``: one label per run, e.g. the family; default the model) is left out
@@ -247,7 +297,8 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     :func:`leverage` of its feature mix in the refit, mean over its runs). ``q_unseen`` is the
     ``ceil((n + 1) x PI_LEVEL)``-th smallest of the ``n`` scores (split-conformal, one score per model),
     and a model outside the fit is predicted ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``:
-    the interval widens with how far its mix lies from the fit's rows. ``terms``: those of :func:`fit_static`.
+    the interval widens with how far its mix lies from the fit's rows. ``terms``, ``offsets``: those of
+    :func:`fit_static`.
 
     Returns
     -------
@@ -264,7 +315,8 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     for g in sorted(set(labels)):
         train = labels != g
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium)
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium,
+                             offsets=offsets)
         except ValueError:
             continue
         left = np.flatnonzero(~train)
@@ -316,7 +368,7 @@ def _score(fit: dict, xs: list[dict], y, rows) -> list[float]:
 
 
 def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | None = None,
-                       min_models: int = 1, terms=CANDIDATE_TERMS) -> dict:
+                       min_models: int = 1, terms=CANDIDATE_TERMS, offsets: bool = True) -> dict:
     """The error of the static-feature model on each held-out set as a fit of the rows measured before it met it.
 
     ``sets``: the CSV names of the held-out sets whose rows are in ``runs`` (column ``csv``), in the order they
@@ -328,7 +380,7 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
     later batch of synthetic architectures, then counts as before it). Either way the rows of ``S`` (its anchors
     included) and of every later set never enter ``S``'s fit. A set whose earlier rows hold fewer than
     ``min_models`` models is not scored. ``premium`` is used as given (it is measured on the precision rows);
-    ``terms``: those of :func:`fit_static`.
+    ``terms``, ``offsets``: those of :func:`fit_static`.
 
     Each model's score is that of :func:`unseen_spread`: ``|mean log(measured / predicted)| / sqrt(1 + leverage)``
     (``column``: energy [J] or duration [s] per epoch; the leverage of its feature mix in the set's fit, mean
@@ -366,7 +418,8 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
         if len(fitted) < max(min_models, 1):
             continue
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium)
+            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium,
+                             offsets=offsets)
         except ValueError:
             continue
         for m in sorted(set(models[in_set & ~anchor]) - fitted - set(scored)):

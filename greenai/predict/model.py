@@ -18,7 +18,7 @@ __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
            "narrow_norms", "large_kernels", "batch_norm_floor_share", "fitted_batch_norm_floor_share", "TRIALS",
            "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes", "LARGE_DEPTHWISE_TAPS",
-           "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S"]
+           "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S", "FAMILY_ROOTS", "lineage", "family_offset"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -94,6 +94,19 @@ TRIALS: dict[str, tuple[str, ...]] = {}
 TRIAL_TERMS: tuple[str, ...] = tuple(t for terms in TRIALS.values() for t in terms)
 #: candidate terms a trial term stands in for in :func:`trial_terms`
 TRIAL_REPLACES: dict[str, str] = {}
+#: families that reimplement another family under a module name of their own (family -> that family): a model's
+#: lineage (:func:`lineage`), whose fitted models give it a family offset (:func:`family_offset`). The pairs the
+#: held-out screens name as near copies (``benchmarks/timm_heldout_screen.py``, ``NEAR_COPIES8``): pytorchcv's
+#: ResNet, DenseNet, SE-Net, ResNeSt, DarkNet, EfficientNet, MobileNet, ... variants of the zoo's, torchvision's and
+#: timm's families
+FAMILY_ROOTS = {"preresnet": "resnetv2", "resneta": "resnet", "resnetd": "resnet", "ibnresnet": "resnet",
+                "ibnbresnet": "resnet", "wrn": "resnet", "ibnresnext": "resnext", "xdensenet": "densenet",
+                "ibndensenet": "densenet", "seresnet": "senet", "sepreresnet": "senet", "seresnext": "senet",
+                "fastseresnet": "senet", "resnesta": "resnest", "darknet": "cspnet", "darknet53": "cspnet",
+                "cspnext": "cspnet", "fbnet": "efficientnet", "spnasnet": "efficientnet", "mixnet": "efficientnet",
+                "efficientnetedge": "efficientnet", "proxylessnas": "mnasnet", "mobilenetb": "mobilenet",
+                "fdmobilenet": "mobilenet", "zfnet": "alexnet", "bninception": "googlenet",
+                "inceptionresnetv1": "inception_resnet_v2"}
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_depthwise_beyond_7x7", "macs_conv_grouped",
                 "conv_narrow_elements", "conv_narrow_beyond_7x7", "macs_matmul",
@@ -150,6 +163,22 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
     }
 
 
+def lineage(family: str | None) -> str | None:
+    """The family a model's family offset is read from: its family (:func:`greenai.models.model_info`), or the one
+    it reimplements (:data:`FAMILY_ROOTS`); None for a synthetic architecture (each is its own) or no family."""
+    if not family or family == "synthetic":
+        return None
+    return FAMILY_ROOTS.get(str(family), str(family))
+
+
+def family_offset(fit: dict, family_lineage: str | None) -> float:
+    """The log factor [1] the static-feature model's estimate of a model of ``family_lineage`` is multiplied by:
+    the shrunken mean log error of that lineage's fitted models (``fit["family_offsets"]``, a random effect:
+    :func:`greenai.predict.fits.family_offsets`); 0 for a lineage the fit has no model of."""
+    entry = (fit.get("family_offsets") or {}).get(family_lineage) if family_lineage else None
+    return float(entry["log_offset"]) if entry else 0.0
+
+
 def norm_row_bytes(features: dict) -> float:
     """Bytes per value of a model's layer, group and RMS norms, per sample [B/value]: the sum over its
     ``norm_axes`` of bytes moved over the values normalised together. It is proportional to the rows the norms
@@ -184,10 +213,14 @@ def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool 
     (:func:`greenai.predict.fits.calibrated_spread`; ``+/- q_unseen`` where the fit has no two-tailed bounds)
     widened by how far its feature mix lies from the fit's rows (:func:`leverage`).
     The FP32 matrix-product premium of the fit (if any) is added unless
-    ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature.
+    ``fp32_matmuls`` is false (TF32 matrix products), its uncertainty in quadrature. Where ``x`` names a
+    ``lineage`` (:func:`lineage`; :func:`greenai.predict.build.run_regressors` adds it) that the fit has models of,
+    the three are multiplied by ``exp(offset)`` (:func:`family_offset`): a variant of a fitted family errs as its
+    fitted relatives do.
     """
     vec = [sum(x[c] for c in t["components"]) for t in fit["terms"]]
     est = sum(t["coef"] * v for t, v in zip(fit["terms"], vec))
+    shift = math.exp(family_offset(fit, x.get("lineage")))
     prem = fit.get("matmul_premium") if fp32_matmuls else None
     extra, extra_half = 0.0, 0.0
     if prem:
@@ -201,14 +234,14 @@ def predict_static(fit: dict, x: dict, unseen: bool = False, fp32_matmuls: bool 
         if not (q_low == q_low and q_high == q_high):
             q_low, q_high = -q, q
         premium = extra_half / total if total > 0 else 0.0
-        return (total, total * math.exp(_widened(q_low * width, -premium)),
-                total * math.exp(_widened(q_high * width, premium)))
+        return (total * shift, total * shift * math.exp(_widened(q_low * width, -premium)),
+                total * shift * math.exp(_widened(q_high * width, premium)))
     cov = fit["cov"]
     var_coef = sum(vec[i] * cov[i][j] * vec[j] for i in range(len(vec)) for j in range(len(vec)))
     half = math.hypot(fit["t_pi"] * math.sqrt((fit["sigma_rel"] * (est + extra)) ** 2 + max(var_coef, 0.0)),
                       extra_half)
     est += extra
-    return est, max(est - half, 0.0), est + half
+    return est * shift, max(est - half, 0.0) * shift, (est + half) * shift
 
 
 def _widened(bound: float, by: float) -> float:

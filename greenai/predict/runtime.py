@@ -12,6 +12,7 @@ cached under the data folder. Every refusal is a :class:`PredictionError`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from greenai import paths
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.model import (BATCH_NORM_CHANNEL_S, BATCH_NORM_WIDE_CHANNELS, DATASET_ALIASES, IMAGE_SIZE,
-                                   J_PER_KWH, batch_norm_floor_share, feature_key, fitted_batch_norm_floor_share,
-                                   gpu_fit_for, has_features, large_kernels, narrow_norms, predict_static,
-                                   predict_thesis, regressors, scale_prediction, unpriced_widening)
+                                   J_PER_KWH, batch_norm_floor_share, family_offset, feature_key,
+                                   fitted_batch_norm_floor_share, gpu_fit_for, has_features, large_kernels, lineage,
+                                   narrow_norms, predict_static, predict_thesis, regressors, scale_prediction,
+                                   unpriced_widening)
 
 __all__ = ["PredictionError", "UnknownModelError", "UnknownDatasetError", "UnknownGpuError",
            "UnmeasuredPrecisionError", "InvalidRunError", "YEAR_S", "LONG_RUN_S", "Prediction",
@@ -309,7 +311,7 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
     if batch_size > n:
         raise InvalidRunError(f"batch size {batch_size} is larger than the {int(n):,} training samples of {ds_key}: "
                               "an epoch would be one partial batch, a run nothing was measured on")
-    x = regressors(feats, n, batch_size)
+    x = {**regressors(feats, n, batch_size), "lineage": lineage(feats.get("family"))}
     fit, gpu_factor = gpu_fit_for(coeffs, gpu_name)
     if gpu_factor is not None:
         notes.append(f"{gpu_name}: too few zoo models for its own fit; {coeffs['fits'][gpu_name]['source']} "
@@ -331,6 +333,14 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
                        "the errors on models left out of the fit")
         notes.append(f"{model_name} is not among the models the coefficients were fitted on: the interval is "
                      f"conformal over {how}, widened by how far its feature mix lies from the fitted rows")
+    offset = static_fit["static"]["energy_j"].get("family_offsets", {}).get(x["lineage"])
+    if unseen and offset and offset["log_offset"]:
+        many = offset["models"] > 1
+        notes.append(f"{model_name} is a variant of the {x['lineage']} family, {offset['models']} model"
+                     f"{'s' if many else ''} of which the fit has: the static-feature model erred on "
+                     f"{'them' if many else 'it'} by {math.expm1(-offset['mean_log_error']):+.1%}, so the estimate "
+                     f"is x {math.exp(family_offset(static_fit['static']['energy_j'], x['lineage'])):.3f} (their "
+                     "error, shrunken as a random effect; docs/prediction.md)")
     # tf32 differs from the default precision only in the matrix products (the static model prices that);
     # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
     fp32_matmuls = prec != "tf32"

@@ -18,7 +18,7 @@ from greenai.operators import BYTE_GROUPS
 from greenai.predict.build import (HELDOUT_SPLITS, MIN_MODELS_OWN_FIT, SYNTHETIC_CSVS, beyond_zoo, fit_coefficients,
                                    fit_gpu, gpus_by_rows, load_runs, matched_ratio, premiums_by_gpu, run_macs,
                                    run_regressors)
-from greenai.predict.fits import conformal_bounds, conformal_q, fit_factor
+from greenai.predict.fits import fit_factor
 from greenai.predict.model import (CANDIDATE_TERMS, IMAGE_SIZE, feature_key, gpu_fit_for, narrow_norms,
                                    norm_row_bytes, predict_loglog, predict_static, predict_thesis, scale_prediction,
                                    unpriced_widening)
@@ -27,7 +27,7 @@ from greenai.predict.runtime import predict_run
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
            "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
            "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
-           "prospective_table", "interval_rules_table", "NOTE_KINDS", "predict_command_table"]
+           "NOTE_KINDS", "predict_command_table"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -66,7 +66,7 @@ def predict_runs(fit: dict, test, features: dict, gpu_factor: dict | None = None
     return out
 
 
-def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
+def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS, offsets: bool = True):
     """Predicted vs measured energy per epoch on several splits, for each predictor.
 
     ``cifar10``
@@ -100,7 +100,8 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
         Where the rows' GPU is not the one whose fit holds the most models: the same rows predicted by that
         fit x the card factor (:func:`predict_via_card`), e.g. a set measured on an H100 by the H200's model.
 
-    ``terms``: the static-feature model's candidate terms in every fit (a trial adds
+    ``offsets``: whether every fit has family offsets (:func:`greenai.predict.fits.family_offsets`; without, the
+    ablation of notebook 05). ``terms``: the static-feature model's candidate terms in every fit (a trial adds
     :data:`greenai.predict.model.TRIAL_TERMS`).
 
     Returns
@@ -127,7 +128,8 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
     for gpu in c10["gpu_name"].unique():
         train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
-            frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY, terms=terms),
+            frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY, terms=terms,
+                                               offsets=offsets),
                                        c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
     for gpu in fit_rows["gpu_name"].unique():
@@ -147,18 +149,18 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS):
             if log:
                 log(f"leave out: {gpu}, {', '.join(models)}")
             fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models), targets=ENERGY,
-                          terms=terms)
+                          terms=terms, offsets=offsets)
             split = ("leave_one_family_out" if test["former_heldout"].any() else
                      "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
     earlier = fit_rows[fit_rows["former_heldout"]]
     if not earlier.empty:  # the earlier sets as a fit on the zoo and the synthetic rows alone meets them
-        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features, terms=terms)
+        coeffs = fit_coefficients(all_fit[~all_fit["former_heldout"]], features, terms=terms, offsets=offsets)
         frames += _predict_sets(coeffs, earlier, fit_rows, features)
     held = runs[runs["heldout"] & (runs["precision"] == "default")]
     anchor = held["anchor"]  # zoo models measured beside the set: the card
     if not held[~anchor].empty:
-        coeffs = fit_coefficients(all_fit, features, terms=terms)
+        coeffs = fit_coefficients(all_fit, features, terms=terms, offsets=offsets)
         frames += _predict_sets(coeffs, held[~anchor], fit_rows, features)
         for gpu, csv in held[["gpu_name", "csv"]].drop_duplicates().itertuples(index=False):
             here = (held["gpu_name"] == gpu) & (held["csv"] == csv)  # each set's own anchors: its own card
@@ -548,79 +550,6 @@ def ablation_table(predictions, ablated, splits, gpu: str = "NVIDIA H200", heavy
             row["change_pts"] = row["mape_with_pct"] - row["mape_without_pct"]
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def prospective_table(static_fit: dict):
-    """Each earlier held-out set as a fit of the rows measured before it met it (the scores the interval is
-    calibrated on, :func:`greenai.predict.fits.prospective_spread`), from one static-feature fit of the
-    coefficients (``coeffs["fits"][gpu]["static"]["energy_j"]``).
-
-    Returns
-    -------
-    (pandas.DataFrame, pandas.DataFrame)
-        One row per scored model (``set``, ``model``, ``error_pct`` = 100 (predicted / measured - 1) of its
-        energy per epoch, ``leverage``, ``score``) and one per set (``models``, ``fit_models`` in its fit, ``mape_pct``,
-        ``worst_model_ape_pct``, ``worst_model``, ``bias_pct``: median signed error); empty without such scores.
-    """
-    import pandas as pd  # heavy: pandas
-
-    scores = static_fit.get("unseen_scores_prospective") or {}
-    sets = static_fit.get("prospective_sets") or {}
-    rows = [{"set": HELDOUT_SPLITS.get(csv, csv), "model": m, "error_pct": 100 * math.expm1(-scores[m][0]),
-             "leverage": scores[m][1], "score": abs(scores[m][0]) / math.sqrt(1 + scores[m][1])}
-            for csv, info in sets.items() for m in info["scored"] if m in scores]
-    per_model = pd.DataFrame(rows, columns=["set", "model", "error_pct", "leverage", "score"])
-    per_set = []
-    for csv, info in sets.items():
-        d = per_model[per_model["set"] == HELDOUT_SPLITS.get(csv, csv)]
-        if d.empty:
-            continue
-        worst = d.loc[d["error_pct"].abs().idxmax()]
-        per_set.append({"set": HELDOUT_SPLITS.get(csv, csv), "models": len(d), "fit_models": info["fit_models"],
-                        "mape_pct": d["error_pct"].abs().mean(), "worst_model_ape_pct": abs(worst["error_pct"]),
-                        "worst_model": worst["model"], "bias_pct": d["error_pct"].median()})
-    return per_model, pd.DataFrame(per_set)
-
-
-def interval_rules_table(static_fit: dict):
-    """The two interval rules on the earlier held-out sets, each set in turn calibrated on the other sets' prospective
-    scores (``unseen_scores_prospective`` and ``prospective_sets`` of a static fit): ``+/- q``
-    (:func:`greenai.predict.fits.conformal_q`) and two tails (:func:`greenai.predict.fits.conformal_bounds`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per set and rule, then ``all`` per rule: ``models``, ``coverage_pct``, ``worst_outside_pct`` (how
-        far the farthest model lies outside its interval, in % of the bound) and ``mean_log_width`` (natural log of
-        high / low, mean over the models).
-    """
-    import pandas as pd  # heavy: pandas
-
-    scores = static_fit.get("unseen_scores_prospective") or {}
-    rows = []
-    for csv, info in (static_fit.get("prospective_sets") or {}).items():
-        test = [m for m in info["scored"] if m in scores]
-        calib = {m: v for m, v in scores.items() if m not in test}
-        if not test:
-            continue
-        q = conformal_q(calib)
-        for rule, (low, high) in (("symmetric", (-q, q)), ("two-tailed", conformal_bounds(calib))):
-            for m in test:
-                ratio, width = scores[m][0], math.sqrt(1 + scores[m][1])
-                lo, hi = low * width, high * width
-                out = (100 * math.expm1(ratio - hi) if ratio > hi else
-                       100 * -math.expm1(ratio - lo) if ratio < lo else 0.0)
-                rows.append({"set": HELDOUT_SPLITS.get(csv, csv), "rule": rule, "model": m, "inside": lo <= ratio <= hi,
-                             "outside_pct": out, "log_width": hi - lo})
-    per_model = pd.DataFrame(rows, columns=["set", "rule", "model", "inside", "outside_pct", "log_width"])
-    if per_model.empty:
-        return pd.DataFrame(columns=["set", "rule", "models", "coverage_pct", "worst_outside_pct", "mean_log_width"])
-    whole = per_model.assign(set="all")
-    out = pd.concat([per_model, whole]).groupby(["set", "rule"], sort=False).agg(
-        models=("model", "size"), coverage_pct=("inside", "mean"), worst_outside_pct=("outside_pct", "max"),
-        mean_log_width=("log_width", "mean")).reset_index()
-    out["coverage_pct"] *= 100
-    return out
 
 
 #: the rules by which :func:`greenai.predict.runtime.predict_run` widens an interval, by how its note starts
