@@ -377,7 +377,8 @@ def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
 
 @pytest.mark.parametrize("name, base", [("synthetic_kernels_h200", "synthetic_kernels"),
                                         ("synthetic_batch_norms_h200", "synthetic_batch_norms"),
-                                        ("heldout10_h200", "heldout10")])
+                                        ("heldout10_h200", "heldout10"), ("heldout11_h200", "heldout11"),
+                                        ("nearfamily4_h200", "nearfamily4")])
 def test_an_h200_repeat_runs_its_experiments_cells_into_its_own_csv(name, base):
     repeat, original = registry.EXPERIMENTS[name], registry.EXPERIMENTS[base]
     assert repeat.csv == f"kpi_{name}" != original.csv and name not in registry.DEFAULT_EXPERIMENTS
