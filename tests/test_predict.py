@@ -875,7 +875,9 @@ def test_predict_takes_a_model_outside_a_narrower_fit_to_the_widest_fit_times_th
     # a model of the card's own fit keeps it
     zoo = pr.predict_run("resnet18", "fashion_mnist", 1, 256, gpu="h100")
     x = regressors(coeffs["features"]["resnet18|1|10|224"], coeffs["datasets"]["fashion_mnist"]["n_train"], 256)
-    assert zoo.epoch_energy_j == pytest.approx(predict_static(coeffs["fits"][h100]["static"]["energy_j"], x)[0])
+    fit = coeffs["fits"][h100]["static"]["energy_j"]
+    assert zoo.epoch_energy_j == pytest.approx(predict_static(fit, {**x, "lineage": "resnet"})[0])
+    assert zoo.epoch_energy_j == pytest.approx(predict_static(fit, x)[0] * math.exp(pr.family_offset(fit, "resnet")))
     assert not any("own fit" in n for n in zoo.notes)
 
 
