@@ -20,7 +20,7 @@ from greenai import paths
 from greenai.operators import BYTE_GROUPS
 from greenai.predict.coefficients import jsonable, load_coefficients
 from greenai.predict.model import (BATCH_NORM_CHANNEL_S, BATCH_NORM_WIDE_CHANNELS, DATASET_ALIASES, IMAGE_SIZE,
-                                   J_PER_KWH, batch_norm_floor_share, family_offset, feature_key,
+                                   J_PER_KWH, batch_norm_floor_share, feature_key,
                                    fitted_batch_norm_floor_share, gpu_fit_for, has_features, large_kernels, lineage,
                                    narrow_norms, predict_static, predict_thesis, regressors, scale_prediction,
                                    unpriced_widening)
@@ -339,7 +339,7 @@ def predict_run(model: str, dataset: str, epochs: int, batch_size: int, gpu: str
         notes.append(f"{model_name} is a variant of the {x['lineage']} family, {offset['models']} model"
                      f"{'s' if many else ''} of which the fit has: the static-feature model erred on "
                      f"{'them' if many else 'it'} by {math.expm1(-offset['mean_log_error']):+.1%}, so the estimate "
-                     f"is x {math.exp(family_offset(static_fit['static']['energy_j'], x['lineage'])):.3f} (their "
+                     f"is x {math.exp(offset['log_offset']):.3f} (their "
                      "error, shrunken as a random effect; docs/prediction.md)")
     # tf32 differs from the default precision only in the matrix products (the static model prices that);
     # fp32 and bf16 change every operator: their measured ratio to the default scales the prediction
