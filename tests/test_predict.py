@@ -85,6 +85,28 @@ def test_fit_static_recovers_known_coefficients():
     assert 0.85 <= np.mean(covered) <= 0.95
 
 
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")  # statsmodels says so of the reference
+def test_the_static_fit_is_statsmodels_weighted_least_squares_also_where_two_terms_are_collinear():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(21)
+    rows, y = _generated_runs(150, rng, noise=0.03)
+    collinear = [{**r, "param_updates": 3e6 * r["samples"]} for r in rows]  # two columns, one direction
+    for data in (rows, collinear):
+        fit = pr.fit_static(data, y)
+        X = np.array([[sum(r[c] for c in t["components"]) for t in fit["terms"]] for r in data])
+        res = sm.WLS(y, X, weights=1.0 / y**2).fit()
+        ci = np.asarray(res.conf_int(alpha=0.05))
+        assert [t["coef"] for t in fit["terms"]] == pytest.approx(list(res.params), rel=1e-8)
+        assert [t["se"] for t in fit["terms"]] == pytest.approx(list(res.bse), rel=1e-8)
+        assert np.array([[t["ci_low"], t["ci_high"]] for t in fit["terms"]]) == pytest.approx(ci, rel=1e-8)
+        assert [t["p_value"] for t in fit["terms"]] == pytest.approx(list(res.pvalues), rel=1e-6, abs=1e-250)
+        assert np.array(fit["cov"]) == pytest.approx(np.asarray(res.cov_params()), rel=1e-8, abs=1e-60)
+        assert fit["sigma_rel"] == pytest.approx(math.sqrt(res.scale), rel=1e-10)
+        assert fit["df_resid"] == res.df_resid
+    assert fit["df_resid"] == len(y) - (len(fit["terms"]) - 1)  # the collinear pair counts once
+
+
 def test_the_norm_rows_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
     rng = np.random.default_rng(3)
     rows, y = _generated_runs(200, rng, noise=0.01, norm_axes=False)  # norm_rows 0: set below
@@ -220,6 +242,53 @@ def test_family_offsets_are_the_lineages_errors_shrunken_as_a_random_effect():
     est, lo, hi = pr.predict_static(fit, x, unseen=False)
     shift = math.exp(offsets[x["lineage"]]["log_offset"])
     assert (est, lo, hi) == pytest.approx(tuple(v * shift for v in pr.predict_static(bare, x)))
+
+
+def test_family_offsets_are_the_one_way_random_effects_worked_out_by_hand():
+    from greenai.predict.fits import family_offsets
+
+    rng = np.random.default_rng(17)
+    rows, y, _ = _lineage_runs(rng, [1] * 6 + [2] * 5 + [5] * 4, runs_per_model=2)
+    rows += [{**r, "model": f"s{i}", "lineage": None} for i, r in enumerate(rows[:5])]  # no lineage: no part
+    y = np.append(y, y[:5] * 2)
+    lineage_error = {f"l{k}": rng.normal(0, 0.3) for k in range(15)}  # the estimates err by lineage, then by run
+    estimates = y * np.exp([-lineage_error.get(r["lineage"], 0.0) for r in rows] + rng.normal(0, 0.05, len(y)))
+    errors = {}
+    for r, yi, ei in zip(rows, y, estimates):
+        if r["lineage"]:
+            errors.setdefault(r["lineage"], {}).setdefault(r["model"], []).append(math.log(yi / ei))
+    per_model = {f: [sum(v) / len(v) for v in ms.values()] for f, ms in errors.items()}
+    n, k = sum(len(v) for v in per_model.values()), len(per_model)
+    means = {f: sum(v) / len(v) for f, v in per_model.items()}
+    sigma2 = sum((e - means[f]) ** 2 for f, v in per_model.items() for e in v) / (n - k)
+    grand = sum(e for v in per_model.values() for e in v) / n
+    between = sum(len(v) * (means[f] - grand) ** 2 for f, v in per_model.items())
+    tau2 = max(0.0, (between - (k - 1) * sigma2) / (n - sum(len(v) ** 2 for v in per_model.values()) / n))
+    got = family_offsets(rows, y, estimates)
+    assert got["family_tau"] == pytest.approx(math.sqrt(tau2), rel=1e-9) and tau2 > 0
+    assert got["family_sigma"] == pytest.approx(math.sqrt(sigma2), rel=1e-9)
+    assert list(got["family_offsets"]) == sorted(per_model)
+    for f, v in per_model.items():
+        shrink = tau2 / (tau2 + sigma2 / len(v))
+        assert got["family_offsets"][f] == pytest.approx({"log_offset": shrink * means[f], "mean_log_error": means[f],
+                                                           "models": len(v), "shrinkage": shrink}, rel=1e-9)
+
+
+def test_a_left_out_models_score_is_what_predict_static_gives_it_with_its_lineages_offset():
+    from greenai.predict.fits import unseen_spread
+
+    rng = np.random.default_rng(19)
+    rows, y, _ = _lineage_runs(rng, [3] * 12 + [1] * 8, tau=0.2, runs_per_model=2)
+    runs = pd.DataFrame({"model": [r["model"] for r in rows], "energy": y})
+    scores = unseen_spread(runs, rows, "energy")["unseen_scores"]
+    for model in ("l0_1", "l15_0"):  # one of a lineage still in the fit, one whose lineage leaves with it
+        mine = [i for i, r in enumerate(rows) if r["model"] == model]
+        fit = pr.fit_static([r for i, r in enumerate(rows) if i not in mine], np.delete(y, mine))
+        est = [pr.predict_static(fit, rows[i])[0] for i in mine]
+        assert scores[model] == pytest.approx([np.mean([math.log(y[i] / e) for i, e in zip(mine, est)]),
+                                               np.mean([pr.leverage(fit, rows[i], e) for i, e in zip(mine, est)])])
+    without = [i for i, r in enumerate(rows) if r["model"] != "l0_1"]
+    assert pr.family_offset(pr.fit_static([rows[i] for i in without], y[without]), "l0") != 0  # moved by relatives
 
 
 def test_lineages_equal_between_lineages_give_no_offset_and_one_model_each_gives_none():
@@ -791,6 +860,29 @@ def test_cli_takes_the_epochs_from_a_learning_curve_where_one_exists(capsys):
     assert cli.main(["predict", "--model", "vgg13", "--dataset", "cifar10", "--batch-size", "256",
                      "--target-accuracy", "0.85"]) == 2
     assert "no learning curve" in capsys.readouterr().err
+
+
+def test_a_refit_without_lofo_scores_has_the_same_fit_and_interval_and_leaves_families_out_where_it_needs_them():
+    from greenai.predict.build import fit_gpu, gpus_by_rows, premiums_by_gpu
+
+    features = pr.load_coefficients()["features"]
+    runs = pr.load_runs()
+    fitted = runs[~runs["heldout"]]
+    default = fitted[fitted["precision"] == "default"]
+    premium = premiums_by_gpu(fitted, features, gpus_by_rows(default)[0])
+    for gpu, method in (("NVIDIA H200", "prospective"), ("NVIDIA H100 80GB HBM3", "leave-one-family-out")):
+        rows = default[default["gpu_name"] == gpu]
+        full, lean = (fit_gpu(rows, features, premium.get(gpu), targets=("energy_j",), lofo_scores=flag)
+                      for flag in (True, False))
+        full, lean = full["static"]["energy_j"], lean["static"]["energy_j"]
+        assert full["q_unseen_method"] == method and full["n_unseen_lofo"] > 0
+        same = [json.dumps({k: v for k, v in fit.items() if not k.endswith("_lofo")}, sort_keys=True)
+                for fit in (full, lean)]
+        assert same[0] == same[1]
+        if method == "prospective":  # the families need not be left out: not scored
+            assert lean["n_unseen_lofo"] == 0 and lean["unseen_scores_lofo"] == {}
+        else:
+            assert lean["unseen_scores_lofo"] == full["unseen_scores_lofo"]
 
 
 def test_a_gpu_with_its_own_zoo_rows_gets_its_own_fit_and_predicts_its_heldout_rows(tmp_path):

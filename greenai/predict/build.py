@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from greenai.predict.coefficients import load_coefficients
 from greenai.predict.fits import (calibrated_spread, fit_factor, fit_matmul_premium, fit_static, fit_thesis,
-                                  prospective_spread, unseen_spread)
+                                  prospective_enough, prospective_spread, unseen_spread)
 from greenai.predict.model import CANDIDATE_TERMS, IMAGE_SIZE, PI_LEVEL, feature_key, lineage, regressors
 
 __all__ = ["ZOO_CSVS", "SYNTHETIC_CSVS", "FORMER_HELDOUT_CSVS", "FIT_CSVS", "HELDOUT_CSVS", "HELDOUT_SPLITS",
@@ -124,7 +124,7 @@ def run_macs(run, features: dict) -> float:
 
 
 def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_j", "duration_s"),
-            terms=CANDIDATE_TERMS, offsets: bool = True) -> dict:
+            terms=CANDIDATE_TERMS, offsets: bool = True, lofo_scores: bool = True) -> dict:
     """Both models fitted on one GPU's default-precision zoo runs (energy and duration per epoch).
 
     ``premium``: ``{"energy_j": ..., "duration_s": ...}`` of :func:`fit_matmul_premium` (or None);
@@ -135,7 +135,9 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
     The unseen-architecture interval (:func:`greenai.predict.fits.calibrated_spread`) is scored prospectively on
     the earlier held-out sets (:data:`FORMER_HELDOUT_CSVS` in the order they were measured, each met by a fit of
     the rows measured before it; :func:`greenai.predict.fits.prospective_spread`) and, kept beside it and used
-    below 10 such scores, by leaving each family out (:func:`greenai.predict.fits.unseen_spread`).
+    below 10 such scores, by leaving each family out (:func:`greenai.predict.fits.unseen_spread`). Without
+    ``lofo_scores`` the families are left out only where the interval uses them (its ``*_lofo`` entries are
+    otherwise empty; the fit and its interval are the same): a cross-validation's refits need no more.
     """
     premium = premium or {}
     recs = runs.to_dict("records")
@@ -150,10 +152,12 @@ def fit_gpu(runs, features: dict, premium: dict | None = None, targets=("energy_
         groups = family_groups(runs, features)
         for target in targets:
             fit = fit_static(xs, runs[f"epoch_{target}"], terms=terms, premium=premium.get(target), offsets=offsets)
-            lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups, terms=terms,
-                                 offsets=offsets)
             ahead = prospective_spread(runs, xs, f"epoch_{target}", FORMER_HELDOUT_CSVS, premium.get(target),
                                        min_models=MIN_MODELS_OWN_FIT, terms=terms, offsets=offsets)
+            lofo = {"q_unseen": float("nan"), "n_unseen": 0, "unseen_scores": {}}
+            if lofo_scores or not prospective_enough(ahead):
+                lofo = unseen_spread(runs, xs, f"epoch_{target}", premium.get(target), groups=groups, terms=terms,
+                                     offsets=offsets)
             fit.update(calibrated_spread(lofo, ahead))
             out["static"][target] = fit
     return out

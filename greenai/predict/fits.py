@@ -1,6 +1,7 @@
-"""Fitting the models of :mod:`greenai.predict` (statsmodels and scipy, lazily).
+"""Fitting the models of :mod:`greenai.predict` (numpy, scipy and statsmodels, lazily).
 
-:func:`fit_static` (the static-feature model by WLS, with :func:`family_offsets`), :func:`fit_matmul_premium`
+:func:`fit_static` (the static-feature model by WLS, solved as statsmodels would solve it but without its
+per-fit overhead, with :func:`family_offsets`), :func:`fit_matmul_premium`
 (the FP32 premium of a matrix-product MAC), :func:`fit_thesis` (the thesis' HC
 and its log-log regression), :func:`fit_factor` (a precision or GPU factor) and
 :func:`unseen_spread` and :func:`prospective_spread` (the scores of a conformal interval for an architecture
@@ -10,12 +11,14 @@ outside the fit: leave one family out, or each held-out set as the rows measured
 
 from __future__ import annotations
 
+import functools
 import math
 
-from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key, leverage, predict_static
+from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key
 
 __all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "family_offsets", "fit_matmul_premium", "fit_thesis", "fit_factor",
-           "unseen_spread", "conformal_q", "conformal_bounds", "prospective_spread", "calibrated_spread"]
+           "unseen_spread", "conformal_q", "conformal_bounds", "prospective_spread", "prospective_enough",
+           "calibrated_spread"]
 
 #: a conformal quantile needs this many scored models (one score per model)
 MIN_CONFORMAL_SCORES = 10
@@ -56,6 +59,47 @@ _DESCRIPTIONS = {
 }
 
 
+class _Design:
+    """The candidate terms of every run as columns, built once: a fit of a subset of the runs
+    (:meth:`take`) reads them without touching the runs' dicts again (a nested cross-validation refits tens of
+    thousands of times). ``pair``: each run's (lineage, model) as an integer code (-1: no lineage or no model);
+    ``pair_lineage``: each pair's code into the sorted ``lineage_names``; ``lineage``: each run's (-1: none)."""
+
+    def __init__(self, x_rows: list[dict], terms):
+        import numpy as np  # heavy: numpy
+
+        self.terms = tuple(terms)
+        self.columns = {t: np.array([float(r[t]) for r in x_rows])
+                        for t in dict.fromkeys((*self.terms, "matmul")) if not x_rows or t in x_rows[0]}
+        self.lineage, self.lineage_names = _codes([r.get("lineage") or None for r in x_rows])
+        model, _ = _codes([r.get("model") for r in x_rows])
+        both = (self.lineage >= 0) & (model >= 0)
+        pairs, pair = np.unique(self.lineage[both] * (len(x_rows) + 1) + model[both], return_inverse=True)
+        self.pair = np.full(len(x_rows), -1)
+        self.pair[both] = pair
+        self.pair_lineage = pairs // (len(x_rows) + 1)
+
+    def take(self, rows) -> _Design:
+        """The design of the runs ``rows`` (a boolean mask or indices), sharing the codes."""
+        out = object.__new__(_Design)
+        out.terms, out.lineage_names, out.pair_lineage = self.terms, self.lineage_names, self.pair_lineage
+        out.columns = {t: v[rows] for t, v in self.columns.items()}
+        out.lineage, out.pair = self.lineage[rows], self.pair[rows]
+        return out
+
+    def matrix(self, groups: dict):
+        """Each group's column: the sum of its components' columns, added in their order [per epoch]."""
+        import numpy as np  # heavy: numpy
+
+        out = np.empty((len(self.lineage), len(groups)))
+        for j, components in enumerate(groups.values()):
+            column = self.columns[components[0]]
+            for c in components[1:]:
+                column = column + self.columns[c]
+            out[:, j] = column
+        return out
+
+
 def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | None = None,
                offsets: bool = True) -> dict:
     """Fit the static-feature model ``y = sum_k c_k x_k`` (no intercept) by WLS with weights ``1/y^2``.
@@ -64,13 +108,13 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
     extra cost of a matrix-product MAC in FP32 over TF32 (PyTorch's default
     precision runs convolutions in TF32 but matrix products in FP32): its part
     ``premium x matmul`` is taken off ``y`` before the fit and added back by
-    :func:`predict_static`.
+    :func:`greenai.predict.model.predict_static`.
 
     Matrix-product MACs, absent from every run or with a coefficient not positive, are merged into the
     convolution term (priced like a convolution's MAC), a byte group likewise into ``bytes_other``
     (:data:`_MERGE_INTO`); any other term with a coefficient not positive is dropped; the fit is
     repeated until every coefficient is positive. With ``offsets`` each lineage of the rows gets its family offset
-    (:func:`family_offsets`), which :func:`predict_static` applies.
+    (:func:`family_offsets`), which :func:`greenai.predict.model.predict_static` applies.
 
     Parameters
     ----------
@@ -87,14 +131,18 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
         standard deviation), ``df_resid``, ``t_pi`` (Student t quantile of the
         90 % prediction interval), ``n_runs``, ``dropped`` and ``merged`` (term -> the term it joined).
     """
+    design = _Design(x_rows, terms)
+    return _as_json(_solve(design, y, premium, offsets), design)
+
+
+def _solve(design: _Design, y, premium: dict | None, offsets: bool) -> dict:
+    """:func:`fit_static` of the runs of ``design``, as arrays (:func:`_as_json` makes the shipped mapping)."""
     import numpy as np  # heavy: numpy
-    import statsmodels.api as sm  # heavy: statsmodels
-    from scipy import stats  # heavy: scipy
 
     y = np.asarray(y, dtype=float)
     prem = premium["coef"] if premium else 0.0
-    y_fit = y - prem * np.array([r["matmul"] for r in x_rows], dtype=float)
-    groups = {t: [t] for t in terms}
+    y_fit = y - prem * design.columns["matmul"] if prem else y
+    groups = {t: [t] for t in design.terms}
     merged, dropped = {}, []
 
     def merge_or_drop(t):
@@ -107,38 +155,77 @@ def fit_static(x_rows: list[dict], y, terms=CANDIDATE_TERMS, premium: dict | Non
             groups.pop(t)
             dropped.append(t)
 
-    for t in terms:  # a kind absent from every run cannot be priced on its own
-        if t in groups and not any(r[t] for r in x_rows):
+    for t in design.terms:  # a kind absent from every run cannot be priced on its own
+        if t in groups and not design.columns[t].any():
             merge_or_drop(t)
     while True:
         names = list(groups)
-        X = np.array([[sum(r[c] for c in groups[n]) for n in names] for r in x_rows], dtype=float)
-        res = sm.WLS(y_fit, X, weights=1.0 / y**2).fit()
-        params = np.asarray(res.params)
-        bad = [n for n, p in zip(names, params) if not p > 0]
+        X = design.matrix(groups)
+        res = _wls(X, y_fit, 1.0 / y**2)
+        bad = [n for n, p in zip(names, res["params"]) if not p > 0]
         if not bad:
             break
-        merge_or_drop(min(bad, key=lambda n: params[names.index(n)] / (np.asarray(res.bse)[names.index(n)] or 1)))
+        merge_or_drop(min(bad, key=lambda n: res["params"][names.index(n)] / (res["bse"][names.index(n)] or 1)))
         if not groups:
             raise ValueError("no term of the static-feature model has a positive coefficient")
-    ci = np.asarray(res.conf_int(alpha=0.05))
-    df = float(res.df_resid)
-    out = {
-        "terms": [{"name": n, "components": groups[n], "coef": float(p), "ci_low": float(lo), "ci_high": float(hi),
-                   "se": float(se), "p_value": float(pv), "unit": _UNITS[n], "per": _DESCRIPTIONS[n]}
-                  for n, p, (lo, hi), se, pv in zip(names, params, ci, np.asarray(res.bse), np.asarray(res.pvalues))],
-        "cov": np.asarray(res.cov_params()).tolist(),
-        "sigma_rel": float(np.sqrt(res.scale)),
-        "df_resid": df,
-        "t_pi": float(stats.t.ppf(0.5 + PI_LEVEL / 2, df)),
-        "n_runs": int(len(y)),
-        "merged": merged,
-        "dropped": dropped,
-        "matmul_premium": premium,
-    }
-    if offsets:
-        out.update(family_offsets(x_rows, y, X @ params + (y - y_fit)))
+    out = {**res, "groups": groups, "merged": merged, "dropped": dropped, "premium": premium, "n_runs": len(y)}
+    out["offsets"] = _lineage_offsets(design, y, X @ res["params"] + (y - y_fit)) if offsets else None
     return out
+
+
+def _as_json(solved: dict, design: _Design) -> dict:
+    """The JSON-able mapping :func:`fit_static` returns, from :func:`_solve`."""
+    import numpy as np  # heavy: numpy
+    from scipy import stats  # heavy: scipy
+
+    params, bse, df = solved["params"], solved["bse"], solved["df_resid"]
+    half_ci = _t_quantile(0.975, df) * bse
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_values = 2 * stats.t.sf(np.abs(params / bse), df)
+    out = {
+        "terms": [{"name": n, "components": c, "coef": float(p), "ci_low": float(p - h), "ci_high": float(p + h),
+                   "se": float(se), "p_value": float(pv), "unit": _UNITS[n], "per": _DESCRIPTIONS[n]}
+                  for (n, c), p, h, se, pv in zip(solved["groups"].items(), params, half_ci, bse, p_values)],
+        "cov": solved["cov"].tolist(),
+        "sigma_rel": float(np.sqrt(solved["scale"])),
+        "df_resid": df,
+        "t_pi": _t_quantile(0.5 + PI_LEVEL / 2, df),
+        "n_runs": int(solved["n_runs"]),
+        "merged": solved["merged"],
+        "dropped": solved["dropped"],
+        "matmul_premium": solved["premium"],
+    }
+    if solved["offsets"] is not None:
+        out.update(_offsets_json(solved["offsets"], design.lineage_names))
+    return out
+
+
+def _wls(X, y, weights) -> dict:
+    """Weighted least squares without intercept: the estimates of statsmodels' ``WLS(y, X, weights).fit()``
+    (pseudo-inverse of the whitened design; a test holds them equal), without its per-fit overhead: a nested
+    cross-validation fits tens of thousands of times. ``params``, ``bse``, ``cov`` (``scale x (Z'Z)^+``),
+    ``scale`` (weighted residual variance), ``df_resid`` (runs - rank)."""
+    import numpy as np  # heavy: numpy
+
+    root_w = np.sqrt(np.asarray(weights, dtype=float))
+    Z, z = X * root_w[:, None], y * root_w
+    u, s, vt = np.linalg.svd(Z, full_matrices=False)
+    largest = s.max() if len(s) else 0.0
+    inv_s = np.divide(1.0, s, out=np.zeros_like(s), where=s > 1e-15 * largest)
+    pinv = (vt.T * inv_s) @ u.T
+    params = pinv @ z
+    df = float(len(z) - int((s > largest * len(s) * np.finfo(float).eps).sum()))
+    scale = float(((z - Z @ params) ** 2).sum() / df)
+    cov = scale * (pinv @ pinv.T)
+    return {"params": params, "bse": np.sqrt(np.diag(cov)), "cov": cov, "scale": scale, "df_resid": df}
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(p: float, df: float) -> float:
+    """Student's t quantile (cached: the fits of a cross-validation share their degrees of freedom)."""
+    from scipy import stats  # heavy: scipy
+
+    return float(stats.t.ppf(p, df))
 
 
 def family_offsets(x_rows: list[dict], y, estimates) -> dict:
@@ -159,31 +246,60 @@ def family_offsets(x_rows: list[dict], y, estimates) -> dict:
         ``family_offsets``: ``{lineage: {"log_offset", "mean_log_error", "models", "shrinkage"}}`` (natural log,
         dimensionless), ``family_tau`` and ``family_sigma`` (log); empty where no lineage has two models.
     """
+    design = _Design(x_rows, ())
+    return _offsets_json(_lineage_offsets(design, y, estimates), design.lineage_names)
+
+
+def _lineage_offsets(design: _Design, y, estimates) -> dict | None:
+    """:func:`family_offsets` as arrays over ``design.lineage_names``: ``log_offset`` (0 where the lineage has no
+    run here), and, for the lineages present (``codes``), ``mean``, ``models``, ``shrinkage``; ``tau2``,
+    ``sigma2``. None where no lineage has two models."""
     import numpy as np  # heavy: numpy
 
-    log_errors = np.log(np.asarray(y, dtype=float) / np.asarray(estimates, dtype=float))
-    errors: dict[str, dict[str, list[float]]] = {}
-    for x, error in zip(x_rows, log_errors):
-        if x.get("lineage") and x.get("model") is not None:
-            errors.setdefault(str(x["lineage"]), {}).setdefault(str(x["model"]), []).append(float(error))
-    per_model = {f: [float(np.mean(v)) for v in ms.values()] for f, ms in errors.items()}
-    n_models = sum(len(v) for v in per_model.values())
-    n_lineages = len(per_model)
+    keep = design.pair >= 0
+    pair, n_pairs = design.pair[keep], len(design.pair_lineage)
+    log_errors = np.log(np.asarray(y, dtype=float)[keep] / np.asarray(estimates, dtype=float)[keep])
+    runs = np.bincount(pair, minlength=n_pairs)
+    present = runs > 0
+    model_error = np.bincount(pair, log_errors, minlength=n_pairs)[present] / runs[present]  # a model's mean
+    of_model = design.pair_lineage[present]
+    n_lineages_all = len(design.lineage_names)
+    counts = np.bincount(of_model, minlength=n_lineages_all)
+    codes = np.flatnonzero(counts)
+    n_models, n_lineages = len(model_error), len(codes)
     if n_models <= n_lineages:
+        return None
+    mean_of = np.zeros(n_lineages_all)
+    mean_of[codes] = np.bincount(of_model, model_error, minlength=n_lineages_all)[codes] / counts[codes]
+    means, within = mean_of[codes], model_error - mean_of[of_model]
+    sigma2 = float((within**2).sum()) / (n_models - n_lineages)
+    between = float((counts[codes] * (means - model_error.mean()) ** 2).sum())
+    tau2 = max(0.0, (between - (n_lineages - 1) * sigma2) / (n_models - float((counts**2).sum()) / n_models))
+    shrink = tau2 / (tau2 + sigma2 / counts[codes]) if tau2 + sigma2 > 0 else np.zeros(n_lineages)
+    log_offset = np.zeros(n_lineages_all)
+    log_offset[codes] = shrink * means
+    return {"log_offset": log_offset, "codes": codes, "mean": means, "models": counts[codes], "shrinkage": shrink,
+            "tau2": tau2, "sigma2": sigma2}
+
+
+def _offsets_json(offsets: dict | None, lineage_names: list[str]) -> dict:
+    """The ``family_offsets``, ``family_tau``, ``family_sigma`` entries of a fit from :func:`_lineage_offsets`."""
+    if offsets is None:
         return {}
-    means = {f: float(np.mean(v)) for f, v in per_model.items()}
-    sigma2 = sum((e - means[f]) ** 2 for f, v in per_model.items() for e in v) / (n_models - n_lineages)
-    grand = float(np.mean([e for v in per_model.values() for e in v]))
-    counts = {f: len(v) for f, v in per_model.items()}
-    between = sum(counts[f] * (means[f] - grand) ** 2 for f in per_model)
-    tau2 = max(0.0, (between - (n_lineages - 1) * sigma2)
-               / (n_models - sum(c * c for c in counts.values()) / n_models))
-    offsets = {}
-    for f in sorted(per_model):
-        shrink = tau2 / (tau2 + sigma2 / counts[f]) if tau2 + sigma2 > 0 else 0.0
-        offsets[f] = {"log_offset": shrink * means[f], "mean_log_error": means[f], "models": counts[f],
-                      "shrinkage": shrink}
-    return {"family_offsets": offsets, "family_tau": math.sqrt(tau2), "family_sigma": math.sqrt(sigma2)}
+    entries = {lineage_names[c]: {"log_offset": float(b * m), "mean_log_error": float(m), "models": int(n),
+                                  "shrinkage": float(b)}
+               for c, m, n, b in zip(offsets["codes"], offsets["mean"], offsets["models"], offsets["shrinkage"])}
+    return {"family_offsets": entries, "family_tau": math.sqrt(offsets["tau2"]),
+            "family_sigma": math.sqrt(offsets["sigma2"])}
+
+
+def _codes(names: list) -> tuple:
+    """Integer codes of ``names`` (None: -1) into their sorted distinct strings, and those strings."""
+    import numpy as np  # heavy: numpy
+
+    distinct = sorted({str(n) for n in names if n is not None})
+    index = {n: i for i, n in enumerate(distinct)}
+    return np.array([-1 if n is None else index[str(n)] for n in names], dtype=int), distinct
 
 
 def fit_matmul_premium(runs, features: dict, column: str = "epoch_energy_j") -> dict | None:
@@ -294,7 +410,7 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     Each group of models (``groups``: one label per run, e.g. the family; default the model) is left out
     in turn, the model refitted on the rest and each of the group's models predicted. Its score is
     ``|log(measured / predicted)| / sqrt(1 + leverage)`` (mean log ratio over the model's runs;
-    :func:`leverage` of its feature mix in the refit, mean over its runs). ``q_unseen`` is the
+    :func:`greenai.predict.model.leverage` of its feature mix in the refit, mean over its runs). ``q_unseen`` is the
     ``ceil((n + 1) x PI_LEVEL)``-th smallest of the ``n`` scores (split-conformal, one score per model),
     and a model outside the fit is predicted ``estimate x exp(+/- q_unseen x sqrt(1 + leverage))``:
     the interval widens with how far its mix lies from the fit's rows. ``terms``, ``offsets``: those of
@@ -311,17 +427,17 @@ def unseen_spread(runs, xs: list[dict], column: str, premium: dict | None = None
     models = runs["model"].to_numpy()
     labels = models if groups is None else np.asarray(groups)
     y = runs[column].to_numpy(dtype=float)
+    design = _Design(xs, terms)
     scored = {}
     for g in sorted(set(labels)):
         train = labels != g
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium,
-                             offsets=offsets)
+            fit = _solve(design.take(train), y[train], premium, offsets)
         except ValueError:
             continue
         left = np.flatnonzero(~train)
         for m in sorted(set(models[left])):
-            scored[str(m)] = _score(fit, xs, y, [i for i in left if models[i] == m])
+            scored[str(m)] = _score(fit, design, y, left[models[left] == m])
     return {"q_unseen": conformal_q(scored), "n_unseen": len(scored), "unseen_scores": scored}
 
 
@@ -357,14 +473,23 @@ def conformal_bounds(scored: dict) -> tuple[float, float]:
     return float(scores[low_rank - 1]), float(scores[high_rank - 1])
 
 
-def _score(fit: dict, xs: list[dict], y, rows) -> list[float]:
-    """One model's ``[mean log(measured / predicted), mean leverage]`` over its runs ``rows`` under ``fit``."""
+def _score(solved: dict, design: _Design, y, rows) -> list[float]:
+    """One model's ``[mean log(measured / predicted), mean leverage]`` over its runs ``rows`` under a fit
+    (:func:`_solve`): what :func:`greenai.predict.model.predict_static` and :func:`greenai.predict.model.leverage`
+    give each run, for all its runs at once."""
     import numpy as np  # heavy: numpy
 
-    est = [predict_static(fit, xs[i])[0] for i in rows]
-    ratio = float(np.mean([math.log(y[i] / e) for i, e in zip(rows, est)]))
-    lev = float(np.mean([leverage(fit, xs[i], e) for i, e in zip(rows, est)]))
-    return [ratio, lev]
+    runs = design.take(rows)
+    X = runs.matrix(solved["groups"])
+    estimate = X @ solved["params"]
+    if solved["premium"]:
+        estimate = estimate + solved["premium"]["coef"] * runs.columns["matmul"]
+    if solved["offsets"] is not None:
+        estimate = estimate * np.exp(np.where(runs.lineage >= 0, solved["offsets"]["log_offset"][runs.lineage], 0.0))
+    Z = X / estimate[:, None]
+    h = np.einsum("ij,jk,ik->i", Z, solved["cov"], Z) / solved["scale"]
+    lev = np.maximum(h, 0.0) / (len(solved["groups"]) / solved["n_runs"])
+    return [float(np.mean(np.log(np.asarray(y, dtype=float)[rows] / estimate))), float(np.mean(lev))]
 
 
 def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | None = None,
@@ -405,6 +530,7 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
 
         stamps = pd.to_datetime(runs["timestamp_utc"], utc=True).to_numpy()
     sets = [str(s) for s in sets]
+    design = _Design(xs, terms)
     scored, per_set = {}, {}
     for i, s in enumerate(sets):
         in_set = csv == s
@@ -418,14 +544,18 @@ def prospective_spread(runs, xs: list[dict], column: str, sets, premium: dict | 
         if len(fitted) < max(min_models, 1):
             continue
         try:
-            fit = fit_static([x for x, t in zip(xs, train) if t], y[train], terms=terms, premium=premium,
-                             offsets=offsets)
+            fit = _solve(design.take(train), y[train], premium, offsets)
         except ValueError:
             continue
         for m in sorted(set(models[in_set & ~anchor]) - fitted - set(scored)):
-            scored[m] = _score(fit, xs, y, np.flatnonzero(in_set & ~anchor & (models == m)))
+            scored[m] = _score(fit, design, y, np.flatnonzero(in_set & ~anchor & (models == m)))
             per_set[s]["scored"].append(m)
     return {"q_unseen": conformal_q(scored), "n_unseen": len(scored), "unseen_scores": scored, "sets": per_set}
+
+
+def prospective_enough(prospective: dict) -> bool:
+    """Whether :func:`prospective_spread` scored enough models (:data:`MIN_CONFORMAL_SCORES`) for the interval."""
+    return prospective["n_unseen"] >= MIN_CONFORMAL_SCORES and prospective["q_unseen"] == prospective["q_unseen"]
 
 
 def calibrated_spread(lofo: dict, prospective: dict) -> dict:
@@ -440,7 +570,7 @@ def calibrated_spread(lofo: dict, prospective: dict) -> dict:
     ``q_unseen_lofo``, ``n_unseen_lofo``, ``unseen_scores_lofo``, ``q_unseen_prospective``,
     ``n_unseen_prospective``, ``unseen_scores_prospective`` and ``prospective_sets``.
     """
-    use = prospective["n_unseen"] >= MIN_CONFORMAL_SCORES and prospective["q_unseen"] == prospective["q_unseen"]
+    use = prospective_enough(prospective)
     chosen = prospective if use else lofo
     q_low, q_high = conformal_bounds(chosen["unseen_scores"])
     return {"q_unseen": chosen["q_unseen"], "n_unseen": chosen["n_unseen"], "unseen_scores": chosen["unseen_scores"],

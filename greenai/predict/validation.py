@@ -129,7 +129,7 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS, offset
         train = fit_rows[(fit_rows["csv"] == "kpi_macs") & (fit_rows["gpu_name"] == gpu)]
         if train["model"].nunique() >= 3:
             frames.append(predict_runs(fit_gpu(train, features, premium(gpu), targets=ENERGY, terms=terms,
-                                               offsets=offsets),
+                                               offsets=offsets, lofo_scores=False),
                                        c10[c10["gpu_name"] == gpu], features)
                           .assign(split="cifar10"))
     for gpu in fit_rows["gpu_name"].unique():
@@ -149,7 +149,7 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS, offset
             if log:
                 log(f"leave out: {gpu}, {', '.join(models)}")
             fit = fit_gpu(on_gpu[~on_gpu["model"].isin(models)], features, premium(gpu, without=models), targets=ENERGY,
-                          terms=terms, offsets=offsets)
+                          terms=terms, offsets=offsets, lofo_scores=False)
             split = ("leave_one_family_out" if test["former_heldout"].any() else
                      "leave_one_synthetic_out" if test["synthetic"].any() else "leave_one_model_out")
             frames.append(predict_runs(fit, test, features).assign(split=split))
