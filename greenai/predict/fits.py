@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 
-from greenai.predict.model import CANDIDATE_TERMS, PI_LEVEL, feature_key
+from greenai.predict.model import CANDIDATE_TERMS, FEATURES, PI_LEVEL, feature_key
 
 __all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "family_offsets", "fit_matmul_premium", "fit_thesis", "fit_factor",
            "unseen_spread", "conformal_q", "conformal_bounds", "prospective_spread", "prospective_enough",
@@ -29,11 +29,6 @@ _MAC_KINDS = ("conv", "matmul")
 _BYTE_TERMS = ("bytes_elementwise", "bytes_norm", "bytes_other")
 #: where a kind of MAC or byte goes when it cannot be priced on its own
 _MERGE_INTO = {**{t: "conv" for t in _MAC_KINDS[1:]}, **{t: "bytes_other" for t in _BYTE_TERMS[:-1]}}
-_UNITS = {"conv": "J/MAC", "conv_narrow": "J/element", "matmul": "J/MAC",
-          "bytes_elementwise": "J/B", "bytes_norm": "J/B", "bytes_other": "J/B", "norm_rows": "J/(B/value)",
-          "grouped_pointwise": "J/B", "conv_narrow_7x7": "J/element", "conv_depthwise_beyond_7x7": "J/MAC",
-          "batch_norm_channels": "J/value", "kernels": "J/launch", "recurrent": "J/step", "samples": "J/sample",
-          "param_updates": "J/parameter update"}
 _DESCRIPTIONS = {
     "conv": "a multiply-accumulate of a convolution (forward MAC; backward work rides on it)",
     "conv_narrow": "a MAC / w of a convolution, w the narrow side of its GEMM per group (the work a tensor core "
@@ -184,7 +179,7 @@ def _as_json(solved: dict, design: _Design) -> dict:
         p_values = 2 * stats.t.sf(np.abs(params / bse), df)
     out = {
         "terms": [{"name": n, "components": c, "coef": float(p), "ci_low": float(p - h), "ci_high": float(p + h),
-                   "se": float(se), "p_value": float(pv), "unit": _UNITS[n], "per": _DESCRIPTIONS[n]}
+                   "se": float(se), "p_value": float(pv), "unit": FEATURES[n][1], "per": _DESCRIPTIONS[n]}
                   for (n, c), p, h, se, pv in zip(solved["groups"].items(), params, half_ci, bse, p_values)],
         "cov": solved["cov"].tolist(),
         "sigma_rel": float(np.sqrt(solved["scale"])),
