@@ -6,8 +6,8 @@ This script builds each model as the campaign does (:func:`greenai.models.build_
 SGD step (forward, cross-entropy, backward, update) on random inputs, and records the peak memory PyTorch
 allocated [GiB], or ``out of memory``. Nothing is timed and no energy is measured.
 
-Writes ``results/benchmarks/step_memory.csv`` (one row per model, appended across runs) with its ``.meta.json``;
-a CPU run only checks the script and must name another ``--out-dir``. Usage::
+Writes ``results/benchmarks/step_memory.csv`` (one row per model, appended as each is measured and across runs) with
+its ``.meta.json``; a CPU run only checks the script and must name another ``--out-dir``. Usage::
 
     PYTHONPATH=. python benchmarks/step_memory.py --models monai:unet monai:restormer          # on a GPU
     PYTHONPATH=. python benchmarks/step_memory.py --device cpu --batch 2 --models resnet18 --out-dir /some/dir
@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from greenai import metadata, paths
+from greenai.filelock import atomic_write, locked
 
 #: where the record goes (a GPU run only)
 DEFAULT_OUT_DIR = paths.REPO_ROOT / "results" / "benchmarks"
@@ -50,6 +51,18 @@ def step_peak_gib(name: str, batch: int, image_size: int, device: str) -> float:
             torch.cuda.empty_cache()
 
 
+def append_row(csv_path: Path, row: dict) -> None:
+    """Add ``row`` to the CSV as soon as it is measured, under the file's writer lock and atomically (a run killed
+    later keeps it; the file is never left half written)."""
+    import pandas as pd
+
+    with locked(csv_path, wait_s=60.0):
+        frame = pd.DataFrame([row])
+        if csv_path.exists():
+            frame = pd.concat([pd.read_csv(csv_path), frame], ignore_index=True)
+        atomic_write(csv_path, frame.to_csv(index=False))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", required=True, help="model names, as build_model takes them")
@@ -58,7 +71,6 @@ def main(argv=None) -> int:
     parser.add_argument("--image-size", type=int, default=224, help="height and width [px] (default 224)")
     parser.add_argument("--out-dir", type=Path, default=None, help=f"default {DEFAULT_OUT_DIR} (GPU runs only)")
     args = parser.parse_args(argv)
-    import pandas as pd
     import torch
 
     cuda = args.device.startswith("cuda")
@@ -70,25 +82,21 @@ def main(argv=None) -> int:
         parser.error("--batch and --image-size must be positive")
     gpu_name = torch.cuda.get_device_name(torch.device(args.device).index or 0) if cuda else "cpu"
     total_gib = torch.cuda.get_device_properties(torch.device(args.device)).total_memory / GIB if cuda else 0.0
-    rows = []
-    for name in args.models:
+    out_dir = args.out_dir or DEFAULT_OUT_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "step_memory.csv"
+    for i, name in enumerate(args.models):
         try:
             peak, outcome = step_peak_gib(name, args.batch, args.image_size, args.device), "fits"
         except torch.OutOfMemoryError:
             peak, outcome = float("nan"), "out of memory"
-        rows.append({"model": name, "batch_size": args.batch, "image_size": args.image_size, "outcome": outcome,
-                     "peak_gib": peak, "gpu_total_gib": total_gib, "gpu_name": gpu_name})
+        append_row(csv_path, {"model": name, "batch_size": args.batch, "image_size": args.image_size,
+                              "outcome": outcome, "peak_gib": peak, "gpu_total_gib": total_gib, "gpu_name": gpu_name})
+        if i == 0:  # this run's provenance, with its first row
+            metadata.write_meta(csv_path, campaign="step_memory", device=args.device,
+                                description="peak memory PyTorch allocated in one SGD training step (random inputs, "
+                                            "1 plane, 10 classes) per model, or out of memory")
         print(f"{name:32s} {outcome:14s} {peak:7.1f} GiB of {total_gib:.1f}", flush=True)
-    out_dir = args.out_dir or DEFAULT_OUT_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / "step_memory.csv"
-    frame = pd.DataFrame(rows)
-    if csv_path.exists():
-        frame = pd.concat([pd.read_csv(csv_path), frame], ignore_index=True)
-    frame.to_csv(csv_path, index=False)
-    metadata.write_meta(csv_path, campaign="step_memory", device=args.device,
-                        description="peak memory PyTorch allocated in one SGD training step (random inputs, 1 plane, "
-                                    "10 classes) per model, or out of memory")
     return 0
 
 

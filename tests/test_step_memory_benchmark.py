@@ -39,6 +39,24 @@ def test_a_step_that_does_not_fit_is_recorded_and_the_rows_of_earlier_runs_are_k
     assert meta["campaign"] == "step_memory" and len(meta["runs"]) == 2
 
 
+def test_a_run_killed_after_its_first_model_keeps_that_row_and_its_provenance(tmp_path, monkeypatch):
+    script = _script()
+
+    def step(name, batch, image_size, device):
+        if name == "vgg11":
+            raise KeyboardInterrupt  # the run is stopped while the second model is measured
+        return 2.5
+
+    monkeypatch.setattr(script, "step_peak_gib", step)
+    with pytest.raises(KeyboardInterrupt):
+        script.main(["--device", "cpu", "--batch", "2", "--models", "alexnet", "vgg11", "--out-dir", str(tmp_path)])
+    table = pd.read_csv(tmp_path / "step_memory.csv")
+    assert table["model"].tolist() == ["alexnet"] and table["peak_gib"].tolist() == [2.5]
+    assert json.loads((tmp_path / "step_memory.meta.json").read_text())["campaign"] == "step_memory"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
+        "step_memory.csv", "step_memory.meta.json"]  # no temporary file left
+
+
 def test_a_cpu_run_without_an_out_dir_and_bad_sizes_are_refused(tmp_path, capsys):
     script = _script()
     for argv, message in ((["--device", "cpu", "--models", "resnet18"], "does not write the record"),
