@@ -55,8 +55,9 @@ report: $(STAMP) ## render the executed notebooks and the claims table as a stat
 measure: $(STAMP) ## on a GPU: run the measurement campaign into results/raw/ (GPUS=all: every local GPU; SCHEDULER=ADDR: a Dask cluster)
 	$(PY) -m greenai.campaign $(if $(GPUS),--gpus $(GPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-benchmarks: $(STAMP) ## CPU benchmarks: dispatch sweep naive MILP (sampled, ~4 min) vs final, every solve of notebook 08, and the recorded convolutions' speed by shape (~3 min), into results/benchmarks/
+benchmarks: $(STAMP) ## CPU benchmarks: dispatch sweep naive MILP (sampled, ~4 min) vs final, every solve of notebook 08, the recorded convolutions' speed by shape (~3 min) and the prediction fits (~1 min), into results/benchmarks/
 	$(PY) benchmarks/dispatch_sweep.py && $(PY) benchmarks/dispatch_notebook.py && $(PY) benchmarks/convolution_speed.py
+	$(PY) benchmarks/prediction_fits.py
 
 benchmarks-gpu: $(STAMP) ## on a GPU: measurement methods + meter overhead + data pipeline + norm widths into results/
 	$(PY) benchmarks/measurement_methods.py && $(PY) benchmarks/meter_overhead.py && $(PY) benchmarks/data_pipeline.py
