@@ -208,6 +208,17 @@ CANDIDATES_NEAR4 = ("mmpretrain:van_b1", "mmpretrain:hornet_s", "mmpretrain:repl
                     "pytorchcv:sharesnet34",
                     "vitpytorch:cvt_21", "vitpytorch:crossformer_s", "vitpytorch:scalablevit_s_full")
 WANTED_NEAR4 = 12
+#: the fifth near-family set tests the other end of the family offsets' shrinkage: lineages
+#: (:func:`greenai.predict.model.lineage`) of which the H200's fit has at least ``NEAR5_MIN_FITTED`` models. Rule, fixed
+#: before it ran (``--nearfamily5``, :func:`near5_plan`): the lineages in order of fitted models (most first, ties by
+#: name); a lineage's candidates are every torchvision, timm and pytorchcv model of it with no row in any
+#: ``results/raw/*.csv`` and whose bare name no measured model has (``timm:resnet50`` is torchvision's), and whose
+#: forward MACs (thop, 1x224x224, 10 classes) differ by at least ``NEAR5_MIN_MAC_CHANGE`` from each fitted model of
+#: the lineage (a copy under another name is no variant); in order of closeness to the geometric mean of the fitted
+#: models' MACs, the first that passes checks 2 to 4 is the lineage's; the first 12 lineages with one are taken
+NEAR5_MIN_FITTED = 2
+NEAR5_MIN_MAC_CHANGE = 0.05
+WANTED_NEAR5 = 12
 #: timm families equivalent to torchvision's ViT, excluded from sets 5 to 7
 VIT_FAMILIES = ("vision_transformer", "deit", "beit", "eva", "vision_transformer_hybrid")
 #: further timm families of plain ViTs (relative positions, SAM's encoder, NaFlex, the ViT encoders of
@@ -291,11 +302,12 @@ def _squash(family: str) -> str:
 
 
 def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | None = None,
-           build_first: bool = False) -> tuple[str, str, float]:
+           build_first: bool = False, bare_is_timm: bool = True) -> tuple[str, str, float]:
     """``(family, verdict, macs)`` of ``timm:name``: verdict ``taken`` or why it was dropped.
 
     ``excluded`` maps further excluded families to the reason (set 5); ``build_first``
-    builds the model (1 plane, 10 classes) before counting its MACs, a failure dropping it.
+    builds the model (1 plane, 10 classes) before counting its MACs, a failure dropping it;
+    ``bare_is_timm=False`` reads a name without a source as a torchvision model.
     """
     import torch
 
@@ -305,7 +317,7 @@ def screen(name: str, taken_families: set, zoo_and_tv: set, excluded: dict | Non
     from greenai.operator_times import step_operators
     from greenai.predict.features import compute_model_features
 
-    key = name if ":" in name else f"timm:{name}"  # set 8 names its source
+    key = name if ":" in name or not bare_is_timm else f"timm:{name}"  # set 8 names its source
     try:
         family = model_info(key)["family"]
     except UnknownModelError:
@@ -361,7 +373,12 @@ def main(argv=None) -> int:
                         help="screen the third near-family set (CANDIDATES_NEAR3) instead of a held-out set")
     parser.add_argument("--nearfamily4", action="store_true",
                         help="screen the fourth near-family set (CANDIDATES_NEAR4) instead of a held-out set")
+    parser.add_argument("--nearfamily5", action="store_true",
+                        help="screen the fifth near-family set (near5_plan: lineages the H200's fit has several "
+                             "models of) instead of a held-out set")
     args = parser.parse_args(argv)
+    if args.nearfamily5:
+        return _near5(args.all)
     if args.nearfamily2:
         return _near(CANDIDATES_NEAR2, WANTED_NEAR2, "NEARFAMILY2_MODELS", args.all)
     if args.nearfamily3:
@@ -492,6 +509,95 @@ def _near(candidates: tuple[str, ...], wanted: int, tuple_name: str, check_all: 
     taken = _walk(candidates, wanted, check_all, zoo_and_tv=set(), excluded=None, build_first=True)
     print(f"{tuple_name} = (" + ", ".join(f'"{n}"' for n, _, _ in taken) + ")")
     return 0 if len(taken) == wanted else 1
+
+
+def near5_plan(runs, measured: set[str], candidates: list[str]) -> list[tuple[str, dict[str, float], list[str]]]:
+    """``(lineage, {fitted model: its MACs}, [its candidates])`` per lineage of which the H200's fit in ``runs``
+    (:func:`greenai.predict.build.load_runs` without held-out rows) has ``NEAR5_MIN_FITTED`` or more models, in
+    the rule's order. ``measured``: every model with a row in ``results/raw``; ``candidates``: the model names
+    to draw from (torchvision, ``timm:``, ``pytorchcv:``)."""
+    from greenai.models import UnknownModelError, model_info
+    from greenai.predict.model import lineage
+
+    fitted: dict[str, dict[str, float]] = {}
+    own = runs[runs["gpu_name"].str.contains("H200") & ~runs["synthetic"].astype(bool)]
+    for model, rows in own.groupby("model"):
+        fitted.setdefault(lineage(model_info(model)["family"]), {})[model] = float(rows["macs"].median())
+    fitted = {name: models for name, models in fitted.items() if len(models) >= NEAR5_MIN_FITTED}
+    bare_measured = {m.split(":")[-1] for m in measured}
+    drawn: dict[str, list[str]] = {name: [] for name in fitted}
+    for name in candidates:
+        if name in measured or name.split(":")[-1] in bare_measured:
+            continue
+        try:
+            family = model_info(name)["family"]
+        except (UnknownModelError, ImportError):
+            continue
+        if lineage(family) in drawn:
+            drawn[lineage(family)].append(name)
+    order = sorted(fitted, key=lambda name: (-len(fitted[name]), name))
+    return [(name, fitted[name], drawn[name]) for name in order]
+
+
+def _near5(check_all: bool) -> int:
+    """The fifth near-family set (:data:`NEAR5_MIN_FITTED` ...): one model per lineage, the first
+    :data:`WANTED_NEAR5` lineages that have one (huggingface_hub and safetensors unimportable; the fitted
+    models' families need mmpretrain, whose mmengine needs yaml)."""
+    for mod in BARE_MISSING[:2]:
+        sys.modules[mod] = None
+    import glob
+
+    import pandas as pd
+    import torch
+
+    from greenai import paths
+    from greenai.macs import count_model
+    from greenai.models.pytorchcv_models import pytorchcv_available
+    from greenai.models.timm_models import timm_available
+    from greenai.models.torchvision_models import torchvision_names
+    from greenai.predict.build import load_runs
+
+    if not (timm_available() and pytorchcv_available()):
+        print("timm_heldout_screen: NEARFAMILY5_MODELS needs timm and pytorchcv: pip install 'greenai[timm]' "
+              "'greenai[pytorchcv]'", file=sys.stderr)
+        return 2
+    import pytorchcv.model_provider
+    import timm
+
+    torch.set_num_threads(2)
+    measured: set[str] = set()
+    for path in sorted(glob.glob(str(paths.RAW_DIR / "*.csv"))):
+        measured |= set(pd.read_csv(path, usecols=lambda c: c == "model").get("model", pd.Series()).astype(str))
+    names = (list(torchvision_names()) + [f"timm:{n}" for n in timm.list_models()]
+             + [f"pytorchcv:{n}" for n in sorted(pytorchcv.model_provider._models)])
+    taken: list[tuple[str, str, float]] = []
+    for lineage_name, fitted, candidates in near5_plan(load_runs(include_heldout=False), measured, names):
+        if len(taken) >= WANTED_NEAR5 and not check_all:
+            print(f"{lineage_name:24s} not checked ({WANTED_NEAR5} taken)")
+            continue
+        centre = math.exp(sum(math.log(m) for m in fitted.values()) / len(fitted))
+        counted = []
+        for name in candidates:
+            try:
+                macs = float(count_model(name, 1, 10, 224)["macs"])
+            except Exception as exc:  # noqa: BLE001 - a candidate that does not count is dropped
+                print(f"  {name:40s} MAC count (thop) failed: {type(exc).__name__}")
+                continue
+            if min(abs(macs / m - 1.0) for m in fitted.values()) < NEAR5_MIN_MAC_CHANGE:
+                print(f"  {name:40s} {macs / 1e9:8.3f} GMAC: within {NEAR5_MIN_MAC_CHANGE:.0%} of a fitted model")
+                continue
+            counted.append((abs(math.log(macs / centre)), name))
+        verdict = "no candidate passes"
+        for _, name in sorted(counted):
+            _, verdict, macs = screen(name, set(), zoo_and_tv=set(), build_first=True, bare_is_timm=False)
+            print(f"  {name:40s} {macs / 1e9:8.3f} GMAC: {verdict}")
+            if verdict == "taken":
+                taken.append((name, lineage_name, macs))
+                break
+        print(f"{lineage_name:24s} {len(fitted)} fitted, centre {centre / 1e9:.3f} GMAC, {len(candidates)} "
+              f"candidates: {taken[-1][0] if verdict == 'taken' else verdict}")
+    print("NEARFAMILY5_MODELS = (" + ", ".join(f'"{n}"' for n, _, _ in taken[:WANTED_NEAR5]) + ")")
+    return 0 if len(taken) >= WANTED_NEAR5 else 1
 
 
 if __name__ == "__main__":

@@ -812,6 +812,51 @@ def test_nearfamily4_is_its_anchors_then_twelve_unmeasured_size_variants_of_fami
             assert not measured & set(screen.CANDIDATES_NEAR4), csv.name
 
 
+def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_the_h200_fit_has_several_of():
+    import math
+
+    from greenai.macs import count_model
+    from greenai.models import model_info
+    from greenai.predict.build import load_runs
+    from greenai.predict.model import lineage
+
+    for source in ("mmpretrain", "pytorchcv", "timm", "vit_pytorch", "monai"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["nearfamily5"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY5_MODELS)
+    assert exp.csv == "kpi_nearfamily5" and exp.quick_model in sets.NEARFAMILY5_MODELS
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("nearfamily4") + 1] == "nearfamily5"
+    assert _from(list(sets.HELDOUT_SETS), "nearfamily4", 2) == ["nearfamily4", "nearfamily5"]
+    # the screen's plan: lineages of the H200's fit with >= 2 models, most fitted first; a measured model, or one
+    # whose bare name a measured model has, is no candidate
+    screen = _heldout_screen()
+    measured = set()
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
+        if csv.stem != "kpi_nearfamily5" and "model" in pd.read_csv(csv, nrows=0).columns:
+            measured |= set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+    assert not measured & set(sets.NEARFAMILY5_MODELS)
+    fitted_runs = load_runs(include_heldout=False)
+    plan = screen.near5_plan(fitted_runs, measured, ["timm:resnet50", "resnet50", "resnet152", "timm:resnet26d",
+                                                      *sets.NEARFAMILY5_MODELS])
+    counts = [len(fitted) for _, fitted, _ in plan]
+    assert counts == sorted(counts, reverse=True) and min(counts) == screen.NEAR5_MIN_FITTED
+    drawn = {name: candidates for name, _, candidates in plan}
+    assert drawn["resnet"][:2] == ["resnet152", "timm:resnet26d"]  # timm:resnet50 is torchvision's ResNet-50
+    # the set: one model per lineage, the lineages in the plan's order, each >= 5 % from its fitted models' MACs
+    # and within the screen's MAC range
+    lineages = [lineage(model_info(m)["family"]) for m in sets.NEARFAMILY5_MODELS]
+    assert len(set(lineages)) == 12 and all(drawn[name] for name in lineages)
+    ranks = [[name for name, _, _ in plan].index(name) for name in lineages]
+    assert ranks == sorted(ranks)
+    fitted = {name: models for name, models, _ in plan}
+    for model, name in zip(sets.NEARFAMILY5_MODELS, lineages):
+        macs = count_model(model, 1, 10, 224)["macs"]
+        assert 0.3e9 <= macs <= 10e9 and len(fitted[name]) >= 2, model
+        assert min(abs(macs / m - 1) for m in fitted[name].values()) >= screen.NEAR5_MIN_MAC_CHANGE, model
+        assert not math.isclose(macs, max(fitted[name].values())), model
+
+
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):
     """docs/campaign.md holds the table `--list --markdown` prints: one row per experiment, the default set marked."""
     assert campaign.main(["--list", "--markdown"]) == 0

@@ -22,7 +22,7 @@ from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
                                  HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT9_MODELS, HELDOUT10_MODELS, HELDOUT11_MODELS,
                                  HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS, NEARFAMILY3_MODELS,
-                                 NEARFAMILY4_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 NEARFAMILY4_MODELS, NEARFAMILY5_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -421,6 +421,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "12 unmeasured size variants of families heldout10 fitted: 6 mmpretrain (VAN, HorNet, RepMLPNet, ...), "
                "6 pytorchcv (BAM, CBAM, DIA ResNets, ...; needs both), FMNIST, batch 256, windows",
                _heldout_set("nearfamily4", HELDOUT_ANCHORS + NEARFAMILY4_MODELS), quick_model="mmpretrain:van_b1"),
+    Experiment("nearfamily5", "kpi_nearfamily5", "train", "4.2 prediction (fifth near-family test)",
+               "12 unmeasured variants of lineages the H200's fit has 2-10 models of: 6 timm (EfficientNet-Lite4, "
+               "DenseNet-Blur, ConvNeXt-nano, ...), 6 pytorchcv (RegNetX-4.0GF, SE-PreResNet-34, ...; needs both), "
+               "FMNIST, batch 256, windows",
+               _heldout_set("nearfamily5", HELDOUT_ANCHORS + NEARFAMILY5_MODELS), quick_model="timm:darknet17"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -499,7 +504,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
                                         "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
-                                        "heldout11", "nearfamily4",
+                                        "heldout11", "nearfamily4", "nearfamily5",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
            "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "NEARFAMILY3_MODELS", "HELDOUT10_MODELS", "HELDOUT11_MODELS",
-           "NEARFAMILY4_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "NEARFAMILY4_MODELS", "NEARFAMILY5_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -480,6 +480,39 @@ NEARFAMILY4_MODELS = ("mmpretrain:van_b1", "mmpretrain:hornet_s", "mmpretrain:re
                       "pytorchcv:bam_resnet34", "pytorchcv:cbam_resnet34", "pytorchcv:diaresnet34",
                       "pytorchcv:sparsenet169", "pytorchcv:sharesnet34")
 
+#: a fifth near-family set, chosen after the fourth was measured and before any of it was measured: variants of
+#: lineages (:func:`greenai.predict.model.lineage`) of which the H200's fit has several models, the other end of the
+#: family offsets' shrinkage (the fourth set's lineages had one each). Rule (benchmarks/timm_heldout_screen.py
+#: --nearfamily5, CPU; fixed before it ran): the lineages with at least 2 fitted models on the H200 (28), most fitted
+#: first (ties by name); a lineage's candidates are its torchvision, timm and pytorchcv models with no row in any
+#: ``results/raw/*.csv`` and a bare name no measured model has, whose forward MACs (thop, 1x224x224, 10 classes) differ
+#: by at least 5 % from each of its fitted models; closest to the geometric mean of the fitted models' MACs first, the
+#: first that passes checks 2 to 4 of the held-out screens is the lineage's; the first 12 lineages with one are
+#: taken. Lineages without one: googlenet (11 fitted; BN-Inception within 5 %), vgg (only 19-layer ones left,
+#: > 10 GMAC), shufflenet_v2 (x0.5: 0.038 GMAC), diracnetv2 and fishnet (no candidate), efficientnet_v2 (V2-L: 12.4
+#: GMAC), menet and mobilenet (all < 0.3 GMAC), mobilenet_v3 (no candidate).
+#:
+#: ===============================  =============  ======  ==========
+#: model                            lineage        fitted  GMAC/sample
+#: ===============================  =============  ======  ==========
+#: pytorchcv:regnetx040             regnet         10      4.005
+#: timm:efficientnet_lite4          efficientnet   8       1.402
+#: pytorchcv:resnetbc38b            resnet         7       3.174
+#: timm:densenetblur121d            densenet       6       3.132
+#: pytorchcv:resnext38_32x4d        resnext        5       3.320
+#: pytorchcv:sepreresnet34          senet          5       3.601
+#: timm:darknet17                   cspnet         4       2.477
+#: timm:convnext_nano_ols           convnext       3       2.631
+#: pytorchcv:proxylessnas_cpu       mnasnet        3       0.465
+#: timm:resnetv2_50d                resnetv2       3       4.361
+#: pytorchcv:hardnet68ds            hardnet        2       0.793
+#: timm:resnest50d_1s4x24d          resnest        2       4.449
+#: ===============================  =============  ======  ==========
+NEARFAMILY5_MODELS = ("pytorchcv:regnetx040", "timm:efficientnet_lite4", "pytorchcv:resnetbc38b",
+                      "timm:densenetblur121d", "pytorchcv:resnext38_32x4d", "pytorchcv:sepreresnet34", "timm:darknet17",
+                      "timm:convnext_nano_ols", "pytorchcv:proxylessnas_cpu", "timm:resnetv2_50d",
+                      "pytorchcv:hardnet68ds", "timm:resnest50d_1s4x24d")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -493,4 +526,4 @@ HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout
                 "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
                 "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS,
                 "nearfamily3": NEARFAMILY3_MODELS, "heldout10": HELDOUT10_MODELS, "heldout11": HELDOUT11_MODELS,
-                "nearfamily4": NEARFAMILY4_MODELS}
+                "nearfamily4": NEARFAMILY4_MODELS, "nearfamily5": NEARFAMILY5_MODELS}
