@@ -334,19 +334,30 @@ def _line(c: _Case, line: dict, heads: dict, use: Sequence[Reference], config, c
           time_in_steps: bool) -> dict:
     """One validation line: the case predicted from the references ``use`` under ``config``, calibrated."""
     energy = line.pop("_energy")
-    if c.within:  # the first k epochs measured it: the answer itself
-        m = float(c.measured_epoch)
-        e = acc.cumulative_energy_j(energy, m)[0]
-        return line | {"reachable": True, "p_reach": 1.0, "config": "observed", "error": "", "predicted_epoch": m,
-                       "predicted_epoch_low": m, "predicted_epoch_high": m, "covered": True, "predicted_energy_j": e,
-                       "energy_low_j": e, "energy_high_j": e, "epoch_error": 0.0,
-                       "energy_error_pct": 100.0 * (e - line["measured_energy_j"]) / line["measured_energy_j"]}
+    if c.within:
+        return _observed_line(c, line, energy)
     found, n = _found(match, heads, c, use, time_in_steps)
     raw, p_reach = point(*posterior(found, len(n), config))
     line |= {"config": f"{config[0]}:{config[1]:g}", "p_reach": p_reach, "error": ""}
     if not math.isfinite(raw):
         return line | {"reachable": False, "covered": False}
-    epoch, lo, hi = calibrated(raw, calib, n.max())
+    return _predicted_line(c, line, energy, raw, calib, n.max())
+
+
+def _observed_line(c: _Case, line: dict, energy: np.ndarray) -> dict:
+    """A validation line whose first k epochs measured the target: the answer itself."""
+    m = float(c.measured_epoch)
+    e = acc.cumulative_energy_j(energy, m)[0]
+    return line | {"reachable": True, "p_reach": 1.0, "config": "observed", "error": "", "predicted_epoch": m,
+                   "predicted_epoch_low": m, "predicted_epoch_high": m, "covered": True, "predicted_energy_j": e,
+                   "energy_low_j": e, "energy_high_j": e, "epoch_error": 0.0,
+                   "energy_error_pct": 100.0 * (e - line["measured_energy_j"]) / line["measured_energy_j"]}
+
+
+def _predicted_line(c: _Case, line: dict, energy: np.ndarray, raw: float, calib, last_observed: float) -> dict:
+    """A validation line from a raw predicted epoch, calibrated (:func:`calibrated`); energy [J] of the run's own
+    first epochs, their mean beyond (:func:`greenai.accuracy.cumulative_energy_j`)."""
+    epoch, lo, hi = calibrated(raw, calib, last_observed)
     e_hat, e_lo, e_hi = (acc.cumulative_energy_j(energy, x)[0] for x in (epoch, lo, hi))
     m_epoch, m_energy = c.measured_epoch, line["measured_energy_j"]
     return line | {"reachable": True, "log_ratio": math.log(raw / m_epoch), "predicted_epoch": epoch,
@@ -383,6 +394,53 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fractio
             heads, [o for o in cases if o.k == c.k], refs, configs, held, model_out, level, match, how)
         use = usable_references(refs, c.dataset, held, same_dataset)
         out.append(_line(c, line, heads, use, config, calib, match, time_in_steps))
+    return pd.DataFrame(out)
+
+
+def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
+                             level: float = lc.LEVEL, fresh_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A yardstick, not a predictor: each case predicted without looking at its curve, at the typical epoch of
+    the other models' runs.
+
+    For a run not yet at its target after k epochs the raw prediction is the geometric median of the measured epochs
+    of every other model's runs not yet at theirs after k; its interval is calibrated as the prior's (the other
+    models' runs, each predicted the same way without its own model and the held-out run's, give the conformal
+    log ratios) and :func:`calibrated` puts it after the observed epochs. Without ``fresh_rows`` the cases are
+    those of :func:`early_stop_validation` with ``model_out=True`` (``prior`` = "typical epoch, leave-model-out");
+    with it, those of :func:`fresh_validation`, the typical epoch and its calibration drawn from ``rows`` alone
+    (``prior`` = "typical epoch, fresh"). The columns of :func:`early_stop_validation`, so
+    :func:`greenai.learning_curves.summary` applies: a method that does not beat it has learned little from a
+    run's first epochs beyond when runs of this length usually reach their target.
+    """
+    fresh_names = set() if fresh_rows is None else {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
+    refs = [r for r in references(rows) if r.name not in fresh_names]
+    pool, heads, lines = _cases(rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
+    cases, label = pool, "typical epoch, leave-model-out"
+    if fresh_rows is not None:
+        cases, heads, lines = _cases(fresh_rows, {n: len(refs) + i for i, n in enumerate(sorted(fresh_names))},
+                                     ks, fraction_of_best)
+        label = "typical epoch, fresh"
+
+    def typical(k: int, models_out: set[str]) -> float:
+        epochs = [o.measured_epoch for o in pool if o.k == k and not o.within and o.model not in models_out]
+        return float(np.exp(np.median(np.log(epochs)))) if epochs else math.nan
+
+    out = []
+    for c, line in zip(cases, lines):
+        line["prior"] = label
+        energy = line.pop("_energy")
+        raw = typical(c.k, {c.model})
+        if c.within:
+            out.append(_observed_line(c, line, energy))
+            continue
+        line |= {"config": "typical epoch", "p_reach": 1.0, "error": ""}
+        if not math.isfinite(raw):
+            out.append(line | {"reachable": False, "covered": False})
+            continue
+        others = [o for o in pool if o.k == c.k and not o.within and o.model != c.model]
+        ratios = np.array([math.log(typical(o.k, {c.model, o.model}) / o.measured_epoch) for o in others])
+        calib = lc.conformal_quantiles(ratios[np.isfinite(ratios)], level)
+        out.append(_predicted_line(c, line, energy, raw, calib, heads[(c.run, c.k)][0].max()))
     return pd.DataFrame(out)
 
 

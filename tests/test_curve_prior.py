@@ -269,3 +269,31 @@ def test_leaves_chance_marks_the_lines_of_runs_whose_accuracy_never_leaves_chanc
     assert cp.leaves_chance(v, late).all()
     late.loc[stuck & (late.n_epochs == late.n_epochs.max() - cp.acc.MIN_EPOCHS + 1), "test_accuracy"] = 0.1
     assert not cp.leaves_chance(v, late)[v.model == "f1"].any()
+
+
+def test_the_typical_epoch_yardstick_is_the_other_models_geometric_median_and_never_reads_the_run():
+    rows = _rows()
+    v = cp.typical_epoch_validation(rows, ks=(5,))
+    pooled = cp.early_stop_validation(rows, ks=(5,), model_out=True)
+    assert len(v) == len(pooled) and (v.prior == "typical epoch, leave-model-out").all()
+    assert list(v.measured_epoch) == list(pooled.measured_epoch) and set(pooled.columns) - {"prior"} <= set(v.columns)
+    open_ = v[~v.reached_within_fit]
+    assert len(open_) == len(POPULATION)  # every synthetic run is still climbing at epoch 5
+    for line in open_.itertuples():
+        others = open_.measured_epoch[open_.model != line.model].to_numpy(dtype=float)
+        raw = line.measured_epoch * math.exp(line.log_ratio)
+        assert raw == pytest.approx(math.exp(np.median(np.log(others))))
+        assert line.predicted_epoch_low <= line.predicted_epoch <= line.predicted_epoch_high
+    # a run's own first epochs change nothing of its prediction (its target and measured epoch stay)
+    lowered = rows.copy()
+    first = (lowered.model == "m0") & (lowered.n_epochs <= 3)
+    lowered.loc[first, "test_accuracy"] -= 0.05
+    again = cp.typical_epoch_validation(lowered, ks=(5,))
+    assert again.loc[again.model == "m0", "predicted_epoch"].item() == v.loc[v.model == "m0", "predicted_epoch"].item()
+    # fresh: the typical epoch of the runs before, the fresh runs none of them
+    fresh = _rows([("f0", 0.90, 0.12)])
+    fresh["source_file"] = "accuracy_fresh.csv"
+    line = cp.typical_epoch_validation(rows, ks=(5,), fresh_rows=fresh).iloc[0]
+    assert line.prior == "typical epoch, fresh"
+    raw = line.measured_epoch * math.exp(line.log_ratio)
+    assert raw == pytest.approx(math.exp(np.median(np.log(open_.measured_epoch.to_numpy(dtype=float)))))
