@@ -134,7 +134,7 @@ NOTEBOOK = "05_prediction"
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
 # `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
-# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11` and, on an H200, `macs_h200`,
+# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5` and, on an H200, `macs_h200`,
 # `synthetic_kernels_h200`, `synthetic_batch_norms_h200` and `heldout10_h200` experiments; resumable, rows
 # appended to `results/raw/`).
 
@@ -146,7 +146,7 @@ if MEASURE:
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
              "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
              "macs_h200", "synthetic_kernels_h200", "synthetic_batch_norms_h200", "heldout10_h200", "heldout11",
-             "nearfamily4"]
+             "nearfamily4", "nearfamily5"]
     on_h200 = "H200" in campaign.ex.make_environment().gpu_name
     names = [name for name in names if on_h200 or not name.endswith("_h200")]  # those repeat others on an H200
     for name in names:
@@ -244,8 +244,9 @@ validation = pv.validation_table(predictions)
 save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
-FRESH_CSV, NEAR_CSV = pr.HELDOUT_CSVS  # the fresh set of new families, the fresh near-family set
-FRESH, NEAR = pr.HELDOUT_SPLITS[FRESH_CSV], pr.HELDOUT_SPLITS[NEAR_CSV]
+# the fresh set of new families, the fourth near-family set (lineages fitted once), the fifth (fitted several times)
+FRESH_CSV, NEAR_CSV, NEAR5_CSV = pr.HELDOUT_CSVS
+FRESH, NEAR, NEAR5 = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
 H200 = "NVIDIA H200"
 
 
@@ -263,6 +264,7 @@ def test_split(split):
 
 FRESH_TEST, FRESH_GPU = test_split(FRESH)
 NEAR_TEST, NEAR_GPU = test_split(NEAR)
+NEAR5_TEST, NEAR5_GPU = test_split(NEAR5)
 
 # %% [markdown]
 # ## The targets on the fresh set
@@ -781,7 +783,9 @@ display(interval_rules.round(2))  # noqa: F821
 # reimplements (`pr.FAMILY_ROOTS`: pytorchcv's IBN and SE ResNets are ResNets and SE-Nets). A model of a new family
 # is not moved: the fresh sets and each family left out are predicted as before. The rule has no parameter tuned on
 # the sets; it was adopted after the three near-family sets had been met (post hoc), and the fourth near-family set
-# (`kpi_nearfamily4`), chosen and frozen with it, is its test. The tables: the largest offsets of the H200's fit,
+# (`kpi_nearfamily4`), chosen and frozen with it, is its test, and the fifth (`kpi_nearfamily5`: variants of
+# lineages fitted several times) its test at the other end of the shrinkage. The tables: the largest offsets of the
+# H200's fit,
 # each earlier set met by the rows before it with and without offsets, and the cross-validation without them.
 
 # %%
@@ -799,7 +803,8 @@ display(offset_prospective.round(2))  # noqa: F821
 # %%
 predictions_without_offsets = pv.cross_validate(runs, features, offsets=False)
 offset_ablation = pd.concat([ablation(predictions_without_offsets),
-                             pv.ablation_table(predictions, predictions_without_offsets, [NEAR_TEST], gpu=NEAR_GPU)],
+                             pv.ablation_table(predictions, predictions_without_offsets, [NEAR_TEST], gpu=NEAR_GPU),
+                             pv.ablation_table(predictions, predictions_without_offsets, [NEAR5_TEST], gpu=NEAR5_GPU)],
                             ignore_index=True)
 save_table(offset_ablation, "prediction_family_offset_ablation")
 display(offset_ablation.round(2))  # noqa: F821
@@ -813,6 +818,41 @@ display(offset_ablation.round(2))  # noqa: F821
 near_by_model = pp.family_offset_by_model(predictions, predictions_without_offsets, NEAR_TEST, coeffs)
 save_table(near_by_model, "prediction_nearfamily4_by_model")
 display(near_by_model.round(3))  # noqa: F821
+
+# %% [markdown]
+# **The fifth near-family set**, the same columns: variants of lineages the H200's fit has two to ten models of,
+# where an offset rests on several relatives and is shrunk least (`benchmarks/timm_heldout_screen.py
+# --nearfamily5`; the rule in `greenai.models.sets.NEARFAMILY5_MODELS`). Target: MAPE <= 5 %.
+
+# %%
+near5_by_model = pp.family_offset_by_model(predictions, predictions_without_offsets, NEAR5_TEST, coeffs)
+save_table(near5_by_model, "prediction_nearfamily5_by_model")
+display(near5_by_model.round(3))  # noqa: F821
+
+# %% [markdown]
+# **Reading the fifth near-family set.** It was chosen at `a2add74`, with the fit and its offsets as shipped then
+# and unchanged since, and measured afterwards on an H100 with that code. Its twelve models are variants of
+# lineages the H200's fit holds two to ten models of: RegNetX-4.0GF (ten RegNets fitted), EfficientNet-Lite4 (eight
+# EfficientNet-module models), a ResNet-38 with bottleneck blocks, DenseNet-121 with blur pooling, ResNeXt-38,
+# SE-PreResNet-34, DarkNet-17, ConvNeXt-nano, ProxylessNAS-CPU, ResNetV2-50d, HarDNet-68ds and ResNeSt-50d with
+# radix 1. Here an offset rests on several relatives and is shrunk least (`B_f` 0.82 for two fitted models, 0.96
+# for ten). Through the H200's model times the card factor (`nearfamily5_via_widest_fit`):
+#
+# * **MAPE 12.3 % (target ≤ 5 %: missed by 7.3 points), median 12.5 %, worst model 29.0 % (HarDNet-68ds, too
+#   high, 10 % below its interval's low end); 11 of 12 inside the interval.** Without the offsets the same route
+#   gives 16.1 % (worst RegNetX-4.0GF, −29.8 %): the offsets help, but not enough.
+# * **They moved 8 of 12 the right way**, most where a lineage's fitted models are far off together: RegNetX-4.0GF,
+#   raised by 21 %, from −29.8 % to −15.1 %; ConvNeXt-nano, raised by 15 %, from −16.0 % to −3.0 %; DenseNet-Blur,
+#   ResNet-38 and ResNetV2-50d, lowered by 6–9 %, from +18–22 % to +11–12.5 %. HarDNet-68ds moved the wrong way
+#   (+18.0 → +29.0 %): its two fitted relatives are predicted 10 % low, it was already 18 % high. EfficientNet-Lite4,
+#   ResNeXt-38 and DarkNet-17 moved 1–3 points the wrong way.
+# * **The errors lean high** (9 of 12 above, mean +7.1 %; six models between +10.7 % and +12.8 % with offsets): the
+#   anchors measured beside the set put this H100 5–8 % below the fourth set's card on the same zoo models, and
+#   the card factor takes that out, so the lean is the models'. Unlike the fourth set's size variants, several of
+#   these change a block (depthwise-separable HarDNet, Lite EfficientNet without squeeze-excite, blur pooling,
+#   radix-1 ResNeSt, bottleneck ResNet-38); a reading, not a test: a lineage's mean error says less about a variant
+#   that works differently from its relatives, however many there are. The near-family target is met where the
+#   variants are new sizes of a fitted model (set 4), not for variants of a lineage in general (set 5).
 
 # %% [markdown]
 # **Reading the fourth near-family set.** It was chosen, and the fit with the family offsets frozen, at `b28056f`, and
@@ -1163,6 +1203,11 @@ claims.record(NOTEBOOK, [
                    "12 new variants of fitted families, measured after the coefficients (family offsets among them) "
                    f"were frozen, on an {NEAR_GPU}"
                    + ("" if NEAR_TEST == NEAR else ", predicted by the H200's model x the card factor")
+                   + "; target: MAPE <= 5 %"),
+    _heldout_claim("nearfamily5_mape_static", NEAR5_TEST, "the fifth near-family set",
+                   "12 variants of lineages the H200's fit has 2 to 10 models of, measured after the coefficients "
+                   f"(family offsets among them) were frozen, on an {NEAR5_GPU}"
+                   + ("" if NEAR5_TEST == NEAR5 else ", predicted by the H200's model x the card factor")
                    + "; target: MAPE <= 5 %"),
     _prospective_claim("nearfamily_mape_static", "nearfamily",
                        "static-feature model on new torchvision variants of fitted families, met by a fit of the rows "

@@ -454,8 +454,9 @@ else:
 #   met by an upward draw. A predictor that extrapolates a smooth curve, as the per-run ensemble does, comes late
 #   for that reason alone.
 # * **The prior a user gets now** (leave-model-out over all recorded runs, the fresh ones included) misses both
-#   targets, the k = 10 one by less over all runs than over the runs not yet at the target at k = 10. By dataset (the last table) it still puts Fashion-MNIST late and CIFAR-10 early at k = 5. The figure shows
-#   the same per run against the floor.
+#   targets, the k = 10 one by less over all runs than over the runs not yet at the target at k = 10. By dataset
+#   (the last table) it still puts Fashion-MNIST late and CIFAR-10 early at k = 5. The figure shows the same per
+#   run against the floor.
 # * **A yardstick that never looks at the run.** Every run predicted at the typical epoch of the other models'
 #   runs (the geometric median of their measured epochs at that k, its interval calibrated as the prior's:
 #   `curve_prior.typical_epoch_validation`) gives 34.9 % at k = 5 and 8.4 % at k = 10 over all runs, leaving the

@@ -60,6 +60,7 @@ EXPECTED: dict[str, Expected] = {
                                "fresh_heldout_interval_coverage", "fresh_heldout_worst_outside",
                                "nearfamily_mape_static", "nearfamily2_mape_static", "heldout8_mape_static",
                                "nearfamily3_mape_static", "heldout9_mape_static", "nearfamily4_mape_static",
+                               "nearfamily5_mape_static",
                                "grouped_pointwise_term_family_out_heavy")),
     "06_accuracy": Expected(("fig_4_17_4_20_accuracy_vs_epochs", "fig_4_17_4_20_accuracy_vs_energy",
                              "fig_energy_to_accuracy_fresh"),
