@@ -62,6 +62,9 @@ for set 11 also MONAI (``pip install 'greenai[monai]'``).
 instead (:data:`CANDIDATES_NEAR2`, :data:`CANDIDATES_NEAR3`, :data:`CANDIDATES_NEAR4`: variants of fitted families,
 one per family, through checks 2 to 4, the first 12 that pass); the fourth, whose candidates include mmpretrain's,
 with huggingface_hub and safetensors unimportable (mmengine needs yaml), as sets 10 and 11, the others with all three.
+``--nearfamily5`` draws its candidates by rule instead of from a list (:func:`near5_plan`, :data:`NEAR5_MIN_FITTED`):
+a variant of each lineage the H200's fit has several models of. It reads which models are measured from
+``results/raw``, so run after its set was measured it takes the set's models as measured and draws others.
 """
 
 from __future__ import annotations
