@@ -818,7 +818,7 @@ def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_
 
     from greenai.macs import count_model
     from greenai.models import model_info
-    from greenai.predict.build import load_runs
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS, load_runs
     from greenai.predict.model import lineage
 
     for source in ("mmpretrain", "pytorchcv", "timm", "vit_pytorch", "monai"):
@@ -826,8 +826,6 @@ def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_
     exp = registry.EXPERIMENTS["nearfamily5"]
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY5_MODELS)
     assert exp.csv == "kpi_nearfamily5" and exp.quick_model in sets.NEARFAMILY5_MODELS
-    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS
-
     assert exp.csv in HELDOUT_CSVS and exp.csv not in FIT_CSVS  # never fitted: the test of the frozen offsets
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("nearfamily4") + 1] == "nearfamily5"
