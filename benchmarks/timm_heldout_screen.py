@@ -1,8 +1,8 @@
-"""Choose the fourth to eleventh held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
-``HELDOUT11_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch, for set 10 mmpretrain first, for
-set 11 MONAI) by a stated rule (CPU).
+"""Choose the fourth to twelfth held-out sets (:data:`greenai.models.sets.HELDOUT4_MODELS`, ...,
+``HELDOUT12_MODELS``) from timm (for set 8 also pytorchcv, for set 9 vit-pytorch, for set 10 mmpretrain first, for
+set 11 MONAI, for set 12 pytorchcv's dense-prediction networks) by a stated rule (CPU).
 
-``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9|10|11] [--all]`` walks
+``PYTHONPATH=. python benchmarks/timm_heldout_screen.py [--set 4|5|6|7|8|9|10|11|12] [--all]`` walks
 the candidates of that set (:data:`CANDIDATES`) in their order of preference and
 takes the first 16 that pass, in order:
 
@@ -36,27 +36,30 @@ takes the first 16 that pass, in order:
    near-family set and no family of :data:`NEAR_COPIES10`; for set 11, whose candidates are named 2-D
    configurations of MONAI's networks (:data:`CANDIDATES11`, the order of
    :data:`greenai.models.monai_models.CONFIGS`; a family is the monai.networks.nets module of the class), also no
-   family of set 10 and no family of :data:`NEAR_COPIES11`;
+   family of set 10 and no family of :data:`NEAR_COPIES11`; for set 12, whose candidates are pytorchcv's
+   dense-prediction networks as classifiers (:data:`CANDIDATES12`, the order of
+   :data:`greenai.models.pytorchcv_models.DENSE`, then four models earlier screens listed but no set took), also no
+   family of set 11 or of the fourth and fifth near-family sets and no family of :data:`NEAR_COPIES12`;
 2. forward MACs per sample (thop, :func:`greenai.macs.count_model`, 1x224x224,
-   10 classes) between 0.3 and 10 GMAC; for sets 5 to 11 the model must first build
+   10 classes) between 0.3 and 10 GMAC; for sets 5 to 12 the model must first build
    (1 input plane, 10 classes) with huggingface_hub, safetensors and yaml
    unimportable, as in an install of timm alone (`pip install --no-deps timm`)
-   (the whole screen of sets 5 to 9 runs with them blocked; those of sets 10 and 11 with the first two, as
+   (the whole screen of sets 5 to 9 runs with them blocked; those of sets 10 to 12 with the first two, as
    mmpretrain's mmengine needs yaml);
 3. the static features of the energy predictor build on the ``meta`` device
    (:func:`greenai.predict.features.compute_model_features` and
    :func:`greenai.operator_times.step_operators` at batch 256);
 4. one training step on the CPU at batch 2, 1x224x224 (forward, cross-entropy,
    backward) gives finite logits of shape ``[2, 10]`` and finite gradients;
-5. (set 11, on the GPU, before measuring: ``benchmarks/step_memory.py``) one training step at
+5. (sets 11 and 12, on the GPU, before measuring: ``benchmarks/step_memory.py``) one training step at
    batch 256 fits the card; the set is the first 16 candidates that pass all five.
 
 Prints one line per candidate (``taken`` or the reason it was dropped) and the
 tuple to paste into greenai/models/sets.py. Without ``--all`` the candidates after
 the 16th taken are not checked. Needs timm (``pip install 'greenai[timm]'``), for set 8
 also pytorchcv (``pip install 'greenai[pytorchcv]'``), for set 9 also vit-pytorch
-(``pip install 'greenai[vitpytorch]'``), for sets 10 and 11 also mmpretrain (``pip install 'greenai[mmpretrain]'``),
-for set 11 also MONAI (``pip install 'greenai[monai]'``).
+(``pip install 'greenai[vitpytorch]'``), for sets 10 to 12 also mmpretrain (``pip install 'greenai[mmpretrain]'``),
+for sets 11 and 12 also MONAI (``pip install 'greenai[monai]'``).
 
 ``--nearfamily2``, ``--nearfamily3`` or ``--nearfamily4`` (with or without ``--all``) screens a near-family set
 instead (:data:`CANDIDATES_NEAR2`, :data:`CANDIDATES_NEAR3`, :data:`CANDIDATES_NEAR4`: variants of fitted families,
@@ -171,8 +174,30 @@ CANDIDATES11 = ("monai:basic_unetplusplus", "monai:quicknat", "monai:highresnet"
                 "monai:attentionunet", "monai:regunet", "monai:unetr", "monai:swin_unetr", "monai:mednext",
                 "monai:segresnet", "monai:ahnet", "monai:autoencoderkl", "monai:vqvae", "monai:autoencoder",
                 "monai:basic_unet", "monai:unet", "monai:dynunet", "monai:classifier", "monai:patchgan_discriminator")
+#: set 12: after eleven sets the image classifiers of timm, pytorchcv, vit-pytorch and mmpretrain and MONAI's networks
+#: have few families left, so pytorchcv's dense-prediction networks, as classifiers (greenai.models.pytorchcv_models.
+#: DENSE: the network as published for 224x224, its output maps pooled, a linear head): real-time segmentation
+#: encoder-decoders first (factorised and asymmetric convolutions, context-guided and spatial-pyramid blocks, early
+#: down-sampling, two paths, a resolution cascade, a residual-encoder decoder), then a face detector, a face
+#: reconstruction encoder-decoder, and pose and keypoint nets (their heads on MobileNet and ResNet encoders last). In
+#: that order, fixed before the screen was run; then the four models earlier screens passed or listed but no set
+#: needed (MONAI's patch discriminator, set 11; pytorchcv's OctResNet, BagNet and RevNet at another depth, set 10).
+#: Dense-prediction modules of pytorchcv left out before the screen: unet (:data:`NEAR_COPIES12`), those that do not
+#: build or run at 224x224 (lednet, sinet and ibppose_coco: their skip maps do not line up; superpointnet: it asserts
+#: one image), those whose MACs at 224x224 are outside the range of check 2 (deeplabv3, pspnet, fcn8sd and danet on a
+#: dilated ResNet-50: 28-40 GMAC; segnet 31, sqnet 14; contextnet, fastscnn and fpenet 0.15-0.16 GMAC) and those that
+#: take more than one image (raft: two frames; propainter: video) or no image (jasper, quartznet, voca, nvpattexp)
+CANDIDATES12 = ("pytorchcv:erfnet_cityscapes", "pytorchcv:esnet_cityscapes", "pytorchcv:edanet_cityscapes",
+                "pytorchcv:dabnet_cityscapes", "pytorchcv:cgnet_cityscapes", "pytorchcv:enet_cityscapes",
+                "pytorchcv:espcnet_cityscapes", "pytorchcv:bisenet_resnet18_celebamaskhq",
+                "pytorchcv:icnet_resnetd50b_cityscapes", "pytorchcv:linknet_cityscapes",
+                "pytorchcv:lffd20x5s320v2_widerface", "pytorchcv:prnet", "pytorchcv:lwopenpose2d_mobilenet_cmupan_coco",
+                "pytorchcv:centernet_resnet18_voc", "pytorchcv:simplepose_resnet18_coco",
+                "pytorchcv:simplepose_mobile_mobilenetv2b_w1_coco", "pytorchcv:alphapose_fastseresnet101b_coco",
+                "monai:patchgan_discriminator", "pytorchcv:octresnet10_ad2", "pytorchcv:bagnet17",
+                "pytorchcv:revnet110")
 CANDIDATES = {4: CANDIDATES4, 5: CANDIDATES5, 6: CANDIDATES6, 7: CANDIDATES7, 8: CANDIDATES8, 9: CANDIDATES9,
-              10: CANDIDATES10, 11: CANDIDATES11}
+              10: CANDIDATES10, 11: CANDIDATES11, 12: CANDIDATES12}
 #: the second near-family set (``--nearfamily2``): one canonical ImageNet model of each pytorchcv module of
 #: :data:`NEAR_COPIES8` whose copied family is fitted (the zoo, torchvision or sets 4 to 7), in this order, fixed
 #: before the screen ran; the first 12 that pass checks 2 to 4 (one per module) are taken
@@ -292,6 +317,9 @@ NEAR_COPIES11 = {"densenet": "torchvision's densenet", "senet": "timm senet (set
                  "segresnet_ds": "monai segresnet (a set-11 candidate, reimplemented with deep supervision)",
                  "varautoencoder": "monai autoencoder (a set-11 candidate, a dense latent bottleneck added)",
                  "regressor": "monai classifier (a set-11 candidate: Classifier is a Regressor)"}
+#: pytorchcv dense-prediction modules that reimplement a family an earlier set has (family -> what it copies), excluded
+#: from set 12 (and not among its candidates)
+NEAR_COPIES12 = {"unet": "monai unet (set 11)"}
 #: packages an install of timm alone (--no-deps) lacks: unimportable during the screens of sets 5 to 7
 BARE_MISSING = ("huggingface_hub", "safetensors", "yaml")
 WANTED = 16
@@ -459,6 +487,13 @@ def main(argv=None) -> int:
             if not monai_available():
                 print("timm_heldout_screen: set 11 needs monai: pip install 'greenai[monai]'", file=sys.stderr)
                 return 2
+        if args.heldout_set >= 12:
+            from greenai.models.sets import HELDOUT11_MODELS, NEARFAMILY4_MODELS, NEARFAMILY5_MODELS
+
+            excluded.update({model_info(m)["family"]: f"taken by set 11 ({m})" for m in HELDOUT11_MODELS})
+            excluded.update({model_info(m)["family"]: f"measured in nearfamily4 ({m})" for m in NEARFAMILY4_MODELS})
+            excluded.update({model_info(m)["family"]: f"measured in nearfamily5 ({m})" for m in NEARFAMILY5_MODELS})
+            excluded.update({f: f"reimplements {what}" for f, what in NEAR_COPIES12.items()})
     print(f"set {args.heldout_set}: timm {timm.__version__}, torch {torch.__version__}")
     taken = _walk(CANDIDATES[args.heldout_set], WANTED, args.all, zoo_and_tv=zoo_and_tv, excluded=excluded,
                   build_first=args.heldout_set >= 5)

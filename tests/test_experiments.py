@@ -716,6 +716,49 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
                 csv.name
 
 
+def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_networks_no_earlier_set_has():
+    from greenai.macs import count_model
+    from greenai.models import ZOO_FAMILIES, model_info
+    from greenai.models.pytorchcv_models import DENSE
+    from greenai.models.timm_models import has_torchvision_counterpart
+    from greenai.models.torchvision_models import torchvision_family, torchvision_names
+    from greenai.predict.build import FIT_CSVS
+
+    for source in ("pytorchcv", "monai", "mmpretrain", "timm", "vit_pytorch"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["heldout12"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT12_MODELS)
+    assert exp.csv == "kpi_heldout12" and exp.quick_model in sets.HELDOUT12_MODELS and exp.csv not in FIT_CSVS
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("nearfamily5") + 1] == "heldout12"
+    assert _from(list(sets.HELDOUT_SETS), "nearfamily5", 2) == ["nearfamily5", "heldout12"]
+    # the screen's rule: pytorchcv's dense networks in DENSE's order, then four models earlier screens listed but no
+    # set took; the set is the first 16 that pass (ESPNet-C, below 0.3 GMAC, does not)
+    screen = _heldout_screen()
+    candidates = screen.CANDIDATES[12]
+    assert list(candidates[:len(DENSE)]) == [f"pytorchcv:{n}" for n in DENSE]
+    assert set(candidates[len(DENSE):]) <= set(screen.CANDIDATES[10]) | set(screen.CANDIDATES[11])
+    assert sets.HELDOUT12_MODELS == tuple(c for c in candidates if c != "pytorchcv:espcnet_cityscapes")[:16]
+    assert count_model("pytorchcv:espcnet_cityscapes")["macs"] < screen.MACS_RANGE[0]
+    assert all(screen.MACS_RANGE[0] <= count_model(m)["macs"] <= screen.MACS_RANGE[1] for m in sets.HELDOUT12_MODELS)
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [squash(model_info(m)["family"]) for m in sets.HELDOUT12_MODELS]
+    assert len(set(families)) == len(families)
+    # none is a family of the zoo, torchvision, an earlier set or a near copy
+    zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
+    assert not any(has_torchvision_counterpart(f, zoo_and_tv) for f in families)
+    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout12"
+               for m in models}
+    near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10, **screen.NEAR_COPIES11,
+                   **screen.NEAR_COPIES12}
+    assert not set(families) & (earlier | {squash(f) for f in near_copies})
+    # none of them was measured before
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
+        if csv.stem != "kpi_heldout12" and "model" in pd.read_csv(csv, nrows=0).columns:
+            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT12_MODELS), \
+                csv.name
+
+
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
     from greenai.models import model_info
     from greenai.predict.build import FORMER_HELDOUT_CSVS, HELDOUT_CSVS

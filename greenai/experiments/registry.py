@@ -21,8 +21,9 @@ from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
                                  HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT9_MODELS, HELDOUT10_MODELS, HELDOUT11_MODELS,
-                                 HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS, NEARFAMILY3_MODELS,
-                                 NEARFAMILY4_MODELS, NEARFAMILY5_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 HELDOUT12_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS,
+                                 NEARFAMILY3_MODELS, NEARFAMILY4_MODELS, NEARFAMILY5_MODELS, NEARFAMILY_MODELS,
+                                 REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -426,6 +427,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "DenseNet-Blur, ConvNeXt-nano, ...), 6 pytorchcv (RegNetX-4.0GF, SE-PreResNet-34, ...; needs both), "
                "FMNIST, batch 256, windows",
                _heldout_set("nearfamily5", HELDOUT_ANCHORS + NEARFAMILY5_MODELS), quick_model="timm:darknet17"),
+    Experiment("heldout12", "kpi_heldout12", "train", "4.2 prediction (twelfth held-out test)",
+               "16 pytorchcv dense-prediction networks (real-time segmentation, face detection and reconstruction, "
+               "pose) of families no earlier set, the zoo nor torchvision has, with a pooled linear head (needs "
+               "pytorchcv), FMNIST, batch 256, windows",
+               _heldout_set("heldout12", HELDOUT_ANCHORS + HELDOUT12_MODELS), quick_model="pytorchcv:enet_cityscapes"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -504,7 +510,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
                                         "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
-                                        "heldout11", "nearfamily4", "nearfamily5",
+                                        "heldout11", "nearfamily4", "nearfamily5", "heldout12",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
            "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "NEARFAMILY3_MODELS", "HELDOUT10_MODELS", "HELDOUT11_MODELS",
-           "NEARFAMILY4_MODELS", "NEARFAMILY5_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
+           "NEARFAMILY4_MODELS", "NEARFAMILY5_MODELS", "HELDOUT12_MODELS", "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -513,6 +513,49 @@ NEARFAMILY5_MODELS = ("pytorchcv:regnetx040", "timm:efficientnet_lite4", "pytorc
                       "timm:convnext_nano_ols", "pytorchcv:proxylessnas_cpu", "timm:resnetv2_50d",
                       "pytorchcv:hardnet68ds", "timm:resnest50d_1s4x24d")
 
+#: a twelfth held-out set, chosen after the fifth near-family set was measured and before any of it was measured, to
+#: test the frozen fit a second time on families none of its rows has. After eleven sets the image classifiers of
+#: timm, pytorchcv, vit-pytorch and mmpretrain and MONAI's networks have few families left, so pytorchcv's
+#: dense-prediction networks are a sixth source (0.0.74, random weights, each built as published for 224x224, its
+#: output maps pooled, a linear head: :data:`greenai.models.pytorchcv_models.DENSE`): real-time segmentation
+#: encoder-decoders (factorised, asymmetric and dilated convolutions, early down-sampling, max-unpooling, two paths, a
+#: resolution cascade), a face detector of five heads, a face-reconstruction encoder-decoder, and pose and keypoint
+#: nets whose deconvolution or pixel-shuffle heads sit on MobileNet and ResNet encoders. Rule
+#: (benchmarks/timm_heldout_screen.py --set 12, CPU; candidates, their order and the near copies ``NEAR_COPIES12``
+#: fixed before it ran): walk the 17 networks of ``DENSE`` (segmentation first, pose nets on fitted encoders last),
+#: then four models earlier screens listed but no set took, and take the first 16 that pass the checks of set 11, the
+#: family also no family of set 11 or of the fourth and fifth near-family sets. Its one run took the first 16 but
+#: ESPNet-C (0.292 GMAC, below 0.3). On the GPU the fifth check (one training step at batch 256 fits the card,
+#: benchmarks/step_memory.py) runs in the call that measures the set.
+#:
+#: ===============================================  =====================  ==========
+#: model                                            family                 GMAC/sample
+#: ===============================================  =====================  ==========
+#: pytorchcv:erfnet_cityscapes                      erfnet                 2.568
+#: pytorchcv:esnet_cityscapes                       esnet                  2.322
+#: pytorchcv:edanet_cityscapes                      edanet                 0.855
+#: pytorchcv:dabnet_cityscapes                      dabnet                 1.015
+#: pytorchcv:cgnet_cityscapes                       cgnet                  0.684
+#: pytorchcv:enet_cityscapes                        enet                   0.423
+#: pytorchcv:bisenet_resnet18_celebamaskhq          bisenet                2.575
+#: pytorchcv:icnet_resnetd50b_cityscapes            icnet                  3.150
+#: pytorchcv:linknet_cityscapes                     linknet                2.098
+#: pytorchcv:lffd20x5s320v2_widerface               lffd                   1.068
+#: pytorchcv:prnet                                  prnet                  3.737
+#: pytorchcv:lwopenpose2d_mobilenet_cmupan_coco     lwopenpose_cmupan      3.328
+#: pytorchcv:centernet_resnet18_voc                 centernet              2.504
+#: pytorchcv:simplepose_resnet18_coco               simplepose_coco        2.972
+#: pytorchcv:simplepose_mobile_mobilenetv2b_w1_coco simpleposemobile_coco  0.518
+#: pytorchcv:alphapose_fastseresnet101b_coco        alphapose_coco         9.790
+#: ===============================================  =====================  ==========
+HELDOUT12_MODELS = ("pytorchcv:erfnet_cityscapes", "pytorchcv:esnet_cityscapes", "pytorchcv:edanet_cityscapes",
+                    "pytorchcv:dabnet_cityscapes", "pytorchcv:cgnet_cityscapes", "pytorchcv:enet_cityscapes",
+                    "pytorchcv:bisenet_resnet18_celebamaskhq", "pytorchcv:icnet_resnetd50b_cityscapes",
+                    "pytorchcv:linknet_cityscapes", "pytorchcv:lffd20x5s320v2_widerface", "pytorchcv:prnet",
+                    "pytorchcv:lwopenpose2d_mobilenet_cmupan_coco", "pytorchcv:centernet_resnet18_voc",
+                    "pytorchcv:simplepose_resnet18_coco", "pytorchcv:simplepose_mobile_mobilenetv2b_w1_coco",
+                    "pytorchcv:alphapose_fastseresnet101b_coco")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -526,4 +569,4 @@ HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout
                 "nearfamily": NEARFAMILY_MODELS, "heldout7": HELDOUT7_MODELS,
                 "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS,
                 "nearfamily3": NEARFAMILY3_MODELS, "heldout10": HELDOUT10_MODELS, "heldout11": HELDOUT11_MODELS,
-                "nearfamily4": NEARFAMILY4_MODELS, "nearfamily5": NEARFAMILY5_MODELS}
+                "nearfamily4": NEARFAMILY4_MODELS, "nearfamily5": NEARFAMILY5_MODELS, "heldout12": HELDOUT12_MODELS}
