@@ -1,30 +1,20 @@
-"""Any classification model of pytorchcv, by ``pytorchcv:NAME``, adapted to a dataset's channels and classes.
+"""Any model of pytorchcv, by ``pytorchcv:NAME``, adapted to a dataset's channels and classes.
 
 ``build_model("pytorchcv:hardnet68", in_channels=1, num_classes=10)`` is
-``pytorchcv.model_provider.get_model("hardnet68", pretrained=False, in_channels=1,
-num_classes=10)``: random weights, nothing downloaded. pytorchcv is an optional
-dependency (``pip install 'greenai[pytorchcv]'``); it brings convolutional
-families that neither the zoo, torchvision nor timm has (HarDNet, PeleeNet,
-IGCV3, FishNet, DiracNet ...), half of the held-out set
-:data:`greenai.models.sets.HELDOUT8_MODELS` of :mod:`greenai.predict`.
+``pytorchcv.model_provider.get_model("hardnet68", pretrained=False, in_channels=1, num_classes=10)``: random
+weights, nothing downloaded. pytorchcv is an optional dependency (``pip install 'greenai[pytorchcv]'``); it brings
+convolutional families that neither the zoo, torchvision nor timm has (HarDNet, PeleeNet, IGCV3, FishNet, ...),
+half of the held-out set :data:`greenai.models.sets.HELDOUT8_MODELS` of :mod:`greenai.predict`.
 
-A model's family (:func:`pytorchcv_family`) is the pytorchcv module that defines
-it (``pytorchcv:hardnet68`` -> ``hardnet``), as for timm
-(:mod:`greenai.models.timm_models`).
+Its segmentation, pose, face-detection and face-reconstruction networks have no classifier. Those of :data:`DENSE`
+(ERFNet, ESNet, EDANet, DABNet, CGNet, ENet, BiSeNet, ICNet, LinkNet, LFFD, PRNet, Lightweight OpenPose, CenterNet,
+SimplePose, AlphaPose) are built as published for 224x224, their output maps pooled and a linear layer added
+(:class:`DenseClassifier`), as MONAI's networks are; a network fixed to three planes gets the dataset's one plane
+repeated. They are the candidates of the twelfth held-out set. Any other segmentation, pose or detection name builds
+as pytorchcv defines it, without a classification head.
 
-pytorchcv's segmentation, pose, face-detection and face-reconstruction networks
-have no classifier. Those named in :data:`DENSE` are built as published for a
-224x224 input (their own output maps: 19 Cityscapes classes, 17 keypoint
-heatmaps, ...), then pooled and followed by a linear layer to the dataset's
-classes (:class:`DenseClassifier`), as MONAI's networks are
-(:mod:`greenai.models.monai_models`): real-time segmentation encoder-decoders
-(ERFNet, ESNet, EDANet, DABNet, CGNet, ENet, BiSeNet, ICNet, LinkNet), a face
-detector (LFFD), a face-reconstruction encoder-decoder (PRNet) and pose and
-keypoint nets (Lightweight OpenPose, CenterNet, SimplePose, AlphaPose),
-candidates of a twelfth held-out set of :mod:`greenai.predict`. A network whose
-first layers are fixed to three planes gets the dataset's one plane repeated
-three times. Any other segmentation, pose or detection name builds as pytorchcv
-defines it, without a classification head.
+A model's family (:func:`pytorchcv_family`) is the pytorchcv module that defines it (``pytorchcv:hardnet68`` ->
+``hardnet``), as for timm (:mod:`greenai.models.timm_models`).
 """
 
 from __future__ import annotations
