@@ -37,6 +37,7 @@ __all__ = [
     "MacCount",
     "count_macs",
     "count_model",
+    "conv_mac_shares",
     "model_table",
     "thesis_comparison",
     "THESIS_MACS",
@@ -197,6 +198,44 @@ def _ptflops_convention(model: nn.Module, x: torch.Tensor) -> int:
 def weight_layers(model: nn.Module) -> int:
     """Number of convolution and linear layers (a depth measure) [count]."""
     return sum(isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) for m in model.modules())
+
+
+def conv_mac_shares(model: nn.Module | str, input_shape: tuple[int, ...] = (1, DEFAULT_IMAGE_SIZE, DEFAULT_IMAGE_SIZE)
+                    ) -> dict[str, float]:
+    """How a model's 2-D convolution MACs split by kernel shape, over one forward pass of one sample.
+
+    Each :class:`torch.nn.Conv2d` does ``output elements x in_channels / groups x kh x kw`` MACs. Returns the
+    fractions [0-1] of those MACs in dilated convolutions (``dilated``: a dilation above 1 on either axis) and in
+    non-square kernels (``non_square``: ``kh != kw``, the 3x1 / 1x3 factorised convolutions), and ``conv_macs``,
+    their total [MACs per sample]. The model runs on whatever device its parameters are (``meta`` works); a
+    registered model's name builds it on ``meta`` for ``input_shape``'s planes and 10 classes.
+    """
+    if isinstance(model, str):
+        with torch.device("meta"):
+            model = build_model(model, in_channels=input_shape[0], num_classes=10)
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    macs = {"all": 0, "dilated": 0, "non_square": 0}
+
+    def hook(module: nn.Conv2d, _inputs, output) -> None:
+        kh, kw = module.kernel_size
+        n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * kh * kw
+        macs["all"] += n
+        macs["dilated"] += n if max(module.dilation) > 1 else 0
+        macs["non_square"] += n if kh != kw else 0
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros((1, *input_shape), device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    total = macs["all"]
+    return {"dilated": macs["dilated"] / total if total else 0.0,
+            "non_square": macs["non_square"] / total if total else 0.0, "conv_macs": float(total)}
 
 
 def count_model(

@@ -9,7 +9,7 @@ from torch import nn
 
 from greenai.cli import main
 from greenai.data import DATASETS
-from greenai.macs import THESIS_MACS, count_macs, count_model, model_table
+from greenai.macs import THESIS_MACS, conv_mac_shares, count_macs, count_model, model_table
 from greenai.models import MODEL_NAMES, build_model
 
 
@@ -90,3 +90,20 @@ def test_cli(capsys):
     out = capsys.readouterr().out
     assert "googlenet_mod12" in out and "resnet50" in out
     assert main(["models", "--dataset", "imagenet"]) == 2
+
+
+def test_conv_mac_shares_split_a_hand_built_net_by_dilation_and_kernel_shape():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1),  # 8x8 out: 64 x 4 x (1 x 9) = 2304 MACs
+                        nn.Conv2d(4, 4, (3, 1), padding=(1, 0)),  # 64 x 4 x (4 x 3) = 3072, non-square
+                        nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2),  # 64 x 4 x (2 x 9) = 4608, dilated
+                        nn.ReLU(), nn.Flatten(), nn.Linear(256, 3))  # no convolution: not counted
+    shares = conv_mac_shares(net, (1, 8, 8))
+    assert shares["conv_macs"] == 2304 + 3072 + 4608
+    assert shares["dilated"] == pytest.approx(4608 / 9984) and shares["non_square"] == pytest.approx(3072 / 9984)
+    assert net.training  # its mode is given back
+    with torch.device("meta"):
+        meta_net = build_model("resnet18", 1, 10)
+    plain = conv_mac_shares(meta_net)
+    assert conv_mac_shares("resnet18") == plain
+    assert plain["dilated"] == 0 and plain["non_square"] == 0 and plain["conv_macs"] > 1e9
+    assert conv_mac_shares(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), (1, 2, 2))["conv_macs"] == 0
