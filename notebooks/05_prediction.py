@@ -84,9 +84,14 @@
 #    - the fourth near-family set (`kpi_nearfamily4`), also never fitted: 12 new sizes of set 10's
 #      families, each of which the fit holds one model of. It was chosen, and the coefficients
 #      (with the family offsets of their own section) frozen, after set 11 was read and before it
-#      was measured.
+#      was measured;
+#    - set 12 (`kpi_heldout12`), a second fresh test, never fitted: 16 families of a sixth source,
+#      pytorchcv's dense-prediction networks (real-time segmentation encoder–decoders, a face detector,
+#      a face-reconstruction net, pose and keypoint nets; `greenai.models.pytorchcv_models.DENSE`, made
+#      classifiers by a pooled linear head), chosen and frozen after the fifth near-family set was read
+#      and before it was measured.
 #
-#    Each of sets 4 to 11 is measured after four zoo **anchors** on the same card; their
+#    Each of sets 4 to 12 is measured after four zoo **anchors** on the same card; their
 #    ratio to the fitted rows of the same runs measures the card, since two H200s differed
 #    by 8 % on the same runs (`kpi_hardware_h200`).
 #
@@ -134,7 +139,8 @@ NOTEBOOK = "05_prediction"
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
 # `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
-# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5` and, on an H200, `macs_h200`,
+# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5`, `heldout12` and, on an H200,
+# `macs_h200`,
 # `synthetic_kernels_h200`, `synthetic_batch_norms_h200` and `heldout10_h200` experiments; resumable, rows
 # appended to `results/raw/`).
 
@@ -146,7 +152,7 @@ if MEASURE:
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
              "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
              "macs_h200", "synthetic_kernels_h200", "synthetic_batch_norms_h200", "heldout10_h200", "heldout11",
-             "nearfamily4", "nearfamily5"]
+             "nearfamily4", "nearfamily5", "heldout12"]
     on_h200 = "H200" in campaign.ex.make_environment().gpu_name
     names = [name for name in names if on_h200 or not name.endswith("_h200")]  # those repeat others on an H200
     for name in names:
@@ -244,9 +250,10 @@ validation = pv.validation_table(predictions)
 save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
-# the fresh set of new families, the fourth near-family set (lineages fitted once), the fifth (fitted several times)
-FRESH_CSV, NEAR_CSV, NEAR5_CSV = pr.HELDOUT_CSVS
-FRESH, NEAR, NEAR5 = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
+# the fresh set of new families, the fourth near-family set (lineages fitted once), the fifth (fitted several times),
+# the second fresh set of new families
+FRESH_CSV, NEAR_CSV, NEAR5_CSV, SET12_CSV = pr.HELDOUT_CSVS
+FRESH, NEAR, NEAR5, SET12 = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
 H200 = "NVIDIA H200"
 
 
@@ -265,6 +272,7 @@ def test_split(split):
 FRESH_TEST, FRESH_GPU = test_split(FRESH)
 NEAR_TEST, NEAR_GPU = test_split(NEAR)
 NEAR5_TEST, NEAR5_GPU = test_split(NEAR5)
+SET12_TEST, SET12_GPU = test_split(SET12)
 
 # %% [markdown]
 # ## The targets on the fresh set
@@ -276,7 +284,8 @@ NEAR5_TEST, NEAR5_GPU = test_split(NEAR5)
 # (`git_commit` of its `.meta.json`).
 
 # %%
-TARGET_SPLITS = {FRESH: "fresh", f"{FRESH}_card_adjusted": "fresh", f"{FRESH}_via_widest_fit": "fresh"}
+TARGET_SPLITS = {f"{split}{route}": "fresh" for split in (FRESH, SET12)
+                 for route in ("", "_card_adjusted", "_via_widest_fit")}
 targets = pv.target_table(predictions, TARGET_SPLITS)
 save_table(targets, "prediction_targets")
 display(targets.round(2).T)  # noqa: F821
@@ -317,6 +326,68 @@ display(fresh_by_model.round(3))  # noqa: F821
 #
 # One set is one test: sixteen models of one source, measured on one H100. The targets are met
 # with room on the worst model and none on the MAPE (7.7 against 8 %).
+
+# %% [markdown]
+# ## A second fresh set: set 12
+# Set 11 met the targets once; one set is one test. Set 12 (`kpi_heldout12`) is a second: 16 families of
+# a sixth source, pytorchcv's dense-prediction networks as classifiers (their output maps pooled, a
+# linear head), chosen by a rule fixed before its screen ran (`benchmarks/timm_heldout_screen.py --set
+# 12`; the rule in `greenai.models.sets.HELDOUT12_MODELS`) and measured after the coefficients were
+# frozen, with the frozen code. Same targets: MAPE <= 8 %, worst model <= 25 %, the interval covering
+# >= 90 % and no model outside it by more than 10 %. Per model: the error, how far outside the
+# interval, the share of its bytes in normalisation layers, and the shares of its convolution MACs
+# in dilated and in non-square (3×1, 1×3) kernels (`greenai.macs.conv_mac_shares`); then each model as
+# `greenai predict` predicts it on its card, with the notes it gets.
+
+# %%
+from greenai.macs import conv_mac_shares  # noqa: E402
+
+set12_by_model = pv.errors_by_share(predictions, coeffs, SET12_TEST, numerator="bytes_norm", denominator=BYTE_KINDS)
+if len(set12_by_model):
+    kernel_shares = pd.DataFrame([conv_mac_shares(m) for m in set12_by_model["model"]])
+    set12_by_model = set12_by_model.assign(conv_dilated_share=kernel_shares["dilated"].to_numpy(),
+                                           conv_non_square_share=kernel_shares["non_square"].to_numpy())
+save_table(set12_by_model, "prediction_heldout12_by_model")
+display(set12_by_model.round(3))  # noqa: F821
+set12_runs = runs[(runs["csv"] == SET12_CSV) & ~runs["anchor"]]
+if set12_runs.empty:
+    print(f"no rows of {SET12} yet")
+else:
+    set12_cli = pv.predict_command_table(set12_runs.groupby("model")["epoch_energy_j"].mean(), SET12_GPU)
+    save_table(set12_cli.sort_values("error_pct"), "prediction_heldout12_predict_command")
+    display(set12_cli.sort_values("error_pct").round(2))  # noqa: F821
+    print(f"{int(set12_cli['inside'].sum())} of {len(set12_cli)} inside; farthest outside "
+          f"{set12_cli['outside_pct'].max():.1f} %; MAPE {set12_cli['error_pct'].abs().mean():.1f} %")
+    both = predictions[(predictions["predictor"] == "static_features")
+                       & predictions["split"].isin([FRESH_TEST, SET12_TEST])]
+    both = both.groupby(["split", "model"]).agg(error_pct=("error_pct", "mean"), covered=("covered", "all"))
+    print(f"both fresh sets: {len(both)} models, MAPE {both['error_pct'].abs().mean():.1f} %, "
+          f"{int(both['covered'].sum())} inside their interval")
+
+# %% [markdown]
+# **Reading set 12.** It was chosen, and the fit frozen, at `024d1cd`, and measured afterwards with that
+# code on an H100 (each training step fits the card at batch 256: 4.3–34.6 GiB,
+# `results/benchmarks/step_memory.csv`). Through the H200's model times the card factor
+# (`heldout12_via_widest_fit`, the route `greenai predict --gpu h100` takes):
+#
+# * **MAPE 10.8 % (target ≤ 8 %), median 10.4 %; worst model 29.0 % (≤ 25 %); 14 of 16 inside the
+#   interval (87.5 %, target ≥ 90 %); the farthest outside by 12.1 % (≤ 10 %).** All four targets are
+#   missed, each by 2–4 points. The H100's own zoo-only fit gives 11.4 % (10.7 % times the anchors' card
+#   factor), the thesis' HC × MACs 61.4 %.
+# * **The errors go both ways** (7 models low, 9 high, mean signed +0.6 %). The four predicted lowest
+#   are ICNet (−29 %, the worst, outside its interval by 12 %), EDANet (−17 %), ESNet and ERFNet
+#   (−11 %); each has 14–32 % of its convolution MACs in dilated kernels, and ESNet, ERFNet and EDANet
+#   50–98 % in 3×1 / 1×3 ones. ENet and Lightweight OpenPose have 17–18 % dilated and are predicted
+#   high, so dilation is no whole explanation; this is a reading, not a test.
+# * **The pose and detection nets lean high**: LFFD +19 % (no normalisation at all), Lightweight
+#   OpenPose +16 % (just outside, by 0.2 %), AlphaPose, CenterNet, ENet and the mobile SimplePose
+#   +10 to +12 %.
+# * `greenai predict` gives the same 14 of 16 inside and MAPE; it names ENet's max-unpooling as an
+#   operator it cannot prices, and ENet lies inside.
+#
+# **Two fresh sets.** Set 11 met all four targets (7.7 %), set 12 misses all four (10.8 %), each
+# by 16 families of one source measured on one H100. Over both, 32 models, the MAPE is 9.2 % and 30
+# of 32 lie inside their interval (printed above): the fresh-set targets are not shown in general.
 
 # %% [markdown]
 # **Set 10, when it was fresh.** It was frozen at `28635ec` and measured afterwards with that
@@ -1199,6 +1270,19 @@ claims.record(NOTEBOOK, [
                   "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
     _target_claim("fresh_heldout_worst_outside", FRESH_TEST, "worst_outside_pct",
                   "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
+    _heldout_claim("heldout12_mape_static", SET12_TEST, "the second fresh held-out set",
+                   "set 12: 16 pytorchcv dense-prediction families none of the fitted rows has, measured after the "
+                   f"coefficients were frozen, on an {SET12_GPU}"
+                   + ("" if SET12_TEST == SET12 else
+                      f", predicted by the H200's model x the card factor (the {SET12_GPU}'s own zoo-only fit: "
+                      f"{_v(SET12, 'static_features'):.1f} %)")
+                   + "; target of this set: MAPE <= 8 %"),
+    _target_claim("heldout12_worst_model_static", SET12_TEST, "worst_model_ape_pct",
+                  "static-feature model on the second fresh held-out set: the worst model's error (target <= 25 %)"),
+    _target_claim("heldout12_interval_coverage", SET12_TEST, "coverage_pct",
+                  "90 % interval on the second fresh held-out set: runs covered (target >= 90 %)"),
+    _target_claim("heldout12_worst_outside", SET12_TEST, "worst_outside_pct",
+                  "90 % interval on the second fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
     _heldout_claim("nearfamily4_mape_static", NEAR_TEST, "the fourth near-family set",
                    "12 new variants of fitted families, measured after the coefficients (family offsets among them) "
                    f"were frozen, on an {NEAR_GPU}"
