@@ -312,6 +312,7 @@ TYPICAL_FRESH = "typical epoch of the runs before, fresh (a yardstick)"
 FRESH_SETS = {  # each fresh set, in the order chosen: its name in tables and claims, its figure
     "accuracy_curves_fresh.csv": ("fresh", "fig_energy_to_accuracy_fresh"),
     "accuracy_curves_fresh2.csv": ("fresh2", "fig_energy_to_accuracy_fresh2"),
+    "accuracy_curves_fresh3.csv": ("fresh3", "fig_energy_to_accuracy_fresh3"),
 }
 assert tuple(FRESH_SETS) == curve_prior.FRESH_SOURCES, "name every fresh set of curve_prior.FRESH_SOURCES here"
 fresh_summaries, fresh_grid_runs = {}, {}

@@ -378,7 +378,7 @@ def test_macs_h200_is_the_fmnist_half_of_macs_in_its_own_csv():
 @pytest.mark.parametrize("name, base", [("synthetic_kernels_h200", "synthetic_kernels"),
                                         ("synthetic_batch_norms_h200", "synthetic_batch_norms"),
                                         ("heldout10_h200", "heldout10"), ("heldout11_h200", "heldout11"),
-                                        ("nearfamily4_h200", "nearfamily4")])
+                                        ("nearfamily4_h200", "nearfamily4"), ("heldout12_h200", "heldout12")])
 def test_an_h200_repeat_runs_its_experiments_cells_into_its_own_csv(name, base):
     repeat, original = registry.EXPERIMENTS[name], registry.EXPERIMENTS[base]
     assert repeat.csv == f"kpi_{name}" != original.csv and name not in registry.DEFAULT_EXPERIMENTS
@@ -982,6 +982,43 @@ def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, ca
     assert meta["campaign"] == "hardware" and len(meta["runs"]) == 1
 
 
+def test_fresh3_curve_models_are_the_first_four_held_out_models_its_rule_takes():
+    import torch
+
+    from greenai.models import build_model, model_info
+    from greenai.predict import load_coefficients
+
+    for source in ("timm", "pytorchcv", "vit_pytorch", "mmpretrain", "monai"):
+        pytest.importorskip(source)
+    features = load_coefficients()["features"]
+    kernels = lambda m: features[f"{m}|1|10|224"]["kernels_forward"]  # noqa: E731 - the static pass, shipped
+    limit = kernels("resnet34")
+
+    def trains_at_32_px(model):
+        for planes in (1, 3):
+            try:
+                torch.manual_seed(0)
+                net = build_model(model, planes, 10).train()
+                logits = net(torch.randn(2, planes, 32, 32))
+                torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1])).backward()
+            except (RuntimeError, ValueError, AssertionError):
+                return False
+            momenta = [m.momentum for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+            if logits.shape != (2, 10) or any(v is not None and v < 0.01 for v in momenta):
+                return False
+        return True
+
+    taken, families = [], set()
+    for name in [n for n in list(sets.HELDOUT_SETS)[3:] if n.startswith("heldout")]:  # sets 4 on, in the order measured
+        for model in sets.HELDOUT_SETS[name]:
+            family = model_info(model)["family"]
+            if len(taken) < 4 and family not in families and kernels(model) <= limit and trains_at_32_px(model):
+                taken.append(model)
+                families.add(family)
+    assert tuple(taken) == registry.FRESH3_CURVE_MODELS
+    assert not trains_at_32_px("timm:mixer_s16_224")  # passed over: its patch embedding fixes 224 px
+
+
 def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_csv(tmp_path):
     from greenai.models import MODEL_NAMES, model_info
 
@@ -998,7 +1035,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
                                                                "accuracy_curves_fresh_cifar10")]
     assert sorted(fresh_halves[0] + fresh_halves[1], key=ex.RunSpec.run_id) == sorted(fresh, key=ex.RunSpec.run_id)
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
-        "accuracy_curves_fresh", "accuracy_curves_fresh2"}
+        "accuracy_curves_fresh", "accuracy_curves_fresh2", "accuracy_curves_fresh3"}
     assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
     assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
     conditions = {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole
@@ -1017,6 +1054,16 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     recorded_families = {model_info(s.model)["family"] for s in whole + fresh}
     assert not {model_info(s.model)["family"] for s in fresh2} & recorded_families
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh2} == conditions
+    # the third: held-out families of the energy predictor none of the curves before has, by the rule of
+    # FRESH3_CURVE_MODELS (the first four of the held-out sets, in the order measured, that pass it)
+    fresh3 = registry.EXPERIMENTS["accuracy_curves_fresh3"].specs()
+    assert {s.model for s in fresh3} == set(registry.FRESH3_CURVE_MODELS) and len(fresh3) == 8
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh3} == conditions
+    assert not {model_info(s.model)["family"] for s in fresh3} & (recorded_families | {
+        model_info(s.model)["family"] for s in fresh2})
+    from greenai import curve_prior
+
+    assert curve_prior.FRESH_SOURCES[-1] == "accuracy_curves_fresh3.csv"
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
