@@ -711,7 +711,7 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
         importlib.import_module(f"monai.networks.nets.{module}")
     # none of them was measured before
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout11" and "model" in pd.read_csv(csv, nrows=0).columns:
+        if csv.stem not in ("kpi_heldout11", "kpi_heldout11_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT11_MODELS), \
                 csv.name
 
@@ -756,7 +756,7 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
     assert not set(families) & (earlier | {squash(f) for f in near_copies})
     # none of them was measured before
     for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout12" and "model" in pd.read_csv(csv, nrows=0).columns:
+        if csv.stem not in ("kpi_heldout12", "kpi_heldout12_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
             assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT12_MODELS), \
                 csv.name
 
