@@ -608,9 +608,10 @@ def fig_energy_to_accuracy_fresh(rows, validation, ks=(5, 10)):
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             shown.setdefault(label, handle)
-    fig.legend(list(shown.values()), list(shown), loc="lower right", fontsize=7.5, frameon=False,
+    # below the panels, in a strip of its own: over the last panel it would hide its axis
+    fig.legend(list(shown.values()), list(shown), loc="lower center", ncol=len(shown), fontsize=7.5, frameon=False,
                title="bars: predicted energy and interval; rings: the k-th epoch", title_fontsize=7.5)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.75 / fig.get_figheight(), 1, 1))
     return fig
 
 
