@@ -58,7 +58,8 @@ SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: source files of curves recorded after the method above was frozen, in the order they were chosen: each is a fresh
 #: test (:func:`fresh_validation`) predicted from the runs recorded before it, and all are kept out of the references
 #: whenever the method is validated on the runs it was chosen on
-FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv", "accuracy_curves_fresh3.csv")
+FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv",
+                                  "accuracy_curves_fresh3.csv")
 
 
 @dataclass(frozen=True)
