@@ -1222,6 +1222,23 @@ def _target_claim(claim_id, split, column, description):
                 our_value=float(r[column]), unit="%", note=note)
 
 
+def _fresh_set_claims(prefix, test, split, gpu, which, context):
+    """The four target claims of a fresh held-out set: its MAPE (:func:`_heldout_claim`), the worst model, the
+    interval's coverage and the farthest a model lies outside it (:func:`_target_claim`)."""
+    route = ("" if test == split else
+             f", predicted by the H200's model x the card factor (the {gpu}'s own zoo-only fit: "
+             f"{_v(split, 'static_features'):.1f} %)")
+    return [_heldout_claim(f"{prefix}_mape_static", test, f"the {which}",
+                           f"{context}, measured after the coefficients were frozen, on an {gpu}{route}"
+                           "; target of this set: MAPE <= 8 %"),
+            _target_claim(f"{prefix}_worst_model_static", test, "worst_model_ape_pct",
+                          f"static-feature model on the {which}: the worst model's error (target <= 25 %)"),
+            _target_claim(f"{prefix}_interval_coverage", test, "coverage_pct",
+                          f"90 % interval on the {which}: runs covered (target >= 90 %)"),
+            _target_claim(f"{prefix}_worst_outside", test, "worst_outside_pct",
+                          f"90 % interval on the {which}: farthest a model lies outside it (target <= 10 %)")]
+
+
 def _prospective_claim(claim_id, split, description, target_pct):
     """An earlier set's MAPE as a fit of the rows measured before it met it (``prospective``), or why it is missing."""
     row = prospective[prospective["set"] == split] if len(prospective) else prospective
@@ -1257,32 +1274,10 @@ claims.record(NOTEBOOK, [
                    "the earlier held-out sets, each family left out of the fit in turn",
                    "torchvision, timm, pytorchcv, vit-pytorch and mmpretrain families of held-out sets 1 to 10 and "
                    "the near-family splits"),
-    _heldout_claim("fresh_heldout_mape_static", FRESH_TEST, "the fresh held-out set",
-                   "set 11: 16 MONAI families none of the fitted rows has, measured after "
-                   f"the coefficients were frozen, on an {FRESH_GPU}"
-                   + ("" if FRESH_TEST == FRESH else
-                      f", predicted by the H200's model x the card factor (the {FRESH_GPU}'s own zoo-only fit: "
-                      f"{_v(FRESH, 'static_features'):.1f} %)")
-                   + "; target of this set: MAPE <= 8 %"),
-    _target_claim("fresh_heldout_worst_model_static", FRESH_TEST, "worst_model_ape_pct",
-                  "static-feature model on the fresh held-out set: the worst model's error (target <= 25 %)"),
-    _target_claim("fresh_heldout_interval_coverage", FRESH_TEST, "coverage_pct",
-                  "90 % interval on the fresh held-out set: runs covered (target >= 90 %)"),
-    _target_claim("fresh_heldout_worst_outside", FRESH_TEST, "worst_outside_pct",
-                  "90 % interval on the fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
-    _heldout_claim("heldout12_mape_static", SET12_TEST, "the second fresh held-out set",
-                   "set 12: 16 pytorchcv dense-prediction families none of the fitted rows has, measured after the "
-                   f"coefficients were frozen, on an {SET12_GPU}"
-                   + ("" if SET12_TEST == SET12 else
-                      f", predicted by the H200's model x the card factor (the {SET12_GPU}'s own zoo-only fit: "
-                      f"{_v(SET12, 'static_features'):.1f} %)")
-                   + "; target of this set: MAPE <= 8 %"),
-    _target_claim("heldout12_worst_model_static", SET12_TEST, "worst_model_ape_pct",
-                  "static-feature model on the second fresh held-out set: the worst model's error (target <= 25 %)"),
-    _target_claim("heldout12_interval_coverage", SET12_TEST, "coverage_pct",
-                  "90 % interval on the second fresh held-out set: runs covered (target >= 90 %)"),
-    _target_claim("heldout12_worst_outside", SET12_TEST, "worst_outside_pct",
-                  "90 % interval on the second fresh held-out set: farthest a model lies outside it (target <= 10 %)"),
+    *_fresh_set_claims("fresh_heldout", FRESH_TEST, FRESH, FRESH_GPU, "fresh held-out set",
+                       "set 11: 16 MONAI families none of the fitted rows has"),
+    *_fresh_set_claims("heldout12", SET12_TEST, SET12, SET12_GPU, "second fresh held-out set",
+                       "set 12: 16 pytorchcv dense-prediction families none of the fitted rows has"),
     _heldout_claim("nearfamily4_mape_static", NEAR_TEST, "the fourth near-family set",
                    "12 new variants of fitted families, measured after the coefficients (family offsets among them) "
                    f"were frozen, on an {NEAR_GPU}"
