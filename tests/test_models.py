@@ -172,8 +172,8 @@ def test_synthetic_specs_are_deterministic_and_cover_every_block_kind():
                 assert 1 < st["channels_per_group"] < st["width"] and st["width"] % st["channels_per_group"] == 0
             if st["block"] == "attention":
                 assert i >= 1  # tokens at 28x28 or coarser
-    with pytest.raises(ValueError, match="synthetic_00 ... synthetic_127"):
-        synthetic_spec("synthetic_128")
+    with pytest.raises(ValueError, match="synthetic_00 ... synthetic_143"):
+        synthetic_spec("synthetic_144")
 
 
 def test_synthetic_models_build_by_name_with_the_counted_layers():

@@ -637,6 +637,47 @@ def test_the_large_kernel_pair_stands_in_for_conv_narrow_and_prices_the_taps_bey
     assert small["conv_narrow_7x7"] == small["conv_narrow"] and small["conv_depthwise_beyond_7x7"] == 0
 
 
+class _FactorisedNet(nn.Module):
+    """ERFNet's factorised block on 8 channels at 16x16: a 3x1 and a 1x3 convolution, then the pair again dilated
+    by ``dilation``; a dense 3x3 beside, and a linear head."""
+
+    def __init__(self, dilation: int):
+        super().__init__()
+        d = dilation
+        self.pair = nn.Sequential(nn.Conv2d(8, 8, (3, 1), padding=(1, 0)), nn.Conv2d(8, 8, (1, 3), padding=(0, 1)),
+                                  nn.Conv2d(8, 8, (3, 1), padding=(d, 0), dilation=(d, 1)),
+                                  nn.Conv2d(8, 8, (1, 3), padding=(0, d), dilation=(1, d)))
+        self.dense = nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.head((self.pair(x) + self.dense(x)).mean((2, 3)))
+
+
+def test_dilated_and_non_square_convolutions_count_their_forward_macs_apart():
+    from greenai.predict.model import CANDIDATE_TERMS, TRIALS, regressors
+
+    pixels, pair_macs = 16 * 16, 16 * 16 * 8 * 8 * 3  # one 3x1 (or 1x3) convolution of 8 -> 8 channels
+    f = static_features(_FactorisedNet(dilation=4), (8, 16, 16))
+    assert f["macs_conv_dense"] == 4 * pair_macs + pixels * 8 * 8 * 9
+    # dilated on one axis is dilated: the second pair and the dense 3x3 (dilation 2)
+    assert f["macs_conv_dilated"] == 2 * pair_macs + pixels * 8 * 8 * 9
+    assert f["macs_conv_non_square"] == 4 * pair_macs  # the square 3x3 is not
+    plain = static_features(_FactorisedNet(dilation=1), (8, 16, 16))
+    assert plain["macs_conv_dilated"] == pixels * 8 * 8 * 9 and plain["macs_conv_non_square"] == 4 * pair_macs
+    assert static_features(_KernelNet([(5, 1, 1)]), (8, 16, 16))["macs_conv_dilated"] == 0
+    # the depthwise 7x7 dilated by 3 is dilated, and square
+    dilated_dw = static_features(_KernelNet([(7, 3, 1)]), (8, 16, 16))
+    assert dilated_dw["macs_conv_dilated"] == pixels * 8 * 49 and dilated_dw["macs_conv_non_square"] == 0
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert x["conv_dilated"] == 1000 * f["macs_conv_dilated"]
+    assert x["conv_non_square"] == 1000 * f["macs_conv_non_square"]
+    # trials, priced beside conv (whose MACs still hold them), not in the shipped fit
+    assert TRIALS["dilated"] == ("conv_dilated",) and TRIALS["non_square"] == ("conv_non_square",)
+    assert not {"conv_dilated", "conv_non_square"} & set(CANDIDATE_TERMS)
+    assert x["conv"] == 1000 * f["macs_conv_dense"]
+
+
 def test_a_trial_stands_in_for_the_term_it_replaces_and_appends_the_others(monkeypatch):
     from greenai.predict import model as pmodel
 

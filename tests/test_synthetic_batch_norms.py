@@ -36,9 +36,9 @@ def test_the_sixth_draw_is_the_committed_one():
 
 def test_batch_norms_draw_alternates_its_two_kinds_and_leads_with_every_bn_channels_in_both():
     assert BATCH_NORM_NAMES == tuple(f"synthetic_{i}" for i in range(112, 128))
-    assert ALL_SYNTHETIC_NAMES[112:] == BATCH_NORM_NAMES and ALL_SYNTHETIC_NAMES[96:112] == KERNEL_NAMES
-    assert len(ALL_SYNTHETIC_NAMES) == 128 and len(set(ALL_SYNTHETIC_NAMES)) == 128
-    assert all(is_synthetic(n) for n in BATCH_NORM_NAMES) and not is_synthetic("synthetic_128")
+    assert ALL_SYNTHETIC_NAMES[112:128] == BATCH_NORM_NAMES and ALL_SYNTHETIC_NAMES[96:112] == KERNEL_NAMES
+    assert len(ALL_SYNTHETIC_NAMES) == 144 and len(set(ALL_SYNTHETIC_NAMES)) == 144
+    assert all(is_synthetic(n) for n in BATCH_NORM_NAMES) and not is_synthetic("synthetic_144")
     assert sbn.BN_CHANNELS == BN_CHANNELS and sbn.PARTITION == PARTITION
     specs = [synthetic_spec(n) for n in BATCH_NORM_NAMES]
     assert specs == [synthetic_spec(n) for n in BATCH_NORM_NAMES]  # the index is the seed

@@ -61,7 +61,7 @@ def test_the_fourth_draw_is_the_committed_one():
 
 def test_grouped_draw_leads_with_each_new_kind_and_its_options_in_turn():
     assert GROUPED_NAMES == tuple(f"synthetic_{i}" for i in range(64, 80)) and ALL_SYNTHETIC_NAMES[64:80] == GROUPED_NAMES
-    assert all(is_synthetic(n) for n in GROUPED_NAMES) and not is_synthetic("synthetic_128")
+    assert all(is_synthetic(n) for n in GROUPED_NAMES) and not is_synthetic("synthetic_144")
     specs = [synthetic_spec(n) for n in GROUPED_NAMES]
     assert specs == [synthetic_spec(n) for n in GROUPED_NAMES]  # the index is the seed
     assert len({repr(s["stages"]) for s in specs}) == len(specs)

@@ -36,8 +36,8 @@ def test_the_fifth_draw_is_the_committed_one():
 def test_kernels_draw_alternates_its_two_kinds_and_leads_with_every_kernel_size_in_both():
     assert KERNEL_NAMES == tuple(f"synthetic_{i}" for i in range(96, 112))
     assert ALL_SYNTHETIC_NAMES[96:112] == KERNEL_NAMES
-    assert ALL_SYNTHETIC_NAMES[80:96] == NORMS_NAMES and len(ALL_SYNTHETIC_NAMES) == 128
-    assert all(is_synthetic(n) for n in KERNEL_NAMES) and not is_synthetic("synthetic_128")
+    assert ALL_SYNTHETIC_NAMES[80:96] == NORMS_NAMES and len(ALL_SYNTHETIC_NAMES) == 144
+    assert all(is_synthetic(n) for n in KERNEL_NAMES) and not is_synthetic("synthetic_144")
     specs = [synthetic_spec(n) for n in KERNEL_NAMES]
     assert specs == [synthetic_spec(n) for n in KERNEL_NAMES]  # the index is the seed
     assert len({repr(s["stages"]) for s in specs}) == len(specs)

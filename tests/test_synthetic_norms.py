@@ -32,8 +32,8 @@ def _lead(name: str) -> tuple[str, int]:
 
 def test_norms_draw_leads_with_each_kind_and_its_options_in_turn():
     assert NORMS_NAMES == tuple(f"synthetic_{i}" for i in range(80, 96)) and ALL_SYNTHETIC_NAMES[80:96] == NORMS_NAMES
-    assert ALL_SYNTHETIC_NAMES[64:80] == GROUPED_NAMES and len(ALL_SYNTHETIC_NAMES) == 128
-    assert all(is_synthetic(n) for n in NORMS_NAMES) and not is_synthetic("synthetic_128")
+    assert ALL_SYNTHETIC_NAMES[64:80] == GROUPED_NAMES and len(ALL_SYNTHETIC_NAMES) == 144
+    assert all(is_synthetic(n) for n in NORMS_NAMES) and not is_synthetic("synthetic_144")
     specs = [synthetic_spec(n) for n in NORMS_NAMES]
     assert specs == [synthetic_spec(n) for n in NORMS_NAMES]  # the index is the seed
     assert len({repr(s["stages"]) for s in specs}) == len(specs)

@@ -233,6 +233,17 @@ def _synthetic_batch_norms(q):
     return [_windows("synthetic_batch_norms", FMNIST, "real", list(BATCH_NORM_NAMES))]
 
 
+def _synthetic_dilated(q):
+    """The synthetic architectures led by dilated and factorised convolutions (``synthetic_128`` ...
+    ``synthetic_143``)."""
+    from greenai.models.synthetic import DILATED_NAMES  # torch
+
+    if q:
+        return [Grid("synthetic_dilated", [DILATED_NAMES[3]], [FMNIST], [4],
+                     options=_quick({"epochs": 2, "window_s": 3.0}, q))]
+    return [_windows("synthetic_dilated", FMNIST, "real", list(DILATED_NAMES))]
+
+
 def _on_h200(name: str, grids_of: Callable) -> Callable:
     """The grids ``grids_of`` makes, under the experiment ``name``: another experiment repeated on an H200 into a
     CSV of its own (a committed file holds one GPU's rows), so that rows first measured on an H100 can join the
@@ -472,6 +483,14 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "holding many values, as RepMLPNet's): a norm over groups of channels before a 1x1 conv, RepMLPNet's "
                "partition perceptron in 7x7 partitions, FMNIST, batch 256, windows", _synthetic_batch_norms,
                quick_model="synthetic_116"),
+    Experiment("synthetic_dilated", "kpi_synthetic_dilated", "train", "4.2 prediction (training rows)",
+               "16 random architectures led by dilated and factorised convolutions: ERFNet's non-bottleneck-1D "
+               "block (3x1 and 1x3 convolutions, the second pair dilated by 1-8) and basic blocks of two 3x3 "
+               "convolutions dilated by 2-16, FMNIST, batch 256, windows", _synthetic_dilated,
+               quick_model="synthetic_131"),
+    Experiment("synthetic_dilated_h200", "kpi_synthetic_dilated_h200", "train", "4.2 prediction (training rows)",
+               "synthetic_dilated repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
+               _on_h200("synthetic_dilated_h200", _synthetic_dilated), quick_model="synthetic_131"),
     Experiment("synthetic_batch_norms_h200", "kpi_synthetic_batch_norms_h200", "train",
                "4.2 prediction (training rows)",
                "synthetic_batch_norms repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
@@ -529,7 +548,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "synthetic_kinds", "heldout6", "nearfamily", "heldout7", "heldout8",
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
                                         "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
-                                        "heldout11", "nearfamily4", "nearfamily5", "heldout12",
+                                        "heldout11", "nearfamily4", "nearfamily5", "heldout12", "synthetic_dilated",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -4,16 +4,15 @@ They teach :mod:`greenai.predict` what each kind of work costs (the zoo's featur
 alone cannot tell a grouped convolution, a channels-last MLP, an attention block or a LayerNorm apart). Each model
 draws, from its index as the random seed, a stem, 2-4 stages of one block kind each, widths, depths, an activation
 and a head; the draw is a plain dict (:func:`synthetic_spec`), so a row can always be traced back to its network.
-:data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from :data:`BLOCKS`; each later draw leads its first
-stage with kinds of its own and mixes them with :data:`BLOCKS` later: :data:`KINDS_NAMES` (``_48`` ... ``_63``) with :data:`KINDS_BLOCKS` (recurrent, windowed / pooled / linear
-attention, FFT, shift and pooling mixers, gating, pre-activation; :mod:`greenai.models.synthetic_blocks`),
-:data:`GROUPED_NAMES` (``_64`` ... ``_79``) with :data:`GROUPED_KINDS` (grouped 1x1 bottlenecks with 2-8 groups,
-``k x k`` convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ... ``_95``) with :data:`NORM_KINDS` (layer
-norms over 2-32 values; :mod:`greenai.models.synthetic_norms`), :data:`KERNEL_NAMES` (``_96`` ... ``_111``) with
-:data:`KERNEL_KINDS` (depthwise convolutions of 9x9 to 31x31: RepLKNet's block, a ConvNeXt-like block;
-:mod:`greenai.models.synthetic_kernels`), :data:`BATCH_NORM_NAMES` (``_112`` ... ``_127``) with
-:data:`BATCH_NORM_KINDS` (batch norms over 1-32 channels of a reshaped map: a norm before a 1x1 conv, RepMLPNet's
-partition perceptron; :mod:`greenai.models.synthetic_batch_norms`). The kinds in full: ``docs/models.md``.
+:data:`SYNTHETIC_NAMES` (``synthetic_00`` ... ``_47``) draw from :data:`BLOCKS`; each later draw of 16 leads its
+first stage with kinds of its own, mixed with :data:`BLOCKS` later: :data:`KINDS_NAMES` (``_48`` ...,
+:data:`KINDS_BLOCKS`: recurrent, windowed / pooled / linear attention, FFT, shift and pooling mixers, gating,
+pre-activation), :data:`GROUPED_NAMES` (``_64`` ..., :data:`GROUPED_KINDS`: grouped 1x1 bottlenecks, ``k x k``
+convolutions of 2 or 4 groups), :data:`NORMS_NAMES` (``_80`` ..., :data:`NORM_KINDS`: layer norms over 2-32
+values), :data:`KERNEL_NAMES` (``_96`` ..., :data:`KERNEL_KINDS`: depthwise kernels of 9x9 to 31x31),
+:data:`BATCH_NORM_NAMES` (``_112`` ..., :data:`BATCH_NORM_KINDS`: batch norms over 1-32 channels of a reshaped map),
+:data:`DILATED_NAMES` (``_128`` ..., :data:`DILATED_KINDS`: ERFNet's factorised 3x1 / 1x3 block, a dilated basic
+block), each kind in a module ``synthetic_*`` beside this one. The kinds in full: ``docs/models.md``.
 
 >>> from greenai.models.synthetic import SYNTHETIC_NAMES, synthetic_spec, build_synthetic
 >>> synthetic_spec("synthetic_00")["stages"][0]["block"]
@@ -30,12 +29,13 @@ from torch.nn import functional as F
 
 from greenai.models.synthetic_batch_norms import BN_CHANNELS, PARTITION, batch_norms_block
 from greenai.models.synthetic_blocks import ChannelShuffle, SqueezeExcite, conv_bn_act, kinds_block
+from greenai.models.synthetic_dilated import dilated_block
 from greenai.models.synthetic_kernels import BigKernelBlock, kernels_block
 from greenai.models.synthetic_norms import norms_block
 
 __all__ = ["N_SYNTHETIC", "SYNTHETIC_NAMES", "KINDS_NAMES", "GROUPED_NAMES", "NORMS_NAMES", "KERNEL_NAMES",
-           "BATCH_NORM_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS", "NORM_KINDS",
-           "KERNEL_KINDS", "BATCH_NORM_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
+           "BATCH_NORM_NAMES", "DILATED_NAMES", "ALL_SYNTHETIC_NAMES", "BLOCKS", "KINDS_BLOCKS", "GROUPED_KINDS",
+           "NORM_KINDS", "KERNEL_KINDS", "BATCH_NORM_KINDS", "DILATED_KINDS", "synthetic_spec", "build_synthetic", "is_synthetic"]
 
 #: how many synthetic models of the first draw there are (``synthetic_00`` ... ``synthetic_47``)
 N_SYNTHETIC = 48
@@ -60,8 +60,13 @@ N_BATCH_NORMS = 16
 _FIRST_BATCH_NORMS = _FIRST_KERNELS + N_KERNELS
 BATCH_NORM_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}"
                                           for i in range(_FIRST_BATCH_NORMS, _FIRST_BATCH_NORMS + N_BATCH_NORMS))
+#: how many synthetic models lead with a kind of :data:`DILATED_KINDS` (``synthetic_128`` ... ``synthetic_143``)
+N_DILATED = 16
+_FIRST_DILATED = _FIRST_BATCH_NORMS + N_BATCH_NORMS
+DILATED_NAMES: tuple[str, ...] = tuple(f"synthetic_{i:02d}" for i in range(_FIRST_DILATED, _FIRST_DILATED + N_DILATED))
 #: every synthetic model, buildable by name
-ALL_SYNTHETIC_NAMES = SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES + KERNEL_NAMES + BATCH_NORM_NAMES
+ALL_SYNTHETIC_NAMES = (SYNTHETIC_NAMES + KINDS_NAMES + GROUPED_NAMES + NORMS_NAMES + KERNEL_NAMES + BATCH_NORM_NAMES
+                       + DILATED_NAMES)
 #: the block kinds a stage may draw
 BLOCKS = ("plain", "bottleneck", "grouped", "inverted", "convnext", "concat", "attention")
 #: later stages draw from this list: grouped convolutions twice as often (the zoo has none)
@@ -113,9 +118,19 @@ _LATER_BATCH_NORMS = BATCH_NORM_KINDS * 2 + BLOCKS
 #: the widest lead stage of :data:`BATCH_NORM_NAMES` [channels] (a multiple of 32, so every ``bn_channels``
 #: divides it): it runs at 56x56 (1x224x224 input), as :data:`_KERNELS_LEAD_MAX_WIDTH`
 _BATCH_NORMS_LEAD_MAX_WIDTH = 96
+#: the block kinds that lead the first stage of :data:`DILATED_NAMES`, alternating with the index
+#: (:mod:`greenai.models.synthetic_dilated`): ``nb1d``, ERFNet's non-bottleneck-1D block (a 3x1 and a 1x3
+#: convolution, then both again dilated); ``dilres``, a basic block of two 3x3 convolutions, both dilated
+DILATED_KINDS = ("nb1d", "dilres")
+#: later stages of :data:`DILATED_NAMES` draw from these: the new kinds twice as often as the first draw's
+_LATER_DILATED = DILATED_KINDS * 2 + BLOCKS
+#: the dilations of each kind of :data:`DILATED_KINDS`: the leads of models ``128 + 2i`` (``nb1d``) and
+#: ``129 + 2i`` (``dilres``) take the ``i % 4``-th, so each leads with each of its four twice; ``nb1d`` with 1 too
+#: (its kernels not square, none dilated), ``dilres`` up to 16 (a 3x3 dilated by 16 spans 33x33 pixels)
+_LEAD_DILATIONS = {"nb1d": (1, 2, 4, 8), "dilres": (2, 4, 8, 16)}
 #: kinds whose blocks keep the resolution and width: a stage of them downsamples and widens first
 _SHAPE_KEEPING = (("convnext", "attention", "concat") + tuple(k for k in KINDS_BLOCKS if k not in ("se", "preact"))
-                  + NORM_KINDS + KERNEL_KINDS + BATCH_NORM_KINDS)
+                  + NORM_KINDS + KERNEL_KINDS + BATCH_NORM_KINDS + DILATED_KINDS)
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish}
 
 
@@ -144,9 +159,12 @@ def synthetic_spec(name: str) -> dict:
         ``dilation`` of :data:`GROUPED_KINDS`, :func:`_grouped_options`; ``head_dim``,
         ``norm_group``, ``window`` of :data:`NORM_KINDS`, :func:`_norms_options`; ``kernel`` 9-31 of
         :data:`KERNEL_KINDS`, :func:`_kernels_options`; ``bn_channels`` 1-32 and ``partition`` of
-        :data:`BATCH_NORM_KINDS`, :func:`_batch_norms_options`);
+        :data:`BATCH_NORM_KINDS`, :func:`_batch_norms_options`; ``dilation`` of :data:`DILATED_KINDS`,
+        :data:`_LEAD_DILATIONS`);
         ``head_hidden`` (0 for a linear head on the pooled features).
     """
+    if _index(name) >= _FIRST_DILATED:
+        return _dilated_spec(_index(name))
     if _index(name) >= _FIRST_BATCH_NORMS:
         return _batch_norms_spec(_index(name))
     if _index(name) >= _FIRST_KERNELS:
@@ -263,6 +281,15 @@ def _batch_norms_spec(index: int) -> dict:
     return _led_spec(index, BATCH_NORM_KINDS[j % 2], _LATER_BATCH_NORMS, {"bn_channels": bn_channels})
 
 
+def _dilated_spec(index: int) -> dict:
+    """The draw of ``synthetic_128`` ...: led by ``nb1d`` (even index) or ``dilres`` (odd), the lead's dilation
+    from :data:`_LEAD_DILATIONS`, later stages from :data:`_LATER_DILATED`."""
+    j = index - _FIRST_DILATED
+    lead = DILATED_KINDS[j % 2]
+    dilations = _LEAD_DILATIONS[lead]
+    return _led_spec(index, lead, _LATER_DILATED, {"dilation": dilations[j // 2 % len(dilations)]})
+
+
 def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict | None = None) -> dict:
     """A draw whose first stage is of kind ``lead`` (its fixed options ``lead_options``), later stages of
     ``later``; widths start at 48-96, stages hold 2-4 blocks."""
@@ -289,6 +316,8 @@ def _led_spec(index: int, lead: str, later: tuple[str, ...], lead_options: dict 
         elif block in BATCH_NORM_KINDS:
             _batch_norms_options(rng, s, lead_options if i == 0 else None)
             width = s["width"]  # the lead stage capped and rounded to a multiple of 32
+        elif block in DILATED_KINDS:
+            s["dilation"] = (lead_options if i == 0 else {}).get("dilation") or rng.choice(_LEAD_DILATIONS[block])
         else:
             _kinds_options(rng, s, 56 // 2**i)  # the stage's resolution after the stem at 224x224
         stages.append(s)
@@ -502,6 +531,10 @@ def _stage(s: dict, cin: int, act) -> tuple[nn.Module, int]:
             if cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))
             layers.append(batch_norms_block(s, cout, act))
+        elif block in DILATED_KINDS:
+            if cin != cout:
+                layers.append(nn.Conv2d(cin, cout, 1))
+            layers.append(dilated_block(s, cout, act))
         else:  # a kind of KINDS_BLOCKS
             if block in _SHAPE_KEEPING and cin != cout:
                 layers.append(nn.Conv2d(cin, cout, 1))

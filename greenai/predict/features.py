@@ -47,7 +47,9 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         plane per group), ``macs_conv_depthwise_beyond_7x7`` (the part of them that kernels of more than
         :data:`~greenai.predict.model.LARGE_DEPTHWISE_TAPS` taps do beyond 49 taps per output: a 31x31
         kernel's MACs x (1 - 49 / 961)), ``macs_conv_grouped`` (``groups > 1`` with several
-        planes per group), ``macs_matmul`` (mm, addmm, bmm,
+        planes per group), ``macs_conv_dilated`` and ``macs_conv_non_square`` (the part of the three in
+        convolutions dilated above 1 on either axis, and in kernels not square, such as the 3x1 / 1x3 pairs of
+        factorised convolutions), ``macs_matmul`` (mm, addmm, bmm,
         attention) of the forward pass [MAC]; ``conv_narrow_elements``: the sum
         over forward convolutions of MACs / ``w``, ``w`` the narrow side of the
         convolution's GEMM per group, ``min(C_out / groups, C_in / groups x kh x kw)``
@@ -122,6 +124,8 @@ def static_features(model, input_shape: tuple[int, int, int], batch_sizes: tuple
         "macs_conv_depthwise": per["fwd_conv_depthwise"],
         "macs_conv_depthwise_beyond_7x7": per["fwd_conv_depthwise_beyond"],
         "macs_conv_grouped": per["fwd_conv_grouped"],
+        "macs_conv_dilated": per["fwd_conv_dilated"],
+        "macs_conv_non_square": per["fwd_conv_non_square"],
         "conv_narrow_elements": per["fwd_conv_narrow"],
         "conv_narrow_beyond_7x7": per["fwd_conv_narrow_beyond"],
         "bytes_conv_grouped_pointwise": per["fwd_moved_grouped_pointwise"] + per["bwd_moved_grouped_pointwise"],
@@ -208,7 +212,7 @@ def _count_step(net, input_shape, batch) -> dict:
         is a grouped 1x1 convolution (forward or backward), its kernel launches and, when it is unpriced, the
         module running it."""
         out = func(*args, **kwargs)
-        width, grouped_pointwise, taps, large = 0, False, 0, False
+        width, grouped_pointwise, taps, large, shape = 0, False, 0, False, (False, False)
         if func.overloadpacket in (conv, conv_backward):
             weight, groups = (args[1], args[8]) if func.overloadpacket is conv else (args[2], args[9])
             taps = math.prod(weight.shape[2:])
@@ -216,13 +220,14 @@ def _count_step(net, input_shape, batch) -> dict:
             large = func.overloadpacket is conv and groups > 1 and weight.shape[1] == 1 and taps > LARGE_DEPTHWISE_TAPS
             if func.overloadpacket is conv:
                 width = min(weight.shape[0] // groups, weight.shape[1] * taps)
+                shape = (max(args[5]) > 1, len(set(weight.shape[2:])) > 1)  # dilated, non-square kernel
         unpriced, values = operator_pricing(func) is None, _normalised_values(func, args)
         channels = _batch_norm_channels(func, args)
         innermost = (max(tracker.parents, key=lambda n: (n != "Global", n.count("."), n))
                      if unpriced or values or large or channels else None)
         where = innermost if unpriced else None
-        return out, (width, taps, grouped_pointwise, sequential_launches(func, args), where, values, channels,
-                     innermost)
+        return out, (width, taps, shape, grouped_pointwise, sequential_launches(func, args), where, values,
+                     channels, innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
     with fused_kernels_on_meta(), tracker, mode:
@@ -236,11 +241,12 @@ def _count_step(net, input_shape, batch) -> dict:
     batch_norms = {}  # channels of a batch norm under BATCH_NORM_WIDE_CHANNELS -> [values per channel, modules]
     for phase, ops in (("fwd", mode.ops[:n_forward]), ("bwd", mode.ops[n_forward:])):
         counts = {"conv_dense": 0, "conv_depthwise": 0, "conv_depthwise_beyond": 0, "conv_grouped": 0,
-                  "conv_narrow": 0, "conv_narrow_beyond": 0, "matmul": 0, "fft": 0, "batch_norm_floor": 0,
+                  "conv_dilated": 0, "conv_non_square": 0, "conv_narrow": 0, "conv_narrow_beyond": 0, "matmul": 0,
+                  "fft": 0, "batch_norm_floor": 0,
                   "bytes": 0, "kernels": 0, "recurrent_steps": 0,
                   **{f"moved_{g}": 0 for g in (*BYTE_GROUPS, "unpriced", "grouped_pointwise")}}
-        for (name, kind, macs, read, written, width, taps, grouped_pointwise, launches, where, values, channels,
-             module) in ops:
+        for (name, kind, macs, read, written, width, taps, (dilated, non_square), grouped_pointwise, launches, where,
+             values, channels, module) in ops:
             counts["bytes"] += written
             counts["kernels"] += 1
             if name.startswith("_cudnn_rnn"):
@@ -252,6 +258,8 @@ def _count_step(net, input_shape, batch) -> dict:
             if name == "convolution":
                 counts[kind] += macs
                 counts["conv_narrow"] += macs / width
+                counts["conv_dilated"] += macs if dilated else 0
+                counts["conv_non_square"] += macs if non_square else 0
                 if kind == "conv_depthwise" and taps > LARGE_DEPTHWISE_TAPS:
                     beyond = macs * (1 - LARGE_DEPTHWISE_TAPS / taps)  # the MACs of the taps beyond a 7x7 window
                     counts["conv_depthwise_beyond"] += beyond

@@ -45,6 +45,9 @@ _DESCRIPTIONS = {
                        "by conv_depthwise_beyond_7x7 instead)",
     "conv_depthwise_beyond_7x7": "a MAC of a depthwise kernel beyond its first 7x7 taps per output, above conv's "
                                  "price (a large kernel reuses each input it loads over more taps)",
+    "conv_dilated": "a MAC of a convolution dilated above 1, above conv's price (its taps read inputs apart, and cuDNN "
+                    "has fewer algorithms for it)",
+    "conv_non_square": "a MAC of a convolution whose kernel is not square (3x1, 1x3), above conv's price",
     "batch_norm_channels": "a value one channel of a batch norm over few channels holds, x (1 - channels / 128), "
                            "forward or backward: the per-channel reduction's cost above its bytes' price",
     "kernels": "an operator launched in a training step (forward + backward)",

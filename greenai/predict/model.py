@@ -61,6 +61,10 @@ FEATURES: dict[str, tuple[str, str]] = {
     "conv_depthwise_beyond_7x7": ("N x MACs of depthwise convolutions beyond 7 x 7 taps per output per sample "
                                   "(a 31 x 31 kernel's MACs x (1 - 49 / 961)): their price beside conv's",
                                   "J/MAC"),
+    "conv_dilated": ("N x MACs of convolutions dilated above 1 on either axis per sample: their price beside conv's",
+                     "J/MAC"),
+    "conv_non_square": ("N x MACs of convolutions whose kernel is not square (3 x 1, 1 x 3, ...) per sample: their "
+                        "price beside conv's", "J/MAC"),
     "batch_norm_channels": ("N x sum over batch norms (forward and backward) of the values each channel holds x "
                             "max(0, 1 - C / 128) for C channels, per sample: a few-channel norm's per-channel work "
                             "beyond its bytes' price", "J/value"),
@@ -88,8 +92,10 @@ CANDIDATE_TERMS = ("conv", "conv_narrow_7x7", "conv_depthwise_beyond_7x7", "matm
 #: terms :func:`regressors` computes that no shipped fit holds, by trial: each trial is tried as a candidate
 #: (notebook 05 refits with :func:`trial_terms`, :func:`greenai.predict.validation.candidate_rule_table`) and joins
 #: :data:`CANDIDATE_TERMS` only by that rule, fixed before its rows were measured, and before the next fresh set is
-#: chosen. None is open: the last two (``large_kernels``, ``batch_norm_channels``) joined when set 11 was chosen
-TRIALS: dict[str, tuple[str, ...]] = {}
+#: chosen. The last two before these (``large_kernels``, ``batch_norm_channels``) joined when set 11 was chosen.
+#: Open: ``dilated`` and ``non_square``, the convolutions set 12's four lowest estimates lean on (ICNet, EDANet,
+#: ESNet, ERFNet: 14-32 % of their convolution MACs dilated, 50-98 % in 3x1 / 1x3 kernels for the last three)
+TRIALS: dict[str, tuple[str, ...]] = {"dilated": ("conv_dilated",), "non_square": ("conv_non_square",)}
 #: every trial's terms
 TRIAL_TERMS: tuple[str, ...] = tuple(t for terms in TRIALS.values() for t in terms)
 #: candidate terms a trial term stands in for in :func:`trial_terms`
@@ -109,6 +115,7 @@ FAMILY_ROOTS = {"preresnet": "resnetv2", "resneta": "resnet", "resnetd": "resnet
                 "inceptionresnetv1": "inception_resnet_v2"}
 #: what every feature entry must hold (an entry from an older file or cache without one is computed anew)
 FEATURE_KEYS = ("macs_conv_dense", "macs_conv_depthwise", "macs_conv_depthwise_beyond_7x7", "macs_conv_grouped",
+                "macs_conv_dilated", "macs_conv_non_square",
                 "conv_narrow_elements", "conv_narrow_beyond_7x7", "macs_matmul",
                 "bytes_forward", "bytes_backward", "bytes_elementwise", "bytes_norm", "bytes_other",
                 "bytes_conv_grouped_pointwise",
@@ -156,6 +163,8 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "conv_narrow_7x7": n * (features["conv_narrow_elements"] - features["conv_narrow_beyond_7x7"]),
         "conv_depthwise_beyond_7x7": n * features["macs_conv_depthwise_beyond_7x7"],
         "batch_norm_channels": n * features["batch_norm_channel_values"],
+        "conv_dilated": n * features["macs_conv_dilated"],
+        "conv_non_square": n * features["macs_conv_non_square"],
         "kernels": steps * (features["kernels_forward"] + features["kernels_backward"]),
         "recurrent": steps * features["recurrent_steps"],
         "samples": n,
