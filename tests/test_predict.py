@@ -50,6 +50,7 @@ def _generated_runs(n, rng, noise=0.02, norm_axes=True, few_channel_norms=True):
                  "kernels_backward": rng.integers(30, 600), "params": 10 ** rng.uniform(5, 8.6),
                  "recurrent_steps": rng.integers(50, 2000) if rng.random() < 0.3 else 0,  # a third recurrent
                  "macs_conv_depthwise_beyond_7x7": 0.0, "conv_narrow_beyond_7x7": 0.0,
+                 "macs_conv_dilated": 0.0, "macs_conv_non_square": 0.0,
                  "batch_norm_channel_values": 0.0}
         if rng.random() < 0.3:  # depthwise kernels beyond 7x7: up to 95 % of the depthwise MACs and narrow work
             feats["macs_conv_depthwise_beyond_7x7"] = feats["macs_conv_depthwise"] * rng.uniform(0.2, 0.95)
