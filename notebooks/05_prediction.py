@@ -139,7 +139,8 @@ NOTEBOOK = "05_prediction"
 # zoo's Fashion-MNIST windows on this GPU kind are measured first (the campaign's
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
 # `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
-# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5`, `heldout12` and, on an H200,
+# `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5`, `heldout12`,
+# `synthetic_dilated` and, on an H200,
 # `macs_h200`,
 # `synthetic_kernels_h200`, `synthetic_batch_norms_h200` and `heldout10_h200` experiments; resumable, rows
 # appended to `results/raw/`).
@@ -152,7 +153,7 @@ if MEASURE:
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
              "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
              "macs_h200", "synthetic_kernels_h200", "synthetic_batch_norms_h200", "heldout10_h200", "heldout11",
-             "nearfamily4", "nearfamily5", "heldout12"]
+             "nearfamily4", "nearfamily5", "heldout12", "synthetic_dilated"]
     on_h200 = "H200" in campaign.ex.make_environment().gpu_name
     names = [name for name in names if on_h200 or not name.endswith("_h200")]  # those repeat others on an H200
     for name in names:
