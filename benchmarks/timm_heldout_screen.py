@@ -67,7 +67,8 @@ one per family, through checks 2 to 4, the first 12 that pass); the fourth, whos
 with huggingface_hub and safetensors unimportable (mmengine needs yaml), as sets 10 and 11, the others with all three.
 ``--nearfamily5`` draws its candidates by rule instead of from a list (:func:`near5_plan`, :data:`NEAR5_MIN_FITTED`):
 a variant of each lineage the H200's fit has several models of. It reads which models are measured from
-``results/raw``, so run after its set was measured it takes the set's models as measured and draws others.
+``results/raw``, so run after its set was measured it takes the set's models as measured and draws others:
+``--nearfamily6`` does so for the sixth set, with no copy of an earlier near-family variant.
 """
 
 from __future__ import annotations
@@ -244,6 +245,12 @@ WANTED_NEAR4 = 12
 #: forward MACs (thop, 1x224x224, 10 classes) differ by at least ``NEAR5_MIN_MAC_CHANGE`` from each fitted model of
 #: the lineage (a copy under another name is no variant); in order of closeness to the geometric mean of the fitted
 #: models' MACs, the first that passes checks 2 to 4 is the lineage's; the first 12 lineages with one are taken
+#: the sixth near-family set (``--nearfamily6``) repeats the fifth's test with the fit and its offsets as frozen
+#: after the twelfth held-out set: the same rule drawn again after the fifth set was measured (its models are then
+#: measured, so no candidate), with two amendments fixed before it ran, so that no variant is a copy of one measured
+#: before: bare names are compared without underscores (``timm:regnetx_040`` is the fifth set's
+#: ``pytorchcv:regnetx040``), and a candidate's MACs also differ by ``NEAR5_MIN_MAC_CHANGE`` from every model of
+#: its lineage an earlier near-family set measured (:func:`near_variant_macs`)
 NEAR5_MIN_FITTED = 2
 NEAR5_MIN_MAC_CHANGE = 0.05
 WANTED_NEAR5 = 12
@@ -407,9 +414,12 @@ def main(argv=None) -> int:
     parser.add_argument("--nearfamily5", action="store_true",
                         help="screen the fifth near-family set (near5_plan: lineages the H200's fit has several "
                              "models of) instead of a held-out set")
+    parser.add_argument("--nearfamily6", action="store_true",
+                        help="screen the sixth near-family set (the fifth's rule, drawn again after it was measured: "
+                             "names compared without underscores, no copy of an earlier near-family variant)")
     args = parser.parse_args(argv)
-    if args.nearfamily5:
-        return _near5(args.all)
+    if args.nearfamily5 or args.nearfamily6:
+        return _near5(args.all, sixth=args.nearfamily6)
     if args.nearfamily2:
         return _near(CANDIDATES_NEAR2, WANTED_NEAR2, "NEARFAMILY2_MODELS", args.all)
     if args.nearfamily3:
@@ -549,11 +559,13 @@ def _near(candidates: tuple[str, ...], wanted: int, tuple_name: str, check_all: 
     return 0 if len(taken) == wanted else 1
 
 
-def near5_plan(runs, measured: set[str], candidates: list[str]) -> list[tuple[str, dict[str, float], list[str]]]:
+def near5_plan(runs, measured: set[str], candidates: list[str],
+               squash_names: bool = False) -> list[tuple[str, dict[str, float], list[str]]]:
     """``(lineage, {fitted model: its MACs}, [its candidates])`` per lineage of which the H200's fit in ``runs``
     (:func:`greenai.predict.build.load_runs` without held-out rows) has ``NEAR5_MIN_FITTED`` or more models, in
     the rule's order. ``measured``: every model with a row in ``results/raw``; ``candidates``: the model names
-    to draw from (torchvision, ``timm:``, ``pytorchcv:``)."""
+    to draw from (torchvision, ``timm:``, ``pytorchcv:``); ``squash_names`` (the sixth set): bare names are
+    compared without underscores (``timm:regnetx_040`` is pytorchcv's ``regnetx040``)."""
     from greenai.models import UnknownModelError, model_info
     from greenai.predict.model import lineage
 
@@ -562,10 +574,13 @@ def near5_plan(runs, measured: set[str], candidates: list[str]) -> list[tuple[st
     for model, rows in own.groupby("model"):
         fitted.setdefault(lineage(model_info(model)["family"]), {})[model] = float(rows["macs"].median())
     fitted = {name: models for name, models in fitted.items() if len(models) >= NEAR5_MIN_FITTED}
-    bare_measured = {m.split(":")[-1] for m in measured}
+    def bare(model: str) -> str:
+        return _squash(model.split(":")[-1]) if squash_names else model.split(":")[-1]
+
+    bare_measured = {bare(m) for m in measured}
     drawn: dict[str, list[str]] = {name: [] for name in fitted}
     for name in candidates:
-        if name in measured or name.split(":")[-1] in bare_measured:
+        if name in measured or bare(name) in bare_measured:
             continue
         try:
             family = model_info(name)["family"]
@@ -577,10 +592,12 @@ def near5_plan(runs, measured: set[str], candidates: list[str]) -> list[tuple[st
     return [(name, fitted[name], drawn[name]) for name in order]
 
 
-def _near5(check_all: bool) -> int:
+def _near5(check_all: bool, sixth: bool = False) -> int:
     """The fifth near-family set (:data:`NEAR5_MIN_FITTED` ...): one model per lineage, the first
     :data:`WANTED_NEAR5` lineages that have one (huggingface_hub and safetensors unimportable; the fitted
-    models' families need mmpretrain, whose mmengine needs yaml)."""
+    models' families need mmpretrain, whose mmengine needs yaml). ``sixth``: the sixth set, the same rule drawn
+    again with :func:`near5_plan`'s ``squash_names`` and a candidate also ``NEAR5_MIN_MAC_CHANGE`` away from every
+    model of its lineage an earlier near-family set measured (:func:`near_variant_macs`)."""
     for mod in BARE_MISSING[:2]:
         sys.modules[mod] = None
     import glob
@@ -608,8 +625,11 @@ def _near5(check_all: bool) -> int:
         measured |= set(pd.read_csv(path, usecols=lambda c: c == "model").get("model", pd.Series()).astype(str))
     names = (list(torchvision_names()) + [f"timm:{n}" for n in timm.list_models()]
              + [f"pytorchcv:{n}" for n in sorted(pytorchcv.model_provider._models)])
+    earlier = near_variant_macs() if sixth else {}
+    tuple_name = "NEARFAMILY6_MODELS" if sixth else "NEARFAMILY5_MODELS"
     taken: list[tuple[str, str, float]] = []
-    for lineage_name, fitted, candidates in near5_plan(load_runs(include_heldout=False), measured, names):
+    for lineage_name, fitted, candidates in near5_plan(load_runs(include_heldout=False), measured, names,
+                                                       squash_names=sixth):
         if len(taken) >= WANTED_NEAR5 and not check_all:
             print(f"{lineage_name:24s} not checked ({WANTED_NEAR5} taken)")
             continue
@@ -624,6 +644,10 @@ def _near5(check_all: bool) -> int:
             if min(abs(macs / m - 1.0) for m in fitted.values()) < NEAR5_MIN_MAC_CHANGE:
                 print(f"  {name:40s} {macs / 1e9:8.3f} GMAC: within {NEAR5_MIN_MAC_CHANGE:.0%} of a fitted model")
                 continue
+            if any(abs(macs / m - 1.0) < NEAR5_MIN_MAC_CHANGE for m in earlier.get(lineage_name, {}).values()):
+                print(f"  {name:40s} {macs / 1e9:8.3f} GMAC: within {NEAR5_MIN_MAC_CHANGE:.0%} of an earlier "
+                      f"near-family variant")
+                continue
             counted.append((abs(math.log(macs / centre)), name))
         verdict = "no candidate passes"
         for _, name in sorted(counted):
@@ -634,8 +658,28 @@ def _near5(check_all: bool) -> int:
                 break
         print(f"{lineage_name:24s} {len(fitted)} fitted, centre {centre / 1e9:.3f} GMAC, {len(candidates)} "
               f"candidates: {taken[-1][0] if verdict == 'taken' else verdict}")
-    print("NEARFAMILY5_MODELS = (" + ", ".join(f'"{n}"' for n, _, _ in taken[:WANTED_NEAR5]) + ")")
+    print(f"{tuple_name} = (" + ", ".join(f'"{n}"' for n, _, _ in taken[:WANTED_NEAR5]) + ")")
     return 0 if len(taken) >= WANTED_NEAR5 else 1
+
+
+def near_variant_macs() -> dict[str, dict[str, float]]:
+    """``{lineage: {model: forward MACs per sample}}`` of every model the near-family sets measured
+    (``results/raw/kpi_nearfamily*.csv``, their ``macs`` column), anchors left out."""
+    import glob
+
+    import pandas as pd
+
+    from greenai import paths
+    from greenai.models import model_info
+    from greenai.models.sets import HELDOUT_ANCHORS
+    from greenai.predict.model import lineage
+
+    variants: dict[str, dict[str, float]] = {}
+    for path in sorted(glob.glob(str(paths.RAW_DIR / "kpi_nearfamily*.csv"))):
+        rows = pd.read_csv(path, usecols=["model", "macs"])
+        for model, macs in rows[~rows["model"].isin(HELDOUT_ANCHORS)].groupby("model")["macs"].median().items():
+            variants.setdefault(lineage(model_info(model)["family"]), {})[model] = float(macs)
+    return variants
 
 
 if __name__ == "__main__":

@@ -684,7 +684,7 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
     # frozen: the fresh set, never fitted, predicted by the shipped coefficients once measured (the fourth near-family
     # set, chosen after it, may be held out beside it)
     assert exp.csv == HELDOUT_CSVS[0] and exp.csv not in FIT_CSVS
-    assert set(HELDOUT_CSVS) <= {exp.csv, "kpi_nearfamily4", "kpi_nearfamily5", "kpi_heldout12"}
+    assert set(HELDOUT_CSVS) <= {exp.csv, "kpi_nearfamily4", "kpi_nearfamily5", "kpi_heldout12", "kpi_nearfamily6"}
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("synthetic_batch_norms") + 1] == "heldout11"
     assert _from(list(sets.HELDOUT_SETS), "heldout10", 2) == ["heldout10", "heldout11"]
@@ -730,7 +730,7 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
     assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT12_MODELS)
     assert exp.csv == "kpi_heldout12" and exp.quick_model in sets.HELDOUT12_MODELS
     # frozen: never fitted, predicted by the shipped coefficients once measured
-    assert exp.csv == HELDOUT_CSVS[-1] and exp.csv not in FIT_CSVS
+    assert exp.csv == HELDOUT_CSVS[3] and exp.csv not in FIT_CSVS
     order = registry.DEFAULT_EXPERIMENTS
     assert order[order.index("nearfamily5") + 1] == "heldout12"
     assert _from(list(sets.HELDOUT_SETS), "nearfamily5", 2) == ["nearfamily5", "heldout12"]
@@ -902,6 +902,50 @@ def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_
         assert 0.3e9 <= macs <= 10e9 and len(fitted[name]) >= 2, model
         assert min(abs(macs / m - 1) for m in fitted[name].values()) >= screen.NEAR5_MIN_MAC_CHANGE, model
         assert not math.isclose(macs, max(fitted[name].values())), model
+
+
+def test_nearfamily6_draws_the_fifth_sets_rule_again_and_copies_no_earlier_variant():
+    from greenai.macs import count_model
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS, HELDOUT_CSVS, load_runs
+    from greenai.predict.model import lineage
+
+    for source in ("mmpretrain", "pytorchcv", "timm", "vit_pytorch", "monai"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["nearfamily6"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.NEARFAMILY6_MODELS)
+    assert exp.csv == "kpi_nearfamily6" and exp.quick_model in sets.NEARFAMILY6_MODELS
+    assert exp.csv == HELDOUT_CSVS[-1] and exp.csv not in FIT_CSVS  # never fitted: a test of the frozen offsets
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("synthetic_dilated") + 1] == "nearfamily6"
+    assert _from(list(sets.HELDOUT_SETS), "heldout12", 2) == ["heldout12", "nearfamily6"]
+    screen = _heldout_screen()
+    measured = set()
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
+        if csv.stem != "kpi_nearfamily6" and "model" in pd.read_csv(csv, nrows=0).columns:
+            measured |= set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+    assert not measured & set(sets.NEARFAMILY6_MODELS)
+    # the first amendment: a bare name compared without underscores (timm's regnetx_040 is the fifth set's)
+    plan = screen.near5_plan(load_runs(include_heldout=False), measured,
+                             ["timm:regnetx_040", *sets.NEARFAMILY6_MODELS], squash_names=True)
+    drawn = {name: candidates for name, _, candidates in plan}
+    assert "timm:regnetx_040" not in drawn["regnet"]
+    assert "timm:regnetx_040" in dict((n, c) for n, _, c in screen.near5_plan(
+        load_runs(include_heldout=False), measured, ["timm:regnetx_040"]))["regnet"]
+    # one model per lineage, in the plan's order, >= 5 % from each fitted model's MACs and (the second amendment)
+    # from each model of its lineage an earlier near-family set measured
+    lineages = [lineage(model_info(m)["family"]) for m in sets.NEARFAMILY6_MODELS]
+    assert len(set(lineages)) == 12 and all(drawn[name] for name in lineages)
+    ranks = [[name for name, _, _ in plan].index(name) for name in lineages]
+    assert ranks == sorted(ranks)
+    fitted = {name: models for name, models, _ in plan}
+    earlier = screen.near_variant_macs()
+    assert "pytorchcv:regnetx040" in earlier["regnet"]
+    for model, name in zip(sets.NEARFAMILY6_MODELS, lineages):
+        macs = count_model(model, 1, 10, 224)["macs"]
+        assert 0.3e9 <= macs <= 10e9 and len(fitted[name]) >= 2, model
+        others = [*fitted[name].values(), *earlier.get(name, {}).values()]
+        assert min(abs(macs / m - 1) for m in others) >= screen.NEAR5_MIN_MAC_CHANGE, model
 
 
 def test_docs_campaign_table_is_the_registry_listed_as_markdown(capsys):

@@ -61,6 +61,7 @@ EXPECTED: dict[str, Expected] = {
                                "nearfamily_mape_static", "nearfamily2_mape_static", "heldout8_mape_static",
                                "nearfamily3_mape_static", "heldout9_mape_static", "nearfamily4_mape_static",
                                "nearfamily5_mape_static", "heldout12_mape_static", "heldout12_worst_model_static",
+                               "nearfamily6_mape_static",
                                "heldout12_interval_coverage", "heldout12_worst_outside",
                                "grouped_pointwise_term_family_out_heavy")),
     "06_accuracy": Expected(("fig_4_17_4_20_accuracy_vs_epochs", "fig_4_17_4_20_accuracy_vs_energy",
