@@ -780,8 +780,7 @@ else:
     kernel_route_summary = pv.validation_table(kernel_routes)
     save_table(kernel_route_summary, "prediction_synthetic_kernels_routes")
     display(kernel_route_summary.round(1))  # noqa: F821
-    kernel_by_model = (kernel_routes.groupby(["model", "split"])["error_pct"].mean().unstack("split")
-                       .reset_index())
+    kernel_by_model = pv.route_errors_by_model(kernel_routes)
     kernel_by_model.insert(1, "beyond_share", [
         kernel_features[pr.feature_key(m, 1, 10)]["macs_conv_depthwise_beyond_7x7"]
         / kernel_features[pr.feature_key(m, 1, 10)]["macs_total"] for m in kernel_by_model["model"]])
@@ -899,8 +898,7 @@ else:
     dilated_route_summary = pv.validation_table(dilated_routes)
     save_table(dilated_route_summary, "prediction_synthetic_dilated_routes")
     display(dilated_route_summary.round(1))  # noqa: F821
-    dilated_by_model = (dilated_routes.groupby(["model", "split"])["error_pct"].mean().unstack("split")
-                        .reset_index())
+    dilated_by_model = pv.route_errors_by_model(dilated_routes)
     for kind in ("dilated", "non_square"):
         dilated_by_model[f"{kind}_share"] = [
             f[f"macs_conv_{kind}"] / (f["macs_conv_dense"] + f["macs_conv_depthwise"] + f["macs_conv_grouped"])
@@ -1262,7 +1260,7 @@ else:
     save_table(bn_route_summary, "prediction_synthetic_batch_norms_routes")
     display(bn_route_summary.round(1))  # noqa: F821
     h200_duration_fit = coeffs["fits"][H200]["static"]["duration_s"]
-    bn_by_model = bn_routes.groupby(["model", "split"])["error_pct"].mean().unstack("split").reset_index()
+    bn_by_model = pv.route_errors_by_model(bn_routes)
     bn_by_model.insert(1, "floor_share", [pr.batch_norm_floor_share(h200_duration_fit,
                                                                     bn_features[pr.feature_key(m, 1, 10)])
                                           for m in bn_by_model["model"]])

@@ -1189,6 +1189,14 @@ def test_rows_outside_every_fit_are_predicted_by_three_routes_and_the_refit_matc
                            by[f"{h200} fit x card"]["predicted_j"].to_numpy())
 
 
+def test_route_errors_by_model_average_each_models_runs_per_route():
+    routes = pd.DataFrame({"model": ["a", "a", "a", "b", "b"], "split": ["x", "x", "y", "x", "y"],
+                           "error_pct": [10.0, 20.0, -4.0, 2.0, 6.0]})
+    got = pv.route_errors_by_model(routes).set_index("model")
+    assert got.loc["a", "x"] == 15.0 and got.loc["a", "y"] == -4.0
+    assert got.loc["b", "x"] == 2.0 and got.loc["b", "y"] == 6.0 and list(got.columns) == ["x", "y"]
+
+
 def test_candidate_rows_pass_when_family_errors_hold_and_the_fresh_set_improves():
     def frame(lofo_errors, fresh_errors):
         rows = [("leave_one_family_out", m, e) for m, e in zip("abc", lofo_errors)]

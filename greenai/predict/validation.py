@@ -26,7 +26,7 @@ from greenai.predict.runtime import predict_run
 
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
            "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
-           "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
+           "route_errors_by_model", "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
            "NOTE_KINDS", "predict_command_table"]
 
 #: the predictors compared in the validation table
@@ -455,6 +455,12 @@ def outside_rows_by_route(csv: str, coeffs: dict, via_gpu: str, terms, raw_dir=N
     out = pd.concat([p[p["predictor"] == "static_features"].assign(split=name) for name, p in routes],
                     ignore_index=True)
     return out, features, refit
+
+
+def route_errors_by_model(routes):
+    """One row per model of :func:`outside_rows_by_route`'s rows: its mean error [%] over its runs by each route, a
+    column per route (``split``), the model in column ``model``."""
+    return routes.groupby(["model", "split"])["error_pct"].mean().unstack("split").reset_index()
 
 
 def norm_width_errors(predictions, features: dict, datasets: dict, narrower_than: int):
