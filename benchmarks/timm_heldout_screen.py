@@ -244,8 +244,8 @@ WANTED_NEAR4 = 12
 #: ``results/raw/*.csv`` and whose bare name no measured model has (``timm:resnet50`` is torchvision's), and whose
 #: forward MACs (thop, 1x224x224, 10 classes) differ by at least ``NEAR5_MIN_MAC_CHANGE`` from each fitted model of
 #: the lineage (a copy under another name is no variant); in order of closeness to the geometric mean of the fitted
-#: models' MACs, the first that passes checks 2 to 4 is the lineage's; the first 12 lineages with one are taken
-#: the sixth near-family set (``--nearfamily6``) repeats the fifth's test with the fit and its offsets as frozen
+#: models' MACs, the first that passes checks 2 to 4 is the lineage's; the first 12 lineages with one are taken.
+#: The sixth near-family set (``--nearfamily6``) repeats the fifth's test with the fit and its offsets as frozen
 #: after the twelfth held-out set: the same rule drawn again after the fifth set was measured (its models are then
 #: measured, so no candidate), with two amendments fixed before it ran, so that no variant is a copy of one measured
 #: before: bare names are compared without underscores (``timm:regnetx_040`` is the fifth set's
@@ -574,6 +574,7 @@ def near5_plan(runs, measured: set[str], candidates: list[str],
     for model, rows in own.groupby("model"):
         fitted.setdefault(lineage(model_info(model)["family"]), {})[model] = float(rows["macs"].median())
     fitted = {name: models for name, models in fitted.items() if len(models) >= NEAR5_MIN_FITTED}
+
     def bare(model: str) -> str:
         return _squash(model.split(":")[-1]) if squash_names else model.split(":")[-1]
 
