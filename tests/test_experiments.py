@@ -926,12 +926,12 @@ def test_nearfamily6_draws_the_fifth_sets_rule_again_and_copies_no_earlier_varia
             measured |= set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
     assert not measured & set(sets.NEARFAMILY6_MODELS)
     # the first amendment: a bare name compared without underscores (timm's regnetx_040 is the fifth set's)
-    plan = screen.near5_plan(load_runs(include_heldout=False), measured,
-                             ["timm:regnetx_040", *sets.NEARFAMILY6_MODELS], squash_names=True)
+    fitted_runs = load_runs(include_heldout=False)
+    plan = screen.near5_plan(fitted_runs, measured, ["timm:regnetx_040", *sets.NEARFAMILY6_MODELS], squash_names=True)
     drawn = {name: candidates for name, _, candidates in plan}
     assert "timm:regnetx_040" not in drawn["regnet"]
-    assert "timm:regnetx_040" in dict((n, c) for n, _, c in screen.near5_plan(
-        load_runs(include_heldout=False), measured, ["timm:regnetx_040"]))["regnet"]
+    unsquashed = screen.near5_plan(fitted_runs, measured, ["timm:regnetx_040"])
+    assert "timm:regnetx_040" in {name: candidates for name, _, candidates in unsquashed}["regnet"]
     # one model per lineage, in the plan's order, >= 5 % from each fitted model's MACs and (the second amendment)
     # from each model of its lineage an earlier near-family set measured
     lineages = [lineage(model_info(m)["family"]) for m in sets.NEARFAMILY6_MODELS]
