@@ -59,7 +59,7 @@ SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: test (:func:`fresh_validation`) predicted from the runs recorded before it, and all are kept out of the references
 #: whenever the method is validated on the runs it was chosen on
 FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv",
-                                  "accuracy_curves_fresh3.csv")
+                                  "accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv")
 
 
 @dataclass(frozen=True)
@@ -399,7 +399,8 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fractio
 
 
 def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
-                             level: float = lc.LEVEL, fresh_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+                             level: float = lc.LEVEL, fresh_rows: pd.DataFrame | None = None,
+                             same_dataset: bool = False) -> pd.DataFrame:
     """A yardstick, not a predictor: each case predicted without looking at its curve, at the typical epoch of
     the other models' runs.
 
@@ -412,6 +413,9 @@ def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, frac
     (``prior`` = "typical epoch, fresh"). The columns of :func:`early_stop_validation`, so
     :func:`greenai.learning_curves.summary` applies: a method that does not beat it has learned little from a
     run's first epochs beyond when runs of this length usually reach their target.
+    ``same_dataset``: the typical epoch of the other models' runs of the case's own dataset, when at least
+    :data:`MIN_SAME_DATASET` of them are not yet at their target after k (else of all; ``prior`` gains
+    ", same dataset"): what a run's dataset alone says.
     """
     fresh_names = set() if fresh_rows is None else {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
     refs = [r for r in references(rows) if r.name not in fresh_names]
@@ -422,15 +426,19 @@ def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, frac
                                      ks, fraction_of_best)
         label = "typical epoch, fresh"
 
-    def typical(k: int, models_out: set[str]) -> float:
-        epochs = [o.measured_epoch for o in pool if o.k == k and not o.within and o.model not in models_out]
+    label += ", same dataset" if same_dataset else ""
+
+    def typical(k: int, models_out: set[str], dataset: str) -> float:
+        others = [o for o in pool if o.k == k and not o.within and o.model not in models_out]
+        same = [o for o in others if o.dataset == dataset]
+        epochs = [o.measured_epoch for o in (same if same_dataset and len(same) >= MIN_SAME_DATASET else others)]
         return float(np.exp(np.median(np.log(epochs)))) if epochs else math.nan
 
     out = []
     for c, line in zip(cases, lines):
         line["prior"] = label
         energy = line.pop("_energy")
-        raw = typical(c.k, {c.model})
+        raw = typical(c.k, {c.model}, c.dataset)
         if c.within:
             out.append(_observed_line(c, line, energy))
             continue
@@ -439,7 +447,8 @@ def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, frac
             out.append(line | {"reachable": False, "covered": False})
             continue
         others = [o for o in pool if o.k == c.k and not o.within and o.model != c.model]
-        ratios = np.array([math.log(typical(o.k, {c.model, o.model}) / o.measured_epoch) for o in others])
+        ratios = np.array([math.log(typical(o.k, {c.model, o.model}, o.dataset) / o.measured_epoch)
+                           for o in others])
         calib = lc.conformal_quantiles(ratios[np.isfinite(ratios)], level)
         out.append(_predicted_line(c, line, energy, raw, calib, heads[(c.run, c.k)][0].max()))
     return pd.DataFrame(out)

@@ -309,10 +309,12 @@ if len(prior_summary):
 # %%
 FRESH_ALL, FRESH_LEARNING = "population prior, fresh", "population prior, fresh, runs that leave chance"
 TYPICAL_FRESH = "typical epoch of the runs before, fresh (a yardstick)"
+TYPICAL_SAME_FRESH = "typical epoch of the runs before on the run's dataset, fresh (a yardstick)"
 FRESH_SETS = {  # each fresh set, in the order chosen: its name in tables and claims, its figure
     "accuracy_curves_fresh.csv": ("fresh", "fig_energy_to_accuracy_fresh"),
     "accuracy_curves_fresh2.csv": ("fresh2", "fig_energy_to_accuracy_fresh2"),
     "accuracy_curves_fresh3.csv": ("fresh3", "fig_energy_to_accuracy_fresh3"),
+    "accuracy_curves_fresh4.csv": ("fresh4", "fig_energy_to_accuracy_fresh4"),
 }
 assert tuple(FRESH_SETS) == curve_prior.FRESH_SOURCES, "name every fresh set of curve_prior.FRESH_SOURCES here"
 fresh_summaries, fresh_grid_runs = {}, {}
@@ -327,8 +329,9 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
     fresh["leaves_chance"] = curve_prior.leaves_chance(fresh, this)
     save_table(fresh, f"accuracy_prior_{name}_validation")
     typical = curve_prior.typical_epoch_validation(before, ks=KS, fresh_rows=this)
+    typical_same = curve_prior.typical_epoch_validation(before, ks=KS, fresh_rows=this, same_dataset=True)
     fresh_summaries[name] = learning_curves.summaries({FRESH_ALL: fresh, FRESH_LEARNING: fresh[fresh.leaves_chance],
-                                                       TYPICAL_FRESH: typical})
+                                                       TYPICAL_FRESH: typical, TYPICAL_SAME_FRESH: typical_same})
     save_table(fresh_summaries[name], f"accuracy_prior_{name}_summary")
     fresh_grid_runs[name] = len(EXPERIMENTS[source.removesuffix(".csv")].specs())
     print(f"{name}: {len(accuracy.runs(this))} of the grid's {fresh_grid_runs[name]} runs recorded, predicted from "
@@ -452,8 +455,11 @@ if len(ensemble):  # as the prior above: some run is longer than the smallest k
     save_table(floor, "accuracy_noise_floor")
     POOLED, FLOOR = "population prior, all runs, leave-model-out", "noise floor: whole curve and noise known"
     TYPICAL = "typical epoch of the other models' runs, leave-model-out (a yardstick)"
+    TYPICAL_SAME = "typical epoch of the other models' runs on the run's dataset, leave-model-out (a yardstick)"
     typical = curve_prior.typical_epoch_validation(recorded, ks=KS)
-    floor_summary = learning_curves.summaries({POOLED: pooled, FLOOR: floor, TYPICAL: typical})
+    typical_same = curve_prior.typical_epoch_validation(recorded, ks=KS, same_dataset=True)
+    floor_summary = learning_curves.summaries({POOLED: pooled, FLOOR: floor, TYPICAL: typical,
+                                               TYPICAL_SAME: typical_same})
     save_table(floor_summary, "accuracy_noise_floor_summary")
     display(floor_summary.round(3))  # noqa: F821
     pending = floor[~floor.reached_within_fit.astype(bool)]  # runs not yet at the target after k epochs
@@ -496,6 +502,16 @@ else:
 #   against 26.1, 5.7 and 27.0 %).
 #   Knowing only when runs of 30 epochs usually reach 99 % of their best comes close to the targets in-sample; a
 #   method is to be read against this yardstick, not against the targets alone.
+# * **A second yardstick: the run's dataset alone.** The same typical epoch, drawn only from the other models'
+#   runs of the run's own dataset (`typical_epoch_validation(..., same_dataset=True)`; from all runs where fewer
+#   than three of that dataset are left) gives 14.8 % at k = 5 and 6.5 % at k = 10 over all runs, leaving the
+#   model out (12.0 % over the runs not yet at their target at k = 10): inside both targets, where the prior is
+#   inside neither. CIFAR-10 runs of 30 epochs reach 99 % of their best late (median epoch 26) and Fashion-MNIST
+#   runs early (median 11), so knowing the dataset removes most of what separates the runs; the prior, which
+#   reads a run's first epochs against every curve, does not recover it (matching against the run's own dataset
+#   only, candidate C1, gives 28.9 % and 17.1 %). This yardstick was added after the three fresh sets were seen,
+#   so its lines in their summaries are hindsight; the fourth fresh set is its first test. It is no predictor a
+#   user can take elsewhere: it knows nothing of a dataset without recorded curves, nor of runs of another length.
 
 # %% [markdown]
 # ## Claims
@@ -615,7 +631,7 @@ for name, fresh_summary in fresh_summaries.items():
 if len(floor_summary):
     floor_by = floor_summary.set_index(["method", "k"])
     for k in KS[:2]:
-        f, p = floor_by.loc[(FLOOR, k)], floor_by.loc[(POOLED, k)]
+        f, p, d = floor_by.loc[(FLOOR, k)], floor_by.loc[(POOLED, k)], floor_by.loc[(TYPICAL_SAME, k)]
         goal = f.target_energy_error_pct
         claim_rows.append(dict(
             claim_id=f"energy_to_accuracy_noise_floor_k{k}", section="4.2.3",
@@ -628,6 +644,8 @@ if len(floor_summary):
                   f"{p.median_abs_energy_error_pct:.1f} % (not yet at the target: "
                   f"{p.median_abs_energy_error_pct_not_yet_reached:.1f} %)"
                   + (f", target <= {goal:g} %: {target_verdict(p.median_abs_energy_error_pct, goal)}"
-                     if goal == goal else ""))))
+                     if goal == goal else "")
+                  + f"; the typical epoch of the other models' runs on the run's dataset (a yardstick that never "
+                    f"reads the run): {d.median_abs_energy_error_pct:.1f} %")))
 claims.record(NOTEBOOK, claim_rows)
 pd.DataFrame(claim_rows)[["claim_id", "thesis_value", "our_value", "unit", "note"]]

@@ -297,3 +297,34 @@ def test_the_typical_epoch_yardstick_is_the_other_models_geometric_median_and_ne
     assert line.prior == "typical epoch, fresh"
     raw = line.measured_epoch * math.exp(line.log_ratio)
     assert raw == pytest.approx(math.exp(np.median(np.log(open_.measured_epoch.to_numpy(dtype=float)))))
+
+
+def test_the_same_dataset_yardstick_takes_the_typical_epoch_of_the_runs_own_dataset_when_it_has_enough():
+    # three quick runs on "fast", three slow ones on "slow", and one run alone on "rare"
+    curves = [("q0", "fast", 0.9, 1 / 2.0), ("q1", "fast", 0.9, 1 / 2.5), ("q2", "fast", 0.9, 1 / 3.0),
+              ("q3", "fast", 0.9, 1 / 3.5), ("s0", "slow", 0.9, 1 / 6.0), ("s1", "slow", 0.9, 1 / 7.0),
+              ("s2", "slow", 0.9, 1 / 8.0), ("s3", "slow", 0.9, 1 / 9.0), ("r0", "rare", 0.9, 1 / 4.0)]
+    rows = _rows_of(curves, epochs=40)
+    pooled = cp.typical_epoch_validation(rows, ks=(5,))
+    same = cp.typical_epoch_validation(rows, ks=(5,), same_dataset=True)
+    assert (same.prior == "typical epoch, leave-model-out, same dataset").all()
+    assert list(same.measured_epoch) == list(pooled.measured_epoch)
+    open_ = same[~same.reached_within_fit]
+    assert set(open_.dataset) == {"fast", "slow", "rare"}  # every run is still climbing at epoch 5
+
+    def geometric_median(lines):
+        return math.exp(np.median(np.log(lines.measured_epoch.to_numpy(dtype=float))))
+
+    for line in open_.itertuples():
+        raw = line.measured_epoch * math.exp(line.log_ratio)
+        others = open_[open_.model != line.model]
+        own = others[others.dataset == line.dataset]
+        # "fast" and "slow" have three other runs each (MIN_SAME_DATASET); "rare" has none and takes all
+        expected = own if len(own) >= cp.MIN_SAME_DATASET else others
+        assert raw == pytest.approx(geometric_median(expected))
+        assert (len(own) >= cp.MIN_SAME_DATASET) == (line.dataset != "rare")
+    # the quick runs are put earlier, the slow ones later, than by the typical epoch of all runs
+    quick, slow = ["q0", "q1", "q2", "q3"], ["s0", "s1", "s2", "s3"]
+    by_model = same.set_index("model").predicted_epoch
+    assert (by_model[quick] <= pooled.set_index("model").predicted_epoch[quick]).all()
+    assert by_model[quick].max() < by_model[slow].min()

@@ -1027,7 +1027,7 @@ def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, ca
     assert meta["campaign"] == "hardware" and len(meta["runs"]) == 1
 
 
-def test_fresh3_curve_models_are_the_first_four_held_out_models_its_rule_takes():
+def test_fresh3_and_fresh4_curve_models_are_the_first_eight_held_out_models_the_rule_takes():
     import torch
 
     from greenai.models import build_model, model_info
@@ -1053,14 +1053,17 @@ def test_fresh3_curve_models_are_the_first_four_held_out_models_its_rule_takes()
                 return False
         return True
 
-    taken, families = [], set()
+    # one model per family, none of a family an earlier curve set has
+    earlier = ("alexnet", *registry.CURVE_MODELS, *registry.FRESH_CURVE_MODELS, *registry.FRESH2_CURVE_MODELS)
+    taken, families = [], {model_info(m)["family"] for m in earlier}
     for name in [n for n in list(sets.HELDOUT_SETS)[3:] if n.startswith("heldout")]:  # sets 4 on, in the order measured
         for model in sets.HELDOUT_SETS[name]:
             family = model_info(model)["family"]
-            if len(taken) < 4 and family not in families and kernels(model) <= limit and trains_at_32_px(model):
+            if len(taken) < 8 and family not in families and kernels(model) <= limit and trains_at_32_px(model):
                 taken.append(model)
                 families.add(family)
-    assert tuple(taken) == registry.FRESH3_CURVE_MODELS
+    # the third set took the first four; the fourth walked on to the next four
+    assert tuple(taken) == registry.FRESH3_CURVE_MODELS + registry.FRESH4_CURVE_MODELS
     assert not trains_at_32_px("timm:mixer_s16_224")  # passed over: its patch embedding fixes 224 px
 
 
@@ -1080,7 +1083,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
                                                                "accuracy_curves_fresh_cifar10")]
     assert sorted(fresh_halves[0] + fresh_halves[1], key=ex.RunSpec.run_id) == sorted(fresh, key=ex.RunSpec.run_id)
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
-        "accuracy_curves_fresh", "accuracy_curves_fresh2", "accuracy_curves_fresh3"}
+        "accuracy_curves_fresh", "accuracy_curves_fresh2", "accuracy_curves_fresh3", "accuracy_curves_fresh4"}
     assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
     assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
     conditions = {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole
@@ -1106,9 +1109,15 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh3} == conditions
     assert not {model_info(s.model)["family"] for s in fresh3} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2})
+    # the fourth: the same rule walked on, the same conditions, its own CSV
+    fresh4 = registry.EXPERIMENTS["accuracy_curves_fresh4"].specs()
+    assert {s.model for s in fresh4} == set(registry.FRESH4_CURVE_MODELS) and len(fresh4) == 8
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh4} == conditions
+    assert not {model_info(s.model)["family"] for s in fresh4} & (recorded_families | {
+        model_info(s.model)["family"] for s in fresh2 + fresh3})
     from greenai import curve_prior
 
-    assert curve_prior.FRESH_SOURCES[-1] == "accuracy_curves_fresh3.csv"
+    assert curve_prior.FRESH_SOURCES[-2:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv")
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
