@@ -441,6 +441,21 @@ def test_fifth_heldout_set_is_timm_with_the_anchors_first_in_the_conditions_of_t
     order = registry.DEFAULT_EXPERIMENTS
     assert order.index("heldout5") == order.index("heldout4") + 1
 
+def _raw_models(pattern: str = "kpi_*.csv", skip: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """The models of every recorded CSV of ``results/raw`` matching ``pattern`` that has a ``model`` column, by file
+    name, leaving out the files whose stem is in ``skip`` (a set's own rows and their repeats)."""
+    out = {}
+    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob(pattern)):
+        if csv.stem not in skip and "model" in pd.read_csv(csv, nrows=0).columns:
+            out[csv.name] = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+    return out
+
+
+def _never_measured(models, pattern: str = "kpi_*.csv", skip: tuple[str, ...] = ()) -> None:
+    """Assert that no recorded CSV (:func:`_raw_models`) holds any of ``models``."""
+    for name, measured in _raw_models(pattern, skip).items():
+        assert not measured & set(models), name
+
 
 def _heldout_screen():
     """benchmarks/timm_heldout_screen.py, imported as a module (its candidate lists and ViT families)."""
@@ -541,9 +556,7 @@ def test_nearfamily_set_is_every_unmeasured_variant_of_a_fitted_family_in_the_ma
             and 0.3e9 <= count_model(n, 1, 10, 224)["macs"] <= 10e9][:16]
     assert list(sets.NEARFAMILY_MODELS) == rule and len(rule) == 12
     # and none of them was measured before (kpi_nearfamily.csv itself aside)
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_nearfamily" and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(rule), csv.name
+    _never_measured(rule, skip=("kpi_nearfamily",))
 
 
 
@@ -590,9 +603,7 @@ def test_heldout8_is_its_anchors_then_sixteen_timm_or_pytorchcv_families_no_earl
     earlier = {squash(model_info(m)["family"]) for name in before for m in sets.HELDOUT_SETS[name]}
     assert len(set(families)) == 16 and not set(families) & earlier
     # none of them was measured before (kpi_heldout8.csv itself aside)
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout8" and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT8_MODELS), csv.name
+    _never_measured(sets.HELDOUT8_MODELS, skip=("kpi_heldout8",))
 
 
 def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set_or_fitted_row_has():
@@ -625,9 +636,7 @@ def test_heldout9_is_its_anchors_then_sixteen_vitpytorch_families_no_earlier_set
     assert len(set(families)) == 16 and not set(families) & earlier
     assert not set(families) & {squash(f) for f in screen.NEAR_COPIES9}
     # none of them was measured before
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_heldout9" and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT9_MODELS), csv.name
+    _never_measured(sets.HELDOUT9_MODELS, skip=("kpi_heldout9",))
 
 
 def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_earlier_set_or_fitted_row_has():
@@ -661,10 +670,7 @@ def test_heldout10_is_its_anchors_then_the_screens_first_sixteen_families_no_ear
     near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10}
     assert not set(families) & {squash(f) for f in near_copies}
     # none of them was measured before
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem not in ("kpi_heldout10", "kpi_heldout10_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT10_MODELS), \
-                csv.name
+    _never_measured(sets.HELDOUT10_MODELS, skip=("kpi_heldout10", "kpi_heldout10_h200"))
 
 
 def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no_earlier_set_has():
@@ -710,10 +716,7 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
     for module in screen.NEAR_COPIES11:
         importlib.import_module(f"monai.networks.nets.{module}")
     # none of them was measured before
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem not in ("kpi_heldout11", "kpi_heldout11_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT11_MODELS), \
-                csv.name
+    _never_measured(sets.HELDOUT11_MODELS, skip=("kpi_heldout11", "kpi_heldout11_h200"))
 
 
 def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_networks_no_earlier_set_has():
@@ -755,10 +758,7 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
                    **screen.NEAR_COPIES12}
     assert not set(families) & (earlier | {squash(f) for f in near_copies})
     # none of them was measured before
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem not in ("kpi_heldout12", "kpi_heldout12_h200") and "model" in pd.read_csv(csv, nrows=0).columns:
-            assert not set(pd.read_csv(csv, usecols=["model"]).model.astype(str)) & set(sets.HELDOUT12_MODELS), \
-                csv.name
+    _never_measured(sets.HELDOUT12_MODELS, skip=("kpi_heldout12", "kpi_heldout12_h200"))
 
 
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
@@ -779,10 +779,7 @@ def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_fam
     spec.loader.exec_module(screen)
     families = [model_info(m)["family"] for m in sets.NEARFAMILY2_MODELS]
     assert len(set(families)) == 12 and set(families) <= set(screen.NEAR_COPIES8)
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_nearfamily2" and "model" in pd.read_csv(csv, nrows=0).columns:
-            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
-            assert not measured & set(sets.NEARFAMILY2_MODELS), csv.name
+    _never_measured(sets.NEARFAMILY2_MODELS, skip=("kpi_nearfamily2",))
 
 
 def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_the_fit_has():
@@ -809,10 +806,7 @@ def test_nearfamily3_is_its_anchors_then_twelve_unmeasured_variants_of_families_
     fitted_families = {model_info(m)["family"] for m in set(fitted["model"].astype(str))
                        if m.startswith(("pytorchcv:", "timm:"))}
     assert set(families) <= fitted_families
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("kpi_*.csv")):
-        if csv.stem != "kpi_nearfamily3" and "model" in pd.read_csv(csv, nrows=0).columns:
-            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
-            assert not measured & set(sets.NEARFAMILY3_MODELS), csv.name
+    _never_measured(sets.NEARFAMILY3_MODELS, skip=("kpi_nearfamily3",))
 
 
 def test_nearfamily4_is_its_anchors_then_twelve_unmeasured_size_variants_of_families_fitted_once():
@@ -852,10 +846,7 @@ def test_nearfamily4_is_its_anchors_then_twelve_unmeasured_size_variants_of_fami
         (_, base), = fitted[f]
         assert m != base and 0.3e9 <= count_model(m, 1, 10, 224)["macs"] <= 10e9, m
     # none of the candidates was measured before
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
-        if csv.stem != "kpi_nearfamily4" and "model" in pd.read_csv(csv, nrows=0).columns:
-            measured = set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
-            assert not measured & set(screen.CANDIDATES_NEAR4), csv.name
+    _never_measured(screen.CANDIDATES_NEAR4, "*.csv", skip=("kpi_nearfamily4",))
 
 
 def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_the_h200_fit_has_several_of():
@@ -878,10 +869,7 @@ def test_nearfamily5_is_its_anchors_then_twelve_unmeasured_variants_of_lineages_
     # the screen's plan: lineages of the H200's fit with >= 2 models, most fitted first; a measured model, or one
     # whose bare name a measured model has, is no candidate
     screen = _heldout_screen()
-    measured = set()
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
-        if csv.stem != "kpi_nearfamily5" and "model" in pd.read_csv(csv, nrows=0).columns:
-            measured |= set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+    measured = set().union(*_raw_models("*.csv", skip=("kpi_nearfamily5",)).values())
     assert not measured & set(sets.NEARFAMILY5_MODELS)
     fitted_runs = load_runs(include_heldout=False)
     plan = screen.near5_plan(fitted_runs, measured, ["timm:resnet50", "resnet50", "resnet152", "timm:resnet26d",
@@ -920,10 +908,7 @@ def test_nearfamily6_draws_the_fifth_sets_rule_again_and_copies_no_earlier_varia
     assert order[order.index("synthetic_dilated") + 1] == "nearfamily6"
     assert _from(list(sets.HELDOUT_SETS), "heldout12", 2) == ["heldout12", "nearfamily6"]
     screen = _heldout_screen()
-    measured = set()
-    for csv in sorted((paths.REPO_ROOT / "results" / "raw").glob("*.csv")):
-        if csv.stem != "kpi_nearfamily6" and "model" in pd.read_csv(csv, nrows=0).columns:
-            measured |= set(pd.read_csv(csv, usecols=["model"]).model.astype(str))
+    measured = set().union(*_raw_models("*.csv", skip=("kpi_nearfamily6",)).values())
     assert not measured & set(sets.NEARFAMILY6_MODELS)
     # the first amendment: a bare name compared without underscores (timm's regnetx_040 is the fifth set's)
     fitted_runs = load_runs(include_heldout=False)
