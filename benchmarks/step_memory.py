@@ -53,14 +53,21 @@ def step_peak_gib(name: str, batch: int, image_size: int, device: str) -> float:
 
 def append_row(csv_path: Path, row: dict) -> None:
     """Add ``row`` to the CSV as soon as it is measured, under the file's writer lock and atomically (a run killed
-    later keeps it; the file is never left half written)."""
+    later keeps it; the file is never left half written). The rows already there are kept byte for byte; a row
+    whose columns differ from the file's is refused (``ValueError``)."""
     import pandas as pd
 
     with locked(csv_path, wait_s=60.0):
         frame = pd.DataFrame([row])
-        if csv_path.exists():
-            frame = pd.concat([pd.read_csv(csv_path), frame], ignore_index=True)
-        atomic_write(csv_path, frame.to_csv(index=False))
+        if not csv_path.exists():
+            atomic_write(csv_path, frame.to_csv(index=False))
+            return
+        columns = list(pd.read_csv(csv_path, nrows=0).columns)
+        if sorted(columns) != sorted(frame.columns):
+            raise ValueError(f"{csv_path.name} has the columns {columns}, the new row {list(frame.columns)}")
+        text = csv_path.read_text()
+        atomic_write(csv_path, text + ("" if text.endswith("\n") else "\n")
+                     + frame[columns].to_csv(index=False, header=False))
 
 
 def main(argv=None) -> int:

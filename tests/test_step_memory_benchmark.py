@@ -66,3 +66,15 @@ def test_a_cpu_run_without_an_out_dir_and_bad_sizes_are_refused(tmp_path, capsys
             script.main(argv)
         assert exc.value.code == 2 and message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_an_appended_row_leaves_the_rows_before_it_byte_for_byte(tmp_path):
+    script = _script()
+    csv_path = tmp_path / "step_memory.csv"
+    before = "model,peak_gib,outcome\nresnet18,1.50,fits\nvgg11,,out of memory\n"  # "1.50": as a reader wrote it
+    csv_path.write_text(before)
+    script.append_row(csv_path, {"outcome": "fits", "model": "alexnet", "peak_gib": 0.25})
+    assert csv_path.read_text() == before + "alexnet,0.25,fits\n"  # in the file's column order
+    with pytest.raises(ValueError, match="columns"):
+        script.append_row(csv_path, {"model": "alexnet", "peak_gib": 0.25})
+    assert csv_path.read_text() == before + "alexnet,0.25,fits\n"
