@@ -772,11 +772,7 @@ def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_fam
     assert "nearfamily2" in registry.DEFAULT_EXPERIMENTS
     assert len(sets.NEARFAMILY2_MODELS) == 12 and all(m.startswith("pytorchcv:") for m in sets.NEARFAMILY2_MODELS)
     # one model per pytorchcv module, each a module that copies a family the fit has (the screen's NEAR_COPIES8)
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("screen", paths.REPO_ROOT / "benchmarks" / "timm_heldout_screen.py")
-    screen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(screen)
+    screen = _heldout_screen()
     families = [model_info(m)["family"] for m in sets.NEARFAMILY2_MODELS]
     assert len(set(families)) == 12 and set(families) <= set(screen.NEAR_COPIES8)
     _never_measured(sets.NEARFAMILY2_MODELS, skip=("kpi_nearfamily2",))
