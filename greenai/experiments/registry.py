@@ -322,6 +322,12 @@ FRESH3_CURVE_MODELS = ("timm:ese_vovnet19b_dw", "timm:poolformer_s12", "timm:pvt
 #: variant), StarNet-S2, MambaOut-Femto and FasterNet-T1 (from sets 6 and 7; every model it passed over after
 #: NF-ResNet-26 launches more kernels than ResNet-34)
 FRESH4_CURVE_MODELS = ("timm:legacy_seresnet18", "timm:starnet_s2", "timm:mambaout_femto", "timm:fasternet_t1")
+#: models of the ``accuracy_curves_fresh5`` grid, chosen before any of their curves was recorded: a fifth fresh test of
+#: the prior and the yardsticks, both unchanged since the fourth (the same-dataset yardstick's second). The third
+#: set's rule, walked on past the eight the third and fourth sets took: MONAI's QuickNAT, HighResNet, AttentionUNet
+#: and RegUNet (set 11's first four after Basic UNet++, whose family an earlier curve lacks but which launches more
+#: kernels than ResNet-34; every model of sets 8 to 10 and the rest of set 7 fails a check or repeats a family)
+FRESH5_CURVE_MODELS = ("monai:quicknat", "monai:highresnet", "monai:attentionunet", "monai:regunet")
 
 
 def _accuracy_curves(datasets, name="accuracy_curves", models=("alexnet",) + CURVE_MODELS):
@@ -550,6 +556,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                 "timm), chosen before measuring by the third set's rule (a fourth fresh test of the prior and the "
                 "yardsticks), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, bf16, 30 epochs "
                 "with test accuracy", FRESH4_CURVE_MODELS),
+    *_curve_set("accuracy_curves_fresh5", "4 models of held-out families (QuickNAT, HighResNet, AttentionUNet, "
+                "RegUNet; needs monai), chosen before measuring by the third set's rule (a fifth fresh test of the "
+                "prior and the yardsticks), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, "
+                "bf16, 30 epochs with test accuracy", FRESH5_CURVE_MODELS),
     Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
                "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR100)),
