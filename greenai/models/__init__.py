@@ -9,10 +9,10 @@ branches per Inception block, thesis 4.1.5). :func:`build_model` also builds eve
 other torchvision classification model by its torchvision name
 (:mod:`greenai.models.torchvision_models`), the random architectures ``synthetic_00`` ...
 ``synthetic_127`` (:mod:`greenai.models.synthetic`) and, with the package installed, ``timm:NAME``,
-``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` and ``monai:NAME`` (:mod:`~greenai.models.timm_models`,
-:mod:`~greenai.models.pytorchcv_models`, :mod:`~greenai.models.vitpytorch_models`,
-:mod:`~greenai.models.mmpretrain_models`, :mod:`~greenai.models.monai_models`); without
-it such a name raises :class:`SourceMissingError`. An unknown name raises :class:`UnknownModelError`.
+``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME``, ``monai:NAME`` and ``hf:NAME``
+(:mod:`~greenai.models.timm_models`, :mod:`~greenai.models.pytorchcv_models`, :mod:`~greenai.models.vitpytorch_models`,
+:mod:`~greenai.models.mmpretrain_models`, :mod:`~greenai.models.monai_models`, :mod:`~greenai.models.hf_models`);
+without it such a name raises :class:`SourceMissingError`. An unknown name raises :class:`UnknownModelError`.
 
 Every model takes ``in_channels`` input planes (1 for Fashion-MNIST, 3 for CIFAR),
 ends in adaptive pooling and has random weights; inputs are 224x224 pixels by
@@ -30,6 +30,7 @@ from torch import nn
 
 from . import alexnet as _alexnet
 from . import googlenet as _googlenet
+from . import hf_models as _hf
 from . import mmpretrain_models as _mmp
 from . import monai_models as _monai
 from . import pytorchcv_models as _pcv
@@ -50,19 +51,20 @@ DEFAULT_IMAGE_SIZE: int = 224
 
 class UnknownModelError(ValueError):
     """Raised for a model name that is neither in :data:`MODEL_NAMES`, a torchvision classification model, a
-    ``timm:``, a ``pytorchcv:``, a ``vitpytorch:``, an ``mmpretrain:`` nor a ``monai:`` model."""
+    ``timm:``, a ``pytorchcv:``, a ``vitpytorch:``, an ``mmpretrain:``, a ``monai:`` nor an ``hf:`` model."""
 
     def __init__(self, name: str) -> None:
         extra = [n for n in _tv.torchvision_names() if n not in MODEL_NAMES]
         super().__init__(f"unknown model {name!r}; valid names are the zoo models {', '.join(MODEL_NAMES)}, "
                          f"a torchvision classification model: {', '.join(extra)}; {_timm.TIMM_HINT}; "
-                         f"{_pcv.PYTORCHCV_HINT}; {_vp.VITPYTORCH_HINT}; {_mmp.MMPRETRAIN_HINT}; {_monai.MONAI_HINT}")
+                         f"{_pcv.PYTORCHCV_HINT}; {_vp.VITPYTORCH_HINT}; {_mmp.MMPRETRAIN_HINT}; {_monai.MONAI_HINT}; "
+                         f"{_hf.HF_HINT}")
         self.name = name
 
 
 class SourceMissingError(UnknownModelError, ImportError):
-    """Raised for a ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` or ``monai:NAME``
-    model when that package is not installed (the message says how to install it).
+    """Raised for a ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME``, ``monai:NAME`` or
+    ``hf:NAME`` model when that package is not installed (the message says how to install it).
 
     An :class:`UnknownModelError` (the name cannot be built here), so every caller that reports unknown
     models reports this one too, and an :class:`ImportError`.
@@ -184,12 +186,22 @@ def _entry(name: str) -> _Entry:
             return _Entry(partial(_monai.build_monai_model, key), _monai.monai_family(key), key, 0, "monai",
                           f"monai.networks.nets.{config.cls} in 2-D, random weights, planes of the dataset, its "
                           f"output pooled, a linear layer to its classes: {config.description}")
+    if _hf.is_hf_name(key):
+        if not _hf.hf_available():
+            raise SourceMissingError(key, _hf.missing_message(key))
+        if _hf.is_hf_model(key):
+            config = _hf.CONFIGS[_hf.hf_name(key)]
+            head = ("its logits" if not config.outputs else
+                    f"its {', '.join(config.outputs)} pooled, a linear layer to its classes")
+            return _Entry(partial(_hf.build_hf_model, key), _hf.hf_family(key), key, 0, "hf",
+                          f"transformers.{config.model} from a {config.config}, random weights, planes and classes "
+                          f"of the dataset, {head}: {config.description}")
     raise UnknownModelError(name)
 
 
 def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Module:
-    """Build one of the 20 models, any torchvision classification model, timm, pytorchcv, vit-pytorch, mmpretrain
-    or MONAI model, random weights.
+    """Build one of the 20 models, any torchvision classification model, timm, pytorchcv, vit-pytorch, mmpretrain,
+    MONAI or Hugging Face transformers model, random weights.
 
     Parameters
     ----------
@@ -200,8 +212,9 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
         name of ``timm.list_models()`` (:mod:`greenai.models.timm_models`),
         ``pytorchcv:NAME`` (:mod:`greenai.models.pytorchcv_models`), ``vitpytorch:NAME``
         for a named configuration of vit-pytorch (:mod:`greenai.models.vitpytorch_models`) or
-        ``mmpretrain:NAME`` for one of an mmpretrain backbone (:mod:`greenai.models.mmpretrain_models`) or
-        ``monai:NAME`` for one of a MONAI network (:mod:`greenai.models.monai_models`).
+        ``mmpretrain:NAME`` for one of an mmpretrain backbone (:mod:`greenai.models.mmpretrain_models`),
+        ``monai:NAME`` for one of a MONAI network (:mod:`greenai.models.monai_models`) or ``hf:NAME`` for one
+        of a Hugging Face transformers vision model (:mod:`greenai.models.hf_models`).
     in_channels : int
         Input planes: 1 for Fashion-MNIST, 3 for CIFAR-10/100.
     num_classes : int
@@ -218,8 +231,8 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     UnknownModelError
         If ``name`` is none of these (the message lists valid names).
     SourceMissingError
-        If ``name`` is ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME`` or
-        ``monai:NAME`` and that package is not installed.
+        If ``name`` is ``timm:NAME``, ``pytorchcv:NAME``, ``vitpytorch:NAME``, ``mmpretrain:NAME``,
+        ``monai:NAME`` or ``hf:NAME`` and that package is not installed.
     ValueError
         If ``in_channels`` or ``num_classes`` is below 1.
     """
@@ -241,14 +254,15 @@ def model_info(name: str) -> dict:
         parallel paths joined in one block: 1 for plain chains, 2 for residual
         blocks with a shortcut, 1-4 for (modified) Inception blocks, the
         multi-branch KPI of thesis 3.2.5/4.1.5; 0 = not classified, for
-        torchvision, timm, pytorchcv, vit-pytorch, mmpretrain and MONAI models outside the zoo), ``block``
-        (kind of repeated block; ``torchvision``, ``timm``, ``pytorchcv``, ``vitpytorch``, ``mmpretrain`` or
-        ``monai`` outside the zoo) and ``description``. A ``timm:NAME``'s family is the timm module
-        that defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
+        torchvision, timm, pytorchcv, vit-pytorch, mmpretrain, MONAI and transformers models outside the zoo),
+        ``block`` (kind of repeated block; ``torchvision``, ``timm``, ``pytorchcv``, ``vitpytorch``,
+        ``mmpretrain``, ``monai`` or ``hf`` outside the zoo) and ``description``. A ``timm:NAME``'s family is
+        the timm module that defines it (``timm:dla34`` -> ``dla``), a ``pytorchcv:NAME``'s the
         pytorchcv module (``pytorchcv:hardnet68`` -> ``hardnet``), a ``vitpytorch:NAME``'s
         the vit_pytorch module of its class (``vitpytorch:cvt_13`` -> ``cvt``), an ``mmpretrain:NAME``'s
         the mmpretrain module of its backbone (``mmpretrain:van_b0`` -> ``van``), a ``monai:NAME``'s the monai
-        module of its class (``monai:basic_unet`` -> ``basic_unet``).
+        module of its class (``monai:basic_unet`` -> ``basic_unet``), an ``hf:NAME``'s the transformers model
+        module of its class (``hf:segformer_b0`` -> ``segformer``).
     """
     entry = _entry(name)
     key = _key(name)

@@ -32,12 +32,13 @@ def register(subparsers) -> None:
         "predict", help="predict a training run's energy, time, cost and CO2 before it starts",
         description="Predict the energy (J, kWh), time, cost and CO2 of training a model (one of the 20 zoo "
                     "models, any torchvision classification model, or timm:NAME, pytorchcv:NAME, "
-                    "vitpytorch:NAME, mmpretrain:NAME, monai:NAME with that extra installed) on a dataset, with 90 % "
+                    "vitpytorch:NAME, mmpretrain:NAME, monai:NAME, hf:NAME with that extra installed) on a dataset, "
+                    "with 90 % "
                     "prediction intervals, from coefficients fitted on recorded GPU runs (notebook 05).")
     p.add_argument("--model", default=None,
                    help="zoo or torchvision name, or timm:NAME, pytorchcv:NAME, vitpytorch:NAME, mmpretrain:NAME, "
-                        "monai:NAME, e.g. resnet18, densenet121, timm:dla34, vitpytorch:cvt_13, mmpretrain:van_b0, "
-                        "monai:unet")
+                        "monai:NAME, hf:NAME, e.g. resnet18, densenet121, timm:dla34, vitpytorch:cvt_13, "
+                        "mmpretrain:van_b0, monai:unet, hf:segformer_b0")
     p.add_argument("--dataset", default=None, help="fashion_mnist, cifar10 or cifar100")
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (>= 1); optional with --target-accuracy")
