@@ -166,8 +166,11 @@ def _ptflops_convention(model: nn.Module, x: torch.Tensor) -> int:
     """
     total = [0]
 
-    def hook(module, inputs, output):
-        inp = inputs[0]
+    def hook(module, inputs, kwargs, output):
+        # a leaf called with keywords only (``self.embed(pixel_values=x)``) gets its first tensor keyword as input
+        inp = inputs[0] if inputs else next((v for v in kwargs.values() if isinstance(v, torch.Tensor)), None)
+        if inp is None:  # no tensor in: nothing this convention counts
+            return
         if isinstance(module, nn.modules.conv._ConvNd):
             per_position = module.in_channels // module.groups * math.prod(module.kernel_size)
             ops = output.numel() * per_position + (output.numel() if module.bias is not None else 0)
@@ -184,7 +187,7 @@ def _ptflops_convention(model: nn.Module, x: torch.Tensor) -> int:
             ops = 0
         total[0] += int(ops)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if len(list(m.children())) == 0]
+    handles = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules() if len(list(m.children())) == 0]
     functional = _FunctionalCounter()
     try:
         with functional:

@@ -43,6 +43,24 @@ def test_hand_counted_tiny_model():
     assert count.input_shape == (1, 5, 5)
 
 
+def test_a_leaf_called_with_keywords_only_is_counted_as_if_called_positionally():
+    class Keywords(nn.Module):
+        """A model whose leaves are called as ``layer(input=x)``, as transformers' embeddings are."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu, self.fc = nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Linear(18, 4)
+
+        def forward(self, x):
+            return self.fc(input=self.relu(input=self.conv(input=x)).flatten(1))
+
+    keywords = Keywords()
+    positional = nn.Sequential(keywords.conv, keywords.relu, nn.Flatten(), keywords.fc)
+    by_keyword, by_position = count_macs(keywords, (1, 5, 5)), count_macs(positional, (1, 5, 5))
+    assert by_keyword.macs_ptflops_convention == by_position.macs_ptflops_convention == 2 * 81 + 72 + 18 + 4 + 2 * 18
+    assert by_keyword.macs == by_position.macs
+
+
 def test_counters_agree_on_plain_nets_and_differ_on_batch_norm():
     alex = count_model("alexnet", 1, 10)
     assert alex["macs"] == pytest.approx(alex["macs_flop_counter"], rel=1e-4)
