@@ -91,10 +91,11 @@ _BACKBONE_PLANES = "backbone_config.num_channels"
 #: Perceiver (its image classifiers fix 3 input planes, and it checks its attention mask by value, which fails on
 #: ``meta``, where greenai.macs.count_model counts; its learned and Fourier variants attend to all 50176 pixels, 47 GMAC
 #: and more); ZoeDepth (its metric-bin head ends in a one-channel depth map); EoMT (its pooled tokens leave the mask
-#: head unused; 9 GMAC); pixio, vit_msn, dinov2_with_registers, vivit (another ViT); DETR, Deformable DETR, RT-DETR
-#: whole and Mask2Former with a Swin backbone (leaf modules called with keyword arguments only, which the
-#: ptflops-convention hooks of greenai.macs cannot count); Mask2Former with a ResNet (its pixel decoder checks
-#: ``isfinite(...).all()`` in every layer when training, which fails on ``meta``, where
+#: head unused; 9 GMAC); pixio, vit_msn, dinov2_with_registers, vivit (another ViT); DETR (its backbone built
+#: frozen, and it reads its mask's values, which fails on ``meta``), Deformable DETR (its MAC count fails), RT-DETR
+#: whole (10.3 GMAC as configured by default) and Mask2Former with a Swin backbone (not tried again since the
+#: ptflops-convention count of greenai.macs takes leaves called with keywords only); Mask2Former with a ResNet (its
+#: pixel decoder checks ``isfinite(...).all()`` in every layer when training, which fails on ``meta``, where
 #: greenai.operator_times.step_operators runs a training step)
 CONFIGS: dict[str, HfConfig] = {
     "segformer_b0": HfConfig("SegformerConfig", "SegformerForImageClassification", {},
