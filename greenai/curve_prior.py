@@ -59,7 +59,8 @@ SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: test (:func:`fresh_validation`) predicted from the runs recorded before it, and all are kept out of the references
 #: whenever the method is validated on the runs it was chosen on
 FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv",
-                                  "accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv")
+                                  "accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
+                                  "accuracy_curves_fresh5.csv")
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,7 @@ FRESH_SETS = {  # each fresh set, in the order chosen: its name in tables and cl
     "accuracy_curves_fresh2.csv": ("fresh2", "fig_energy_to_accuracy_fresh2"),
     "accuracy_curves_fresh3.csv": ("fresh3", "fig_energy_to_accuracy_fresh3"),
     "accuracy_curves_fresh4.csv": ("fresh4", "fig_energy_to_accuracy_fresh4"),
+    "accuracy_curves_fresh5.csv": ("fresh5", "fig_energy_to_accuracy_fresh5"),
 }
 assert tuple(FRESH_SETS) == curve_prior.FRESH_SOURCES, "name every fresh set of curve_prior.FRESH_SOURCES here"
 fresh_summaries, fresh_grid_runs = {}, {}

@@ -1106,7 +1106,8 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
         model_info(s.model)["family"] for s in fresh2 + fresh3 + fresh4})
     from greenai import curve_prior
 
-    assert curve_prior.FRESH_SOURCES[-2:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv")
+    assert curve_prior.FRESH_SOURCES[-3:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
+                                              "accuracy_curves_fresh5.csv")
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
