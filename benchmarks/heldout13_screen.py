@@ -23,7 +23,10 @@ family, families compared without underscores):
    model ``results/benchmarks/step_memory.csv`` already records as out of memory at batch 256 is not a candidate.
 
 Prints one line per candidate and the tuple to paste into greenai/models/sets.py; exit status 1 when fewer than 16
-pass. Needs transformers (``pip install 'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv,
+pass. Its first run (transformers 5.25.0, timm 1.0.31) took 11 and ran out of candidates: SegFormer-B0, TextNet-T,
+DPT, GLPN, UperNet, MaskFormer, ViTMatte, Swin2SR, TimeSformer, RevNet-38 and the patch discriminator. Of the earlier
+candidates no set took, four fail only because the MAC count or the static pass cannot trace them yet (CSAT-v2,
+CondenseNet, OctResNet, ATS-ViT); no set 13 is frozen until 16 pass. Needs transformers (``pip install 'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv,
 vit-pytorch, mmpretrain, monai).
 """
 
