@@ -1,28 +1,19 @@
 """Named configurations of Hugging Face transformers' vision models as image classifiers, ``hf:NAME``, adapted to a
 dataset's channels and classes.
 
-transformers builds every model from a configuration object, so :data:`CONFIGS` names one configuration per model
-module: its configuration class and keywords (input planes through the configuration's ``num_channels``, sizes for
-224x224 inputs at about 0.4-10 GMAC per sample) and its model class. ``build_model("hf:segformer_b0",
-in_channels=1, num_classes=10)`` is ``SegformerForImageClassification(SegformerConfig(num_channels=1,
-num_labels=10))``, its ``logits`` returned (:class:`HfClassifier`): random weights, built from the configuration
-alone, nothing downloaded. A model without a classification head (a depth, segmentation, matting, super-resolution,
-pose or video model, a detector's backbone) is run whole, the output fields its configuration names are each
-averaged over their positions (``[N, C, H, W]`` over H and W, ``[N, L, C]`` tokens over L; a tuple of per-layer
-outputs is reduced to its last) and concatenated, and a linear layer maps them to the classes, as for MONAI's
-networks. Where such a model ends in a one-channel layer (a depth map, a matte) that layer is cut away, so the maps
-before it are pooled. A video model gets the image repeated as a clip of a fixed number of frames.
+:data:`CONFIGS` names one configuration per transformers model module: its configuration class and keywords (input
+planes through the configuration, sizes for 224x224 inputs at about 0.4-10 GMAC per sample) and its model class.
+``build_model("hf:segformer_b0", in_channels=1, num_classes=10)`` is ``SegformerForImageClassification`` of a
+``SegformerConfig(num_channels=1, num_labels=10)``, its ``logits`` returned (:class:`HfClassifier`): random weights,
+built from the configuration alone, nothing downloaded. A depth, segmentation, matting, super-resolution, pose or
+video model, or a detector's backbone, is run whole, the output fields its configuration names are averaged over
+their positions and joined, and a linear layer maps them to the classes; a last one-channel layer (a depth map, a
+matte) is cut away first, and a video model gets the image as a clip (docs/models.md says more).
 
-transformers is an optional dependency (``pip install 'greenai[hf]'``); it brings designs that neither the zoo,
-torchvision, timm, pytorchcv, vit-pytorch, mmpretrain nor MONAI has (SegFormer's Mix Transformer, PVT v1, TextNet,
-the DPT, Depth Anything and GLPN depth decoders, UperNet, MaskFormer, ViTDet, ViTMatte, SAM's image encoder,
-ViTPose, Swin2SR, TimeSformer, VideoMAE) beside its own implementations of families timm has (PoolFormer,
-MobileViTV2, Hiera, BEiT, SwiftFormer, FocalNet, LeViT): candidates of a thirteenth held-out set of
-:mod:`greenai.predict`.
-
-A model's family (:func:`hf_family`) is the transformers model module that defines its class
-(``transformers.models.segformer.modeling_segformer`` -> ``segformer``), as for timm, pytorchcv, vit-pytorch,
-mmpretrain and MONAI.
+transformers is an optional dependency (``pip install 'greenai[hf]'``). A model's family (:func:`hf_family`) is the
+transformers model module of its class (``hf:segformer_b0`` -> ``segformer``), as for the other sources; the
+configurations are the candidates of a thirteenth held-out set of :mod:`greenai.predict`
+(``benchmarks/heldout13_screen.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import itertools
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -354,8 +346,6 @@ def _on_default_device(model: nn.Module) -> nn.Module:
     """``model`` with the tensors its classes create on the CPU whatever the default device (legacy constructors
     such as ``torch.Tensor(n, m)``: Mask2Former's level embeddings, LeViT's attention-bias indices) moved to the
     default device (``meta`` under ``with torch.device("meta")``)."""
-    import itertools
-
     import torch  # heavy: torch
 
     device = torch.empty(0).device
