@@ -1,4 +1,5 @@
-"""Choose the thirteenth held-out set (:data:`greenai.models.sets.HELDOUT13_MODELS`) by a stated rule (CPU).
+"""Choose a thirteenth held-out set (``HELDOUT13_MODELS`` of greenai/models/sets.py, once 16 pass) by a stated rule
+(CPU).
 
 After twelve sets the image classifiers of timm, pytorchcv, vit-pytorch and mmpretrain, MONAI's networks and
 pytorchcv's dense-prediction networks have few families left, so Hugging Face transformers is a seventh source
@@ -26,8 +27,8 @@ Prints one line per candidate and the tuple to paste into greenai/models/sets.py
 pass. Its first run (transformers 5.25.0, timm 1.0.31) took 11 and ran out of candidates: SegFormer-B0, TextNet-T,
 DPT, GLPN, UperNet, MaskFormer, ViTMatte, Swin2SR, TimeSformer, RevNet-38 and the patch discriminator. Of the earlier
 candidates no set took, four fail only because the MAC count or the static pass cannot trace them yet (CSAT-v2,
-CondenseNet, OctResNet, ATS-ViT); no set 13 is frozen until 16 pass. Needs transformers (``pip install 'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv,
-vit-pytorch, mmpretrain, monai).
+CondenseNet, OctResNet, ATS-ViT); no set 13 is frozen until 16 pass. Needs transformers (``pip install
+'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv, vit-pytorch, mmpretrain, monai).
 """
 
 from __future__ import annotations

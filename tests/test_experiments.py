@@ -761,6 +761,36 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
     _never_measured(sets.HELDOUT12_MODELS, skip=("kpi_heldout12", "kpi_heldout12_h200"))
 
 
+def test_the_thirteenth_screen_walks_transformers_first_then_the_earlier_candidates_no_set_took(tmp_path):
+    from greenai.models import model_info
+    from greenai.models.hf_models import CONFIGS
+
+    for source in ("transformers", "timm", "pytorchcv", "vit_pytorch", "mmpretrain", "monai"):
+        pytest.importorskip(source)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout13_screen.py"
+    spec = importlib.util.spec_from_file_location("heldout13_screen", path)
+    screen13 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen13)
+    candidates = screen13.candidates()
+    assert candidates[:len(CONFIGS)] == [f"hf:{n}" for n in CONFIGS]
+    taken = {m for models in sets.HELDOUT_SETS.values() for m in models}
+    assert not set(candidates) & taken and len(set(candidates)) == len(candidates)
+    # check 5 already recorded: the two MONAI nets out of memory at batch 256 are no candidates
+    assert {"monai:restormer", "monai:mednext"} == screen13.out_of_memory()
+    assert not {"monai:restormer", "monai:mednext"} & set(candidates)
+    assert "monai:patchgan_discriminator" in candidates  # set 12's screen passed it but needed no more
+    # a record without them leaves them in; no record, no exclusion
+    (tmp_path / "step_memory.csv").write_text("model,batch_size,image_size,outcome\nmonai:mednext,128,224,fits\n")
+    assert screen13.out_of_memory(tmp_path / "step_memory.csv") == set()
+    assert screen13.out_of_memory(tmp_path / "none.csv") == set()
+    excluded = screen13.excluded_families()
+    # every near copy names a family of a transformers configuration, and every earlier set's family is excluded
+    assert set(screen13.NEAR_COPIES13) <= {model_info(f"hf:{n}")["family"] for n in CONFIGS}
+    assert set(screen13.NEAR_COPIES13) <= set(excluded)
+    assert {model_info(m)["family"] for m in taken} <= set(excluded)
+    assert "segformer" not in excluded and "dpt" not in excluded
+
+
 def test_nearfamily2_is_its_anchors_then_twelve_pytorchcv_variants_of_fitted_families_never_measured():
     from greenai.models import model_info
     from greenai.predict.build import FORMER_HELDOUT_CSVS, HELDOUT_CSVS
