@@ -112,7 +112,9 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAG
     model.eval()
     try:
         with torch.no_grad():
-            thop_macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+            several_outputs = {type(m): _count_conv_or_its_forward for m in model.modules()
+                               if isinstance(m, nn.modules.conv._ConvNd)}
+            thop_macs, _ = thop.profile(model, inputs=(x,), custom_ops=several_outputs, verbose=False)
             with FlopCounterMode(display=False) as counter:
                 model(x)
             ptflops_macs = _ptflops_convention(model, x)
@@ -125,6 +127,26 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAG
         macs_ptflops_convention=ptflops_macs,
         input_shape=input_shape,
     )
+
+
+def _forward_macs(module: nn.Module, inputs: tuple) -> int:
+    """MACs of the products ``module``'s own forward runs on ``inputs`` (FlopCounterMode's FLOPs / 2), its hooks
+    not run again."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        type(module).forward(module, *inputs)
+    return int(counter.get_total_flops()) // 2
+
+
+def _count_conv_or_its_forward(module: nn.modules.conv._ConvNd, inputs: tuple, output) -> None:
+    """thop's rule for a convolution layer; one that returns several tensors (an octave convolution's high- and
+    low-frequency maps, each from a slice of its weight) is counted by the products its forward runs instead."""
+    from thop.vision.basic_hooks import count_convNd, count_convtNd  # heavy: thop
+
+    if isinstance(output, torch.Tensor):
+        transposed = isinstance(module, nn.modules.conv._ConvTransposeNd)
+        (count_convtNd if transposed else count_convNd)(module, inputs, output)
+    else:
+        module.total_ops += _forward_macs(module, inputs)
 
 
 _RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.GELU)
@@ -171,7 +193,9 @@ def _ptflops_convention(model: nn.Module, x: torch.Tensor) -> int:
         inp = inputs[0] if inputs else next((v for v in kwargs.values() if isinstance(v, torch.Tensor)), None)
         if inp is None:  # no tensor in: nothing this convention counts
             return
-        if isinstance(module, nn.modules.conv._ConvNd):
+        if isinstance(module, nn.modules.conv._ConvNd) and not isinstance(output, torch.Tensor):
+            ops = _forward_macs(module, inputs)  # several outputs (an octave convolution): the products it runs
+        elif isinstance(module, nn.modules.conv._ConvNd):
             per_position = module.in_channels // module.groups * math.prod(module.kernel_size)
             ops = output.numel() * per_position + (output.numel() if module.bias is not None else 0)
         elif isinstance(module, nn.Linear):

@@ -61,6 +61,39 @@ def test_a_leaf_called_with_keywords_only_is_counted_as_if_called_positionally()
     assert by_keyword.macs == by_position.macs
 
 
+def test_a_convolution_returning_two_maps_is_counted_by_the_products_its_forward_runs():
+    class Octave(nn.Conv2d):
+        """An octave convolution in miniature: 4 -> 4 planes, 2 of them at half resolution, from weight slices."""
+
+        def forward(self, high, low):
+            w = self.weight
+            high_out = nn.functional.conv2d(high, w[:2, :2], padding=1)  # 2 -> 2 planes, 3x3, on 6x6: 72 x 18 MACs
+            low_out = nn.functional.conv2d(low, w[2:, 2:], padding=1)  # the same on 3x3: 18 x 18 MACs
+            return high_out, low_out
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.octave = Octave(4, 4, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            high, low = self.octave(x, nn.functional.avg_pool2d(x, 2))
+            return high.sum() + low.sum()
+
+    count = count_macs(Net(), (2, 6, 6))
+    assert count.macs == count.macs_flop_counter == count.macs_ptflops_convention == 72 * 18 + 18 * 18
+    plain = count_macs(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, bias=False)), (2, 6, 6))
+    assert plain.macs == plain.macs_flop_counter == 72 * 18  # a convolution with one output: thop's own rule
+
+
+def test_a_buffer_a_legacy_constructor_makes_follows_a_model_built_on_meta():
+    pytest.importorskip("pytorchcv")
+    with torch.device("meta"):
+        model = build_model("pytorchcv:condensenet74_c4_g4", 1, 10)  # its channel index: torch.LongTensor(n)
+    assert {t.device.type for t in [*model.parameters(), *model.buffers()]} == {"meta"}
+    assert count_model("pytorchcv:condensenet74_c4_g4", 1, 10)["macs"] > 0
+
+
 def test_counters_agree_on_plain_nets_and_differ_on_batch_norm():
     alex = count_model("alexnet", 1, 10)
     assert alex["macs"] == pytest.approx(alex["macs_flop_counter"], rel=1e-4)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import torch
 from torch import nn
 
 from . import alexnet as _alexnet
@@ -240,7 +241,12 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
     for arg, value in (("in_channels", in_channels), ("num_classes", num_classes)):
         if int(value) != value or value < 1:
             raise ValueError(f"{arg} must be a positive integer, got {value!r}")
-    return entry.builder(in_channels=int(in_channels), num_classes=int(num_classes))
+    model = entry.builder(in_channels=int(in_channels), num_classes=int(num_classes))
+    if torch.empty(0).device.type == "meta":
+        # built under ``torch.device("meta")``: a buffer made by a legacy constructor (``torch.LongTensor(n)``, as
+        # CondenseNet's channel index) ignores the default device and stays on the CPU; move it with the rest
+        model = model.to("meta")
+    return model
 
 
 def model_info(name: str) -> dict:
