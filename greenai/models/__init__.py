@@ -22,6 +22,7 @@ full: ``docs/models.md``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -242,10 +243,12 @@ def build_model(name: str, in_channels: int = 1, num_classes: int = 10) -> nn.Mo
         if int(value) != value or value < 1:
             raise ValueError(f"{arg} must be a positive integer, got {value!r}")
     model = entry.builder(in_channels=int(in_channels), num_classes=int(num_classes))
-    if torch.empty(0).device.type == "meta":
-        # built under ``torch.device("meta")``: a buffer made by a legacy constructor (``torch.LongTensor(n)``, as
-        # CondenseNet's channel index) ignores the default device and stays on the CPU; move it with the rest
-        model = model.to("meta")
+    # a tensor made by a legacy constructor (``torch.LongTensor(n)``: CondenseNet's channel index, Mask2Former's level
+    # embeddings, LeViT's attention-bias indices) is on the CPU whatever the default device (``meta`` under
+    # ``with torch.device("meta")``): moved with the rest
+    device = torch.empty(0).device
+    if any(t.device != device for t in itertools.chain(model.parameters(), model.buffers())):
+        model.to(device)
     return model
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
-import itertools
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -342,18 +341,6 @@ def _submodule_parent(model: nn.Module, path: str) -> tuple[nn.Module, str]:
     return (model.get_submodule(parent_path) if parent_path else model), leaf
 
 
-def _on_default_device(model: nn.Module) -> nn.Module:
-    """``model`` with the tensors its classes create on the CPU whatever the default device (legacy constructors
-    such as ``torch.Tensor(n, m)``: Mask2Former's level embeddings, LeViT's attention-bias indices) moved to the
-    default device (``meta`` under ``with torch.device("meta")``)."""
-    import torch  # heavy: torch
-
-    device = torch.empty(0).device
-    if any(t.device != device for t in itertools.chain(model.parameters(), model.buffers())):
-        model.to(device)
-    return model
-
-
 def _build(config: HfConfig, transformers, in_channels: int, num_classes: int) -> HfClassifier:
     with _quiet(transformers):
         settings = getattr(transformers, config.config)(**_keywords(config, in_channels, num_classes))
@@ -361,7 +348,7 @@ def _build(config: HfConfig, transformers, in_channels: int, num_classes: int) -
     for path in config.cut:
         parent, leaf = _submodule_parent(model, path)
         setattr(parent, leaf, nn.Identity())
-    return HfClassifier(_on_default_device(model), config.features, num_classes, config.outputs, config.frames)
+    return HfClassifier(model, config.features, num_classes, config.outputs, config.frames)
 
 
 def build_hf_model(name: str, in_channels: int = 3, num_classes: int = 1000) -> HfClassifier:
