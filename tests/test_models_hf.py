@@ -26,7 +26,7 @@ FAMILIES = {
     "maskformer_r50": "maskformer", "vitdet_small": "vitdet", "vitmatte_small": "vitmatte", "sam_vit_small": "sam",
     "vitpose_small": "vitpose", "swin2sr_light": "swin2sr", "rt_detr_resnet50": "rt_detr",
     "timesformer_2f": "timesformer", "videomae_2f": "videomae", "swiftformer_xs": "swiftformer",
-    "focalnet_tiny": "focalnet", "levit_128s": "levit",
+    "focalnet_tiny": "focalnet", "levit_128s": "levit", "pp_ocrv5_mobile_det": "pp_ocrv5_mobile_det",
 }
 
 
@@ -154,7 +154,7 @@ def test_every_configuration_builds_for_one_and_three_planes_with_its_module_as_
         if nested in config.keywords:
             sub = config.keywords[nested]
             assert set(sub) - {"model_type"} <= _fields(type(transformers.AutoConfig.for_model(sub["model_type"])))
-    assert config.channels_arg.split(".")[-1] in _fields(
+    assert not config.channels_arg or config.channels_arg.split(".")[-1] in _fields(
         config_cls if "." not in config.channels_arg
         else type(transformers.AutoConfig.for_model(config.keywords["backbone_config"]["model_type"])))
     assert config.description and "\n" not in config.description
@@ -166,6 +166,9 @@ def test_every_configuration_builds_for_one_and_three_planes_with_its_module_as_
         with torch.device("meta"):
             net = build_model(f"hf:{name}", planes, 10).eval()
             x = torch.empty(2, planes, 224, 224)
+            if not config.channels_arg:  # no keyword for the planes: the first convolution was rebuilt for them
+                first = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+                assert first.in_channels == planes, name
             assert {t.device.type for t in [*net.parameters(), *net.buffers()]} == {"meta"}, name
             if config.outputs:
                 assert net.features(x).shape == (2, config.features), name

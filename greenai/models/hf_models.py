@@ -27,6 +27,7 @@ from functools import partial
 from torch import nn
 
 from .timm_models import build_even_on_meta
+from .torchvision_models import replace_first_conv
 
 __all__ = ["PREFIX", "HF_HINT", "IMAGE_SIZE", "HfConfig", "CONFIGS", "HfClassifier", "missing_message", "is_hf_name",
            "hf_name", "hf_available", "is_hf_model", "hf_family", "build_hf_model"]
@@ -44,7 +45,8 @@ class HfConfig:
     ``outputs`` empty: ``model`` is a ``*ForImageClassification`` class, built with ``num_labels`` set to the classes,
     whose ``logits`` are the classifier's output. Otherwise the model's output fields ``outputs`` are pooled to
     ``features`` values in all and a linear layer maps them to the classes. ``channels_arg`` is the configuration
-    keyword for input planes, dotted for one of a nested configuration (``backbone_config.num_channels``). ``cut``
+    keyword for input planes, dotted for one of a nested configuration (``backbone_config.num_channels``); empty: the
+    model's first convolution, built for 3 planes, is rebuilt for the input planes. ``cut``
     names submodules replaced by :class:`torch.nn.Identity` (a last one-channel convolution, so that the maps before
     it are pooled); ``frames`` > 0 marks a video model, given the image as a clip of that many frames.
     """
@@ -71,23 +73,25 @@ _RESNET50 = {"model_type": "resnet", "layer_type": "bottleneck", "depths": [3, 4
 _BACKBONE_PLANES = "backbone_config.num_channels"
 
 #: the named configurations, in order of preference: the CNN and hierarchical classifiers first (SegFormer, PVT v1,
-#: Hiera, TextNet, PoolFormer, MobileViTV2), then DINOv2, I-JEPA, DINOv3 and BEiT (ViTs with 14x14
-#: patches, no class token, rotary positions, a relative position bias), then dense-prediction models pooled (depth:
-#: DPT, Depth Anything, GLPN; segmentation: UperNet, MaskFormer; ViTDet, ViTMatte, SAM's encoder,
-#: ViTPose; super-resolution: Swin2SR; a detector's backbone: RT-DETR's ResNet-D), then video models on a two-frame
-#: clip, and last the families another source already has (SwiftFormer, FocalNet, LeViT). One configuration per model
-#: module, at about 0.4-10 GMAC per sample (1x224x224); the ViTs at ViT-S size. Left out: models needing another
-#: package (dinat: natten; timm_wrapper, timm_backbone: timm's models); models taking more than an image (clip, siglip,
-#: owlvit, seggpt, oneformer, sam's prompt decoder) or giving outputs of varying size (superpoint's keypoints);
-#: Perceiver (its image classifiers fix 3 input planes, and it checks its attention mask by value, which fails on
-#: ``meta``, where greenai.macs.count_model counts; its learned and Fourier variants attend to all 50176 pixels, 47 GMAC
-#: and more); ZoeDepth (its metric-bin head ends in a one-channel depth map); EoMT (its pooled tokens leave the mask
-#: head unused; 9 GMAC); pixio, vit_msn, dinov2_with_registers, vivit (another ViT); DETR (its backbone built
-#: frozen, and it reads its mask's values, which fails on ``meta``), Deformable DETR (its MAC count fails), RT-DETR
-#: whole (10.3 GMAC as configured by default) and Mask2Former with a Swin backbone (not tried again since the
-#: ptflops-convention count of greenai.macs takes leaves called with keywords only); Mask2Former with a ResNet (its
-#: pixel decoder checks ``isfinite(...).all()`` in every layer when training, which fails on ``meta``, where
-#: greenai.operator_times.step_operators runs a training step)
+#: Hiera, TextNet, PoolFormer, MobileViTV2), then DINOv2, I-JEPA, DINOv3 and BEiT (ViTs with 14x14 patches, no class
+#: token, rotary positions, a relative position bias), then dense-prediction models pooled (depth: DPT, Depth Anything,
+#: GLPN; segmentation: UperNet, MaskFormer; ViTDet, ViTMatte, SAM's encoder, ViTPose; super-resolution: Swin2SR; a
+#: detector's backbone: RT-DETR's ResNet-D), then video models on a two-frame clip, and last the families another source
+#: already has (SwiftFormer, FocalNet, LeViT). One configuration per model module, at about 0.4-10 GMAC per sample
+#: (1x224x224); the ViTs at ViT-S size. Left out: models needing another package (dinat: natten; timm_wrapper,
+#: timm_backbone: timm's models); models taking more than an image (clip, siglip, owlvit, seggpt, oneformer, sam's
+#: prompt decoder) or giving outputs of varying size (superpoint's keypoints); Perceiver (its image classifiers fix 3
+#: input planes, and it checks its attention mask by value, which fails on ``meta``, where greenai.macs.count_model
+#: counts; its learned and Fourier variants attend to all 50176 pixels, 47 GMAC and more); ZoeDepth (its metric-bin head
+#: ends in a one-channel depth map); EoMT (its pooled tokens leave the mask head unused; 9 GMAC); pixio, vit_msn,
+#: dinov2_with_registers, vivit (another ViT); DETR (its backbone built frozen, and it reads its mask's values, which
+#: fails on ``meta``), Deformable DETR (its MAC count fails), RT-DETR whole (10.3 GMAC as configured by default) and
+#: RT-DETRv2 (its encoder layers, training, read back whether their outputs are finite, which fails on ``meta``), SLANet
+#: (its decoder stops when every sequence has ended: its steps depend on the data), UVDoc (its bridge keeps only its
+#: last branch, which its connector layer does not take) and Mask2Former with a Swin backbone
+#: (not tried again since the ptflops-convention count of greenai.macs takes leaves called with keywords only);
+#: Mask2Former with a ResNet (its pixel decoder checks ``isfinite(...).all()`` in every layer when training, which fails
+#: on ``meta``, where greenai.operator_times.step_operators runs a training step)
 CONFIGS: dict[str, HfConfig] = {
     "segformer_b0": HfConfig("SegformerConfig", "SegformerForImageClassification", {},
                              "SegFormer MiT-B0: overlapping patch merging, efficient self-attention with spatial "
@@ -211,6 +215,13 @@ CONFIGS: dict[str, HfConfig] = {
     "levit_128s": HfConfig("LevitConfig", "LevitForImageClassification", {},
                            "LeViT-128S: a 4-convolution stem, attention with a bias per relative position, "
                            "shrinking attention between stages, batch-normalized linear layers"),
+    # added after the first screen for a thirteenth held-out set (benchmarks/heldout13_screen.py: ADDED_AFTER_RUN1)
+    "pp_ocrv5_mobile_det": HfConfig("PPOCRV5MobileDetConfig", "PPOCRV5MobileDetForObjectDetection", {},
+                                    "PP-OCRv5 mobile text detector (DB): a PP-LCNetV3 (widths 16-512), an FPN neck "
+                                    "of width 96 with squeeze-excite residual blocks, the DB head up to full size by "
+                                    "transposed convolutions, its 24 maps (its last transposed convolution to the "
+                                    "text probability map cut)", ("last_hidden_state",), 24, channels_arg="",
+                                    cut=("head.conv_final",)),
 }
 
 #: what error messages say about the namespace
@@ -345,6 +356,8 @@ def _build(config: HfConfig, transformers, in_channels: int, num_classes: int) -
     with _quiet(transformers):
         settings = getattr(transformers, config.config)(**_keywords(config, in_channels, num_classes))
         model = getattr(transformers, config.model)(settings)
+    if not config.channels_arg:
+        replace_first_conv(model, in_channels)
     for path in config.cut:
         parent, leaf = _submodule_parent(model, path)
         setattr(parent, leaf, nn.Identity())

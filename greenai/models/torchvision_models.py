@@ -24,7 +24,8 @@ import re
 
 from torch import nn
 
-__all__ = ["torchvision_names", "is_torchvision_model", "build_torchvision_model", "torchvision_family"]
+__all__ = ["torchvision_names", "is_torchvision_model", "build_torchvision_model", "torchvision_family",
+           "replace_first_conv"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,7 +57,15 @@ def torchvision_family(name: str) -> str:
     return match.group(1) if match else str(name)
 
 
-def _replace_first_conv(model: nn.Module, in_channels: int) -> None:
+def replace_first_conv(model: nn.Module, in_channels: int) -> None:
+    """Rebuild ``model``'s first :class:`torch.nn.Conv2d` (in module order) for ``in_channels`` input planes: the same
+    output planes, kernel, stride, padding, dilation and bias, on the same device; nothing when it has those planes.
+
+    Raises
+    ------
+    ValueError
+        If that convolution is grouped, or the model has no Conv2d.
+    """
     for parent_name, parent in model.named_modules():
         for child_name, child in parent.named_children():
             if isinstance(child, nn.Conv2d):
@@ -102,5 +111,5 @@ def build_torchvision_model(name: str, in_channels: int = 3, num_classes: int = 
         with torch.device("cpu"):
             model = torchvision.models.get_model(name, **kwargs)
         model = model.to("meta")
-    _replace_first_conv(model, int(in_channels))
+    replace_first_conv(model, int(in_channels))
     return model
