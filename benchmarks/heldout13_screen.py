@@ -78,10 +78,10 @@ def out_of_memory(path: Path = STEP_MEMORY_CSV) -> set[str]:
 
 
 def candidates() -> list[str]:
-    """The candidates in their order, fixed before the screen was run: the configurations of
-    :data:`greenai.models.hf_models.CONFIGS` in their order, then every candidate of the screens of sets 4 to 12 (in
-    those screens' order) that no set took, then :data:`ADDED_AFTER_RUN1`, less the models out of memory at batch 256
-    (:func:`out_of_memory`)."""
+    """The candidates in their order, fixed before the screen's first run (:data:`ADDED_AFTER_RUN1` appended after
+    it): the configurations of :data:`greenai.models.hf_models.CONFIGS` in their order, then every candidate of the
+    screens of sets 4 to 12 (in those screens' order) that no set took, then :data:`ADDED_AFTER_RUN1`, less the models
+    out of memory at batch 256 (:func:`out_of_memory`)."""
     from greenai.models.hf_models import CONFIGS
     from greenai.models.sets import HELDOUT_SETS
 
