@@ -244,9 +244,12 @@ def conv_mac_shares(model: nn.Module | str, input_shape: tuple[int, ...] = (1, D
     device = parameter.device if parameter is not None else torch.device("cpu")
     macs = {"all": 0, "dilated": 0, "non_square": 0}
 
-    def hook(module: nn.Conv2d, _inputs, output) -> None:
+    def hook(module: nn.Conv2d, inputs, output) -> None:
         kh, kw = module.kernel_size
-        n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * kh * kw
+        if isinstance(output, torch.Tensor):
+            n = output.numel() // output.shape[0] * (module.in_channels // module.groups) * kh * kw
+        else:  # several maps (an octave convolution): the products its forward runs, for the one sample
+            n = _forward_macs(module, inputs)
         macs["all"] += n
         macs["dilated"] += n if max(module.dilation) > 1 else 0
         macs["non_square"] += n if kh != kw else 0

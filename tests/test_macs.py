@@ -82,6 +82,7 @@ def test_a_convolution_returning_two_maps_is_counted_by_the_products_its_forward
 
     count = count_macs(Net(), (2, 6, 6))
     assert count.macs == count.macs_flop_counter == count.macs_ptflops_convention == 72 * 18 + 18 * 18
+    assert conv_mac_shares(Net(), (2, 6, 6)) == {"dilated": 0.0, "non_square": 0.0, "conv_macs": 72 * 18 + 18 * 18}
     plain = count_macs(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, bias=False)), (2, 6, 6))
     assert plain.macs == plain.macs_flop_counter == 72 * 18  # a convolution with one output: thop's own rule
 
