@@ -112,9 +112,9 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAG
     model.eval()
     try:
         with torch.no_grad():
-            several_outputs = {type(m): _count_conv_or_its_forward for m in model.modules()
-                               if isinstance(m, nn.modules.conv._ConvNd)}
-            thop_macs, _ = thop.profile(model, inputs=(x,), custom_ops=several_outputs, verbose=False)
+            conv_rules = {type(m): _count_conv_or_its_forward for m in model.modules()
+                          if isinstance(m, nn.modules.conv._ConvNd)}
+            thop_macs, _ = thop.profile(model, inputs=(x,), custom_ops=conv_rules, verbose=False)
             with FlopCounterMode(display=False) as counter:
                 model(x)
             ptflops_macs = _ptflops_convention(model, x)
