@@ -234,6 +234,32 @@ def test_the_offline_fixture_refuses_downloads(offline):
 
 
 @pytest.mark.slow
+def test_a_pass_on_meta_leaves_no_meta_tensor_behind_for_a_later_pass_on_the_cpu():
+    """BEiT caches its relative position index by window size alone, made on the default device at its first call.
+    After a pass on ``meta`` the cache holds nothing on ``meta``, and a seeded CPU pass gives the logits it gave
+    before (it read unwritten memory instead: different logits on every call, at times NaN)."""
+    pytest.importorskip("transformers")
+    from transformers.models.beit.modeling_beit import BeitRelativePositionBias
+
+    from greenai.models.hf_models import clear_tensor_caches
+
+    def cpu_logits():
+        torch.manual_seed(0)
+        net = build_model("hf:beit_small", 1, 10).eval()
+        with torch.no_grad():
+            return net(torch.randn(1, 1, 224, 224))
+
+    with torch.device("meta"):
+        net = build_model("hf:beit_small", 1, 10).eval()
+        assert clear_tensor_caches(net) == 1  # the first pass below fills the cache
+        assert net(torch.empty(1, 1, 224, 224)).device.type == "meta"
+    assert BeitRelativePositionBias.generate_relative_position_index((14, 14)).device.type == "cpu"
+    after_meta = cpu_logits()
+    clear_tensor_caches(net)
+    assert torch.equal(after_meta, cpu_logits()) and torch.isfinite(after_meta).all()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_every_configuration_gives_finite_logits_on_the_cpu_and_is_counted(name):
     """A real forward for 1 and 3 planes at 224x224; greenai.macs counts it on ``meta`` at 0.3-10 GMAC; and a

@@ -29,7 +29,7 @@ from torch import nn
 from .timm_models import build_even_on_meta
 from .torchvision_models import replace_first_conv
 
-__all__ = ["PREFIX", "HF_HINT", "IMAGE_SIZE", "HfConfig", "CONFIGS", "HfClassifier", "missing_message", "is_hf_name",
+__all__ = ["PREFIX", "HF_HINT", "IMAGE_SIZE", "HfConfig", "CONFIGS", "HfClassifier", "clear_tensor_caches", "missing_message", "is_hf_name",
            "hf_name", "hf_available", "is_hf_model", "hf_family", "build_hf_model"]
 
 #: the namespace of transformers' configurations in :func:`greenai.models.build_model`
@@ -261,16 +261,58 @@ class HfClassifier(nn.Module):
         """The pooled, concatenated output fields (``[N, features]``)."""
         import torch  # heavy: torch
 
-        out = self.backbone(pixel_values=self._clip(x))
+        out = self._backbone(x)
         return torch.cat([self._pool(out[name]) for name in self.outputs], dim=1)
 
     def _clip(self, x):
         return x.unsqueeze(1).expand(-1, self.frames, -1, -1, -1) if self.frames else x
 
+    def _backbone(self, x):
+        """The backbone's output for ``x``; after a pass on ``meta``, the caches of its modeling code are emptied
+        (:func:`clear_tensor_caches`), so that no later pass on a real device reads a ``meta`` tensor from them."""
+        try:
+            return self.backbone(pixel_values=self._clip(x))
+        finally:
+            if x.device.type == "meta":
+                clear_tensor_caches(self.backbone)
+
     def forward(self, x):
         if not self.outputs:
-            return self.backbone(pixel_values=self._clip(x)).logits
+            return self._backbone(x).logits
         return self.head(self.features(x))
+
+
+def _closure_values(func) -> list:
+    """The values ``func``'s closure holds (none for what is not a function)."""
+    values = []
+    for cell in getattr(func, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # an empty cell
+            values.append(cell.cell_contents)
+    return values
+
+
+def clear_tensor_caches(model: nn.Module) -> int:
+    """Empties every ``functools.lru_cache`` that the classes of ``model``'s layers hold, directly or inside a
+    wrapper (transformers' ``compile_compatible_method_lru_cache``); returns how many it emptied.
+
+    Some of these caches are keyed by sizes alone, not by device: BEiT's relative position index is built by
+    ``torch.arange`` on the default device at its first call and then shared by every later model in the process.
+    Made under ``with torch.device("meta")``, it is a ``meta`` tensor, and a later CPU forward that indexes its
+    bias table with it reads memory nothing wrote (different logits on every call, at times NaN)."""
+    seen: set[int] = set()
+    emptied = 0
+    for cls in {type(m) for m in model.modules()}:
+        for klass in cls.__mro__:
+            if not klass.__module__.startswith("transformers."):
+                continue
+            for attr in vars(klass).values():
+                func = getattr(attr, "__func__", attr)  # a staticmethod's or classmethod's function
+                for cached in [func, *_closure_values(func)]:
+                    if hasattr(cached, "cache_clear") and id(cached) not in seen:
+                        seen.add(id(cached))
+                        cached.cache_clear()
+                        emptied += 1
+    return emptied
 
 
 def missing_message(name: str) -> str:
