@@ -29,8 +29,8 @@ from torch import nn
 from .timm_models import build_even_on_meta
 from .torchvision_models import replace_first_conv
 
-__all__ = ["PREFIX", "HF_HINT", "IMAGE_SIZE", "HfConfig", "CONFIGS", "HfClassifier", "clear_tensor_caches", "missing_message", "is_hf_name",
-           "hf_name", "hf_available", "is_hf_model", "hf_family", "build_hf_model"]
+__all__ = ["PREFIX", "HF_HINT", "IMAGE_SIZE", "HfConfig", "CONFIGS", "HfClassifier", "clear_tensor_caches",
+           "missing_message", "is_hf_name", "hf_name", "hf_available", "is_hf_model", "hf_family", "build_hf_model"]
 
 #: the namespace of transformers' configurations in :func:`greenai.models.build_model`
 PREFIX = "hf:"
