@@ -17,6 +17,10 @@ Variants behind parameters, not the default: ``same_dataset`` (C1, only referenc
 least :data:`MIN_SAME_DATASET` are usable) and ``time_in_steps`` (C2, time in optimiser steps); a rule fixed before
 a fresh test chose C0, the method above, on the recorded curves alone (in-sample: C0 22.1 %, C1 41.0 %, C2 40.0 %).
 In full: ``docs/energy_to_accuracy.md`` ("A prior learned from the recorded curves").
+
+Candidate C4 (:func:`anchored_validation`), frozen before the sixth fresh set: the typical epoch of the recorded runs
+of the run's dataset moved toward the prior's epoch, T^(1−β) · P^β, β per k chosen on the recorded runs leaving each
+model out (:func:`anchor_weights`). Under test: :func:`predict_observed` stays C0.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ MIN_SAME_DATASET = 3
 #: the candidates compared before the fresh test: (same_dataset, time_in_steps) of each
 CANDIDATES: dict[str, tuple[bool, bool]] = {"C0": (False, False), "C1": (True, False), "C2": (False, True),
                                             "C3": (True, True)}
+#: candidate C4's weights β of the prior against the dataset's typical epoch (:func:`anchored_validation`)
+ANCHOR_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: the defaults of ``same_dataset`` and ``time_in_steps`` (the candidate chosen, see the module docstring)
 SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: source files of curves recorded after the method above was frozen, in the order they were chosen: each is a fresh
@@ -60,7 +66,7 @@ SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: whenever the method is validated on the runs it was chosen on
 FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv",
                                   "accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
-                                  "accuracy_curves_fresh5.csv")
+                                  "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv")
 
 
 @dataclass(frozen=True)
@@ -399,6 +405,17 @@ def early_stop_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fractio
     return pd.DataFrame(out)
 
 
+def typical_epoch(pool: Sequence[_Case], k: int, models_out: Collection[str], dataset: str,
+                  same_dataset: bool) -> float:
+    """The typical epoch [epochs] at which the runs of ``pool`` not yet at their target after ``k`` epochs reached
+    it: the geometric median of their measured epochs, runs of ``models_out`` left out; with ``same_dataset`` only
+    the runs of ``dataset`` when at least :data:`MIN_SAME_DATASET` are left (else all). NaN when none is left."""
+    others = [o for o in pool if o.k == k and not o.within and o.model not in models_out]
+    same = [o for o in others if o.dataset == dataset]
+    epochs = [o.measured_epoch for o in (same if same_dataset and len(same) >= MIN_SAME_DATASET else others)]
+    return float(np.exp(np.median(np.log(epochs)))) if epochs else math.nan
+
+
 def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, fraction_of_best: float = 0.99,
                              level: float = lc.LEVEL, fresh_rows: pd.DataFrame | None = None,
                              same_dataset: bool = False) -> pd.DataFrame:
@@ -430,10 +447,7 @@ def typical_epoch_validation(rows: pd.DataFrame, ks: Sequence[int] = lc.KS, frac
     label += ", same dataset" if same_dataset else ""
 
     def typical(k: int, models_out: set[str], dataset: str) -> float:
-        others = [o for o in pool if o.k == k and not o.within and o.model not in models_out]
-        same = [o for o in others if o.dataset == dataset]
-        epochs = [o.measured_epoch for o in (same if same_dataset and len(same) >= MIN_SAME_DATASET else others)]
-        return float(np.exp(np.median(np.log(epochs)))) if epochs else math.nan
+        return typical_epoch(pool, k, models_out, dataset, same_dataset)
 
     out = []
     for c, line in zip(cases, lines):
@@ -503,6 +517,78 @@ def fresh_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks:
         use = usable_references(refs, c.dataset, set(), same_dataset)
         out.append(_line(c, line | {"prior": "fresh"}, heads, use, config, calib, match, time_in_steps))
     return pd.DataFrame(out)
+
+
+def anchor_weights(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fraction_of_best: float,
+                   level: float, prior: dict, match: Callable, weights: Sequence[float] = ANCHOR_WEIGHTS) -> dict:
+    """Candidate C4's weight β per k and its conformal (shift, q_lo, q_hi), from the reference runs of ``rows``.
+
+    Every reference run not yet at its target after k is predicted leaving its model out: the prior's epoch P (C0,
+    the weighting ``prior[k]`` of :func:`_prior`) and the typical epoch T of the other models' runs of its dataset
+    (:func:`typical_epoch`); β of ``weights`` is the one whose log ratios, log(T^(1−β) P^β / measured epoch), scatter
+    least (:func:`_spread`; the smaller β on a tie), and they calibrate the interval. Returns {k: (β, calibration or
+    None, {β: spread})}; runs whose P or T is not finite are left out."""
+    cases, heads, _ = _cases(rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
+    out = {}
+    for k in ks:
+        logs = []
+        for c in cases:
+            if c.k != k or c.within:
+                continue
+            use = usable_references(refs, c.dataset, _excluded(refs, c, True), False)
+            found, n = _found(match, heads, c, use, False)
+            p_epoch, _ = point(*posterior(found, len(n), prior[k][0]))
+            t_epoch = typical_epoch(cases, k, {c.model}, c.dataset, True)
+            if math.isfinite(p_epoch) and math.isfinite(t_epoch):
+                logs.append((math.log(t_epoch), math.log(p_epoch), math.log(c.measured_epoch)))
+        lt, lp, lm = np.asarray(logs, dtype=float).reshape(-1, 3).T
+        ratios = {b: (1.0 - b) * lt + b * lp - lm for b in weights}
+        spreads = {b: _spread(r) for b, r in ratios.items()}
+        beta = min(weights, key=lambda b: (spreads[b], b))
+        out[k] = (float(beta), lc.conformal_quantiles(ratios[beta], level), spreads)
+    return out
+
+
+def anchored_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks: Sequence[int] = lc.KS,
+                        fraction_of_best: float = 0.99, level: float = lc.LEVEL,
+                        match: Callable | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate C4 on a fresh set: each run of ``fresh_rows`` predicted at T^(1−β) · P^β, T the typical epoch of
+    the reference runs of its dataset (:func:`typical_epoch`), P the prior's epoch from its first k epochs (C0, as
+    :func:`fresh_validation`), β and the interval from the reference runs alone (:func:`anchor_weights`).
+
+    Returns (validation, choice): the validation has the columns of :func:`early_stop_validation` (``prior`` =
+    "anchored, fresh"; ``config`` = "anchored:β"), so :func:`greenai.learning_curves.summary` applies; ``choice``
+    has one line per k and weight: its leave-model-out spread on the reference runs and whether it was chosen."""
+    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
+    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
+    if not refs:
+        raise acc.FitFailedError("no reference curve to learn the prior from")
+    match = _cached_match({}) if match is None else match
+    prior = _prior(reference_rows, refs, ks, fraction_of_best, level, (False, False), CONFIGS, match)
+    weights = anchor_weights(reference_rows, refs, ks, fraction_of_best, level, prior, match)
+    pool, _, _ = _cases(reference_rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
+    cases, heads, lines = _cases(fresh_rows, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))},
+                                 ks, fraction_of_best)
+    out = []
+    for c, line in zip(cases, lines):
+        line["prior"] = "anchored, fresh"
+        energy = line.pop("_energy")
+        if c.within:
+            out.append(_observed_line(c, line, energy))
+            continue
+        beta, calib, _ = weights[c.k]
+        found, n = _found(match, heads, c, refs, False)
+        p_epoch, p_reach = point(*posterior(found, len(n), prior[c.k][0]))
+        t_epoch = typical_epoch(pool, c.k, (), c.dataset, True)
+        line |= {"config": f"anchored:{beta:g}", "p_reach": p_reach, "error": ""}
+        if not (math.isfinite(p_epoch) and math.isfinite(t_epoch)):
+            out.append(line | {"reachable": False, "covered": False})
+            continue
+        raw = math.exp((1.0 - beta) * math.log(t_epoch) + beta * math.log(p_epoch))
+        out.append(_predicted_line(c, line, energy, raw, calib, n.max()))
+    choice = pd.DataFrame([{"k": k, "weight": b, "spread": spread, "chosen": b == beta}
+                           for k, (beta, _, spreads) in weights.items() for b, spread in spreads.items()])
+    return pd.DataFrame(out), choice
 
 
 # --------------------------------------------------------------------------- a user's own first epochs

@@ -328,3 +328,34 @@ def test_the_same_dataset_yardstick_takes_the_typical_epoch_of_the_runs_own_data
     by_model = same.set_index("model").predicted_epoch
     assert (by_model[quick] <= pooled.set_index("model").predicted_epoch[quick]).all()
     assert by_model[quick].max() < by_model[slow].min()
+
+
+def test_the_anchored_candidate_takes_the_dataset_where_it_decides_and_the_curve_where_it_does():
+    """C4 predicts T^(1−β) P^β, β chosen on the reference runs leaving each model out: where every run of a dataset
+    reaches its target at the same epoch the dataset's typical epoch is exact and β = 0 (the smaller on a tie, the
+    prior being exact too); where one dataset's runs spread from 2 to 12 epochs of time constant only the curve
+    tells them apart and β = 1, the prior's own epoch."""
+    fast = [(f"a{j}", "fast", 0.9, 1 / 3.0) for j in range(4)]
+    slow = [(f"b{j}", "slow", 0.9, 1 / 8.0) for j in range(4)]
+    fresh = _rows_of([("fa", "fast", 0.9, 1 / 3.0), ("fb", "slow", 0.9, 1 / 8.0)], epochs=40,
+                     source="accuracy_fresh.csv")
+    v, choice = cp.anchored_validation(_rows_of(fast + slow, epochs=40), fresh, ks=(5, 10))
+    assert set(choice.weight) == set(cp.ANCHOR_WEIGHTS) and choice.groupby("k").chosen.sum().eq(1).all()
+    assert (choice[choice.chosen].weight == 0.0).all() and (v.config == "anchored:0").all()
+    assert (v.prior == "anchored, fresh").all() and set(v.model) == {"fa", "fb"}
+    for dataset, rate in (("fast", 1 / 3.0), ("slow", 1 / 8.0)):
+        line = v[v.dataset == dataset]
+        truth = _first(0.9, rate, 0.99 * float(max(_curve(np.arange(1, 41), 0.9, rate))))
+        assert (line.measured_epoch == truth).all() and (line.predicted_epoch == truth).all()
+
+    curves = [(f"m{j}", "d", 0.9, 1 / tau) for j, tau in enumerate((2.0, 3.0, 4.5, 6.5, 9.0, 12.0))]
+    references = _rows_of(curves, epochs=40)
+    fresh = _rows_of([("f0", "d", 0.9, 1 / 2.5), ("f1", "d", 0.9, 1 / 10.0)], epochs=40, source="accuracy_fresh.csv")
+    v, choice = cp.anchored_validation(references, fresh, ks=(5, 10))
+    chosen = choice[choice.chosen].set_index("k")
+    assert (chosen.weight == 1.0).all() and (chosen.spread < choice[~choice.chosen].groupby("k").spread.min()).all()
+    prior = cp.fresh_validation(references, fresh, ks=(5, 10))
+    assert np.allclose(v.log_ratio, prior.log_ratio)  # β = 1: the prior's raw epoch
+    assert set(cp.early_stop_validation(references, ks=(5,)).columns) - {"prior"} <= set(v.columns)
+    assert v.reachable.all()
+    assert ((v.predicted_epoch_low <= v.predicted_epoch) & (v.predicted_epoch <= v.predicted_epoch_high)).all()

@@ -1041,7 +1041,7 @@ def test_campaign_ctrl_c_keeps_the_rows_written_so_far(tmp_path, monkeypatch, ca
     assert meta["campaign"] == "hardware" and len(meta["runs"]) == 1
 
 
-def test_fresh3_to_fresh5_curve_models_are_the_first_twelve_held_out_models_the_rule_takes():
+def test_fresh3_to_fresh6_curve_models_are_the_first_sixteen_held_out_models_the_rule_takes():
     import torch
 
     from greenai.models import build_model, model_info
@@ -1073,11 +1073,13 @@ def test_fresh3_to_fresh5_curve_models_are_the_first_twelve_held_out_models_the_
     for name in [n for n in list(sets.HELDOUT_SETS)[3:] if n.startswith("heldout")]:  # sets 4 on, in the order measured
         for model in sets.HELDOUT_SETS[name]:
             family = model_info(model)["family"]
-            if len(taken) < 12 and family not in families and kernels(model) <= limit and trains_at_32_px(model):
+            if len(taken) < 16 and family not in families and kernels(model) <= limit and trains_at_32_px(model):
                 taken.append(model)
                 families.add(family)
-    # the third set took the first four; the fourth and the fifth walked on to the next four each
-    assert tuple(taken) == registry.FRESH3_CURVE_MODELS + registry.FRESH4_CURVE_MODELS + registry.FRESH5_CURVE_MODELS
+    # the third set took the first four; the fourth, the fifth and the sixth walked on to the next four each
+    assert tuple(taken) == (registry.FRESH3_CURVE_MODELS + registry.FRESH4_CURVE_MODELS
+                            + registry.FRESH5_CURVE_MODELS + registry.FRESH6_CURVE_MODELS)
+    assert kernels("monai:unetr") > limit and kernels("monai:ahnet") > limit  # passed over by the sixth
     assert kernels("monai:basic_unetplusplus") > limit  # passed over: set 11's first, whose family no curve has
     assert not trains_at_32_px("timm:mixer_s16_224")  # passed over: its patch embedding fixes 224 px
 
@@ -1099,7 +1101,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert sorted(fresh_halves[0] + fresh_halves[1], key=ex.RunSpec.run_id) == sorted(fresh, key=ex.RunSpec.run_id)
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
         "accuracy_curves_fresh", "accuracy_curves_fresh2", "accuracy_curves_fresh3", "accuracy_curves_fresh4",
-        "accuracy_curves_fresh5"}
+        "accuracy_curves_fresh5", "accuracy_curves_fresh6"}
     assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
     assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
     conditions = {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole
@@ -1137,10 +1139,16 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh5} == conditions
     assert not {model_info(s.model)["family"] for s in fresh5} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2 + fresh3 + fresh4})
+    # the sixth: the rule walked on again, the same conditions, its own CSV
+    fresh6 = registry.EXPERIMENTS["accuracy_curves_fresh6"].specs()
+    assert {s.model for s in fresh6} == set(registry.FRESH6_CURVE_MODELS) and len(fresh6) == 8
+    assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh6} == conditions
+    assert not {model_info(s.model)["family"] for s in fresh6} & (recorded_families | {
+        model_info(s.model)["family"] for s in fresh2 + fresh3 + fresh4 + fresh5})
     from greenai import curve_prior
 
-    assert curve_prior.FRESH_SOURCES[-3:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
-                                              "accuracy_curves_fresh5.csv")
+    assert curve_prior.FRESH_SOURCES[-4:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
+                                              "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv")
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}

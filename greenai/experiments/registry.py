@@ -328,6 +328,12 @@ FRESH4_CURVE_MODELS = ("timm:legacy_seresnet18", "timm:starnet_s2", "timm:mambao
 #: and RegUNet (set 11's first four after Basic UNet++, whose family an earlier curve lacks but which launches more
 #: kernels than ResNet-34; every model of sets 8 to 10 and the rest of set 7 fails a check or repeats a family)
 FRESH5_CURVE_MODELS = ("monai:quicknat", "monai:highresnet", "monai:attentionunet", "monai:regunet")
+#: models of the ``accuracy_curves_fresh6`` grid, chosen before any of their curves was recorded: a sixth fresh test, of
+#: the prior and the yardsticks (unchanged since the fifth) and of candidate C4 (``curve_prior.anchored_validation``,
+#: frozen before this set was chosen). The third set's rule, walked on past the twelve the third to fifth sets took:
+#: MONAI's SegResNet, VQ-VAE, AutoEncoder and BasicUNet (set 11's next four; UNETR, Swin-UNETR, AHNet and the KL
+#: autoencoder launch more kernels than ResNet-34)
+FRESH6_CURVE_MODELS = ("monai:segresnet", "monai:vqvae", "monai:autoencoder", "monai:basic_unet")
 
 
 def _accuracy_curves(datasets, name="accuracy_curves", models=("alexnet",) + CURVE_MODELS):
@@ -560,6 +566,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                 "RegUNet; needs monai), chosen before measuring by the third set's rule (a fifth fresh test of the "
                 "prior and the yardsticks), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, "
                 "bf16, 30 epochs with test accuracy", FRESH5_CURVE_MODELS),
+    *_curve_set("accuracy_curves_fresh6", "4 models of held-out families (SegResNet, VQ-VAE, AutoEncoder, BasicUNet; "
+                "needs monai), chosen before measuring by the third set's rule (a sixth fresh test of the prior, the "
+                "yardsticks and candidate C4), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, "
+                "bf16, 30 epochs with test accuracy", FRESH6_CURVE_MODELS),
     Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
                "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR100)),
