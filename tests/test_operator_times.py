@@ -31,6 +31,35 @@ def test_a_convolution_is_described_by_hand_counts(monkeypatch):
     assert all(o[0] not in ("empty", "view", "t", "detach") for o in ops)  # no kernel, not described
 
 
+def test_a_check_of_values_on_meta_is_answered_true_with_a_warning_and_a_value_it_needs_still_fails(monkeypatch):
+    """A training step that checks its activations are finite runs on meta as a sound run does (the check answered
+    True, once per forward, with a warning); one that needs a value (a count of tokens) is not guessed."""
+    import torch
+    from torch import nn
+
+    from greenai import models
+
+    class Checked(nn.Linear):
+        def forward(self, x):
+            y = super().forward(x)
+            if self.training and not torch.isfinite(y).all():
+                raise AssertionError("non-finite activations")
+            return y
+
+    class Counting(nn.Linear):
+        def forward(self, x):
+            return super().forward(x)[:, : int((x > 0).sum().item()) % 3 + 1].sum(1, keepdim=True).expand(-1, 3)
+
+    nets = {"checked": nn.Sequential(nn.Flatten(), Checked(16, 3)), "counting": nn.Sequential(nn.Flatten(),
+                                                                                               Counting(16, 3))}
+    monkeypatch.setattr(models, "build_model", lambda name, c, k: nets[name].to("meta"))
+    with pytest.warns(UserWarning, match="1 check"):
+        ops = operator_times.step_operators("checked", in_channels=1, num_classes=3, batch_size=2, image_size=4)
+    assert [o[2] for o in ops if o[1] == "matmul"][0] == 2 * 3 * 16  # the forward's [2, 16] x [16, 3]
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        operator_times.step_operators("counting", in_channels=1, num_classes=3, batch_size=2, image_size=4)
+
+
 def test_the_cpu_timer_describes_the_same_operators_as_meta():
     timed, wall = operator_times.time_step_operators("synthetic_39", 1, 10, batch_size=2, image_size=64, device="cpu",
                                               warmup=1, repeats=2)
