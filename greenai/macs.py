@@ -32,6 +32,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from greenai.models import DEFAULT_IMAGE_SIZE, MODEL_NAMES, build_model, model_info
+from greenai.operator_times import checks_answered_on_meta
 
 __all__ = [
     "MacCount",
@@ -111,7 +112,7 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, DEFAULT_IMAG
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), checks_answered_on_meta():
             conv_rules = {type(m): _count_conv_or_its_forward for m in model.modules()
                           if isinstance(m, nn.modules.conv._ConvNd)}
             thop_macs, _ = thop.profile(model, inputs=(x,), custom_ops=conv_rules, verbose=False)

@@ -33,9 +33,41 @@ from pathlib import Path
 from greenai import metadata
 from greenai.operators import OPERATOR_FIELDS, pricing_rule
 
-__all__ = ["operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta", "fused_kernels_on_meta",
-           "operator_pricing", "sequential_launches", "step_operators", "convolution_shapes", "time_step_operators",
-           "main"]
+__all__ = ["checks_answered_on_meta", "operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta",
+           "fused_kernels_on_meta", "operator_pricing", "sequential_launches", "step_operators", "convolution_shapes",
+           "time_step_operators", "main"]
+
+
+def checks_answered_on_meta():
+    """A ``TorchDispatchMode`` under which a boolean read of a ``meta`` tensor's value (``bool(isfinite(x).all())``:
+    a model checking its activations, which ``meta`` cannot answer) is answered True, the path a run with sound values
+    takes. ``answered`` counts them, and leaving the mode warns when there were any. Any other value read on ``meta``
+    (an ``.item()`` of a count, say) still fails. Every pass on ``meta`` (:func:`step_operators`,
+    :func:`greenai.predict.features.static_features`, :func:`greenai.macs.count_macs`) runs under it."""
+    import torch  # heavy: torch
+    from torch.utils._python_dispatch import TorchDispatchMode  # heavy: torch
+
+    scalar = torch.ops.aten._local_scalar_dense
+
+    class Answering(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.answered = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket is scalar and args[0].device.type == "meta" and args[0].dtype == torch.bool:
+                self.answered += 1
+                return True
+            return func(*args, **(kwargs or {}))
+
+        def __exit__(self, *exc):
+            if self.answered:
+                warnings.warn(f"{self.answered} check(s) of tensor values answered True on meta: what is counted is "
+                              "a run whose checks pass", stacklevel=2)
+            return super().__exit__(*exc)
+
+    return Answering()
+
 
 def operator_recorder(on_op=None, count_allocations: bool = False):
     """A ``TorchDispatchMode`` whose ``ops`` list describes every operator run under it (needs torch).
@@ -44,10 +76,6 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
     with ``count_allocations`` (the convention of :func:`greenai.predict.features.static_features`).
     ``on_op(func, args, kwargs)`` -> ``(out, extra)`` runs the operator (default: plainly), so a
     GPU timer can wrap it; ``extra`` is appended to the operator's tuple.
-
-    A boolean read of a ``meta`` tensor's value (``bool(torch.isfinite(x).all())``, which ``meta`` cannot
-    answer) is answered True, the path a run with sound values takes, and counted in ``answered_reads``; any
-    other value read on ``meta`` (an ``.item()`` of a count, say) still fails.
 
     MACs: a convolution's output elements x its weight's per-output work, a transposed
     convolution's input elements x its weight's per-input work (backward: once for grad
@@ -80,20 +108,10 @@ def operator_recorder(on_op=None, count_allocations: bool = False):
         def __init__(self):
             super().__init__()
             self.ops = []
-            self.answered_reads = 0
-
-        def __exit__(self, *exc):
-            if self.answered_reads:
-                warnings.warn(f"{self.answered_reads} check(s) of tensor values answered True on meta: the "
-                              "operators counted are those of a run whose checks pass", stacklevel=2)
-            return super().__exit__(*exc)
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             packet = func.overloadpacket
-            if packet is aten._local_scalar_dense and args[0].device.type == "meta" and args[0].dtype == torch.bool:
-                self.answered_reads += 1  # a check of values on meta (``isfinite(x).all()``): the path of a sound run
-                return True
             returns = func._schema.returns
             if packet in free or (returns and returns[0].alias_info is not None
                                   and not returns[0].alias_info.is_write):
@@ -318,7 +336,7 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")
     y = torch.zeros((batch_size,), dtype=torch.long, device="meta")
     mode = operator_recorder(on_op=on_op)
-    with fused_kernels_on_meta():
+    with fused_kernels_on_meta(), checks_answered_on_meta():
         _step(net, opt, x, y, mode)
     return mode.ops
 

@@ -61,6 +61,27 @@ def test_a_leaf_called_with_keywords_only_is_counted_as_if_called_positionally()
     assert by_keyword.macs == by_position.macs
 
 
+def test_a_model_checking_its_values_is_counted_on_meta_with_a_warning():
+    """A forward that checks its activations (``isfinite(x).all()``, which meta cannot answer) is counted on meta as
+    a run whose check passes, in all three conventions, and says so."""
+    import warnings
+
+    class Checked(nn.Linear):
+        def forward(self, x):
+            y = super().forward(x)
+            if not torch.isfinite(y).all():
+                raise AssertionError("non-finite activations")
+            return y
+
+    with torch.device("meta"):
+        net = nn.Sequential(nn.Flatten(), Checked(16, 3, bias=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        count = count_macs(net, (1, 4, 4))
+    assert count.macs == count.macs_flop_counter == count.macs_ptflops_convention == 16 * 3
+    assert any("answered True on meta" in str(w.message) for w in caught)
+
+
 def test_a_convolution_returning_two_maps_is_counted_by_the_products_its_forward_runs():
     class Octave(nn.Conv2d):
         """An octave convolution in miniature: 4 -> 4 planes, 2 of them at half resolution, from weight slices."""

@@ -17,7 +17,8 @@ import torch
 
 from torch.utils.module_tracker import ModuleTracker
 
-from greenai.operator_times import fused_kernels_on_meta, operator_pricing, operator_recorder, sequential_launches
+from greenai.operator_times import (checks_answered_on_meta, fused_kernels_on_meta, operator_pricing, operator_recorder,
+                                    sequential_launches)
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 from greenai.predict.model import BATCH_NORM_WIDE_CHANNELS, IMAGE_SIZE, LARGE_DEPTHWISE_TAPS, feature_key, has_features
 
@@ -230,7 +231,7 @@ def _count_step(net, input_shape, batch) -> dict:
                      channels, innermost)
 
     mode = operator_recorder(on_op=extras, count_allocations=True)
-    with fused_kernels_on_meta(), tracker, mode:
+    with fused_kernels_on_meta(), checks_answered_on_meta(), tracker, mode:
         loss = torch.nn.functional.cross_entropy(net(x), y)
         n_forward = len(mode.ops)
         loss.backward()
