@@ -27,6 +27,7 @@ FAMILIES = {
     "vitpose_small": "vitpose", "swin2sr_light": "swin2sr", "rt_detr_resnet50": "rt_detr",
     "timesformer_2f": "timesformer", "videomae_2f": "videomae", "swiftformer_xs": "swiftformer",
     "focalnet_tiny": "focalnet", "levit_128s": "levit", "pp_ocrv5_mobile_det": "pp_ocrv5_mobile_det",
+    "rt_detr_v2_r18": "rt_detr_v2", "mask2former_r18": "mask2former",
 }
 
 

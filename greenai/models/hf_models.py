@@ -85,13 +85,12 @@ _BACKBONE_PLANES = "backbone_config.num_channels"
 #: counts; its learned and Fourier variants attend to all 50176 pixels, 47 GMAC and more); ZoeDepth (its metric-bin head
 #: ends in a one-channel depth map); EoMT (its pooled tokens leave the mask head unused; 9 GMAC); pixio, vit_msn,
 #: dinov2_with_registers, vivit (another ViT); DETR (its backbone built frozen, and it reads its mask's values, which
-#: fails on ``meta``), Deformable DETR (its MAC count fails), RT-DETR whole (10.3 GMAC as configured by default) and
-#: RT-DETRv2 (its encoder layers, training, read back whether their outputs are finite, which fails on ``meta``), SLANet
+#: fails on ``meta``), Deformable DETR (its MAC count fails), RT-DETR whole (10.3 GMAC as configured by default), SLANet
 #: (its decoder stops when every sequence has ended: its steps depend on the data), UVDoc (its bridge keeps only its
-#: last branch, which its connector layer does not take) and Mask2Former with a Swin backbone
-#: (not tried again since the ptflops-convention count of greenai.macs takes leaves called with keywords only);
-#: Mask2Former with a ResNet (its pixel decoder checks ``isfinite(...).all()`` in every layer when training, which fails
-#: on ``meta``, where greenai.operator_times.step_operators runs a training step)
+#: last branch, which its connector layer does not take) and Mask2Former with a Swin backbone (not tried again since
+#: the ptflops-convention count of greenai.macs takes leaves called with keywords only). RT-DETRv2 and Mask2Former with
+#: a ResNet check their values (``isfinite(...).all()``, spatial shapes against the sequence length), which ``meta``
+#: answers since greenai.operator_times.checks_answered_on_meta: added after the first screen, at ResNet-18 size
 CONFIGS: dict[str, HfConfig] = {
     "segformer_b0": HfConfig("SegformerConfig", "SegformerForImageClassification", {},
                              "SegFormer MiT-B0: overlapping patch merging, efficient self-attention with spatial "
@@ -222,6 +221,27 @@ CONFIGS: dict[str, HfConfig] = {
                                     "transposed convolutions, its 24 maps (its last transposed convolution to the "
                                     "text probability map cut)", ("last_hidden_state",), 24, channels_arg="",
                                     cut=("head.conv_final",)),
+    "rt_detr_v2_r18": HfConfig("RTDetrV2Config", "RTDetrV2Model",
+                               {"backbone_config": {"model_type": "rt_detr_resnet", "layer_type": "basic",
+                                                    "depths": [2, 2, 2, 2], "hidden_sizes": [64, 128, 256, 512],
+                                                    "out_features": ["stage2", "stage3", "stage4"],
+                                                    "downsample_in_bottleneck": False},
+                                "encoder_in_channels": [128, 256, 512], "hidden_expansion": 0.5,
+                                "decoder_layers": 3},
+                               "RT-DETRv2 (R18): a ResNet-18-D, the hybrid encoder (attention on the 1/32 map, "
+                               "cross-scale fusion of 3 maps), a 3-layer decoder of 300 queries with deformable "
+                               "attention; its decoder's queries pooled", ("last_hidden_state",), 256,
+                               channels_arg=_BACKBONE_PLANES),
+    "mask2former_r18": HfConfig("Mask2FormerConfig", "Mask2FormerModel",
+                                {"backbone_config": {"model_type": "resnet", "layer_type": "basic",
+                                                     "depths": [2, 2, 2, 2], "hidden_sizes": [64, 128, 256, 512],
+                                                     "out_features": ["stage1", "stage2", "stage3", "stage4"]},
+                                 "feature_size": 128, "mask_feature_size": 128},
+                                "Mask2Former (R18): a 6-layer deformable-attention pixel decoder (width 128) over "
+                                "a ResNet-18 and a 10-layer masked-attention decoder of 100 queries; pools its mask "
+                                "features and queries",
+                                ("pixel_decoder_last_hidden_state", "transformer_decoder_last_hidden_state"),
+                                128 + 256, channels_arg=_BACKBONE_PLANES),
 }
 
 #: what error messages say about the namespace
@@ -268,13 +288,19 @@ class HfClassifier(nn.Module):
         return x.unsqueeze(1).expand(-1, self.frames, -1, -1, -1) if self.frames else x
 
     def _backbone(self, x):
-        """The backbone's output for ``x``; after a pass on ``meta``, the caches of its modeling code are emptied
-        (:func:`clear_tensor_caches`), so that no later pass on a real device reads a ``meta`` tensor from them."""
-        try:
+        """The backbone's output for ``x``. On ``meta`` its checks of values are answered
+        (:func:`greenai.operator_times.checks_answered_on_meta`), and afterwards the caches of its modeling code are
+        emptied (:func:`clear_tensor_caches`), so that no later pass on a real device reads a ``meta`` tensor from
+        them."""
+        if x.device.type != "meta":
             return self.backbone(pixel_values=self._clip(x))
+        from greenai.operator_times import checks_answered_on_meta  # heavy: torch
+
+        try:
+            with checks_answered_on_meta():
+                return self.backbone(pixel_values=self._clip(x))
         finally:
-            if x.device.type == "meta":
-                clear_tensor_caches(self.backbone)
+            clear_tensor_caches(self.backbone)
 
     def forward(self, x):
         if not self.outputs:
