@@ -13,14 +13,9 @@ run is never a reference, nor used to choose the weighting (nested leave-one-out
 conformal interval. :func:`fresh_validation` predicts runs that were never references from a prior built on the
 reference runs alone. Energy [J]: observed epochs, then their mean energy per epoch. Nothing imports torch.
 
-Variants behind parameters, not the default: ``same_dataset`` (C1, only references of the run's dataset when at
-least :data:`MIN_SAME_DATASET` are usable) and ``time_in_steps`` (C2, time in optimiser steps); a rule fixed before
-a fresh test chose C0, the method above, on the recorded curves alone (in-sample: C0 22.1 %, C1 41.0 %, C2 40.0 %).
-In full: ``docs/energy_to_accuracy.md`` ("A prior learned from the recorded curves").
-
-Candidate C4 (:func:`anchored_validation`), frozen before the sixth fresh set: the typical epoch of the recorded runs
-of the run's dataset moved toward the prior's epoch, T^(1−β) · P^β, β per k chosen on the recorded runs leaving each
-model out (:func:`anchor_weights`). Under test: :func:`predict_observed` stays C0.
+Variants behind parameters, not the default: ``same_dataset`` (C1) and ``time_in_steps`` (C2); a rule fixed before
+a fresh test chose C0, the method above. Candidate C4 (:func:`anchored_validation`), under test since the sixth fresh
+set: the dataset's typical epoch moved toward the prior's. In full: ``docs/energy_to_accuracy.md``.
 """
 
 from __future__ import annotations

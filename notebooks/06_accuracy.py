@@ -349,7 +349,8 @@ for i, (source, (name, figure)) in enumerate(FRESH_SETS.items()):
                               values="energy_error_pct").round(1))
     display(learning_curves.residuals_by(fresh, ["k", "dataset"]).round(1))  # noqa: F821
     save_figure(ch4.fig_energy_to_accuracy_fresh(this, fresh, ks=KS[:2]), figure)
-anchor_choice = pd.concat(anchor_choices, ignore_index=True)
+anchor_choice = pd.concat(anchor_choices, ignore_index=True) if anchor_choices else pd.DataFrame(
+    columns=["k", "weight", "spread", "chosen", "fresh_set"])
 save_table(anchor_choice, "accuracy_anchor_choice")
 
 # %% [markdown]
