@@ -31,7 +31,7 @@ and a model built on ``meta`` took its legacy-constructed buffers along, and wit
 last, took 14: those 11, CondenseNet-74, OctResNet-50b and PP-OCRv5's mobile detector. CSAT-v2 (its DCT stem takes
 RGB only) and ATS-ViT (how many tokens it keeps depends on the data, which ``meta`` has not) still fail. Its third
 run, after every pass on ``meta`` answered a model's checks of its values
-(:func:`greenai.operator_times.checks_answered_on_meta`) and with RT-DETRv2 and Mask2Former added to
+(:func:`greenai.models.on_meta.checks_answered_on_meta`) and with RT-DETRv2 and Mask2Former added to
 :data:`ADDED_AFTER_RUN1`, took 16: those 14, RT-DETRv2 (R18, 4.685 GMAC) and Mask2Former (R18, 6.882 GMAC). No set
 13 is frozen before check 5 has run on the GPU for them. Needs transformers (``pip install 'greenai[hf]'``) and the sources of the earlier candidates
 (timm, pytorchcv, vit-pytorch, mmpretrain, monai).

@@ -32,7 +32,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from greenai.models import DEFAULT_IMAGE_SIZE, MODEL_NAMES, build_model, model_info
-from greenai.operator_times import checks_answered_on_meta
+from greenai.models.on_meta import checks_answered_on_meta
 
 __all__ = [
     "MacCount",

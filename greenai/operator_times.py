@@ -27,46 +27,14 @@ import math
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from greenai import metadata
 from greenai.operators import OPERATOR_FIELDS, pricing_rule
 
-__all__ = ["checks_answered_on_meta", "operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta",
-           "fused_kernels_on_meta", "operator_pricing", "sequential_launches", "step_operators", "convolution_shapes",
-           "time_step_operators", "main"]
-
-
-def checks_answered_on_meta():
-    """A ``TorchDispatchMode`` under which a boolean read of a ``meta`` tensor's value (``bool(isfinite(x).all())``:
-    a model checking its activations, which ``meta`` cannot answer) is answered True, the path a run with sound values
-    takes. ``answered`` counts them, and leaving the mode warns when there were any. Any other value read on ``meta``
-    (an ``.item()`` of a count, say) still fails. Every pass on ``meta`` (:func:`step_operators`,
-    :func:`greenai.predict.features.static_features`, :func:`greenai.macs.count_macs`) runs under it."""
-    import torch  # heavy: torch
-    from torch.utils._python_dispatch import TorchDispatchMode  # heavy: torch
-
-    scalar = torch.ops.aten._local_scalar_dense
-
-    class Answering(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.answered = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func.overloadpacket is scalar and args[0].device.type == "meta" and args[0].dtype == torch.bool:
-                self.answered += 1
-                return True
-            return func(*args, **(kwargs or {}))
-
-        def __exit__(self, *exc):
-            if self.answered:
-                warnings.warn(f"{self.answered} check(s) of tensor values answered True on meta: what is counted is "
-                              "a run whose checks pass", stacklevel=2)
-            return super().__exit__(*exc)
-
-    return Answering()
+__all__ = ["operator_recorder", "fused_attention_on_meta", "fused_rnn_on_meta", "fused_kernels_on_meta",
+           "operator_pricing", "sequential_launches", "step_operators", "convolution_shapes", "time_step_operators",
+           "main"]
 
 
 def operator_recorder(on_op=None, count_allocations: bool = False):
@@ -331,6 +299,8 @@ def step_operators(model: str, in_channels: int = 1, num_classes: int = 10, batc
     energy model prices it per parameter). ``on_op``: as for :func:`operator_recorder`.
     """
     import torch  # heavy: torch
+
+    from greenai.models.on_meta import checks_answered_on_meta  # heavy: torch (greenai.models)
 
     net, opt = _build(model, in_channels, num_classes, "meta")
     x = torch.empty((batch_size, in_channels, image_size, image_size), device="meta")

@@ -26,6 +26,7 @@ from functools import partial
 
 from torch import nn
 
+from .on_meta import checks_answered_on_meta
 from .timm_models import build_even_on_meta
 from .torchvision_models import replace_first_conv
 
@@ -90,7 +91,7 @@ _BACKBONE_PLANES = "backbone_config.num_channels"
 #: last branch, which its connector layer does not take) and Mask2Former with a Swin backbone (not tried again since
 #: the ptflops-convention count of greenai.macs takes leaves called with keywords only). RT-DETRv2 and Mask2Former with
 #: a ResNet check their values (``isfinite(...).all()``, spatial shapes against the sequence length), which ``meta``
-#: answers since greenai.operator_times.checks_answered_on_meta: added after the first screen, at ResNet-18 size
+#: answers since greenai.models.on_meta.checks_answered_on_meta: added after the first screen, at ResNet-18 size
 CONFIGS: dict[str, HfConfig] = {
     "segformer_b0": HfConfig("SegformerConfig", "SegformerForImageClassification", {},
                              "SegFormer MiT-B0: overlapping patch merging, efficient self-attention with spatial "
@@ -289,13 +290,11 @@ class HfClassifier(nn.Module):
 
     def _backbone(self, x):
         """The backbone's output for ``x``. On ``meta`` its checks of values are answered
-        (:func:`greenai.operator_times.checks_answered_on_meta`), and afterwards the caches of its modeling code are
+        (:func:`greenai.models.on_meta.checks_answered_on_meta`), and afterwards the caches of its modeling code are
         emptied (:func:`clear_tensor_caches`), so that no later pass on a real device reads a ``meta`` tensor from
         them."""
         if x.device.type != "meta":
             return self.backbone(pixel_values=self._clip(x))
-        from greenai.operator_times import checks_answered_on_meta  # heavy: torch
-
         try:
             with checks_answered_on_meta():
                 return self.backbone(pixel_values=self._clip(x))

@@ -17,8 +17,8 @@ import torch
 
 from torch.utils.module_tracker import ModuleTracker
 
-from greenai.operator_times import (checks_answered_on_meta, fused_kernels_on_meta, operator_pricing, operator_recorder,
-                                    sequential_launches)
+from greenai.models.on_meta import checks_answered_on_meta
+from greenai.operator_times import fused_kernels_on_meta, operator_pricing, operator_recorder, sequential_launches
 from greenai.operators import BYTE_GROUPS, byte_group, operator_class
 from greenai.predict.model import BATCH_NORM_WIDE_CHANNELS, IMAGE_SIZE, LARGE_DEPTHWISE_TAPS, feature_key, has_features
 
