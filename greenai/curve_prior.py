@@ -489,6 +489,16 @@ def _prior(rows: pd.DataFrame, refs: Sequence[Reference], ks: Sequence[int], fra
             for k in ks}
 
 
+def _fresh_references(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame) -> tuple[list[Reference], dict]:
+    """(the references of ``reference_rows`` that are no run of ``fresh_rows``, each fresh run's name -> its case id,
+    numbered after the references)."""
+    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
+    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
+    if not refs:
+        raise acc.FitFailedError("no reference curve to learn the prior from")
+    return refs, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))}
+
+
 def fresh_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks: Sequence[int] = lc.KS,
                      fraction_of_best: float = 0.99, level: float = lc.LEVEL,
                      configs: Sequence[tuple[str, float]] = CONFIGS, match: Callable | None = None,
@@ -498,14 +508,10 @@ def fresh_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, ks:
     leave-one-run-out over the reference runs, as :func:`predict_observed` does for a user. The columns of
     :func:`early_stop_validation` (``prior`` = "fresh"; energies [J]), so :func:`greenai.learning_curves.summary`
     applies. A run in both frames (same keys and source file) is left out of the references."""
-    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
-    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
-    if not refs:
-        raise acc.FitFailedError("no reference curve to learn the prior from")
+    refs, fresh_ids = _fresh_references(reference_rows, fresh_rows)
     match = _cached_match({}) if match is None else match
     prior = _prior(reference_rows, refs, ks, fraction_of_best, level, (same_dataset, time_in_steps), configs, match)
-    cases, heads, lines = _cases(fresh_rows, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))},
-                                 ks, fraction_of_best)
+    cases, heads, lines = _cases(fresh_rows, fresh_ids, ks, fraction_of_best)
     out = []
     for c, line in zip(cases, lines):
         config, calib = prior[c.k]
@@ -554,16 +560,12 @@ def anchored_validation(reference_rows: pd.DataFrame, fresh_rows: pd.DataFrame, 
     Returns (validation, choice): the validation has the columns of :func:`early_stop_validation` (``prior`` =
     "anchored, fresh"; ``config`` = "anchored:β"), so :func:`greenai.learning_curves.summary` applies; ``choice``
     has one line per k and weight: its leave-model-out spread on the reference runs and whether it was chosen."""
-    fresh_names = {run_name(r) for _, r in acc.runs(fresh_rows).iterrows()}
-    refs = [r for r in references(reference_rows) if r.name not in fresh_names]
-    if not refs:
-        raise acc.FitFailedError("no reference curve to learn the prior from")
+    refs, fresh_ids = _fresh_references(reference_rows, fresh_rows)
     match = _cached_match({}) if match is None else match
     prior = _prior(reference_rows, refs, ks, fraction_of_best, level, (False, False), CONFIGS, match)
     weights = anchor_weights(reference_rows, refs, ks, fraction_of_best, level, prior, match)
     pool, _, _ = _cases(reference_rows, {r.name: j for j, r in enumerate(refs)}, ks, fraction_of_best)
-    cases, heads, lines = _cases(fresh_rows, {name: len(refs) + i for i, name in enumerate(sorted(fresh_names))},
-                                 ks, fraction_of_best)
+    cases, heads, lines = _cases(fresh_rows, fresh_ids, ks, fraction_of_best)
     out = []
     for c, line in zip(cases, lines):
         line["prior"] = "anchored, fresh"
