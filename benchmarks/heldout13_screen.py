@@ -32,9 +32,10 @@ last, took 14: those 11, CondenseNet-74, OctResNet-50b and PP-OCRv5's mobile det
 RGB only) and ATS-ViT (how many tokens it keeps depends on the data, which ``meta`` has not) still fail. Its third
 run, after every pass on ``meta`` answered a model's checks of its values
 (:func:`greenai.models.on_meta.checks_answered_on_meta`) and with RT-DETRv2 and Mask2Former added to
-:data:`ADDED_AFTER_RUN1`, took 16: those 14, RT-DETRv2 (R18, 4.685 GMAC) and Mask2Former (R18, 6.882 GMAC). No set
-13 is frozen before check 5 has run on the GPU for them. Needs transformers (``pip install 'greenai[hf]'``) and the sources of the earlier candidates
-(timm, pytorchcv, vit-pytorch, mmpretrain, monai).
+:data:`ADDED_AFTER_RUN1`, took 16: those 14, RT-DETRv2 (R18, 4.685 GMAC) and Mask2Former (R18, 6.882 GMAC): the set
+frozen as ``HELDOUT13_MODELS``; check 5 runs in the call that measures it, before it. Needs transformers
+(``pip install 'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv, vit-pytorch, mmpretrain,
+monai).
 """
 
 from __future__ import annotations
@@ -81,15 +82,24 @@ def out_of_memory(path: Path = STEP_MEMORY_CSV) -> set[str]:
         return {r["model"] for r in csv.DictReader(f) if r["outcome"] == "out of memory" and r["batch_size"] == "256"}
 
 
+def earlier_sets() -> dict[str, tuple[str, ...]]:
+    """The held-out sets measured before set 13 (:data:`greenai.models.sets.HELDOUT_SETS` up to ``heldout13``): the
+    screen reads the same candidates and exclusions once set 13 is frozen."""
+    from greenai.models.sets import HELDOUT_SETS
+
+    names = list(HELDOUT_SETS)
+    before = names[:names.index("heldout13")] if "heldout13" in names else names
+    return {name: HELDOUT_SETS[name] for name in before}
+
+
 def candidates() -> list[str]:
     """The candidates in their order, fixed before the screen's first run (:data:`ADDED_AFTER_RUN1` appended after
     it): the configurations of :data:`greenai.models.hf_models.CONFIGS` in their order, then every candidate of the
     screens of sets 4 to 12 (in those screens' order) that no set took, then :data:`ADDED_AFTER_RUN1`, less the models
     out of memory at batch 256 (:func:`out_of_memory`)."""
     from greenai.models.hf_models import CONFIGS
-    from greenai.models.sets import HELDOUT_SETS
 
-    taken = {m for models in HELDOUT_SETS.values() for m in models}
+    taken = {m for models in earlier_sets().values() for m in models}
     key = lambda name: name if ":" in name else f"timm:{name}"  # noqa: E731 - sets 4 to 7 list bare timm names
     earlier = [key(n) for s in sorted(base.CANDIDATES) for n in base.CANDIDATES[s] if key(n) not in taken]
     first = [f"hf:{n}" for n in CONFIGS if n not in ADDED_AFTER_RUN1]
@@ -101,7 +111,6 @@ def candidates() -> list[str]:
 def excluded_families() -> dict[str, str]:
     """Family -> why it is excluded (check 1, beyond the zoo and torchvision)."""
     from greenai.models import model_info
-    from greenai.models.sets import HELDOUT_SETS
     from greenai.models.synthetic import BLOCKS, KINDS_BLOCKS
 
     excluded = {f: "is a synthetic block" for f in ("synthetic", *BLOCKS, *KINDS_BLOCKS)}
@@ -109,7 +118,7 @@ def excluded_families() -> dict[str, str]:
     for copies in (base.NEAR_COPIES7, base.NEAR_COPIES8, base.NEAR_COPIES9, base.NEAR_COPIES10, base.NEAR_COPIES11,
                    base.NEAR_COPIES12, NEAR_COPIES13):
         excluded.update({f: f"reimplements {what}" for f, what in copies.items()})
-    for name, models in HELDOUT_SETS.items():
+    for name, models in earlier_sets().items():
         excluded.update({model_info(m)["family"]: f"taken by {name} ({m})" for m in models})
     return excluded
 

@@ -578,6 +578,12 @@ def test_heldout7_is_its_anchors_then_sixteen_timm_families_no_earlier_set_has_a
     assert len(set(families)) == 16 and not set(families) & earlier
 
 
+def _sets_before(name: str) -> dict:
+    """The held-out sets measured before ``name`` (:data:`greenai.models.sets.HELDOUT_SETS` is in that order)."""
+    names = list(sets.HELDOUT_SETS)
+    return {n: sets.HELDOUT_SETS[n] for n in names[:names.index(name)]}
+
+
 def _from(seq, first, n):
     """The ``n`` entries of ``seq`` from ``first`` on (the order sets were measured in, wherever later ones go)."""
     i = list(seq).index(first)
@@ -709,8 +715,7 @@ def test_heldout11_is_its_anchors_then_the_first_sixteen_monai_configurations_no
     # none is a family of the zoo, torchvision, an earlier set or a near copy (the near copies are monai modules)
     zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
     assert not any(has_torchvision_counterpart(f, zoo_and_tv) for f in families)
-    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout11"
-               for m in models}
+    earlier = {squash(model_info(m)["family"]) for name, models in _sets_before("heldout11").items() for m in models}
     near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10, **screen.NEAR_COPIES11}
     assert not set(families) & (earlier | {squash(f) for f in near_copies})
     for module in screen.NEAR_COPIES11:
@@ -752,13 +757,52 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
     # none is a family of the zoo, torchvision, an earlier set or a near copy
     zoo_and_tv = set(ZOO_FAMILIES) | {torchvision_family(n) for n in torchvision_names()}
     assert not any(has_torchvision_counterpart(f, zoo_and_tv) for f in families)
-    earlier = {squash(model_info(m)["family"]) for name, models in sets.HELDOUT_SETS.items() if name != "heldout12"
-               for m in models}
+    earlier = {squash(model_info(m)["family"]) for name, models in _sets_before("heldout12").items() for m in models}
     near_copies = {**screen.NEAR_COPIES8, **screen.NEAR_COPIES9, **screen.NEAR_COPIES10, **screen.NEAR_COPIES11,
                    **screen.NEAR_COPIES12}
     assert not set(families) & (earlier | {squash(f) for f in near_copies})
     # none of them was measured before
     _never_measured(sets.HELDOUT12_MODELS, skip=("kpi_heldout12", "kpi_heldout12_h200"))
+
+
+def _heldout13_screen():
+    """benchmarks/heldout13_screen.py, imported as a module (its candidates and exclusions)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout13_screen.py"
+    spec = importlib.util.spec_from_file_location("heldout13_screen", path)
+    screen13 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen13)
+    return screen13
+
+
+def test_heldout13_is_its_anchors_then_sixteen_candidates_of_the_thirteenth_screen_in_its_order():
+    from greenai.macs import count_model
+    from greenai.models import model_info
+    from greenai.predict.build import FIT_CSVS
+
+    for source in ("transformers", "timm", "pytorchcv", "vit_pytorch", "mmpretrain", "monai"):
+        pytest.importorskip(source)
+    exp = registry.EXPERIMENTS["heldout13"]
+    assert [s.model for s in exp.specs()] == list(sets.HELDOUT_ANCHORS + sets.HELDOUT13_MODELS)
+    assert exp.csv == "kpi_heldout13" and exp.quick_model in sets.HELDOUT13_MODELS and exp.csv not in FIT_CSVS
+    order = registry.DEFAULT_EXPERIMENTS
+    assert order[order.index("nearfamily6") + 1] == "heldout13"
+    assert _from(list(sets.HELDOUT_SETS), "nearfamily6", 2) == ["nearfamily6", "heldout13"]
+    # the screen's rule: 16 of its candidates, in its order, the three added after its first run walked last
+    screen13 = _heldout13_screen()
+    candidates = screen13.candidates()
+    assert len(sets.HELDOUT13_MODELS) == 16
+    assert [c for c in candidates if c in sets.HELDOUT13_MODELS] == list(sets.HELDOUT13_MODELS)
+    assert sets.HELDOUT13_MODELS[-3:] == tuple(f"hf:{n}" for n in screen13.ADDED_AFTER_RUN1)
+    # checks 1 and 2: one model per family, none excluded (zoo, torchvision, an earlier set, a near copy), MACs in range
+    squash = lambda f: f.replace("_", "")  # noqa: E731 - families compared without underscores, across sources
+    families = [model_info(m)["family"] for m in sets.HELDOUT13_MODELS]
+    assert len({squash(f) for f in families}) == 16
+    excluded = {squash(f) for f in screen13.excluded_families()}
+    assert not {squash(f) for f in families} & excluded
+    low, high = screen13.base.MACS_RANGE
+    assert all(low <= count_model(m)["macs"] <= high for m in sets.HELDOUT13_MODELS)
+    # none of them was measured before
+    _never_measured(sets.HELDOUT13_MODELS, skip=("kpi_heldout13",))
 
 
 def test_the_thirteenth_screen_walks_transformers_first_then_the_earlier_candidates_no_set_took(tmp_path):
@@ -767,16 +811,15 @@ def test_the_thirteenth_screen_walks_transformers_first_then_the_earlier_candida
 
     for source in ("transformers", "timm", "pytorchcv", "vit_pytorch", "mmpretrain", "monai"):
         pytest.importorskip(source)
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout13_screen.py"
-    spec = importlib.util.spec_from_file_location("heldout13_screen", path)
-    screen13 = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(screen13)
+    screen13 = _heldout13_screen()
     candidates = screen13.candidates()
     first = [f"hf:{n}" for n in CONFIGS if n not in screen13.ADDED_AFTER_RUN1]
     assert candidates[:len(first)] == first  # the first run's order stands; what was added since comes last
     added = [f"hf:{n}" for n in screen13.ADDED_AFTER_RUN1]
     assert set(screen13.ADDED_AFTER_RUN1) <= set(CONFIGS) and candidates[-len(added):] == added
-    taken = {m for models in sets.HELDOUT_SETS.values() for m in models}
+    # the sets measured before it: once set 13 is frozen, the screen still reads the candidates it walked
+    assert list(screen13.earlier_sets()) == list(sets.HELDOUT_SETS)[:list(sets.HELDOUT_SETS).index("heldout13")]
+    taken = {m for models in screen13.earlier_sets().values() for m in models}
     assert not set(candidates) & taken and len(set(candidates)) == len(candidates)
     # check 5 already recorded: the two MONAI nets out of memory at batch 256 are no candidates
     assert {"monai:restormer", "monai:mednext"} == screen13.out_of_memory()

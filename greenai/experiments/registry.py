@@ -21,9 +21,9 @@ from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
 from greenai.models.sets import (HELDOUT2_MODELS, HELDOUT3_MODELS, HELDOUT4_MODELS, HELDOUT5_MODELS, HELDOUT6_MODELS,
                                  HELDOUT7_MODELS, HELDOUT8_MODELS, HELDOUT9_MODELS, HELDOUT10_MODELS, HELDOUT11_MODELS,
-                                 HELDOUT12_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS, NEARFAMILY2_MODELS,
-                                 NEARFAMILY3_MODELS, NEARFAMILY4_MODELS, NEARFAMILY5_MODELS, NEARFAMILY6_MODELS,
-                                 NEARFAMILY_MODELS, REPEATED_MODELS)
+                                 HELDOUT12_MODELS, HELDOUT13_MODELS, HELDOUT_ANCHORS, HELDOUT_MODELS,
+                                 NEARFAMILY2_MODELS, NEARFAMILY3_MODELS, NEARFAMILY4_MODELS, NEARFAMILY5_MODELS,
+                                 NEARFAMILY6_MODELS, NEARFAMILY_MODELS, REPEATED_MODELS)
 
 FMNIST = "fashion_mnist"
 CIFAR10 = "cifar10"
@@ -476,6 +476,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "12 unmeasured variants of lineages the H200's fit has 2-10 models of, drawn again by the fifth set's "
                "rule after it was measured (needs timm and pytorchcv), FMNIST, batch 256, windows",
                _heldout_set("nearfamily6", HELDOUT_ANCHORS + NEARFAMILY6_MODELS), quick_model="pytorchcv:hardnet39ds"),
+    Experiment("heldout13", "kpi_heldout13", "train", "4.2 prediction (thirteenth held-out test)",
+               "16 models of families no earlier set, the zoo nor torchvision has: 12 transformers dense-prediction, "
+               "depth, matting, super-resolution, video and detection models, 3 pytorchcv, 1 MONAI, with a pooled "
+               "linear head (needs transformers, pytorchcv and monai), FMNIST, batch 256, windows",
+               _heldout_set("heldout13", HELDOUT_ANCHORS + HELDOUT13_MODELS), quick_model="hf:segformer_b0"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
                "48 random architectures from common blocks, FMNIST, batch 256, windows", _synthetic(None),
                quick_model="synthetic_39"),
@@ -583,7 +588,7 @@ DEFAULT_EXPERIMENTS: tuple[str, ...] = ("layers", "hardware", "datasets", "batch
                                         "synthetic_grouped", "nearfamily2", "heldout9", "nearfamily3",
                                         "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
                                         "heldout11", "nearfamily4", "nearfamily5", "heldout12", "synthetic_dilated",
-                                        "nearfamily6",
+                                        "nearfamily6", "heldout13",
                                         "accuracy_fashion_mnist", "accuracy_cifar10")
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 __all__ = ["REPEATED_MODELS", "HELDOUT_MODELS", "HELDOUT2_MODELS", "HELDOUT3_MODELS", "HELDOUT4_MODELS",
            "HELDOUT5_MODELS", "HELDOUT6_MODELS", "NEARFAMILY_MODELS", "HELDOUT7_MODELS", "HELDOUT8_MODELS",
            "NEARFAMILY2_MODELS", "HELDOUT9_MODELS", "NEARFAMILY3_MODELS", "HELDOUT10_MODELS", "HELDOUT11_MODELS",
-           "NEARFAMILY4_MODELS", "NEARFAMILY5_MODELS", "HELDOUT12_MODELS", "NEARFAMILY6_MODELS", "HELDOUT_ANCHORS",
-           "HELDOUT_SETS"]
+           "NEARFAMILY4_MODELS", "NEARFAMILY5_MODELS", "HELDOUT12_MODELS", "NEARFAMILY6_MODELS", "HELDOUT13_MODELS",
+           "HELDOUT_ANCHORS", "HELDOUT_SETS"]
 
 #: zoo models whose ``macs`` runs are repeated 3 times (spread; multi-branch comparison)
 REPEATED_MODELS = ("alexnet", "vgg11", "resnet18", "googlenet", "googlenet_mod1", "googlenet_mod8",
@@ -587,6 +587,43 @@ NEARFAMILY6_MODELS = ("pytorchcv:regnety006", "timm:tf_efficientnetv2_b2", "timm
                       "pytorchcv:proxylessnas_mobile14", "pytorchcv:preresnet34", "pytorchcv:hardnet39ds",
                       "pytorchcv:resnestabc14", "pytorchcv:scneta50")
 
+#: a thirteenth held-out set, chosen after the sixth near-family set was measured and before any of it was measured, to
+#: test the fit as frozen then (coefficients of the shipped ``predict_coefficients.json``) on families none of its rows
+#: has. Hugging Face transformers is a seventh source (5.25.0, random weights: :data:`greenai.models.hf_models.CONFIGS`,
+#: its dense-prediction, depth, matting, super-resolution, video and detection models with their outputs pooled and a
+#: linear head). Rule (benchmarks/heldout13_screen.py, CPU; candidates, their order and the near copies
+#: ``NEAR_COPIES13`` fixed before its first run, three configurations appended after it as ``ADDED_AFTER_RUN1``):
+#: walk transformers' configurations, then every candidate of the screens of sets 4 to 12 no set took, then the
+#: three added, and take the first 16 that pass the checks of set 12 (the family also no family of set 12 or of the
+#: sixth near-family set). Its third run took these 16. On the GPU the fifth check (one training step at batch 256
+#: fits the card, benchmarks/step_memory.py) runs in the call that measures the set, before it.
+#:
+#: ==============================  ======================  ==========
+#: model                           family                  GMAC/sample
+#: ==============================  ======================  ==========
+#: hf:segformer_b0                 segformer               0.447
+#: hf:textnet_tiny                 textnet                 2.369
+#: hf:dpt_small                    dpt                     6.326
+#: hf:glpn_b0                      glpn                    2.736
+#: hf:upernet_convnext             upernet                 3.962
+#: hf:maskformer_r50               maskformer              6.399
+#: hf:vitmatte_small               vitmatte                9.421
+#: hf:swin2sr_light                swin2sr                 8.521
+#: hf:timesformer_2f               timesformer             5.776
+#: pytorchcv:condensenet74_c4_g4   condensenet             0.558
+#: pytorchcv:octresnet50b_ad2      octresnet               2.297
+#: pytorchcv:revnet38              revnet                  4.410
+#: monai:patchgan_discriminator    patchgan_discriminator  2.545
+#: hf:pp_ocrv5_mobile_det          pp_ocrv5_mobile_det     0.612
+#: hf:rt_detr_v2_r18               rt_detr_v2              4.685
+#: hf:mask2former_r18              mask2former             6.882
+#: ==============================  ======================  ==========
+HELDOUT13_MODELS = ("hf:segformer_b0", "hf:textnet_tiny", "hf:dpt_small", "hf:glpn_b0", "hf:upernet_convnext",
+                    "hf:maskformer_r50", "hf:vitmatte_small", "hf:swin2sr_light", "hf:timesformer_2f",
+                    "pytorchcv:condensenet74_c4_g4", "pytorchcv:octresnet50b_ad2", "pytorchcv:revnet38",
+                    "monai:patchgan_discriminator", "hf:pp_ocrv5_mobile_det", "hf:rt_detr_v2_r18",
+                    "hf:mask2former_r18")
+
 #: zoo models measured first in ``heldout4``, ``heldout5``, ``heldout6`` and ``nearfamily``, on the same card in the
 #: same run as that set: their ratio to the zoo rows the predictor was fitted on (``macs_h200``, same conditions)
 #: measures that card against the fitted one (two cards of one kind differ on the same runs: ``hardware_h200``);
@@ -601,4 +638,4 @@ HELDOUT_SETS = {"heldout": HELDOUT_MODELS, "heldout2": HELDOUT2_MODELS, "heldout
                 "heldout8": HELDOUT8_MODELS, "nearfamily2": NEARFAMILY2_MODELS, "heldout9": HELDOUT9_MODELS,
                 "nearfamily3": NEARFAMILY3_MODELS, "heldout10": HELDOUT10_MODELS, "heldout11": HELDOUT11_MODELS,
                 "nearfamily4": NEARFAMILY4_MODELS, "nearfamily5": NEARFAMILY5_MODELS, "heldout12": HELDOUT12_MODELS,
-                "nearfamily6": NEARFAMILY6_MODELS}
+                "nearfamily6": NEARFAMILY6_MODELS, "heldout13": HELDOUT13_MODELS}
