@@ -92,9 +92,13 @@
 #      and before it was measured;
 #    - the sixth near-family set (`kpi_nearfamily6`), never fitted: 12 more variants of lineages the
 #      fit holds several models of, by the fifth set's rule drawn again, chosen after set 12 was read
-#      and before it was measured, the coefficients unchanged.
+#      and before it was measured, the coefficients unchanged;
+#    - set 13 (`kpi_heldout13`), a third fresh test, never fitted: 15 families, eleven of a seventh
+#      source, Hugging Face transformers (dense-prediction, depth, matting, video and detection models,
+#      `greenai.models.hf_models`), with three pytorchcv networks and MONAI's patch discriminator, chosen
+#      after the sixth near-family set was read and before it was measured, the coefficients unchanged.
 #
-#    Each of sets 4 to 12 and the fourth to sixth near-family sets is measured after four zoo
+#    Each of sets 4 to 13 and the fourth to sixth near-family sets is measured after four zoo
 #    **anchors** on the same card; their ratio to the fitted rows of the same runs measures the
 #    card, since two H200s differed by 8 % on the same runs (`kpi_hardware_h200`).
 #
@@ -143,7 +147,7 @@ NOTEBOOK = "05_prediction"
 # `synthetic`, `synthetic_kinds`, `heldout` … `heldout6`, `nearfamily`, `heldout7`, `heldout8`,
 # `synthetic_grouped`, `nearfamily2`, `heldout9`, `nearfamily3`, `synthetic_norms`, `heldout10`,
 # `synthetic_kernels`, `synthetic_batch_norms`, `heldout11`, `nearfamily4`, `nearfamily5`, `heldout12`,
-# `synthetic_dilated`, `nearfamily6` and, on an H200,
+# `synthetic_dilated`, `nearfamily6`, `heldout13` and, on an H200,
 # `macs_h200`,
 # `synthetic_kernels_h200`, `synthetic_batch_norms_h200` and `heldout10_h200` experiments; resumable, rows
 # appended to `results/raw/`).
@@ -156,7 +160,7 @@ if MEASURE:
              "heldout6", "nearfamily", "heldout7", "heldout8", "synthetic_grouped", "nearfamily2", "heldout9",
              "nearfamily3", "synthetic_norms", "heldout10", "synthetic_kernels", "synthetic_batch_norms",
              "macs_h200", "synthetic_kernels_h200", "synthetic_batch_norms_h200", "heldout10_h200", "heldout11",
-             "nearfamily4", "nearfamily5", "heldout12", "synthetic_dilated", "nearfamily6"]
+             "nearfamily4", "nearfamily5", "heldout12", "synthetic_dilated", "nearfamily6", "heldout13"]
     on_h200 = "H200" in campaign.ex.make_environment().gpu_name
     names = [name for name in names if on_h200 or not name.endswith("_h200")]  # those repeat others on an H200
     for name in names:
@@ -255,9 +259,9 @@ save_table(validation, "prediction_validation")
 save_table(predictions, "prediction_runs")
 display(validation.round(2))  # noqa: F821
 # the fresh set of new families, the fourth near-family set (lineages fitted once), the fifth (fitted several times),
-# the second fresh set of new families
-FRESH_CSV, NEAR_CSV, NEAR5_CSV, SET12_CSV, NEAR6_CSV = pr.HELDOUT_CSVS
-FRESH, NEAR, NEAR5, SET12, NEAR6 = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
+# the second fresh set of new families, the sixth near-family set, the third fresh set
+FRESH_CSV, NEAR_CSV, NEAR5_CSV, SET12_CSV, NEAR6_CSV, SET13_CSV = pr.HELDOUT_CSVS
+FRESH, NEAR, NEAR5, SET12, NEAR6, SET13 = (pr.HELDOUT_SPLITS[csv] for csv in pr.HELDOUT_CSVS)
 H200 = "NVIDIA H200"
 
 
@@ -278,6 +282,7 @@ NEAR_TEST, NEAR_GPU = test_split(NEAR)
 NEAR5_TEST, NEAR5_GPU = test_split(NEAR5)
 NEAR6_TEST, NEAR6_GPU = test_split(NEAR6)
 SET12_TEST, SET12_GPU = test_split(SET12)
+SET13_TEST, SET13_GPU = test_split(SET13)
 
 # %% [markdown]
 # ## The targets on the fresh set
@@ -289,7 +294,7 @@ SET12_TEST, SET12_GPU = test_split(SET12)
 # (`git_commit` of its `.meta.json`).
 
 # %%
-TARGET_SPLITS = {f"{split}{route}": "fresh" for split in (FRESH, SET12)
+TARGET_SPLITS = {f"{split}{route}": "fresh" for split in (FRESH, SET12, SET13)
                  for route in ("", "_card_adjusted", "_via_widest_fit")}
 targets = pv.target_table(predictions, TARGET_SPLITS)
 save_table(targets, "prediction_targets")
@@ -393,6 +398,68 @@ else:
 # **Two fresh sets.** Set 11 met all four targets (7.7 %), set 12 misses all four (10.8 %), each
 # by 16 families of one source measured on one H100. Over both, 32 models, the MAPE is 9.2 % and 30
 # of 32 lie inside their interval (printed above): the fresh-set targets are not shown in general.
+
+# %% [markdown]
+# ## A third fresh set: set 13
+# Set 11 met the targets and set 12 missed them; set 13 (`kpi_heldout13`) is a third test of the same
+# coefficients: 15 families none of the fitted rows has, eleven of them Hugging Face transformers models
+# (segmentation, depth, matting, video and detection networks, their outputs pooled into a linear head), three
+# pytorchcv networks (CondenseNet, OctResNet, RevNet) and MONAI's patch discriminator, chosen by a rule fixed
+# before its screen ran (`benchmarks/heldout13_screen.py`; the rule in `greenai.models.sets.HELDOUT13_MODELS`)
+# and measured after the coefficients were frozen, with the frozen code. Same targets. Per model: the error, how
+# far outside the interval, the share of its bytes in normalisation layers and the share of its MACs in matrix
+# products (attention and linear layers: most of these models are transformers); then each model as
+# `greenai predict` predicts it on its card.
+
+# %%
+set13_by_model = pv.errors_by_share(predictions, coeffs, SET13_TEST, numerator="bytes_norm", denominator=BYTE_KINDS)
+matmul_shares = pv.errors_by_share(predictions, coeffs, SET13_TEST, numerator="macs_matmul")
+set13_by_model = set13_by_model.merge(matmul_shares[["model", "dataset", "share"]]
+                                      .rename(columns={"share": "matmul_share"}), on=["model", "dataset"])
+save_table(set13_by_model, "prediction_heldout13_by_model")
+display(set13_by_model.round(3))  # noqa: F821
+set13_runs = runs[(runs["csv"] == SET13_CSV) & ~runs["anchor"]]
+if set13_runs.empty:
+    print(f"no rows of {SET13} yet")
+else:
+    set13_cli = pv.predict_command_table(set13_runs.groupby("model")["epoch_energy_j"].mean(), SET13_GPU)
+    save_table(set13_cli.sort_values("error_pct"), "prediction_heldout13_predict_command")
+    display(set13_cli.sort_values("error_pct").round(2))  # noqa: F821
+    print(f"{int(set13_cli['inside'].sum())} of {len(set13_cli)} inside; farthest outside "
+          f"{set13_cli['outside_pct'].max():.1f} %; MAPE {set13_cli['error_pct'].abs().mean():.1f} %")
+    three = predictions[(predictions["predictor"] == "static_features")
+                        & predictions["split"].isin([FRESH_TEST, SET12_TEST, SET13_TEST])]
+    three = three.groupby(["split", "model"]).agg(error_pct=("error_pct", "mean"), covered=("covered", "all"))
+    print(f"three fresh sets: {len(three)} models, MAPE {three['error_pct'].abs().mean():.1f} %, "
+          f"{int(three['covered'].sum())} inside their interval")
+
+# %% [markdown]
+# **Reading set 13.** It was chosen, and the fit frozen, at `2a9ba66`, and measured afterwards with that code on an
+# H100. The fifth check ran first in the same call: Swin2SR's training step does not fit the card at batch 256, so by
+# the screen's rule it is no candidate, no candidate was left to walk on to, and the set has 15 families, one short
+# of the 16 asked for. Through the H200's model times the card factor (`heldout13_via_widest_fit`):
+#
+# * **MAPE 15.9 % (target ≤ 8 %), median 13.4 %; worst model 60.6 % (≤ 25 %); 11 of 15 inside the interval
+#   (73 %, target ≥ 90 %); the farthest outside by 29.1 % (≤ 10 %).** All four targets are missed, by more than
+#   on set 12. The H100's own zoo-only fit gives 18.2 % (13.4 % times the anchors' card factor), the thesis'
+#   HC × MACs 67.4 %.
+# * **The errors lean high**, the other way from set 11: 13 of 15 models are predicted too high, mean signed
+#   +15.3 %. The four outside their interval are all high: SegFormer-B0 (+61 %, outside by 29 %), GLPN (+27 %),
+#   TimeSformer (+25 %) and MaskFormer (+22 %). SegFormer and GLPN share one encoder (attention whose keys a strided
+#   convolution shortens, feed-forward layers with a depthwise 3×3 between); TimeSformer has 99.6 % of its MACs in
+#   matrix products. The share of matrix products alone is no explanation: DPT (76 %) is +14 % and ViTMatte (46 %)
+#   −0.6 %. This is a reading, not a test.
+# * **The four that are not transformers models** are high too: RevNet-38 +5 %, CondenseNet-74 +9 %,
+#   OctResNet-50b +16 % and the patch discriminator +19 %, all inside their intervals.
+# * **The card moves it by a few percent, not by the 22–61 % of the four outside.** The four anchors measured
+#   0–3.5 % less on this card than on set 12's; the H100's own fit times their card factor errs by a mean signed
+#   −2.6 % (MAPE 13.4 %, 12 of 15 inside).
+# * `greenai predict` gives the same 11 of 15 inside; it names operators it cannot price in RevNet-38 and
+#   RT-DETRv2, and both lie inside.
+#
+# **Three fresh sets.** Set 11 met all four targets (7.7 %), sets 12 and 13 miss all four (10.8 %, 15.9 %). Over the
+# three, 47 models, the MAPE is 11.4 % and 41 of 47 lie inside their interval (printed above): the fresh-set targets
+# are not met in general, and the set of the newest source, transformers, is missed by the most.
 
 # %% [markdown]
 # **Set 10, when it was fresh.** It was frozen at `28635ec` and measured afterwards with that
@@ -1444,6 +1511,9 @@ claims.record(NOTEBOOK, [
                        "set 11: 16 MONAI families none of the fitted rows has"),
     *_fresh_set_claims("heldout12", SET12_TEST, SET12, SET12_GPU, "second fresh held-out set",
                        "set 12: 16 pytorchcv dense-prediction families none of the fitted rows has"),
+    *_fresh_set_claims("heldout13", SET13_TEST, SET13, SET13_GPU, "third fresh held-out set",
+                       "set 13: 15 families none of the fitted rows has (11 transformers models, 3 pytorchcv, 1 "
+                       "MONAI)"),
     _heldout_claim("nearfamily4_mape_static", NEAR_TEST, "the fourth near-family set",
                    "12 new variants of fitted families, measured after the coefficients (family offsets among them) "
                    f"were frozen, on an {NEAR_GPU}"

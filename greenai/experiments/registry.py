@@ -477,8 +477,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "rule after it was measured (needs timm and pytorchcv), FMNIST, batch 256, windows",
                _heldout_set("nearfamily6", HELDOUT_ANCHORS + NEARFAMILY6_MODELS), quick_model="pytorchcv:hardnet39ds"),
     Experiment("heldout13", "kpi_heldout13", "train", "4.2 prediction (thirteenth held-out test)",
-               "16 models of families no earlier set, the zoo nor torchvision has: 12 transformers dense-prediction, "
-               "depth, matting, super-resolution, video and detection models, 3 pytorchcv, 1 MONAI, with a pooled "
+               "15 models of families no earlier set, the zoo nor torchvision has: 11 transformers dense-prediction, "
+               "depth, matting, video and detection models, 3 pytorchcv, 1 MONAI, with a pooled "
                "linear head (needs transformers, pytorchcv and monai), FMNIST, batch 256, windows",
                _heldout_set("heldout13", HELDOUT_ANCHORS + HELDOUT13_MODELS), quick_model="hf:segformer_b0"),
     Experiment("synthetic", "kpi_synthetic", "train", "4.2 prediction (training rows)",
