@@ -33,7 +33,8 @@ RGB only) and ATS-ViT (how many tokens it keeps depends on the data, which ``met
 run, after every pass on ``meta`` answered a model's checks of its values
 (:func:`greenai.models.on_meta.checks_answered_on_meta`) and with RT-DETRv2 and Mask2Former added to
 :data:`ADDED_AFTER_RUN1`, took 16: those 14, RT-DETRv2 (R18, 4.685 GMAC) and Mask2Former (R18, 6.882 GMAC): the set
-frozen as ``HELDOUT13_MODELS``; check 5 runs in the call that measures it, before it. Needs transformers
+frozen as ``HELDOUT13_MODELS``. Check 5, run on an H100 in the call that measured the set and before it, put Swin2SR
+out of memory, so by its rule it is no candidate and the set is the other 15. Needs transformers
 (``pip install 'greenai[hf]'``) and the sources of the earlier candidates (timm, pytorchcv, vit-pytorch, mmpretrain,
 monai).
 """
