@@ -419,7 +419,7 @@ save_table(anchor_choice, "accuracy_anchor_choice")
 # %% [markdown]
 # **Reading the third fresh test.** `accuracy_curves_fresh3` holds four models of held-out families of the energy
 # predictor (VoVNet-19 with depthwise convolutions, PoolFormer-S12, PVTv2-B1, NF-ResNet-26), chosen by a rule fixed
-# before it was applied (`FRESH3_CURVE_MODELS` in `greenai.experiments.registry`) with the prior and the yardstick
+# before it was applied (`FRESH3_CURVE_MODELS` in `greenai.experiments.curve_sets`) with the prior and the yardstick
 # unchanged since the second set. All eight runs are recorded, on an NVIDIA H100 80GB HBM3: the Fashion-MNIST half
 # with the code of `5bd49eb`, the CIFAR-10 half later with that of `0ba3d93` (the prior unchanged between). All
 # eight learn: best test accuracy 0.885 to 0.913 on Fashion-MNIST, 0.47 to 0.66 on CIFAR-10 (20,000 training images

@@ -2,7 +2,7 @@
 energy-to-target computation (thesis 4.2.3)."""
 
 from greenai import campaign
-from greenai.experiments import registry
+from greenai.experiments import curve_sets, registry
 from greenai import experiments as ex
 
 
@@ -12,7 +12,7 @@ def test_accuracy_grids_train_30_real_epochs_with_accuracy():
         ex.validate(specs, check_data=False)
         assert {s.model for s in specs} == {"alexnet", "resnet18"}
         assert {(s.dataset, s.source, s.precision, s.batch_size, s.image_size) for s in specs} == {
-            (dataset, "real", registry.ACCURACY_PRECISION, 256, 224)}
+            (dataset, "real", curve_sets.ACCURACY_PRECISION, 256, 224)}
         # full epochs (no window, no step cap) with test accuracy after each, checkpointed between epochs
         assert all(s.epochs >= 30 and s.evaluate and s.max_steps is None and s.window_s is None for s in specs)
     assert registry.EXPERIMENTS["accuracy_cifar10"].csv == "accuracy_cifar10"
@@ -30,7 +30,7 @@ def test_accuracy_campaign_quick_writes_rows_and_resumes(tmp_path):
     assert campaign.main(argv) == 0
     for name in ("accuracy_fashion_mnist", "accuracy_cifar10"):
         rows = pd.read_csv(tmp_path / f"{name}.csv")
-        assert list(rows.epoch_index) == [0, 1] and set(rows.precision) == {registry.ACCURACY_PRECISION}
+        assert list(rows.epoch_index) == [0, 1] and set(rows.precision) == {curve_sets.ACCURACY_PRECISION}
         assert (tmp_path / f"{name}.meta.json").exists()
     assert campaign.main(argv) == 0  # a rerun finds every row present and adds none
     assert len(pd.read_csv(tmp_path / "accuracy_cifar10.csv")) == 2

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from greenai import campaign, paths
-from greenai.experiments import registry
+from greenai.experiments import curve_sets, registry
 from greenai.models import sets
 from greenai import experiments as ex
 
@@ -1118,7 +1118,7 @@ def test_fresh3_to_fresh6_curve_models_are_the_first_sixteen_held_out_models_the
         return True
 
     # one model per family, none of a family an earlier curve set has
-    earlier = ("alexnet", *registry.CURVE_MODELS, *registry.FRESH_CURVE_MODELS, *registry.FRESH2_CURVE_MODELS)
+    earlier = ("alexnet", *curve_sets.CURVE_MODELS, *curve_sets.FRESH_CURVE_MODELS, *curve_sets.FRESH2_CURVE_MODELS)
     taken, families = [], {model_info(m)["family"] for m in earlier}
     for name in [n for n in list(sets.HELDOUT_SETS)[3:] if n.startswith("heldout")]:  # sets 4 on, in the order measured
         for model in sets.HELDOUT_SETS[name]:
@@ -1127,8 +1127,8 @@ def test_fresh3_to_fresh6_curve_models_are_the_first_sixteen_held_out_models_the
                 taken.append(model)
                 families.add(family)
     # the third set took the first four; the fourth, the fifth and the sixth walked on to the next four each
-    assert tuple(taken) == (registry.FRESH3_CURVE_MODELS + registry.FRESH4_CURVE_MODELS
-                            + registry.FRESH5_CURVE_MODELS + registry.FRESH6_CURVE_MODELS)
+    assert tuple(taken) == (curve_sets.FRESH3_CURVE_MODELS + curve_sets.FRESH4_CURVE_MODELS
+                            + curve_sets.FRESH5_CURVE_MODELS + curve_sets.FRESH6_CURVE_MODELS)
     assert kernels("monai:unetr") > limit and kernels("monai:ahnet") > limit  # passed over by the sixth
     assert kernels("monai:basic_unetplusplus") > limit  # passed over: set 11's first, whose family no curve has
     assert not trains_at_32_px("timm:mixer_s16_224")  # passed over: its patch embedding fixes 224 px
@@ -1152,7 +1152,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh")} == {
         "accuracy_curves_fresh", "accuracy_curves_fresh2", "accuracy_curves_fresh3", "accuracy_curves_fresh4",
         "accuracy_curves_fresh5", "accuracy_curves_fresh6"}
-    assert {s.model for s in fresh} == set(registry.FRESH_CURVE_MODELS) and len(fresh) == 8
+    assert {s.model for s in fresh} == set(curve_sets.FRESH_CURVE_MODELS) and len(fresh) == 8
     assert {s.model for s in fresh}.isdisjoint({s.model for s in whole})
     conditions = {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in whole
                   if s.model != "alexnet"}
@@ -1164,7 +1164,7 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert sorted(fresh2_halves[0] + fresh2_halves[1], key=ex.RunSpec.run_id) == sorted(fresh2, key=ex.RunSpec.run_id)
     assert {registry.EXPERIMENTS[n].csv for n in registry.EXPERIMENTS if n.startswith("accuracy_curves_fresh2")} == {
         "accuracy_curves_fresh2"}
-    assert {s.model for s in fresh2} == set(registry.FRESH2_CURVE_MODELS) and len(fresh2) == 8
+    assert {s.model for s in fresh2} == set(curve_sets.FRESH2_CURVE_MODELS) and len(fresh2) == 8
     from greenai.models import model_info
 
     recorded_families = {model_info(s.model)["family"] for s in whole + fresh}
@@ -1173,25 +1173,25 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     # the third: held-out families of the energy predictor none of the curves before has, by the rule of
     # FRESH3_CURVE_MODELS (the first four of the held-out sets, in the order measured, that pass it)
     fresh3 = registry.EXPERIMENTS["accuracy_curves_fresh3"].specs()
-    assert {s.model for s in fresh3} == set(registry.FRESH3_CURVE_MODELS) and len(fresh3) == 8
+    assert {s.model for s in fresh3} == set(curve_sets.FRESH3_CURVE_MODELS) and len(fresh3) == 8
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh3} == conditions
     assert not {model_info(s.model)["family"] for s in fresh3} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2})
     # the fourth: the same rule walked on, the same conditions, its own CSV
     fresh4 = registry.EXPERIMENTS["accuracy_curves_fresh4"].specs()
-    assert {s.model for s in fresh4} == set(registry.FRESH4_CURVE_MODELS) and len(fresh4) == 8
+    assert {s.model for s in fresh4} == set(curve_sets.FRESH4_CURVE_MODELS) and len(fresh4) == 8
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh4} == conditions
     assert not {model_info(s.model)["family"] for s in fresh4} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2 + fresh3})
     # the fifth: the rule walked on again (MONAI's networks), the same conditions, its own CSV
     fresh5 = registry.EXPERIMENTS["accuracy_curves_fresh5"].specs()
-    assert {s.model for s in fresh5} == set(registry.FRESH5_CURVE_MODELS) and len(fresh5) == 8
+    assert {s.model for s in fresh5} == set(curve_sets.FRESH5_CURVE_MODELS) and len(fresh5) == 8
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh5} == conditions
     assert not {model_info(s.model)["family"] for s in fresh5} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2 + fresh3 + fresh4})
     # the sixth: the rule walked on again, the same conditions, its own CSV
     fresh6 = registry.EXPERIMENTS["accuracy_curves_fresh6"].specs()
-    assert {s.model for s in fresh6} == set(registry.FRESH6_CURVE_MODELS) and len(fresh6) == 8
+    assert {s.model for s in fresh6} == set(curve_sets.FRESH6_CURVE_MODELS) and len(fresh6) == 8
     assert {(s.dataset, s.image_size, s.limit, s.epochs, s.batch_size, s.precision) for s in fresh6} == conditions
     assert not {model_info(s.model)["family"] for s in fresh6} & (recorded_families | {
         model_info(s.model)["family"] for s in fresh2 + fresh3 + fresh4 + fresh5})
@@ -1205,8 +1205,8 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert models - set(MODEL_NAMES) and {model_info(m)["family"] for m in models - set(MODEL_NAMES)}.isdisjoint(
         {model_info(m)["family"] for m in MODEL_NAMES})  # families outside the zoo too
     assert all(s.source == "real" and s.evaluate and s.epochs >= 30 and s.kind == "train" for s in whole)
-    assert {s.image_size for s in whole if s.model != "alexnet"} == {registry.CURVE_IMAGE_SIZE}
-    assert {s.limit for s in whole} == {None, registry.CURVE_CIFAR10_LIMIT}
+    assert {s.image_size for s in whole if s.model != "alexnet"} == {curve_sets.CURVE_IMAGE_SIZE}
+    assert {s.limit for s in whole} == {None, curve_sets.CURVE_CIFAR10_LIMIT}
     ex.validate(whole, check_data=False)
     # the CIFAR-10 half needs only the training batches its limit reads
     folder = tmp_path / "cifar-10-batches-py"
