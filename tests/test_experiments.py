@@ -457,10 +457,11 @@ def _never_measured(models, pattern: str = "kpi_*.csv", skip: tuple[str, ...] = 
         assert not measured & set(models), name
 
 
-def _heldout_screen():
-    """benchmarks/timm_heldout_screen.py, imported as a module (its candidate lists and ViT families)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "timm_heldout_screen.py"
-    spec = importlib.util.spec_from_file_location("timm_heldout_screen", path)
+def _heldout_screen(name: str = "timm_heldout_screen"):
+    """benchmarks/``name``.py imported as a module: by default the screen of sets 4 to 12 (its candidate lists and ViT
+    families), ``heldout13_screen`` for set 13's (its candidates and exclusions)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     screen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(screen)
     return screen
@@ -766,15 +767,6 @@ def test_heldout12_is_its_anchors_then_the_first_sixteen_pytorchcv_dense_network
     _never_measured(sets.HELDOUT12_MODELS, skip=("kpi_heldout12", "kpi_heldout12_h200"))
 
 
-def _heldout13_screen():
-    """benchmarks/heldout13_screen.py, imported as a module (its candidates and exclusions)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout13_screen.py"
-    spec = importlib.util.spec_from_file_location("heldout13_screen", path)
-    screen13 = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(screen13)
-    return screen13
-
-
 def test_heldout13_is_its_anchors_then_fifteen_candidates_of_the_thirteenth_screen_in_its_order():
     from greenai.macs import count_model
     from greenai.models import model_info
@@ -790,7 +782,7 @@ def test_heldout13_is_its_anchors_then_fifteen_candidates_of_the_thirteenth_scre
     assert order[order.index("nearfamily6") + 1] == "heldout13"
     assert _from(list(sets.HELDOUT_SETS), "nearfamily6", 2) == ["nearfamily6", "heldout13"]
     # the screen's rule: its candidates, in its order, the three added after its first run walked last
-    screen13 = _heldout13_screen()
+    screen13 = _heldout_screen("heldout13_screen")
     candidates = screen13.candidates()
     assert len(sets.HELDOUT13_MODELS) == 15
     assert [c for c in candidates if c in sets.HELDOUT13_MODELS] == list(sets.HELDOUT13_MODELS)
@@ -816,7 +808,7 @@ def test_the_thirteenth_screen_walks_transformers_first_then_the_earlier_candida
 
     for source in ("transformers", "timm", "pytorchcv", "vit_pytorch", "mmpretrain", "monai"):
         pytest.importorskip(source)
-    screen13 = _heldout13_screen()
+    screen13 = _heldout_screen("heldout13_screen")
     candidates = screen13.candidates()
     too_big = screen13.out_of_memory()
     first = [f"hf:{n}" for n in CONFIGS if n not in screen13.ADDED_AFTER_RUN1 and f"hf:{n}" not in too_big]
