@@ -467,6 +467,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
     Experiment("synthetic_kernels_h200", "kpi_synthetic_kernels_h200", "train", "4.2 prediction (training rows)",
                "synthetic_kernels repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
                _on_h200("synthetic_kernels_h200", _synthetic_kernels), quick_model="synthetic_102"),
+    Experiment("synthetic_norms_h200", "kpi_synthetic_norms_h200", "train", "4.2 prediction (training rows)",
+               "synthetic_norms repeated on an H200 (beside the fit's rows), FMNIST, batch 256, windows",
+               _on_h200("synthetic_norms_h200", _synthetic_norms), quick_model="synthetic_90"),
     Experiment("heldout10_h200", "kpi_heldout10_h200", "train", "4.2 prediction (tenth held-out test)",
                "heldout10 repeated on an H200 (beside the fit's rows; needs mmpretrain, timm and pytorchcv), "
                "FMNIST, batch 256, windows",
@@ -480,6 +483,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                "heldout12 repeated on an H200 (beside the fit's rows; needs pytorchcv), FMNIST, batch 256, windows",
                _on_h200("heldout12_h200", _heldout_set("heldout12", HELDOUT_ANCHORS + HELDOUT12_MODELS)),
                quick_model="pytorchcv:enet_cityscapes"),
+    Experiment("heldout13_h200", "kpi_heldout13_h200", "train", "4.2 prediction (thirteenth held-out test)",
+               "heldout13 repeated on an H200 (beside the fit's rows; needs transformers, pytorchcv and monai), "
+               "FMNIST, batch 256, windows",
+               _on_h200("heldout13_h200", _heldout_set("heldout13", HELDOUT_ANCHORS + HELDOUT13_MODELS)),
+               quick_model="hf:segformer_b0"),
     Experiment("nearfamily4_h200", "kpi_nearfamily4_h200", "train", "4.2 prediction (fourth near-family test)",
                "nearfamily4 repeated on an H200 (beside the fit's rows; needs mmpretrain and pytorchcv), FMNIST, "
                "batch 256, windows",
