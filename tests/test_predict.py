@@ -125,6 +125,22 @@ def test_the_norm_rows_term_enters_a_fit_only_where_it_is_named_and_then_is_reco
     assert trial["sigma_rel"] < shipped["sigma_rel"] / 2  # the term explains what the others cannot
 
 
+def test_the_norm_alignment_trial_recovers_a_row_price_where_misaligned_rows_cost_more_and_the_shipped_term_cannot():
+    from greenai.predict.model import TRIAL_TERMS, trial_terms
+
+    rng = np.random.default_rng(5)
+    rows, y = _generated_runs(200, rng, noise=0.01)  # a third with norms over 2, 6, 16 or 32 values
+    price = TRUE["norm_rows"]
+    y = y + price * np.array([r["norm_rows_aligned"] - r["norm_rows"] for r in rows])  # the rows' costs as the trial's
+    aligned = pr.fit_static(rows, y, terms=trial_terms(trial="norm_alignment"))
+    got = {t["name"]: t for t in aligned["terms"]}
+    assert "norm_rows" not in got and got["norm_rows_aligned"]["coef"] == pytest.approx(price, rel=0.15)
+    assert got["norm_rows_aligned"]["unit"] == "J/(B/value)" and "multiple of 4" in got["norm_rows_aligned"]["per"]
+    shipped = pr.fit_static(rows, y)
+    assert shipped["sigma_rel"] > 2 * aligned["sigma_rel"]  # one price per row cannot follow two speeds
+    assert "norm_rows_aligned" in TRIAL_TERMS
+
+
 def test_the_batch_norm_channel_term_enters_a_fit_only_where_it_is_named_and_then_is_recovered():
     rng = np.random.default_rng(5)
     rows, y = _generated_runs(200, rng, noise=0.01, few_channel_norms=False)  # batch_norm_channels 0: set below

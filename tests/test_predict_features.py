@@ -319,6 +319,39 @@ def test_the_norm_rows_term_counts_each_norms_bytes_over_its_width():
     assert "norm_rows" in CANDIDATE_TERMS and "norm_rows" not in TRIAL_TERMS  # tried, then joined by its rule
 
 
+def test_the_norm_alignment_trial_counts_a_row_of_a_norm_not_over_a_multiple_of_four_values_as_more_rows():
+    from greenai.predict.model import (CANDIDATE_TERMS, MISALIGNED_NORM_ROW_FACTOR, TRIAL_REPLACES, TRIALS,
+                                       regressors, trial_terms)
+
+    f = static_features(_HeadNorm(), (1, 4, 4))  # a layer norm over 2 heads, a group norm over 64 values
+    (_, moved_2, *_), (_, moved_64, *_) = f["norm_axes"]
+    x = regressors(f, n_samples=1000, batch_size=10)
+    assert x["norm_rows_aligned"] == pytest.approx(1000 * (MISALIGNED_NORM_ROW_FACTOR * moved_2 / 2 + moved_64 / 64))
+    # the same bytes: over 6 values (not a multiple of 4) dearer per row than over 8, by the factor alone
+    six = regressors({**f, "norm_axes": [[6, 600.0, 1, "a"]]}, n_samples=1, batch_size=1)
+    eight = regressors({**f, "norm_axes": [[8, 800.0, 1, "b"]]}, n_samples=1, batch_size=1)
+    assert six["norm_rows"] == eight["norm_rows"] == pytest.approx(100.0)
+    assert six["norm_rows_aligned"] == pytest.approx(MISALIGNED_NORM_ROW_FACTOR * eight["norm_rows_aligned"])
+    assert eight["norm_rows_aligned"] == eight["norm_rows"]
+    # a trial in norm_rows' place, not in the shipped fit
+    assert TRIALS["norm_alignment"] == ("norm_rows_aligned",) and TRIAL_REPLACES["norm_rows_aligned"] == "norm_rows"
+    tried = trial_terms(trial="norm_alignment")
+    assert "norm_rows" not in tried and tried.index("norm_rows_aligned") == CANDIDATE_TERMS.index("norm_rows")
+    assert "norm_rows_aligned" not in CANDIDATE_TERMS
+
+
+def test_the_misaligned_norm_row_factor_is_the_recorded_ratio_of_time_per_row():
+    from greenai.predict.model import MISALIGNED_NORM_ROW_FACTOR
+
+    bench = pd.read_csv(RAW_DIR.parent / "benchmarks" / "norm_width.csv")
+    narrow = bench[bench["width"] <= 64]
+    misaligned = narrow[narrow["width"] % 4 != 0]["ns_per_row"]
+    aligned = narrow[narrow["width"] % 4 == 0]["ns_per_row"]
+    assert len(misaligned) >= 3 and len(aligned) >= 6
+    assert misaligned.min() > 1.5 * aligned.max()  # two speeds, not a slope
+    assert misaligned.mean() / aligned.mean() == pytest.approx(MISALIGNED_NORM_ROW_FACTOR, abs=0.05)
+
+
 def _norm_features(values: int, moved: float) -> dict:
     """resnet18's shipped features with one more norm of ``values`` values moving ``moved`` of its bytes."""
     coeffs = runtime.load_coefficients()

@@ -39,6 +39,8 @@ _DESCRIPTIONS = {
     "bytes_other": "a byte read or written by a convolution, matrix product, pooling or attention operator",
     "norm_rows": "a byte per value of a layer, group or RMS norm (its rows x bytes moved per value): a norm's "
                  "cost per row reduced, above its bytes' price",
+    "norm_rows_aligned": "a byte per value of a layer, group or RMS norm as norm_rows, a row of a norm over a number "
+                         "of values that is not a multiple of 4 counted as 2.3 rows (it misses the vectorised kernel)",
     "grouped_pointwise": "a byte read or written by a grouped 1x1 convolution, above the price of bytes_other (cuDNN "
                          "runs many of them with a kernel that streams memory tens of times slower)",
     "conv_narrow_7x7": "a MAC / w of a convolution as conv_narrow, but a depthwise kernel's taps beyond 7x7 (priced "

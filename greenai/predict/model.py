@@ -18,7 +18,8 @@ __all__ = ["IMAGE_SIZE", "PI_LEVEL", "J_PER_KWH", "FEATURES", "DATASET_ALIASES",
            "predict_loglog", "scale_prediction", "gpu_fit_for", "UNPRICED_MIN_WIDEN", "unpriced_widening",
            "narrow_norms", "large_kernels", "batch_norm_floor_share", "fitted_batch_norm_floor_share", "TRIALS",
            "TRIAL_TERMS", "TRIAL_REPLACES", "trial_terms", "norm_row_bytes", "LARGE_DEPTHWISE_TAPS",
-           "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S", "FAMILY_ROOTS", "lineage", "family_offset"]
+           "BATCH_NORM_WIDE_CHANNELS", "BATCH_NORM_CHANNEL_S",
+           "MISALIGNED_NORM_ROW_FACTOR", "FAMILY_ROOTS", "lineage", "family_offset"]
 
 #: height and width [px] every recorded run used
 IMAGE_SIZE = 224
@@ -39,6 +40,12 @@ BATCH_NORM_WIDE_CHANNELS = 128
 #: [s]: the medians over the H200's batch norms of at most 32 channels (``op_times_h200``: 0.53 ns forward, 1.4 ns
 #: backward; the H100's were alike): :func:`batch_norm_floor_share`
 BATCH_NORM_CHANNEL_S = 1.9e-9
+#: how many rows of a norm over a multiple of 4 values one row of a norm over another number of values costs [1]:
+#: PyTorch's layer norm takes its vectorised kernel (4 float32 values a load) only where the values a row holds are a
+#: multiple of 4; ``results/benchmarks/norm_width.csv`` (an H100, forward and backward): 5.4-5.8 ns a row at 2, 3
+#: and 6 values against 2.2-2.7 ns at 4 to 64, 2.34 times as long on average (``test_misaligned_norm_row_factor...``
+#: reads it there). DeepViT's norm over 6 heads, the fitted row price's main carrier, is such a norm
+MISALIGNED_NORM_ROW_FACTOR = 2.3
 #: regressors of the static-feature model: name -> (per-epoch quantity, unit of the coefficient)
 FEATURES: dict[str, tuple[str, str]] = {
     "conv": ("N x MACs of convolutions (dense, grouped, depthwise) per sample", "J/MAC"),
@@ -54,6 +61,9 @@ FEATURES: dict[str, tuple[str, str]] = {
     "norm_rows": ("N x sum over layer, group and RMS norms of the bytes each reads and writes per sample (forward "
                   "and backward) over the values it normalises together: its rows x bytes moved per value",
                   "J/(B/value)"),
+    "norm_rows_aligned": ("norm_rows with a row of a norm whose values normalised together are not a multiple of 4 "
+                          "counted as MISALIGNED_NORM_ROW_FACTOR rows (PyTorch's vectorised layer norm needs a "
+                          "multiple of 4)", "J/(B/value)"),
     "grouped_pointwise": ("N x bytes read and written by grouped 1x1 convolutions (groups > 1, not depthwise), "
                           "forward and backward, per sample: their price above bytes_other's", "J/B"),
     "conv_narrow_7x7": ("conv_narrow without the MACs of depthwise kernels beyond 7 x 7 taps per output (a large "
@@ -94,12 +104,16 @@ CANDIDATE_TERMS = ("conv", "conv_narrow_7x7", "conv_depthwise_beyond_7x7", "matm
 #: :data:`CANDIDATE_TERMS` only by that rule, fixed before its rows were measured, and before the next fresh set is
 #: chosen. The last two before these (``large_kernels``, ``batch_norm_channels``) joined when set 11 was chosen.
 #: Open: ``dilated`` and ``non_square``, the convolutions set 12's four lowest estimates lean on (ICNet, EDANet,
-#: ESNet, ERFNet: 14-32 % of their convolution MACs dilated, 50-98 % in 3x1 / 1x3 kernels for the last three)
-TRIALS: dict[str, tuple[str, ...]] = {"dilated": ("conv_dilated",), "non_square": ("conv_non_square",)}
+#: ESNet, ERFNet: 14-32 % of their convolution MACs dilated, 50-98 % in 3x1 / 1x3 kernels for the last three);
+#: ``norm_alignment``, ``norm_rows`` with a row of a norm over a number of values that is not a multiple of 4
+#: counted as :data:`MISALIGNED_NORM_ROW_FACTOR` rows, written after set 13's SegFormer-B0 (+61 %, a quarter of its
+#: estimate in ``norm_rows``, its norms over 32 to 256 values)
+TRIALS: dict[str, tuple[str, ...]] = {"dilated": ("conv_dilated",), "non_square": ("conv_non_square",),
+                                      "norm_alignment": ("norm_rows_aligned",)}
 #: every trial's terms
 TRIAL_TERMS: tuple[str, ...] = tuple(t for terms in TRIALS.values() for t in terms)
 #: candidate terms a trial term stands in for in :func:`trial_terms`
-TRIAL_REPLACES: dict[str, str] = {}
+TRIAL_REPLACES: dict[str, str] = {"norm_rows_aligned": "norm_rows"}
 #: families that reimplement another family under a module name of their own (family -> that family): a model's
 #: lineage (:func:`lineage`), whose fitted models give it a family offset (:func:`family_offset`). The pairs the
 #: held-out screens name as near copies (``benchmarks/timm_heldout_screen.py``, ``NEAR_COPIES8``): pytorchcv's
@@ -159,6 +173,7 @@ def regressors(features: dict, n_samples: float, batch_size: float) -> dict:
         "matmul": n * features["macs_matmul"],
         **{f"bytes_{g}": n * features[f"bytes_{g}"] for g in BYTE_GROUPS},
         "norm_rows": n * norm_row_bytes(features),
+        "norm_rows_aligned": n * norm_row_bytes(features, MISALIGNED_NORM_ROW_FACTOR),
         "grouped_pointwise": n * features["bytes_conv_grouped_pointwise"],
         "conv_narrow_7x7": n * (features["conv_narrow_elements"] - features["conv_narrow_beyond_7x7"]),
         "conv_depthwise_beyond_7x7": n * features["macs_conv_depthwise_beyond_7x7"],
@@ -188,12 +203,14 @@ def family_offset(fit: dict, family_lineage: str | None) -> float:
     return float(entry["log_offset"]) if entry else 0.0
 
 
-def norm_row_bytes(features: dict) -> float:
+def norm_row_bytes(features: dict, misaligned: float = 1.0) -> float:
     """Bytes per value of a model's layer, group and RMS norms, per sample [B/value]: the sum over its
     ``norm_axes`` of bytes moved over the values normalised together. It is proportional to the rows the norms
     reduce (each row's mean and variance, and the kernel's work per row): a norm over 6 values counts 128 times
-    what one over 768 values moving the same bytes counts."""
-    return float(sum(axis[1] / axis[0] for axis in features.get("norm_axes") or () if axis[0] > 0))
+    what one over 768 values moving the same bytes counts. ``misaligned``: the weight of a norm whose values
+    normalised together are not a multiple of 4 (:data:`MISALIGNED_NORM_ROW_FACTOR` for ``norm_rows_aligned``)."""
+    return float(sum(axis[1] / axis[0] * (misaligned if axis[0] % 4 else 1.0)
+                     for axis in features.get("norm_axes") or () if axis[0] > 0))
 
 
 def leverage(fit: dict, x: dict, estimate: float) -> float:
