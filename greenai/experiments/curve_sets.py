@@ -65,3 +65,12 @@ FRESH5_CURVE_MODELS = ("monai:quicknat", "monai:highresnet", "monai:attentionune
 #: MONAI's SegResNet, VQ-VAE, AutoEncoder and BasicUNet (set 11's next four; UNETR, Swin-UNETR, AHNet and the KL
 #: autoencoder launch more kernels than ResNet-34)
 FRESH6_CURVE_MODELS = ("monai:segresnet", "monai:vqvae", "monai:autoencoder", "monai:basic_unet")
+#: models of the ``accuracy_curves_fresh7`` grid, chosen before any of their curves was recorded: a seventh fresh test,
+#: of the prior and the yardsticks (unchanged since the fifth) and candidate C4's second (``anchored_validation``,
+#: frozen since commit 168cbca, before the sixth set was chosen). The third set's rule, walked on past the sixteen the
+#: third to sixth sets took: MONAI's UNet and DynUNet (set 11's last two that pass; its Classifier fails at 32 px, its
+#: instance norm given a 1x1 map) and pytorchcv's LinkNet and CenterNet (ResNet-18) of set
+#: 12 (ERFNet, ESNet, EDANet, DABNet, CGNet, ENet, ICNet, PRNet and the CMU-Panoptic OpenPose launch more kernels than
+#: ResNet-34; BiSeNet and LFFD fail at 32 px, a size mismatch and a kernel larger than its input)
+FRESH7_CURVE_MODELS = ("monai:unet", "monai:dynunet", "pytorchcv:linknet_cityscapes",
+                       "pytorchcv:centernet_resnet18_voc")

@@ -19,7 +19,7 @@ from greenai import metadata, paths
 from greenai.experiments.curve_sets import (ACCURACY_EPOCHS, ACCURACY_PRECISION, CURVE_ALEXNET_IMAGE_SIZE,
                                            CURVE_CIFAR10_LIMIT, CURVE_IMAGE_SIZE, CURVE_MODELS, FRESH2_CURVE_MODELS,
                                            FRESH3_CURVE_MODELS, FRESH4_CURVE_MODELS, FRESH5_CURVE_MODELS,
-                                           FRESH6_CURVE_MODELS, FRESH_CURVE_MODELS)
+                                           FRESH6_CURVE_MODELS, FRESH7_CURVE_MODELS, FRESH_CURVE_MODELS)
 from greenai.experiments.executors import InProcess
 from greenai.experiments.grids import Grid, RunSpec, expand
 from greenai.experiments.sweep import SweepSummary
@@ -525,6 +525,10 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in [
                 "needs monai), chosen before measuring by the third set's rule (a sixth fresh test of the prior, the "
                 "yardsticks and candidate C4), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, batch 256, "
                 "bf16, 30 epochs with test accuracy", FRESH6_CURVE_MODELS),
+    *_curve_set("accuracy_curves_fresh7", "4 models of held-out families (UNet, DynUNet, LinkNet, CenterNet; needs "
+                "monai and pytorchcv), chosen before measuring by the third set's rule (a seventh fresh test of the "
+                "prior and the yardsticks, C4's second), x real FMNIST and CIFAR-10 (20,000 training images), 32 px, "
+                "batch 256, bf16, 30 epochs with test accuracy", FRESH7_CURVE_MODELS),
     Experiment("accuracy_cifar100", "accuracy_cifar100", "train", "4.2.3, Figs 4.18, 4.20",
                "AlexNet, ResNet18, real CIFAR-100, batch 256, bf16, 30 epochs with test accuracy",
                _accuracy(CIFAR100)),
