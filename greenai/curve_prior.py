@@ -61,7 +61,8 @@ SAME_DATASET, TIME_IN_STEPS = CANDIDATES["C0"]
 #: whenever the method is validated on the runs it was chosen on
 FRESH_SOURCES: tuple[str, ...] = ("accuracy_curves_fresh.csv", "accuracy_curves_fresh2.csv",
                                   "accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
-                                  "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv")
+                                  "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv",
+                                  "accuracy_curves_fresh7.csv")
 
 
 @dataclass(frozen=True)

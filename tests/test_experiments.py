@@ -1205,8 +1205,9 @@ def test_accuracy_curves_grid_is_eight_models_on_two_real_datasets_in_its_own_cs
     assert not {f"accuracy_curves_fresh{i}" for i in (6, 7)} & set(registry.DEFAULT_EXPERIMENTS)  # run by name
     from greenai import curve_prior
 
-    assert curve_prior.FRESH_SOURCES[-4:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
-                                              "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv")
+    assert curve_prior.FRESH_SOURCES[-5:] == ("accuracy_curves_fresh3.csv", "accuracy_curves_fresh4.csv",
+                                              "accuracy_curves_fresh5.csv", "accuracy_curves_fresh6.csv",
+                                              "accuracy_curves_fresh7.csv")
     models = {s.model for s in whole}
     assert len(models) >= 8 and len(whole) == 2 * len(models)
     assert {s.dataset for s in whole} == {"fashion_mnist", "cifar10"}
