@@ -839,9 +839,32 @@ def test_heldout_rows_are_predicted_and_never_fitted(tmp_path):
     # ... and the anchors take it out: the truth is the model itself x the card, +/- 2 %
     assert adjusted.loc["static_features", "mape_pct"] < 3
     assert adjusted.loc["static_features", "mape_pct"] < held.loc["static_features", "mape_pct"]
+    calibrated = table[table["split"] == f"{FRESH}_calibrated"].set_index("predictor")
+    assert list(calibrated.index) == ["static_features"] and calibrated.loc["static_features", "n_models"] == 4
     splits = {"cifar10", "leave_one_model_out", "leave_one_family_out", "heldout", "heldout4", "heldout5", FRESH}
     assert splits <= set(table["split"])
     assert not math.isnan(held.loc["thesis_hc", "mape_pct"])
+
+
+def test_the_calibrated_split_predicts_each_model_as_predict_calibrate_does_on_the_sets_card():
+    from greenai.predict import calibrate
+
+    coeffs = pr.load_coefficients()
+    runs = pr.load_runs()
+    held = runs[(runs["csv"] == "kpi_heldout13") & (runs["precision"] == "default")]
+    anchors, test = held[held["anchor"]], held[~held["anchor"]]
+    gpu = str(held["gpu_name"].iloc[0])
+    got = pv.predict_calibrated(coeffs, gpu, anchors, test, coeffs["features"])
+    assert set(got["split"]) == {"heldout13_calibrated"} and len(got) == len(test)
+    measured = {m: {"epoch_energy_j": g["epoch_energy_j"].mean(), "epoch_duration_s": g["epoch_duration_s"].mean()}
+                for m, g in anchors.groupby("model")}
+    card = calibrate.card_calibration(measured, gpu, gpu_name=gpu, uuid="GPU-0", measured_utc="2026-12-07T00:00:00")
+    for model, rows in got.groupby("model"):
+        plain = pr.predict_run(model, "fashion_mnist", 1, 256, gpu=gpu)
+        assert rows["predicted_j"].to_numpy() == pytest.approx(
+            calibrate.apply_calibration(plain, card).epoch_energy_j, rel=1e-9)
+        assert plain.epoch_energy_j != pytest.approx(rows["predicted_j"].iloc[0], rel=1e-3)  # the card moved it
+    assert (got["low_j"] < got["predicted_j"]).all() and (got["predicted_j"] < got["high_j"]).all()
 
 
 def test_a_run_of_absurdly_many_epochs_gets_a_note(capsys):

@@ -27,7 +27,7 @@ from greenai.predict.runtime import predict_run
 __all__ = ["PREDICTORS", "TARGETS", "predict_runs", "cross_validate", "validation_table", "validation_value",
            "errors_by_share", "narrow_norm_table", "errors_by_norm_width", "predict_via_card", "outside_rows_by_route",
            "route_errors_by_model", "norm_width_errors", "candidate_rule_table", "ablation_table", "outside_pct", "target_table",
-           "NOTE_KINDS", "predict_command_table"]
+           "NOTE_KINDS", "predict_command_table", "predict_calibrated"]
 
 #: the predictors compared in the validation table
 PREDICTORS = ("static_features", "thesis_hc", "thesis_loglog")
@@ -91,7 +91,8 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS, offset
         ``heldout5_card_adjusted``: the same times the card factor, the ratio of
         the set's zoo anchors (measured on the same card in the same run) to
         their fitted rows: what is left is the architecture's error, without
-        the card-to-card spread of one GPU kind.
+        the card-to-card spread of one GPU kind. ``heldout5_calibrated``: each model as ``greenai predict
+        --calibrate`` predicts it on the set's card, the set's anchors as the calibration (:func:`predict_calibrated`).
     ``<split>_via_reference_gpu``
         Where the rows' GPU has its own fit and is not the reference: the same
         rows predicted by the reference GPU's static-feature model x the GPU
@@ -177,6 +178,7 @@ def cross_validate(runs, features: dict, log=None, terms=CANDIDATE_TERMS, offset
             p = predict_runs(fit, test, features, gpu_factor=_combine(factor, card_factor))
             p = p[p["predictor"] == "static_features"]
             frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_card_adjusted"))
+            frames.append(predict_calibrated(coeffs, gpu, on_card, test, features))
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
@@ -214,6 +216,30 @@ def _predict_sets(coeffs: dict, test, fit_rows, features: dict) -> list:
                 continue
             frames.append(p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_via_reference_gpu"))
     return frames
+
+
+def predict_calibrated(coeffs: dict, gpu: str, anchors, test, features: dict):
+    """``test``'s rows as ``greenai predict --calibrate`` predicts them on the card that measured ``anchors``.
+
+    The calibration (:func:`greenai.predict.calibrate.card_calibration`) is the geometric mean of each anchor's
+    measured energy per epoch over its prediction on ``gpu``'s fit (its runs averaged per model); each model of
+    ``test`` is predicted as :func:`greenai.predict.runtime.predict_run` predicts it on ``gpu`` (a model outside
+    ``gpu``'s own fit by the widest fit x the card factor) times that calibration: the estimate ``--calibrate``
+    gives. The interval is the model's (without the widening of ``greenai predict``'s notes) widened by the
+    calibration's spread, as on the other card-factor routes. Returns :func:`predict_runs` rows of the
+    static-feature model, split ``<set>_calibrated``.
+    """
+    fit, factor = gpu_fit_for(coeffs, gpu)
+    on_anchors = predict_runs(fit, anchors, features, gpu_factor=factor)
+    on_anchors = on_anchors[on_anchors["predictor"] == "static_features"].groupby("model")[
+        ["measured_j", "predicted_j"]].mean()
+    calibration = fit_factor(on_anchors["measured_j"] / on_anchors["predicted_j"])
+    widest = coeffs["fits"][gpu].get("widest_fit")
+    if widest:
+        fit, factor = coeffs["fits"][widest["gpu"]], widest["energy_j"]
+    p = predict_runs(fit, test, features, gpu_factor=_combine(factor, calibration))
+    p = p[p["predictor"] == "static_features"]
+    return p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_calibrated")
 
 
 def _combine(a: dict | None, b: dict | None) -> dict | None:
