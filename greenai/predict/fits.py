@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 
-from greenai.predict.model import CANDIDATE_TERMS, FEATURES, PI_LEVEL, feature_key
+from greenai.predict.model import CANDIDATE_TERMS, FEATURES, MISALIGNED_NORM_ROW_FACTOR, PI_LEVEL, feature_key
 
 __all__ = ["MIN_CONFORMAL_SCORES", "fit_static", "family_offsets", "fit_matmul_premium", "fit_thesis", "fit_factor",
            "unseen_spread", "conformal_q", "conformal_bounds", "prospective_spread", "prospective_enough",
@@ -40,7 +40,8 @@ _DESCRIPTIONS = {
     "norm_rows": "a byte per value of a layer, group or RMS norm (its rows x bytes moved per value): a norm's "
                  "cost per row reduced, above its bytes' price",
     "norm_rows_aligned": "a byte per value of a layer, group or RMS norm as norm_rows, a row of a norm over a number "
-                         "of values that is not a multiple of 4 counted as 2.3 rows (it misses the vectorised kernel)",
+                         f"of values that is not a multiple of 4 counted as {MISALIGNED_NORM_ROW_FACTOR} rows (it "
+                         "misses the vectorised kernel)",
     "grouped_pointwise": "a byte read or written by a grouped 1x1 convolution, above the price of bytes_other (cuDNN "
                          "runs many of them with a kernel that streams memory tens of times slower)",
     "conv_narrow_7x7": "a MAC / w of a convolution as conv_narrow, but a depthwise kernel's taps beyond 7x7 (priced "

@@ -229,15 +229,20 @@ def predict_calibrated(coeffs: dict, gpu: str, anchors, test, features: dict):
     calibration's spread, as on the other card-factor routes. Returns :func:`predict_runs` rows of the
     static-feature model, split ``<set>_calibrated``.
     """
+    import pandas as pd  # heavy: pandas
+
     fit, factor = gpu_fit_for(coeffs, gpu)
     on_anchors = predict_runs(fit, anchors, features, gpu_factor=factor)
     on_anchors = on_anchors[on_anchors["predictor"] == "static_features"].groupby("model")[
         ["measured_j", "predicted_j"]].mean()
     calibration = fit_factor(on_anchors["measured_j"] / on_anchors["predicted_j"])
     widest = coeffs["fits"][gpu].get("widest_fit")
-    if widest:
-        fit, factor = coeffs["fits"][widest["gpu"]], widest["energy_j"]
-    p = predict_runs(fit, test, features, gpu_factor=_combine(factor, calibration))
+    outside = ~test["model"].isin(fit["models"]) if widest else pd.Series(False, index=test.index)
+    frames = [predict_runs(fit, test[~outside], features, gpu_factor=_combine(factor, calibration))]
+    if widest:  # as predict_run: a model outside the card's own fit by the widest fit x the card factor
+        frames.append(predict_runs(coeffs["fits"][widest["gpu"]], test[outside], features,
+                                   gpu_factor=_combine(widest["energy_j"], calibration)))
+    p = pd.concat(frames, ignore_index=True)
     p = p[p["predictor"] == "static_features"]
     return p.assign(split=p["csv"].map(HELDOUT_SPLITS) + "_calibrated")
 
