@@ -1083,11 +1083,9 @@ alignment_fit = pr.fit_gpu(h200_rows, features, premiums.get(H200) or premiums.g
                            targets=("energy_j",), terms=pr.trial_terms(trial="norm_alignment"), lofo_scores=False)
 print("norm_rows_aligned:", {t["name"]: {k: t[k] for k in ("coef", "ci_low", "ci_high", "unit")}
                              for t in alignment_fit["static"]["energy_j"]["terms"] if t["name"] == "norm_rows_aligned"})
-alignment_routes, _, _ = pv.outside_rows_by_route("kpi_synthetic_norms", coeffs, H200,
-                                                  pr.trial_terms(trial="norm_alignment"))
-if alignment_routes.empty:
-    print("kpi_synthetic_norms is not recorded: `python -m greenai campaign -e synthetic_norms` on a GPU")
-else:
+if not norm_routes.empty:  # the synthetic narrow-norm rows, read above
+    alignment_routes, _, _ = pv.outside_rows_by_route("kpi_synthetic_norms", coeffs, H200,
+                                                      pr.trial_terms(trial="norm_alignment"))
     alignment_route_summary = pv.validation_table(alignment_routes)
     save_table(alignment_route_summary, "prediction_synthetic_norms_alignment_routes")
     display(alignment_route_summary.round(1))  # noqa: F821
